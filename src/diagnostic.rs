@@ -1,0 +1,301 @@
+//! The one error type. Every stage reports problems as [`Diagnostic`]s carrying spans; they are
+//! turned into text (or JSON) exactly once, by [`Diagnostic::render`], at the edge of the program.
+
+use crate::source::{SourceFile, SourceMap, Span};
+use std::fmt::Write as _;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Which text a diagnostic's spans point into.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Coords {
+    /// The rendered Rockerfile (after templates); mapped back through the [`SourceMap`].
+    #[default]
+    Rendered,
+    /// The file as the user wrote it (template errors are found before there is rendered text).
+    Original,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable, kebab-case name for the class of problem (`unknown-instruction`); editors and
+    /// tests key on it, so it never changes once released.
+    pub code: &'static str,
+    pub message: String,
+    /// Where the problem is; `None` for problems with no place in the file (a missing context dir).
+    pub primary: Option<Label>,
+    pub secondary: Vec<Label>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+    pub coords: Coords,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+            coords: Coords::Rendered,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    /// Points the diagnostic at `span`, with `label` printed under the caret (may be empty).
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.primary = Some(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label { span, message: label.into() });
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn in_original(mut self) -> Diagnostic {
+        self.coords = Coords::Original;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Where the primary span lands in the original file: 1-based (line, column).
+    pub fn location(&self, file: &SourceFile, map: &SourceMap) -> Option<(usize, usize)> {
+        let span = self.original_span(self.primary.as_ref()?.span, map);
+        Some(file.line_col(span.start))
+    }
+
+    fn original_span(&self, span: Span, map: &SourceMap) -> Span {
+        match self.coords {
+            Coords::Rendered => map.span_to_original(span),
+            Coords::Original => span,
+        }
+    }
+
+    /// rustc-style text:
+    ///
+    /// ```text
+    /// error[unknown-instruction]: unknown instruction `RUNN`
+    ///  --> Rockerfile:3:1
+    ///   |
+    /// 3 | RUNN echo hi
+    ///   | ^^^^ did you mean `RUN`?
+    /// ```
+    pub fn render(&self, file: &SourceFile, map: &SourceMap, color: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
+        };
+        let sev_color = match self.severity {
+            Severity::Error => "1;31",
+            Severity::Warning => "1;33",
+        };
+        let mut out = String::new();
+        let head = format!("{}[{}]", self.severity.as_str(), self.code);
+        let _ = writeln!(out, "{}{}", paint(sev_color, &head), paint("1", &format!(": {}", self.message)));
+
+        let mut labels: Vec<(&Label, bool)> = Vec::new();
+        if let Some(primary) = &self.primary {
+            labels.push((primary, true));
+        }
+        labels.extend(self.secondary.iter().map(|l| (l, false)));
+
+        if labels.is_empty() {
+            let _ = writeln!(out, " {} {}", paint("1;34", "-->"), file.name);
+        } else {
+            let located: Vec<(usize, usize, usize, &Label, bool)> = labels
+                .iter()
+                .map(|&(label, primary)| {
+                    let span = self.original_span(label.span, map);
+                    let (line, col) = file.line_col(span.start);
+                    // Only the first line of a multi-line span is shown.
+                    let line_len = file.line_text(line).chars().count();
+                    let (end_line, end_col) = file.line_col(span.end);
+                    let width = if end_line == line { end_col.saturating_sub(col).max(1) } else { (line_len + 1).saturating_sub(col).max(1) };
+                    (line, col, width, label, primary)
+                })
+                .collect();
+            let gutter = located.iter().map(|l| l.0.to_string().len()).max().unwrap_or(1);
+            let (line, col, ..) = located[0];
+            let _ = writeln!(out, "{:gutter$}{} {}:{}:{}", "", paint("1;34", "-->"), file.name, line, col);
+            let bar = paint("1;34", "|");
+            let _ = writeln!(out, "{:gutter$} {}", "", bar);
+            for (line, col, width, label, primary) in located {
+                let text = file.line_text(line);
+                let _ = writeln!(out, "{} {} {}", paint("1;34", &format!("{line:>gutter$}")), bar, text);
+                let marker = if primary { "^" } else { "-" };
+                // Columns count characters; tabs are kept so the caret lines up under them.
+                let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                let carets = marker.repeat(width);
+                let tail = if label.message.is_empty() { String::new() } else { format!(" {}", label.message) };
+                let _ = writeln!(
+                    out,
+                    "{:gutter$} {} {}{}",
+                    "",
+                    bar,
+                    pad,
+                    paint(if primary { sev_color } else { "1;34" }, &format!("{carets}{tail}"))
+                );
+            }
+        }
+        let pad = " ".repeat(
+            self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map).start).0.to_string().len()).unwrap_or(0),
+        );
+        for note in &self.notes {
+            let _ = writeln!(out, "{pad} {} note: {}", paint("1;34", "="), note);
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "{pad} {} help: {}", paint("1;34", "="), help);
+        }
+        out
+    }
+
+    /// One JSON object per diagnostic (`--error-format json`), with 1-based positions in the
+    /// original file.
+    pub fn to_json(&self, file: &SourceFile, map: &SourceMap) -> serde_json::Value {
+        let place = |span: Span| {
+            let span = self.original_span(span, map);
+            let (line, column) = file.line_col(span.start);
+            let (end_line, end_column) = file.line_col(span.end);
+            serde_json::json!({
+                "line": line, "column": column, "end_line": end_line, "end_column": end_column,
+                "start": span.start, "end": span.end,
+            })
+        };
+        let label = |l: &Label| {
+            let mut v = place(l.span);
+            v["message"] = serde_json::Value::String(l.message.clone());
+            v
+        };
+        serde_json::json!({
+            "severity": self.severity.as_str(),
+            "code": self.code,
+            "message": self.message,
+            "file": file.name,
+            "primary": self.primary.as_ref().map(label),
+            "secondary": self.secondary.iter().map(label).collect::<Vec<_>>(),
+            "notes": self.notes,
+            "help": self.help,
+        })
+    }
+}
+
+/// Several diagnostics from one compile; at least one is an error when this is returned as `Err`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+/// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word_l = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word_l, &c.to_lowercase()), c))
+        .filter(|&(d, c)| d > 0 && d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, with a transposition counting as one edit.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev2 = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_and_the_line() {
+        let file = SourceFile::new("Rockerfile", "FROM a\nRUNN echo hi\n");
+        let d = Diagnostic::error("unknown-instruction", "unknown instruction `RUNN`")
+            .at(Span::new(7, 11), "did you mean `RUN`?");
+        assert_eq!(
+            d.render(&file, &SourceMap::identity(), false),
+            "error[unknown-instruction]: unknown instruction `RUNN`\n\
+             \x20--> Rockerfile:2:1\n\
+             \x20 |\n\
+             2 | RUNN echo hi\n\
+             \x20 | ^^^^ did you mean `RUN`?\n"
+        );
+    }
+
+    #[test]
+    fn suggests_close_words_only() {
+        let kws = ["RUN", "FROM", "EXPORT", "IMPORT", "MOUNT"];
+        assert_eq!(suggest("RUNN", kws), Some("RUN"));
+        assert_eq!(suggest("exprot", kws), Some("EXPORT"));
+        assert_eq!(suggest("FORM", kws), Some("FROM"));
+        assert_eq!(suggest("XYZZY", kws), None);
+    }
+}

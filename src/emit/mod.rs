@@ -1,0 +1,1 @@
+//! Build plan -> text: the POSIX sh driver script and its Dockerfiles. (To be written.)

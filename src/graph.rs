@@ -1,0 +1,1 @@
+//! The stage graph (petgraph). (To be written.)

@@ -1,0 +1,1 @@
+//! Program + stage graph -> a backend-neutral [`BuildPlan`]. (To be written.)

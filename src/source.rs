@@ -1,0 +1,246 @@
+//! Source text, byte spans, the line table, and the map from rendered text back to the file the
+//! user wrote.
+//!
+//! Every later stage works on the *rendered* text (the Rockerfile after template expansion), and
+//! every AST node carries a [`Span`] into it. Diagnostics are rendered once, at the edge, through
+//! a [`SourceMap`] that turns a rendered offset into an offset of the original file, so an error
+//! in a line produced by `{{ if }}` still points at the line the user typed.
+
+use std::fmt;
+
+/// A half-open byte range `start..end` into one text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub const fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// An empty span at `at`, for "expected something here" errors.
+    pub const fn point(at: usize) -> Span {
+        Span { start: at, end: at }
+    }
+
+    pub fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    /// The smallest span covering both.
+    pub fn join(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// A value and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Spanned<U> {
+        Spanned { value: f(self.value), span: self.span }
+    }
+
+    pub fn as_ref(&self) -> Spanned<&T> {
+        Spanned { value: &self.value, span: self.span }
+    }
+}
+
+impl Spanned<String> {
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+/// Byte offset <-> line/column for one text (typst's `Lines`, cut down).
+#[derive(Clone, Debug)]
+pub struct LineTable {
+    /// Byte offset at which each line starts; `starts[0] == 0`.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineTable {
+    pub fn new(text: &str) -> LineTable {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        LineTable { starts, len: text.len() }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 0-based line index of a byte offset (offsets past the end land on the last line).
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset.min(self.len)) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Byte range of a 0-based line, without its line terminator.
+    pub fn line_range(&self, index: usize, text: &str) -> std::ops::Range<usize> {
+        let start = self.starts[index];
+        let mut end = self.starts.get(index + 1).copied().unwrap_or(self.len);
+        let bytes = text.as_bytes();
+        while end > start && (bytes[end - 1] == b'\n' || bytes[end - 1] == b'\r') {
+            end -= 1;
+        }
+        start..end
+    }
+
+    /// 1-based line and 1-based column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize, text: &str) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let index = self.line_index(offset);
+        let start = self.starts[index];
+        let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
+        (index + 1, col + 1)
+    }
+}
+
+/// A file as the user wrote it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The name diagnostics print, as the user gave it (`Rockerfile`, `ci/Rockerfile`, `<stdin>`).
+    pub name: String,
+    pub text: String,
+    pub lines: LineTable,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let lines = LineTable::new(&text);
+        SourceFile { name: name.into(), text, lines }
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines.line_col(offset, &self.text)
+    }
+
+    /// The text of a 1-based line, without its terminator.
+    pub fn line_text(&self, line: usize) -> &str {
+        &self.text[self.lines.line_range(line - 1, &self.text)]
+    }
+}
+
+/// One stretch of rendered text and where it came from in the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub rendered_start: usize,
+    pub len: usize,
+    pub original_start: usize,
+    /// Text copied verbatim from the template maps offset for offset. Text produced by an action
+    /// (`{{ .Version }}`) maps every offset to `original_start`, the start of the action.
+    pub verbatim: bool,
+}
+
+/// Maps offsets in rendered text back to offsets in the original file.
+///
+/// Segments are sorted by `rendered_start` and cover the rendered text without gaps. The identity
+/// map (a file without templates) is a single verbatim segment, or no segments at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceMap {
+    segments: Vec<Segment>,
+}
+
+impl SourceMap {
+    pub fn identity() -> SourceMap {
+        SourceMap::default()
+    }
+
+    pub fn from_segments(mut segments: Vec<Segment>) -> SourceMap {
+        segments.sort_by_key(|s| s.rendered_start);
+        SourceMap { segments }
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The original offset for a rendered offset.
+    pub fn to_original(&self, rendered: usize) -> usize {
+        if self.segments.is_empty() {
+            return rendered;
+        }
+        let i = match self.segments.binary_search_by_key(&rendered, |s| s.rendered_start) {
+            Ok(i) => i,
+            Err(0) => 0,
+            Err(i) => i - 1,
+        };
+        let seg = self.segments[i];
+        if seg.verbatim {
+            seg.original_start + rendered.saturating_sub(seg.rendered_start).min(seg.len)
+        } else {
+            seg.original_start
+        }
+    }
+
+    pub fn span_to_original(&self, span: Span) -> Span {
+        let start = self.to_original(span.start);
+        let end = if span.is_empty() { start } else { self.to_original(span.end - 1) + 1 };
+        Span::new(start, end.max(start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let file = SourceFile::new("Rockerfile", "FROM a\nRUN é x\n\nTAG t");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(7), (2, 1));
+        // `x` is after a two-byte character: byte 14, column 7.
+        assert_eq!(file.line_col(14), (2, 7));
+        assert_eq!(file.line_col(file.text.len()), (4, 6));
+        assert_eq!(file.line_text(2), "RUN é x");
+        assert_eq!(file.line_text(3), "");
+    }
+
+    #[test]
+    fn crlf_is_not_part_of_the_line() {
+        let file = SourceFile::new("f", "FROM a\r\nRUN b\r\n");
+        assert_eq!(file.line_text(1), "FROM a");
+        assert_eq!(file.line_col(8), (2, 1));
+    }
+
+    #[test]
+    fn source_map_maps_verbatim_text_and_points_actions_at_their_start() {
+        // original: "TAG {{ .V }}!" rendered: "TAG 1.0!"
+        let map = SourceMap::from_segments(vec![
+            Segment { rendered_start: 0, len: 4, original_start: 0, verbatim: true },
+            Segment { rendered_start: 4, len: 3, original_start: 4, verbatim: false },
+            Segment { rendered_start: 7, len: 1, original_start: 12, verbatim: true },
+        ]);
+        assert_eq!(map.to_original(2), 2);
+        assert_eq!(map.to_original(5), 4);
+        assert_eq!(map.to_original(7), 12);
+        assert_eq!(map.span_to_original(Span::new(4, 8)), Span::new(4, 13));
+        assert_eq!(SourceMap::identity().to_original(42), 42);
+    }
+}

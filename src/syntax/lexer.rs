@@ -1,0 +1,1 @@
+//! Physical lines -> logical lines. (To be written.)
