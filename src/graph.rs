@@ -1,1 +1,245 @@
-//! The stage graph (petgraph). (To be written.)
+//! The stage graph: which stage needs which, and why.
+//!
+//! Nodes are stages. An edge `a -> b` means stage `b` cannot start before stage `a` has finished:
+//! `b` builds FROM `a` (by name or by a TAG of `a`), COPYs `--from` it, IMPORTs something `a`
+//! EXPORTed, or reads the build context (or a host path) after `a` may have written into it
+//! through a host MOUNT. Edges only point forward in the file, but the cycle check stays as a
+//! guard: a cycle would deadlock the parallel scheduler.
+
+use crate::analyze::{Base, Mount, Op, Program, Transfer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::source::Span;
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EdgeKind {
+    From,
+    CopyFrom,
+    Import,
+    HostPath,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::From => "FROM",
+            EdgeKind::CopyFrom => "COPY --from",
+            EdgeKind::Import => "IMPORT",
+            EdgeKind::HostPath => "host path",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    /// The instruction in the dependent stage that needs the other stage.
+    pub span: Span,
+}
+
+/// An EXPORT, identified by its place in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExportRef {
+    pub stage: usize,
+    pub item: usize,
+}
+
+#[derive(Debug)]
+pub struct StageGraph {
+    pub graph: DiGraph<usize, Edge>,
+    /// Every EXPORT in file order; an export's id is its position here.
+    pub exports: Vec<ExportRef>,
+    /// For each IMPORT `(stage, item)`: the ids of the earlier EXPORTs that can affect what it
+    /// reads, in file order. The script replays exactly these into the IMPORT's view of the store.
+    pub imports: BTreeMap<(usize, usize), Vec<usize>>,
+}
+
+impl StageGraph {
+    fn node(&self, stage: usize) -> NodeIndex {
+        NodeIndex::new(stage)
+    }
+
+    /// The stages `stage` depends on directly, ascending, without duplicates.
+    pub fn deps(&self, stage: usize) -> Vec<usize> {
+        let mut deps: Vec<usize> =
+            self.graph.edges_directed(self.node(stage), Direction::Incoming).map(|e| self.graph[e.source()]).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        deps
+    }
+
+    /// Edges into `stage`, for explanations and `--emit dot`.
+    pub fn edges_into(&self, stage: usize) -> Vec<(usize, &Edge)> {
+        let mut v: Vec<(usize, &Edge)> =
+            self.graph.edges_directed(self.node(stage), Direction::Incoming).map(|e| (self.graph[e.source()], e.weight())).collect();
+        v.sort_by_key(|(s, e)| (*s, e.kind, e.span.start));
+        v
+    }
+
+    /// Stages grouped by depth: every stage's dependencies are in earlier levels, so the stages of
+    /// one level can build at the same time.
+    pub fn levels(&self) -> Vec<Vec<usize>> {
+        let n = self.graph.node_count();
+        let mut depth = vec![0usize; n];
+        for s in 0..n {
+            depth[s] = self.deps(s).into_iter().map(|d| depth[d] + 1).max().unwrap_or(0);
+        }
+        let mut levels: Vec<Vec<usize>> = vec![Vec::new(); depth.iter().max().map_or(0, |d| d + 1)];
+        for (s, d) in depth.into_iter().enumerate() {
+            levels[d].push(s);
+        }
+        levels
+    }
+}
+
+pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
+    let mut graph = DiGraph::new();
+    for stage in &program.stages {
+        graph.add_node(stage.index);
+    }
+    let mut errors = Vec::new();
+    let mut exports: Vec<ExportRef> = Vec::new();
+    let mut imports = BTreeMap::new();
+    // Stages that may have written through a host MOUNT, and where.
+    let mut host_writers: Vec<(usize, Span)> = Vec::new();
+
+    let add = |graph: &mut DiGraph<usize, Edge>, from: usize, to: usize, kind: EdgeKind, span: Span| {
+        if from != to {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), Edge { kind, span });
+        }
+    };
+
+    for stage in &program.stages {
+        let me = stage.index;
+        match &stage.from.base {
+            Base::Stage(s) | Base::Tagged { stage: s, .. } => add(&mut graph, *s, me, EdgeKind::From, stage.from.span),
+            _ => {}
+        }
+        let mut mounts: Vec<&Mount> = Vec::new();
+        let mut reads_host = false;
+        for (i, item) in stage.items.iter().enumerate() {
+            match &item.op {
+                Op::Docker(op) => {
+                    if let Some((_, Base::Stage(s) | Base::Tagged { stage: s, .. })) = &op.copy_from {
+                        add(&mut graph, *s, me, EdgeKind::CopyFrom, item.span);
+                    }
+                    if op.uses_context {
+                        reads_host = true;
+                    }
+                }
+                Op::Mount(ms) => {
+                    mounts.extend(ms.iter());
+                    if ms.iter().any(|m| matches!(m, Mount::Bind { .. })) {
+                        reads_host = true;
+                    }
+                }
+                Op::Run(_) | Op::Attach(_) => {
+                    if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) {
+                        host_writers.push((me, item.span));
+                    }
+                }
+                Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
+                Op::Import(t) => {
+                    if exports.is_empty() {
+                        errors.push(
+                            Diagnostic::error("import-before-export", "IMPORT before any EXPORT")
+                                .at(item.span, "nothing has been EXPORTed at this point of the file")
+                                .help("EXPORT the files from an earlier stage: `EXPORT /path/in/builder`"),
+                        );
+                        continue;
+                    }
+                    let mut relevant: Vec<usize> = Vec::new();
+                    for src in &t.sources {
+                        let found: Vec<usize> = (0..exports.len())
+                            .filter(|&e| export_may_reach(program, exports[e], &src.value))
+                            .collect();
+                        if found.is_empty() {
+                            let placed: Vec<String> = exports.iter().flat_map(|e| export_paths(program, *e)).collect();
+                            errors.push(
+                                Diagnostic::error("import-not-exported", format!("IMPORT `{}`: nothing EXPORTed before this line can be there", src.value))
+                                    .at(src.span, "no EXPORT puts anything at this path of the export store")
+                                    .note(format!("the store holds: {}", placed.join(", ")))
+                                    .help("EXPORT keeps only the last component of a path (rsync semantics): `EXPORT /a/b/c` is `c` in the store"),
+                            );
+                        }
+                        relevant.extend(found);
+                    }
+                    relevant.sort_unstable();
+                    relevant.dedup();
+                    for &e in &relevant {
+                        add(&mut graph, exports[e].stage, me, EdgeKind::Import, item.span);
+                    }
+                    imports.insert((me, i), relevant);
+                }
+                _ => {}
+            }
+        }
+        if reads_host {
+            for &(writer, _) in host_writers.iter().filter(|(w, _)| *w != me) {
+                add(&mut graph, writer, me, EdgeKind::HostPath, stage.from.span);
+            }
+        }
+    }
+
+    if let Err(cycle) = toposort(&graph, None) {
+        let stage = &program.stages[graph[cycle.node_id()]];
+        errors.push(
+            Diagnostic::error("stage-cycle", format!("{} depends on itself", stage.label()))
+                .at(stage.from.span, "this stage is part of a dependency cycle"),
+        );
+    }
+    if errors.is_empty() {
+        Ok(StageGraph { graph, exports, imports })
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn transfer_of(program: &Program, e: ExportRef) -> &Transfer {
+    match &program.stages[e.stage].items[e.item].op {
+        Op::Export(t) => t,
+        _ => unreachable!("export refs point at EXPORTs"),
+    }
+}
+
+/// Store-relative components of a path (`/a/b/` -> `["a", "b"]`).
+pub fn store_components(path: &str) -> Vec<String> {
+    crate::analyze::normalize(path).split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
+}
+
+/// Where one EXPORT may place things in the store, as store paths (`""` is the whole store).
+fn export_paths(program: &Program, e: ExportRef) -> Vec<String> {
+    let t = transfer_of(program, e);
+    let dest = store_components(t.dest_str()).join("/");
+    let dest_is_dir = t.sources.len() > 1 || t.dest_str().ends_with('/') || dest.is_empty();
+    let mut out = Vec::new();
+    for src in &t.sources {
+        let contents = src.value.ends_with('/') || store_components(&src.value).is_empty();
+        let name = store_components(&src.value).pop().unwrap_or_default();
+        let join = |a: &str, b: &str| if a.is_empty() { b.to_string() } else { format!("{a}/{b}") };
+        if contents {
+            out.push(dest.clone());
+        } else {
+            out.push(join(&dest, &name));
+            if !dest_is_dir {
+                // A single file EXPORTed to a path that is not a directory takes that name.
+                out.push(dest.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Whether an EXPORT can affect what IMPORT reads at `source`: they touch the same top-level
+/// entry of the store, or one of them is the whole store.
+fn export_may_reach(program: &Program, e: ExportRef, source: &str) -> bool {
+    let wanted = store_components(source);
+    export_paths(program, e).iter().any(|p| {
+        let placed: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
+        placed.is_empty() || wanted.is_empty() || placed[0] == wanted[0]
+    })
+}

@@ -3,8 +3,10 @@
 //!
 //! The pipeline, one module per stage, data flowing one way:
 //! [`template`] -> [`syntax`] -> [`analyze`] -> [`graph`] -> [`lower`] -> [`emit`].
+//! [`compile`] drives it; [`cli`] is the command line around it.
 
 pub mod analyze;
+pub mod cli;
 pub mod diagnostic;
 pub mod emit;
 pub mod graph;
@@ -12,3 +14,71 @@ pub mod lower;
 pub mod source;
 pub mod syntax;
 pub mod template;
+
+use diagnostic::{Diagnostic, Diagnostics};
+use emit::{Emitted, Layout};
+use source::{SourceFile, SourceMap};
+use template::{Rendered, TemplateOptions};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub template: TemplateOptions,
+    /// The build context relative to where the script will live.
+    pub context: String,
+    /// `--build-arg K=V`.
+    pub build_args: Vec<(String, String)>,
+    pub layout: Layout,
+    /// `--id`: the default build id the script names MOUNT volumes with.
+    pub build_id: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None }
+    }
+}
+
+/// A successful compile.
+#[derive(Debug)]
+pub struct Compiled {
+    pub output: Emitted,
+    pub warnings: Vec<Diagnostic>,
+    pub map: SourceMap,
+}
+
+/// A failed compile: diagnostics, and the map their spans need to reach the original file.
+#[derive(Debug)]
+pub struct Failure {
+    pub diagnostics: Vec<Diagnostic>,
+    pub map: SourceMap,
+}
+
+impl Failure {
+    /// All diagnostics as rustc-style text.
+    pub fn render(&self, file: &SourceFile, color: bool) -> String {
+        self.diagnostics.iter().map(|d| d.render(file, &self.map, color)).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Renders templates; the rendered text is what the later stages see.
+pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, Failure> {
+    template::render(file, options).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })
+}
+
+/// Rockerfile in, script and Dockerfiles out.
+pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure> {
+    let rendered = render(file, &options.template)?;
+    let map = rendered.map;
+    let text = rendered.text.as_str();
+    let fail = |d: Diagnostics, map: &SourceMap| Failure { diagnostics: d.0, map: map.clone() };
+
+    let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
+    let mut warnings = parsed.warnings;
+    let program = analyze::analyze(&parsed.ast, text).map_err(|d| fail(d, &map))?;
+    warnings.extend(program.warnings.iter().cloned());
+    let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
+    let lower_options = lower::LowerOptions { build_args: options.build_args.clone() };
+    let plan = lower::lower(&program, &graph, text, &file.name, &lower_options).map_err(|d| fail(d, &map))?;
+    let output = emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref());
+    Ok(Compiled { output, warnings, map })
+}

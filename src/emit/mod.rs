@@ -1,1 +1,67 @@
-//! Build plan -> text: the POSIX sh driver script and its Dockerfiles. (To be written.)
+//! Build plan -> text: the POSIX sh driver script and its Dockerfiles.
+
+mod sh;
+
+pub use sh::{sh, Layout};
+
+/// What a backend writes: the script, and the files that go beside it (`-o DIR`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emitted {
+    pub script: String,
+    /// (path relative to the output directory, contents), in step order.
+    pub files: Vec<(String, String)>,
+}
+
+/// The one quoting function: every value that reaches the generated script goes through it.
+///
+/// Words made only of characters no POSIX shell treats specially are left bare (for readable
+/// scripts); everything else is single-quoted, which makes `$`, backquotes, `\`, `"`, globs,
+/// `;`, newlines and non-ASCII text literal. A NUL cannot be passed at all and is rejected
+/// upstream, in `analyze`.
+pub fn sh_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./=:@%+,".contains(&b))
+        && !s.starts_with('=');
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A heredoc delimiter that does not occur as a line of `body`.
+pub fn heredoc_delimiter(base: &str, body: &str) -> String {
+    let mut delim = base.to_string();
+    let mut n = 1;
+    while body.lines().any(|l| l == delim) {
+        n += 1;
+        delim = format!("{base}_{n}");
+    }
+    delim
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_bare_only_for_harmless_words() {
+        assert_eq!(sh_quote("/usr/bin"), "/usr/bin");
+        assert_eq!(sh_quote("app:1.0"), "app:1.0");
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("$(id)"), "'$(id)'");
+        assert_eq!(sh_quote("`id`"), "'`id`'");
+        assert_eq!(sh_quote("a\nb"), "'a\nb'");
+        assert_eq!(sh_quote("~"), "'~'");
+        assert_eq!(sh_quote("*"), "'*'");
+        assert_eq!(sh_quote("=x"), "'=x'");
+    }
+
+    #[test]
+    fn heredoc_delimiters_avoid_collisions() {
+        assert_eq!(heredoc_delimiter("EOF", "a\nb\n"), "EOF");
+        assert_eq!(heredoc_delimiter("EOF", "a\nEOF\nEOF_2\n"), "EOF_3");
+    }
+}

@@ -1,1 +1,862 @@
-//! Program + stage graph -> a backend-neutral [`BuildPlan`]. (To be written.)
+//! Program + stage graph -> a backend-neutral [`BuildPlan`]: each stage as a sequence of steps.
+//!
+//! Consecutive plain instructions become one generated Dockerfile (one `docker build`, so Docker's
+//! layer cache works). A stage is split wherever Docker alone cannot do what the Rockerfile says:
+//! a RUN while MOUNTs are active, EXPORT, TAG/PUSH (the image at that point), ATTACH, and an
+//! IMPORT whose context cannot be shared with the instructions around it.
+//!
+//! Splitting one Dockerfile into several builds changes a few things Docker keeps per build, and
+//! this module puts them back: ARGs are declared again in every later Dockerfile of the stage,
+//! MAINTAINER likewise, an ENTRYPOINT in a later Dockerfile is followed by the stage's CMD again
+//! (Docker clears CMD at ENTRYPOINT unless this stage set it), and ONBUILD triggers are held back
+//! from the images the stage continues from (Docker would fire them at our next FROM) and added
+//! where an image leaves the stage.
+
+use crate::analyze::{normalize, Base, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::graph::StageGraph;
+use crate::source::{LineTable, Span};
+use crate::syntax::Keyword;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct BuildPlan {
+    /// The Rockerfile's name as the user gave it.
+    pub source_name: String,
+    /// `# escape=` directive for generated Dockerfiles, when the Rockerfile changed it.
+    pub escape: Option<char>,
+    pub stages: Vec<PlanStage>,
+    /// Stages that can build at the same time, level by level.
+    pub levels: Vec<Vec<usize>>,
+    /// `--build-arg K=V` given to rockerc, passed to every build.
+    pub build_args: Vec<(String, String)>,
+    /// Images FROM names outside the file, for --pull.
+    pub externals: Vec<String>,
+    pub step_count: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanStage {
+    pub index: usize,
+    pub label: String,
+    pub alias: Option<String>,
+    pub from_text: String,
+    /// 1-based first and last Rockerfile line of the stage.
+    pub lines: Lines,
+    pub deps: Vec<usize>,
+    /// Where the stage's first image comes from, when its first step is not a build.
+    pub start: Start,
+    pub steps: Vec<Step>,
+    /// Image names a later FROM refers to that must be saved: `(item index, key)`.
+    pub saves: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lines {
+    pub first: usize,
+    pub last: usize,
+}
+
+impl std::fmt::Display for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// `docker image inspect` (and pull) the named image.
+    External(String),
+    /// The saved image of another stage (`stage.N`) or TAG point (`tag.S.I`).
+    Saved(String),
+    Scratch,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// 1-based, across the whole build.
+    pub number: usize,
+    pub lines: Lines,
+    /// A short description for progress lines: `RUN make`, `COPY, RUN (3 instructions)`.
+    pub summary: String,
+    pub kind: StepKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Build(BuildStep),
+    Run(RunStep),
+    Export(ExportStep),
+    Attach(AttachStep),
+    /// TAG or PUSH: recorded now, applied when the whole build succeeded.
+    Tag { name: String, push: bool },
+    /// Keep the current image under a key a later FROM / COPY --from reads.
+    Save(String),
+    /// Go back to the image before the last `exposes_only` build (the stage continues from it).
+    Restore,
+}
+
+impl StepKind {
+    /// Steps that run docker and get a progress line.
+    pub fn is_counted(&self) -> bool {
+        matches!(self, StepKind::Build(_) | StepKind::Run(_) | StepKind::Export(_) | StepKind::Attach(_))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct BuildStep {
+    pub dockerfile: String,
+    /// `FROM ${ROCKERC_FROM}`: the build starts from the current image (otherwise the
+    /// Dockerfile's FROM names its base itself).
+    pub from_current: bool,
+    pub context: Context,
+    /// Other stages' images this Dockerfile names (`COPY --from`): (build arg, saved key).
+    pub stage_args: Vec<(String, String)>,
+    /// The result is only the image exposed at a TAG (ONBUILD triggers added); the stage goes on
+    /// from the image before it.
+    pub exposes_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Context {
+    /// Nothing from the host: an empty directory.
+    Empty,
+    /// The user's build context.
+    User,
+    Import(ImportContext),
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportContext {
+    /// EXPORT ids to replay, in file order, each with its destination and source count.
+    pub replay: Vec<Replay>,
+    pub sources: Vec<ImportSource>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Replay {
+    pub export: usize,
+    pub dest: String,
+    pub nsrc: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportSource {
+    /// Store path, normalised, `""` for the whole store.
+    pub path: String,
+    pub contents: bool,
+    /// Name of the entry in the context's `I/` directory.
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunStep {
+    pub argv: Vec<String>,
+    pub mounts: Vec<Mount>,
+    /// `NAME=VALUE` per ARG in scope with a value.
+    pub env: Vec<(String, String)>,
+    /// Compile-time part of the cache key.
+    pub key: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExportStep {
+    pub export: usize,
+    /// The stage's WORKDIR, if known at compile time (relative sources are relative to it).
+    pub workdir: Option<String>,
+    pub needs_workdir: bool,
+    pub mounts: Vec<Mount>,
+    /// (path as written, contents?) per source.
+    pub sources: Vec<(String, bool)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttachStep {
+    pub mounts: Vec<Mount>,
+    pub argv: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LowerOptions {
+    pub build_args: Vec<(String, String)>,
+}
+
+/// The image configuration Docker tracks through a stage that matters at compile time.
+#[derive(Clone, Debug)]
+struct StageState {
+    /// Absolute WORKDIR, when the Rockerfile makes it known.
+    workdir: Option<String>,
+    shell: Vec<String>,
+}
+
+impl Default for StageState {
+    fn default() -> Self {
+        StageState { workdir: None, shell: vec!["/bin/sh".into(), "-c".into()] }
+    }
+}
+
+pub fn lower(program: &Program, graph: &StageGraph, text: &str, source_name: &str, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
+    let lines = LineTable::new(text);
+    let mut lw = Lowerer {
+        program,
+        graph,
+
+        lines,
+        options,
+        steps: 0,
+        errors: Vec::new(),
+        states: BTreeMap::new(),
+        export_ids: BTreeMap::new(),
+        saves_needed: needed_saves(program),
+    };
+    for (id, e) in graph.exports.iter().enumerate() {
+        lw.export_ids.insert((e.stage, e.item), id);
+    }
+    let mut stages = Vec::new();
+    for stage in &program.stages {
+        stages.push(lw.stage(stage));
+    }
+    if !lw.errors.is_empty() {
+        return Err(Diagnostics(lw.errors));
+    }
+    let mut externals: Vec<String> = program
+        .stages
+        .iter()
+        .filter_map(|s| match &s.from.base {
+            Base::External(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    externals.sort();
+    externals.dedup();
+    Ok(BuildPlan {
+        source_name: source_name.to_string(),
+        escape: (program.escape != '\\').then_some(program.escape),
+        stages,
+        levels: graph.levels(),
+        build_args: options.build_args.clone(),
+        externals,
+        step_count: lw.steps,
+    })
+}
+
+/// Keys of images that later FROMs and COPY --froms read.
+fn needed_saves(program: &Program) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut note = |base: &Base| match base {
+        Base::Stage(s) => keys.push(format!("stage.{s}")),
+        Base::Tagged { stage, item, .. } => keys.push(format!("tag.{stage}.{item}")),
+        _ => {}
+    };
+    for stage in &program.stages {
+        note(&stage.from.base);
+        for item in &stage.items {
+            if let Op::Docker(DockerOp { copy_from: Some((_, base)), .. }) = &item.op {
+                note(base);
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+struct Lowerer<'a> {
+    program: &'a Program,
+    graph: &'a StageGraph,
+
+    lines: LineTable,
+    options: &'a LowerOptions,
+    steps: usize,
+    errors: Vec<Diagnostic>,
+    /// State after each TAG/PUSH item and at each stage's end, for stages that build FROM them.
+    states: BTreeMap<String, StageState>,
+    export_ids: BTreeMap<(usize, usize), usize>,
+    saves_needed: Vec<String>,
+}
+
+/// Instructions gathered for the next generated Dockerfile.
+#[derive(Default)]
+struct Pending {
+    body: Vec<String>,
+    first: Option<usize>,
+    last: usize,
+    keywords: Vec<&'static str>,
+    context: Option<Context>,
+    stage_args: Vec<(String, String)>,
+    has_cmd: bool,
+    /// ARGs and MAINTAINER declared before this Dockerfile began: a new build must repeat them.
+    args_at_start: Vec<String>,
+    maintainer_at_start: Option<String>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn lines_of(&self, span: Span) -> Lines {
+        let first = self.lines.line_index(span.start) + 1;
+        let last = self.lines.line_index(span.end.saturating_sub(1).max(span.start)) + 1;
+        Lines { first, last }
+    }
+
+    fn next_step(&mut self) -> usize {
+        self.steps += 1;
+        self.steps
+    }
+
+    fn stage(&mut self, stage: &'a Stage) -> PlanStage {
+        let (mut state, start) = match &stage.from.base {
+            Base::External(name) => (StageState::default(), Start::External(name.clone())),
+            Base::Scratch => (StageState { workdir: Some("/".into()), ..StageState::default() }, Start::Scratch),
+            Base::Stage(s) => (self.states.get(&format!("stage.{s}")).cloned().unwrap_or_default(), Start::Saved(format!("stage.{s}"))),
+            Base::Tagged { stage: s, item, .. } => {
+                let key = format!("tag.{s}.{item}");
+                (self.states.get(&key).cloned().unwrap_or_default(), Start::Saved(key))
+            }
+        };
+        let mut cx = StageLowering {
+            stage,
+            steps: Vec::new(),
+            pending: Pending::default(),
+            advanced: false,
+            args: Vec::new(),
+            maintainer: None,
+            cmd_text: None,
+            onbuild: Vec::new(),
+            mounts: Vec::new(),
+            has_image: !matches!(start, Start::Scratch),
+        };
+        for (i, item) in stage.items.iter().enumerate() {
+            self.item(&mut cx, &mut state, i, item);
+        }
+        // The stage's final image: what later stages and the build's tags see, triggers included.
+        if !cx.onbuild.is_empty() {
+            if !cx.pending.is_empty() {
+                let onbuild = std::mem::take(&mut cx.onbuild);
+                cx.pending.body.extend(onbuild);
+            } else {
+                self.flush(&mut cx);
+                self.expose_onbuild(&mut cx, false);
+            }
+        }
+        self.flush(&mut cx);
+        let key = format!("stage.{}", stage.index);
+        self.states.insert(key.clone(), state);
+        let saves = if self.saves_needed.contains(&key) { vec![key] } else { Vec::new() };
+        PlanStage {
+            index: stage.index,
+            label: stage.label(),
+            alias: stage.from.alias.as_ref().map(|a| a.value.clone()),
+            from_text: stage.from.text.lines().next().unwrap_or_default().to_string(),
+            lines: self.lines_of(stage.span),
+            deps: self.graph.deps(stage.index),
+            start,
+            steps: cx.steps,
+            saves,
+        }
+    }
+
+    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, i: usize, item: &'a Item) {
+        match &item.op {
+            Op::Docker(op) => self.docker(cx, state, item, op),
+            Op::Run(run) if cx.mounts.is_empty() => {
+                let _ = run;
+                self.add_line(cx, item, item.text.clone(), None);
+            }
+            Op::Run(run) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let argv = run.command.argv(&state.shell);
+                if argv.iter().any(|a| a.contains('\0')) {
+                    self.errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
+                    return;
+                }
+                let env = self.arg_env(cx);
+                if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\n')) {
+                    self.errors.push(
+                        Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
+                            .at(item.span, "this RUN runs with MOUNTs"),
+                    );
+                }
+                let key = run_key(&argv, &cx.mounts, &env);
+                cx.advanced = true;
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key }),
+                });
+            }
+            Op::Mount(ms) => {
+                for m in ms {
+                    // A later MOUNT of the same destination replaces the earlier one.
+                    cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
+                    cx.mounts.push(m.clone());
+                }
+            }
+            Op::Export(t) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let export = self.export_ids[&(cx.stage.index, i)];
+                let sources: Vec<(String, bool)> = t.sources.iter().map(|s| (s.value.clone(), is_contents(&s.value))).collect();
+                let needs_workdir = sources.iter().any(|(s, _)| !s.starts_with('/'));
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
+                });
+            }
+            Op::Import(t) => self.import(cx, i, item, t),
+            Op::Tag(name) | Op::Push(name) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let push = matches!(item.op, Op::Push(_));
+                if !cx.onbuild.is_empty() {
+                    self.expose_onbuild(cx, true);
+                }
+                cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: summarize(item), kind: StepKind::Tag { name: name.to_string(), push } });
+                let key = format!("tag.{}.{}", cx.stage.index, i);
+                if self.saves_needed.contains(&key) {
+                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key.clone()) });
+                }
+                if !cx.onbuild.is_empty() {
+                    // The exposed image carried the triggers; the stage continues without them.
+                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Restore });
+                }
+                self.states.insert(key, state.clone());
+            }
+            Op::Attach(cmd) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let argv = cmd.as_ref().map(|c| c.argv(&state.shell)).unwrap_or_default();
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }),
+                });
+            }
+        }
+    }
+
+    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, item: &'a Item, op: &DockerOp) {
+        match item.keyword {
+            Keyword::Workdir => {
+                let dir = op.workdir.clone().unwrap_or_default();
+                state.workdir = if dir.contains('$') {
+                    None
+                } else if dir.starts_with('/') {
+                    Some(normalize(&dir))
+                } else {
+                    state.workdir.as_ref().map(|w| normalize(&format!("{w}/{dir}")))
+                };
+            }
+            Keyword::Shell => {
+                if let Some(shell) = &op.shell {
+                    state.shell = shell.clone();
+                }
+            }
+            Keyword::Onbuild => {
+                // Held back: see the module documentation.
+                cx.onbuild.push(item.text.clone());
+                return;
+            }
+            Keyword::Maintainer => cx.maintainer = Some(item.text.clone()),
+            Keyword::Cmd => {
+                cx.cmd_text = Some(item.text.clone());
+            }
+            _ => {}
+        }
+        if op.uses_context && matches!(cx.pending.context, Some(Context::Import(_))) {
+            self.flush(cx);
+        }
+        let mut text = item.text.clone();
+        let mut stage_arg = None;
+        if let Some((flag, base)) = &op.copy_from {
+            let key = match base {
+                Base::Stage(s) => Some(format!("stage.{s}")),
+                Base::Tagged { stage, item, .. } => Some(format!("tag.{stage}.{item}")),
+                _ => None,
+            };
+            if let Some(key) = key {
+                let alias = format!("rockerc-{}", key.replace('.', "-"));
+                // `--from=0` or `--from=app:v1` would mean something else in the generated
+                // Dockerfile; name the image this build receives instead.
+                let start = flag.span.start - item.span.start;
+                let end = flag.span.end - item.span.start;
+                if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
+                    text = format!("{}--from={}{}", &text[..start], alias, &text[end..]);
+                }
+                stage_arg = Some((alias, key));
+            }
+        }
+        let context = if op.uses_context { Some(Context::User) } else { None };
+        if item.keyword == Keyword::Arg {
+            cx.args.extend(op.arg_words.iter().cloned());
+        }
+        let mut extra = None;
+        if item.keyword == Keyword::Entrypoint && cx.cmd_text.is_some() && !cx.pending.has_cmd {
+            // Docker clears CMD at ENTRYPOINT unless this stage set CMD; it did, in an earlier
+            // Dockerfile, which a new build does not know.
+            extra = cx.cmd_text.clone();
+        }
+        if item.keyword == Keyword::Arg && op.arg_words.len() > 1 {
+            // The legacy builder takes one name per ARG.
+            text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
+        }
+        self.add_line(cx, item, text, context);
+        if let Some(cmd) = extra {
+            cx.pending.body.push(cmd);
+            cx.pending.has_cmd = true;
+        }
+        if item.keyword == Keyword::Cmd {
+            cx.pending.has_cmd = true;
+        }
+        if let Some(arg) = stage_arg {
+            if !cx.pending.stage_args.contains(&arg) {
+                cx.pending.stage_args.push(arg);
+            }
+        }
+    }
+
+    fn import(&mut self, cx: &mut StageLowering<'a>, i: usize, item: &'a Item, t: &Transfer) {
+        if cx.pending.context.is_some() {
+            self.flush(cx);
+        }
+        let replay = self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default();
+        let replay = replay
+            .into_iter()
+            .map(|id| {
+                let e = self.graph.exports[id];
+                let Op::Export(x) = &self.program.stages[e.stage].items[e.item].op else { unreachable!() };
+                Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() }
+            })
+            .collect();
+        let n = t.sources.len();
+        let mut dest = t.dest_str().to_string();
+        if n > 1 && !dest.ends_with('/') {
+            dest.push('/');
+        }
+        let mut sources = Vec::new();
+        let mut copy_srcs = Vec::new();
+        for (k, s) in t.sources.iter().enumerate() {
+            let path = store_path(&s.value, false);
+            let contents = is_contents(&s.value);
+            let name = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("store").to_string();
+            copy_srcs.push(format!("{k}/{name}"));
+            sources.push(ImportSource { path, contents, name });
+        }
+        let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
+        words.push(json_string(&docker_escape(&dest, self.program.escape)));
+        let line = format!("COPY [{}]", words.join(", "));
+        self.add_line(cx, item, line, Some(Context::Import(ImportContext { replay, sources })));
+    }
+
+    fn arg_env(&self, cx: &StageLowering) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let globals: Vec<(String, Option<String>)> = self
+            .program
+            .global_args
+            .iter()
+            .flat_map(|a| match &a.op {
+                Op::Docker(op) => op.arg_words.iter().map(|w| split_arg(w)).collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect();
+        for word in &cx.args {
+            let (name, default) = split_arg(word);
+            let value = self
+                .options
+                .build_args
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .or(default)
+                .or_else(|| globals.iter().rev().find(|(k, _)| *k == name).and_then(|(_, v)| v.clone()));
+            env.retain(|(k, _)| *k != name);
+            if let Some(value) = value {
+                env.push((name, unquote(&value)));
+            }
+        }
+        env
+    }
+
+    fn need_image(&mut self, cx: &StageLowering, item: &Item) {
+        if !cx.has_image {
+            self.errors.push(
+                Diagnostic::error("no-image", format!("{} right after FROM scratch: there is no image yet", item.keyword.as_str()))
+                    .at(item.span, "")
+                    .help("add files first (COPY, ADD or IMPORT)"),
+            );
+        }
+    }
+
+    fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
+        if let Some(ctx) = context {
+            cx.pending.context = Some(ctx);
+        }
+        let lines = self.lines_of(item.span);
+        if cx.pending.first.is_none() {
+            cx.pending.args_at_start = cx.args.clone();
+            cx.pending.maintainer_at_start = cx.maintainer.clone();
+        }
+        cx.pending.first.get_or_insert(lines.first);
+        cx.pending.last = lines.last;
+        cx.pending.keywords.push(item.keyword.as_str());
+        cx.pending.body.push(format!("# Rockerfile:{lines}\n{text}"));
+    }
+
+    /// Turns the pending instructions into a build step.
+    fn flush(&mut self, cx: &mut StageLowering<'a>) {
+        if cx.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut cx.pending);
+        let from_current = cx.advanced || !matches!(cx.stage.from.base, Base::External(_) | Base::Scratch);
+        let mut df = self.dockerfile_head(cx, from_current, &pending);
+        for line in &pending.body {
+            df.push_str(line);
+            df.push('\n');
+        }
+        let lines = Lines { first: pending.first.unwrap_or(0), last: pending.last };
+        let number = self.next_step();
+        let summary = summarize_keywords(&pending.keywords);
+        cx.steps.push(Step {
+            number,
+            lines,
+            summary,
+            kind: StepKind::Build(BuildStep {
+                dockerfile: df,
+                from_current,
+                context: pending.context.unwrap_or(Context::Empty),
+                stage_args: pending.stage_args,
+                exposes_only: false,
+            }),
+        });
+        cx.advanced = true;
+        cx.has_image = true;
+    }
+
+    /// The Dockerfile's directives, header comment, FROM lines and re-declarations.
+    fn dockerfile_head(&self, cx: &StageLowering, from_current: bool, pending: &Pending) -> String {
+        let mut df = String::new();
+        if self.program.escape != '\\' {
+            df.push_str(&format!("# escape={}\n", self.program.escape));
+        }
+        for g in &self.program.global_args {
+            df.push_str(&g.text);
+            df.push('\n');
+        }
+        for (alias, _) in &pending.stage_args {
+            let var = build_arg_name(alias);
+            df.push_str(&format!("ARG {var}\nFROM ${{{var}}} AS {alias}\n"));
+        }
+        if from_current {
+            let what = if cx.advanced {
+                format!("the image {} has built so far", cx.stage.label())
+            } else {
+                format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
+            };
+            df.push_str(&format!("# FROM {what}\nARG ROCKERC_FROM\nFROM ${{ROCKERC_FROM}}\n"));
+        } else {
+            let from_lines = self.lines_of(cx.stage.from.span);
+            df.push_str(&format!("# Rockerfile:{from_lines}\n{}\n", cx.stage.from.text));
+        }
+        for word in &pending.args_at_start {
+            df.push_str(&format!("ARG {word}\n"));
+        }
+        if let Some(m) = &pending.maintainer_at_start {
+            df.push_str(m);
+            df.push('\n');
+        }
+        df
+    }
+
+    /// An image for TAG (or the stage's end) that carries the held-back ONBUILD triggers.
+    fn expose_onbuild(&mut self, cx: &mut StageLowering, only: bool) {
+        let mut df = String::new();
+        if self.program.escape != '\\' {
+            df.push_str(&format!("# escape={}\n", self.program.escape));
+        }
+        df.push_str("# The image so far, with the stage's ONBUILD triggers (held back from the images the stage builds on).\n");
+        df.push_str("ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n");
+        for o in &cx.onbuild {
+            df.push_str(o);
+            df.push('\n');
+        }
+        let number = self.next_step();
+        cx.steps.push(Step {
+            number,
+            lines: self.lines_of(cx.stage.span),
+            summary: "ONBUILD triggers".into(),
+            kind: StepKind::Build(BuildStep { dockerfile: df, from_current: true, context: Context::Empty, stage_args: Vec::new(), exposes_only: only }),
+        });
+    }
+}
+
+struct StageLowering<'a> {
+    stage: &'a Stage,
+    steps: Vec<Step>,
+    pending: Pending,
+    /// The stage has produced an image of its own (a build or a MOUNTed RUN): the next
+    /// Dockerfile starts FROM it rather than from the FROM line.
+    advanced: bool,
+    /// ARG words declared in the stage so far.
+    args: Vec<String>,
+    maintainer: Option<String>,
+    cmd_text: Option<String>,
+    onbuild: Vec<String>,
+    mounts: Vec<Mount>,
+    /// There is an image to run or export (false right after FROM scratch).
+    has_image: bool,
+}
+
+fn describe_base(base: &Base, program: &Program) -> String {
+    match base {
+        Base::Stage(s) => format!("the image of {}", program.stages[*s].label()),
+        Base::Tagged { stage, name, .. } => format!("TAGged as {name} by {}", program.stages[*stage].label()),
+        Base::External(n) => format!("image {n}"),
+        Base::Scratch => "scratch".into(),
+    }
+}
+
+/// `ROCKERC_STAGE_1` for alias `rockerc-stage-1`.
+pub fn build_arg_name(alias: &str) -> String {
+    alias.to_uppercase().replace(['-', '.'], "_")
+}
+
+fn split_arg(word: &str) -> (String, Option<String>) {
+    match word.split_once('=') {
+        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+        None => (word.to_string(), None),
+    }
+}
+
+/// ARG defaults keep their quotes in the source (`ARG V="1 2"`); the value is what's inside.
+fn unquote(v: &str) -> String {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Whether an EXPORT/IMPORT source names a directory's contents (`dir/`, `dir/.`, `/`).
+fn is_contents(src: &str) -> bool {
+    src.ends_with('/') || src.ends_with("/.") || src == "." || normalize(src) == "/"
+}
+
+/// A path in the export store: normalised, relative to its root (`""` is the root). With
+/// `keep_slash`, a trailing `/` (a destination that must be a directory) is kept.
+fn store_path(path: &str, keep_slash: bool) -> String {
+    let n = normalize(&format!("/{path}"));
+    let rel = n.trim_start_matches('/').to_string();
+    if keep_slash && path.ends_with('/') && !rel.is_empty() {
+        format!("{rel}/")
+    } else {
+        rel
+    }
+}
+
+/// Escapes a literal path for Docker's word expansion in COPY (`$`, quotes, the escape char).
+fn docker_escape(s: &str, escape: char) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == escape || matches!(c, '$' | '\'' | '"') {
+            out.push(escape);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A JSON string literal (for the exec-form lines rockerc writes itself).
+pub fn json_string(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+fn run_key(argv: &[String], mounts: &[Mount], env: &[(String, String)]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"rockerc run v1\n");
+    for a in argv {
+        h.update(a.as_bytes());
+        h.update(b"\0");
+    }
+    h.update(b"\n");
+    for m in mounts {
+        h.update(m.spec().as_bytes());
+        h.update(b"\0");
+    }
+    h.update(b"\n");
+    for (k, v) in env {
+        h.update(format!("{k}={v}").as_bytes());
+        h.update(b"\0");
+    }
+    let digest = h.finalize();
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+fn summarize(item: &Item) -> String {
+    let first = item.text.lines().next().unwrap_or_default().trim();
+    let mut s: String = first.chars().take(60).collect();
+    if first.chars().count() > 60 || item.text.lines().nth(1).is_some() {
+        s.push_str(" ...");
+    }
+    s
+}
+
+fn summarize_keywords(kws: &[&str]) -> String {
+    let mut uniq: Vec<&str> = Vec::new();
+    for k in kws {
+        if !uniq.contains(k) {
+            uniq.push(k);
+        }
+    }
+    if kws.len() == 1 {
+        uniq[0].to_string()
+    } else {
+        format!("{} ({} instructions)", uniq.join(", "), kws.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_paths_are_relative_and_normalised() {
+        assert_eq!(store_path("/dist/", true), "dist/");
+        assert_eq!(store_path("./dnsdock", false), "dnsdock");
+        assert_eq!(store_path("/", true), "");
+        assert_eq!(store_path("a/../b", false), "b");
+    }
+
+    #[test]
+    fn contents_forms() {
+        assert!(is_contents("/dist/"));
+        assert!(is_contents("dist/."));
+        assert!(is_contents("/"));
+        assert!(!is_contents("/dist"));
+    }
+
+    #[test]
+    fn docker_escape_keeps_paths_literal() {
+        assert_eq!(docker_escape("/a $b/'c\"", '\\'), "/a \\$b/\\'c\\\"");
+        assert_eq!(docker_escape("C:\\x", '`'), "C:\\x");
+    }
+}

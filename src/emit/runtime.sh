@@ -1,0 +1,560 @@
+# -----------------------------------------------------------------------------------------------
+# rockerc runtime: the same in every generated script; the build itself follows it.
+# What the Rockerfile contributes reaches these functions only as quoted arguments. Option lists
+# built at run time are strings of words quoted by rc_q, and only those are ever eval'ed.
+# -----------------------------------------------------------------------------------------------
+
+rc_usage() {
+  cat <<'ROCKERC_USAGE'
+Options:
+  --push          push the images named by PUSH (without it they are only tagged)
+  --attach        open an interactive container at each ATTACH
+  --no-cache      rebuild every step: no Docker layer cache, no cache for MOUNTed RUNs
+  --pull          pull every FROM image before building
+  --context DIR   the build context (default: the one recorded at compile time)
+  --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
+  -q, --quiet     print errors only
+  -v, --verbose   stream Docker's own output
+  -h, --help      print this help
+ROCKERC_USAGE
+}
+
+rc_die() {
+  printf 'rockerc: error: %s\n' "$*" >&2
+  exit 1
+}
+
+rc_warn() {
+  printf 'rockerc: warning: %s\n' "$*" >&2
+}
+
+rc_say() {
+  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*"; fi
+}
+
+rc_usage_error() {
+  printf 'rockerc: %s\n' "$1" >&2
+  rc_usage >&2
+  exit 2
+}
+
+rc_parse_args() {
+  rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --push) rc_push=1 ;;
+      --attach) rc_attach=1 ;;
+      --no-cache) rc_no_cache=1 ;;
+      --pull) rc_pull=1 ;;
+      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
+      --context=*) rc_context=${1#--context=} ;;
+      --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
+      --id=*) rc_build_id=${1#--id=} ;;
+      -q|--quiet) rc_quiet=1 ;;
+      -v|--verbose) rc_verbose=1 ;;
+      -h|--help) rc_help; rc_usage; exit 0 ;;
+      *) rc_usage_error "unknown option: $1" ;;
+    esac
+    shift
+  done
+}
+
+# Quotes one word for eval: 'it'\''s'.
+rc_q() {
+  case $1 in
+    *\'*) printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+    *) printf "'%s' " "$1" ;;
+  esac
+}
+
+# Seconds since the epoch, with a fraction where date(1) has %N.
+rc_now() {
+  rc_t=$(date +%s.%N 2>/dev/null) || rc_t=
+  case $rc_t in
+    *N*|'') date +%s ;;
+    *) printf '%s\n' "$rc_t" ;;
+  esac
+}
+
+rc_elapsed() {
+  awk -v a="$1" -v b="$(rc_now)" 'BEGIN { printf "%.1fs", b - a }'
+}
+
+# rc_step N 'Rockerfile:4-6' 'RUN make': starts a step; its docker output goes to its own log.
+rc_step() {
+  rc_step=$1 rc_step_where=$2 rc_step_what=$3
+  rc_step_t0=$(rc_now)
+  rc_log="$rc_tmp/log.$rc_step"
+  : > "$rc_log"
+}
+
+rc_done() {
+  printf '%s\n' "$rc_img" > "$rc_tmp/img/step.$rc_step"
+  rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what (${1:-}$(rc_elapsed "$rc_step_t0"))"
+}
+
+# Runs docker for the current step. Its output goes to the step's log (to the terminal with
+# --verbose); on failure the step, its Rockerfile lines and the end of the log are shown.
+rc_docker() {
+  if [ "$rc_verbose" = 1 ]; then
+    docker "$@" && return 0
+  else
+    docker "$@" >> "$rc_log" 2>&1 && return 0
+  fi
+  rc_fail "docker $1 exited with an error"
+}
+
+rc_fail() {
+  printf 'rockerc: error: step %s failed: %s %s\n' "$rc_step" "$rc_step_where" "$rc_step_what" >&2
+  printf 'rockerc: %s\n' "$1" >&2
+  if [ "$rc_verbose" = 0 ] && [ -s "$rc_log" ]; then
+    printf -- '--- last lines of its output ---\n' >&2
+    grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
+      -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
+      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 >&2
+  fi
+  exit 1
+}
+
+rc_check_docker() {
+  command -v docker >/dev/null 2>&1 ||
+    rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
+  if ! docker version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
+    sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
+    rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
+  fi
+}
+
+rc_cleanup() {
+  rc_status=$?
+  trap - EXIT INT TERM HUP
+  if [ -n "${rc_jobs:-}" ]; then
+    # shellcheck disable=SC2086 # a list of process ids
+    kill $rc_jobs 2>/dev/null || :
+    wait 2>/dev/null || :
+  fi
+  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then
+    if [ -s "$rc_tmp/containers" ]; then
+      while IFS= read -r rc_c; do
+        docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
+      done < "$rc_tmp/containers"
+    fi
+    rm -rf "$rc_tmp"
+  fi
+  exit "$rc_status"
+}
+
+rc_setup() {
+  rc_tmp=$(mktemp -d "${TMPDIR:-/tmp}/rockerc.XXXXXX") || rc_die "cannot create a temporary directory"
+  trap rc_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
+  : > "$rc_tmp/containers"
+  : > "$rc_tmp/tags"
+  rc_run_id=${rc_tmp##*.}
+  rc_ncontainers=0
+  rc_jobs=
+  rc_cached=''
+  rc_step=0 rc_step_where='' rc_step_what=setup rc_log="$rc_tmp/log.0"
+  # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
+  DOCKER_BUILDKIT=0
+  export DOCKER_BUILDKIT
+}
+
+# A container name for this run, recorded before the container exists: an interrupt between
+# `docker create` and the next line still removes it.
+rc_new_container() {
+  rc_ncontainers=$((rc_ncontainers + 1))
+  rc_ctr="rockerc-$rc_run_id-$rc_step-$rc_ncontainers"
+  printf '%s\n' "$rc_ctr" >> "$rc_tmp/containers"
+}
+
+rc_rm_container() {
+  docker rm -f -v "$rc_ctr" >/dev/null 2>&1 || :
+}
+
+rc_resolve_context() {
+  case $rc_context in
+    /*) ;;
+    *) rc_context="$rc_here/$rc_context" ;;
+  esac
+  [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
+  rc_context=$(cd "$rc_context" && pwd -P)
+  if [ -z "$rc_build_id" ]; then rc_build_id="$rc_context:$rc_rockerfile"; fi
+  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
+}
+
+# rc_base NAME: the id of an image named by FROM, pulled when missing (always with --pull).
+rc_base() {
+  if [ "$rc_pull" = 1 ] || ! rc_img=$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null); then
+    rc_say "pulling $1"
+    if ! docker pull "$1" > "$rc_tmp/pull.log" 2>&1; then
+      tail -n 5 "$rc_tmp/pull.log" >&2
+      rc_die "cannot pull $1 (FROM at $2)"
+    fi
+    rc_img=$(docker image inspect --format '{{.Id}}' "$1") || rc_die "cannot inspect $1"
+  fi
+}
+
+# rc_build DOCKERFILE CONTEXT FROM-ID [docker build options...]: sets rc_img.
+rc_build() {
+  rc_df=$1 rc_ctx=$2 rc_from=$3
+  shift 3
+  rm -f "$rc_tmp/iid.$rc_step"
+  if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
+  if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
+  rc_docker build --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
+  rc_img=$(cat "$rc_tmp/iid.$rc_step")
+}
+
+# Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
+# DEST) or `b SRC DEST OPTIONS` (a host path). rc_mounts reads them up to `--` and sets
+# rc_mount_opts (quoted `docker run` options), rc_links (file MOUNTs the RUN wrapper links in)
+# and rc_shift (how many arguments it read).
+rc_mounts() {
+  rc_mount_opts='' rc_links='' rc_shift=0 rc_nfile=0
+  while [ "$1" != -- ]; do
+    case $1 in
+      v)
+        rc_vol="rockerc_${rc_id_hash}_$(printf '%s' "$2" | cksum | cut -d ' ' -f 1)"
+        rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$2\",volume-nocopy")"
+        shift 2
+        rc_shift=$((rc_shift + 2))
+        ;;
+      b)
+        case $2 in
+          *'"'*|*'
+'*) rc_fail "MOUNT source $2 contains a quote or a newline" ;;
+        esac
+        if [ ! -e "$2" ]; then
+          rc_warn "MOUNT source $2 does not exist; creating it as an empty directory"
+          mkdir -p "$2" || rc_fail "cannot create MOUNT source $2"
+        fi
+        rc_ro=
+        case ",$4," in *,ro,*) rc_ro=,readonly ;; esac
+        if [ -d "$2" ] || [ "${rc_real_binds:-0}" = 1 ]; then
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",\"dst=$3\"$rc_ro")"
+        else
+          # A file: bound under /dev (a tmpfs that is never committed) and linked into place by
+          # the wrapper, so no placeholder for it is left in the image.
+          rc_nfile=$((rc_nfile + 1))
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",dst=/dev/.rockerc/f$rc_nfile$rc_ro")"
+          rc_links="$rc_links/dev/.rockerc/f$rc_nfile
+$3
+"
+        fi
+        shift 4
+        rc_shift=$((rc_shift + 4))
+        ;;
+      *) rc_die "internal: bad mount spec $1" ;;
+    esac
+  done
+}
+
+# The wrapper a MOUNTed RUN runs under when it has file MOUNTs or ARG values: it links the files
+# in, exports the ARGs, runs the command, and removes the links before the container is
+# committed.
+rc_write_wrapper() {
+  cat > "$rc_tmp/wrapper" <<'ROCKERC_WRAPPER'
+#!/bin/sh
+if [ -f /dev/.rockerc/env ]; then
+  while IFS= read -r rc_kv; do export "${rc_kv?}"; done < /dev/.rockerc/env
+fi
+if [ -f /dev/.rockerc/links ]; then
+  while IFS= read -r rc_src && IFS= read -r rc_dst; do
+    if [ -e "$rc_dst" ] || [ -L "$rc_dst" ]; then exit 121; fi
+    case $rc_dst in */*/*) mkdir -p "${rc_dst%/*}" 2>/dev/null || exit 122 ;; esac
+    ln -s "$rc_src" "$rc_dst" 2>/dev/null || exit 122
+  done < /dev/.rockerc/links
+fi
+"$@"
+rc_status=$?
+if [ -f /dev/.rockerc/links ]; then
+  while IFS= read -r rc_src && IFS= read -r rc_dst; do
+    if [ -L "$rc_dst" ]; then rm -f "$rc_dst"; fi
+  done < /dev/.rockerc/links
+fi
+exit "$rc_status"
+ROCKERC_WRAPPER
+  chmod 755 "$rc_tmp/wrapper"
+}
+
+# rc_run KEY ENV MOUNTSPECS... -- COMMAND...: a RUN while MOUNTs are active, as `docker run` with
+# the mounts plus `docker commit`. KEY is the compile-time part of the cache key (command, mount
+# list, ARG values); with the parent image id it names a cache tag. ENV is the ARG values the
+# command sees, one NAME=VALUE per line. Sets rc_img.
+rc_run() {
+  rc_key=$1 rc_env=$2
+  shift 2
+  rc_cache="rockerc-cache:${rc_img#sha256:}-$rc_key"
+  if [ "$rc_no_cache" = 0 ] && rc_hit=$(docker image inspect --format '{{.Id}}' "$rc_cache" 2>/dev/null); then
+    rc_img=$rc_hit
+    rc_cached="cached, "
+    return 0
+  fi
+  rc_cached=
+  rc_real_binds=0
+  rc_run_once "$@"
+  case $rc_run_status in
+    121|122)
+      # A file MOUNT's target exists in the image, or could not be linked as the image's USER:
+      # bind it for real instead (Docker then leaves an empty placeholder where it was missing).
+      rc_warn "step $rc_step: binding MOUNTed files directly (their targets exist or are not writable)"
+      rc_real_binds=1
+      rc_run_once "$@"
+      ;;
+  esac
+  [ "$rc_run_status" = 0 ] || rc_fail "the command exited with status $rc_run_status"
+  rc_real_binds=0
+  rc_commit
+  docker tag "$rc_img" "$rc_cache" >/dev/null 2>&1 || :
+}
+
+rc_run_once() {
+  rc_mounts "$@"
+  shift "$rc_shift"
+  shift
+  rc_n=$#
+  rc_new_container
+  rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$(rc_q --entrypoint)$(rc_q '')$rc_mount_opts"
+  rc_wrap=
+  if [ -n "$rc_links" ] || [ -n "$rc_env" ]; then
+    [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
+    mkdir -p "$rc_tmp/run.$rc_step"
+    printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
+    printf '%s' "$rc_env" > "$rc_tmp/run.$rc_step/env"
+    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_tmp/run.$rc_step\",dst=/dev/.rockerc,readonly")"
+    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_tmp/wrapper\",dst=/dev/.rockerc-run,readonly")"
+    rc_wrap=/dev/.rockerc-run
+  fi
+  rc_opts="$rc_opts$(rc_q "$rc_img")"
+  if [ -n "$rc_wrap" ]; then rc_opts="$rc_opts$(rc_q "$rc_wrap")"; fi
+  # Append the options after the command, then rotate the command's words to the end.
+  eval "set -- \"\$@\" $rc_opts"
+  while [ "$rc_n" -gt 0 ]; do
+    set -- "$@" "$1"
+    shift
+    rc_n=$((rc_n - 1))
+  done
+  rc_run_status=0
+  if [ "$rc_verbose" = 1 ]; then
+    docker "$@" < /dev/null || rc_run_status=$?
+  else
+    docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
+  fi
+  if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
+}
+
+# Commits the RUN container with exactly the config a Dockerfile RUN leaves: the parent's CMD and
+# ENTRYPOINT (the command must not leak into Cmd), everything else as it was.
+rc_commit() {
+  rc_cfg=$(docker image inspect --format '{{json .Config.Cmd}}
+{{json .Config.Entrypoint}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
+  rc_cmd_json=${rc_cfg%%
+*}
+  rc_ep_json=${rc_cfg#*
+}
+  set --
+  if [ "$rc_cmd_json" != null ]; then set -- "$@" --change "CMD $rc_cmd_json"; fi
+  if [ "$rc_ep_json" != null ]; then set -- "$@" --change "ENTRYPOINT $rc_ep_json"; fi
+  rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
+  rc_rm_container
+  if [ "$rc_cmd_json" = null ] && [ "$rc_ep_json" = null ]; then
+    # `docker commit` cannot clear Cmd; a build step with `ENTRYPOINT []` can (it resets CMD).
+    # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
+    printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\nENTRYPOINT []\n' > "$rc_tmp/clear.Dockerfile"
+    rc_build "$rc_tmp/clear.Dockerfile" "$rc_tmp/empty" "$rc_img"
+  fi
+}
+
+# rc_export ID WORKDIR MOUNTSPECS... -- SRC CONTENTS...: copies each SRC out of the current image
+# (through the stage's MOUNTs, as Rocker's rsync saw them) into the export's own directory:
+# $rc_tmp/x/ID/I/NAME, or $rc_tmp/x/ID/I-contents/ for `src/`.
+rc_export() {
+  rc_xid=$1 rc_wd=$2
+  shift 2
+  rc_real_binds=1
+  rc_mounts "$@"
+  shift "$rc_shift"
+  shift
+  rc_new_container
+  eval "rc_docker create --name \"\$rc_ctr\" $rc_mount_opts \"\$rc_img\" /rockerc-export-never-runs"
+  rc_i=0
+  while [ $# -gt 0 ]; do
+    rc_i=$((rc_i + 1))
+    rc_src=$1 rc_contents=$2
+    shift 2
+    case $rc_src in
+      /*) ;;
+      *) rc_src="${rc_wd%/}/$rc_src" ;;
+    esac
+    rc_dir="$rc_tmp/x/$rc_xid/$rc_i"
+    mkdir -p "$rc_tmp/x/$rc_xid"
+    if [ "$rc_contents" = 1 ]; then
+      rc_docker cp "$rc_ctr:${rc_src%/}/." "$rc_dir-contents"
+    else
+      mkdir "$rc_dir"
+      rc_docker cp "$rc_ctr:$rc_src" "$rc_dir/"
+    fi
+  done
+  rc_rm_container
+}
+
+# The working directory of the current image, for relative EXPORT paths when the Rockerfile does
+# not say it.
+rc_workdir() {
+  rc_wd=$(docker image inspect --format '{{.Config.WorkingDir}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
+  [ -n "$rc_wd" ] || rc_wd=/
+}
+
+# Replaces TARGET with a copy of ITEM (links kept as links, modes and times kept).
+rc_replace() {
+  rm -rf "$2"
+  case $2 in */*) mkdir -p "${2%/*}" ;; esac
+  cp -PRp "$1" "$2"
+}
+
+# rc_place STORE ID DEST NSRC: applies one EXPORT (its items in $rc_tmp/x/ID) to a store
+# directory with `rsync -a --delete-during SRC... DEST` semantics.
+rc_place() {
+  rc_store=$1 rc_xdir="$rc_tmp/x/$2" rc_dest=$3 rc_nsrc=$4
+  rc_asdir=0
+  case $rc_dest in
+    ''|/) rc_t=$rc_store rc_asdir=1 ;;
+    */) rc_t="$rc_store/${rc_dest%/}" rc_asdir=1 ;;
+    *) rc_t="$rc_store/$rc_dest" ;;
+  esac
+  if [ "$rc_nsrc" -gt 1 ]; then rc_asdir=1; fi
+  if [ -d "$rc_t" ] && [ ! -L "$rc_t" ]; then rc_asdir=1; fi
+  rc_i=0
+  rc_cleared=0
+  while [ "$rc_i" -lt "$rc_nsrc" ]; do
+    rc_i=$((rc_i + 1))
+    if [ -d "$rc_xdir/$rc_i-contents" ]; then
+      # `src/`: the destination directory becomes exactly the source's contents.
+      if [ "$rc_cleared" = 0 ]; then
+        rm -rf "$rc_t"
+        mkdir -p "$rc_t"
+        rc_cleared=1
+      fi
+      cp -PRp "$rc_xdir/$rc_i-contents/." "$rc_t/"
+      continue
+    fi
+    for rc_item in "$rc_xdir/$rc_i"/* "$rc_xdir/$rc_i"/.[!.]* "$rc_xdir/$rc_i"/..?*; do
+      [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+      if [ "$rc_asdir" = 1 ] || { [ -d "$rc_item" ] && [ ! -L "$rc_item" ]; }; then
+        rc_replace "$rc_item" "$rc_t/${rc_item##*/}"
+      else
+        # One file EXPORTed to a path that is not a directory takes that path's name.
+        rc_replace "$rc_item" "$rc_t"
+      fi
+    done
+  done
+}
+
+# rc_import_item STORE PATH CONTENTS CTXDIR NAME: puts one IMPORT source (PATH in the store,
+# normalised at compile time, '' for the whole store) into the build context so that
+# `COPY CTXDIR/NAME DEST` has rsync's semantics: a directory arrives nested one level deeper
+# (COPY copies a directory's contents), a file as itself, `src/` as the contents.
+rc_import_item() {
+  rc_p=$1
+  if [ -n "$2" ]; then rc_p="$1/$2"; fi
+  [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${2:-/}: not in the export store (no EXPORT put it there)"
+  mkdir -p "$4"
+  if [ "$3" = 1 ]; then
+    [ -d "$rc_p" ] || rc_fail "IMPORT ${2:-/}/: not a directory"
+    cp -PRp "$rc_p" "$4/$5"
+  elif [ -d "$rc_p" ] && [ ! -L "$rc_p" ]; then
+    mkdir "$4/$5"
+    cp -PRp "$rc_p" "$4/$5/$5"
+  else
+    cp -PRp "$rc_p" "$4/$5"
+  fi
+}
+
+# rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
+# made) only after every stage has succeeded, so a failed build leaves the old images in place.
+rc_tag() {
+  printf '%s %s %s\n' "$2" "$rc_img" "$1" >> "$rc_tmp/tags"
+}
+
+rc_apply_tags() {
+  rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
+  while read -r rc_p rc_id rc_name; do
+    docker tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
+  done < "$rc_tmp/tags"
+  while read -r rc_p rc_id rc_name; do
+    [ "$rc_p" = 1 ] || continue
+    if [ "$rc_push" = 1 ]; then
+      rc_say "pushing $rc_name"
+      docker push "$rc_name" > "$rc_log" 2>&1 || rc_fail "cannot push $rc_name"
+    else
+      rc_say "not pushing $rc_name (pass --push to push)"
+    fi
+  done < "$rc_tmp/tags"
+}
+
+# rc_attach MOUNTSPECS... -- [COMMAND...]: an interactive container of the current image with
+# the stage's mounts, only with --attach.
+rc_attach() {
+  rc_real_binds=1
+  rc_mounts "$@"
+  shift "$rc_shift"
+  shift
+  if [ "$rc_attach" = 0 ]; then
+    rc_say "skipping ATTACH at $rc_step_where (pass --attach to get a shell here)"
+    return 0
+  fi
+  [ -t 0 ] || rc_die "ATTACH at $rc_step_where needs a terminal on stdin"
+  rc_n=$#
+  rc_new_container
+  rc_opts="$(rc_q run)$(rc_q --rm)$(rc_q -it)$(rc_q --name)$(rc_q "$rc_ctr")"
+  if [ $# -gt 0 ]; then rc_opts="$rc_opts$(rc_q --entrypoint)$(rc_q '')"; fi
+  rc_opts="$rc_opts$rc_mount_opts$(rc_q "$rc_img")"
+  eval "set -- \"\$@\" $rc_opts"
+  while [ "$rc_n" -gt 0 ]; do
+    set -- "$@" "$1"
+    shift
+    rc_n=$((rc_n - 1))
+  done
+  docker "$@" || rc_warn "the ATTACH shell exited with status $?"
+}
+
+# The size of every image tagged, and what each step added to its parent.
+rc_report() {
+  [ "$rc_quiet" = 0 ] || return 0
+  [ -s "$rc_tmp/tags" ] || return 0
+  printf '\n%-50s %12s\n' "IMAGE" "SIZE"
+  while read -r rc_p rc_id rc_name; do
+    rc_size=$(docker image inspect --format '{{.Size}}' "$rc_id" 2>/dev/null) || rc_size=0
+    printf '%-50s %12s\n' "$rc_name" "$(rc_human "$rc_size")"
+  done < "$rc_tmp/tags"
+}
+
+rc_human() {
+  awk -v n="$1" 'BEGIN { split("B kB MB GB TB", u, " "); i = 1; while (n >= 1000 && i < 5) { n /= 1000; i++ } printf (i == 1 ? "%d %s" : "%.1f %s"), n, u[i] }'
+}
+
+# Stage results cross subshell boundaries through files.
+rc_save() {
+  printf '%s\n' "$rc_img" > "$rc_tmp/img/$1"
+}
+
+rc_load() {
+  [ -s "$rc_tmp/img/$1" ] || rc_die "internal: image $1 was not built"
+  rc_img=$(cat "$rc_tmp/img/$1")
+}
+
+# rc_saved KEY: prints the id of an image saved under KEY (another stage, a TAG point).
+rc_saved() {
+  [ -s "$rc_tmp/img/$1" ] || rc_die "internal: image $1 was not built"
+  cat "$rc_tmp/img/$1"
+}
+
+# rc_need_var NAME WHERE: a MOUNT source reads $NAME when the script runs; say so if it is unset.
+rc_need_var() {
+  eval "rc_set=\${$1+x}"
+  [ -n "$rc_set" ] || rc_die "MOUNT at $2 uses \$$1, which is not set in the environment"
+}
