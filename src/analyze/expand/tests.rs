@@ -1,5 +1,5 @@
-//! One test per rule. Expected values not marked otherwise come from BuildKit's `envVarTest`,
-//! `wordsTest` and `lex_test.go`.
+//! One test per rule. Where BuildKit's `envVarTest`, `wordsTest` or `lex_test.go` cover a rule,
+//! the expected values are theirs; the rest follow BuildKit's lexer and were checked against it.
 
 use super::*;
 
