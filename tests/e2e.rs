@@ -195,3 +195,57 @@ fn local_registry() -> Option<String> {
 fn http_get(url: &str) -> String {
     Command::new("curl").args(["-fsS", "--max-time", "5", url]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
 }
+
+#[test]
+fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
+    if !engine_or_skip("npm_cache_persists_and_the_ssh_key_leaves_nothing") {
+        return;
+    }
+    ensure_node_image();
+    let ex = Example::new("npm-cache-ssh");
+    ex.compile(&["--id", "rockerc-e2e-npm"]);
+    // A key of random bytes: if any of them reached the image, the search below finds them.
+    let key_dir = tempfile::tempdir().unwrap();
+    let key = key_dir.path().join("id_rsa");
+    run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    let secret = std::fs::read(&key).unwrap();
+
+    // Start from an empty cache volume.
+    let volumes = docker_str(&["volume", "ls", "-q"]);
+    for v in volumes.lines().filter(|v| v.starts_with("rockerc_")) {
+        let _ = Command::new("docker").args(["volume", "rm", v]).output();
+    }
+    let run = |args: &[&str]| {
+        let out = Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("SSH_KEY_FILE", &key).current_dir("/").output().unwrap();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    run(&[]);
+    let image = "rockerc-golden/npm-app:latest";
+    assert_eq!(docker_str(&["run", "--rm", image]), "hello, rockerc");
+    let cfg = image_config(image);
+    assert_eq!(cfg["Cmd"], serde_json::json!(["node", "/app/app.js"]));
+    assert_eq!(cfg["WorkingDir"], "/app");
+
+    // The key: not a byte of it in any layer, no placeholder file, nothing in history or config.
+    let files = image_files(image);
+    assert!(!files.contains_key("/root/.ssh/id_rsa"), "no placeholder for the MOUNTed key");
+    let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
+    assert!(!contains(&save, &secret), "the key's bytes are in `docker save`");
+    assert!(!contains(&save, b"id_rsa"), "the key's file name is in a layer");
+    let history = docker_str(&["history", "--no-trunc", image]);
+    assert!(!history.contains("id_rsa") && !history.contains(&key.display().to_string()));
+
+    // The npm cache is a volume that outlives the build: the next build finds it filled.
+    let vols = docker_str(&["volume", "ls", "-q"]);
+    let cache: Vec<&str> = vols.lines().filter(|v| v.starts_with("rockerc_")).collect();
+    assert_eq!(cache.len(), 1, "one volume for MOUNT /root/.npm: {vols}");
+    let listing = docker_str(&["run", "--rm", "-v", &format!("{}:/cache", cache[0]), BUSYBOX, "ls", "/cache"]);
+    assert!(listing.contains("_cacache"), "npm wrote its cache into the volume: {listing}");
+    let out = run(&["--no-cache", "--verbose"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added 1 package"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

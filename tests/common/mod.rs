@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 pub const BUSYBOX: &str = "rockerc-test/busybox:latest";
 pub const BUILDER: &str = "rockerc-test/builder:latest";
+pub const NODE: &str = "rockerc-test/node:latest";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -113,6 +114,30 @@ fn ensure_base_images() -> Result<(), String> {
         import_rootfs(&rootfs, BUILDER, &["CMD [\"bash\"]", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])?;
     }
     Ok(())
+}
+
+/// A Node.js image (Debian's nodejs and npm, git, ssh) on top of the builder, for the npm example.
+/// Docker's layer cache keeps it; Debian's mirror must be reachable the first time.
+pub fn ensure_node_image() {
+    if image_exists(NODE) {
+        return;
+    }
+    let _g = engine_lock();
+    if image_exists(NODE) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {BUILDER}\n\
+             RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm git openssh-client >/dev/null \\\n\
+             \x20&& (apt-get -f install -y -qq && apt-get install -y -qq --install-recommends npm) >/dev/null \\\n\
+             \x20&& apt-get clean && rm -rf /var/lib/apt/lists/* && npm --version\n"
+        ),
+    )
+    .unwrap();
+    run_ok(Command::new("docker").args(["build", "-q", "-t", NODE]).arg(dir.path()).env("DOCKER_BUILDKIT", "0"));
 }
 
 fn import_rootfs(root: &Path, name: &str, changes: &[&str]) -> Result<(), String> {

@@ -1,0 +1,2 @@
+const greet = require('greeting');
+console.log(greet('rockerc'));

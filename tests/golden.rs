@@ -1,0 +1,107 @@
+//! The golden examples: what rockerc emits for each `golden/<name>/Rockerfile`, pinned as insta
+//! snapshots in `golden/<name>/snapshots/` (the `-o DIR` output: build.sh and one Dockerfile per
+//! build step). Every script must be deterministic and `shellcheck -s sh` clean, and every
+//! Dockerfile must parse again.
+//!
+//! Update after an intended change: `cargo insta test --accept` (or `INSTA_UPDATE=always cargo test`).
+
+use rockerc::emit::Layout;
+use rockerc::source::SourceFile;
+use rockerc::{compile, Options};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn examples() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Rockerfile").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn compile_example(dir: &Path, layout: Layout) -> rockerc::emit::Emitted {
+    let text = std::fs::read_to_string(dir.join("Rockerfile")).unwrap();
+    let file = SourceFile::new("Rockerfile", text);
+    let options = Options { layout, ..Options::default() };
+    match compile(&file, &options) {
+        Ok(c) => c.output,
+        Err(f) => panic!("{} does not compile:\n{}", dir.display(), f.render(&file, false)),
+    }
+}
+
+#[test]
+fn golden_outputs_match_their_snapshots() {
+    for dir in examples() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let out = compile_example(&dir, Layout::Directory);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(dir.join("snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("rockerc -o DIR golden/{name}/Rockerfile"));
+        settings.bind(|| {
+            insta::assert_snapshot!("build.sh", out.script);
+            for (file, text) in &out.files {
+                insta::assert_snapshot!(file.as_str(), text);
+            }
+        });
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    for dir in examples() {
+        for layout in [Layout::Single, Layout::Directory] {
+            let a = compile_example(&dir, layout);
+            let b = compile_example(&dir, layout);
+            assert_eq!(a, b, "{} compiles differently twice", dir.display());
+        }
+    }
+}
+
+#[test]
+fn emitted_dockerfiles_parse_again() {
+    for dir in examples() {
+        let out = compile_example(&dir, Layout::Directory);
+        for (file, text) in &out.files {
+            let parsed = rockerc::syntax::parse(text).unwrap_or_else(|d| panic!("{}/{file} does not parse: {}", dir.display(), d.message));
+            assert!(
+                parsed.ast.instructions.iter().all(|i| !i.kind.is_rocker() && i.kind != rockerc::syntax::Keyword::Unknown),
+                "{}/{file} holds an instruction Docker does not know",
+                dir.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn scripts_are_shellcheck_clean() {
+    let available = Command::new("shellcheck").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !available {
+        if std::env::var("ROCKERC_E2E").as_deref() == Ok("require") {
+            panic!("shellcheck is not installed");
+        }
+        eprintln!("\n*** SHELLCHECK SKIPPED: shellcheck is not installed (apt-get install shellcheck) ***\n");
+        return;
+    }
+    for dir in examples() {
+        for layout in [Layout::Single, Layout::Directory] {
+            let out = compile_example(&dir, layout);
+            let mut child = Command::new("shellcheck").args(["-s", "sh", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+            {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(out.script.as_bytes()).unwrap();
+            }
+            let result = child.wait_with_output().unwrap();
+            assert!(
+                result.status.success(),
+                "shellcheck -s sh finds problems in the {layout:?} script of {}:\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&result.stdout)
+            );
+        }
+    }
+}
