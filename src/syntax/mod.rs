@@ -13,6 +13,7 @@
 pub mod ast;
 pub mod dump;
 mod golang;
+mod heredoc;
 mod lexer;
 mod parser;
 
