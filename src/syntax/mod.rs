@@ -14,6 +14,7 @@ pub mod ast;
 pub mod dump;
 mod golang;
 mod heredoc;
+mod json_array;
 mod lexer;
 mod parser;
 
