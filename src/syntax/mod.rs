@@ -14,6 +14,7 @@ pub mod ast;
 pub mod dump;
 mod golang;
 mod heredoc;
+pub mod json;
 mod json_array;
 mod lexer;
 mod parser;
