@@ -399,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn single_word_helper() {
+        // BuildKit's `ParseHeredoc` on one string: the delimiter must lex to exactly one word.
+        let one = |w: &str| declaration(w, 0..w.len());
+        assert_eq!(one("<<EOF sh"), Ok(None));
+        assert_eq!(one("<<<EOF"), Ok(None));
+        assert_eq!(one("<EOF"), Ok(None));
+        assert_eq!(one("<<"), Ok(None));
+        assert_eq!(one("<<-"), Ok(None));
+        let err = one("<<'EOF").unwrap_err();
+        assert_eq!(err.message, "cannot read heredoc delimiter `'EOF`: unexpected end of statement while looking for matching single-quote");
+        assert_eq!(one("12<<-  \"E\"OF").unwrap().map(|d| (d.name, d.expand, d.chomp, d.fd)), Some(("EOF".into(), false, true, Some(12))));
+    }
+
+    #[test]
     fn word_ranges() {
         let decls = declarations("RUN  3<<-'EOF' x").unwrap();
         assert_eq!(decls[0].word, 5..14);

@@ -451,6 +451,37 @@ mod tests {
     }
 
     #[test]
+    fn node_spans() {
+        let text = "CMD [ \"a\", \"\\u00e9\" ]\nENV k=\"v w\" x=1\nFROM img AS b\nARG a=1 'b c'\n";
+        let ast = parse(text).unwrap().ast;
+        let at = |s: &Spanned<String>| &text[s.span.start..s.span.end];
+        let Args::Json(cmd) = &ast.instructions[0].args else { panic!() };
+        assert_eq!((cmd[1].as_str(), at(&cmd[1])), ("é", "\"\\u00e9\""));
+        let Args::Pairs(env) = &ast.instructions[1].args else { panic!() };
+        assert_eq!((at(&env[0].key), at(&env[0].value), at(&env[1].value)), ("k", "\"v w\"", "1"));
+        let Args::List(from) = &ast.instructions[2].args else { panic!() };
+        assert_eq!(from.iter().map(at).collect::<Vec<_>>(), ["img", "AS", "b"]);
+        let Args::Words(arg) = &ast.instructions[3].args else { panic!() };
+        assert_eq!(arg.iter().map(at).collect::<Vec<_>>(), ["a=1", "'b c'"]);
+    }
+
+    #[test]
+    fn rendered_error() {
+        use crate::source::{SourceFile, SourceMap};
+        let text = "FROM busybox\nENV PATH\n";
+        let err = error(text);
+        assert_eq!(
+            err.render(&SourceFile::new("Rockerfile", text), &SourceMap::identity(), false),
+            "error[missing-value]: `ENV PATH` has no value\n\
+             \x20--> Rockerfile:2:5\n\
+             \x20 |\n\
+             2 | ENV PATH\n\
+             \x20 |     ^^^^ expected a value after `PATH`\n\
+             \x20 = help: write `ENV PATH=value` (`PATH=\"\"` for an empty value)\n"
+        );
+    }
+
+    #[test]
     fn keyword_split_across_lines() {
         let ast = parse("RU\\\nN x").unwrap().ast;
         assert_eq!((ast.instructions[0].keyword.value.as_str(), ast.instructions[0].keyword.span), ("RUN", Span::new(0, 5)));
