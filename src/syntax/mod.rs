@@ -6,8 +6,16 @@
 //! text; `parser` (nom) splits each logical line into keyword, flags and argument nodes by the
 //! form its instruction takes. Nothing here knows what an instruction *does*.
 
+// `Diagnostic` is the project's one error type and is returned by value by design; a parse
+// error ends the parse, so its size costs nothing on the hot path.
+#![allow(clippy::result_large_err)]
+
 pub mod ast;
 pub mod dump;
+mod golang;
+mod heredoc;
+pub mod json;
+mod json_array;
 mod lexer;
 mod parser;
 
