@@ -220,7 +220,9 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
         assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         out
     };
-    run(&[]);
+    // --no-cache: the MOUNTed RUN must really run (an earlier test run may have cached it).
+    let first = run(&["--no-cache", "--verbose"]);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("npm cache holds 0 entries"), "starts cold");
     let image = "rockerc-golden/npm-app:latest";
     assert_eq!(docker_str(&["run", "--rm", image]), "hello, rockerc");
     let cfg = image_config(image);
@@ -232,9 +234,20 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     assert!(!files.contains_key("/root/.ssh/id_rsa"), "no placeholder for the MOUNTed key");
     let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
     assert!(!contains(&save, &secret), "the key's bytes are in `docker save`");
-    assert!(!contains(&save, b"id_rsa"), "the key's file name is in a layer");
-    let history = docker_str(&["history", "--no-trunc", image]);
-    assert!(!history.contains("id_rsa") && !history.contains(&key.display().to_string()));
+    let layers = added_layers(image, NODE);
+    assert!(!layers.is_empty());
+    for (names, bytes) in &layers {
+        assert!(!names.iter().any(|n| n.ends_with("id_rsa")), "a layer has an entry for the key: {names:?}");
+        assert!(!contains(bytes, &secret));
+    }
+    // History shows the RUN as written (it names /root/.ssh/id_rsa, as a Dockerfile RUN would),
+    // but neither the key's host path nor any of its contents.
+    let history = docker_str(&["history", "--no-trunc", image]) + &docker_str(&["image", "inspect", image]);
+    assert!(!history.contains(&key.display().to_string()), "{history}");
+    let key_text = String::from_utf8(secret.clone()).unwrap();
+    for line in key_text.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!history.contains(line), "a line of the key is in the history or config");
+    }
 
     // The npm cache is a volume that outlives the build: the next build finds it filled.
     let vols = docker_str(&["volume", "ls", "-q"]);
@@ -242,8 +255,24 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     assert_eq!(cache.len(), 1, "one volume for MOUNT /root/.npm: {vols}");
     let listing = docker_str(&["run", "--rm", "-v", &format!("{}:/cache", cache[0]), BUSYBOX, "ls", "/cache"]);
     assert!(listing.contains("_cacache"), "npm wrote its cache into the volume: {listing}");
+    // Same parent, command and mounts: the MOUNTed RUN is a cache hit (mount contents are not part
+    // of the key, as in Rocker), and the image does not change.
+    let id = image_id(image);
+    let cached = run(&[]);
+    let log = String::from_utf8_lossy(&cached.stdout);
+    assert!(log.lines().any(|l| l.contains("RUN ssh-keygen") && l.contains("(cached,")), "{log}");
+    assert_eq!(image_id(image), id);
+    // --no-cache runs it again, and it finds what the first build left in the volume.
     let out = run(&["--no-cache", "--verbose"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("added 1 package"), "{}", String::from_utf8_lossy(&out.stdout));
+    let log = String::from_utf8_lossy(&out.stdout);
+    let entries: usize = log
+        .split("npm cache holds ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the RUN reports its cache:\n{log}"));
+    assert!(entries > 0, "the second build sees what the first left in the volume:\n{log}");
+    assert!(log.contains("added 1 package"), "{log}");
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -1,7 +1,7 @@
 //! Arguments of Rocker's own instructions: MOUNT specs and EXPORT/IMPORT transfers.
 
 use crate::diagnostic::Diagnostic;
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 use crate::syntax::Keyword;
 
 /// One MOUNT argument.
@@ -66,9 +66,15 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                     );
                     continue;
                 }
+                // Point at the part when the argument is written out verbatim (not JSON-escaped).
+                let verbatim = arg.value.len() == arg.span.len();
                 let off = arg.span.start + src.len() + 1;
-                let dest_span = if arg.value.len() == arg.span.len() { crate::source::Span::new(off, off + dest.len()) } else { arg.span };
-                Mount::Bind { src: Spanned::new(src.to_string(), arg.span), dest: Spanned::new(dest.to_string(), dest_span), options }
+                let (src_span, dest_span) = if verbatim {
+                    (Span::new(arg.span.start, arg.span.start + src.len()), Span::new(off, off + dest.len()))
+                } else {
+                    (arg.span, arg.span)
+                };
+                Mount::Bind { src: Spanned::new(src.to_string(), src_span), dest: Spanned::new(dest.to_string(), dest_span), options }
             }
             None => Mount::Volume { dest: arg.clone() },
         };
@@ -184,7 +190,6 @@ fn escapes_root(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Span;
 
     fn sp(s: &str) -> Spanned<String> {
         Spanned::new(s.to_string(), Span::new(0, s.len()))

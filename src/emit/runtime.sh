@@ -240,8 +240,8 @@ rc_mounts() {
           # A file: bound under /dev (a tmpfs that is never committed) and linked into place by
           # the wrapper, so no placeholder for it is left in the image.
           rc_nfile=$((rc_nfile + 1))
-          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",dst=/dev/.rockerc/f$rc_nfile$rc_ro")"
-          rc_links="$rc_links/dev/.rockerc/f$rc_nfile
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",dst=/dev/.rockerc-f$rc_nfile$rc_ro")"
+          rc_links="$rc_links/dev/.rockerc-f$rc_nfile
 $3
 "
         fi

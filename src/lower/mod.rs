@@ -561,7 +561,9 @@ impl<'a> Lowerer<'a> {
         }
         let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
         words.push(json_string(&docker_escape(&dest, self.program.escape)));
-        let line = format!("COPY [{}]", words.join(", "));
+        // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
+        // lays out the context for it (a directory arrives nested one level deeper).
+        let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
         self.add_line(cx, item, line, Some(Context::Import(ImportContext { replay, sources })));
     }
 
@@ -632,7 +634,11 @@ impl<'a> Lowerer<'a> {
             df.push_str(line);
             df.push('\n');
         }
-        let lines = Lines { first: pending.first.unwrap_or(0), last: pending.last };
+        let mut lines = Lines { first: pending.first.unwrap_or(0), last: pending.last };
+        if !from_current {
+            // This Dockerfile repeats the stage's FROM line.
+            lines.first = self.lines_of(cx.stage.from.span).first;
+        }
         let number = self.next_step();
         let summary = summarize_keywords(&pending.keywords);
         cx.steps.push(Step {
@@ -811,10 +817,22 @@ fn run_key(argv: &[String], mounts: &[Mount], env: &[(String, String)]) -> Strin
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
+fn one_line_of(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// The instruction on one line (continuations joined, blanks collapsed), cut at 60 characters.
 fn summarize(item: &Item) -> String {
-    let first = item.text.lines().next().unwrap_or_default().trim();
+    let joined: String = item
+        .text
+        .lines()
+        .map(|l| l.trim().trim_end_matches(['\\', '`']).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = first.chars().take(60).collect();
-    if first.chars().count() > 60 || item.text.lines().nth(1).is_some() {
+    if first.chars().count() > 60 {
         s.push_str(" ...");
     }
     s

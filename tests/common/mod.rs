@@ -299,3 +299,38 @@ pub fn engine_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// The layers of `image` that `base` does not have, from `docker save`: for each, the names of its
+/// tar entries and its raw bytes (to search for secrets).
+pub fn added_layers(image: &str, base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
+    let base_layers: usize = docker_str(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", base]).parse().unwrap();
+    let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
+    let mut manifest = None;
+    let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut archive = tar::Archive::new(&save[..]);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut buf = Vec::new();
+        entry.read_to_end(&mut buf).unwrap();
+        if path == "manifest.json" {
+            manifest = Some(buf);
+        } else {
+            blobs.insert(path, buf);
+        }
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest.expect("docker save has a manifest")).unwrap();
+    let layers = manifest[0]["Layers"].as_array().unwrap();
+    layers[base_layers..]
+        .iter()
+        .map(|l| {
+            let bytes = blobs[l.as_str().unwrap()].clone();
+            let names = tar::Archive::new(&bytes[..])
+                .entries()
+                .unwrap()
+                .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+                .collect();
+            (names, bytes)
+        })
+        .collect()
+}
