@@ -13,6 +13,9 @@ use minijinja::value::Value;
 
 /// `{{ template }}` calls nest at most this deep.
 pub const MAX_TEMPLATE_DEPTH: usize = 100;
+/// Control structures and template calls together nest at most this deep while rendering
+/// (each template body may nest up to the parser's limit, so calls multiply the depth).
+pub const MAX_RUNTIME_NESTING: usize = 200;
 /// Rendered text larger than this is an error, not an out-of-memory abort.
 pub const MAX_OUTPUT_BYTES: usize = 256 << 20;
 /// Evaluation steps (nodes and commands) before rendering gives up.
@@ -35,6 +38,7 @@ pub struct Exec<'a> {
     pub segments: Vec<Segment>,
     vars: Vec<(String, Value)>,
     depth: usize,
+    nesting: usize,
     steps: u64,
 }
 
@@ -44,7 +48,7 @@ fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, funcs: &'a Funcs, strict: bool) -> Exec<'a> {
-        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), vars: Vec::new(), depth: 0, steps: 0 }
+        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), vars: Vec::new(), depth: 0, nesting: 0, steps: 0 }
     }
 
     pub fn run(&mut self, data: Value) -> Result<(), Box<Diagnostic>> {
@@ -108,6 +112,23 @@ impl<'a> Exec<'a> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> R<Flow> {
+        if matches!(node, Node::Text(_) | Node::Action { .. } | Node::Break(_) | Node::Continue(_)) {
+            return self.walk_node(dot, node);
+        }
+        self.nesting += 1;
+        if self.nesting > MAX_RUNTIME_NESTING {
+            let span = match node {
+                Node::If { span, .. } | Node::With { span, .. } | Node::Range { span, .. } | Node::Template { span, .. } => Span::new(span.start, span.start + 2),
+                _ => Span::default(),
+            };
+            return Err(error("template-too-deep", span, format!("templates nest deeper than {MAX_RUNTIME_NESTING} levels while rendering"), "too deeply nested"));
+        }
+        let flow = self.walk_node(dot, node);
+        self.nesting -= 1;
+        flow
+    }
+
+    fn walk_node(&mut self, dot: &Value, node: &Node) -> R<Flow> {
         match node {
             Node::Text(span) => self.emit_verbatim(*span)?,
             Node::Action { span, pipe } => {
