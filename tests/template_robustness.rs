@@ -60,7 +60,7 @@ fn pathological_nesting_is_an_error_not_a_crash() {
         format!("{{{{ {} }}}}", "(".repeat(n)),
         format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n)),
         format!("{{{{ define \"a\" }}}}{}{{{{ template \"a\" }}}}{}{{{{ end }}}}{{{{ template \"a\" }}}}", "{{ if true }}".repeat(90), "{{ end }}".repeat(90)),
-        format!("{{{{ define \"a\" }}}}{{{{ template \"a\" }}}}{{{{ template \"a\" }}}}{{{{ end }}}}{{{{ template \"a\" }}}}"),
+        "{{ define \"a\" }}{{ template \"a\" }}{{ template \"a\" }}{{ end }}{{ template \"a\" }}".to_string(),
         format!(
             "{{{{ define \"a\" }}}}{}{{{{ {}1{} }}}}{{{{ template \"a\" }}}}{}{{{{ end }}}}{{{{ template \"a\" }}}}",
             "{{ range seq 1 }}".repeat(95),
