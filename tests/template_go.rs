@@ -356,3 +356,11 @@ PUSH rocker:{{ $branch }}{{ $commit }}\n";
     let r = run(src, false, &[]).unwrap();
     assert_eq!(r.text, "\nFROM golang:1.8\nPUSH rocker:1.2\nPUSH rocker:master\n");
 }
+
+#[test]
+fn a_dash_in_a_field_name_suggests_index() {
+    let d = first_error("RUN {{ .a.b.my-var }}", false);
+    assert_eq!(d.code, "template-syntax");
+    assert_eq!(d.message, "unrecognized character in action: '-'");
+    assert_eq!(d.help.as_deref(), Some("a field name cannot contain '-'; write `index .a.b \"my-var\"`"));
+}

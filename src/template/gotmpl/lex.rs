@@ -231,11 +231,24 @@ pub fn lex(src: &str) -> Result<Vec<Item>, Box<Diagnostic>> {
                         p = end;
                     } else {
                         let end = p + c.len_utf8();
-                        return Err(syntax_error(
-                            Span::new(p, end),
-                            format!("unrecognized character in action: {c:?}"),
-                            "not valid inside `{{ }}`",
-                        ));
+                        let mut e = syntax_error(Span::new(p, end), format!("unrecognized character in action: {c:?}"), "not valid inside `{{ }}`");
+                        if let (Some(Item { tok: Tok::Field(name), span, .. }), false) = (items.last(), space) {
+                            if span.end == p {
+                                // `.a.my-var`: suggest `index .a "my-var"`.
+                                let mut first = items.len() - 1;
+                                while first > 0 && !items[first].space_before && matches!(items[first - 1].tok, Tok::Field(_)) {
+                                    first -= 1;
+                                }
+                                let parents: String = items[first..items.len() - 1]
+                                    .iter()
+                                    .filter_map(|i| if let Tok::Field(f) = &i.tok { Some(format!(".{f}")) } else { None })
+                                    .collect();
+                                let receiver = if parents.is_empty() { ".".to_string() } else { parents };
+                                let rest = &src[p..ident_end(src, p + c.len_utf8())];
+                                e = e.help(format!("a field name cannot contain {c:?}; write `index {receiver} \"{name}{rest}\"`"));
+                            }
+                        }
+                        return Err(e);
                     }
                 }
             }

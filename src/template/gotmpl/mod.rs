@@ -43,6 +43,7 @@ impl parse::FuncSet for KnownFuncs {
 pub fn render(src: &str, data: Value, funcs: &Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
     let items = lex::lex(src)?;
     let tree = parse::parse(&items, &KnownFuncs)?;
+    drop(items);
     let mut exec = exec::Exec::new(src, &tree, funcs, strict);
     exec.run(data)?;
     Ok((exec.out, exec.segments))
