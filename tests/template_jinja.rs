@@ -61,6 +61,7 @@ fn jinja_errors_point_into_the_file() {
     let src = "# rockerc: dialect=jinja\n{{ assert(false) }}\n";
     let err = render(&SourceFile::new("Rockerfile", src), &options(&[], false)).unwrap_err();
     assert!(err.0[0].message.contains("Assertion failed"), "{}", err.0[0].message);
+    assert_eq!(err.0[0].code, "template-assert-failed");
 }
 
 #[test]

@@ -33,6 +33,14 @@ impl FuncError {
     }
 }
 
+impl std::fmt::Display for FuncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FuncError {}
+
 pub type FuncResult = Result<Value, FuncError>;
 
 /// Go's builtins. `and` and `or` are evaluated lazily by the Go evaluator.

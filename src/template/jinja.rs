@@ -46,7 +46,7 @@ fn environment(funcs: Arc<Funcs>, strict: bool) -> Environment<'static> {
 
 fn call(funcs: &Funcs, name: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
     let args: Vec<Value> = args.iter().cloned().map(super::value::missing_to_nil).collect();
-    funcs.call(name, &args).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.message))
+    funcs.call(name, &args).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.message.clone()).with_source(e))
 }
 
 pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
@@ -67,7 +67,9 @@ pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(Str
 fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
     let span = e.range().map(|r| Span::new(r.start.min(src.len()), r.end.min(src.len()))).unwrap_or_else(|| Span::point(0));
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    let helper_error = std::error::Error::source(e).and_then(|s| s.downcast_ref::<super::funcs::FuncError>());
     let code = match e.kind() {
+        _ if helper_error.is_some() => helper_error.map(|h| h.code).unwrap_or("template-error"),
         ErrorKind::SyntaxError => "template-syntax",
         ErrorKind::UndefinedError => "template-unknown-variable",
         ErrorKind::UnknownFunction | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownMethod => "template-unknown-function",
@@ -87,6 +89,9 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
         _ => detail,
     };
     let mut d = Diagnostic::error(code, message).at(span, "").in_original();
+    if let Some(help) = helper_error.and_then(|h| h.help.clone()) {
+        d = d.help(help);
+    }
     if e.kind() == ErrorKind::UndefinedError {
         let expr = src.get(span.start..span.end).unwrap_or("");
         let name = expr.rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).find(|w| !w.is_empty()).unwrap_or("");

@@ -37,6 +37,8 @@ pub struct Exec<'a> {
     pub out: String,
     pub segments: Vec<Segment>,
     vars: Vec<(String, Value)>,
+    /// Where the innermost block's variables start in `vars`.
+    scope: usize,
     depth: usize,
     nesting: usize,
     steps: u64,
@@ -48,7 +50,7 @@ fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, funcs: &'a Funcs, strict: bool) -> Exec<'a> {
-        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), vars: Vec::new(), depth: 0, nesting: 0, steps: 0 }
+        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
     }
 
     pub fn run(&mut self, data: Value) -> Result<(), Box<Diagnostic>> {
@@ -142,7 +144,8 @@ impl<'a> Exec<'a> {
             Node::If { pipe, list, else_list, .. } | Node::With { pipe, list, else_list, .. } => {
                 self.step(pipe.span)?;
                 let is_with = matches!(node, Node::With { .. });
-                let mark = self.vars.len();
+                let (mark, outer) = (self.vars.len(), self.scope);
+                self.scope = mark;
                 let v = self.eval_pipeline(dot, pipe, true)?;
                 let flow = if truth(&v) {
                     let new_dot = if is_with { v } else { dot.clone() };
@@ -153,11 +156,13 @@ impl<'a> Exec<'a> {
                     Flow::Normal
                 };
                 self.vars.truncate(mark);
+                self.scope = outer;
                 return Ok(flow);
             }
             Node::Range { span, pipe, list, else_list } => {
                 self.step(*span)?;
-                let mark = self.vars.len();
+                let (mark, outer) = (self.vars.len(), self.scope);
+                self.scope = mark;
                 let collection = self.eval_pipeline(dot, pipe, false)?;
                 let entries: Vec<(Value, Value)> = match kind(&collection) {
                     GoKind::List => list_items(&collection).into_iter().enumerate().map(|(i, v)| (Value::from(i as i64), v)).collect(),
@@ -185,6 +190,7 @@ impl<'a> Exec<'a> {
                     }
                 } else {
                     let body_mark = self.vars.len();
+                    self.scope = body_mark;
                     for (index, elem) in entries {
                         self.step(*span)?;
                         self.bind_range_vars(pipe, &index, &elem);
@@ -196,6 +202,7 @@ impl<'a> Exec<'a> {
                     }
                 }
                 self.vars.truncate(mark);
+                self.scope = outer;
             }
             Node::Template { span, name, pipe } => {
                 self.step(*span)?;
@@ -216,10 +223,12 @@ impl<'a> Exec<'a> {
                 };
                 // No dynamic scoping: the called template sees only `$`.
                 let saved = std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
+                let outer = std::mem::replace(&mut self.scope, 0);
                 self.depth += 1;
                 let result = self.walk_list(&new_dot, body);
                 self.depth -= 1;
                 self.vars = saved;
+                self.scope = outer;
                 result?;
             }
             Node::Break(_) => return Ok(Flow::Break),
@@ -244,6 +253,16 @@ impl<'a> Exec<'a> {
     fn set_var(&mut self, name: &str, v: Value, _declared_here: bool) {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
             slot.1 = v;
+        }
+    }
+
+    /// `$x := v`. Redeclaring a name in the same block replaces it: the old one can no longer be
+    /// reached, and keeping the stack short keeps lookups cheap however many actions a file has.
+    fn declare(&mut self, name: &str, v: Value) {
+        let scope = self.scope;
+        match self.vars[scope..].iter_mut().rev().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = v,
+            None => self.vars.push((name.to_string(), v)),
         }
     }
 
@@ -273,7 +292,7 @@ impl<'a> Exec<'a> {
             if pipe.is_assign {
                 self.set_var(name, v.clone(), false);
             } else {
-                self.vars.push((name.clone(), v.clone()));
+                self.declare(name, v.clone());
             }
         }
         Ok(v)
