@@ -72,14 +72,10 @@ impl Funcs {
         GO_BUILTINS.iter().chain(ROCKER_HELPERS).copied().collect()
     }
 
-    /// Calls `name` on evaluated arguments (missing values already turned into nil).
+    /// Calls `name` on evaluated arguments (missing values already turned into nil). `and` and
+    /// `or` are not here: they must see their arguments unevaluated.
     pub fn call(&self, name: &str, args: &[Value]) -> FuncResult {
         match name {
-            "and" | "or" => {
-                at_least(name, args, 1)?;
-                let want = name == "or";
-                Ok(args.iter().find(|a| truth(a) == want).unwrap_or(&args[args.len() - 1]).clone())
-            }
             "not" => {
                 exactly(name, args, 1)?;
                 Ok(Value::from(!truth(&args[0])))
@@ -103,9 +99,9 @@ impl Funcs {
                 let format = string_arg(name, args, 0)?;
                 Ok(Value::from(gofmt::sprintf(format, &args[1..])))
             }
-            "html" => Ok(Value::from(html_escape(&sprint_one(args)))),
-            "js" => Ok(Value::from(js_escape(&sprint_one(args)))),
-            "urlquery" => Ok(Value::from(url_query_escape(&sprint_one(args)))),
+            "html" => Ok(Value::from(html_escape(&sprint(args)))),
+            "js" => Ok(Value::from(js_escape(&sprint(args)))),
+            "urlquery" => Ok(Value::from(url_query_escape(&sprint(args)))),
             "call" => {
                 at_least(name, args, 1)?;
                 Err(FuncError::new("template-call-failed", format!("error calling call: can't call a value of type {}", type_name(&args[0]))).arg(0))
@@ -391,10 +387,6 @@ fn byte_index(i: Option<usize>) -> Value {
 
 fn strings(parts: Vec<String>) -> Value {
     Value::from(parts.into_iter().map(Value::from).collect::<Vec<_>>())
-}
-
-fn sprint_one(args: &[Value]) -> String {
-    sprint(args)
 }
 
 /// Rocker's `interfaceToInt`: an int, or a string holding a decimal integer.

@@ -240,17 +240,17 @@ impl<'a> Exec<'a> {
     fn bind_range_vars(&mut self, pipe: &Pipe, index: &Value, elem: &Value) {
         match pipe.decl.len() {
             0 => {}
-            1 => self.set_var(&pipe.decl[0].0, elem.clone(), !pipe.is_assign),
+            1 => self.set_var(&pipe.decl[0].0, elem.clone()),
             _ => {
-                self.set_var(&pipe.decl[0].0, index.clone(), !pipe.is_assign);
-                self.set_var(&pipe.decl[1].0, elem.clone(), !pipe.is_assign);
+                self.set_var(&pipe.decl[0].0, index.clone());
+                self.set_var(&pipe.decl[1].0, elem.clone());
             }
         }
     }
 
     /// Assigns the innermost variable called `name` (range variables are declared once, by the
     /// pipeline, then reassigned per iteration; `$x = v` reassigns too).
-    fn set_var(&mut self, name: &str, v: Value, _declared_here: bool) {
+    fn set_var(&mut self, name: &str, v: Value) {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
             slot.1 = v;
         }
@@ -290,7 +290,7 @@ impl<'a> Exec<'a> {
         }
         for (name, _) in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(name, v.clone(), false);
+                self.set_var(name, v.clone());
             } else {
                 self.declare(name, v.clone());
             }
