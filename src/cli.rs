@@ -56,6 +56,14 @@ pub struct Cli {
     #[arg(long)]
     pub strict: bool,
 
+    /// The template dialect [default: Go's text/template, or what the file asks for]
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Option<DialectArg>,
+
+    /// The `image` template helper must find a matching artifact (Rocker's --demand-artifacts)
+    #[arg(long = "demand-artifacts")]
+    pub demand_artifacts: bool,
+
     /// Value for an ARG, as `docker build --build-arg` (repeatable)
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
@@ -63,6 +71,12 @@ pub struct Cli {
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Go,
+    Jinja,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -75,7 +89,7 @@ pub enum ErrorFormat {
 fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     args.into_iter()
         .map(|a| {
-            for long in ["-var", "-vars", "-print", "-file", "-strict", "-id", "-context", "-output"] {
+            for long in ["-var", "-vars", "-print", "-file", "-strict", "-id", "-context", "-output", "-demand-artifacts"] {
                 if a == long || a.starts_with(&format!("{long}=")) {
                     return format!("-{a}");
                 }
@@ -130,6 +144,12 @@ pub fn run(cli: &Cli) -> i32 {
         vars: cli.vars.clone(),
         env: std::env::vars().collect(),
         strict: cli.strict,
+        demand_artifacts: cli.demand_artifacts,
+        dialect: cli.dialect.map(|d| match d {
+            DialectArg::Go => crate::template::Dialect::Go,
+            DialectArg::Jinja => crate::template::Dialect::Jinja,
+        }),
+        base_dir: None,
     };
     let color = std::io::stderr().is_terminal();
     let report = |failure: &crate::Failure| {
@@ -147,6 +167,9 @@ pub fn run(cli: &Cli) -> i32 {
     if cli.print {
         return match render(&file, &template) {
             Ok(rendered) => {
+                if !rendered.warnings.is_empty() {
+                    report(&crate::Failure { diagnostics: rendered.warnings.clone(), map: crate::source::SourceMap::identity() });
+                }
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(rendered.text.as_bytes());
                 0

@@ -68,12 +68,15 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
 /// Rockerfile in, script and Dockerfiles out.
 pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure> {
     let rendered = render(file, &options.template)?;
+    // Template warnings point into the original file; the others are mapped through `map`.
+    let template_warnings: Vec<Diagnostic> = rendered.warnings.into_iter().map(Diagnostic::in_original).collect();
     let map = rendered.map;
     let text = rendered.text.as_str();
     let fail = |d: Diagnostics, map: &SourceMap| Failure { diagnostics: d.0, map: map.clone() };
 
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
-    let mut warnings = parsed.warnings;
+    let mut warnings = template_warnings;
+    warnings.extend(parsed.warnings);
     let program = analyze::analyze(&parsed.ast, text).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;

@@ -1,22 +1,71 @@
 //! Template rendering in front of the parser: Rocker's Go `text/template` dialect (and plain
-//! Jinja), evaluated with minijinja, with a [`SourceMap`] from rendered text back to the file.
+//! Jinja), evaluated with minijinja's value model (Go) or minijinja itself (Jinja), with a
+//! [`SourceMap`] from rendered text back to the file.
+//!
+//! See `DESIGN.md` beside this file for the engine choice and how a file selects its dialect.
+
+mod funcs;
+mod gofmt;
+mod gotmpl;
+mod image;
+mod jinja;
+mod value;
+mod vars;
+mod yaml;
+
+pub use funcs::shell_quote;
+pub use vars::{load_vars, Vars};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::source::{SourceFile, SourceMap, Span};
+use crate::source::{SourceFile, SourceMap};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// The template language a Rockerfile is written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// Go's `text/template`, as Rocker rendered it (the default).
+    #[default]
+    Go,
+    /// Jinja, as minijinja implements it.
+    Jinja,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Go => "go",
+            Dialect::Jinja => "jinja",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "go" | "gotemplate" | "go-template" => Some(Dialect::Go),
+            "jinja" | "jinja2" | "j2" => Some(Dialect::Jinja),
+            _ => None,
+        }
+    }
+}
 
 /// Where template variables come from. `-vars` files merge in order, then `-var` assignments
 /// (later wins) override them; `.Env` is the environment at compile time.
 #[derive(Clone, Debug, Default)]
 pub struct TemplateOptions {
-    /// `-vars FILE`, in command-line order.
+    /// `-vars FILE`, in command-line order (globs allowed, as in Rocker).
     pub var_files: Vec<PathBuf>,
     /// `-var K=V`, raw, in command-line order.
     pub vars: Vec<String>,
     pub env: BTreeMap<String, String>,
     /// Unknown variables are errors (with a suggestion) instead of rendering `<no value>`.
     pub strict: bool,
+    /// `--demand-artifacts`: the `image` helper must match an artifact.
+    pub demand_artifacts: bool,
+    /// Forces a dialect; `None` lets the file choose ([`detect_dialect`]).
+    pub dialect: Option<Dialect>,
+    /// Where relative `-vars` and `-var K=@file` paths are resolved; `None` is the current
+    /// directory.
+    pub base_dir: Option<PathBuf>,
 }
 
 /// The Rockerfile after templates, and where each part of it came from.
@@ -24,15 +73,60 @@ pub struct TemplateOptions {
 pub struct Rendered {
     pub text: String,
     pub map: SourceMap,
+    /// Problems that did not stop rendering (e.g. a `-vars` glob that matched nothing).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The directive that selects a dialect on a file's first line: `# rockerc: dialect=jinja`.
+const DIRECTIVE: &str = "rockerc:";
+
+/// The dialect of `file`: `options.dialect` if set, else a first-line directive
+/// (`# rockerc: dialect=jinja` or `dialect=go`), else the extension (`.j2`, `.jinja`), else Go.
+pub fn detect_dialect(file: &SourceFile, options: &TemplateOptions) -> Dialect {
+    if let Some(d) = options.dialect {
+        return d;
+    }
+    let first = file.text.lines().next().unwrap_or("").trim();
+    if let Some(rest) = first.strip_prefix('#').map(str::trim).and_then(|r| r.strip_prefix(DIRECTIVE)) {
+        if let Some(d) = rest.trim().strip_prefix("dialect").map(|r| r.trim_start().trim_start_matches('=')).and_then(Dialect::from_name) {
+            return d;
+        }
+    }
+    let name = file.name.to_ascii_lowercase();
+    if name.ends_with(".j2") || name.ends_with(".jinja") || name.ends_with(".jinja2") {
+        return Dialect::Jinja;
+    }
+    Dialect::Go
 }
 
 /// Renders `file`. Diagnostics point into the original file ([`Diagnostic::in_original`]).
-pub fn render(file: &SourceFile, _options: &TemplateOptions) -> Result<Rendered, Diagnostics> {
-    if let Some(at) = file.text.find("{{") {
-        return Err(Diagnostic::error("template-unsupported", "templates (`{{ ... }}`) are not supported yet")
-            .at(Span::new(at, at + 2), "template action starts here")
-            .in_original()
-            .into());
+pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, Diagnostics> {
+    let vars = load_vars(options)?;
+    render_with_vars(file, options, &vars)
+}
+
+/// Renders `file` with variables already loaded by [`load_vars`].
+pub fn render_with_vars(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
+    let dialect = detect_dialect(file, options);
+    let has_template = match dialect {
+        Dialect::Go => file.text.contains("{{"),
+        Dialect::Jinja => file.text.contains("{{") || file.text.contains("{%") || file.text.contains("{#"),
+    };
+    if !has_template {
+        return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone() });
     }
-    Ok(Rendered { text: file.text.clone(), map: SourceMap::identity() })
+    let data = vars.data(options);
+    let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data) };
+    let result = match dialect {
+        Dialect::Go => gotmpl::render(&file.text, data, &funcs, options.strict),
+        Dialect::Jinja => jinja::render(&file.text, data, funcs, options.strict),
+    };
+    match result {
+        Ok((text, segments)) => Ok(Rendered { text, map: SourceMap::from_segments(segments), warnings: vars.warnings.clone() }),
+        Err(d) => {
+            let mut all = vars.warnings.clone();
+            all.push(*d);
+            Err(Diagnostics(all))
+        }
+    }
 }

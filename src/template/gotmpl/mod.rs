@@ -1,0 +1,50 @@
+//! Go's `text/template` dialect: lexer, parser and an evaluator over minijinja values.
+
+pub mod exec;
+pub mod lex;
+pub mod parse;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::Segment;
+use crate::template::funcs::Funcs;
+use minijinja::value::Value;
+
+/// Builder methods for boxed diagnostics (errors are boxed to keep `Result`s small).
+pub(crate) trait BoxedDiagnostic {
+    fn help(self, help: impl Into<String>) -> Self;
+    fn also(self, span: crate::source::Span, label: impl Into<String>) -> Self;
+}
+
+impl BoxedDiagnostic for Box<Diagnostic> {
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn also(mut self, span: crate::source::Span, label: impl Into<String>) -> Self {
+        self.secondary.push(crate::diagnostic::Label { span, message: label.into() });
+        self
+    }
+}
+
+struct KnownFuncs;
+
+impl parse::FuncSet for KnownFuncs {
+    fn has(&self, name: &str) -> bool {
+        Funcs::has(name)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        Funcs::names()
+    }
+}
+
+/// Renders `src` over `data`: the text and the source-map segments.
+pub fn render(src: &str, data: Value, funcs: &Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
+    let items = lex::lex(src)?;
+    let tree = parse::parse(&items, &KnownFuncs)?;
+    drop(items);
+    let mut exec = exec::Exec::new(src, &tree, funcs, strict);
+    exec.run(data)?;
+    Ok((exec.out, exec.segments))
+}

@@ -1,0 +1,227 @@
+//! Template variables: `--vars FILE` (YAML or JSON, globbed, merged in order), then
+//! `--var K=V` (strings; `@file` reads a file; later wins), then `.Env`.
+
+use super::value::{kind, list_items, GoKind};
+use super::TemplateOptions;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use minijinja::value::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The merged variables, and warnings about how they were loaded.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    pub values: BTreeMap<String, Value>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Vars {
+    /// The template data: the variables, `Env`, and `DemandArtifacts` when asked for.
+    pub fn data(&self, options: &TemplateOptions) -> Value {
+        let mut data = self.values.clone();
+        let env: BTreeMap<String, Value> = options.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        data.insert("Env".to_string(), Value::from(env));
+        if options.demand_artifacts {
+            data.insert("DemandArtifacts".to_string(), Value::from(true));
+        }
+        Value::from(data)
+    }
+}
+
+/// Loads and merges `options.var_files` and `options.vars`. Every problem is reported, not just
+/// the first; none of them has a place in the Rockerfile.
+pub fn load_vars(options: &TemplateOptions) -> Result<Vars, Diagnostics> {
+    let mut vars = Vars::default();
+    let mut errors = Vec::new();
+    for pattern in &options.var_files {
+        for path in expand_glob(options, pattern, &mut vars.warnings, &mut errors) {
+            match load_file(options, &path, &mut vars.warnings) {
+                Ok(values) => merge(&mut vars.values, values),
+                Err(d) => errors.push(*d),
+            }
+        }
+    }
+    let mut cli = BTreeMap::new();
+    for raw in &options.vars {
+        match parse_var(options, raw) {
+            Ok((k, v)) => {
+                cli.insert(k, v);
+            }
+            Err(d) => errors.push(*d),
+        }
+    }
+    merge(&mut vars.values, cli);
+    if vars.values.contains_key("Env") {
+        vars.warnings.push(
+            Diagnostic::warning("var-env-shadowed", "a variable named `Env` is replaced by the environment")
+                .note("`.Env` always holds the environment at compile time, as in Rocker"),
+        );
+    }
+    if errors.is_empty() {
+        Ok(vars)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+/// Rocker's merge: later values replace earlier ones, but two lists are appended.
+fn merge(into: &mut BTreeMap<String, Value>, from: BTreeMap<String, Value>) {
+    for (k, v) in from {
+        match into.get(&k) {
+            Some(old) if kind(old) == GoKind::List && kind(&v) == GoKind::List => {
+                let mut items = list_items(old);
+                items.extend(list_items(&v));
+                into.insert(k, Value::from(items));
+            }
+            _ => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+fn resolve_path(options: &TemplateOptions, path: &str) -> PathBuf {
+    let home = options.env.get("HOME").cloned().or_else(|| std::env::var("HOME").ok()).unwrap_or_default();
+    let expanded = if path == "~" {
+        PathBuf::from(home)
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        Path::new(&home).join(rest)
+    } else {
+        PathBuf::from(path)
+    };
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        match &options.base_dir {
+            Some(base) => base.join(expanded),
+            None => expanded,
+        }
+    }
+}
+
+/// A `-var` value: `K=V`, `K=@file` (the file's contents), `K=\@x` (the literal `@x`).
+fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Box<Diagnostic>> {
+    let Some((key, value)) = raw.split_once('=') else {
+        return Err(Box::new(
+            Diagnostic::error("var-missing-equals", format!("`--var {raw}` has no `=`"))
+                .help(format!("write `--var {raw}=VALUE` (or `--var {raw}=` for an empty value)")),
+        ));
+    };
+    if key.is_empty() {
+        return Err(Box::new(Diagnostic::error("var-empty-name", format!("`--var {raw}` has an empty name")).help("write `--var NAME=VALUE`")));
+    }
+    if let Some(file) = value.strip_prefix('@') {
+        let path = resolve_path(options, file);
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => Ok((key.to_string(), Value::from(text))),
+            Err(e) => Err(Box::new(
+                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {e}", path.display()))
+                    .help(format!("a value that starts with `@` names a file; write `--var {key}=\\@{file}` for the literal text")),
+            )),
+        };
+    }
+    if let Some(rest) = value.strip_prefix("\\@") {
+        return Ok((key.to_string(), Value::from(format!("@{rest}"))));
+    }
+    Ok((key.to_string(), Value::from(value)))
+}
+
+fn has_wildcards(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'*' | b'?' | b'[' => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Diagnostic>, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let text = pattern.to_string_lossy();
+    if !has_wildcards(&text) {
+        return vec![resolve_path(options, &text)];
+    }
+    let full = resolve_path(options, &text);
+    match glob::glob(&full.to_string_lossy()) {
+        Ok(paths) => {
+            let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+            found.sort();
+            if found.is_empty() {
+                warnings.push(Diagnostic::warning("vars-glob-empty", format!("`--vars {text}` matches no file")));
+            }
+            found
+        }
+        Err(e) => {
+            errors.push(Diagnostic::error("vars-glob-invalid", format!("`--vars {text}` is not a valid pattern: {e}")));
+            Vec::new()
+        }
+    }
+}
+
+fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnostic>) -> Result<BTreeMap<String, Value>, Box<Diagnostic>> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {e}"))))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let value = if ext == "json" {
+        parse_json(options, &text, &shown)?
+    } else {
+        if !matches!(ext.as_str(), "yaml" | "yml") {
+            warnings.push(
+                Diagnostic::warning("vars-file-extension", format!("vars file `{shown}` is neither .yaml, .yml nor .json; reading it as YAML"))
+                    .note("Rocker silently ignored such files"),
+            );
+        }
+        super::yaml::parse(&text).map_err(|e| {
+            Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col)))
+        })?
+    };
+    match kind(&value) {
+        GoKind::Map => Ok(super::value::map_entries(&value)
+            .into_iter()
+            .map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| k.to_string()), v))
+            .collect()),
+        GoKind::Nil | GoKind::Missing => Ok(BTreeMap::new()),
+        _ => Err(Box::new(
+            Diagnostic::error("vars-file-not-a-map", format!("vars file `{shown}` must hold a mapping of names to values, not a {}", super::value::type_name(&value)))
+                .help("write `NAME: value` lines"),
+        )),
+    }
+}
+
+fn parse_json(options: &TemplateOptions, text: &str, shown: &str) -> Result<Value, Box<Diagnostic>> {
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid JSON: {e}")))
+    })?;
+    // Rocker also accepted a list of "K=V" strings.
+    if let serde_json::Value::Array(items) = &json {
+        let mut map = BTreeMap::new();
+        for item in items {
+            let Some(s) = item.as_str() else {
+                return Err(Box::new(Diagnostic::error("vars-file-not-a-map", format!("vars file `{shown}` is a list, but not of \"NAME=VALUE\" strings"))));
+            };
+            let (k, v) = parse_var(options, s)?;
+            map.insert(k, v);
+        }
+        return Ok(Value::from(map));
+    }
+    Ok(from_json(&json))
+}
+
+fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::from(i),
+            None => Value::from(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        serde_json::Value::Object(map) => Value::from(map.iter().map(|(k, v)| (k.clone(), from_json(v))).collect::<BTreeMap<_, _>>()),
+    }
+}
