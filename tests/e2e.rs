@@ -87,6 +87,16 @@ fn context_writeback_reaches_the_host_and_the_next_stage() {
     assert_eq!(on_host, "built by stage 1\n");
     let files = image_files("rockerc-golden/context-writeback:latest");
     assert_eq!(file_text(&files, "/artifact.txt"), "built by stage 1\n");
+
+    // Built again in the same place, the MOUNTed RUN is a cache hit and the file is still there.
+    let again = ex.build(&[]);
+    assert!(stdout(&again).contains("(cached,"), "{}", stdout(&again));
+    // A fresh copy elsewhere mounts another host path: the RUN runs, and writes there too.
+    let other = Example::new("context-writeback");
+    other.compile(&[]);
+    let out = other.build(&[]);
+    assert!(!stdout(&out).lines().next().unwrap_or("").contains("cached"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(other.path().join("artifact.txt")).unwrap(), "built by stage 1\n");
 }
 
 #[test]

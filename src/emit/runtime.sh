@@ -84,13 +84,14 @@ rc_elapsed() {
 rc_step() {
   rc_step=$1 rc_step_where=$2 rc_step_what=$3
   rc_step_t0=$(rc_now)
+  rc_cached=''
   rc_log="$rc_tmp/log.$rc_step"
   : > "$rc_log"
 }
 
 rc_done() {
   printf '%s\n' "$rc_img" > "$rc_tmp/img/step.$rc_step"
-  rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what (${1:-}$(rc_elapsed "$rc_step_t0"))"
+  rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ($rc_cached$(rc_elapsed "$rc_step_t0"))"
 }
 
 # Runs docker for the current step. Its output goes to the step's log (to the terminal with
@@ -253,6 +254,17 @@ $3
   done
 }
 
+# rc_mount_key MOUNTSPECS... -- ...: a short checksum of the resolved mount list.
+rc_mount_key() {
+  {
+    printf '%s\n' "$rc_id_hash"
+    while [ "$1" != -- ]; do
+      printf '%s\n' "$1"
+      shift
+    done
+  } | cksum | tr ' ' '-'
+}
+
 # The wrapper a MOUNTed RUN runs under when it has file MOUNTs or ARG values: it links the files
 # in, exports the ARGs, runs the command, and removes the links before the container is
 # committed.
@@ -288,13 +300,15 @@ ROCKERC_WRAPPER
 rc_run() {
   rc_key=$1 rc_env=$2
   shift 2
-  rc_cache="rockerc-cache:${rc_img#sha256:}-$rc_key"
+  # The mount list as it resolves here (host paths after ~ and $VAR, volume names from the build
+  # id) is part of the key: a fresh checkout elsewhere mounts other paths and must run again.
+  rc_mkey=$(rc_mount_key "$@")
+  rc_cache="rockerc-cache:${rc_img#sha256:}-$rc_key-$rc_mkey"
   if [ "$rc_no_cache" = 0 ] && rc_hit=$(docker image inspect --format '{{.Id}}' "$rc_cache" 2>/dev/null); then
     rc_img=$rc_hit
     rc_cached="cached, "
     return 0
   fi
-  rc_cached=
   rc_real_binds=0
   rc_run_once "$@"
   case $rc_run_status in
