@@ -70,89 +70,21 @@ fn image_exists(name: &str) -> bool {
     Command::new("docker").args(["image", "inspect", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
-/// Base images the golden examples build FROM: a static busybox, and a Debian builder with gcc
-/// (debootstrap, about 40 s the first time; the image stays in the engine).
+/// Base images the golden examples build FROM: `tests/setup.sh` builds them (no registry is
+/// assumed reachable), and is the one place their recipes live.
 fn ensure_base_images() -> Result<(), String> {
-    if !image_exists(BUSYBOX) {
-        let busybox = Path::new("/bin/busybox");
-        if !busybox.exists() {
-            return Err("/bin/busybox is missing (apt-get install busybox-static)".into());
-        }
-        let root = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let r = root.path();
-        for d in ["bin", "tmp", "etc", "root", "home/app"] {
-            std::fs::create_dir_all(r.join(d)).map_err(|e| e.to_string())?;
-        }
-        std::fs::copy(busybox, r.join("bin/busybox")).map_err(|e| e.to_string())?;
-        let list = run_ok(Command::new(busybox).arg("--list")).stdout;
-        for applet in String::from_utf8_lossy(&list).lines().filter(|a| *a != "busybox") {
-            std::os::unix::fs::symlink("busybox", r.join("bin").join(applet)).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(r.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n").map_err(|e| e.to_string())?;
-        std::fs::write(r.join("etc/group"), "root:x:0:\napp:x:1000:\n").map_err(|e| e.to_string())?;
-        run_ok(Command::new("chmod").arg("1777").arg(r.join("tmp")));
-        run_ok(Command::new("chown").arg("1000:1000").arg(r.join("home/app")));
-        import_rootfs(r, BUSYBOX, &["CMD [\"sh\"]"])?;
+    if [BUSYBOX, BUILDER, NODE].iter().all(|i| image_exists(i)) {
+        return Ok(());
     }
-    if !image_exists(BUILDER) {
-        let cache = PathBuf::from(std::env::var("ROCKERC_ROOTFS_CACHE").unwrap_or_else(|_| "/var/tmp/rockerc-images".into()));
-        let rootfs = cache.join("builder");
-        if !rootfs.join("usr/bin/gcc").exists() {
-            std::fs::create_dir_all(&cache).map_err(|e| e.to_string())?;
-            let _ = std::fs::remove_dir_all(&rootfs);
-            let st = Command::new("debootstrap")
-                .args(["--variant=minbase", "--include=gcc,libc6-dev", "bookworm"])
-                .arg(&rootfs)
-                .arg("http://deb.debian.org/debian")
-                .stdout(Stdio::null())
-                .status()
-                .map_err(|e| format!("debootstrap: {e} (apt-get install debootstrap)"))?;
-            if !st.success() {
-                return Err("debootstrap of the builder image failed".into());
-            }
-        }
-        import_rootfs(&rootfs, BUILDER, &["CMD [\"bash\"]", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])?;
-    }
-    Ok(())
-}
-
-/// A Node.js image (Debian's nodejs and npm, git, ssh) on top of the builder, for the npm example.
-/// Docker's layer cache keeps it; Debian's mirror must be reachable the first time.
-pub fn ensure_node_image() {
-    if image_exists(NODE) {
-        return;
-    }
-    let _g = engine_lock();
-    if image_exists(NODE) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!(
-            "FROM {BUILDER}\n\
-             RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm git openssh-client >/dev/null \\\n\
-             \x20&& (apt-get -f install -y -qq && apt-get install -y -qq --install-recommends npm) >/dev/null \\\n\
-             \x20&& apt-get clean && rm -rf /var/lib/apt/lists/* && npm --version\n"
-        ),
-    )
-    .unwrap();
-    run_ok(Command::new("docker").args(["build", "-q", "-t", NODE]).arg(dir.path()).env("DOCKER_BUILDKIT", "0"));
-}
-
-fn import_rootfs(root: &Path, name: &str, changes: &[&str]) -> Result<(), String> {
-    let mut tar = Command::new("tar").arg("-C").arg(root).args(["-c", "."]).stdout(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
-    let mut import = Command::new("docker");
-    import.arg("import");
-    for c in changes {
-        import.args(["-c", c]);
-    }
-    let st = import.args(["-", name]).stdin(tar.stdout.take().unwrap()).stdout(Stdio::null()).status().map_err(|e| e.to_string())?;
-    let tar_ok = tar.wait().map_err(|e| e.to_string())?.success();
-    if st.success() && tar_ok {
+    let status = Command::new("sh")
+        .arg(repo_root().join("tests/setup.sh"))
+        .arg("images")
+        .status()
+        .map_err(|e| format!("cannot run tests/setup.sh: {e}"))?;
+    if status.success() {
         Ok(())
     } else {
-        Err(format!("docker import of {name} failed"))
+        Err("`sh tests/setup.sh images` could not build the base images".into())
     }
 }
 
