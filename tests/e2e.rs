@@ -57,9 +57,11 @@ fn trailing_slashes_follow_rsync() {
     ex.build(&[]);
     let files = image_files("rockerc-golden/trailing-slash:latest");
     let text = |p: &str| file_text(&files, p);
-    // IMPORT src /as-is: a directory arrives inside the destination.
+    // IMPORT src /as-is: a directory arrives inside the destination. The second EXPORT /src
+    // replaced the store's copy exactly (rsync --delete-during): sub/ is gone, c is there.
     assert_eq!(text("/as-is/src/a"), "one\n");
-    assert_eq!(text("/as-is/src/sub/b"), "two\n");
+    assert_eq!(text("/as-is/src/c"), "three\n");
+    assert!(!files.keys().any(|p| p.starts_with("/as-is/src/sub")), "deleted by the second EXPORT");
     // IMPORT app/src/ /contents: EXPORT /src /app put it at app/src; the slash takes the contents.
     assert_eq!(text("/contents/a"), "one\n");
     assert_eq!(text("/contents/sub/b"), "two\n");

@@ -3,6 +3,9 @@
 //! build step). Every script must be deterministic and `shellcheck -s sh` clean, and every
 //! Dockerfile must parse again.
 //!
+//! An example may hold `vars.yml` (passed as `--vars`) and `env` (`NAME=VALUE` lines: the whole
+//! environment its templates see, so `.Env` does not depend on the machine).
+//!
 //! Update after an intended change: `cargo insta test --accept` (or `INSTA_UPDATE=always cargo test`).
 
 use rockerc::emit::Layout;
@@ -25,7 +28,14 @@ fn examples() -> Vec<PathBuf> {
 fn compile_example(dir: &Path, layout: Layout) -> rockerc::emit::Emitted {
     let text = std::fs::read_to_string(dir.join("Rockerfile")).unwrap();
     let file = SourceFile::new("Rockerfile", text);
-    let options = Options { layout, ..Options::default() };
+    let mut options = Options { layout, ..Options::default() };
+    options.template.base_dir = Some(dir.to_path_buf());
+    if dir.join("vars.yml").is_file() {
+        options.template.var_files.push(dir.join("vars.yml"));
+    }
+    if let Ok(env) = std::fs::read_to_string(dir.join("env")) {
+        options.template.env = env.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
     match compile(&file, &options) {
         Ok(c) => c.output,
         Err(f) => panic!("{} does not compile:\n{}", dir.display(), f.render(&file, false)),

@@ -204,6 +204,7 @@ pub fn lower(program: &Program, graph: &StageGraph, text: &str, source_name: &st
     let lines = LineTable::new(text);
     let mut lw = Lowerer {
         program,
+        source_name,
         graph,
 
         lines,
@@ -268,6 +269,7 @@ fn needed_saves(program: &Program) -> Vec<String> {
 
 struct Lowerer<'a> {
     program: &'a Program,
+    source_name: &'a str,
     graph: &'a StageGraph,
 
     lines: LineTable,
@@ -287,6 +289,8 @@ struct Pending {
     first: Option<usize>,
     last: usize,
     keywords: Vec<&'static str>,
+    /// The one-line summary of each instruction, for a step that has only one.
+    summaries: Vec<String>,
     context: Option<Context>,
     stage_args: Vec<(String, String)>,
     has_cmd: bool,
@@ -533,38 +537,43 @@ impl<'a> Lowerer<'a> {
     }
 
     fn import(&mut self, cx: &mut StageLowering<'a>, i: usize, item: &'a Item, t: &Transfer) {
-        if cx.pending.context.is_some() {
+        // IMPORTs in a row share one build: each source gets its own directory in one context.
+        // The user's context cannot be mixed in (it would be uploaded to the runtime build).
+        if matches!(cx.pending.context, Some(Context::User)) {
             self.flush(cx);
         }
-        let replay = self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default();
-        let replay = replay
-            .into_iter()
-            .map(|id| {
+        let mut imp = match cx.pending.context.take() {
+            Some(Context::Import(imp)) => imp,
+            _ => ImportContext { replay: Vec::new(), sources: Vec::new() },
+        };
+        for id in self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default() {
+            if imp.replay.iter().all(|r| r.export != id) {
                 let e = self.graph.exports[id];
                 let Op::Export(x) = &self.program.stages[e.stage].items[e.item].op else { unreachable!() };
-                Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() }
-            })
-            .collect();
+                imp.replay.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
+            }
+        }
+        // Replays happen in file order (later EXPORTs win, as in the store).
+        imp.replay.sort_by_key(|r| r.export);
         let n = t.sources.len();
         let mut dest = t.dest_str().to_string();
         if n > 1 && !dest.ends_with('/') {
             dest.push('/');
         }
-        let mut sources = Vec::new();
         let mut copy_srcs = Vec::new();
-        for (k, s) in t.sources.iter().enumerate() {
+        for s in &t.sources {
             let path = store_path(&s.value, false);
             let contents = is_contents(&s.value);
             let name = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("store").to_string();
-            copy_srcs.push(format!("{k}/{name}"));
-            sources.push(ImportSource { path, contents, name });
+            copy_srcs.push(format!("{}/{name}", imp.sources.len()));
+            imp.sources.push(ImportSource { path, contents, name });
         }
         let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
         words.push(json_string(&docker_escape(&dest, self.program.escape)));
         // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
         // lays out the context for it (a directory arrives nested one level deeper).
         let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
-        self.add_line(cx, item, line, Some(Context::Import(ImportContext { replay, sources })));
+        self.add_line(cx, item, line, Some(Context::Import(imp)));
     }
 
     fn arg_env(&self, cx: &StageLowering) -> Vec<(String, String)> {
@@ -619,7 +628,8 @@ impl<'a> Lowerer<'a> {
         cx.pending.first.get_or_insert(lines.first);
         cx.pending.last = lines.last;
         cx.pending.keywords.push(item.keyword.as_str());
-        cx.pending.body.push(format!("# Rockerfile:{lines}\n{text}"));
+        cx.pending.summaries.push(summarize(item));
+        cx.pending.body.push(format!("# {}:{lines}\n{text}", self.source_name));
     }
 
     /// Turns the pending instructions into a build step.
@@ -640,7 +650,7 @@ impl<'a> Lowerer<'a> {
             lines.first = self.lines_of(cx.stage.from.span).first;
         }
         let number = self.next_step();
-        let summary = summarize_keywords(&pending.keywords);
+        let summary = if pending.summaries.len() == 1 { pending.summaries[0].clone() } else { summarize_keywords(&pending.keywords) };
         cx.steps.push(Step {
             number,
             lines,
@@ -680,7 +690,7 @@ impl<'a> Lowerer<'a> {
             df.push_str(&format!("# FROM {what}\nARG ROCKERC_FROM\nFROM ${{ROCKERC_FROM}}\n"));
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
-            df.push_str(&format!("# Rockerfile:{from_lines}\n{}\n", cx.stage.from.text));
+            df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
         }
         for word in &pending.args_at_start {
             df.push_str(&format!("ARG {word}\n"));
