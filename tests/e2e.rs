@@ -275,3 +275,156 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A Rockerfile of its own in a fresh context directory, compiled to build.sh there.
+fn inline_example(rockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    dir
+}
+
+fn rockerc_containers() -> usize {
+    docker_str(&["ps", "-a", "--filter", "name=rockerc-", "--format", "{{.Names}}"]).lines().count()
+}
+
+fn temp_dirs_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn a_failing_step_leaves_nothing_and_keeps_the_previous_image() {
+    if !engine_or_skip("a_failing_step_leaves_nothing_and_keeps_the_previous_image") {
+        return;
+    }
+    let _g = engine_lock();
+    let good = inline_example(&format!("FROM {BUSYBOX}\nRUN echo good > /state\nTAG rockerc-e2e/failing:latest\n"));
+    run_ok(Command::new("sh").arg(good.path().join("build.sh")));
+    let before = image_id("rockerc-e2e/failing:latest");
+
+    let bad = inline_example(&format!(
+        "FROM {BUSYBOX}\nRUN echo new > /state\nTAG rockerc-e2e/failing:latest\nMOUNT /cache\nRUN echo about to fail; exit 3\n"
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let containers = rockerc_containers();
+    let out = Command::new("sh").arg(bad.path().join("build.sh")).env("TMPDIR", tmp.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("step 2 failed: Rockerfile:5 RUN echo about to fail; exit 3"), "{err}");
+    assert!(err.contains("the command exited with status 3"), "{err}");
+    assert!(err.contains("about to fail"), "the end of the step's output is shown:\n{err}");
+    assert_eq!(rockerc_containers(), containers, "a container was left behind");
+    assert!(temp_dirs_in(tmp.path()).is_empty(), "temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+    assert_eq!(image_id("rockerc-e2e/failing:latest"), before, "the failed build moved the tag");
+}
+
+#[test]
+fn interrupts_stop_the_build_and_clean_up() {
+    if !engine_or_skip("interrupts_stop_the_build_and_clean_up") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let ex = inline_example(&format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    for (signal, whole_group) in [("INT", true), ("TERM", false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = rockerc_containers();
+        let mut child = Command::new("sh")
+            .arg(ex.path().join("build.sh"))
+            .arg("--no-cache")
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Wait until the RUN's container is up, then interrupt: Ctrl-C signals the whole process
+        // group; a CI timeout typically signals the script alone.
+        let started = std::time::Instant::now();
+        while rockerc_containers() == containers {
+            assert!(started.elapsed().as_secs() < 60, "the RUN container never started");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let target = if whole_group { format!("-{}", child.id()) } else { child.id().to_string() };
+        run_ok(Command::new("kill").arg(format!("-{signal}")).arg("--").arg(&target));
+        let interrupted = std::time::Instant::now();
+        let status = child.wait().unwrap();
+        assert!(interrupted.elapsed().as_secs() < 20, "SIG{signal} took {:?} to stop the build", interrupted.elapsed());
+        assert!(!status.success(), "SIG{signal}: the script must exit non-zero");
+        assert_eq!(rockerc_containers(), containers, "SIG{signal}: a container was left behind");
+        assert!(temp_dirs_in(tmp.path()).is_empty(), "SIG{signal}: temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+    }
+}
+
+#[test]
+fn a_mounted_run_leaves_the_config_a_dockerfile_run_leaves() {
+    if !engine_or_skip("a_mounted_run_leaves_the_config_a_dockerfile_run_leaves") {
+        return;
+    }
+    // A base with neither CMD nor ENTRYPOINT (`docker commit` alone cannot reproduce that).
+    let _g = engine_lock();
+    let bare = "rockerc-e2e/no-cmd:latest";
+    let ctr = docker_str(&["create", BUSYBOX, "true"]);
+    let mut export = Command::new("docker").args(["export", &ctr]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    run_ok(Command::new("docker").args(["import", "-", bare]).stdin(export.stdout.take().unwrap()));
+    export.wait().unwrap();
+    docker(&["rm", &ctr]);
+
+    let body = "ENV GREETING=hello\n\
+                LABEL org.example.kind=e2e\n\
+                WORKDIR /home/app\n\
+                USER app\n\
+                SHELL [\"/bin/sh\", \"-e\", \"-c\"]\n";
+    let run = "RUN echo \"$GREETING from $(id -un) in $(pwd)\" > out.txt && echo \"$-\" > opts.txt\n";
+    for (base, tail) in [(BUSYBOX, "ENTRYPOINT [\"/bin/echo\"]\nCMD [\"default\"]\n"), (BUSYBOX, ""), (bare, ""), (bare, "ENTRYPOINT [\"/bin/echo\"]\n")] {
+        let plain = inline_example(&format!("FROM {base}\n{body}{tail}{run}TAG rockerc-e2e/plain-run:latest\n"));
+        run_ok(Command::new("sh").arg(plain.path().join("build.sh")));
+        let mounted = inline_example(&format!("FROM {base}\n{body}{tail}MOUNT /cache\n{run}TAG rockerc-e2e/mounted-run:latest\n"));
+        run_ok(Command::new("sh").arg(mounted.path().join("build.sh")).arg("--no-cache"));
+
+        let (a, b) = (image_config("rockerc-e2e/plain-run:latest"), image_config("rockerc-e2e/mounted-run:latest"));
+        for key in ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "Shell", "Volumes", "ExposedPorts", "OnBuild", "StopSignal"] {
+            assert_eq!(a[key], b[key], "{key} differs for base {base} with {tail:?}: Dockerfile RUN {} vs MOUNTed RUN {}", a[key], b[key]);
+        }
+        let files = image_files("rockerc-e2e/mounted-run:latest");
+        assert_eq!(file_text(&files, "/home/app/out.txt"), "hello from app in /home/app\n", "WORKDIR, USER and ENV");
+        assert!(file_text(&files, "/home/app/opts.txt").contains('e'), "the stage's SHELL (-e)");
+        assert_eq!(files["/home/app/out.txt"].uid, 1000, "written as USER app");
+        assert!(!files.contains_key("/dev/.rockerc-run") && !files.keys().any(|p| p.contains(".rockerc")));
+    }
+}
+
+#[test]
+fn onbuild_triggers_fire_in_child_stages_only() {
+    if !engine_or_skip("onbuild_triggers_fire_in_child_stages_only") {
+        return;
+    }
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX} AS base\n\
+         ONBUILD RUN echo fired > /fired\n\
+         RUN echo one > /one\n\
+         TAG rockerc-e2e/onbuild-base:latest\n\
+         MOUNT /cache\n\
+         RUN test ! -e /fired && echo two > /two\n\
+         \n\
+         FROM base\n\
+         MOUNT /cache\n\
+         RUN test -e /fired && echo child > /child\n\
+         TAG rockerc-e2e/onbuild-child:latest\n\
+         \n\
+         FROM rockerc-e2e/onbuild-base\n\
+         RUN test -e /fired\n\
+         TAG rockerc-e2e/onbuild-tagged-child:latest\n"
+    ));
+    run_ok(Command::new("sh").arg(ex.path().join("build.sh")).arg("--no-cache"));
+    // The stage that declares the trigger never ran it, though it was built in several steps.
+    let base = image_files("rockerc-e2e/onbuild-base:latest");
+    assert!(base.contains_key("/one") && !base.contains_key("/fired"));
+    assert_eq!(image_config("rockerc-e2e/onbuild-base:latest")["OnBuild"], serde_json::json!(["RUN echo fired > /fired"]));
+    // Children fire it, also when their first step is a MOUNTed RUN.
+    let child = image_files("rockerc-e2e/onbuild-child:latest");
+    assert!(child.contains_key("/fired") && child.contains_key("/two") && child.contains_key("/child"));
+    assert!(image_config("rockerc-e2e/onbuild-child:latest")["OnBuild"].is_null());
+    assert!(image_files("rockerc-e2e/onbuild-tagged-child:latest").contains_key("/fired"));
+}

@@ -83,6 +83,7 @@ rc_elapsed() {
 # rc_step N 'Rockerfile:4-6' 'RUN make': starts a step; its docker output goes to its own log.
 rc_step() {
   rc_step=$1 rc_step_where=$2 rc_step_what=$3
+  rc_parent=$rc_img
   rc_step_t0=$(rc_now)
   rc_cached=''
   rc_log="$rc_tmp/log.$rc_step"
@@ -90,17 +91,32 @@ rc_step() {
 }
 
 rc_done() {
-  printf '%s\n' "$rc_img" > "$rc_tmp/img/step.$rc_step"
+  if [ "$rc_img" != "$rc_parent" ]; then
+    printf '%s\t%s\t%s\t%s %s\n' "$rc_step" "$rc_parent" "$rc_img" "$rc_step_where" "$rc_step_what" >> "$rc_tmp/steps"
+  fi
   rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ($rc_cached$(rc_elapsed "$rc_step_t0"))"
+}
+
+# rc_wait COMMAND...: runs COMMAND in the background and waits for it. A shell runs a trap only
+# after its foreground command has finished; `wait` is interrupted by a trapped signal at once,
+# so Ctrl-C or a TERM stops the build now, and the cleanup removes the container.
+rc_wait() {
+  "$@" &
+  rc_job=$!
+  rc_jobs="$rc_jobs $rc_job"
+  rc_wait_status=0
+  wait "$rc_job" || rc_wait_status=$?
+  rc_jobs=${rc_jobs% "$rc_job"}
+  return "$rc_wait_status"
 }
 
 # Runs docker for the current step. Its output goes to the step's log (to the terminal with
 # --verbose); on failure the step, its Rockerfile lines and the end of the log are shown.
 rc_docker() {
   if [ "$rc_verbose" = 1 ]; then
-    docker "$@" && return 0
+    rc_wait docker "$@" < /dev/null && return 0
   else
-    docker "$@" >> "$rc_log" 2>&1 && return 0
+    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 && return 0
   fi
   rc_fail "docker $1 exited with an error"
 }
@@ -129,19 +145,19 @@ rc_check_docker() {
 rc_cleanup() {
   rc_status=$?
   trap - EXIT INT TERM HUP
+  # Containers first: a `docker run` client still waiting on one exits when it is removed (it
+  # would only pass a signal on to the container's PID 1, which may ignore it).
+  if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
+    while IFS= read -r rc_c; do
+      docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
+    done < "$rc_tmp/containers"
+  fi
   if [ -n "${rc_jobs:-}" ]; then
     # shellcheck disable=SC2086 # a list of process ids
     kill $rc_jobs 2>/dev/null || :
     wait 2>/dev/null || :
   fi
-  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then
-    if [ -s "$rc_tmp/containers" ]; then
-      while IFS= read -r rc_c; do
-        docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
-      done < "$rc_tmp/containers"
-    fi
-    rm -rf "$rc_tmp"
-  fi
+  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   exit "$rc_status"
 }
 
@@ -354,32 +370,58 @@ rc_run_once() {
   done
   rc_run_status=0
   if [ "$rc_verbose" = 1 ]; then
-    docker "$@" < /dev/null || rc_run_status=$?
+    rc_wait docker "$@" < /dev/null || rc_run_status=$?
   else
-    docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
+    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
   fi
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }
 
-# Commits the RUN container with exactly the config a Dockerfile RUN leaves: the parent's CMD and
-# ENTRYPOINT (the command must not leak into Cmd), everything else as it was.
+# Commits the RUN container with exactly the config a Dockerfile RUN leaves. `docker commit`
+# keeps what `docker run` copied from the image, but the command would leak into Cmd, and
+# Shell and OnBuild are not copied at all: put back the parent's CMD, ENTRYPOINT and ONBUILD as
+# changes, and SHELL (which `commit --change` refuses) with a one-line build. A parent with
+# neither CMD nor ENTRYPOINT needs that build too: only `ENTRYPOINT []` in a build clears Cmd.
 rc_commit() {
   rc_cfg=$(docker image inspect --format '{{json .Config.Cmd}}
-{{json .Config.Entrypoint}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
-  rc_cmd_json=${rc_cfg%%
-*}
-  rc_ep_json=${rc_cfg#*
-}
+{{json .Config.Entrypoint}}
+{{json .Config.Shell}}
+{{range .Config.OnBuild}}{{.}}
+{{end}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
+  rc_cmd_json=$(printf '%s\n' "$rc_cfg" | sed -n 1p)
+  rc_ep_json=$(printf '%s\n' "$rc_cfg" | sed -n 2p)
+  rc_shell_json=$(printf '%s\n' "$rc_cfg" | sed -n 3p)
   set --
   if [ "$rc_cmd_json" != null ]; then set -- "$@" --change "CMD $rc_cmd_json"; fi
   if [ "$rc_ep_json" != null ]; then set -- "$@" --change "ENTRYPOINT $rc_ep_json"; fi
+  rc_onbuild=$(printf '%s\n' "$rc_cfg" | sed '1,3d')
+  while IFS= read -r rc_line; do
+    if [ -n "$rc_line" ]; then set -- "$@" --change "ONBUILD $rc_line"; fi
+  done <<ROCKERC_ONBUILD
+$rc_onbuild
+ROCKERC_ONBUILD
   rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
   rc_rm_container
-  if [ "$rc_cmd_json" = null ] && [ "$rc_ep_json" = null ]; then
-    # `docker commit` cannot clear Cmd; a build step with `ENTRYPOINT []` can (it resets CMD).
+  rc_fix=
+  if [ "$rc_shell_json" != null ]; then rc_fix="SHELL $rc_shell_json
+"; fi
+  if [ "$rc_cmd_json" = null ] && [ "$rc_ep_json" = null ]; then rc_fix="${rc_fix}ENTRYPOINT []
+"; fi
+  if [ -n "$rc_fix" ]; then
     # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
-    printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\nENTRYPOINT []\n' > "$rc_tmp/clear.Dockerfile"
-    rc_build "$rc_tmp/clear.Dockerfile" "$rc_tmp/empty" "$rc_img"
+    printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n%s' "$rc_fix" > "$rc_tmp/fix.Dockerfile"
+    rc_build "$rc_tmp/fix.Dockerfile" "$rc_tmp/empty" "$rc_img"
+  fi
+}
+
+# A stage whose first step is not a build still owes its base image's ONBUILD triggers (Docker
+# runs them at FROM): a build of a FROM-only Dockerfile runs them, when there are any.
+rc_onbuild_triggers() {
+  rc_n=$(docker image inspect --format '{{len .Config.OnBuild}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
+  if [ "$rc_n" != 0 ]; then
+    # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
+    printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n' > "$rc_tmp/onbuild.Dockerfile"
+    rc_build "$rc_tmp/onbuild.Dockerfile" "$rc_tmp/empty" "$rc_img"
   fi
 }
 
@@ -536,19 +578,36 @@ rc_attach() {
   docker "$@" || rc_warn "the ATTACH shell exited with status $?"
 }
 
-# The size of every image tagged, and what each step added to its parent.
+# What each step added to its parent image, and the size of every image tagged (Rocker printed
+# these; users watch them). One `docker image inspect` for all of them.
 rc_report() {
   [ "$rc_quiet" = 0 ] || return 0
-  [ -s "$rc_tmp/tags" ] || return 0
-  printf '\n%-50s %12s\n' "IMAGE" "SIZE"
-  while read -r rc_p rc_id rc_name; do
-    rc_size=$(docker image inspect --format '{{.Size}}' "$rc_id" 2>/dev/null) || rc_size=0
-    printf '%-50s %12s\n' "$rc_name" "$(rc_human "$rc_size")"
-  done < "$rc_tmp/tags"
-}
-
-rc_human() {
-  awk -v n="$1" 'BEGIN { split("B kB MB GB TB", u, " "); i = 1; while (n >= 1000 && i < 5) { n /= 1000; i++ } printf (i == 1 ? "%d %s" : "%.1f %s"), n, u[i] }'
+  [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
+  : >> "$rc_tmp/steps"
+  {
+    cut -f 2,3 "$rc_tmp/steps" | tr '\t' '\n'
+    cut -d ' ' -f 2 "$rc_tmp/tags"
+  } | grep . | sort -u > "$rc_tmp/ids"
+  # shellcheck disable=SC2046 # image ids: one word each
+  docker image inspect --format '{{.Id}} {{.Size}}' $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null || :
+  awk -F '\t' -v sizes="$rc_tmp/sizes" -v tags="$rc_tmp/tags" '
+    function human(n,   u, i, s) {
+      s = n < 0 ? "-" : "+"; if (n < 0) n = -n
+      split("B kB MB GB TB", u, " "); i = 1
+      while (n >= 1000 && i < 5) { n /= 1000; i++ }
+      return sprintf(i == 1 ? "%s%d %s" : "%s%.1f %s", s, n, u[i])
+    }
+    BEGIN { while ((getline l < sizes) > 0) { split(l, f, " "); size[f[1]] = f[2] } }
+    { if (!header++) printf "\n%-6s %12s  %s\n", "STEP", "ADDED", "WHERE"
+      printf "%-6s %12s  %s\n", $1, human(size[$3] - size[$2]), $4 }
+    END {
+      n = 0
+      while ((getline l < tags) > 0) {
+        split(l, f, " ")
+        if (!n++) printf "\n%-56s %10s\n", "IMAGE", "SIZE"
+        printf "%-56s %10s\n", f[3], substr(human(size[f[2]]), 2)
+      }
+    }' "$rc_tmp/steps"
 }
 
 # Stage results cross subshell boundaries through files.

@@ -110,13 +110,18 @@ impl<'a> ShEmitter<'a> {
         w!(out, "# ---- {} ({name}:{}) ----", stage.label, stage.lines);
         w!(out, "rc_stage_{}() {{", stage.index + 1);
         w!(out, "  # {name}:{}  {}", stage.lines.first, one_line(&stage.from_text));
-        let first_builds_from_line = matches!(stage.steps.first(), Some(Step { kind: StepKind::Build(b), .. }) if !b.from_current);
+        // The base's id even when the first Dockerfile names it itself: the size report needs it.
         match &stage.start {
-            Start::External(image) if !first_builds_from_line => {
+            Start::External(image) => {
                 w!(out, "  rc_base {} {}", sh_quote(image), sh_quote(&format!("{name}:{}", stage.lines.first)));
             }
             Start::Saved(key) => w!(out, "  rc_load {}", sh_quote(key)),
-            Start::Scratch | Start::External(_) => w!(out, "  rc_img="),
+            Start::Scratch => w!(out, "  rc_img=''"),
+        }
+        let first_is_build = matches!(stage.steps.first(), Some(Step { kind: StepKind::Build(_), .. }));
+        let needs_image = stage.steps.iter().any(|s| s.kind.is_counted());
+        if !first_is_build && needs_image && stage.start != Start::Scratch {
+            w!(out, "  rc_onbuild_triggers");
         }
         for step in &stage.steps {
             self.step(out, stage, step);
