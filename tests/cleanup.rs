@@ -1,0 +1,93 @@
+//! What a build leaves behind: after success, after a failing step, and after Ctrl-C or a TERM at
+//! any point, no container and no temporary directory of the script remains, and a failed build
+//! leaves the previous images under their tags. These tests count containers on the engine, so
+//! they live in a test binary of their own (cargo runs test binaries one after another) and run
+//! one at a time.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+/// A Rockerfile of its own in a fresh context directory, compiled to build.sh there.
+fn inline_example(rockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    dir
+}
+
+fn rockerc_containers() -> usize {
+    docker_str(&["ps", "-a", "--filter", "name=rockerc-", "--format", "{{.Names}}"]).lines().count()
+}
+
+fn temp_dirs_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn a_failing_step_leaves_nothing_and_keeps_the_previous_image() {
+    if !engine_or_skip("a_failing_step_leaves_nothing_and_keeps_the_previous_image") {
+        return;
+    }
+    let _g = engine_lock();
+    let good = inline_example(&format!("FROM {BUSYBOX}\nRUN echo good > /state\nTAG rockerc-e2e/failing:latest\n"));
+    run_ok(Command::new("sh").arg(good.path().join("build.sh")));
+    let before = image_id("rockerc-e2e/failing:latest");
+
+    let bad = inline_example(&format!(
+        "FROM {BUSYBOX}\nRUN echo new > /state\nTAG rockerc-e2e/failing:latest\nMOUNT /cache\nRUN echo about to fail; exit 3\n"
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let containers = rockerc_containers();
+    let out = Command::new("sh").arg(bad.path().join("build.sh")).env("TMPDIR", tmp.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("step 2 failed: Rockerfile:5 RUN echo about to fail; exit 3"), "{err}");
+    assert!(err.contains("the command exited with status 3"), "{err}");
+    assert!(err.contains("about to fail"), "the end of the step's output is shown:\n{err}");
+    assert_eq!(rockerc_containers(), containers, "a container was left behind");
+    assert!(temp_dirs_in(tmp.path()).is_empty(), "temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+    assert_eq!(image_id("rockerc-e2e/failing:latest"), before, "the failed build moved the tag");
+}
+
+#[test]
+fn interrupts_stop_the_build_and_clean_up() {
+    if !engine_or_skip("interrupts_stop_the_build_and_clean_up") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let _g = engine_lock();
+    let ex = inline_example(&format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    for (signal, whole_group) in [("INT", true), ("TERM", false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = rockerc_containers();
+        let mut child = Command::new("sh")
+            .arg(ex.path().join("build.sh"))
+            .arg("--no-cache")
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Wait until the RUN's container is up, then interrupt: Ctrl-C signals the whole process
+        // group; a CI timeout typically signals the script alone.
+        let started = std::time::Instant::now();
+        while rockerc_containers() == containers {
+            assert!(started.elapsed().as_secs() < 60, "the RUN container never started");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let target = if whole_group { format!("-{}", child.id()) } else { child.id().to_string() };
+        run_ok(Command::new("kill").arg(format!("-{signal}")).arg("--").arg(&target));
+        let interrupted = std::time::Instant::now();
+        let status = child.wait().unwrap();
+        assert!(interrupted.elapsed().as_secs() < 20, "SIG{signal} took {:?} to stop the build", interrupted.elapsed());
+        assert!(!status.success(), "SIG{signal}: the script must exit non-zero");
+        assert_eq!(rockerc_containers(), containers, "SIG{signal}: a container was left behind");
+        assert!(temp_dirs_in(tmp.path()).is_empty(), "SIG{signal}: temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+    }
+}
+
