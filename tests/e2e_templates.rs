@@ -276,10 +276,10 @@ const PRINTED_RELEASE_BRANCH: &str = r#"# A C service built the way release pipe
 #     the registry only from master, and only when the script runs with --push.
 #
 # Template constructs: .X, .X.Y, .Env.X, $ and $x := / $x =, if / else if / else, range over a
-# list (with $i, $v) and over a map (with else), with, pipelines, parenthesised calls, trimming
-# markers, comments, string / number / bool / nil literals, and or not eq ne lt le gt ge len
-# index print printf (%s %d %v %q) println, and Rocker's seq assert json yaml shell image and
-# strings helpers.
+# list (with $i, $v) and over a map (with else), with / else, pipelines, parenthesised calls,
+# trimming markers, comments, string / number / bool / nil literals, and or not eq ne le ge len
+# index print printf (%s %d %v %q) println, and Rocker's assert json yaml shell image and strings
+# helpers. (template-agent shows the rest: seq, dump, lt, gt.)
 
 FROM rockerc-test/builder:latest AS build
 WORKDIR /src
