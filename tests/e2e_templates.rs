@@ -74,7 +74,7 @@ fn service_release_from_master_carries_every_kind_of_variable() {
         &["--vars", "vars.yml", "-vars", "release.json", "--var", "Version=2.0.0", "-var", "Branch=master", "--var", "Notes=@NOTES.txt"],
         &env,
     );
-    assert!(script.contains("rc_tag 127.0.0.1:5000/rockerc-golden/template-service:2.0.0 1"), "master PUSHes:\n{script}");
+    assert!(script.contains("PUSH 127.0.0.1:5000/rockerc-golden/template-service:2.0.0\n"), "master PUSHes:\n{script}");
     let out = ex.build(&[]);
     assert!(stdout(&out).contains("not pushing 127.0.0.1:5000/rockerc-golden/template-service:2.0.0"), "{}", stdout(&out));
 
@@ -139,7 +139,7 @@ fn service_from_a_feature_branch_is_a_tagged_debug_build_that_is_not_pushed() {
         "Service:\n  Name: greeter\n  Port: 8081\n  Greeting: dev build\n  Queues: []\n  Debug: false\nBuild:\n  Flags: [-O0, -g0]\n",
     );
     let script = compile(&ex, &["--vars", "dev.yaml"], &[("GIT_BRANCH", "feature/login-form")]);
-    assert!(!script.contains("rc_tag 127.0.0.1:5000"), "no PUSH off master:\n{script}");
+    assert!(!script.contains("127.0.0.1:5000"), "no PUSH off master:\n{script}");
     let out = ex.build(&[]);
     assert!(!stdout(&out).contains("pushing"), "{}", stdout(&out));
 
