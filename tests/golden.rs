@@ -115,3 +115,16 @@ fn scripts_are_shellcheck_clean() {
         }
     }
 }
+
+#[test]
+fn line_numbers_are_those_of_the_file_as_written() {
+    // Three template lines vanish when rendered; every line the output cites must still be the
+    // line of the Rockerfile the user wrote.
+    let file = SourceFile::new("R", "{{/* a\nb\nc */}}\nFROM rockerc-test/busybox\nRUN echo {{ .X }}\nTAG x\n");
+    let mut options = Options::default();
+    options.template.vars = vec!["X=1".into()];
+    let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output.script;
+    for expected in ["#   stage 1  R:4-6  FROM rockerc-test/busybox", "  rc_step 1 R:4-5 'RUN echo 1'", "  # R:6  TAG x", "# R:5\nRUN echo 1"] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}

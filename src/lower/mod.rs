@@ -15,7 +15,7 @@
 use crate::analyze::{normalize, Base, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::StageGraph;
-use crate::source::{LineTable, Span};
+use crate::source::{SourceFile, SourceMap, Span};
 use crate::syntax::Keyword;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -200,14 +200,16 @@ impl Default for StageState {
     }
 }
 
-pub fn lower(program: &Program, graph: &StageGraph, text: &str, source_name: &str, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
-    let lines = LineTable::new(text);
+/// `file` is the Rockerfile as the user wrote it and `map` takes spans of the rendered text back
+/// to it: every line number in the output is a line of the file the user wrote.
+pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
+    let source_name = file.name.as_str();
     let mut lw = Lowerer {
         program,
         source_name,
         graph,
-
-        lines,
+        file,
+        map,
         options,
         steps: 0,
         errors: Vec::new(),
@@ -271,8 +273,8 @@ struct Lowerer<'a> {
     program: &'a Program,
     source_name: &'a str,
     graph: &'a StageGraph,
-
-    lines: LineTable,
+    file: &'a SourceFile,
+    map: &'a SourceMap,
     options: &'a LowerOptions,
     steps: usize,
     errors: Vec<Diagnostic>,
@@ -307,9 +309,10 @@ impl Pending {
 
 impl<'a> Lowerer<'a> {
     fn lines_of(&self, span: Span) -> Lines {
-        let first = self.lines.line_index(span.start) + 1;
-        let last = self.lines.line_index(span.end.saturating_sub(1).max(span.start)) + 1;
-        Lines { first, last }
+        let span = self.map.span_to_original(span);
+        let first = self.file.line_col(span.start).0;
+        let last = self.file.line_col(span.end.saturating_sub(1).max(span.start)).0;
+        Lines { first, last: last.max(first) }
     }
 
     fn next_step(&mut self) -> usize {
