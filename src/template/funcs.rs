@@ -730,6 +730,13 @@ fn url_query_escape(s: &str) -> String {
 /// Unlike Rocker, a value with newlines stays in single quotes with the newlines kept literally:
 /// Rocker emitted bash's `$'a\nb'`, which `dash` and other POSIX shells do not understand.
 pub fn shell_quote(s: &str) -> String {
+    if s.contains('\n') {
+        // A newline would end the Rockerfile instruction the value is spliced into, and Rocker's
+        // `$'a\nb'` is bash only. One POSIX word on one line: printf puts the newlines back.
+        // Command substitution drops trailing newlines, so `a\n` comes out as `a`.
+        let parts: Vec<String> = s.split('\n').map(|p| format!("'{}'", p.replace('\'', "'\\''"))).collect();
+        return format!("\"$(printf '%s\\n' {})\"", parts.join(" "));
+    }
     if s.is_empty() {
         return "''".to_string();
     }
@@ -829,7 +836,8 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("'a"), "\\''a'");
         assert_eq!(shell_quote("a'"), "'a'\\'");
-        assert_eq!(shell_quote("a\nb"), "'a\nb'");
+        assert_eq!(shell_quote("a\nb"), "\"$(printf '%s\\n' 'a' 'b')\"");
+        assert_eq!(shell_quote("it's\n\n$x"), "\"$(printf '%s\\n' 'it'\\''s' '' '$x')\"");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("$HOME"), "'$HOME'");
     }
