@@ -137,13 +137,17 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                         reads_host = true;
                     }
                 }
-                Op::Run(_) | Op::Attach(_) => {
+                // An IMPORT may land in a MOUNTed host directory; treat it as a write like a RUN.
+                Op::Run(_) | Op::Attach(_) | Op::Import(_) => {
                     if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) {
                         host_writers.push((me, item.span));
                     }
                 }
                 Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
-                Op::Import(t) => {
+                _ => {}
+            }
+            if let Op::Import(t) = &item.op {
+                {
                     if exports.is_empty() {
                         errors.push(
                             Diagnostic::error("import-before-export", "IMPORT before any EXPORT")
@@ -175,7 +179,6 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                     }
                     imports.insert((me, i), relevant);
                 }
-                _ => {}
             }
         }
         if reads_host {

@@ -358,3 +358,18 @@ fn onbuild_triggers_fire_in_child_stages_only() {
     assert!(image_config("rockerc-e2e/onbuild-child:latest")["OnBuild"].is_null());
     assert!(image_files("rockerc-e2e/onbuild-tagged-child:latest").contains_key("/fired"));
 }
+
+#[test]
+fn import_into_a_mounted_directory_lands_on_the_host() {
+    if !engine_or_skip("import_into_a_mounted_directory_lands_on_the_host") {
+        return;
+    }
+    let ex = Example::new("import-to-host");
+    ex.compile(&[]);
+    ex.build(&[]);
+    let dist = ex.path().join("dist");
+    assert_eq!(std::fs::read_to_string(dist.join("report.txt")).unwrap(), "all tests passed\n");
+    assert_eq!(std::fs::read_to_string(dist.join("logs/unit.log")).unwrap(), "ok\n");
+    // The image is the base, untouched: the files went to the mount, not into a layer.
+    assert_eq!(image_id("rockerc-golden/import-to-host:latest"), image_id(BUSYBOX));
+}

@@ -530,6 +530,32 @@ rc_import_item() {
   fi
 }
 
+# rc_import_mount DEST MOUNTSPECS... -- ITEM...: an IMPORT into a MOUNTed directory writes into the
+# mount, through a container that has the stage's mounts; `docker cp` follows them. Each ITEM
+# is laid out as for a COPY (rc_import_item): a directory's `/.` has rsync's meaning, a file
+# takes DEST's name unless DEST is a directory.
+rc_import_mount() {
+  rc_dest=$1
+  shift
+  rc_real_binds=1
+  rc_mounts "$@"
+  shift "$rc_shift"
+  shift
+  rc_new_container
+  eval "rc_docker create --name \"\$rc_ctr\" $rc_mount_opts \"\$rc_img\" /rockerc-import-never-runs"
+  case $rc_dest in
+    */) rc_docker cp "$rc_tmp/empty/." "$rc_ctr:$rc_dest" ;;
+  esac
+  for rc_item in "$@"; do
+    if [ -d "$rc_item" ] && [ ! -L "$rc_item" ]; then
+      rc_docker cp "$rc_item/." "$rc_ctr:$rc_dest"
+    else
+      rc_docker cp "$rc_item" "$rc_ctr:$rc_dest"
+    fi
+  done
+  rc_rm_container
+}
+
 # rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
 # made) only after every stage has succeeded, so a failed build leaves the old images in place.
 rc_tag() {

@@ -2,7 +2,7 @@
 
 use super::{heredoc_delimiter, sh_quote, Emitted};
 use crate::analyze::Mount;
-use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, PlanStage, Start, Step, StepKind};
+use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, ImportContext, PlanStage, Start, Step, StepKind};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -187,6 +187,18 @@ impl<'a> ShEmitter<'a> {
                 w!(out, "{line}");
                 w!(out, "  rc_done");
             }
+            StepKind::ImportToMount(m) => {
+                need_vars(out, &m.mounts, &where_);
+                self.import_context(out, step, &m.context);
+                let mut line = format!("  rc_import_mount {}", sh_quote(&m.dest));
+                push_mounts(&mut line, &m.mounts);
+                line.push_str(" --");
+                for (k, src) in m.context.sources.iter().enumerate() {
+                    let _ = write!(line, " \"$rc_ctx/{k}/\"{}", sh_quote(&src.name));
+                }
+                w!(out, "{line}");
+                w!(out, "  rc_done");
+            }
             StepKind::Tag { name: tag, push } => {
                 w!(out, "  # {where_}  {}", one_line(&step.summary));
                 w!(out, "  rc_tag {} {}", sh_quote(tag), u8::from(*push));
@@ -202,14 +214,7 @@ impl<'a> ShEmitter<'a> {
             Context::Empty => "\"$rc_tmp/empty\"".to_string(),
             Context::User => "\"$rc_context\"".to_string(),
             Context::Import(imp) => {
-                w!(out, "  rc_store=\"$rc_tmp/store.{}\" rc_ctx=\"$rc_tmp/ctx.{}\"", step.number, step.number);
-                w!(out, "  mkdir \"$rc_store\" \"$rc_ctx\"");
-                for r in &imp.replay {
-                    w!(out, "  rc_place \"$rc_store\" {} {} {}", r.export, sh_quote(&r.dest), r.nsrc);
-                }
-                for (k, s) in imp.sources.iter().enumerate() {
-                    w!(out, "  rc_import_item \"$rc_store\" {} {} \"$rc_ctx/{k}\" {}", sh_quote(&s.path), u8::from(s.contents), sh_quote(&s.name));
-                }
+                self.import_context(out, step, imp);
                 "\"$rc_ctx\"".to_string()
             }
         };
@@ -226,6 +231,19 @@ impl<'a> ShEmitter<'a> {
         }
         w!(out, "{line}");
         w!(out, "  rc_done");
+    }
+
+    /// Replays the EXPORTs an IMPORT reads into a private store and lays its sources out in
+    /// `$rc_ctx/K/NAME`.
+    fn import_context(&self, out: &mut String, step: &Step, imp: &ImportContext) {
+        w!(out, "  rc_store=\"$rc_tmp/store.{}\" rc_ctx=\"$rc_tmp/ctx.{}\"", step.number, step.number);
+        w!(out, "  mkdir \"$rc_store\" \"$rc_ctx\"");
+        for r in &imp.replay {
+            w!(out, "  rc_place \"$rc_store\" {} {} {}", r.export, sh_quote(&r.dest), r.nsrc);
+        }
+        for (k, s) in imp.sources.iter().enumerate() {
+            w!(out, "  rc_import_item \"$rc_store\" {} {} \"$rc_ctx/{k}\" {}", sh_quote(&s.path), u8::from(s.contents), sh_quote(&s.name));
+        }
     }
 
     /// Makes the Dockerfile available and returns the shell word for its path.

@@ -93,6 +93,9 @@ pub enum StepKind {
     Run(RunStep),
     Export(ExportStep),
     Attach(AttachStep),
+    /// An IMPORT whose destination is inside an active MOUNT: the files go into the mount (the
+    /// host directory or the volume), as Rocker's rsync wrote them there; the image is unchanged.
+    ImportToMount(ImportToMountStep),
     /// TAG or PUSH: recorded now, applied when the whole build succeeded.
     Tag { name: String, push: bool },
     /// Keep the current image under a key a later FROM / COPY --from reads.
@@ -104,7 +107,7 @@ pub enum StepKind {
 impl StepKind {
     /// Steps that run docker and get a progress line.
     pub fn is_counted(&self) -> bool {
-        matches!(self, StepKind::Build(_) | StepKind::Run(_) | StepKind::Export(_) | StepKind::Attach(_))
+        matches!(self, StepKind::Build(_) | StepKind::Run(_) | StepKind::Export(_) | StepKind::Attach(_) | StepKind::ImportToMount(_))
     }
 }
 
@@ -173,6 +176,14 @@ pub struct ExportStep {
     pub mounts: Vec<Mount>,
     /// (path as written, contents?) per source.
     pub sources: Vec<(String, bool)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportToMountStep {
+    pub context: ImportContext,
+    /// The destination as written (a directory when it ends with `/` or there are several sources).
+    pub dest: String,
+    pub mounts: Vec<Mount>,
 }
 
 #[derive(Clone, Debug)]
@@ -425,6 +436,23 @@ impl<'a> Lowerer<'a> {
                     kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
                 });
             }
+            Op::Import(t) if self.into_mount(cx, state, t).is_some() => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new() };
+                self.add_import_sources(cx, i, t, &mut imp);
+                let mut dest = self.into_mount(cx, state, t).unwrap_or_default();
+                if (t.sources.len() > 1 || t.dest_str().ends_with('/')) && !dest.ends_with('/') {
+                    dest.push('/');
+                }
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::ImportToMount(ImportToMountStep { context: imp, dest, mounts: cx.mounts.clone() }),
+                });
+            }
             Op::Import(t) => self.import(cx, i, item, t),
             Op::Tag(name) | Op::Push(name) => {
                 self.flush(cx);
@@ -549,6 +577,24 @@ impl<'a> Lowerer<'a> {
             Some(Context::Import(imp)) => imp,
             _ => ImportContext { replay: Vec::new(), sources: Vec::new() },
         };
+        let first_source = imp.sources.len();
+        self.add_import_sources(cx, i, t, &mut imp);
+        let n = t.sources.len();
+        let mut dest = t.dest_str().to_string();
+        if n > 1 && !dest.ends_with('/') {
+            dest.push('/');
+        }
+        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, s.name)).collect();
+        let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
+        words.push(json_string(&docker_escape(&dest, self.program.escape)));
+        // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
+        // lays out the context for it (a directory arrives nested one level deeper).
+        let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
+        self.add_line(cx, item, line, Some(Context::Import(imp)));
+    }
+
+    /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
+    fn add_import_sources(&self, cx: &StageLowering, i: usize, t: &Transfer, imp: &mut ImportContext) {
         for id in self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default() {
             if imp.replay.iter().all(|r| r.export != id) {
                 let e = self.graph.exports[id];
@@ -558,25 +604,29 @@ impl<'a> Lowerer<'a> {
         }
         // Replays happen in file order (later EXPORTs win, as in the store).
         imp.replay.sort_by_key(|r| r.export);
-        let n = t.sources.len();
-        let mut dest = t.dest_str().to_string();
-        if n > 1 && !dest.ends_with('/') {
-            dest.push('/');
-        }
-        let mut copy_srcs = Vec::new();
         for s in &t.sources {
             let path = store_path(&s.value, false);
             let contents = is_contents(&s.value);
             let name = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("store").to_string();
-            copy_srcs.push(format!("{}/{name}", imp.sources.len()));
             imp.sources.push(ImportSource { path, contents, name });
         }
-        let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
-        words.push(json_string(&docker_escape(&dest, self.program.escape)));
-        // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
-        // lays out the context for it (a directory arrives nested one level deeper).
-        let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
-        self.add_line(cx, item, line, Some(Context::Import(imp)));
+    }
+
+    /// The absolute destination of an IMPORT that lies in one of the stage's MOUNTs. A relative
+    /// destination is relative to WORKDIR; when that is not known at compile time, the image is
+    /// assumed.
+    fn into_mount(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
+        let dest = t.dest_str();
+        let abs = if dest.starts_with('/') {
+            normalize(dest)
+        } else {
+            normalize(&format!("{}/{dest}", state.workdir.as_ref()?))
+        };
+        let inside = cx.mounts.iter().any(|m| {
+            let target = normalize(&m.dest().value);
+            abs == target || abs.starts_with(&format!("{}/", target.trim_end_matches('/')))
+        });
+        inside.then_some(abs)
     }
 
     fn arg_env(&self, cx: &StageLowering) -> Vec<(String, String)> {
