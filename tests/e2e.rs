@@ -200,27 +200,24 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
         return;
     }
     let ex = Example::new("npm-cache-ssh");
-    ex.compile(&["--id", "rockerc-e2e-npm"]);
+    // A build id of its own: a fresh cache volume, and MOUNTed RUN cache keys no earlier run made.
+    let id = format!("rockerc-e2e-npm-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    ex.compile(&["--id", &id]);
     // A key of random bytes: if any of them reached the image, the search below finds them.
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("id_rsa");
     run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
     let secret = std::fs::read(&key).unwrap();
 
-    // Start from an empty cache volume. Volumes are named from the build id (`--id` above).
-    let crc = String::from_utf8(run_ok(Command::new("sh").args(["-c", "printf %s rockerc-e2e-npm | cksum"])).stdout).unwrap();
+    // Volumes are named from the build id.
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
     let prefix = format!("rockerc_{}_", crc.split_whitespace().next().unwrap());
-    let volumes = docker_str(&["volume", "ls", "-q"]);
-    for v in volumes.lines().filter(|v| v.starts_with(&prefix)) {
-        let _ = Command::new("docker").args(["volume", "rm", v]).output();
-    }
     let run = |args: &[&str]| {
         let out = Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("SSH_KEY_FILE", &key).current_dir("/").output().unwrap();
         assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         out
     };
-    // --no-cache: the MOUNTed RUN must really run (an earlier test run may have cached it).
-    let first = run(&["--no-cache", "--verbose"]);
+    let first = run(&["--verbose"]);
     assert!(String::from_utf8_lossy(&first.stdout).contains("npm cache holds 0 entries"), "starts cold");
     let image = "rockerc-golden/npm-app:latest";
     assert_eq!(docker_str(&["run", "--rm", image]), "hello, rockerc");
@@ -233,7 +230,7 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     assert!(!files.contains_key("/root/.ssh/id_rsa"), "no placeholder for the MOUNTed key");
     let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
     assert!(!contains(&save, &secret), "the key's bytes are in `docker save`");
-    let layers = added_layers(image, NODE);
+    let layers = added_layers(&save, NODE);
     assert!(!layers.is_empty());
     for (names, bytes) in &layers {
         assert!(!names.iter().any(|n| n.ends_with("id_rsa")), "a layer has an entry for the key: {names:?}");
@@ -272,6 +269,7 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
         .unwrap_or_else(|| panic!("the RUN reports its cache:\n{log}"));
     assert!(entries > 0, "the second build sees what the first left in the volume:\n{log}");
     assert!(log.contains("added 1 package"), "{log}");
+    docker(&["volume", "rm", cache[0]]);
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -165,7 +165,8 @@ fn go_template_semantics() {
         ("{{ .map | yaml }}", "a: 1\nb: 2\nc: 3\n"),
         ("k:\n{{ .map | yaml 1 }}", "k:\n  a: 1\n  b: 2\n  c: 3\n"),
         ("{{ \"hello world\" | shell }} {{ .s | shell }} {{ \"a-b/c\" | shell }} {{ \"it's\" | shell }}", "'hello world' 'x y' a-b/c 'it'\\''s'"),
-        ("{{ \"a\\nb\" | shell }}", "'a\nb'"),
+        // One word on one line: a newline would end the Rockerfile instruction (Rocker: `$'a\nb'`, bash only).
+        ("{{ \"a\\nb\" | shell }}", "\"$(printf '%s\\n' 'a' 'b')\""),
         ("{{ replace \"url.com.\" \".\" \"-\" -1 }} {{ replace \"aaa\" \"a\" \"b\" 2 }}", "url-com- bba"),
         ("{{ indexOf \"chicken\" \"ken\" }} {{ lastIndex \"go gopher\" \"go\" }} {{ indexAny \"golang\" \"ny\" }}", "4 3 4"),
         ("{{ split \"a,b,c\" \",\" }} {{ join (split \"a,b\" \",\") \"-\" }} {{ splitN \"a,b,c\" \",\" 2 }}", "[a b c] a-b [a b,c]"),

@@ -59,6 +59,14 @@ rc_parse_args() {
   done
 }
 
+# `--mount` is a CSV list: inside a quoted field a quote is written twice.
+rc_csv() {
+  case $1 in
+    *'"'*) printf '%s' "$1" | sed 's/"/""/g' ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
 # Quotes one word for eval: 'it'\''s'.
 rc_q() {
   case $1 in
@@ -236,14 +244,14 @@ rc_mounts() {
     case $1 in
       v)
         rc_vol="rockerc_${rc_id_hash}_$(printf '%s' "$2" | cksum | cut -d ' ' -f 1)"
-        rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$2\",volume-nocopy")"
+        rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
         shift 2
         rc_shift=$((rc_shift + 2))
         ;;
       b)
         case $2 in
-          *'"'*|*'
-'*) rc_fail "MOUNT source $2 contains a quote or a newline" ;;
+          *'
+'*) rc_fail "MOUNT source $2 contains a newline" ;;
         esac
         if [ ! -e "$2" ]; then
           rc_warn "MOUNT source $2 does not exist; creating it as an empty directory"
@@ -251,13 +259,14 @@ rc_mounts() {
         fi
         rc_ro=
         case ",$4," in *,ro,*) rc_ro=,readonly ;; esac
+        rc_src_csv=$(rc_csv "$2")
         if [ -d "$2" ] || [ "${rc_real_binds:-0}" = 1 ]; then
-          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",\"dst=$3\"$rc_ro")"
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_src_csv\",\"dst=$(rc_csv "$3")\"$rc_ro")"
         else
           # A file: bound under /dev (a tmpfs that is never committed) and linked into place by
           # the wrapper, so no placeholder for it is left in the image.
           rc_nfile=$((rc_nfile + 1))
-          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$2\",dst=/dev/.rockerc-f$rc_nfile$rc_ro")"
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_src_csv\",dst=/dev/.rockerc-f$rc_nfile$rc_ro")"
           rc_links="$rc_links/dev/.rockerc-f$rc_nfile
 $3
 "
@@ -355,8 +364,8 @@ rc_run_once() {
     mkdir -p "$rc_tmp/run.$rc_step"
     printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
     printf '%s' "$rc_env" > "$rc_tmp/run.$rc_step/env"
-    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_tmp/run.$rc_step\",dst=/dev/.rockerc,readonly")"
-    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_tmp/wrapper\",dst=/dev/.rockerc-run,readonly")"
+    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/run.$rc_step")\",dst=/dev/.rockerc,readonly")"
+    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
     rc_wrap=/dev/.rockerc-run
   fi
   rc_opts="$rc_opts$(rc_q "$rc_img")"

@@ -214,7 +214,10 @@ impl Default for StageState {
 /// `file` is the Rockerfile as the user wrote it and `map` takes spans of the rendered text back
 /// to it: every line number in the output is a line of the file the user wrote.
 pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
-    let source_name = file.name.as_str();
+    // The name appears in `#` comments of the script and of the Dockerfiles: a newline in a file
+    // name must not end such a comment and start a command or an instruction.
+    let display_name = one_line_name(&file.name);
+    let source_name = display_name.as_str();
     let mut lw = Lowerer {
         program,
         source_name,
@@ -801,6 +804,11 @@ fn describe_base(base: &Base, program: &Program) -> String {
         Base::External(n) => format!("image {n}"),
         Base::Scratch => "scratch".into(),
     }
+}
+
+/// A file name fit for a one-line comment: control characters are escaped (`\n`).
+pub fn one_line_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// `ROCKERC_STAGE_1` for alias `rockerc-stage-1`.

@@ -232,14 +232,13 @@ pub fn engine_lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The layers of `image` that `base` does not have, from `docker save`: for each, the names of its
-/// tar entries and its raw bytes (to search for secrets).
-pub fn added_layers(image: &str, base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
+/// The layers of an image (its `docker save` archive) that `base` does not have: for each, the
+/// names of its tar entries and its raw bytes (to search for secrets).
+pub fn added_layers(save: &[u8], base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
     let base_layers: usize = docker_str(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", base]).parse().unwrap();
-    let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
     let mut manifest = None;
     let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut archive = tar::Archive::new(&save[..]);
+    let mut archive = tar::Archive::new(save);
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         let path = entry.path().unwrap().to_string_lossy().into_owned();
