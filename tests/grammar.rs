@@ -1,8 +1,12 @@
 //! Keeps `grammar/` true.
 //!
+//! The grammar document (`grammar/README.md`): its EBNF defines every name it uses and uses every
+//! name it defines, its keyword list is exactly the parser's (`Keyword::ALL`), and every
+//! ```` ```dockerfile ```` example in it parses (or fails) as its info string says.
+//!
 //! The TextMate grammar (`grammar/Rockerfile.tmLanguage.json`): it has the structure editors
 //! expect, every regex compiles with Oniguruma (the engine TextMate and VS Code use), and
-//! tokenizing the golden examples and the fixtures gives the scopes the parser implies (keywords
+//! tokenizing the golden examples, the fixtures and the document's examples gives the scopes the parser implies (keywords
 //! where the parser found keywords, comments, flags, JSON strings, heredoc bodies) and the scopes
 //! the fixtures assert line by line.
 //!
@@ -1044,4 +1048,267 @@ fn textmate_template_words_are_the_template_stages() {
     }
     assert!(!has_scope(&scope_of("frobnicate"), "support.function"));
     assert!(has_scope(&scope_of(".Env.HOME"), "variable.other.member.template"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The grammar document
+// ---------------------------------------------------------------------------------------------
+
+/// A fenced code block of grammar/README.md.
+struct Block {
+    info: String,
+    body: String,
+    /// 1-based line of the opening fence.
+    line: usize,
+}
+
+fn blocks() -> Vec<Block> {
+    let doc = read("grammar/README.md");
+    let mut out = Vec::new();
+    let mut open: Option<(String, String, usize, String)> = None;
+    for (n, line) in doc.lines().enumerate() {
+        let trimmed = line.trim_start();
+        match &mut open {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    let indent = line.len() - trimmed.len();
+                    open = Some((info.trim().to_string(), String::new(), n + 1, " ".repeat(indent)));
+                }
+            }
+            Some((info, body, start, indent)) => {
+                if trimmed == "```" {
+                    out.push(Block { info: std::mem::take(info), body: std::mem::take(body), line: *start });
+                    open = None;
+                } else {
+                    body.push_str(line.strip_prefix(indent.as_str()).unwrap_or(line));
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "grammar/README.md: a code block is not closed");
+    out
+}
+
+/// The productions of the ```ebnf blocks: name -> right-hand side.
+fn productions() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for block in blocks().into_iter().filter(|b| b.info == "ebnf") {
+        let mut current: Option<String> = None;
+        for line in block.body.lines() {
+            if let Some((name, rhs)) = line.split_once("::=").filter(|(n, _)| !n.starts_with(' ') && !n.trim().is_empty()) {
+                let name = name.trim().to_string();
+                assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "production name `{name}` is not lower_snake_case");
+                assert!(!out.contains_key(&name), "production `{name}` is defined twice");
+                out.insert(name.clone(), rhs.to_string());
+                current = Some(name);
+            } else if let Some(name) = &current {
+                let rhs = out.get_mut(name).unwrap();
+                rhs.push('\n');
+                rhs.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+/// The names a right-hand side refers to: words outside literals, character classes, code
+/// points and comments.
+fn references(rhs: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = rhs;
+    while let Some(c) = rest.chars().next() {
+        let skip_to = |rest: &str, open: usize, close: &str| rest[open..].find(close).map_or(rest.len(), |i| open + i + close.len());
+        let n = match c {
+            '/' if rest.starts_with("/*") => skip_to(rest, 2, "*/"),
+            '[' => skip_to(rest, 1, "]"),
+            '"' => skip_to(rest, 1, "\""),
+            '\'' => skip_to(rest, 1, "'"),
+            '#' => 1 + rest[1..].chars().take_while(|c| c.is_ascii_alphanumeric()).count(),
+            c if c.is_ascii_lowercase() || c == '_' => {
+                let word: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                let n = word.len();
+                out.push(word);
+                n
+            }
+            c => c.len_utf8(),
+        };
+        rest = &rest[n..];
+    }
+    out
+}
+
+/// What the document names as where a reader starts (see its §1).
+const START_SYMBOLS: [&str; 4] = ["template_source", "rockerfile", "instruction", "heredoc_word"];
+
+#[test]
+fn ebnf_defines_every_name_it_uses_and_uses_every_name_it_defines() {
+    let productions = productions();
+    assert!(productions.len() > 40, "only {} productions found in grammar/README.md", productions.len());
+    let mut used = BTreeSet::new();
+    for (name, rhs) in &productions {
+        for r in references(rhs) {
+            assert!(productions.contains_key(&r), "production `{name}` uses `{r}`, which is not defined");
+            used.insert(r);
+        }
+    }
+    for name in productions.keys() {
+        assert!(used.contains(name) || START_SYMBOLS.contains(&name.as_str()), "production `{name}` is defined but never used");
+    }
+    for start in START_SYMBOLS {
+        assert!(productions.contains_key(start), "start symbol `{start}` is not defined");
+    }
+}
+
+#[test]
+fn ebnf_keywords_are_exactly_the_parsers() {
+    let productions = productions();
+    let literals = |name: &str| -> BTreeSet<String> {
+        let rhs = productions.get(name).unwrap_or_else(|| panic!("no production `{name}`"));
+        let without_comments: String =
+            rhs.split("/*").enumerate().map(|(i, part)| if i == 0 { part } else { part.split_once("*/").map_or("", |p| p.1) }).collect();
+        without_comments.split('"').skip(1).step_by(2).map(str::to_string).collect()
+    };
+    let docker = literals("docker_keyword");
+    let rocker = literals("rocker_keyword");
+    let parser_docker: BTreeSet<String> = Keyword::ALL.iter().filter(|k| !k.is_rocker()).map(|k| k.as_str().to_string()).collect();
+    let parser_rocker: BTreeSet<String> = Keyword::ALL.iter().filter(|k| k.is_rocker()).map(|k| k.as_str().to_string()).collect();
+    assert_eq!(docker, parser_docker, "docker_keyword in grammar/README.md against the parser's Keyword::ALL");
+    assert_eq!(rocker, parser_rocker, "rocker_keyword in grammar/README.md against the parser's Keyword::ALL");
+}
+
+/// The info string of an example block: `dockerfile expect=RUN,CMD args=Json compiles`.
+#[derive(Default, Debug)]
+struct Example {
+    expect: Vec<String>,
+    args: Vec<String>,
+    reject: Option<String>,
+    compiles: bool,
+    render: bool,
+}
+
+fn example(info: &str) -> Option<Example> {
+    let mut words = info.split_whitespace();
+    if words.next() != Some("dockerfile") {
+        return None;
+    }
+    let mut ex = Example::default();
+    for word in words {
+        let list = |v: &str| v.split(',').map(str::to_string).collect::<Vec<_>>();
+        match word.split_once('=') {
+            Some(("expect", v)) => ex.expect = list(v),
+            Some(("args", v)) => ex.args = list(v),
+            Some(("reject", v)) => ex.reject = Some(v.to_string()),
+            None if word == "compiles" => ex.compiles = true,
+            None if word == "render" => ex.render = true,
+            _ => panic!("unknown word `{word}` in the info string `{info}`"),
+        }
+    }
+    Some(ex)
+}
+
+fn form(args: &Args) -> &'static str {
+    match args {
+        Args::None => "None",
+        Args::Json(_) => "Json",
+        Args::String(_) => "String",
+        Args::List(_) => "List",
+        Args::Pairs(_) => "Pairs",
+        Args::Words(_) => "Words",
+        Args::Healthcheck { .. } => "Healthcheck",
+        Args::Onbuild(_) => "Onbuild",
+    }
+}
+
+/// `expect` and `args` give one value for every instruction, or one for each in order.
+fn per_instruction<'a>(values: &'a [String], count: usize) -> Option<Vec<&'a str>> {
+    match values.len() {
+        0 => None,
+        1 => Some(vec![values[0].as_str(); count]),
+        _ => Some(values.iter().map(String::as_str).collect()),
+    }
+}
+
+/// Checks one example block; returns what is wrong with it.
+fn check_example(grammar: &Grammar, block: &Block, ex: &Example) -> Result<(), String> {
+    if ex.expect.is_empty() && ex.reject.is_none() {
+        return Err("says neither expect= nor reject=: every example must be checked".into());
+    }
+    let text = if ex.render {
+        let file = rockerc::source::SourceFile::new("example", block.body.clone());
+        rockerc::render(&file, &rockerc::template::TemplateOptions::default()).map_err(|f| f.render(&file, false))?.text
+    } else {
+        block.body.clone()
+    };
+    let parsed = syntax::parse(&text);
+    if let Some(kinds) = parsed.as_ref().ok().and_then(|p| per_instruction(&ex.expect, p.ast.instructions.len())) {
+        let instructions = &parsed.as_ref().unwrap().ast.instructions;
+        let got: Vec<&str> = instructions.iter().map(|i| i.keyword.value.as_str()).collect();
+        if kinds.len() != instructions.len() {
+            return Err(format!("expects {} instructions, parses into {got:?}", kinds.len()));
+        }
+        for (i, want) in instructions.iter().zip(kinds) {
+            let kind = Keyword::from_word(want);
+            if i.kind != kind || (kind == Keyword::Unknown && !i.keyword.value.eq_ignore_ascii_case(want)) {
+                return Err(format!("expects {want}, parses into {got:?}"));
+            }
+        }
+        if let Some(forms) = per_instruction(&ex.args, instructions.len()) {
+            let got: Vec<&str> = instructions.iter().map(|i| form(&i.args)).collect();
+            if forms != got {
+                return Err(format!("expects the argument forms {forms:?}, parses into {got:?}"));
+            }
+        }
+    }
+    let analyzed = parsed.as_ref().ok().map(|p| rockerc::analyze::analyze(&p.ast, &text));
+    match (&ex.reject, &parsed, &analyzed) {
+        (None, Err(d), _) => return Err(format!("does not parse: {}: {}", d.code, d.message)),
+        (Some(code), Err(d), _) if d.code != code => return Err(format!("fails with {}, not {code}: {}", d.code, d.message)),
+        (Some(code), Ok(_), Some(Ok(_))) => return Err(format!("parses and compiles, but should fail with {code}")),
+        (Some(code), Ok(_), Some(Err(ds))) if !ds.0.iter().any(|d| d.code == code) => {
+            let codes: Vec<&str> = ds.0.iter().map(|d| d.code).collect();
+            return Err(format!("fails with {codes:?}, not {code}"));
+        }
+        (None, Ok(_), Some(Err(ds))) if ex.compiles => {
+            let msgs: Vec<String> = ds.0.iter().map(|d| format!("{}: {}", d.code, d.message)).collect();
+            return Err(format!("is said to compile but does not: {msgs:?}"));
+        }
+        _ => {}
+    }
+    // The TextMate grammar agrees with every example that parses, except where it does not try
+    // to (templates, the backtick escape; see §8 of the document).
+    if let Ok(p) = &parsed {
+        if !ex.render && p.ast.escape == '\\' {
+            let problems = check_against_parser(grammar, "example", &text);
+            if !problems.is_empty() {
+                return Err(problems.join("\n"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_example_in_the_grammar_document_is_what_it_says() {
+    let grammar = grammar();
+    let mut problems = Vec::new();
+    let mut expected_kinds = BTreeSet::new();
+    let mut count = 0;
+    for block in blocks() {
+        let Some(ex) = example(&block.info) else { continue };
+        count += 1;
+        if ex.reject.is_none() {
+            expected_kinds.extend(ex.expect.iter().map(|k| Keyword::from_word(k)));
+        }
+        if let Err(e) = check_example(&grammar, &block, &ex) {
+            problems.push(format!("grammar/README.md:{}: the example `{}` {e}", block.line, block.info));
+        }
+    }
+    assert!(count > 20, "only {count} examples found");
+    for k in Keyword::ALL {
+        if !expected_kinds.contains(&k) {
+            problems.push(format!("grammar/README.md has no example that parses into {}", k.as_str()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
