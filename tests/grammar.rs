@@ -1221,7 +1221,7 @@ fn form(args: &Args) -> &'static str {
 }
 
 /// `expect` and `args` give one value for every instruction, or one for each in order.
-fn per_instruction<'a>(values: &'a [String], count: usize) -> Option<Vec<&'a str>> {
+fn per_instruction(values: &[String], count: usize) -> Option<Vec<&str>> {
     match values.len() {
         0 => None,
         1 => Some(vec![values[0].as_str(); count]),
@@ -1310,5 +1310,44 @@ fn every_example_in_the_grammar_document_is_what_it_says() {
             problems.push(format!("grammar/README.md has no example that parses into {}", k.as_str()));
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The real-world Rockerfiles of `ROCKERC_CORPUS_DIR` (shared/corpus; `.ci/run` sets it): the
+/// ones without templates are checked against the parser like the golden examples, and in all of
+/// them every `{{` opens a template action.
+#[test]
+fn textmate_grammar_reads_the_real_world_corpus() {
+    let Ok(dir) = std::env::var("ROCKERC_CORPUS_DIR") else {
+        eprintln!("textmate_grammar_reads_the_real_world_corpus: skipped, ROCKERC_CORPUS_DIR is not set");
+        return;
+    };
+    let grammar = grammar();
+    let mut problems = Vec::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with(".md") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        files += 1;
+        if text.contains("{{") {
+            let tokens = tokenize(&grammar, &name, &text);
+            for (at, _) in text.match_indices("{{") {
+                let scopes = tokens.scopes_at(at);
+                if !has_scope(scopes, "meta.embedded.template") && !has_scope(scopes, "comment.block.template") {
+                    problems.push(format!("{name}: the `{{{{` at byte {at} is not a template action: {}", short(scopes)));
+                }
+            }
+        } else {
+            // A corpus file the parser rejects says nothing about the grammar.
+            if syntax::parse(&text).is_ok() {
+                problems.extend(check_against_parser(&grammar, &name, &text));
+            }
+        }
+    }
+    assert!(files > 0, "no Rockerfiles in {dir}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
