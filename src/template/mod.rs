@@ -17,7 +17,7 @@ pub use funcs::shell_quote;
 pub use vars::{load_vars, Vars};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::source::{SourceFile, SourceMap};
+use crate::source::{Segment, SourceFile, SourceMap};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -105,8 +105,51 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
     render_with_vars(file, options, &vars)
 }
 
-/// Renders `file` with variables already loaded by [`load_vars`].
+/// Renders `file` with variables already loaded by [`load_vars`]. The dialect line is rockerc's,
+/// not Docker's: it is left out of the rendered text, so a `# escape=` directive after it is still
+/// the first line Docker's parser sees.
 pub fn render_with_vars(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
+    let rendered = render_all(file, options, vars)?;
+    Ok(strip_dialect_line(file, rendered))
+}
+
+/// Length of the first line (with its newline) when it is a dialect directive.
+fn dialect_line_len(file: &SourceFile) -> Option<usize> {
+    let first = file.text.split_inclusive('\n').next()?;
+    let body = first.trim().strip_prefix('#')?.trim().strip_prefix(DIRECTIVE)?;
+    body.trim().strip_prefix("dialect")?;
+    Some(first.len())
+}
+
+fn strip_dialect_line(file: &SourceFile, rendered: Rendered) -> Rendered {
+    let Some(len) = dialect_line_len(file) else { return rendered };
+    if !rendered.text.starts_with(&file.text[..len]) {
+        return rendered;
+    }
+    let text = rendered.text[len..].to_string();
+    let segments: Vec<Segment> = if rendered.map.segments().is_empty() {
+        vec![Segment { rendered_start: 0, len: text.len(), original_start: len, verbatim: true }]
+    } else {
+        rendered
+            .map
+            .segments()
+            .iter()
+            .filter(|s| s.rendered_start + s.len > len)
+            .map(|s| {
+                let cut = len.saturating_sub(s.rendered_start);
+                Segment {
+                    rendered_start: s.rendered_start + cut - len,
+                    len: s.len - cut,
+                    original_start: if s.verbatim { s.original_start + cut } else { s.original_start },
+                    verbatim: s.verbatim,
+                }
+            })
+            .collect()
+    };
+    Rendered { text, map: SourceMap::from_segments(segments), warnings: rendered.warnings }
+}
+
+fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
     let dialect = detect_dialect(file, options);
     let has_template = match dialect {
         Dialect::Go => file.text.contains("{{"),
