@@ -365,6 +365,10 @@ impl<'a> Analyzer<'a> {
         let kw = inst.kind;
         let name = kw.as_str();
         self.check_flags(inst);
+        if !inst.heredocs.is_empty() {
+            self.heredoc_needs_buildkit(inst);
+            return None;
+        }
         let op = match kw {
             Keyword::From => unreachable!("FROM starts a stage"),
             Keyword::Unknown => {
@@ -582,6 +586,32 @@ impl<'a> Analyzer<'a> {
         let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@");
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));
         Some(Op::Docker(op))
+    }
+
+    /// Docker's legacy builder, which the sh backend drives, has no heredocs: it would read the
+    /// body lines as instructions of their own.
+    fn heredoc_needs_buildkit(&mut self, inst: &Instruction) {
+        let name = inst.kind.as_str();
+        let delimiter = &inst.heredocs[0].name;
+        // Point at the `<<EOF` word in the rendered text when it can be found.
+        let rest = &self.text[inst.rest.span.start..inst.rest.span.end];
+        let span = match rest.find("<<") {
+            Some(at) => {
+                let start = inst.rest.span.start + at;
+                let len = rest[at..].find(char::is_whitespace).unwrap_or(rest.len() - at);
+                Span::new(start, start + len)
+            }
+            None => inst.keyword.span,
+        };
+        let help = match inst.kind {
+            Keyword::Copy | Keyword::Add => format!("put the file in the build context and `{name}` it from there"),
+            _ => format!("write the commands on the RUN line, joined with `&&` (continue lines with `{}`), or COPY a script and RUN it", self.escape),
+        };
+        self.errors.push(
+            Diagnostic::error("needs-buildkit", format!("{name} with a heredoc (`<<{delimiter}`) needs BuildKit"))
+                .at(span, "the sh backend builds with Docker's legacy builder, which reads the heredoc body as instructions")
+                .help(help),
+        );
     }
 
     /// Flags that only BuildKit understands are compile errors for the sh backend, which builds
