@@ -321,6 +321,14 @@ fn warnings_go_to_stderr_and_stdout_is_still_exactly_the_script() {
     );
 }
 
+#[test]
+fn ports_in_quotes_or_variables_are_left_to_docker() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM alpine\nARG PORT=8080\nEXPOSE \"8080\" $PORT ${PORT}/udp 127.0.0.1:80:80 8000-8010/TCP\n");
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs: stdin, -f, Rocker's single-dash flags, --print
 
@@ -1026,6 +1034,21 @@ fn mount_without_arguments() {
 2 | MOUNT
   | ^^^^^ expected `MOUNT [<source>:]<absolute path>...`
   = help: write `MOUNT /root/.cache` for a volume kept between builds, or `MOUNT .:/src` for a host directory
+"#
+    );
+}
+
+/// A port Docker would reject when it builds, caught when compiling.
+#[test]
+fn expose_of_an_invalid_port() {
+    assert_eq!(
+        compile_error("FROM alpine\nEXPOSE 8080 http\n", &[]),
+        r#"error[bad-port]: invalid port `http` in EXPOSE
+ --> Rockerfile:2:13
+  |
+2 | EXPOSE 8080 http
+  |             ^^^^ expected a port number (0-65535), a range, and optionally /tcp, /udp or /sctp
+  = help: write `EXPOSE 8080`, `EXPOSE 53/udp` or `EXPOSE 8000-8010`
 "#
     );
 }

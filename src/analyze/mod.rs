@@ -423,6 +423,25 @@ impl<'a> Analyzer<'a> {
                     let help = if kw == Keyword::Expose { "write `EXPOSE 8080` or `EXPOSE 53/udp`" } else { "write `VOLUME /data`" };
                     return self.fail(inst, &format!("{name} requires at least one argument"), help);
                 }
+                if kw == Keyword::Expose {
+                    // Docker checks ports only when it builds. Words with quotes, escapes or
+                    // variables are left to it: they are expanded first.
+                    let plain = |w: &str| w.bytes().all(|b| b.is_ascii_alphanumeric() || b":/.-".contains(&b));
+                    let bad: Vec<Diagnostic> = inst
+                        .arg_strings()
+                        .into_iter()
+                        .filter(|port| plain(&port.value) && !is_port_spec(&port.value))
+                        .map(|port| {
+                            Diagnostic::error("bad-port", format!("invalid port `{}` in EXPOSE", port.value))
+                                .at(port.span, "expected a port number (0-65535), a range, and optionally /tcp, /udp or /sctp")
+                                .help("write `EXPOSE 8080`, `EXPOSE 53/udp` or `EXPOSE 8000-8010`")
+                        })
+                        .collect();
+                    if !bad.is_empty() {
+                        self.errors.extend(bad);
+                        return None;
+                    }
+                }
                 Op::Docker(DockerOp::default())
             }
             Keyword::Copy | Keyword::Add => self.copy(inst)?,
@@ -670,6 +689,16 @@ impl Instruction {
             self.rest.span
         }
     }
+}
+
+/// What Docker's EXPOSE accepts (`nat.ParsePortSpecs`): `[ip:[hostport]:]port[-port][/proto]`,
+/// of which only the container port and the protocol matter to an image.
+fn is_port_spec(spec: &str) -> bool {
+    let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    let ports = ports.rsplit(':').next().unwrap_or(ports);
+    let (start, end) = ports.split_once('-').unwrap_or((ports, ports));
+    let port = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok();
+    matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") && port(start) && port(end) && start.parse::<u16>().ok() <= end.parse::<u16>().ok()
 }
 
 /// The name of the first `$NAME` or `${NAME}` in `text`.
