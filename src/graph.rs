@@ -137,8 +137,10 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                         reads_host = true;
                     }
                 }
-                Op::Run(_) | Op::Attach(_) if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) => {
-                    host_writers.push((me, item.span));
+                Op::Run(_) | Op::Attach(_) => {
+                    if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) {
+                        host_writers.push((me, item.span));
+                    }
                 }
                 Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
                 Op::Import(t) => {
