@@ -484,8 +484,10 @@ impl<'a> Analyzer<'a> {
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
                 let name = self.one_string(inst)?;
+                // Several valid names in a row: one TAG per name was meant. Anything else with a
+                // blank in it is a malformed name, reported below.
                 let names: Vec<&str> = name.split_whitespace().collect();
-                if names.len() > 1 {
+                if names.len() > 1 && names.iter().all(|n| ImageName::parse(n).is_ok()) {
                     self.errors.push(
                         Diagnostic::error("wrong-arguments", format!("{} takes one image name, not {}", kw.as_str(), names.len()))
                             .at(inst.rest.span, format!("{} names", names.len()))
