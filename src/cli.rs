@@ -4,8 +4,9 @@
 //! Nothing is written to stdout unless the compile succeeded, and `-o DIR` is replaced as a
 //! whole or not at all.
 
+use crate::diagnostic::Diagnostic;
 use crate::emit::Layout;
-use crate::source::SourceFile;
+use crate::source::{SourceFile, SourceMap};
 use crate::template::TemplateOptions;
 use crate::{compile, render, Options};
 use clap::{Parser, ValueEnum};
@@ -65,8 +66,8 @@ pub struct Cli {
     pub demand_artifacts: bool,
 
     /// Value for an ARG, as `docker build --build-arg` (repeatable)
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-    pub build_args: Vec<String>,
+    #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_build_arg)]
+    pub build_args: Vec<(String, String)>,
 
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
@@ -110,35 +111,109 @@ pub fn main() -> i32 {
     run(&cli)
 }
 
-fn error(message: &str) -> i32 {
-    eprintln!("rockerc: error: {message}");
+/// `--build-arg NAME=VALUE`; anything else is a usage error, reported by clap before any file
+/// is read.
+fn parse_build_arg(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        Some(_) => Err("expected NAME=VALUE, but the name is empty".into()),
+        // docker build would take the value from the environment; the script is compiled once and
+        // run elsewhere, so the value is written out explicitly.
+        None => Err(format!("expected NAME=VALUE; to pass the value of the environment variable, write `--build-arg {arg}=\"${arg}\"`")),
+    }
+}
+
+/// Prints diagnostics to stderr as `--error-format` asks; identical ones (a `{{ range }}` that
+/// repeats a bad line) once.
+fn report(cli: &Cli, file: &SourceFile, diagnostics: &[Diagnostic], map: &SourceMap) {
+    let color = cli.error_format == ErrorFormat::Human && std::io::stderr().is_terminal();
+    let mut seen: Vec<String> = Vec::new();
+    for d in diagnostics {
+        let text = match cli.error_format {
+            ErrorFormat::Human => d.render(file, map, color),
+            ErrorFormat::Json => format!("{}\n", d.to_json(file, map)),
+        };
+        if seen.contains(&text) {
+            continue;
+        }
+        // Human diagnostics are separated by a blank line, as rustc does.
+        if cli.error_format == ErrorFormat::Human && !seen.is_empty() {
+            eprintln!();
+        }
+        eprint!("{text}");
+        seen.push(text);
+    }
+}
+
+/// Reports a problem that stops rockerc before (or after) the compile proper, and returns exit
+/// code 1. `name` is the file the problem is about, for `--error-format json`.
+fn fail(cli: &Cli, name: &str, diagnostic: Diagnostic) -> i32 {
+    report(cli, &SourceFile::new(name, ""), &[diagnostic], &SourceMap::identity());
     1
+}
+
+/// "no such file or directory" rather than "No such file or directory (os error 2)".
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let mut chars = text.chars();
+            chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or(text)
+        }
+    }
+}
+
+/// `bytes` as text, or a diagnostic naming where the first byte that is not UTF-8 is.
+fn utf8(name: &str, shown: &str, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let prefix = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
+        let (line, column) = SourceFile::new(name, prefix).line_col(valid);
+        Box::new(
+            Diagnostic::error("not-utf8", format!("{shown} is not UTF-8 text: byte 0x{:02x} at line {line}, column {column}", e.as_bytes()[valid]))
+                .help("save the Rockerfile as UTF-8 (for example with `iconv -f LATIN1 -t UTF-8`)"),
+        )
+    })
 }
 
 pub fn run(cli: &Cli) -> i32 {
     let path = cli.file.clone().or_else(|| cli.rockerfile.clone()).unwrap_or_else(|| PathBuf::from("Rockerfile"));
     let stdin = path.as_os_str() == "-";
-    let (name, text) = if stdin {
+    let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+    let bytes = if stdin {
         let mut buf = Vec::new();
         if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-            return error(&format!("cannot read standard input: {e}"));
+            return fail(cli, &name, Diagnostic::error("file-unreadable", format!("cannot read standard input: {}", io_reason(&e))));
         }
-        match String::from_utf8(buf) {
-            Ok(t) => ("<stdin>".to_string(), t),
-            Err(e) => return error(&format!("standard input is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())),
-        }
+        buf
+    } else if path.is_dir() {
+        return fail(
+            cli,
+            &name,
+            Diagnostic::error("file-unreadable", format!("`{name}` is a directory, not a Rockerfile"))
+                .help(format!("name the file: `rockerc {}`", path.join("Rockerfile").display())),
+        );
     } else {
         match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => (path.display().to_string(), t),
-                Err(e) => {
-                    return error(&format!("{} is not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to()))
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let mut d = Diagnostic::error("file-unreadable", format!("cannot read `{name}`: {}", io_reason(&e)));
+                if e.kind() == std::io::ErrorKind::NotFound && cli.file.is_none() && cli.rockerfile.is_none() {
+                    d = d.help("rockerc reads ./Rockerfile by default; name another file with `rockerc FILE` or `-f FILE`");
                 }
-            },
-            Err(e) => return error(&format!("cannot read {}: {e}", path.display())),
+                return fail(cli, &name, d);
+            }
         }
     };
-    let file = SourceFile::new(name, text);
+    let shown = if stdin { "standard input".to_string() } else { format!("`{name}`") };
+    let text = match utf8(&name, &shown, bytes) {
+        Ok(text) => text,
+        Err(d) => return fail(cli, &name, *d),
+    };
+    let file = SourceFile::new(name.clone(), text);
     let template = TemplateOptions {
         var_files: cli.var_files.clone(),
         vars: cli.vars.clone(),
@@ -151,30 +226,18 @@ pub fn run(cli: &Cli) -> i32 {
         }),
         base_dir: None,
     };
-    let color = std::io::stderr().is_terminal();
-    let report = |failure: &crate::Failure| {
-        match cli.error_format {
-            ErrorFormat::Human => eprint!("{}", failure.render(&file, color)),
-            ErrorFormat::Json => {
-                for d in &failure.diagnostics {
-                    eprintln!("{}", d.to_json(&file, &failure.map));
-                }
-            }
-        }
-        1
-    };
 
     if cli.print {
         return match render(&file, &template) {
             Ok(rendered) => {
-                if !rendered.warnings.is_empty() {
-                    report(&crate::Failure { diagnostics: rendered.warnings.clone(), map: crate::source::SourceMap::identity() });
-                }
+                report(cli, &file, &rendered.warnings, &SourceMap::identity());
                 let mut out = std::io::stdout().lock();
-                let _ = out.write_all(rendered.text.as_bytes());
-                0
+                i32::from(out.write_all(rendered.text.as_bytes()).and_then(|_| out.flush()).is_err())
             }
-            Err(f) => report(&f),
+            Err(f) => {
+                report(cli, &file, &f.diagnostics, &f.map);
+                1
+            }
         };
     }
 
@@ -185,48 +248,47 @@ pub fn run(cli: &Cli) -> i32 {
         None => path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
     };
     if !context.is_dir() {
-        return error(&format!("the build context {} is not a directory", context.display()));
+        let what = if context.exists() { "is not a directory" } else { "does not exist" };
+        let help = if cli.context.is_some() {
+            "pass an existing directory with -C DIR"
+        } else {
+            "the context defaults to the Rockerfile's directory; pass another with -C DIR"
+        };
+        return fail(cli, &name, Diagnostic::error("bad-context", format!("the build context `{}` {what}", context.display())).help(help));
     }
     let script_dir = cli.output.clone().unwrap_or_else(|| PathBuf::from("."));
     let Some(context_rel) = relative_path(&context, &script_dir) else {
-        return error(&format!("cannot express the context {} relative to {}", context.display(), script_dir.display()));
+        return fail(
+            cli,
+            &name,
+            Diagnostic::error("bad-context", format!("cannot express the build context `{}` relative to `{}`", context.display(), script_dir.display()))
+                .help("the script records its context as a relative path; use paths that are valid UTF-8"),
+        );
     };
 
-    let mut build_args = Vec::new();
-    for a in &cli.build_args {
-        match a.split_once('=') {
-            Some((k, v)) if !k.is_empty() => build_args.push((k.to_string(), v.to_string())),
-            _ => {
-                eprintln!("rockerc: --build-arg {a:?}: expected NAME=VALUE");
-                return 2;
-            }
-        }
-    }
     let options = Options {
         template,
         context: context_rel,
-        build_args,
+        build_args: cli.build_args.clone(),
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
         build_id: cli.id.clone(),
     };
     let compiled = match compile(&file, &options) {
         Ok(c) => c,
-        Err(f) => return report(&f),
+        Err(f) => {
+            report(cli, &file, &f.diagnostics, &f.map);
+            return 1;
+        }
     };
-    if !compiled.warnings.is_empty() {
-        report(&crate::Failure { diagnostics: compiled.warnings.clone(), map: compiled.map.clone() });
-    }
+    report(cli, &file, &compiled.warnings, &compiled.map);
     match &cli.output {
         None => {
             let mut out = std::io::stdout().lock();
-            if out.write_all(compiled.output.script.as_bytes()).and_then(|_| out.flush()).is_err() {
-                return 1;
-            }
-            0
+            i32::from(out.write_all(compiled.output.script.as_bytes()).and_then(|_| out.flush()).is_err())
         }
         Some(dir) => match write_dir(dir, &compiled.output) {
             Ok(()) => 0,
-            Err(e) => error(&e),
+            Err(d) => fail(cli, &name, *d),
         },
     }
 }
@@ -263,25 +325,46 @@ fn relative_path(target: &Path, base: &Path) -> Option<String> {
 
 /// Writes DIR/build.sh and the Dockerfiles into a fresh directory beside DIR, then swaps it in:
 /// a failure leaves DIR as it was. DIR must be new, empty, or a previous rockerc output.
-fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), String> {
+fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnostic>> {
+    let failed = |what: String, e: &std::io::Error| Box::new(Diagnostic::error("output-failed", format!("{what}: {}", io_reason(e))));
     if dir.exists() {
+        // The directory is swapped out as a whole: it cannot be where rockerc runs, or above it.
+        if let (Ok(cwd), Ok(target)) = (std::env::current_dir().and_then(|d| d.canonicalize()), dir.canonicalize()) {
+            if cwd.starts_with(&target) {
+                return Err(Box::new(
+                    Diagnostic::error("output-not-ours", format!("-o {}: the output directory cannot be the current directory or one that holds it", dir.display()))
+                        .note("rockerc replaces the output directory as a whole")
+                        .help("name a directory of its own: `-o build`"),
+                ));
+            }
+        }
+        if !dir.is_dir() {
+            return Err(Box::new(
+                Diagnostic::error("output-not-ours", format!("-o {}: a file of that name exists", dir.display()))
+                    .help("-o names a directory for build.sh and the Dockerfiles; choose another name"),
+            ));
+        }
         let ours = std::fs::read_to_string(dir.join("build.sh")).map(|s| s.lines().nth(1).unwrap_or("").starts_with("# Generated by rockerc")).unwrap_or(false);
         let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !ours && !empty {
-            return Err(format!("{} exists and is not an earlier rockerc output; choose another -o directory", dir.display()));
+            return Err(Box::new(
+                Diagnostic::error("output-not-ours", format!("-o {}: the directory is not empty and is not an earlier rockerc output", dir.display()))
+                    .note("rockerc replaces the whole directory, so it only writes into a new or empty one, or one it wrote before")
+                    .help("choose another -o directory"),
+            ));
         }
     }
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(".rockerc-").tempdir_in(parent).map_err(|e| format!("cannot write in {}: {e}", parent.display()))?;
-    let write = |name: &str, text: &str, exec: bool| -> Result<(), String> {
+    std::fs::create_dir_all(parent).map_err(|e| failed(format!("cannot create `{}`", parent.display()), &e))?;
+    let tmp = tempfile::Builder::new().prefix(".rockerc-").tempdir_in(parent).map_err(|e| failed(format!("cannot write in `{}`", parent.display()), &e))?;
+    let write = |name: &str, text: &str, exec: bool| -> Result<(), Box<Diagnostic>> {
         let p = tmp.path().join(name);
-        std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        std::fs::write(&p, text).map_err(|e| failed(format!("cannot write `{}`", p.display()), &e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = if exec { 0o755 } else { 0o644 };
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())?;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| failed(format!("cannot make `{}` executable", p.display()), &e))?;
         }
         Ok(())
     };
@@ -292,16 +375,19 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), String> {
     let staged = tmp.keep();
     if dir.exists() {
         let old = parent.join(format!(".rockerc-old-{}", std::process::id()));
-        std::fs::rename(dir, &old).map_err(|e| format!("cannot replace {}: {e}", dir.display()))?;
+        if let Err(e) = std::fs::rename(dir, &old) {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(failed(format!("cannot replace `{}`", dir.display()), &e));
+        }
         if let Err(e) = std::fs::rename(&staged, dir) {
             let _ = std::fs::rename(&old, dir);
             let _ = std::fs::remove_dir_all(&staged);
-            return Err(format!("cannot replace {}: {e}", dir.display()));
+            return Err(failed(format!("cannot replace `{}`", dir.display()), &e));
         }
         let _ = std::fs::remove_dir_all(&old);
     } else if let Err(e) = std::fs::rename(&staged, dir) {
         let _ = std::fs::remove_dir_all(&staged);
-        return Err(format!("cannot create {}: {e}", dir.display()));
+        return Err(failed(format!("cannot create `{}`", dir.display()), &e));
     }
     Ok(())
 }

@@ -100,13 +100,13 @@ impl Diagnostic {
 
     /// Where the primary span lands in the original file: 1-based (line, column).
     pub fn location(&self, file: &SourceFile, map: &SourceMap) -> Option<(usize, usize)> {
-        let span = self.original_span(self.primary.as_ref()?.span, map);
+        let span = self.original_span(self.primary.as_ref()?.span, map, file);
         Some(file.line_col(span.start))
     }
 
-    fn original_span(&self, span: Span, map: &SourceMap) -> Span {
+    fn original_span(&self, span: Span, map: &SourceMap, file: &SourceFile) -> Span {
         match self.coords {
-            Coords::Rendered => map.span_to_original(span),
+            Coords::Rendered => widen_to_action(map.span_to_original(span), &file.text),
             Coords::Original => span,
         }
     }
@@ -142,13 +142,13 @@ impl Diagnostic {
         }
         labels.extend(self.secondary.iter().map(|l| (l, false)));
 
-        if labels.is_empty() {
-            let _ = writeln!(out, " {} {}", paint("1;34", "-->"), file.name);
-        } else {
+        // A problem with no place in the file (a `-vars` file that cannot be read) shows no
+        // `-->` line: pointing at the Rockerfile would send the reader to the wrong file.
+        if !labels.is_empty() {
             let located: Vec<(usize, usize, usize, &Label, bool)> = labels
                 .iter()
                 .map(|&(label, primary)| {
-                    let span = self.original_span(label.span, map);
+                    let span = self.original_span(label.span, map, file);
                     let (line, col) = file.line_col(span.start);
                     // Only the first line of a multi-line span is shown.
                     let line_len = file.line_text(line).chars().count();
@@ -162,9 +162,14 @@ impl Diagnostic {
             let _ = writeln!(out, "{:gutter$}{} {}:{}:{}", "", paint("1;34", "-->"), file.name, line, col);
             let bar = paint("1;34", "|");
             let _ = writeln!(out, "{:gutter$} {}", "", bar);
+            let mut shown_line = 0;
             for (line, col, width, label, primary) in located {
                 let text = file.line_text(line);
-                let _ = writeln!(out, "{} {} {}", paint("1;34", &format!("{line:>gutter$}")), bar, text);
+                // Labels on the line just shown go under it, without repeating the line.
+                if line != shown_line {
+                    let _ = writeln!(out, "{} {} {}", paint("1;34", &format!("{line:>gutter$}")), bar, text);
+                    shown_line = line;
+                }
                 let marker = if primary { "^" } else { "-" };
                 // Columns count characters; tabs are kept so the caret lines up under them.
                 let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
@@ -181,7 +186,7 @@ impl Diagnostic {
             }
         }
         let pad = " ".repeat(
-            self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map).start).0.to_string().len()).unwrap_or(0),
+            self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map, file).start).0.to_string().len()).unwrap_or(0),
         );
         for note in &self.notes {
             let _ = writeln!(out, "{pad} {} note: {}", paint("1;34", "="), note);
@@ -196,7 +201,7 @@ impl Diagnostic {
     /// original file.
     pub fn to_json(&self, file: &SourceFile, map: &SourceMap) -> serde_json::Value {
         let place = |span: Span| {
-            let span = self.original_span(span, map);
+            let span = self.original_span(span, map, file);
             let (line, column) = file.line_col(span.start);
             let (end_line, end_column) = file.line_col(span.end);
             serde_json::json!({
@@ -219,6 +224,28 @@ impl Diagnostic {
             "notes": self.notes,
             "help": self.help,
         })
+    }
+}
+
+/// A rendered span maps text a template action wrote (`{{ .Name }}`) to the action's first
+/// character; a span that ends inside an action is widened to its closing `}}` on that line, so
+/// the caret underlines the whole action that produced the text.
+fn widen_to_action(span: Span, text: &str) -> Span {
+    if span.is_empty() || span.end > text.len() {
+        return span;
+    }
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i);
+    // One character past the end: a span that maps to an action ends after its first `{`.
+    let upto = (span.end + 1).min(line_end);
+    let Some(before) = text.get(line_start..upto) else { return span };
+    let Some(open) = before.rfind("{{") else { return span };
+    if before[open..].contains("}}") {
+        return span;
+    }
+    match text[line_start + open..line_end].find("}}") {
+        Some(close) => Span::new(span.start, line_start + open + close + 2),
+        None => span,
     }
 }
 
@@ -288,6 +315,43 @@ mod tests {
              2 | RUNN echo hi\n\
              \x20 | ^^^^ did you mean `RUN`?\n"
         );
+    }
+
+    #[test]
+    fn a_problem_without_a_place_names_no_file_position() {
+        let file = SourceFile::new("Rockerfile", "FROM a\n");
+        let d = Diagnostic::error("var-missing-equals", "`--var foo` has no `=`").help("write `--var foo=VALUE`");
+        assert_eq!(
+            d.render(&file, &SourceMap::identity(), false),
+            "error[var-missing-equals]: `--var foo` has no `=`\n = help: write `--var foo=VALUE`\n"
+        );
+    }
+
+    #[test]
+    fn labels_on_one_line_show_it_once() {
+        let file = SourceFile::new("Rockerfile", "{{ assert .X }}\n");
+        let d = Diagnostic::error("template-assert-failed", "assertion failed").at(Span::new(10, 12), "this argument").also(Span::new(3, 9), "in this call").in_original();
+        assert_eq!(
+            d.render(&file, &SourceMap::identity(), false),
+            "error[template-assert-failed]: assertion failed\n\
+             \x20--> Rockerfile:1:11\n\
+             \x20 |\n\
+             1 | {{ assert .X }}\n\
+             \x20 |           ^^ this argument\n\
+             \x20 |    ------ in this call\n"
+        );
+    }
+
+    #[test]
+    fn a_span_ending_inside_an_action_underlines_the_action() {
+        let text = "FROM a\nTAG app:{{ .V }} x\n";
+        // `{{ .V }}` starts at byte 15; a rendered span maps to its first character.
+        assert_eq!(widen_to_action(Span::new(15, 16), text), Span::new(15, 23));
+        assert_eq!(widen_to_action(Span::new(11, 16), text), Span::new(11, 23));
+        // Spans outside actions, or ending before one, stay as they are.
+        assert_eq!(widen_to_action(Span::new(7, 10), text), Span::new(7, 10));
+        assert_eq!(widen_to_action(Span::new(11, 15), text), Span::new(11, 15));
+        assert_eq!(widen_to_action(Span::new(24, 25), text), Span::new(24, 25));
     }
 
     #[test]

@@ -162,13 +162,13 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                             .filter(|&e| export_may_reach(program, exports[e], &src.value))
                             .collect();
                         if found.is_empty() {
-                            let placed: Vec<String> = exports.iter().flat_map(|e| export_paths(program, *e)).collect();
-                            errors.push(
-                                Diagnostic::error("import-not-exported", format!("IMPORT `{}`: nothing EXPORTed before this line can be there", src.value))
-                                    .at(src.span, "no EXPORT puts anything at this path of the export store")
-                                    .note(format!("the store holds: {}", placed.join(", ")))
-                                    .help("EXPORT keeps only the last component of a path (rsync semantics): `EXPORT /a/b/c` is `c` in the store"),
-                            );
+                            let mut placed: Vec<String> = Vec::new();
+                            for p in exports.iter().flat_map(|e| export_paths(program, *e)) {
+                                if !p.is_empty() && !placed.contains(&p) {
+                                    placed.push(p);
+                                }
+                            }
+                            errors.push(import_not_exported(&src.value, src.span, &placed));
                         }
                         relevant.extend(found);
                     }
@@ -199,6 +199,27 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
         Ok(StageGraph { graph, exports, imports })
     } else {
         Err(Diagnostics(errors))
+    }
+}
+
+/// An IMPORT source no EXPORT can provide. The usual mistake is to IMPORT the path the file had
+/// in the builder: EXPORT keeps only its last component, as rsync does.
+fn import_not_exported(source: &str, span: Span, placed: &[String]) -> Diagnostic {
+    let wanted = store_components(source);
+    // The store entry the source ends with (`/a/b/c` when `c` or `b/c` is in the store).
+    let suffix = (1..wanted.len()).map(|i| wanted[i..].join("/")).find(|tail| placed.iter().any(|p| p == tail || tail.starts_with(&format!("{p}/"))));
+    let shown: Vec<String> = placed.iter().map(|p| format!("`{p}`")).collect();
+    let label = match &suffix {
+        Some(tail) => format!("did you mean `{tail}`?"),
+        None => "no EXPORT before this line puts anything at this path of the export store".to_string(),
+    };
+    let d = Diagnostic::error("import-not-exported", format!("IMPORT `{source}`: no EXPORT before this line puts anything there"))
+        .at(span, label)
+        .note(format!("the export store holds: {}", shown.join(", ")));
+    let rule = "EXPORT keeps only the last component of the path it copies, as rsync does: `EXPORT /a/b/c` puts `c` in the store";
+    match &suffix {
+        Some(tail) => d.help(format!("{rule}; IMPORT names it as it is in the store: `{tail}`")),
+        None => d.help(format!("{rule}, and `IMPORT c` reads it")),
     }
 }
 

@@ -139,7 +139,7 @@ impl Command {
 
 /// Checks the AST and splits it into stages.
 pub fn analyze(ast: &Ast, text: &str) -> Result<Program, Diagnostics> {
-    let mut cx = Analyzer { text, errors: Vec::new(), warnings: Vec::new(), stages: Vec::new(), global_args: Vec::new() };
+    let mut cx = Analyzer { text, escape: ast.escape, errors: Vec::new(), warnings: Vec::new(), stages: Vec::new(), global_args: Vec::new() };
     cx.run(ast);
     if cx.errors.is_empty() {
         Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings })
@@ -151,21 +151,46 @@ pub fn analyze(ast: &Ast, text: &str) -> Result<Program, Diagnostics> {
 
 struct Analyzer<'a> {
     text: &'a str,
+    /// The escape character (`\` or a backtick), for messages about line continuations.
+    escape: char,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
     global_args: Vec<Item>,
 }
 
-/// Rocker 0.2 instructions that still appear in real Rockerfiles, with what to write instead.
-const ROCKER_V0: [(&str, &str); 3] = [
-    ("REQUIRE", "REQUIRE was removed in Rocker 1.0; check variables with `{{ assert .NAME }}` (or run rockerc with --strict)"),
-    ("INCLUDE", "INCLUDE was removed in Rocker 1.0; inline the included file, or generate it with a template"),
-    ("VAR", "VAR was removed in Rocker 1.0; set template variables with -var NAME=VALUE or `{{ $name := \"value\" }}`"),
-];
+/// Rocker 0.2 instructions that still appear in real Rockerfiles.
+const ROCKER_V0: [&str; 3] = ["REQUIRE", "INCLUDE", "VAR"];
+
+/// What to write instead of a Rocker 0.2 instruction, from its arguments as written.
+fn rocker_v0_help(word: &str, rest: &str) -> String {
+    let rest = rest.trim();
+    // REQUIRE took a JSON array or a list of names.
+    let names: Vec<String> = serde_json::from_str::<Vec<String>>(rest)
+        .unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
+    match word {
+        "REQUIRE" if !names.is_empty() => format!(
+            "REQUIRE was removed in Rocker 1.0; write `{}` instead, or compile with --strict, which makes every unset variable an error",
+            names.iter().map(|n| format!("{{{{ assert .{n} }}}}")).collect::<String>()
+        ),
+        "REQUIRE" => "REQUIRE was removed in Rocker 1.0; check a variable with `{{ assert .NAME }}`, or compile with --strict".into(),
+        "INCLUDE" if !rest.is_empty() => format!("INCLUDE was removed in Rocker 1.0; copy the instructions of `{rest}` into this file"),
+        "INCLUDE" => "INCLUDE was removed in Rocker 1.0; copy the included instructions into this file".into(),
+        _ => match rest.split_once(['=', ' ']) {
+            Some((name, value)) if !name.is_empty() => format!(
+                "VAR was removed in Rocker 1.0; pass `-var {name}={}` to rockerc, or write `{{{{ ${name} := \"{}\" }}}}`",
+                value.trim(),
+                value.trim().trim_matches('"')
+            ),
+            _ => "VAR was removed in Rocker 1.0; pass -var NAME=VALUE to rockerc, or write `{{ $name := \"value\" }}`".into(),
+        },
+    }
+}
 
 impl<'a> Analyzer<'a> {
     fn run(&mut self, ast: &Ast) {
+        let first_from = ast.instructions.iter().find(|i| i.kind == Keyword::From);
+        let mut before_from_reported = false;
         for inst in &ast.instructions {
             if inst.kind == Keyword::From {
                 self.start_stage(inst);
@@ -178,11 +203,21 @@ impl<'a> Analyzer<'a> {
                     stage.items.push(item);
                 }
                 None if item.keyword == Keyword::Arg => self.global_args.push(item),
-                None => self.errors.push(
-                    Diagnostic::error("before-from", format!("{} before the first FROM", item.keyword.as_str()))
-                        .at(inst.keyword.span, "only ARG may come before the first FROM")
-                        .help("start the file with a FROM instruction"),
-                ),
+                // One error is enough: every later line before the FROM has the same problem.
+                None if before_from_reported => {}
+                None => {
+                    before_from_reported = true;
+                    let keyword = item.keyword.as_str();
+                    self.errors.push(match first_from {
+                        Some(from) => Diagnostic::error("before-from", format!("{keyword} before the first FROM"))
+                            .at(inst.keyword.span, "only ARG may come before the first FROM")
+                            .also(from.keyword.span, "the first FROM")
+                            .help(format!("move the {keyword} below a FROM: instructions run in the image a FROM starts")),
+                        None => Diagnostic::error("no-from", "the Rockerfile has no FROM instruction")
+                            .at(inst.keyword.span, format!("{keyword} needs an image, and no FROM starts one"))
+                            .help("start the file with `FROM <image>`; if a template should write the FROM, `rockerc --print` shows what it wrote"),
+                    });
+                }
             }
         }
         if self.stages.is_empty() && self.errors.is_empty() {
@@ -209,10 +244,26 @@ impl<'a> Analyzer<'a> {
             [image] => (image.clone(), None),
             [image, as_kw, alias] if as_kw.value.eq_ignore_ascii_case("as") => (image.clone(), Some(alias.clone())),
             _ => {
-                self.errors.push(
-                    Diagnostic::error("wrong-arguments", "FROM requires either one or three arguments")
-                        .at(inst.rest.span, "expected `FROM <image>` or `FROM <image> AS <name>`"),
-                );
+                let mut d = Diagnostic::error("wrong-arguments", "FROM requires either one or three arguments")
+                    .at(inst.span_for_args(), "expected `FROM <image>` or `FROM <image> AS <name>`");
+                d = match words.as_slice() {
+                    [] => d.help("name the base image: `FROM alpine:3.19`, or `FROM scratch` for an empty one"),
+                    [image, name] => d.help(format!("to name the stage, write `FROM {} AS {}`", image.value, name.value)),
+                    [image, _, name] => d.help(format!("the second word must be AS: `FROM {} AS {}`", image.value, name.value)),
+                    _ => d,
+                };
+                self.errors.push(d);
+                // Later instructions still belong to a stage: a placeholder keeps them from being
+                // reported as "before the first FROM" (the error above stops the compile anyway).
+                let image = Spanned::new(inst.rest.value.clone(), inst.rest.span);
+                let index = self.stages.len();
+                let base = Base::External(image.value.clone());
+                self.stages.push(Stage {
+                    index,
+                    from: From { image, alias: None, base, text: self.source(inst.span), span: inst.span },
+                    items: Vec::new(),
+                    span: inst.span,
+                });
                 return;
             }
         };
@@ -221,8 +272,10 @@ impl<'a> Analyzer<'a> {
             if let Some(prev) = self.stages.iter().find(|s| s.from.alias.as_ref().map(|a| &a.value) == Some(&alias.value)) {
                 self.errors.push(
                     Diagnostic::error("duplicate-stage", format!("stage name `{}` is already used", alias.value))
-                        .at(alias.span, "")
-                        .also(prev.from.alias.as_ref().unwrap().span, "first used here"),
+                        .at(alias.span, format!("already the name of {}", prev.label()))
+                        .also(prev.from.alias.as_ref().unwrap().span, "first used here")
+                        .note("stage names are case-insensitive")
+                        .help("give each stage its own name"),
                 );
             }
             if !is_stage_name(&alias.value) {
@@ -256,7 +309,18 @@ impl<'a> Analyzer<'a> {
                 }
                 self.errors.push(
                     Diagnostic::error("unknown-stage", format!("there is no stage {n} before this one"))
-                        .at(image.span, format!("stages are numbered from 0; {} so far", self.stages.len())),
+                        .at(image.span, format!("stages are numbered from 0; {} so far", self.stages.len()))
+                        .help(format!(
+                            "name an earlier stage by its number or its AS name: {}",
+                            self.stages
+                                .iter()
+                                .map(|s| match &s.from.alias {
+                                    Some(a) => format!("{} or `{}`", s.index, a.value),
+                                    None => s.index.to_string(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                 );
                 return Base::Scratch;
             }
@@ -279,6 +343,16 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
+        // A name that is one typo away from a stage is most likely meant to be that stage; as
+        // written, Docker would pull an image of that name.
+        if !name.contains([':', '/', '@', '$']) {
+            if let Some(stage) = suggest(name, self.stages.iter().filter_map(|s| s.from.alias.as_ref()).map(|a| a.value.as_str())) {
+                self.warnings.push(
+                    Diagnostic::warning("stage-typo", format!("`{name}` is not a stage of this file, so it names an image to pull"))
+                        .at(image.span, format!("did you mean the stage `{stage}`?")),
+                );
+            }
+        }
         Base::External(name.to_string())
     }
 
@@ -291,17 +365,26 @@ impl<'a> Analyzer<'a> {
         let kw = inst.kind;
         let name = kw.as_str();
         self.check_flags(inst);
+        if !inst.heredocs.is_empty() {
+            self.heredoc_needs_buildkit(inst);
+            return None;
+        }
         let op = match kw {
             Keyword::From => unreachable!("FROM starts a stage"),
             Keyword::Unknown => {
                 let word = inst.keyword.value.to_uppercase();
                 let mut d = Diagnostic::error("unknown-instruction", format!("unknown instruction `{}`", inst.keyword.value));
-                if let Some((_, why)) = ROCKER_V0.iter().find(|(k, _)| *k == word) {
-                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(*why);
+                if ROCKER_V0.contains(&word.as_str()) {
+                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&word, &inst.rest.value));
                 } else if let Some(s) = suggest(&inst.keyword.value, Keyword::ALL.iter().map(|k| k.as_str())) {
                     d = d.at(inst.keyword.span, format!("did you mean `{s}`?"));
                 } else {
                     d = d.at(inst.keyword.span, "not a Dockerfile or Rocker instruction");
+                    if inst.keyword.value != word {
+                        // A lower-case word at the start of a line is most often the rest of a
+                        // command whose previous line lost its `\`.
+                        d = d.help(format!("if this line continues the instruction above, end the line above with `{}`", self.escape));
+                    }
                 }
                 self.errors.push(d);
                 return None;
@@ -317,7 +400,7 @@ impl<'a> Analyzer<'a> {
             },
             Keyword::Env | Keyword::Label => match &inst.args {
                 Args::Pairs(pairs) if !pairs.is_empty() => Op::Docker(DockerOp::default()),
-                _ => return self.fail(inst, &format!("{name} requires at least one argument"), &format!("write `{name} KEY=value`")),
+                _ => return self.fail(inst, &format!("{name} requires at least one argument"), &format!("write `{name} KEY=value`; a value with spaces is quoted: `{name} KEY=\"a b\"`")),
             },
             Keyword::Arg => match &inst.args {
                 Args::Words(words) if !words.is_empty() => {
@@ -337,7 +420,27 @@ impl<'a> Analyzer<'a> {
             }
             Keyword::Expose | Keyword::Volume => {
                 if inst.arg_strings().is_empty() {
-                    return self.fail(inst, &format!("{name} requires at least one argument"), "");
+                    let help = if kw == Keyword::Expose { "write `EXPOSE 8080` or `EXPOSE 53/udp`" } else { "write `VOLUME /data`" };
+                    return self.fail(inst, &format!("{name} requires at least one argument"), help);
+                }
+                if kw == Keyword::Expose {
+                    // Docker checks ports only when it builds. Words with quotes, escapes or
+                    // variables are left to it: they are expanded first.
+                    let plain = |w: &str| w.bytes().all(|b| b.is_ascii_alphanumeric() || b":/.-".contains(&b));
+                    let bad: Vec<Diagnostic> = inst
+                        .arg_strings()
+                        .into_iter()
+                        .filter(|port| plain(&port.value) && !is_port_spec(&port.value))
+                        .map(|port| {
+                            Diagnostic::error("bad-port", format!("invalid port `{}` in EXPOSE", port.value))
+                                .at(port.span, "expected a port number (0-65535), a range, and optionally /tcp, /udp or /sctp")
+                                .help("write `EXPOSE 8080`, `EXPOSE 53/udp` or `EXPOSE 8000-8010`")
+                        })
+                        .collect();
+                    if !bad.is_empty() {
+                        self.errors.extend(bad);
+                        return None;
+                    }
                 }
                 Op::Docker(DockerOp::default())
             }
@@ -347,9 +450,19 @@ impl<'a> Analyzer<'a> {
                     return self.fail(inst, "ONBUILD requires an instruction", "write `ONBUILD RUN ...`");
                 };
                 match trigger.kind {
-                    Keyword::Onbuild => return self.fail(inst, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", ""),
-                    Keyword::From => return self.fail(inst, "FROM isn't allowed as an ONBUILD trigger", ""),
-                    Keyword::Maintainer => return self.fail(inst, "MAINTAINER isn't allowed as an ONBUILD trigger", ""),
+                    Keyword::Onbuild | Keyword::From | Keyword::Maintainer => {
+                        let trigger_name = trigger.kind.as_str();
+                        let message = if trigger.kind == Keyword::Onbuild {
+                            "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".to_string()
+                        } else {
+                            format!("{trigger_name} isn't allowed as an ONBUILD trigger")
+                        };
+                        self.errors.push(
+                            Diagnostic::error("wrong-arguments", message)
+                                .at(trigger.keyword.span, "Docker rejects this trigger when an image builds FROM this one"),
+                        );
+                        return None;
+                    }
                     k if k.is_rocker() => {
                         self.errors.push(
                             Diagnostic::error("rocker-onbuild", format!("{} can't be an ONBUILD trigger", k.as_str()))
@@ -371,6 +484,17 @@ impl<'a> Analyzer<'a> {
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
                 let name = self.one_string(inst)?;
+                // Several valid names in a row: one TAG per name was meant. Anything else with a
+                // blank in it is a malformed name, reported below.
+                let names: Vec<&str> = name.split_whitespace().collect();
+                if names.len() > 1 && names.iter().all(|n| ImageName::parse(n).is_ok()) {
+                    self.errors.push(
+                        Diagnostic::error("wrong-arguments", format!("{} takes one image name, not {}", kw.as_str(), names.len()))
+                            .at(inst.rest.span, format!("{} names", names.len()))
+                            .help(format!("write one {} per name: `{} {}`, then `{} {}` on the next line", kw.as_str(), kw.as_str(), names[0], kw.as_str(), names[1])),
+                    );
+                    return None;
+                }
                 match ImageName::parse(&name) {
                     Ok(image) => {
                         if kw == Keyword::Tag {
@@ -381,8 +505,10 @@ impl<'a> Analyzer<'a> {
                     }
                     Err(why) => {
                         let mut d = Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in {}", kw.as_str())).at(inst.rest.span, why);
-                        if name.contains('$') {
-                            d = d.help("Rocker 0.2 substituted $VAR here; Rocker 1.x and rockerc do not: write `{{ .VAR }}` and pass -var VAR=...");
+                        if let Some(var) = dollar_variable(&name) {
+                            d = d.help(format!(
+                                "Rocker 0.2 replaced `${var}` with a variable here; Rocker 1.x and rockerc do not: write `{{{{ .{var} }}}}` and pass `-var {var}=...`"
+                            ));
                         }
                         self.errors.push(d);
                         return None;
@@ -397,8 +523,10 @@ impl<'a> Analyzer<'a> {
         Some(op)
     }
 
+    /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
+    /// with the form the instruction takes.
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
-        let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), "");
+        let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
         if !help.is_empty() {
             d = d.help(help.to_string());
         }
@@ -411,14 +539,24 @@ impl<'a> Analyzer<'a> {
             Args::Json(v) if !(required && v.is_empty()) => Some(Command::Exec(v.iter().map(|s| s.value.clone()).collect())),
             Args::String(s) if !s.value.trim().is_empty() => Some(Command::Shell(s.value.clone())),
             Args::None | Args::String(_) if !required => Some(Command::Exec(Vec::new())),
-            _ => self.fail(inst, &format!("{} requires at least one argument", inst.kind.as_str()), ""),
+            _ => self.fail(inst, &format!("{} requires at least one argument", inst.kind.as_str()), "write the command to run: `RUN make install`, or in exec form `RUN [\"make\", \"install\"]`"),
         }
     }
 
     fn one_string(&mut self, inst: &Instruction) -> Option<String> {
         match &inst.args {
             Args::String(s) if !s.value.trim().is_empty() => Some(s.value.clone()),
-            _ => self.fail(inst, &format!("{} requires exactly one argument", inst.kind.as_str()), ""),
+            _ => {
+                let help = match inst.kind {
+                    Keyword::User => "write `USER nobody` or `USER 1000:1000`",
+                    Keyword::Workdir => "write `WORKDIR /app`",
+                    Keyword::Stopsignal => "write `STOPSIGNAL SIGTERM`",
+                    Keyword::Maintainer => "write `LABEL maintainer=\"name <email>\"` (MAINTAINER is deprecated)",
+                    Keyword::Tag => "write `TAG myapp:1.0`",
+                    _ => "write `PUSH registry.example.com/team/myapp:1.0`",
+                };
+                self.fail(inst, &format!("{} requires exactly one argument", inst.kind.as_str()), help)
+            }
         }
     }
 
@@ -426,7 +564,14 @@ impl<'a> Analyzer<'a> {
     fn rocker_list(&mut self, inst: &Instruction) -> Option<Vec<Spanned<String>>> {
         match &inst.args {
             Args::Json(v) | Args::List(v) if !v.is_empty() => Some(v.clone()),
-            _ => self.fail(inst, &format!("{} requires at least one argument", inst.kind.as_str()), ""),
+            _ => {
+                let help = match inst.kind {
+                    Keyword::Mount => "write `MOUNT /root/.cache` for a volume kept between builds, or `MOUNT .:/src` for a host directory",
+                    Keyword::Export => "write `EXPORT /app/bin/tool` to put `tool` in the export store",
+                    _ => "write `IMPORT tool /usr/local/bin/` to copy what `EXPORT /app/bin/tool` stored",
+                };
+                self.fail(inst, &format!("{} requires at least one argument", inst.kind.as_str()), help)
+            }
         }
     }
 
@@ -438,8 +583,17 @@ impl<'a> Analyzer<'a> {
     fn copy(&mut self, inst: &Instruction) -> Option<Op> {
         let args: Vec<&Spanned<String>> = inst.arg_strings();
         let name = inst.kind.as_str();
-        if args.len() < 2 && inst.heredocs.is_empty() {
-            return self.fail(inst, &format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"), "");
+        match args.as_slice() {
+            [] => return self.fail(inst, &format!("{name} requires a source and a destination"), &format!("write `{name} . /app/` to copy the whole build context")),
+            [only] => {
+                self.errors.push(
+                    Diagnostic::error("wrong-arguments", format!("{name} requires at least two arguments: the sources, then the destination"))
+                        .at(only.span, "the only argument: a destination is missing")
+                        .help(format!("write where it goes in the image: `{name} {} /app/`", only.value)),
+                );
+                return None;
+            }
+            _ => {}
         }
         let mut op = DockerOp::default();
         for flag in &inst.flags {
@@ -453,6 +607,32 @@ impl<'a> Analyzer<'a> {
         let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@");
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));
         Some(Op::Docker(op))
+    }
+
+    /// Docker's legacy builder, which the sh backend drives, has no heredocs: it would read the
+    /// body lines as instructions of their own.
+    fn heredoc_needs_buildkit(&mut self, inst: &Instruction) {
+        let name = inst.kind.as_str();
+        let delimiter = &inst.heredocs[0].name;
+        // Point at the `<<EOF` word in the rendered text when it can be found.
+        let rest = &self.text[inst.rest.span.start..inst.rest.span.end];
+        let span = match rest.find("<<") {
+            Some(at) => {
+                let start = inst.rest.span.start + at;
+                let len = rest[at..].find(char::is_whitespace).unwrap_or(rest.len() - at);
+                Span::new(start, start + len)
+            }
+            None => inst.keyword.span,
+        };
+        let help = match inst.kind {
+            Keyword::Copy | Keyword::Add => format!("put the file in the build context and `{name}` it from there"),
+            _ => format!("write the commands on the RUN line, joined with `&&` (continue lines with `{}`), or COPY a script and RUN it", self.escape),
+        };
+        self.errors.push(
+            Diagnostic::error("needs-buildkit", format!("{name} with a heredoc (`<<{delimiter}`) needs BuildKit"))
+                .at(span, "the sh backend builds with Docker's legacy builder, which reads the heredoc body as instructions")
+                .help(help),
+        );
     }
 
     /// Flags that only BuildKit understands are compile errors for the sh backend, which builds
@@ -510,6 +690,60 @@ impl Instruction {
         } else {
             self.rest.span
         }
+    }
+}
+
+/// What Docker's EXPOSE accepts (`nat.ParsePortSpecs`): `[ip:[hostport]:]port[-port][/proto]`,
+/// of which only the container port and the protocol matter to an image.
+fn is_port_spec(spec: &str) -> bool {
+    let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    let ports = ports.rsplit(':').next().unwrap_or(ports);
+    let (start, end) = ports.split_once('-').unwrap_or((ports, ports));
+    let port = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok();
+    matches!(proto.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp") && port(start) && port(end) && start.parse::<u16>().ok() <= end.parse::<u16>().ok()
+}
+
+/// The name of the first `$NAME` or `${NAME}` in `text`.
+fn dollar_variable(text: &str) -> Option<&str> {
+    let after = &text[text.find('$')? + 1..];
+    let (after, braced) = match after.strip_prefix('{') {
+        Some(rest) => (rest, true),
+        None => (after, false),
+    };
+    let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+    let name = &after[..end];
+    let closed = !braced || after[end..].starts_with('}');
+    (!name.is_empty() && closed).then_some(name)
+}
+
+/// The form an instruction takes, for "expected ..." labels.
+fn usage(kind: Keyword) -> &'static str {
+    match kind {
+        Keyword::From => "FROM <image> [AS <name>]",
+        Keyword::Run => "RUN <command>",
+        Keyword::Cmd => "CMD <command>",
+        Keyword::Entrypoint => "ENTRYPOINT <command>",
+        Keyword::Shell => "SHELL [\"<executable>\", \"<parameters>\"...]",
+        Keyword::Env => "ENV <key>=<value>...",
+        Keyword::Label => "LABEL <key>=<value>...",
+        Keyword::Arg => "ARG <name>[=<default>]",
+        Keyword::Workdir => "WORKDIR <path>",
+        Keyword::User => "USER <user>[:<group>]",
+        Keyword::Expose => "EXPOSE <port>[/<protocol>]...",
+        Keyword::Volume => "VOLUME <path>...",
+        Keyword::Copy => "COPY <source>... <destination>",
+        Keyword::Add => "ADD <source>... <destination>",
+        Keyword::Onbuild => "ONBUILD <instruction>",
+        Keyword::Stopsignal => "STOPSIGNAL <signal>",
+        Keyword::Healthcheck => "HEALTHCHECK [<options>] CMD <command>",
+        Keyword::Maintainer => "MAINTAINER <name>",
+        Keyword::Mount => "MOUNT [<source>:]<absolute path>...",
+        Keyword::Export => "EXPORT <path>... [<store path>]",
+        Keyword::Import => "IMPORT <store path>... [<destination>]",
+        Keyword::Tag => "TAG <name>[:<tag>]",
+        Keyword::Push => "PUSH <name>[:<tag>]",
+        Keyword::Attach => "ATTACH [<command>]",
+        Keyword::Unknown => "<instruction> <arguments>",
     }
 }
 

@@ -58,16 +58,26 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                     );
                     continue;
                 }
+                // Point at the part when the argument is written out verbatim (not JSON-escaped).
+                let verbatim = arg.value.len() == arg.span.len();
                 let options: Vec<String> = opts.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect();
                 if let Some(bad) = options.iter().find(|o| !MOUNT_OPTIONS.contains(&o.as_str())) {
+                    let opts_at = src.len() + 1 + dest.len() + 1;
+                    let span = match (verbatim, s[opts_at..].find(bad.as_str())) {
+                        (true, Some(at)) => Span::new(arg.span.start + opts_at + at, arg.span.start + opts_at + at + bad.len()),
+                        _ => arg.span,
+                    };
+                    let label = match crate::diagnostic::suggest(bad, MOUNT_OPTIONS) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "not a mount option".to_string(),
+                    };
                     errors.push(
                         Diagnostic::error("bad-mount", format!("unknown MOUNT option `{bad}`"))
-                            .at(arg.span, format!("options after the destination are {}", MOUNT_OPTIONS.join(", "))),
+                            .at(span, label)
+                            .help(format!("options after the destination are {}", MOUNT_OPTIONS.join(", "))),
                     );
                     continue;
                 }
-                // Point at the part when the argument is written out verbatim (not JSON-escaped).
-                let verbatim = arg.value.len() == arg.span.len();
                 let off = arg.span.start + src.len() + 1;
                 let (src_span, dest_span) = if verbatim {
                     (Span::new(arg.span.start, arg.span.start + src.len()), Span::new(off, off + dest.len()))
@@ -85,9 +95,14 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                 Diagnostic::error("bad-mount", format!("{what} destination `{}` is not an absolute path", dest.value))
                     .at(dest.span, "mount destinations must start with `/`")
                     .help(if matches!(mount, Mount::Volume { .. }) {
-                        "a host directory is mounted with `MOUNT source:/destination`"
+                        format!(
+                            "write `MOUNT /{}` for a volume kept between builds, or `MOUNT {}:/path/in/container` for the host path `{}`",
+                            dest.value.trim_start_matches("./"),
+                            dest.value,
+                            dest.value
+                        )
                     } else {
-                        "write the destination as an absolute path inside the container"
+                        format!("write the destination as an absolute path inside the container: `/{}`", dest.value.trim_start_matches("./"))
                     }),
             );
             continue;

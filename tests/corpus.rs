@@ -1,0 +1,143 @@
+//! Every real Rockerfile in the shared corpus compiles (through [`rockerc::compile`], with a
+//! plausible value for each variable its README row lists), or fails with exactly the diagnostic
+//! pinned for it in [`EXPECTED_FAILURES`], with the reason it cannot compile.
+//!
+//! The corpus lives beside the repository, not in it: the files belong to their projects. Point
+//! `ROCKERC_CORPUS_DIR` at it (`.ci/run` does); without it the test says loudly that it skipped.
+
+use rockerc::source::SourceFile;
+use rockerc::template::TemplateOptions;
+use rockerc::Options;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Files that cannot compile, each with the code and message of its first error and why it
+/// cannot compile (none of these is a rockerc bug: Rocker 1.x rejected or failed on them too).
+const EXPECTED_FAILURES: &[(&str, &str, &str)] = &[
+    // IMPORTs the path the jar had in the builder; EXPORT kept only `agile-...jar` (rsync without
+    // -R), so Rocker's rsync failed here too. The message suggests the store name.
+    (
+        "Agile-IoT__agile-dummy-protocol__Rockerfile",
+        "import-not-exported",
+        "IMPORT `iot.agile.protocol.DummyProtocol/target/agile-dummy-protocol-1.0.0-jar-with-dependencies.jar`: no EXPORT before this line puts anything there",
+    ),
+    // Rocker 0.2: REQUIRE and INCLUDE (the included Dockerfile held the FROM).
+    ("gmuch__gmuch__Rockerfile", "unknown-instruction", "unknown instruction `REQUIRE`"),
+    // Rocker 0.2: REQUIRE, and `$VERSION` in PUSH.
+    ("grammarly__rocker-compose__Rockerfile.exec", "unknown-instruction", "unknown instruction `REQUIRE`"),
+    // Rocker 0.2: REQUIRE.
+    ("kalbasit__docker-images__notmuch__Rockerfile", "unknown-instruction", "unknown instruction `REQUIRE`"),
+];
+
+/// Values for variables whose use needs more than any string: MOUNT sources and destinations
+/// (absolute paths), images, values compared in `{{ if eq ... }}` that decide whether a FROM is
+/// written. Every other variable gets [`DEFAULT_VALUE`].
+const VALUES: &[(&str, &str)] = &[
+    // seafile writes its only FROM under `{{ if eq .ARCH "amd64" }}`.
+    ("ARCH", "amd64"),
+    ("BASE_IMAGE", "ubuntu:16.04"),
+    ("DockerImage", "okdocker/nginx:1.0"),
+    ("DOCKER_IMAGE", "igalia/mesa"),
+    ("NginxVariant", "stable"),
+    ("USE_TXC_DXTN", "yes"),
+    ("TARGET", "x11_egl"),
+    ("DEBUG", "true"),
+    ("SERVICE", "api"),
+    // MOUNT sources and destinations.
+    ("OUTPUT_DIR", "/tmp/output"),
+    ("SOURCE_DIR", "/src/albert"),
+    ("SRC_DIR", "."),
+    ("CHROMIUM_DIR", "/src/chromium"),
+    ("CCACHE_DIR", "/tmp/ccache"),
+    ("SSH_AUTH_SOCK", "/tmp/ssh-agent.sock"),
+    ("GIT_SSH_KEY", "/root/.ssh/id_rsa"),
+    ("PWD", "/src/dplyr"),
+    ("MAKEFLAGS", "-j4"),
+];
+
+/// What every other variable and environment variable is set to: valid in a tag, a path, a RUN.
+const DEFAULT_VALUE: &str = "1.0";
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("ROCKERC_CORPUS_DIR")?);
+    assert!(dir.is_dir(), "ROCKERC_CORPUS_DIR={} is not a directory", dir.display());
+    Some(dir)
+}
+
+/// File name -> (variables, environment variables), from the README table.
+fn readme_vars(dir: &Path) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("the corpus has a README.md with a table of variables");
+    let mut rows = BTreeMap::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert!(cells.len() >= 8, "README row with fewer than 6 columns: {line}");
+        let words = |c: &str| c.split_whitespace().filter(|w| *w != "-").map(str::to_string).collect::<Vec<_>>();
+        rows.insert(cells[1].trim_matches('`').to_string(), (words(cells[5]), words(cells[6])));
+    }
+    rows
+}
+
+fn value_of(name: &str) -> String {
+    VALUES.iter().find(|(n, _)| *n == name).map_or(DEFAULT_VALUE, |(_, v)| v).to_string()
+}
+
+#[test]
+fn corpus_compiles_or_fails_as_pinned() {
+    let Some(dir) = corpus() else {
+        eprintln!("\n*** corpus test SKIPPED: set ROCKERC_CORPUS_DIR to the shared corpus folder (e.g. ../shared/corpus) ***\n");
+        return;
+    };
+    let rows = readme_vars(&dir);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    names.sort();
+
+    let mut compiled = 0;
+    let mut failed_as_pinned = 0;
+    let mut problems = Vec::new();
+    for name in &names {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let file = SourceFile::new(name.clone(), text);
+        let Some((vars, env)) = rows.get(name) else {
+            problems.push(format!("{name}: not in the README table"));
+            continue;
+        };
+        let options = Options {
+            template: TemplateOptions {
+                vars: vars.iter().map(|v| format!("{v}={}", value_of(v))).collect(),
+                env: env.iter().map(|e| (e.clone(), value_of(e))).collect(),
+                strict: true,
+                ..TemplateOptions::default()
+            },
+            ..Options::default()
+        };
+        let expected = EXPECTED_FAILURES.iter().find(|(f, ..)| f == name);
+        match (rockerc::compile(&file, &options), expected) {
+            (Ok(_), None) => compiled += 1,
+            (Ok(_), Some(_)) => problems.push(format!("{name}: compiles, but a failure is pinned for it")),
+            (Err(failure), expected) => {
+                let first = failure.diagnostics.iter().find(|d| d.is_error()).expect("a failure has an error");
+                match expected {
+                    Some((_, code, message)) if first.code == *code && first.message == *message => failed_as_pinned += 1,
+                    _ => problems.push(format!(
+                        "{name}: fails with [{}] {:?}\n{}",
+                        first.code,
+                        first.message,
+                        failure.render(&file, false)
+                    )),
+                }
+            }
+        }
+    }
+    for (pinned, ..) in EXPECTED_FAILURES {
+        if !names.iter().any(|n| n == pinned) {
+            problems.push(format!("{pinned}: a failure is pinned for it, but the corpus has no such file"));
+        }
+    }
+    eprintln!("corpus: {} files: {compiled} compiled, {failed_as_pinned} expected failures (pinned)", names.len());
+    assert!(problems.is_empty(), "{} corpus problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(names.len() >= 40, "only {} corpus files found in {}", names.len(), dir.display());
+}
