@@ -55,9 +55,8 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
         instructions.push(instruction);
     }
     if instructions.is_empty() {
-        return Err(Diagnostic::error("empty-file", "file with no instructions")
-            .at(Span::point(text.len()), "expected an instruction")
-            .help("a Rockerfile starts with a FROM instruction"));
+        // The whole file is the problem: no position to point at.
+        return Err(Diagnostic::error("empty-file", "file with no instructions").help("a Rockerfile starts with a FROM instruction"));
     }
     warnings.extend(lexer.warnings);
     warnings.sort_by_key(|w| w.primary.as_ref().map(|l| l.span.start));

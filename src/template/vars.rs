@@ -99,23 +99,34 @@ fn resolve_path(options: &TemplateOptions, path: &str) -> PathBuf {
     }
 }
 
+/// What went wrong reading a file, in words (not `No such file or directory (os error 2)`).
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}
+
 /// A `-var` value: `K=V`, `K=@file` (the file's contents), `K=\@x` (the literal `@x`).
 fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Box<Diagnostic>> {
     let Some((key, value)) = raw.split_once('=') else {
         return Err(Box::new(
-            Diagnostic::error("var-missing-equals", format!("`--var {raw}` has no `=`"))
+            Diagnostic::error("var-missing-equals", format!("template variable `{raw}` has no `=`: -var takes NAME=VALUE"))
                 .help(format!("write `--var {raw}=VALUE` (or `--var {raw}=` for an empty value)")),
         ));
     };
     if key.is_empty() {
-        return Err(Box::new(Diagnostic::error("var-empty-name", format!("`--var {raw}` has an empty name")).help("write `--var NAME=VALUE`")));
+        return Err(Box::new(Diagnostic::error("var-empty-name", format!("template variable `{raw}` has an empty name")).help("write `--var NAME=VALUE`")));
     }
     if let Some(file) = value.strip_prefix('@') {
         let path = resolve_path(options, file);
         return match std::fs::read_to_string(&path) {
             Ok(text) => Ok((key.to_string(), Value::from(text))),
             Err(e) => Err(Box::new(
-                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {e}", path.display()))
+                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {}", path.display(), io_reason(&e)))
                     .help(format!("a value that starts with `@` names a file; write `--var {key}=\\@{file}` for the literal text")),
             )),
         };
@@ -165,7 +176,7 @@ fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Dia
 fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnostic>) -> Result<BTreeMap<String, Value>, Box<Diagnostic>> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {e}"))))?;
+        .map_err(|e| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {}", io_reason(&e)))))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let value = if ext == "json" {
         parse_json(options, &text, &shown)?
