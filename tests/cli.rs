@@ -1205,7 +1205,7 @@ fn strict_unknown_variable_suggests_the_closest() {
 fn unreadable_vars_file() {
     assert_eq!(
         compile_error("FROM alpine\n", &["-vars", "missing.yml"]),
-        r#"error[vars-file-unreadable]: cannot read vars file `missing.yml`: No such file or directory (os error 2)
+        r#"error[vars-file-unreadable]: cannot read vars file `missing.yml`: no such file
 "#
     );
 }
@@ -1215,7 +1215,7 @@ fn unreadable_vars_file() {
 fn var_without_equals() {
     assert_eq!(
         compile_error("FROM alpine\n", &["-var", "Version"]),
-        r#"error[var-missing-equals]: `--var Version` has no `=`
+        r#"error[var-missing-equals]: template variable `Version` has no `=`: -var takes NAME=VALUE
  = help: write `--var Version=VALUE` (or `--var Version=` for an empty value)
 "#
     );
