@@ -91,3 +91,27 @@ fn interrupts_stop_the_build_and_clean_up() {
     }
 }
 
+
+#[test]
+fn a_failing_stage_stops_the_stages_running_beside_it() {
+    if !engine_or_skip("a_failing_stage_stops_the_stages_running_beside_it") {
+        return;
+    }
+    let _g = engine_lock();
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX} AS slow\nMOUNT /cache\nRUN sleep 300\nEXPORT /etc/passwd\n\n\
+         FROM {BUSYBOX} AS broken\nRUN sleep 2; echo broken on purpose; exit 7\nEXPORT /etc/group\n\n\
+         FROM {BUSYBOX}\nIMPORT passwd group /srv/\n"
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let containers = rockerc_containers();
+    let started = std::time::Instant::now();
+    let out = Command::new("sh").arg(ex.path().join("build.sh")).args(["--no-cache", "--jobs", "2"]).env("TMPDIR", tmp.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(started.elapsed().as_secs() < 60, "the slow stage was not stopped ({:?})", started.elapsed());
+    assert!(err.contains("step 3 failed: Rockerfile:6-7 RUN sleep 2; echo broken on purpose; exit 7"), "{err}");
+    assert!(err.contains("broken on purpose\nThe command '/bin/sh -c sleep 2; echo broken on purpose; exit 7' returned a non-zero code: 7"), "{err}");
+    assert_eq!(rockerc_containers(), containers, "a container was left behind");
+    assert!(temp_dirs_in(tmp.path()).is_empty(), "temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+}

@@ -371,3 +371,24 @@ fn import_into_a_mounted_directory_lands_on_the_host() {
     // The image is the base, untouched: the files went to the mount, not into a layer.
     assert_eq!(image_id("rockerc-golden/import-to-host:latest"), image_id(BUSYBOX));
 }
+
+#[test]
+fn independent_stages_build_at_the_same_time() {
+    if !engine_or_skip("independent_stages_build_at_the_same_time") {
+        return;
+    }
+    let ex = Example::new("parallel-builders");
+    let script = ex.compile(&[]);
+    assert!(script.contains("  rc_level 1 2\n"), "stages 1 and 2 share a level:\n{script}");
+    let span = |files: &std::collections::BTreeMap<String, Entry>, who: &str| -> (u64, u64) {
+        let n = |p: &str| file_text(files, &format!("/srv/from-{who}/{who}.{p}")).trim().parse::<u64>().unwrap();
+        (n("start"), n("end"))
+    };
+    for (jobs, overlap) in [("2", true), ("1", false)] {
+        ex.build(&["--no-cache", "--jobs", jobs]);
+        let files = image_files("rockerc-golden/parallel:latest");
+        let (l, r) = (span(&files, "left"), span(&files, "right"));
+        let overlapped = l.0 < r.1 && r.0 < l.1;
+        assert_eq!(overlapped, overlap, "--jobs {jobs}: left ran {l:?}, right ran {r:?}");
+    }
+}

@@ -13,6 +13,7 @@ Options:
   --pull          pull every FROM image before building
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
+  -j, --jobs N    build at most N independent stages at a time (default: the number of CPUs)
   -q, --quiet     print errors only
   -v, --verbose   stream Docker's own output
   -h, --help      print this help
@@ -40,6 +41,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
+  rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
@@ -50,6 +52,9 @@ rc_parse_args() {
       --context=*) rc_context=${1#--context=} ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
       --id=*) rc_build_id=${1#--id=} ;;
+      -j|--jobs) [ $# -ge 2 ] || rc_usage_error "--jobs needs a number"; rc_jobs_max=$2; shift ;;
+      -j*) rc_jobs_max=${1#-j} ;;
+      --jobs=*) rc_jobs_max=${1#--jobs=} ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
@@ -57,6 +62,9 @@ rc_parse_args() {
     esac
     shift
   done
+  case $rc_jobs_max in
+    ''|*[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
+  esac
 }
 
 # `--mount` is a CSV list: inside a quoted field a quote is written twice.
@@ -153,6 +161,7 @@ rc_check_docker() {
 rc_cleanup() {
   rc_status=$?
   trap - EXIT INT TERM HUP
+  trap '' USR1
   # Containers first: a `docker run` client still waiting on one exits when it is removed (it
   # would only pass a signal on to the container's PID 1, which may ignore it).
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
@@ -175,6 +184,8 @@ rc_setup() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+  trap 'exit 1' USR1
+  rc_main_pid=$$
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
@@ -567,12 +578,16 @@ rc_import_mount() {
 
 # rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
 # made) only after every stage has succeeded, so a failed build leaves the old images in place.
+# rc_tag ORDER NAME PUSH: ORDER is the TAG's place in the file; stages that build at the same
+# time record their tags in any order, and they are applied in file order.
 rc_tag() {
-  printf '%s %s %s\n' "$2" "$rc_img" "$1" >> "$rc_tmp/tags"
+  printf '%s %s %s %s\n' "$1" "$3" "$rc_img" "$2" >> "$rc_tmp/tags"
 }
 
 rc_apply_tags() {
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
+  sort -n "$rc_tmp/tags" | cut -d ' ' -f 2- > "$rc_tmp/tags.sorted"
+  mv "$rc_tmp/tags.sorted" "$rc_tmp/tags"
   while read -r rc_p rc_id rc_name; do
     docker tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
   done < "$rc_tmp/tags"
@@ -643,6 +658,43 @@ rc_report() {
         printf "%-56s %10s\n", f[3], substr(human(size[f[2]]), 2)
       }
     }' "$rc_tmp/steps"
+}
+
+# rc_level STAGE...: builds stages that do not need each other, at most $rc_jobs_max at a time.
+# Each runs in a subshell in the background; the main shell `wait`s for them (a trapped signal
+# interrupts `wait` at once). A failing stage has printed its error; the others are stopped by
+# the cleanup.
+rc_level() {
+  if [ $# = 1 ] || [ "$rc_jobs_max" = 1 ]; then
+    for rc_s in "$@"; do "rc_stage_$rc_s"; done
+    return 0
+  fi
+  while [ $# -gt 0 ]; do
+    rc_batch=
+    rc_k=0
+    while [ $# -gt 0 ] && [ "$rc_k" -lt "$rc_jobs_max" ]; do
+      rc_stage_in_background "$1" &
+      rc_batch="$rc_batch $!"
+      rc_jobs="$rc_jobs $!"
+      rc_k=$((rc_k + 1))
+      shift
+    done
+    for rc_pid in $rc_batch; do
+      wait "$rc_pid" || exit 1
+    done
+  done
+}
+
+# A stage in a background subshell. The cleanup stops it with TERM; it then stops the docker
+# clients it started (a subshell does not inherit the main shell's traps).
+rc_stage_in_background() {
+  rc_jobs=
+  # shellcheck disable=SC2086 # a list of process ids
+  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
+  # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
+  # it is waiting for.
+  trap 'if [ "$?" != 0 ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
+  "rc_stage_$1"
 }
 
 # Stage results cross subshell boundaries through files.

@@ -95,8 +95,17 @@ impl<'a> ShEmitter<'a> {
             w!(self.out, "    rc_pull=0");
             w!(self.out, "  fi");
         }
-        for stage in &plan.stages {
-            w!(self.out, "  rc_stage_{}", stage.index + 1);
+        // Stages that do not need each other build at the same time (the stage graph's levels).
+        // An ATTACH needs the terminal, so a stage with one builds alone.
+        for level in &plan.levels {
+            let (interactive, background): (Vec<usize>, Vec<usize>) =
+                level.iter().partition(|&&s| plan.stages[s].steps.iter().any(|st| matches!(st.kind, StepKind::Attach(_))));
+            for s in interactive {
+                w!(self.out, "  rc_stage_{}", s + 1);
+            }
+            if !background.is_empty() {
+                w!(self.out, "  rc_level{}", background.iter().map(|s| format!(" {}", s + 1)).collect::<String>());
+            }
         }
         w!(self.out, "  rc_apply_tags");
         w!(self.out, "  rc_report");
@@ -203,7 +212,7 @@ impl<'a> ShEmitter<'a> {
             }
             StepKind::Tag { name: tag, push } => {
                 w!(out, "  # {where_}  {}", one_line(&step.summary));
-                w!(out, "  rc_tag {} {}", sh_quote(tag), u8::from(*push));
+                w!(out, "  rc_tag {} {} {}", step.lines.first, sh_quote(tag), u8::from(*push));
             }
             StepKind::Save(key) => w!(out, "  rc_save {}", sh_quote(key)),
             StepKind::Restore => w!(out, "  rc_img=$rc_exposed_from"),
