@@ -392,3 +392,68 @@ fn independent_stages_build_at_the_same_time() {
         assert_eq!(overlapped, overlap, "--jobs {jobs}: left ran {l:?}, right ran {r:?}");
     }
 }
+
+#[test]
+fn a_no_op_rebuild_is_detected_and_any_change_rebuilds() {
+    if !engine_or_skip("a_no_op_rebuild_is_detected_and_any_change_rebuilds") {
+        return;
+    }
+    let _g = engine_lock();
+    // A base image of our own, so the test can change it.
+    let base = "rockerc-e2e/fast-base:latest";
+    let ctr = docker_str(&["create", BUSYBOX, "true"]);
+    docker(&["commit", &ctr, base]);
+    docker(&["rm", &ctr]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.txt"), "one\n").unwrap();
+    std::fs::create_dir(dir.path().join("mnt")).unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!("FROM {base}\nCOPY input.txt /input.txt\nMOUNT $MNT_DIR:/mnt\nRUN ls /mnt > /listing\nTAG rockerc-e2e/fast:latest\n"),
+    )
+    .unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let build = |args: &[&str], mnt: &str| -> String {
+        let out = Command::new("sh")
+            .arg(dir.path().join("build.sh"))
+            .args(args)
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("MNT_DIR", dir.path().join(mnt))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let up_to_date = |log: &str| log.starts_with("up to date");
+    assert!(!up_to_date(&build(&[], "mnt")), "the first build builds");
+    assert!(up_to_date(&build(&[], "mnt")), "nothing changed");
+    // A changed input file.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(dir.path().join("input.txt"), "two\n").unwrap();
+    assert!(!up_to_date(&build(&[], "mnt")));
+    assert_eq!(file_text(&image_files("rockerc-e2e/fast:latest"), "/input.txt"), "two\n");
+    assert!(up_to_date(&build(&[], "mnt")));
+    // A file added to the context.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(dir.path().join("new.txt"), "x").unwrap();
+    assert!(!up_to_date(&build(&[], "mnt")));
+    assert!(up_to_date(&build(&[], "mnt")));
+    // Another MOUNT source, through the environment.
+    std::fs::create_dir(dir.path().join("mnt2")).unwrap();
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(up_to_date(&build(&[], "mnt2")));
+    // A changed base image.
+    let ctr = docker_str(&["create", base, "true"]);
+    docker(&["commit", "--change", "ENV CHANGED=1", &ctr, base]);
+    docker(&["rm", &ctr]);
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(up_to_date(&build(&[], "mnt2")));
+    // A missing output.
+    docker(&["rmi", "rockerc-e2e/fast:latest"]);
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(image_files("rockerc-e2e/fast:latest").contains_key("/listing"));
+    // Options that must build.
+    assert!(!up_to_date(&build(&["--no-cache"], "mnt2")));
+}

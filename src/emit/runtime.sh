@@ -190,6 +190,7 @@ rc_setup() {
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
   rc_run_id=${rc_tmp##*.}
+  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
   rc_ncontainers=0
   rc_jobs=
   rc_cached=''
@@ -217,9 +218,12 @@ rc_resolve_context() {
     *) rc_context="$rc_here/$rc_context" ;;
   esac
   [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
-  rc_context=$(cd "$rc_context" && pwd -P)
+  # The physical path, without a subshell (this runs before the no-op check).
+  rc_cwd=$PWD
+  cd -P -- "$rc_context" || rc_die "cannot enter the build context $rc_context"
+  rc_context=$PWD
+  cd -- "$rc_cwd" || rc_die "cannot return to $rc_cwd"
   if [ -z "$rc_build_id" ]; then rc_build_id="$rc_context:$rc_rockerfile"; fi
-  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
 }
 
 # rc_base NAME: the id of an image named by FROM, pulled when missing (always with --pull).
@@ -695,6 +699,55 @@ rc_stage_in_background() {
   # it is waiting for.
   trap 'if [ "$?" != 0 ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
   "rc_stage_$1"
+}
+
+# The no-op fast path. After a successful build the script writes a stamp: the build id, the
+# ids of the images the stages produced, and a fingerprint: the ids of the FROM images and of
+# every image the build produced or tagged, and the environment values MOUNT sources read. The
+# next run first checks, with no temporary directory and at most two processes (one docker
+# call), that no input the build reads (the context, when a COPY/ADD reads it) is newer than the
+# stamp and that the fingerprint is the same; then nothing changed. The plan's checksum (fixed at
+# compile time) names the stamp, so any change to the Rockerfile or the options starts over.
+rc_stamp_file() {
+  rc_stamp="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rockerc/$rc_plan_hash"
+}
+
+# rc_fingerprint IMAGE...: sets rc_print, the fingerprint of these images as they are now.
+rc_fingerprint() {
+  rc_ids=$(docker image inspect --format '{{.Id}}' "$@" 2>/dev/null) || return 1
+  # shellcheck disable=SC2086 # joins the ids into one line
+  set -- $rc_ids
+  rc_env_inputs
+  rc_print="$* $rc_envs"
+}
+
+rc_up_to_date() {
+  [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] || return 1
+  rc_stamp_file
+  [ -f "$rc_stamp" ] || return 1
+  { IFS= read -r rc_was_id && IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
+  [ "$rc_was_id" = "$rc_build_id" ] || return 1
+  if [ "$rc_reads_context" = 1 ]; then
+    rc_newer=$(find "$rc_context" -newer "$rc_stamp" -print 2>/dev/null) || return 1
+    [ -z "$rc_newer" ] || return 1
+  fi
+  # shellcheck disable=SC2086 # image ids and names: one word each
+  rc_fingerprint $rc_built $rc_fast_images || return 1
+  [ "$rc_print" = "$rc_was" ]
+}
+
+rc_write_stamp() {
+  rc_stamp_file
+  rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  # shellcheck disable=SC2086 # image ids and names: one word each
+  rc_fingerprint $rc_built $rc_fast_images || return 0
+  case $rc_build_id$rc_print in *'
+'*) return 0 ;; esac
+  # A stamp is an optimisation: when it cannot be written, the next run simply builds.
+  if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
+    printf '%s\n%s\n%s\n' "$rc_build_id" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
+    mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
+  fi
 }
 
 # Stage results cross subshell boundaries through files.

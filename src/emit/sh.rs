@@ -3,6 +3,7 @@
 use super::{heredoc_delimiter, sh_quote, Emitted};
 use crate::analyze::Mount;
 use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, ImportContext, PlanStage, Start, Step, StepKind};
+use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -20,8 +21,19 @@ pub enum Layout {
 pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>) -> Emitted {
     let mut e = ShEmitter { plan, layout, out: String::new(), files: Vec::new(), dockerfiles: String::new() };
     e.script(context, build_id);
-    Emitted { script: e.out, files: e.files }
+    // The plan's checksum names the no-op stamp: a recompiled script with any change starts over.
+    let mut h = Sha256::new();
+    h.update(e.out.as_bytes());
+    for (name, text) in &e.files {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    let hash: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let script = e.out.replacen(PLAN_HASH, &hash, 1);
+    Emitted { script, files: e.files }
 }
+
+const PLAN_HASH: &str = "@PLAN_HASH@";
 
 struct ShEmitter<'a> {
     plan: &'a BuildPlan,
@@ -64,6 +76,9 @@ impl<'a> ShEmitter<'a> {
         );
         self.out.push_str(&mark_literal_dollars(&settings));
         w!(self.out, "rc_steps={}", plan.step_count);
+        w!(self.out, "rc_plan_hash={PLAN_HASH}");
+        let reads_context = plan.stages.iter().flat_map(|s| &s.steps).any(|st| matches!(&st.kind, StepKind::Build(b) if matches!(b.context, Context::User)));
+        w!(self.out, "rc_reads_context={}", u8::from(reads_context));
         w!(self.out, "rc_here=$(CDPATH='' cd -- \"$(dirname -- \"$0\")\" && pwd -P)");
         w!(self.out);
         w!(self.out, "rc_help() {{");
@@ -82,11 +97,16 @@ impl<'a> ShEmitter<'a> {
             self.out.push_str(&self.dockerfiles);
         }
         self.out.push_str(&mark_literal_dollars(&stages));
+        self.fast_path_inputs();
         w!(self.out, "rc_main() {{");
         w!(self.out, "  rc_parse_args \"$@\"");
+        w!(self.out, "  rc_resolve_context");
+        w!(self.out, "  if rc_up_to_date; then");
+        w!(self.out, "    rc_say \"up to date: nothing {} reads has changed since the last build (--no-cache rebuilds)\"", self.plan.source_name.replace(['"', '$', '`', '\\'], "?"));
+        w!(self.out, "    exit 0");
+        w!(self.out, "  fi");
         w!(self.out, "  rc_setup");
         w!(self.out, "  rc_check_docker");
-        w!(self.out, "  rc_resolve_context");
         if !plan.externals.is_empty() {
             w!(self.out, "  if [ \"$rc_pull\" = 1 ]; then");
             for ext in &plan.externals {
@@ -108,10 +128,53 @@ impl<'a> ShEmitter<'a> {
             }
         }
         w!(self.out, "  rc_apply_tags");
+        w!(self.out, "  rc_write_stamp");
         w!(self.out, "  rc_report");
         w!(self.out, "}}");
         w!(self.out);
         w!(self.out, "rc_main \"$@\"");
+    }
+
+    /// What the no-op check compares: the FROM images and the tags (their ids), and the
+    /// environment variables MOUNT sources read.
+    fn fast_path_inputs(&mut self) {
+        let plan = self.plan;
+        let mut images: Vec<String> = plan.externals.clone();
+        for stage in &plan.stages {
+            for step in &stage.steps {
+                if let StepKind::Tag { name, .. } = &step.kind {
+                    images.push(name.clone());
+                }
+            }
+        }
+        images.dedup();
+        // Image names never hold blanks (analyze validates them): a plain word list.
+        w!(self.out, "rc_fast_images={}", sh_quote(&images.join(" ")));
+        let mut vars: Vec<String> = Vec::new();
+        for stage in &plan.stages {
+            for step in &stage.steps {
+                let mounts = match &step.kind {
+                    StepKind::Run(r) => &r.mounts,
+                    StepKind::Export(x) => &x.mounts,
+                    StepKind::ImportToMount(m) => &m.mounts,
+                    _ => continue,
+                };
+                for m in mounts {
+                    if let Mount::Bind { src, .. } = m {
+                        vars.extend(host_path_vars(&src.value));
+                        if src.value.starts_with('~') {
+                            vars.push("HOME".into());
+                        }
+                    }
+                }
+            }
+        }
+        vars.sort();
+        vars.dedup();
+        w!(self.out, "rc_env_inputs() {{");
+        w!(self.out, "  rc_envs=\"{}\"", vars.iter().map(|v| format!("${{{v}-}}")).collect::<Vec<_>>().join("|"));
+        w!(self.out, "}}");
+        w!(self.out);
     }
 
     fn script_name(&self) -> &'static str {
