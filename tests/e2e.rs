@@ -213,7 +213,15 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
     let prefix = format!("rockerc_{}_", crc.split_whitespace().next().unwrap());
     let run = |args: &[&str]| {
-        let out = Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("SSH_KEY_FILE", &key).current_dir("/").output().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let out = Command::new("sh")
+            .arg(ex.path().join("build.sh"))
+            .args(args)
+            .env("SSH_KEY_FILE", &key)
+            .env("XDG_CACHE_HOME", cache.path())
+            .current_dir("/")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         out
     };
