@@ -102,6 +102,8 @@ pub enum Op {
 pub struct DockerOp {
     /// COPY/ADD that read the build context.
     pub uses_context: bool,
+    /// The context paths a COPY/ADD reads, as written (globs kept); empty for other instructions.
+    pub context_sources: Vec<String>,
     /// COPY --from=...
     pub copy_from: Option<(Spanned<String>, Base)>,
     /// WORKDIR's argument as written.
@@ -606,6 +608,9 @@ impl<'a> Analyzer<'a> {
         let sources = &args[..args.len().saturating_sub(1)];
         let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@");
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));
+        if op.uses_context {
+            op.context_sources = sources.iter().filter(|s| !is_url(&s.value)).map(|s| s.value.clone()).collect();
+        }
         Some(Op::Docker(op))
     }
 

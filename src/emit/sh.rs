@@ -77,8 +77,30 @@ impl<'a> ShEmitter<'a> {
         self.out.push_str(&mark_literal_dollars(&settings));
         w!(self.out, "rc_steps={}", plan.step_count);
         w!(self.out, "rc_plan_hash={PLAN_HASH}");
-        let reads_context = plan.stages.iter().flat_map(|s| &s.steps).any(|st| matches!(&st.kind, StepKind::Build(b) if matches!(b.context, Context::User)));
-        w!(self.out, "rc_reads_context={}", u8::from(reads_context));
+        // What the no-op check looks at for changes: the whole context, or only the paths the
+        // build's COPY/ADD read.
+        let mut inputs: Vec<&str> = Vec::new();
+        let mut whole = false;
+        for step in plan.stages.iter().flat_map(|s| &s.steps) {
+            if let StepKind::Build(b) = &step.kind {
+                match &b.context {
+                    Context::User => whole = true,
+                    Context::Paths(p) => inputs.extend(p.iter().map(String::as_str)),
+                    _ => {}
+                }
+            }
+        }
+        inputs.sort_unstable();
+        inputs.dedup();
+        let inputs = if whole { vec!["."] } else { inputs };
+        w!(self.out, "rc_reads_context={}", u8::from(!inputs.is_empty()));
+        w!(self.out, "rc_inputs_newer_than() {{");
+        if inputs.is_empty() {
+            w!(self.out, "  :");
+        } else {
+            w!(self.out, "  find{} -newer \"$1\" -print", inputs.iter().map(|p| format!(" {}", sh_quote(&format!("./{p}").replace("./.", ".")))).collect::<String>());
+        }
+        w!(self.out, "}}");
         w!(self.out, "rc_here=$(CDPATH='' cd -- \"$(dirname -- \"$0\")\" && pwd -P)");
         w!(self.out);
         w!(self.out, "rc_help() {{");
@@ -287,6 +309,10 @@ impl<'a> ShEmitter<'a> {
         let ctx = match &b.context {
             Context::Empty => "\"$rc_tmp/empty\"".to_string(),
             Context::User => "\"$rc_context\"".to_string(),
+            Context::Paths(paths) => {
+                w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {}", sh_quote(p))).collect::<String>());
+                "\"$rc_ctx\"".to_string()
+            }
             Context::Import(imp) => {
                 self.import_context(out, step, imp);
                 "\"$rc_ctx\"".to_string()

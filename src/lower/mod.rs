@@ -129,8 +129,11 @@ pub struct BuildStep {
 pub enum Context {
     /// Nothing from the host: an empty directory.
     Empty,
-    /// The user's build context.
+    /// The user's whole build context.
     User,
+    /// Only these paths of the user's context (relative, literal, ancestors first): what the
+    /// build's COPY/ADD read, so only those bytes are sent to the daemon.
+    Paths(Vec<String>),
     Import(ImportContext),
 }
 
@@ -541,7 +544,7 @@ impl<'a> Lowerer<'a> {
                 stage_arg = Some((alias, key));
             }
         }
-        let context = if op.uses_context { Some(Context::User) } else { None };
+        let context = if op.uses_context { Some(context_of(&op.context_sources)) } else { None };
         if item.keyword == Keyword::Arg {
             cx.args.extend(op.arg_words.iter().cloned());
         }
@@ -573,7 +576,7 @@ impl<'a> Lowerer<'a> {
     fn import(&mut self, cx: &mut StageLowering<'a>, i: usize, item: &'a Item, t: &Transfer) {
         // IMPORTs in a row share one build: each source gets its own directory in one context.
         // The user's context cannot be mixed in (it would be uploaded to the runtime build).
-        if matches!(cx.pending.context, Some(Context::User)) {
+        if matches!(cx.pending.context, Some(Context::User | Context::Paths(_))) {
             self.flush(cx);
         }
         let mut imp = match cx.pending.context.take() {
@@ -674,7 +677,14 @@ impl<'a> Lowerer<'a> {
 
     fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
         if let Some(ctx) = context {
-            cx.pending.context = Some(ctx);
+            cx.pending.context = Some(match (cx.pending.context.take(), ctx) {
+                (Some(Context::Paths(mut a)), Context::Paths(b)) => {
+                    a.extend(b);
+                    Context::Paths(sorted_paths(a))
+                }
+                (Some(Context::User), Context::Paths(_)) | (Some(Context::Paths(_)), Context::User) => Context::User,
+                (_, ctx) => ctx,
+            });
         }
         let lines = self.lines_of(item.span);
         if cx.pending.first.is_none() {
@@ -831,6 +841,32 @@ fn unquote(v: &str) -> String {
     } else {
         v.to_string()
     }
+}
+
+/// The context a COPY/ADD needs: only its sources when they are literal paths inside the context
+/// (a shell glob skips dotfiles where Docker's does not, and `$X` is Docker's to expand), else
+/// the whole context.
+fn context_of(sources: &[String]) -> Context {
+    let mut paths = Vec::new();
+    for src in sources {
+        if src.is_empty() || src.contains(['*', '?', '[', '$', '\\']) || src.chars().any(char::is_control) {
+            return Context::User;
+        }
+        let rel = normalize(src.trim_start_matches('/'));
+        if rel == "." || rel == ".." || rel.starts_with("../") {
+            return Context::User;
+        }
+        paths.push(rel);
+    }
+    Context::Paths(sorted_paths(paths))
+}
+
+/// Deduplicated, ancestors before what is inside them (the script skips a path whose ancestor is
+/// already in the context).
+fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
+    paths.sort_by(|a, b| a.matches('/').count().cmp(&b.matches('/').count()).then_with(|| a.cmp(b)));
+    paths.dedup();
+    paths
 }
 
 /// Whether an EXPORT/IMPORT source names a directory's contents (`dir/`, `dir/.`, `/`).
