@@ -416,9 +416,11 @@ fn a_no_op_rebuild_is_detected_and_any_change_rebuilds() {
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("input.txt"), "one\n").unwrap();
     std::fs::create_dir(dir.path().join("mnt")).unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/a.conf"), "a\n").unwrap();
     std::fs::write(
         dir.path().join("Rockerfile"),
-        format!("FROM {base}\nCOPY input.txt /input.txt\nMOUNT $MNT_DIR:/mnt\nRUN ls /mnt > /listing\nTAG rockerc-e2e/fast:latest\n"),
+        format!("FROM {base}\nCOPY input.txt /input.txt\nCOPY conf /conf\nMOUNT $MNT_DIR:/mnt\nRUN ls /mnt > /listing\nTAG rockerc-e2e/fast:latest\n"),
     )
     .unwrap();
     let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
@@ -443,10 +445,13 @@ fn a_no_op_rebuild_is_detected_and_any_change_rebuilds() {
     assert!(!up_to_date(&build(&[], "mnt")));
     assert_eq!(file_text(&image_files("rockerc-e2e/fast:latest"), "/input.txt"), "two\n");
     assert!(up_to_date(&build(&[], "mnt")));
-    // A file added to the context.
+    // A file the build does not read changes nothing; one added to a directory it COPYs does.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    std::fs::write(dir.path().join("new.txt"), "x").unwrap();
+    std::fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
+    assert!(up_to_date(&build(&[], "mnt")));
+    std::fs::write(dir.path().join("conf/new.conf"), "x").unwrap();
     assert!(!up_to_date(&build(&[], "mnt")));
+    assert!(image_files("rockerc-e2e/fast:latest").contains_key("/conf/new.conf"));
     assert!(up_to_date(&build(&[], "mnt")));
     // Another MOUNT source, through the environment.
     std::fs::create_dir(dir.path().join("mnt2")).unwrap();
