@@ -65,6 +65,12 @@ pub struct Cli {
     #[arg(long = "demand-artifacts")]
     pub demand_artifacts: bool,
 
+    /// A secret the build script reads from its environment when it runs (repeatable): `.NAME`
+    /// renders as `${NAME}`, and only RUN may use it; its value never reaches rockerc, the
+    /// generated files, the images or the output
+    #[arg(long = "secret", value_name = "NAME", value_parser = parse_secret_name)]
+    pub secrets: Vec<String>,
+
     /// Value for an ARG, as `docker build --build-arg` (repeatable)
     #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_build_arg)]
     pub build_args: Vec<(String, String)>,
@@ -84,6 +90,15 @@ pub enum DialectArg {
 pub enum ErrorFormat {
     Human,
     Json,
+}
+
+fn parse_secret_name(s: &str) -> Result<String, String> {
+    let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a secret's name is an environment variable name: letters, digits and `_`, not starting with a digit".into())
+    }
 }
 
 /// Rocker's flags were Go-style (`-var`); clap wants `--var`.
@@ -225,6 +240,7 @@ pub fn run(cli: &Cli) -> i32 {
             DialectArg::Jinja => crate::template::Dialect::Jinja,
         }),
         base_dir: None,
+        secrets: cli.secrets.clone(),
     };
 
     if cli.print {

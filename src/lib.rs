@@ -80,7 +80,7 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
     let program = analyze::analyze(&parsed.ast, text).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
-    let lower_options = lower::LowerOptions { build_args: options.build_args.clone() };
+    let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
     let plan = lower::lower(&program, &graph, file, &map, &lower_options).map_err(|d| fail(d, &map))?;
     let output = emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref());
     Ok(Compiled { output, warnings, map })

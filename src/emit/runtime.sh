@@ -129,8 +129,15 @@ rc_wait() {
 # Runs docker for the current step. Its output goes to the step's log (to the terminal with
 # --verbose); on failure the step, its Rockerfile lines and the end of the log are shown.
 rc_docker() {
-  if [ "$rc_verbose" = 1 ]; then
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
     rc_wait docker "$@" < /dev/null && return 0
+  elif [ "$rc_verbose" = 1 ]; then
+    # With secrets, verbose output goes through the log and the mask, a step at a time.
+    rc_st=0
+    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_st=$?
+    rc_mask < "$rc_log"
+    : > "$rc_log"
+    [ "$rc_st" != 0 ] || return 0
   else
     rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 && return 0
   fi
@@ -144,9 +151,35 @@ rc_fail() {
     printf -- '--- last lines of its output ---\n' >&2
     grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 >&2
+      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 | rc_mask >&2
   fi
   exit 1
+}
+
+# Copies its input, with the value of every --secret replaced by ***: a RUN may print what it
+# was given, and the script shows that output. awk reads the values from ENVIRON, so nothing in
+# them is taken as an escape or a pattern.
+rc_mask() {
+  if [ -z "$rc_secrets" ]; then
+    cat
+    return 0
+  fi
+  RC_MASK_NAMES=$rc_secrets awk '
+    BEGIN { n = split(ENVIRON["RC_MASK_NAMES"], names, " ") }
+    {
+      line = $0
+      for (k = 1; k <= n; k++) {
+        s = ENVIRON[names[k]]
+        if (s == "") continue
+        out = ""
+        while ((i = index(line, s)) > 0) {
+          out = out substr(line, 1, i - 1) "***"
+          line = substr(line, i + length(s))
+        }
+        line = out line
+      }
+      print line
+    }'
 }
 
 rc_check_docker() {
@@ -332,6 +365,11 @@ rc_write_wrapper() {
 if [ -f /dev/.rockerc/env ]; then
   while IFS= read -r rc_kv; do export "${rc_kv?}"; done < /dev/.rockerc/env
 fi
+for rc_f in /dev/.rockerc/secret.*; do
+  [ -f "$rc_f" ] || continue
+  rc_v=$(cat "$rc_f")
+  export "${rc_f##*/secret.}=$rc_v"
+done
 if [ -f /dev/.rockerc/links ]; then
   while IFS= read -r rc_src && IFS= read -r rc_dst; do
     if [ -e "$rc_dst" ] || [ -L "$rc_dst" ]; then exit 121; fi
@@ -356,8 +394,12 @@ ROCKERC_WRAPPER
 # list, ARG values); with the parent image id it names a cache tag. ENV is the ARG values the
 # command sees, one NAME=VALUE per line. Sets rc_img.
 rc_run() {
-  rc_key=$1 rc_env=$2
-  shift 2
+  rc_key=$1 rc_env=$2 rc_run_secrets=$3
+  shift 3
+  for rc_name in $rc_run_secrets; do
+    eval "rc_set=\${$rc_name+x}"
+    [ -n "$rc_set" ] || rc_fail "the secret $rc_name is not set: export $rc_name before running the script"
+  done
   # The mount list as it resolves here (host paths after ~ and $VAR, volume names from the build
   # id) is part of the key: a fresh checkout elsewhere mounts other paths and must run again.
   rc_mkey=$(rc_mount_key "$@")
@@ -392,11 +434,16 @@ rc_run_once() {
   rc_new_container
   rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$(rc_q --entrypoint)$(rc_q '')$rc_mount_opts"
   rc_wrap=
-  if [ -n "$rc_links" ] || [ -n "$rc_env" ]; then
+  if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ]; then
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
     mkdir -p "$rc_tmp/run.$rc_step"
     printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
     printf '%s' "$rc_env" > "$rc_tmp/run.$rc_step/env"
+    # Secrets travel as files under /dev (a tmpfs Docker never commits); the container's USER
+    # must read them, and $rc_tmp (mode 700) keeps other users of this machine out.
+    for rc_name in $rc_run_secrets; do
+      eval "printf '%s' \"\${$rc_name}\"" > "$rc_tmp/run.$rc_step/secret.$rc_name"
+    done
     rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/run.$rc_step")\",dst=/dev/.rockerc,readonly")"
     rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
     rc_wrap=/dev/.rockerc-run
@@ -411,10 +458,14 @@ rc_run_once() {
     rc_n=$((rc_n - 1))
   done
   rc_run_status=0
-  if [ "$rc_verbose" = 1 ]; then
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
     rc_wait docker "$@" < /dev/null || rc_run_status=$?
   else
     rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
+    if [ "$rc_verbose" = 1 ]; then
+      rc_mask < "$rc_log"
+      : > "$rc_log"
+    fi
   fi
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }

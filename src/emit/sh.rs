@@ -76,6 +76,13 @@ impl<'a> ShEmitter<'a> {
         );
         self.out.push_str(&mark_literal_dollars(&settings));
         w!(self.out, "rc_steps={}", plan.step_count);
+        let mut secrets: Vec<&str> = plan.stages.iter().flat_map(|s| &s.steps).filter_map(|st| match &st.kind {
+            StepKind::Run(r) => Some(r.secrets.iter().map(String::as_str)),
+            _ => None,
+        }).flatten().collect();
+        secrets.sort_unstable();
+        secrets.dedup();
+        w!(self.out, "rc_secrets={}", sh_quote(&secrets.join(" ")));
         w!(self.out, "rc_plan_hash={PLAN_HASH}");
         // What the no-op check looks at for changes: the whole context, or only the paths the
         // build's COPY/ADD read.
@@ -242,7 +249,7 @@ impl<'a> ShEmitter<'a> {
             StepKind::Run(r) => {
                 need_vars(out, &r.mounts, &where_);
                 let env: String = r.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-                let mut line = format!("  rc_run {} {}", r.key, sh_quote(&env));
+                let mut line = format!("  rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
                 push_mounts(&mut line, &r.mounts);
                 line.push_str(" --");
                 for a in &r.argv {

@@ -168,6 +168,9 @@ pub struct RunStep {
     pub env: Vec<(String, String)>,
     /// Compile-time part of the cache key.
     pub key: String,
+    /// `--secret` names the command reads (`${NAME}`); the script passes their values from its
+    /// environment, through the wrapper, and never into the image.
+    pub secrets: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -198,6 +201,8 @@ pub struct AttachStep {
 #[derive(Clone, Debug, Default)]
 pub struct LowerOptions {
     pub build_args: Vec<(String, String)>,
+    /// `--secret` names.
+    pub secrets: Vec<String>,
 }
 
 /// The image configuration Docker tracks through a stage that matters at compile time.
@@ -390,10 +395,22 @@ impl<'a> Lowerer<'a> {
     }
 
     fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, i: usize, item: &'a Item) {
+        let secrets = self.secrets_in(item);
+        if !secrets.is_empty() && !matches!(item.op, Op::Run(_)) {
+            self.errors.push(
+                Diagnostic::error("secret-outside-run", format!("the secret `{}` is used in {}", secrets[0], item.keyword.as_str()))
+                    .at(item.span, "only RUN may read a --secret")
+                    .help(match item.keyword {
+                        Keyword::Env | Keyword::Label | Keyword::Arg => "its value would be stored in the image's config or history",
+                        Keyword::Mount => "a MOUNT source is kept in the build's cache key and no-op stamp",
+                        _ => "its value would end up in the image or in the build's output",
+                    }),
+            );
+            return;
+        }
         match &item.op {
             Op::Docker(op) => self.docker(cx, state, item, op),
-            Op::Run(run) if cx.mounts.is_empty() => {
-                let _ = run;
+            Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
                 self.add_line(cx, item, item.text.clone(), None);
             }
             Op::Run(run) => {
@@ -411,14 +428,26 @@ impl<'a> Lowerer<'a> {
                             .at(item.span, "this RUN runs with MOUNTs"),
                     );
                 }
-                let key = run_key(&argv, &cx.mounts, &env);
+                if !secrets.is_empty() && matches!(run.command, crate::analyze::Command::Exec(_)) {
+                    self.errors.push(
+                        Diagnostic::error("secret-in-exec-form", format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]))
+                            .at(item.span, "")
+                            .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
+                    );
+                    return;
+                }
+                let mut key = run_key(&argv, &cx.mounts, &env);
+                if !secrets.is_empty() {
+                    // The names, never the values: a changed secret does not rebuild by itself.
+                    key = run_key(&[key, secrets.join(" ")], &[], &[]);
+                }
                 cx.advanced = true;
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
                     lines: self.lines_of(item.span),
                     summary: summarize(item),
-                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key }),
+                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key, secrets }),
                 });
             }
             Op::Mount(ms) => {
@@ -597,6 +626,11 @@ impl<'a> Lowerer<'a> {
         // lays out the context for it (a directory arrives nested one level deeper).
         let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
         self.add_line(cx, item, line, Some(Context::Import(imp)));
+    }
+
+    /// The declared secrets an instruction refers to (`$NAME`, `${NAME}`, `${NAME:-...}`).
+    fn secrets_in(&self, item: &Item) -> Vec<String> {
+        self.options.secrets.iter().filter(|name| refers_to(&item.text, name)).cloned().collect()
     }
 
     /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
@@ -869,6 +903,23 @@ fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
     paths
 }
 
+/// Whether shell-like text refers to the variable `name`.
+pub fn refers_to(text: &str, name: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let after = &rest[i + 1..];
+        let candidate = after.strip_prefix('{').unwrap_or(after);
+        if let Some(tail) = candidate.strip_prefix(name) {
+            if !tail.starts_with(is_name) {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
 /// Whether an EXPORT/IMPORT source names a directory's contents (`dir/`, `dir/.`, `/`).
 fn is_contents(src: &str) -> bool {
     src.ends_with('/') || src.ends_with("/.") || src == "." || normalize(src) == "/"
@@ -969,6 +1020,14 @@ mod tests {
         assert_eq!(store_path("./dnsdock", false), "dnsdock");
         assert_eq!(store_path("/", true), "");
         assert_eq!(store_path("a/../b", false), "b");
+    }
+
+    #[test]
+    fn secret_references() {
+        assert!(refers_to("curl -H \"Authorization: $TOKEN\" x", "TOKEN"));
+        assert!(refers_to("echo ${TOKEN:-none}", "TOKEN"));
+        assert!(!refers_to("echo $TOKENS $XTOKEN ${TOKEN_2}", "TOKEN"));
+        assert!(!refers_to("echo TOKEN", "TOKEN"));
     }
 
     #[test]
