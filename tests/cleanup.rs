@@ -115,3 +115,59 @@ fn a_failing_stage_stops_the_stages_running_beside_it() {
     assert_eq!(rockerc_containers(), containers, "a container was left behind");
     assert!(temp_dirs_in(tmp.path()).is_empty(), "temp dirs left: {:?}", temp_dirs_in(tmp.path()));
 }
+
+#[test]
+fn two_builds_of_one_rockerfile_take_turns_and_both_succeed() {
+    if !engine_or_skip("two_builds_of_one_rockerfile_take_turns_and_both_succeed") {
+        return;
+    }
+    let _g = engine_lock();
+    // Both write into the same MOUNT volume: with a lock, each sees only its own writes.
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX}\nMOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 3 && cat /shared/owner > /seen && test \"$(cat /shared/owner)\" = \"$$\"\nTAG rockerc-e2e/locked:latest\n"
+    ));
+    let spawn = || {
+        let cache = tempfile::tempdir().unwrap();
+        let child = Command::new("sh")
+            .arg(ex.path().join("build.sh"))
+            .arg("--no-cache")
+            .env("XDG_CACHE_HOME", cache.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, cache)
+    };
+    let (a, _ca) = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (b, _cb) = spawn();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let waited = [&a, &b].iter().filter(|o| String::from_utf8_lossy(&o.stdout).contains("waiting for another build")).count();
+    assert_eq!(waited, 1, "one build waited for the other");
+    assert!(image_files("rockerc-e2e/locked:latest").contains_key("/seen"));
+}
+
+#[test]
+fn different_rockerfiles_never_share_a_volume() {
+    if !engine_or_skip("different_rockerfiles_never_share_a_volume") {
+        return;
+    }
+    let _g = engine_lock();
+    // The same MOUNT path in two Rockerfiles (two contexts): two volumes.
+    let rockerfile = format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN ls /cache > /before && echo $PPID > /cache/mine\n");
+    let (a, b) = (inline_example(&rockerfile), inline_example(&rockerfile));
+    let before: std::collections::BTreeSet<String> = docker_str(&["volume", "ls", "-q"]).lines().map(str::to_string).collect();
+    for ex in [&a, &b] {
+        let cache = tempfile::tempdir().unwrap();
+        run_ok(Command::new("sh").arg(ex.path().join("build.sh")).arg("--no-cache").env("XDG_CACHE_HOME", cache.path()));
+    }
+    let after: std::collections::BTreeSet<String> = docker_str(&["volume", "ls", "-q"]).lines().map(str::to_string).collect();
+    let new: Vec<&String> = after.difference(&before).filter(|v| v.starts_with("rockerc_")).collect();
+    assert_eq!(new.len(), 2, "one volume each: {new:?}");
+    for v in new {
+        docker(&["volume", "rm", v]);
+    }
+}

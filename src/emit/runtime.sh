@@ -208,6 +208,7 @@ rc_cleanup() {
     wait 2>/dev/null || :
   fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
+  if [ "${rc_locked:-0}" = 1 ]; then rm -rf "$rc_lockdir"; fi
   exit "$rc_status"
 }
 
@@ -231,6 +232,28 @@ rc_setup() {
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
+}
+
+# One build per build id at a time: builds of the same Rockerfile share its MOUNT volumes (and
+# host directories), which two writers at once would corrupt. Other Rockerfiles have other ids.
+# A lock whose holder is gone (killed with SIGKILL, say) is taken over.
+rc_lock() {
+  rc_lockdir="${TMPDIR:-/tmp}/rockerc-lock-$rc_id_hash"
+  rc_waited=0
+  while ! mkdir "$rc_lockdir" 2>/dev/null; do
+    rc_holder=$(cat "$rc_lockdir/pid" 2>/dev/null) || rc_holder=
+    if [ -n "$rc_holder" ] && ! ps -p "$rc_holder" >/dev/null 2>&1; then
+      rm -rf "$rc_lockdir"
+      continue
+    fi
+    if [ "$rc_waited" = 0 ]; then
+      rc_say "waiting for another build of $rc_rockerfile (process ${rc_holder:-?}) to finish"
+      rc_waited=1
+    fi
+    sleep 1
+  done
+  printf '%s\n' "$rc_main_pid" > "$rc_lockdir/pid"
+  rc_locked=1
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between

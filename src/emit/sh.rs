@@ -135,6 +135,7 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "    exit 0");
         w!(self.out, "  fi");
         w!(self.out, "  rc_setup");
+        w!(self.out, "  rc_lock");
         w!(self.out, "  rc_check_docker");
         if !plan.externals.is_empty() {
             w!(self.out, "  if [ \"$rc_pull\" = 1 ]; then");
