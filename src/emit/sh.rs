@@ -394,47 +394,85 @@ impl<'a> ShEmitter<'a> {
 
 /// Text from the Rockerfile is single-quoted, so a `$` or a backquote in it stays literal (a RUN's
 /// command is expanded by the shell in the container, a path not at all). shellcheck flags such
-/// words (SC2016); each generated line that has one says, right above it, that it is meant.
+/// words (SC2016); each generated command that has one says, right above it, that it is meant.
+/// A quoted word may span lines (a value with a newline): quoting is followed across lines, and
+/// the directive goes above the command's first line, never inside a word.
 fn mark_literal_dollars(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
+    let mut command = String::new();
+    let mut scan = QuoteScan::default();
     for line in code.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if !trimmed.starts_with('#') && single_quoted_dollar(line) {
-            let indent = &line[..line.len() - trimmed.len()];
-            out.push_str(indent);
+        command.push_str(line);
+        for c in line.chars() {
+            scan.push(c);
+        }
+        if scan.in_word() {
+            continue;
+        }
+        let trimmed = command.trim_start();
+        if scan.literal_dollar && !trimmed.starts_with('#') {
+            out.push_str(&command[..command.len() - trimmed.len()]);
             out.push_str("# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n");
         }
-        out.push_str(line);
+        out.push_str(&command);
+        command.clear();
+        scan = QuoteScan::default();
     }
+    out.push_str(&command);
     out
 }
 
-/// Whether a line of generated code has `$` or a backquote inside single quotes.
-fn single_quoted_dollar(line: &str) -> bool {
-    let mut in_single = false;
-    let mut in_double = false;
-    let mut escaped = false;
-    for c in line.chars() {
-        if in_single {
-            if c == '\'' {
-                in_single = false;
-            } else if c == '$' || c == '`' {
-                return true;
+/// Quoting state of generated shell code, character by character.
+#[derive(Default)]
+struct QuoteScan {
+    in_single: bool,
+    in_double: bool,
+    escaped: bool,
+    comment: bool,
+    /// A `$` or a backquote inside single quotes was seen.
+    literal_dollar: bool,
+}
+
+impl QuoteScan {
+    fn push(&mut self, c: char) {
+        if self.comment {
+            if c == '\n' {
+                self.comment = false;
             }
-            continue;
+            return;
         }
-        if escaped {
-            escaped = false;
-            continue;
+        if self.in_single {
+            match c {
+                '\'' => self.in_single = false,
+                '$' | '`' => self.literal_dollar = true,
+                _ => {}
+            }
+            return;
+        }
+        if self.escaped {
+            self.escaped = false;
+            return;
         }
         match c {
-            '\\' => escaped = true,
-            '"' => in_double = !in_double,
-            '\'' if !in_double => in_single = true,
+            '\\' => self.escaped = true,
+            '"' => self.in_double = !self.in_double,
+            '\'' if !self.in_double => self.in_single = true,
+            '#' if !self.in_double => self.comment = true,
             _ => {}
         }
     }
-    false
+
+    fn in_word(&self) -> bool {
+        self.in_single || self.in_double
+    }
+}
+
+/// Whether a line of generated code has `$` or a backquote inside single quotes.
+#[cfg(test)]
+fn single_quoted_dollar(line: &str) -> bool {
+    let mut scan = QuoteScan::default();
+    line.chars().for_each(|c| scan.push(c));
+    scan.literal_dollar
 }
 
 fn need_vars(out: &mut String, mounts: &[Mount], where_: &str) {
@@ -562,6 +600,9 @@ mod tests {
         assert!(!single_quoted_dollar("a \"it's $x\""));
         let marked = mark_literal_dollars("  a\n  b '$x'\n  # c '$y'\n");
         assert_eq!(marked, "  a\n  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  b '$x'\n  # c '$y'\n");
+        // A word spanning lines: the directive goes above the command, never inside the word.
+        let marked = mark_literal_dollars("  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
+        assert_eq!(marked, "  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
     }
 
     #[test]
