@@ -78,6 +78,19 @@ pub struct Cli {
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+
+    /// What to print: the build script, or the parsed Rockerfile as JSON (see docs/ast.md)
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = Emit::Sh)]
+    pub emit: Emit,
+}
+
+/// What `--emit` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The sh build script (with `-o DIR`: the script and its Dockerfiles).
+    Sh,
+    /// The syntax tree of the rendered Rockerfile as JSON, for editors and linters.
+    Ast,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -257,6 +270,10 @@ pub fn run(cli: &Cli) -> i32 {
         };
     }
 
+    if cli.emit == Emit::Ast {
+        return emit_ast(cli, &file, &template);
+    }
+
     // The context: where COPY reads from and relative MOUNT sources point.
     let context = match &cli.context {
         Some(c) => c.clone(),
@@ -307,6 +324,35 @@ pub fn run(cli: &Cli) -> i32 {
             Err(d) => fail(cli, &name, *d),
         },
     }
+}
+
+/// `--emit ast`: the rendered file's syntax tree as JSON on stdout. The build context and `-o`
+/// play no part.
+fn emit_ast(cli: &Cli, file: &SourceFile, template: &TemplateOptions) -> i32 {
+    if cli.output.is_some() {
+        eprintln!("error: --emit ast prints to standard output; it takes no -o DIR");
+        return 2;
+    }
+    let rendered = match render(file, template) {
+        Ok(rendered) => rendered,
+        Err(f) => {
+            report(cli, file, &f.diagnostics, &f.map);
+            return 1;
+        }
+    };
+    report(cli, file, &rendered.warnings, &SourceMap::identity());
+    let parsed = match crate::syntax::parse(&rendered.text) {
+        Ok(parsed) => parsed,
+        Err(d) => {
+            report(cli, file, &[d], &rendered.map);
+            return 1;
+        }
+    };
+    report(cli, file, &parsed.warnings, &rendered.map);
+    let json = crate::syntax::json::to_json(&parsed.ast, &rendered.text);
+    let mut out = std::io::stdout().lock();
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    i32::from(writeln!(out, "{text}").and_then(|_| out.flush()).is_err())
 }
 
 /// `target` as seen from `base` (both relative to the current directory or absolute).

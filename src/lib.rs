@@ -77,7 +77,8 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let program = analyze::analyze(&parsed.ast, text).map_err(|d| fail(d, &map))?;
+    let analyze_options = analyze::Options { build_args: options.build_args.clone() };
+    let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
     let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
