@@ -79,10 +79,12 @@ fn run_payload(n: usize, p: &str, sentinel: &std::path::Path) -> bool {
          MOUNT [{mount}]\n\
          RUN cat /mnt/input.txt > /seen\n",
         dir = sh_quoted(&format!("/out/{p}")),
-        copy_src = json(&format!("file {p}")),
+        // Docker expands COPY sources even in JSON form and takes `*?[` as a glob, with no way to
+        // write them literally: a user matches such a name with `?` (the file is the only match).
+        copy_src = json(&format!("file {p}").chars().map(|c| if "*?[]\\\"'$`".contains(c) { '?' } else { c }).collect::<String>()),
         label = docker_quoted(p),
         export = json(&format!("/out/{p}")),
-        mount = json(&format!("./host {p}:/mnt {p}")).replace(&format!(":/mnt {p}"), ":/mnt"),
+        mount = json(&format!("./host {p}:/mnt")),
     );
     rockerfile.push_str(&format!("MOUNT [{}]\nRUN ls / > /dev/null\nTAG {builder}\n", json(&format!("./host {p}:/mnt2 {p}"))));
     rockerfile.push_str(&format!("\nFROM {BUSYBOX}\nIMPORT [{}, {}]\nTAG {image}\n", json(p), json(&format!("/in {p}/"))));

@@ -17,13 +17,12 @@ mod scope;
 
 pub use imageref::ImageName;
 pub use rocker::{normalize, Mount, Transfer};
-pub use scope::{Builder, Expanded, Scope, VarValue, DEFAULT_PATH};
+pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
 use expand::{ExpandError, ExpandErrorKind, Lexer};
-use scope::Globals;
 use std::collections::BTreeSet;
 
 /// What the analysis needs besides the file.
