@@ -1303,3 +1303,34 @@ fn a_template_range_repeating_a_bad_line_reports_it_once() {
     );
 }
 
+
+/// HEALTHCHECK is checked as Docker's instruction layer checks it.
+#[test]
+fn healthcheck_forms() {
+    assert_eq!(
+        compile_error("FROM alpine\nHEALTHCHECK FOO bar\n", &[]),
+        "error[wrong-arguments]: unknown HEALTHCHECK type `FOO`\n --> Rockerfile:2:13\n  |\n2 | HEALTHCHECK FOO bar\n  |             ^^^ expected CMD or NONE\n  = help: write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`\n"
+    );
+    assert!(compile_error("FROM alpine\nHEALTHCHECK CMD\n", &[]).starts_with("error[wrong-arguments]: HEALTHCHECK CMD requires a command\n"));
+    assert!(compile_error("FROM alpine\nHEALTHCHECK NONE extra\n", &[]).starts_with("error[wrong-arguments]: HEALTHCHECK NONE takes no other arguments\n"));
+    assert_eq!(
+        compile_error("FROM alpine\nHEALTHCHECK --interval=5x CMD true\n", &[]),
+        "error[bad-flag-value]: invalid value for --interval: `5x`\n --> Rockerfile:2:13\n  |\n2 | HEALTHCHECK --interval=5x CMD true\n  |             ^^^^^^^^^^^^^ expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)\n"
+    );
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM alpine\nHEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD curl -f http://localhost/\nHEALTHCHECK NONE\n");
+    assert_eq!(sandbox.run(&["Rockerfile"]).code, 0);
+}
+
+/// The legacy builder ignores `# syntax=`: a warning, and the compile goes on.
+#[test]
+fn syntax_directive_is_a_warning() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "# syntax=docker/dockerfile:1\nFROM alpine\n");
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stderr,
+        "warning[ignored-directive]: the `syntax` directive chooses a BuildKit frontend; the sh backend builds with Docker's legacy builder, which ignores it\n --> Rockerfile:1:3\n  |\n1 | # syntax=docker/dockerfile:1\n  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it\n"
+    );
+}

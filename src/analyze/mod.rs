@@ -257,6 +257,18 @@ fn rocker_v0_help(word: &str, rest: &str) -> String {
 
 impl<'a> Analyzer<'a> {
     fn run(&mut self, ast: &Ast) {
+        for d in &ast.directives {
+            let what = match d.name.value.as_str() {
+                "syntax" => "chooses a BuildKit frontend",
+                "check" => "configures BuildKit's build checks",
+                _ => continue,
+            };
+            self.warnings.push(
+                Diagnostic::warning("ignored-directive", format!("the `{}` directive {what}; the sh backend builds with Docker's legacy builder, which ignores it", d.name.value))
+                    .at(d.name.span.join(d.value.span), "")
+                    .help("rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it"),
+            );
+        }
         let first_from = ast.instructions.iter().find(|i| i.kind == Keyword::From);
         let mut before_from_reported = false;
         for inst in &ast.instructions {
@@ -743,7 +755,10 @@ impl<'a> Analyzer<'a> {
                 let trigger = Item { keyword: trigger.kind, text: self.source(trigger.span), span: trigger.span, op };
                 Op::Docker(DockerOp { trigger: Some(Box::new(trigger)), ..DockerOp::default() })
             }
-            Keyword::Healthcheck => Op::Docker(DockerOp::default()),
+            Keyword::Healthcheck => {
+                self.healthcheck(inst)?;
+                Op::Docker(DockerOp::default())
+            }
             Keyword::Mount => Op::Mount(self.rocker_list(inst).and_then(|args| rocker::mounts(&args, &mut self.errors))?),
             Keyword::Export => Op::Export(self.transfer(inst)?),
             Keyword::Import => Op::Import(self.transfer(inst)?),
@@ -790,6 +805,54 @@ impl<'a> Analyzer<'a> {
 
     /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
     /// with the form the instruction takes.
+    /// Docker's instruction layer: `HEALTHCHECK NONE` alone, or `HEALTHCHECK [flags] CMD command`;
+    /// durations are Go durations of at least 1ms (or 0), retries a number.
+    fn healthcheck(&mut self, inst: &Instruction) -> Option<()> {
+        match &inst.args {
+            Args::None => {
+                return self.fail(inst, "HEALTHCHECK requires an argument", "write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`");
+            }
+            Args::Healthcheck { kind, command } => {
+                let word = kind.value.to_uppercase();
+                match (word.as_str(), command.as_ref()) {
+                    ("NONE", Args::None) => {
+                        if !inst.flags.is_empty() {
+                            self.errors.push(Diagnostic::error("wrong-arguments", "HEALTHCHECK NONE takes no flags").at(inst.flags[0].span, ""));
+                            return None;
+                        }
+                    }
+                    ("NONE", _) => return self.fail(inst, "HEALTHCHECK NONE takes no other arguments", "write just `HEALTHCHECK NONE`"),
+                    ("CMD", Args::None) => return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`"),
+                    ("CMD", _) => {}
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error("wrong-arguments", format!("unknown HEALTHCHECK type `{}`", kind.value))
+                                .at(kind.span, "expected CMD or NONE")
+                                .help("write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        for flag in &inst.flags {
+            let (name, value) = flag.value.trim_start_matches('-').split_once('=').unwrap_or((flag.value.trim_start_matches('-'), ""));
+            let ok = match name {
+                "retries" => value.parse::<i64>().is_ok_and(|n| n >= 0),
+                "interval" | "timeout" | "start-period" | "start-interval" => go_duration_ok(value),
+                _ => true,
+            };
+            if !ok {
+                self.errors.push(
+                    Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`"))
+                        .at(flag.span, if name == "retries" { "expected a number" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" }),
+                );
+            }
+        }
+        Some(())
+    }
+
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
         let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
         if !help.is_empty() {
@@ -1067,6 +1130,36 @@ fn usage(kind: Keyword) -> &'static str {
         Keyword::Attach => "ATTACH [<command>]",
         Keyword::Unknown => "<instruction> <arguments>",
     }
+}
+
+/// A Go duration (`1h2m3.5s`, `300ms`) that Docker's HEALTHCHECK accepts: 0, or at least 1ms.
+fn go_duration_ok(s: &str) -> bool {
+    if s == "0" {
+        return true;
+    }
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let Ok(n) = rest[..num_len].parse::<f64>() else { return false };
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return false,
+        };
+        total += n * scale;
+        rest = &rest[unit_len..];
+    }
+    total == 0.0 || total >= 1e-3
 }
 
 fn is_stage_name(name: &str) -> bool {
