@@ -305,6 +305,7 @@ pub fn run(cli: &Cli) -> i32 {
         build_args: cli.build_args.clone(),
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
         build_id: cli.id.clone(),
+        context_dir: Some(context.clone()),
     };
     let compiled = match compile(&file, &options) {
         Ok(c) => c,

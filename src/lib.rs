@@ -30,11 +30,13 @@ pub struct Options {
     pub layout: Layout,
     /// `--id`: the default build id the script names MOUNT volumes with.
     pub build_id: Option<String>,
+    /// The build context on this machine, for lints only (never written into the output).
+    pub context_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None }
+        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None }
     }
 }
 
@@ -77,7 +79,7 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let analyze_options = analyze::Options { build_args: options.build_args.clone() };
+    let analyze_options = analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone() };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;

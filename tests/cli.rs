@@ -1334,3 +1334,18 @@ fn syntax_directive_is_a_warning() {
         "warning[ignored-directive]: the `syntax` directive chooses a BuildKit frontend; the sh backend builds with Docker's legacy builder, which ignores it\n --> Rockerfile:1:3\n  |\n1 | # syntax=docker/dockerfile:1\n  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it\n"
     );
 }
+
+/// Lints Docker never gives: warnings on stderr, and the compile goes on.
+#[test]
+fn rocker_lints() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM a\nEXPORT /src /app\nMOUNT ./missing:/m\nRUN true\nPUSH user/app:1\nPUSH localhost:5000/app:1\nEXPORT /out/app /bin/app\n");
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stderr,
+        "warning[rsync-nesting]: EXPORT /src /app: a directory lands at /app/src, a file at /app\n --> Rockerfile:2:8\n  |\n2 | EXPORT /src /app\n  |        ^^^^^^^^^ rsync copies a directory into the destination\n  = help: write `EXPORT /src/ /app` for the directory's contents at /app, or `EXPORT /src /app/` to nest it on purpose\n\n\
+         warning[mount-source-missing]: MOUNT source `./missing` does not exist in the build context\n --> Rockerfile:3:7\n  |\n3 | MOUNT ./missing:/m\n  |       ^^^^^^^^^ the build script will create it as an empty directory\n  = help: create it, or check the path (it is relative to the build context)\n\n\
+         warning[push-without-registry]: PUSH user/app:1 goes to Docker Hub\n --> Rockerfile:5:6\n  |\n5 | PUSH user/app:1\n  |      ^^^^^^^^^^ no registry in the name: docker.io/user/app\n  = help: name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`\n"
+    );
+}

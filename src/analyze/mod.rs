@@ -31,6 +31,9 @@ pub struct Options {
     /// `--build-arg NAME=VALUE`, in order (a later one of the same name wins): they override ARG
     /// defaults, in FROM lines too.
     pub build_args: Vec<(String, String)>,
+    /// The build context on this machine, when known: a MOUNT of a path missing from it is
+    /// worth a warning (the script would create an empty directory there).
+    pub context_dir: Option<std::path::PathBuf>,
 }
 
 /// A Rockerfile, checked and split into stages.
@@ -193,6 +196,7 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         text,
         escape: ast.escape,
         build_args: &options.build_args,
+        context_dir: options.context_dir.as_deref(),
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
@@ -215,6 +219,7 @@ struct Analyzer<'a> {
     /// The escape character (`\` or a backtick), for messages about line continuations.
     escape: char,
     build_args: &'a [(String, String)],
+    context_dir: Option<&'a std::path::Path>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
@@ -759,8 +764,16 @@ impl<'a> Analyzer<'a> {
                 self.healthcheck(inst)?;
                 Op::Docker(DockerOp::default())
             }
-            Keyword::Mount => Op::Mount(self.rocker_list(inst).and_then(|args| rocker::mounts(&args, &mut self.errors))?),
-            Keyword::Export => Op::Export(self.transfer(inst)?),
+            Keyword::Mount => {
+                let mounts = self.rocker_list(inst).and_then(|args| rocker::mounts(&args, &mut self.errors))?;
+                self.lint_mount_sources(&mounts);
+                Op::Mount(mounts)
+            }
+            Keyword::Export => {
+                let t = self.transfer(inst)?;
+                self.lint_rsync_nesting(&t);
+                Op::Export(t)
+            }
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
                 let name = self.one_string(inst)?;
@@ -780,6 +793,13 @@ impl<'a> Analyzer<'a> {
                         if kw == Keyword::Tag {
                             Op::Tag(image)
                         } else {
+                            if !image.explicit_domain {
+                                self.warnings.push(
+                                    Diagnostic::warning("push-without-registry", format!("PUSH {name} goes to Docker Hub"))
+                                        .at(inst.rest.span, format!("no registry in the name: {}/{}", image.domain, image.path))
+                                        .help("name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`"),
+                                );
+                            }
                             Op::Push(image)
                         }
                     }
@@ -805,6 +825,39 @@ impl<'a> Analyzer<'a> {
 
     /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
     /// with the form the instruction takes.
+    /// `EXPORT /src /app` stores a directory at `app/src` (rsync copies the directory itself into
+    /// the destination) but a file at `app`: a surprise either way unless meant.
+    fn lint_rsync_nesting(&mut self, t: &Transfer) {
+        let ([src], Some(dest)) = (t.sources.as_slice(), &t.dest) else { return };
+        let base = |p: &str| normalize(p).rsplit('/').next().unwrap_or_default().to_string();
+        if src.value.ends_with('/') || dest.value.ends_with('/') || base(&src.value) == base(&dest.value) {
+            return;
+        }
+        let (s, d) = (src.value.as_str(), dest.value.as_str());
+        self.warnings.push(
+            Diagnostic::warning("rsync-nesting", format!("EXPORT {s} {d}: a directory lands at {d}/{}, a file at {d}", base(s)))
+                .at(src.span.join(dest.span), "rsync copies a directory into the destination")
+                .help(format!("write `EXPORT {s}/ {d}` for the directory's contents at {d}, or `EXPORT {s} {d}/` to nest it on purpose")),
+        );
+    }
+
+    /// A MOUNT source inside the context that does not exist yet.
+    fn lint_mount_sources(&mut self, mounts: &[Mount]) {
+        let Some(context) = self.context_dir else { return };
+        for m in mounts {
+            let Mount::Bind { src, .. } = m else { continue };
+            let s = src.value.as_str();
+            if s.starts_with('/') || s.starts_with('~') || s.contains('$') || context.join(s).exists() {
+                continue;
+            }
+            self.warnings.push(
+                Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
+                    .at(src.span, "the build script will create it as an empty directory")
+                    .help("create it, or check the path (it is relative to the build context)"),
+            );
+        }
+    }
+
     /// Docker's instruction layer: `HEALTHCHECK NONE` alone, or `HEALTHCHECK [flags] CMD command`;
     /// durations are Go durations of at least 1ms (or 0), retries a number.
     fn healthcheck(&mut self, inst: &Instruction) -> Option<()> {
