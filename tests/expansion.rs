@@ -15,7 +15,7 @@ fn build_args(args: &[(&str, &str)]) -> Vec<(String, String)> {
 /// The analysed program of `text` (no templates in these files).
 fn program(text: &str, args: &[(&str, &str)]) -> Program {
     let ast = rockerc::syntax::parse(text).unwrap_or_else(|d| panic!("{}", d.message)).ast;
-    let options = AnalyzeOptions { build_args: build_args(args) };
+    let options = AnalyzeOptions { build_args: build_args(args), ..AnalyzeOptions::default() };
     analyze_with(&ast, text, &options).unwrap_or_else(|d| panic!("{:?}", d.0))
 }
 
