@@ -5,10 +5,10 @@
 //! whole or not at all.
 
 use crate::diagnostic::Diagnostic;
-use crate::emit::Layout;
+use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
 use crate::template::TemplateOptions;
-use crate::{compile, render, Options};
+use crate::{compile_to, render, Options};
 use clap::{Parser, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -72,6 +72,16 @@ pub struct Cli {
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+
+    /// What to write: the sh script, or a multi-stage Dockerfile for BuildKit with its script
+    #[arg(long, value_enum, value_name = "OUTPUT", default_value_t = EmitArg::Sh)]
+    pub emit: EmitArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EmitArg {
+    Sh,
+    Buildkit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -266,14 +276,27 @@ pub fn run(cli: &Cli) -> i32 {
         );
     };
 
+    let backend = match cli.emit {
+        EmitArg::Sh => Backend::Sh,
+        EmitArg::Buildkit => Backend::Buildkit,
+    };
+    // The BuildKit backend names MOUNT caches when it compiles: by default from the context's
+    // absolute path and the Rockerfile's name, as the sh backend's script does when it runs.
+    let build_id = match (&cli.id, backend) {
+        (None, Backend::Buildkit) => {
+            let dir = context.canonicalize().map(|p| p.display().to_string()).unwrap_or_else(|_| context.display().to_string());
+            Some(format!("{dir}:{}", crate::lower::one_line_name(&name)))
+        }
+        _ => cli.id.clone(),
+    };
     let options = Options {
         template,
         context: context_rel,
         build_args: cli.build_args.clone(),
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
-        build_id: cli.id.clone(),
+        build_id,
     };
-    let compiled = match compile(&file, &options) {
+    let compiled = match compile_to(&file, &options, backend) {
         Ok(c) => c,
         Err(f) => {
             report(cli, &file, &f.diagnostics, &f.map);
