@@ -1,0 +1,387 @@
+//! Differential: every golden example that both backends can build is built by both, and the
+//! images they TAG are compared file by file and config by config.
+//!
+//! - the sh backend: `rockerc Rockerfile > build.sh`, run with the `docker` on PATH (the legacy
+//!   builder, as always);
+//! - the BuildKit backend: `rockerc --emit buildkit Rockerfile > build.sh`, run with a docker
+//!   client that has BuildKit built in (Debian's `docker.io` 20.10, found with `dpkg -L`, or
+//!   `ROCKERC_BUILDKIT_DOCKER`), `DOCKER_BUILDKIT=1`.
+//!
+//! Both compile the same copy of the example with the same `--id` (so MOUNT volumes and caches
+//! are named alike and start empty) and with the TAG names moved under `rockerc-diff/<pid>-<n>-sh/`
+//! and `.../<pid>-<n>-buildkit/`, so neither touches the names other tests use. A file is its
+//! path, type, mode, owner, size, content (SHA-256) and link target; a config is the keys listed
+//! in `CONFIG_KEYS`. Modification times are not compared: every build makes new ones.
+//!
+//! Examples only the sh backend can build are listed in `SH_ONLY` with the error the BuildKit
+//! backend gives, and that error is checked too: an example cannot drop out of the comparison
+//! silently.
+
+mod common;
+
+use common::*;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Golden examples both backends build.
+const BOTH: &[&str] = &[
+    "export-import",
+    "from-tagged",
+    "import-to-host",
+    "npm-cache-ssh",
+    "tag-push",
+    "template-agent",
+    "template-jinja",
+    "template-service",
+    "trailing-slash",
+];
+
+/// Golden examples only the sh backend builds: the BuildKit backend's error code, and why.
+const SH_ONLY: &[(&str, &str, &str)] = &[
+    ("attach", "buildkit-host-write", "its RUN runs while `MOUNT .:/workspace` is writable, and BuildKit cannot write to the host"),
+    ("context-writeback", "buildkit-host-write", "it writes its artifact to the host through `MOUNT .:/context`, and its second stage COPYs it from there"),
+];
+
+/// The parts of the image config compared.
+const CONFIG_KEYS: &[&str] = &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
+
+/// Differences that are expected: (example, path, what differs, why). Narrow on purpose: one
+/// path of one example each.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[];
+
+#[test]
+fn every_golden_example_is_compared_or_excluded_with_a_reason() {
+    let mut listed: Vec<&str> = BOTH.iter().copied().chain(SH_ONLY.iter().map(|(n, ..)| *n)).collect();
+    listed.sort_unstable();
+    let mut golden: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Rockerfile").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    golden.sort();
+    assert_eq!(listed, golden, "every golden example is in BOTH or in SH_ONLY");
+}
+
+#[test]
+fn the_examples_only_sh_builds_fail_for_buildkit_with_their_reason() {
+    for (name, code, why) in SH_ONLY {
+        let dir = repo_root().join("golden").join(name);
+        let out = rockerc().current_dir(&dir).args(["--emit", "buildkit", "--id", "x", "--error-format", "json", "Rockerfile"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name} compiles for BuildKit, but SH_ONLY says it cannot ({why})");
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(errors.contains(&format!("\"code\":\"{code}\"")), "{name}: expected {code} ({why}), got:\n{errors}");
+        // The sh backend builds it.
+        let out = rockerc().current_dir(&dir).args(["--id", "x", "Rockerfile"]).output().unwrap();
+        assert!(out.status.success(), "{name} must compile with the sh backend");
+    }
+}
+
+#[test]
+fn the_comparison_reports_each_field_that_differs() {
+    let file = |mode, uid, content: &str| FileInfo { kind: 'f', mode, uid, gid: uid, size: 1, link: None, sha256: Some(content.into()) };
+    let sh = BTreeMap::from([("/x".to_string(), file(0o644, 0, "a")), ("/only-sh".to_string(), file(0o644, 0, "a"))]);
+    let bk = BTreeMap::from([("/x".to_string(), file(0o600, 1000, "b")), ("/only-bk".to_string(), file(0o644, 0, "a"))]);
+    let d = tree_differences("none", "image", &sh, &bk);
+    assert_eq!(
+        d,
+        [
+            "image: /only-sh only in the sh backend's ('f')",
+            "image: /x: mode: 644 vs 600 (sh vs BuildKit)",
+            "image: /x: owner: 0:0 vs 1000:1000 (sh vs BuildKit)",
+            "image: /x: content: Some(\"a\") vs Some(\"b\") (sh vs BuildKit)",
+            "image: /only-bk only in the BuildKit backend's ('f')",
+        ]
+    );
+}
+
+/// A docker client that builds with BuildKit: `ROCKERC_BUILDKIT_DOCKER`, Debian's docker.io
+/// client, or the one on PATH when it can.
+fn buildkit_docker() -> Option<String> {
+    let mut candidates: Vec<String> = Vec::new();
+    if let Ok(d) = std::env::var("ROCKERC_BUILDKIT_DOCKER") {
+        candidates.push(d);
+    }
+    if let Ok(out) = Command::new("dpkg").args(["-L", "docker.io"]).output() {
+        candidates.extend(String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with("/bin/docker")).map(str::to_string));
+    }
+    candidates.push("docker".into());
+    candidates.into_iter().find(|c| {
+        Command::new(c).args(["build", "--help"]).env("DOCKER_BUILDKIT", "1").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    })
+}
+
+fn buildkit_or_skip(test: &str) -> Option<String> {
+    if !engine_or_skip(test) {
+        return None;
+    }
+    let found = buildkit_docker();
+    if found.is_none() {
+        let why = "no docker client with BuildKit (install docker.io, or set ROCKERC_BUILDKIT_DOCKER)";
+        if std::env::var("ROCKERC_E2E").as_deref() == Ok("require") {
+            panic!("differential test {test} cannot run: {why}");
+        }
+        eprintln!("\n*** DIFFERENTIAL TEST SKIPPED: {test}: {why} ***\n");
+    }
+    found
+}
+
+/// One entry of an image's file tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileInfo {
+    kind: char,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    link: Option<String>,
+    sha256: Option<String>,
+}
+
+impl FileInfo {
+    /// What differs from `other`, as `field: a vs b`.
+    fn diff(&self, other: &FileInfo) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut field = |name: &str, a: String, b: String| {
+            if a != b {
+                d.push(format!("{name}: {a} vs {b}"));
+            }
+        };
+        field("type", self.kind.to_string(), other.kind.to_string());
+        field("mode", format!("{:o}", self.mode), format!("{:o}", other.mode));
+        field("owner", format!("{}:{}", self.uid, self.gid), format!("{}:{}", other.uid, other.gid));
+        field("size", self.size.to_string(), other.size.to_string());
+        field("link", format!("{:?}", self.link), format!("{:?}", other.link));
+        field("content", format!("{:?}", self.sha256), format!("{:?}", other.sha256));
+        d
+    }
+}
+
+fn digest(reader: &mut impl Read) -> String {
+    let mut h = Sha256::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file of an image (`docker create` + `docker export`), with contents hashed.
+fn image_tree(image: &str) -> BTreeMap<String, FileInfo> {
+    let ctr = docker_str(&["create", image, "/nonexistent"]);
+    let mut child = Command::new("docker").args(["export", &ctr]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut archive = tar::Archive::new(child.stdout.take().unwrap());
+    let mut files = BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let header = entry.header().clone();
+        let path = format!("/{}", entry.path().unwrap().to_string_lossy().trim_start_matches("./").trim_end_matches('/'));
+        let kind = match header.entry_type() {
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            tar::EntryType::Link => 'h',
+            _ => 'f',
+        };
+        let sha256 = (kind == 'f').then(|| digest(&mut entry));
+        files.insert(
+            if path == "/." { "/".to_string() } else { path },
+            FileInfo {
+                kind,
+                mode: header.mode().unwrap_or(0) & 0o7777,
+                uid: header.uid().unwrap_or(0),
+                gid: header.gid().unwrap_or(0),
+                size: if kind == 'f' { header.size().unwrap_or(0) } else { 0 },
+                link: header.link_name().ok().flatten().map(|l| l.to_string_lossy().into_owned()),
+                sha256,
+            },
+        );
+    }
+    child.wait().unwrap();
+    docker(&["rm", "-v", &ctr]);
+    files
+}
+
+/// Every file under a host directory (paths relative to it).
+fn host_tree(root: &Path) -> BTreeMap<String, FileInfo> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let ft = meta.file_type();
+            let kind = if ft.is_dir() {
+                stack.push(e.path());
+                'd'
+            } else if ft.is_symlink() {
+                'l'
+            } else {
+                'f'
+            };
+            let sha256 = (kind == 'f').then(|| digest(&mut std::fs::File::open(e.path()).unwrap()));
+            let link = (kind == 'l').then(|| std::fs::read_link(e.path()).unwrap().to_string_lossy().into_owned());
+            files.insert(rel, FileInfo { kind, mode: meta.mode() & 0o7777, uid: meta.uid().into(), gid: meta.gid().into(), size: if kind == 'f' { meta.len() } else { 0 }, link, sha256 });
+        }
+    }
+    files
+}
+
+/// Differences between two file trees, known ones left out.
+fn tree_differences(example: &str, what: &str, sh: &BTreeMap<String, FileInfo>, bk: &BTreeMap<String, FileInfo>) -> Vec<String> {
+    let known = |path: &str| KNOWN_DIFFERENCES.iter().any(|(e, p, ..)| *e == example && *p == path);
+    let mut out = Vec::new();
+    for (path, a) in sh {
+        if known(path) {
+            continue;
+        }
+        match bk.get(path) {
+            None => out.push(format!("{what}: {path} only in the sh backend's ({:?})", a.kind)),
+            Some(b) => {
+                for d in a.diff(b) {
+                    out.push(format!("{what}: {path}: {d} (sh vs BuildKit)"));
+                }
+            }
+        }
+    }
+    for (path, b) in bk {
+        if !sh.contains_key(path) && !known(path) {
+            out.push(format!("{what}: {path} only in the BuildKit backend's ({:?})", b.kind));
+        }
+    }
+    out
+}
+
+/// The example's `env` file (`NAME=VALUE` lines): the whole environment its templates see.
+fn example_env(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join("env"))
+        .map(|t| t.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .unwrap_or_default()
+}
+
+/// Removes what one comparison made: the tags, and the sh backend's MOUNT volumes.
+struct Cleanup {
+    prefixes: Vec<String>,
+    volume_prefix: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let images = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        for image in images.lines().filter(|i| self.prefixes.iter().any(|p| i.contains(p.as_str()))) {
+            let _ = Command::new("docker").args(["rmi", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
+        let volumes = Command::new("docker").args(["volume", "ls", "-q"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        for v in volumes.lines().filter(|v| v.starts_with(&self.volume_prefix)) {
+            let _ = Command::new("docker").args(["volume", "rm", v]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// Tags under `prefix`, keyed by what follows it.
+fn tags_under(prefix: &str) -> BTreeMap<String, String> {
+    let images = docker_str(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    images
+        .lines()
+        .filter_map(|i| {
+            let at = i.find(prefix)?;
+            Some((format!("{}{}", &i[..at], &i[at + prefix.len()..]), i.to_string()))
+        })
+        .collect()
+}
+
+fn run_script(dir: &Path, env: &[(&str, String)]) -> String {
+    let out = Command::new("sh").arg(dir.join("build.sh")).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).current_dir("/").output().unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{} failed:\n{log}", dir.join("build.sh").display());
+    log
+}
+
+fn compare(name: &str) {
+    let test = format!("both_backends_build_identical_images_{name}");
+    let Some(bk_docker) = buildkit_or_skip(&test) else { return };
+    let n = BOTH.iter().position(|b| *b == name).unwrap();
+    let run = format!("{}-{n}", std::process::id());
+    let prefix = |backend: &str| format!("rockerc-diff/{run}-{backend}/");
+    let id = format!("rockerc-diff-{run}");
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
+    let _cleanup = Cleanup { prefixes: vec![prefix("sh"), prefix("buildkit")], volume_prefix: format!("rockerc_{}_", crc.split_whitespace().next().unwrap()) };
+
+    let golden = repo_root().join("golden").join(name);
+    let mut vars: Vec<String> = Vec::new();
+    if golden.join("vars.yml").is_file() {
+        vars = vec!["--vars".into(), "vars.yml".into()];
+    }
+    let env = example_env(&golden);
+    // An SSH key for the examples that MOUNT $SSH_KEY_FILE.
+    let key_dir = tempfile::tempdir().unwrap();
+    let key = key_dir.path().join("id_rsa");
+    run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    let build_env = vec![("SSH_KEY_FILE", key.display().to_string()), ("ROCKERC_DOCKER", bk_docker.clone())];
+
+    let mut built = Vec::new();
+    for backend in ["sh", "buildkit"] {
+        let ex = Example::new(name);
+        let rockerfile = std::fs::read_to_string(ex.path().join("Rockerfile")).unwrap();
+        std::fs::write(ex.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix(backend))).unwrap();
+        let mut args: Vec<String> = vec!["--id".into(), id.clone()];
+        if backend == "buildkit" {
+            args.extend(["--emit".to_string(), "buildkit".to_string()]);
+        }
+        args.extend(vars.iter().cloned());
+        let out = run_ok(rockerc().current_dir(ex.path()).env_clear().envs(env.iter().map(|(k, v)| (k, v))).args(&args).arg("Rockerfile"));
+        std::fs::write(ex.path().join("build.sh"), out.stdout).unwrap();
+        run_script(ex.path(), &build_env);
+        built.push(ex);
+    }
+
+    let (sh, bk) = (tags_under(&prefix("sh")), tags_under(&prefix("buildkit")));
+    assert!(!sh.is_empty(), "{name}: the sh backend tagged nothing under {}", prefix("sh"));
+    assert_eq!(sh.keys().collect::<Vec<_>>(), bk.keys().collect::<Vec<_>>(), "{name}: both backends tag the same names");
+    let mut differences = Vec::new();
+    for (tag, sh_image) in &sh {
+        let bk_image = &bk[tag];
+        differences.extend(tree_differences(name, tag, &image_tree(sh_image), &image_tree(bk_image)));
+        let (a, b) = (image_config(sh_image), image_config(bk_image));
+        for key in CONFIG_KEYS {
+            if a[key] != b[key] {
+                differences.push(format!("{tag}: config {key}: {} vs {} (sh vs BuildKit)", a[key], b[key]));
+            }
+        }
+    }
+    // What the builds wrote on the host (IMPORT into a MOUNTed directory).
+    let (sh_host, bk_host) = (host_tree(built[0].path()), host_tree(built[1].path()));
+    let written = |t: &BTreeMap<String, FileInfo>| t.iter().filter(|(p, _)| p.starts_with("dist")).map(|(p, f)| (p.clone(), f.clone())).collect::<BTreeMap<_, _>>();
+    differences.extend(tree_differences(name, "host", &written(&sh_host), &written(&bk_host)));
+    assert!(differences.is_empty(), "{name}: the backends' images differ:\n  {}", differences.join("\n  "));
+    eprintln!("{name}: {} image(s) identical: {}", sh.len(), sh.keys().cloned().collect::<Vec<_>>().join(", "));
+}
+
+macro_rules! differential {
+    ($($test:ident => $name:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            compare($name);
+        }
+    )*};
+}
+
+differential! {
+    both_backends_build_identical_images_export_import => "export-import",
+    both_backends_build_identical_images_from_tagged => "from-tagged",
+    both_backends_build_identical_images_import_to_host => "import-to-host",
+    both_backends_build_identical_images_npm_cache_ssh => "npm-cache-ssh",
+    both_backends_build_identical_images_tag_push => "tag-push",
+    both_backends_build_identical_images_template_agent => "template-agent",
+    both_backends_build_identical_images_template_jinja => "template-jinja",
+    both_backends_build_identical_images_template_service => "template-service",
+    both_backends_build_identical_images_trailing_slash => "trailing-slash",
+}
