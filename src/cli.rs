@@ -73,7 +73,8 @@ pub struct Cli {
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 
-    /// What to write: the sh script, or a multi-stage Dockerfile for BuildKit with its script
+    /// What to write: the sh script, a multi-stage Dockerfile for BuildKit with its script, or the
+    /// stage graph as Graphviz
     #[arg(long, value_enum, value_name = "OUTPUT", default_value_t = EmitArg::Sh)]
     pub emit: EmitArg,
 }
@@ -82,6 +83,7 @@ pub struct Cli {
 pub enum EmitArg {
     Sh,
     Buildkit,
+    Dot,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -279,7 +281,11 @@ pub fn run(cli: &Cli) -> i32 {
     let backend = match cli.emit {
         EmitArg::Sh => Backend::Sh,
         EmitArg::Buildkit => Backend::Buildkit,
+        EmitArg::Dot => Backend::Dot,
     };
+    if cli.output.is_some() && backend == Backend::Dot {
+        return fail(cli, &name, Diagnostic::error("usage", "--emit dot prints to standard output; -o DIR is for the scripts").help("redirect it: `rockerc --emit dot Rockerfile > stages.dot`"));
+    }
     // The BuildKit backend names MOUNT caches when it compiles: by default from the context's
     // absolute path and the Rockerfile's name, as the sh backend's script does when it runs.
     let build_id = match (&cli.id, backend) {

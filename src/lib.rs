@@ -94,6 +94,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend) 
     let plan = lower::lower(&program, &graph, file, &map, &lower_options).map_err(|d| fail(d, &map))?;
     let output = match backend {
         emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref()),
+        emit::Backend::Dot => emit::Emitted { script: emit::dot(&program, &graph, file, &map), files: Vec::new() },
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
             let ms = emit::buildkit::multi_stage(&program, &graph, file, &map, &build_id).map_err(|d| fail(d, &map))?;

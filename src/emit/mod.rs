@@ -1,9 +1,11 @@
 //! Build plan -> text: the POSIX sh driver script and its Dockerfiles; the BuildKit backend's
-//! multi-stage Dockerfile and script.
+//! multi-stage Dockerfile and script; the stage graph as Graphviz.
 
 pub mod buildkit;
+mod dot;
 mod sh;
 
+pub use dot::dot;
 pub use sh::{sh, Layout};
 
 /// Which output rockerc writes (`--emit`).
@@ -14,6 +16,8 @@ pub enum Backend {
     Sh,
     /// One multi-stage Dockerfile for BuildKit, and a short script around it.
     Buildkit,
+    /// The stage graph, as Graphviz.
+    Dot,
 }
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
