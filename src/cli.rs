@@ -77,6 +77,11 @@ pub struct Cli {
     /// stage graph as Graphviz
     #[arg(long, value_enum, value_name = "OUTPUT", default_value_t = EmitArg::Sh)]
     pub emit: EmitArg,
+
+    /// Print the output of --emit sh or buildkit annotated for a learner (Markdown): where each
+    /// block comes from, which Docker mechanism carries it, and why
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -283,8 +288,12 @@ pub fn run(cli: &Cli) -> i32 {
         EmitArg::Buildkit => Backend::Buildkit,
         EmitArg::Dot => Backend::Dot,
     };
-    if cli.output.is_some() && backend == Backend::Dot {
-        return fail(cli, &name, Diagnostic::error("usage", "--emit dot prints to standard output; -o DIR is for the scripts").help("redirect it: `rockerc --emit dot Rockerfile > stages.dot`"));
+    if cli.output.is_some() && (cli.explain || backend == Backend::Dot) {
+        let what = if cli.explain { "--explain" } else { "--emit dot" };
+        return fail(cli, &name, Diagnostic::error("usage", format!("{what} prints to standard output; -o DIR is for the scripts")).help(format!("redirect it: `rockerc {what} ... > FILE`")));
+    }
+    if cli.explain && backend == Backend::Dot {
+        return fail(cli, &name, Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("render the stage graph with `rockerc --emit dot Rockerfile | dot -Tsvg > stages.svg`"));
     }
     // The BuildKit backend names MOUNT caches when it compiles: by default from the context's
     // absolute path and the Rockerfile's name, as the sh backend's script does when it runs.
@@ -302,7 +311,7 @@ pub fn run(cli: &Cli) -> i32 {
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
         build_id,
     };
-    let compiled = match compile_to(&file, &options, backend) {
+    let compiled = match compile_to(&file, &options, backend, cli.explain) {
         Ok(c) => c,
         Err(f) => {
             report(cli, &file, &f.diagnostics, &f.map);

@@ -1,11 +1,13 @@
 //! Build plan -> text: the POSIX sh driver script and its Dockerfiles; the BuildKit backend's
-//! multi-stage Dockerfile and script; the stage graph as Graphviz.
+//! multi-stage Dockerfile and script; the stage graph as Graphviz; the explained lowering.
 
 pub mod buildkit;
 mod dot;
+mod explain;
 mod sh;
 
 pub use dot::dot;
+pub use explain::{explain_buildkit, explain_sh};
 pub use sh::{sh, Layout};
 
 /// Which output rockerc writes (`--emit`).
