@@ -15,7 +15,9 @@
 //!
 //! Examples only the sh backend can build are listed in `SH_ONLY` with the error the BuildKit
 //! backend gives, and that error is checked too: an example cannot drop out of the comparison
-//! silently.
+//! silently. `FEATURES` adds what the examples leave out, with the one difference the backends
+//! are known to have (`FEATURES_KNOWN`). Without an engine: the BuildKit output of every example
+//! is deterministic, `shellcheck` clean, parses again, and is pinned in tests/snapshots/.
 
 mod common;
 
@@ -48,8 +50,9 @@ const SH_ONLY: &[(&str, &str, &str)] = &[
 /// The parts of the image config compared.
 const CONFIG_KEYS: &[&str] = &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
 
-/// Differences that are expected: (example, path, what differs, why). Narrow on purpose: one
-/// path of one example each.
+/// Differences expected in the golden examples' images: (example, path, what differs, why),
+/// narrow on purpose, one path of one example each. There are none: every golden example both
+/// backends build gives identical images.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[];
 
 #[test]
@@ -307,20 +310,60 @@ fn run_script(dir: &Path, env: &[(&str, String)]) -> String {
 
 fn compare(name: &str) {
     let test = format!("both_backends_build_identical_images_{name}");
-    let Some(bk_docker) = buildkit_or_skip(&test) else { return };
     let n = BOTH.iter().position(|b| *b == name).unwrap();
+    let golden = repo_root().join("golden").join(name);
+    let mut args: Vec<String> = Vec::new();
+    if golden.join("vars.yml").is_file() {
+        args = vec!["--vars".into(), "vars.yml".into()];
+    }
+    let env = example_env(&golden);
+    let Some(differences) = compare_builds(&test, name, n, &|dir: &Path| copy_golden(name, dir), &args, &env) else { return };
+    assert!(differences.is_empty(), "{name}: the backends' images differ:\n  {}", differences.join("\n  "));
+}
+
+/// A golden example's files (no snapshots) in `dir`.
+fn copy_golden(name: &str, dir: &Path) {
+    let ex = Example::new(name);
+    for entry in walk(ex.path()) {
+        let rel = entry.strip_prefix(ex.path()).unwrap();
+        let target = dir.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+    }
+}
+
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Builds what `make` puts in a directory with both backends (the Rockerfile's `rockerc-golden/`
+/// names moved under a prefix of each) and compares every image they TAG, and what they wrote
+/// under `dist/` on the host; returns the differences (`None`: skipped). `n` makes the names
+/// unique among the tests of this run.
+fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: &[String], env: &[(String, String)]) -> Option<Vec<String>> {
+    let bk_docker = buildkit_or_skip(test)?;
     let run = format!("{}-{n}", std::process::id());
     let prefix = |backend: &str| format!("rockerc-diff/{run}-{backend}/");
     let id = format!("rockerc-diff-{run}");
     let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
     let _cleanup = Cleanup { prefixes: vec![prefix("sh"), prefix("buildkit")], volume_prefix: format!("rockerc_{}_", crc.split_whitespace().next().unwrap()) };
 
-    let golden = repo_root().join("golden").join(name);
-    let mut vars: Vec<String> = Vec::new();
-    if golden.join("vars.yml").is_file() {
-        vars = vec!["--vars".into(), "vars.yml".into()];
-    }
-    let env = example_env(&golden);
     // An SSH key for the examples that MOUNT $SSH_KEY_FILE.
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("id_rsa");
@@ -329,18 +372,19 @@ fn compare(name: &str) {
 
     let mut built = Vec::new();
     for backend in ["sh", "buildkit"] {
-        let ex = Example::new(name);
-        let rockerfile = std::fs::read_to_string(ex.path().join("Rockerfile")).unwrap();
-        std::fs::write(ex.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix(backend))).unwrap();
-        let mut args: Vec<String> = vec!["--id".into(), id.clone()];
+        let dir = tempfile::Builder::new().prefix(&format!("rockerc-diff-{name}-")).tempdir().unwrap();
+        make(dir.path());
+        let rockerfile = std::fs::read_to_string(dir.path().join("Rockerfile")).unwrap();
+        std::fs::write(dir.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix(backend))).unwrap();
+        let mut all: Vec<String> = vec!["--id".into(), id.clone()];
         if backend == "buildkit" {
-            args.extend(["--emit".to_string(), "buildkit".to_string()]);
+            all.extend(["--emit".to_string(), "buildkit".to_string()]);
         }
-        args.extend(vars.iter().cloned());
-        let out = run_ok(rockerc().current_dir(ex.path()).env_clear().envs(env.iter().map(|(k, v)| (k, v))).args(&args).arg("Rockerfile"));
-        std::fs::write(ex.path().join("build.sh"), out.stdout).unwrap();
-        run_script(ex.path(), &build_env);
-        built.push(ex);
+        all.extend(args.iter().cloned());
+        let out = run_ok(rockerc().current_dir(dir.path()).env_clear().envs(env.iter().map(|(k, v)| (k, v))).args(&all).arg("Rockerfile"));
+        std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+        run_script(dir.path(), &build_env);
+        built.push(dir);
     }
 
     let (sh, bk) = (tags_under(&prefix("sh")), tags_under(&prefix("buildkit")));
@@ -361,8 +405,8 @@ fn compare(name: &str) {
     let (sh_host, bk_host) = (host_tree(built[0].path()), host_tree(built[1].path()));
     let written = |t: &BTreeMap<String, FileInfo>| t.iter().filter(|(p, _)| p.starts_with("dist")).map(|(p, f)| (p.clone(), f.clone())).collect::<BTreeMap<_, _>>();
     differences.extend(tree_differences(name, "host", &written(&sh_host), &written(&bk_host)));
-    assert!(differences.is_empty(), "{name}: the backends' images differ:\n  {}", differences.join("\n  "));
-    eprintln!("{name}: {} image(s) identical: {}", sh.len(), sh.keys().cloned().collect::<Vec<_>>().join(", "));
+    eprintln!("{name}: {} image(s) compared ({}), {} difference(s)", sh.len(), sh.keys().cloned().collect::<Vec<_>>().join(", "), differences.len());
+    Some(differences)
 }
 
 macro_rules! differential {
@@ -384,4 +428,138 @@ differential! {
     both_backends_build_identical_images_template_jinja => "template-jinja",
     both_backends_build_identical_images_template_service => "template-service",
     both_backends_build_identical_images_trailing_slash => "trailing-slash",
+}
+
+/// What the golden examples leave out, built by both backends and compared the same way: ONBUILD
+/// held back across the parts of a stage and exposed at a TAG, CMD at a later ENTRYPOINT, ARG in
+/// a later part, a read-only MOUNT of the context, a relative EXPORT, files of another owner,
+/// a file the export store renamed, and COPY --from a stage number.
+///
+/// Two sh backend bugs shape it (theirs to fix, see the report of this branch): the MOUNTed RUN
+/// is in a stage without an ARG (a MOUNTed RUN with ARG values breaks when a `$` follows on the
+/// next generated line), and COPY --from is the first instruction of a stage FROM an image (in
+/// a stage that continues from an image it built, its Dockerfile declares ARG ROCKERC_FROM after
+/// a FROM, where the next FROM cannot see it).
+const FEATURES: &str = r#"FROM rockerc-test/busybox AS base
+ARG GREETING=hello
+ONBUILD RUN echo fired > /fired
+RUN mkdir -p /data/sub && echo "$GREETING" > /data/greeting && echo deep > /data/sub/deep && chown -R 1000:1000 /data && chmod 750 /data /data/sub
+CMD ["base"]
+TAG rockerc-golden/onbuild-base:latest
+ENTRYPOINT ["/bin/echo"]
+RUN echo "$GREETING again" > /data/again
+EXPORT /data
+EXPORT /data/greeting /renamed
+WORKDIR /work
+RUN echo relative > rel.txt
+EXPORT rel.txt
+
+FROM base
+MOUNT .:/src:ro
+RUN cat /src/input.txt > /from-context
+RUN mkdir /existing-dir
+IMPORT data /imported/
+IMPORT renamed /existing-dir
+IMPORT rel.txt /rel
+TAG rockerc-golden/child:latest
+
+FROM rockerc-test/busybox
+COPY --from=0 /data/greeting /copied-from-0
+TAG rockerc-golden/copy-from:latest
+"#;
+
+/// Differences the FEATURES build is known to have, each with its reason: (difference, why).
+const FEATURES_KNOWN: &[(&str, &str)] = &[(
+    "child:latest: /imported/data: mode: 750 vs 755 (sh vs BuildKit)",
+    "the mode of an IMPORTed directory itself (not of what is in it): rsync, and the sh backend's context laid out for COPY, keep it; BuildKit's COPY --from creates the destination directory 0755, and Docker 20.10's frontend has no COPY --chmod",
+)];
+
+#[test]
+fn both_backends_build_identical_images_of_what_the_examples_leave_out() {
+    let make = |dir: &Path| {
+        std::fs::write(dir.join("Rockerfile"), FEATURES).unwrap();
+        std::fs::write(dir.join("input.txt"), "from the context\n").unwrap();
+    };
+    let test = "both_backends_build_identical_images_of_what_the_examples_leave_out";
+    let Some(differences) = compare_builds(test, "features", BOTH.len(), &make, &[], &[]) else { return };
+    let known: Vec<&str> = FEATURES_KNOWN.iter().map(|(d, _)| *d).collect();
+    assert_eq!(differences, known, "the differences are exactly the known ones (FEATURES_KNOWN; update it and docs/multi-stage.md when they change)");
+}
+
+#[test]
+fn a_wrong_assumption_stops_the_buildkit_build() {
+    let Some(bk_docker) = buildkit_or_skip("a_wrong_assumption_stops_the_buildkit_build") else { return };
+    // Nothing says whether /out/dir is a file or a directory; rockerc takes it for a file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN mkdir -p /out/dir && touch /out/dir/x\nEXPORT /out/dir\n\nFROM {BUSYBOX}\nIMPORT dir /target\n")).unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "Rockerfile"]));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let out = Command::new("sh").arg(dir.path().join("build.sh")).env("ROCKERC_DOCKER", &bk_docker).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build must stop");
+    assert!(err.contains("rockerc: IMPORT dir /target (Rockerfile:6) was compiled for /out/dir being a file, but it is a directory"), "{err}");
+}
+
+/// The BuildKit backend's output for a golden example, through the library.
+fn compile_buildkit(dir: &Path, layout: rockerc::emit::Layout) -> rockerc::emit::Emitted {
+    use rockerc::{compile_to, emit::Backend, source::SourceFile, Options};
+    let file = SourceFile::new("Rockerfile", std::fs::read_to_string(dir.join("Rockerfile")).unwrap());
+    let mut options = Options { layout, build_id: Some("golden".into()), ..Options::default() };
+    options.template.base_dir = Some(dir.to_path_buf());
+    if dir.join("vars.yml").is_file() {
+        options.template.var_files.push(dir.join("vars.yml"));
+    }
+    options.template.env = example_env(dir).into_iter().collect();
+    match compile_to(&file, &options, Backend::Buildkit, false) {
+        Ok(c) => c.output,
+        Err(f) => panic!("{} does not compile for BuildKit:\n{}", dir.display(), f.render(&file, false)),
+    }
+}
+
+#[test]
+fn buildkit_output_is_deterministic_parses_and_is_pinned() {
+    use rockerc::emit::Layout;
+    for name in BOTH {
+        let dir = repo_root().join("golden").join(name);
+        for layout in [Layout::Single, Layout::Directory] {
+            assert_eq!(compile_buildkit(&dir, layout), compile_buildkit(&dir, layout), "{name} compiles differently twice");
+        }
+        let out = compile_buildkit(&dir, Layout::Directory);
+        let (file, dockerfile) = &out.files[0];
+        assert_eq!(file, "Dockerfile");
+        let parsed = rockerc::syntax::parse(dockerfile).unwrap_or_else(|d| panic!("{name}: the Dockerfile does not parse: {}", d.message));
+        assert!(
+            parsed.ast.instructions.iter().all(|i| !i.kind.is_rocker() && i.kind != rockerc::syntax::Keyword::Unknown),
+            "{name}: the Dockerfile holds an instruction Docker does not know"
+        );
+        let mut settings = insta::Settings::clone_current();
+        settings.set_description(format!("rockerc --emit buildkit --id golden -o DIR golden/{name}/Rockerfile: DIR/Dockerfile"));
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(format!("{name}.Dockerfile"), dockerfile));
+    }
+}
+
+#[test]
+fn buildkit_scripts_are_shellcheck_clean() {
+    use rockerc::emit::Layout;
+    let available = Command::new("shellcheck").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !available {
+        if std::env::var("ROCKERC_E2E").as_deref() == Ok("require") {
+            panic!("shellcheck is not installed");
+        }
+        eprintln!("\n*** SHELLCHECK SKIPPED: shellcheck is not installed (apt-get install shellcheck) ***\n");
+        return;
+    }
+    for name in BOTH {
+        for layout in [Layout::Single, Layout::Directory] {
+            let out = compile_buildkit(&repo_root().join("golden").join(name), layout);
+            let mut child = Command::new("shellcheck").args(["-s", "sh", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+            {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(out.script.as_bytes()).unwrap();
+            }
+            let result = child.wait_with_output().unwrap();
+            assert!(result.status.success(), "shellcheck -s sh finds problems in the {layout:?} BuildKit script of {name}:\n{}", String::from_utf8_lossy(&result.stdout));
+        }
+    }
 }
