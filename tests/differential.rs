@@ -563,3 +563,44 @@ fn buildkit_scripts_are_shellcheck_clean() {
         }
     }
 }
+
+#[test]
+fn attach_opens_the_image_at_that_point_with_the_stages_mounts() {
+    let Some(bk_docker) = buildkit_or_skip("attach_opens_the_image_at_that_point_with_the_stages_mounts") else { return };
+    // golden/attach with its host MOUNT read-only (the BuildKit backend cannot write to the host)
+    // and a volume: ATTACH runs on the image at its line, with both mounted.
+    let dir = tempfile::tempdir().unwrap();
+    copy_golden("attach", dir.path());
+    let rockerfile = std::fs::read_to_string(dir.path().join("Rockerfile")).unwrap();
+    let rockerfile = rockerfile.replace("MOUNT .:/workspace", "MOUNT .:/workspace:ro\nMOUNT /cache").replace("TAG rockerc-golden/attach:latest\n", "RUN echo later > /later\n");
+    std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
+    let id = format!("rockerc-diff-attach-{}", std::process::id());
+    let out = run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "--id", &id, "Rockerfile"]));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let log = run_script(dir.path(), &[("ROCKERC_DOCKER", bk_docker.clone())]);
+    assert!(log.contains("skipping ATTACH at Rockerfile:9"), "{log}");
+    let cmd = format!("sh {} --attach", dir.path().join("build.sh").display());
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("ROCKERC_DOCKER", &bk_docker)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            // The first ATTACH runs the image's CMD (sh): answer it, then let the second run.
+            child.stdin.take().unwrap().write_all(b"echo inside-attach; ls -d /cache; ls /later; exit\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("inside-attach") && text.contains("/cache"), "{text}");
+    assert!(text.contains("ls: /later: No such file or directory"), "ATTACH sees the image at its line, not the stage's end:\n{text}");
+    assert!(text.contains("context-file.txt") && text.contains("prepared"), "the second ATTACH sees the MOUNTed context:\n{text}");
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
+    let volumes = docker_str(&["volume", "ls", "-q"]);
+    for v in volumes.lines().filter(|v| v.starts_with(&format!("rockerc_{}_", crc.split_whitespace().next().unwrap()))) {
+        docker(&["volume", "rm", v]);
+    }
+}
