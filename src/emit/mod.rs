@@ -1,8 +1,26 @@
-//! Build plan -> text: the POSIX sh driver script and its Dockerfiles.
+//! Build plan -> text: the POSIX sh driver script and its Dockerfiles; the BuildKit backend's
+//! multi-stage Dockerfile and script; the stage graph as Graphviz; the explained lowering.
 
+pub mod buildkit;
+mod dot;
+mod explain;
 mod sh;
 
+pub use dot::dot;
+pub use explain::{explain_buildkit, explain_sh};
 pub use sh::{sh, Layout};
+
+/// Which output rockerc writes (`--emit`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The POSIX sh script and its Dockerfiles (Docker's legacy builder).
+    #[default]
+    Sh,
+    /// One multi-stage Dockerfile for BuildKit, and a short script around it.
+    Buildkit,
+    /// The stage graph, as Graphviz.
+    Dot,
+}
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
 #[derive(Clone, Debug, PartialEq, Eq)]
