@@ -440,13 +440,8 @@ differential! {
 /// What the golden examples leave out, built by both backends and compared the same way: ONBUILD
 /// held back across the parts of a stage and exposed at a TAG, CMD at a later ENTRYPOINT, ARG in
 /// a later part, a read-only MOUNT of the context, a relative EXPORT, files of another owner,
-/// a file the export store renamed, and COPY --from a stage number.
-///
-/// Two sh backend bugs shape it (theirs to fix, see the report of this branch): the MOUNTed RUN
-/// is in a stage without an ARG (a MOUNTed RUN with ARG values breaks when a `$` follows on the
-/// next generated line), and COPY --from is the first instruction of a stage FROM an image (in
-/// a stage that continues from an image it built, its Dockerfile declares ARG ROCKERC_FROM after
-/// a FROM, where the next FROM cannot see it).
+/// a file the export store renamed, a MOUNTed RUN that reads an ARG on a continued line, and
+/// COPY --from a stage number in a stage that has already built an image of its own.
 const FEATURES: &str = r#"FROM rockerc-test/busybox AS base
 ARG GREETING=hello
 ONBUILD RUN echo fired > /fired
@@ -462,8 +457,10 @@ RUN echo relative > rel.txt
 EXPORT rel.txt
 
 FROM base
+ARG WHO=world
 MOUNT .:/src:ro
-RUN cat /src/input.txt > /from-context
+RUN cat /src/input.txt > /from-context && echo "$WHO" \
+ "$HOME" >> /from-context
 RUN mkdir /existing-dir
 IMPORT data /imported/
 IMPORT renamed /existing-dir
@@ -471,6 +468,7 @@ IMPORT rel.txt /rel
 TAG rockerc-golden/child:latest
 
 FROM rockerc-test/busybox
+RUN echo third > /third
 COPY --from=0 /data/greeting /copied-from-0
 TAG rockerc-golden/copy-from:latest
 "#;

@@ -194,10 +194,10 @@ fn explain_build(out: &mut String, b: &BuildStep, exports: &BTreeMap<usize, Stri
             w!(out, "build context; Docker's cache keys each instruction by its parent image (and COPY by the files' checksums).");
         }
         Context::Paths(paths) => {
-            w!(out, "**Layer cache, minimal context.** These instructions go into one generated Dockerfile. The script sends");
-            w!(out, "only what they read ({}), hard-linked into a private context, so the", paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "));
-            w!(out, "daemon never receives the rest of the context; Docker's cache keys each instruction by its parent image");
-            w!(out, "(and COPY by the files' checksums).");
+            w!(out, "**Layer cache, minimal context.** These instructions go into one generated Dockerfile, built with");
+            w!(out, "`docker build`. The context the daemon receives holds only what they read, hard-linked into a private");
+            w!(out, "directory: {}. Docker's cache keys each instruction by its parent image (and COPY by the files'", paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "));
+            w!(out, "checksums).");
         }
         Context::Empty if b.exposes_only => {
             w!(out, "**Layer cache.** An image for the TAG that carries the stage's ONBUILD triggers. They are held back from");

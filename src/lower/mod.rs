@@ -778,9 +778,16 @@ impl<'a> Lowerer<'a> {
             df.push_str(&g.text);
             df.push('\n');
         }
+        // The script passes image ids as build args; only an ARG before the first FROM is seen
+        // by every FROM line, so all of them are declared here.
         for (alias, _) in &pending.stage_args {
-            let var = build_arg_name(alias);
-            df.push_str(&format!("ARG {var}\nFROM ${{{var}}} AS {alias}\n"));
+            df.push_str(&format!("ARG {}\n", build_arg_name(alias)));
+        }
+        if from_current {
+            df.push_str("ARG ROCKERC_FROM\n");
+        }
+        for (alias, _) in &pending.stage_args {
+            df.push_str(&format!("FROM ${{{}}} AS {alias}\n", build_arg_name(alias)));
         }
         if from_current {
             let what = if cx.advanced {
@@ -788,7 +795,7 @@ impl<'a> Lowerer<'a> {
             } else {
                 format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
             };
-            df.push_str(&format!("# FROM {what}\nARG ROCKERC_FROM\nFROM ${{ROCKERC_FROM}}\n"));
+            df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
             df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
