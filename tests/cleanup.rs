@@ -52,45 +52,59 @@ fn a_failing_step_leaves_nothing_and_keeps_the_previous_image() {
     assert_eq!(image_id("rockerc-e2e/failing:latest"), before, "the failed build moved the tag");
 }
 
+/// Starts `cmd` in a process group of its own with a fresh TMPDIR, waits until its RUN's
+/// container is up, then sends SIGNAL: to the whole group, as Ctrl-C does, or to the process
+/// alone, as a CI timeout typically does. Checks that it stopped soon and left no container and no
+/// temporary directory, and returns how it exited.
+fn interrupt(cmd: &mut Command, signal: &str, whole_group: bool) -> std::process::ExitStatus {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let containers = rockerc_containers();
+    let mut child = cmd.env("TMPDIR", tmp.path()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).process_group(0).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while rockerc_containers() == containers {
+        assert!(started.elapsed().as_secs() < 60, "the RUN container never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let target = if whole_group { format!("-{}", child.id()) } else { child.id().to_string() };
+    run_ok(Command::new("kill").arg(format!("-{signal}")).arg("--").arg(&target));
+    let interrupted = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(interrupted.elapsed().as_secs() < 20, "SIG{signal} took {:?} to stop the build", interrupted.elapsed());
+    assert_eq!(rockerc_containers(), containers, "SIG{signal}: a container was left behind");
+    assert!(temp_dirs_in(tmp.path()).is_empty(), "SIG{signal}: temp dirs left: {:?}", temp_dirs_in(tmp.path()));
+    status
+}
+
 #[test]
 fn interrupts_stop_the_build_and_clean_up() {
     if !engine_or_skip("interrupts_stop_the_build_and_clean_up") {
         return;
     }
-    use std::os::unix::process::CommandExt;
     let _g = engine_lock();
     let ex = inline_example(&format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
     for (signal, whole_group) in [("INT", true), ("TERM", false)] {
-        let tmp = tempfile::tempdir().unwrap();
-        let containers = rockerc_containers();
-        let mut child = Command::new("sh")
-            .arg(ex.path().join("build.sh"))
-            .arg("--no-cache")
-            .env("TMPDIR", tmp.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        // Wait until the RUN's container is up, then interrupt: Ctrl-C signals the whole process
-        // group; a CI timeout typically signals the script alone.
-        let started = std::time::Instant::now();
-        while rockerc_containers() == containers {
-            assert!(started.elapsed().as_secs() < 60, "the RUN container never started");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let target = if whole_group { format!("-{}", child.id()) } else { child.id().to_string() };
-        run_ok(Command::new("kill").arg(format!("-{signal}")).arg("--").arg(&target));
-        let interrupted = std::time::Instant::now();
-        let status = child.wait().unwrap();
-        assert!(interrupted.elapsed().as_secs() < 20, "SIG{signal} took {:?} to stop the build", interrupted.elapsed());
+        let status = interrupt(Command::new("sh").arg(ex.path().join("build.sh")).arg("--no-cache"), signal, whole_group);
         assert!(!status.success(), "SIG{signal}: the script must exit non-zero");
-        assert_eq!(rockerc_containers(), containers, "SIG{signal}: a container was left behind");
-        assert!(temp_dirs_in(tmp.path()).is_empty(), "SIG{signal}: temp dirs left: {:?}", temp_dirs_in(tmp.path()));
     }
 }
 
+/// `rockerc build` waits while the script cleans up: Ctrl-C (to the whole group) or a TERM to
+/// rockerc alone ends the script through its traps, and rockerc exits with its status, leaving
+/// neither containers nor its own temporary directory.
+#[test]
+fn interrupting_rockerc_build_cleans_up_and_exits_as_the_script_did() {
+    if !engine_or_skip("interrupting_rockerc_build_cleans_up_and_exits_as_the_script_did") {
+        return;
+    }
+    let _g = engine_lock();
+    let ex = inline_example(&format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    for (signal, whole_group, code) in [("INT", true, 130), ("TERM", false, 143)] {
+        let status = interrupt(rockerc().args(["build", "--no-cache"]).current_dir(ex.path()), signal, whole_group);
+        assert_eq!(status.code(), Some(code), "SIG{signal}: rockerc exits as the script did");
+    }
+}
 
 #[test]
 fn a_failing_stage_stops_the_stages_running_beside_it() {

@@ -1349,3 +1349,24 @@ fn rocker_lints() {
          warning[push-without-registry]: PUSH user/app:1 goes to Docker Hub\n --> Rockerfile:5:6\n  |\n5 | PUSH user/app:1\n  |      ^^^^^^^^^^ no registry in the name: docker.io/user/app\n  = help: name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`\n"
     );
 }
+
+/// On a terminal the same diagnostic is coloured as rustc colours its own: the header red and
+/// bold, the gutter blue, the caret in the header's colour. (`script` gives rockerc a terminal.)
+#[test]
+fn diagnostics_are_coloured_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM alpine\nRUNN x\n");
+    let bin = env!("CARGO_BIN_EXE_rockerc");
+    let out = Command::new("script").args(["-qec", &format!("'{bin}' Rockerfile"), "/dev/null"]).current_dir(sandbox.path(".")).output().expect("script(1) from util-linux runs");
+    let (red, bold, blue, reset) = ("\x1b[1;31m", "\x1b[1m", "\x1b[1;34m", "\x1b[0m");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+        format!(
+            "{red}error[unknown-instruction]{reset}{bold}: unknown instruction `RUNN`{reset}\n \
+             {blue}-->{reset} Rockerfile:2:1\n  \
+             {blue}|{reset}\n\
+             {blue}2{reset} {blue}|{reset} RUNN x\n  \
+             {blue}|{reset} {red}^^^^ did you mean `RUN`?{reset}\n"
+        )
+    );
+}

@@ -490,3 +490,143 @@ fn a_mounted_run_sees_args_as_docker_expands_them() {
     // as a Dockerfile RUN on the legacy builder shows.
     assert_eq!(file_text(&image_files("rockerc-e2e/argenv:latest"), "/seen"), "1 1y env given /nowhere\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// `rockerc build`, and what the script shows a person
+
+fn path_of_tools() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    // What `rockerc build` checks for, and nothing else.
+    for (tool, _) in rockerc::cli::TOOLS {
+        let found = run_ok(Command::new("sh").arg("-c").arg(format!("command -v {tool}")));
+        std::os::unix::fs::symlink(stdout(&found).trim(), dir.path().join(tool)).unwrap();
+    }
+    dir
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+/// `rocker build` with one word changed: Rocker's spellings, a flag rockerc has no use for, the
+/// context as the argument; and only the programs rockerc checks for on PATH.
+#[test]
+fn rockerc_build_builds_a_golden_example_with_rockers_spellings() {
+    if !engine_or_skip("rockerc_build_builds_a_golden_example_with_rockers_spellings") {
+        return;
+    }
+    let ex = Example::new("template-service");
+    let version = format!("cli{}", std::process::id());
+    let image = format!("rockerc-golden/template-service:{version}-cli");
+    let (tmp, cache, path) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), path_of_tools());
+    let out = rockerc()
+        .current_dir(ex.path())
+        .args(["build", "-f", "Rockerfile", "-vars", "vars.yml", "-var", &format!("Version={version}"), "-var", "Branch=cli", "--no-garbage", "."])
+        .env("PATH", path.path())
+        .env("TMPDIR", tmp.path())
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .unwrap();
+    let (log, err) = (stdout(&out), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "{log}\n{err}");
+    assert!(err.starts_with("rockerc: note: --no-garbage: rockerc leaves no containers behind;"), "{err}");
+    assert!(log.starts_with("[1/"), "{log}");
+    assert!(log.contains(&format!("{image} ")), "the size table names the image:\n{log}");
+    let files = image_files(&image);
+    assert_eq!(files["/usr/local/bin/greeter"].kind, 'f');
+    assert_eq!(file_text(&files, "/etc/greeter/RELEASE"), format!("no release notes for {version}\n"));
+    assert!(entries(tmp.path()).is_empty(), "left in TMPDIR: {:?}", entries(tmp.path()));
+    docker(&["rmi", &image]);
+}
+
+/// The script's exit status is rockerc's; the failing step and its Rockerfile line are named
+/// (here in a stage continued after a TAG, whose Dockerfile starts with ARG lines).
+#[test]
+fn rockerc_build_fails_with_the_script_and_names_the_line() {
+    if !engine_or_skip("rockerc_build_fails_with_the_script_and_names_the_line") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = format!("rockerc-e2e/cli-fails-{}", std::process::id());
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo one\nTAG {tag}\nENV A=1\nRUN echo two; \\\n  exit 4\nRUN echo three\n")).unwrap();
+    let (tmp, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let out = rockerc().current_dir(dir.path()).args(["build", "--no-cache"]).env("TMPDIR", tmp.path()).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "rockerc: error: step 2 failed: Rockerfile:4-7 ENV, RUN (3 instructions)",
+            "rockerc: docker build exited with an error at Rockerfile:5-6",
+            "--- last lines of its output ---",
+        ],
+        "{err}"
+    );
+    assert_eq!(lines.last(), Some(&"The command '/bin/sh -c echo two;   exit 4' returned a non-zero code: 4"), "{err}");
+    assert!(entries(tmp.path()).is_empty(), "left in TMPDIR: {:?}", entries(tmp.path()));
+    assert!(Command::new("docker").args(["image", "inspect", &tag]).output().unwrap().status.code() != Some(0), "a failed build tags nothing");
+}
+
+/// Times vary: `(1.3s)`, `(cached, 0.2s)` and `built in 2.4s` become `T.Ts`.
+fn mask(log: &str) -> String {
+    let time = |w: &str| w.strip_suffix('s').and_then(|n| n.split_once('.')).is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit()));
+    let mut out = String::new();
+    for line in log.lines() {
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|w| {
+                let core = w.trim_start_matches('(').trim_end_matches(')');
+                if time(core) { w.replace(core, "T.Ts") } else { w.to_string() }
+            })
+            .collect();
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_script_shows_steps_with_times_a_size_table_and_the_total() {
+    if !engine_or_skip("the_script_shows_steps_with_times_a_size_table_and_the_total") {
+        return;
+    }
+    let tag = format!("rockerc-e2e/cli-output-{}:latest", std::process::id());
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX} AS build\nRUN printf 0123456789 > /ten\nEXPORT /ten\n\nFROM {BUSYBOX}\nIMPORT ten /\nMOUNT /cache\nRUN cp /ten /twenty && cat /ten >> /twenty\nTAG {tag}\n"
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let build = |args: &[&str]| run_ok(Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("XDG_CACHE_HOME", cache.path()));
+    let out = build(&["--no-cache", "-j", "1"]);
+    let size = docker_str(&["image", "inspect", "--format", "{{.Size}}", &tag]).parse::<f64>().unwrap();
+    let shown = format!("{:.1} MB", size / 1e6);
+    assert_eq!(
+        mask(&stdout(&out)),
+        format!(
+            "[1/4] Rockerfile:1-2 RUN printf 0123456789 > /ten (T.Ts)\n\
+             [2/4] Rockerfile:3 EXPORT /ten (T.Ts)\n\
+             [3/4] Rockerfile:5-6 IMPORT ten / (T.Ts)\n\
+             [4/4] Rockerfile:8 RUN cp /ten /twenty && cat /ten >> /twenty (T.Ts)\n\
+             \n\
+             STEP          ADDED  WHERE\n\
+             1             +10 B  Rockerfile:1-2 RUN printf 0123456789 > /ten\n\
+             3             +10 B  Rockerfile:5-6 IMPORT ten /\n\
+             4             +20 B  Rockerfile:8 RUN cp /ten /twenty && cat /ten >> /twenty\n\
+             \n\
+             IMAGE                                                          SIZE\n\
+             {tag:<56} {shown:>10}\n\
+             \n\
+             built in T.Ts\n"
+        )
+    );
+    // Again: the MOUNTed RUN comes from its cache, and says so.
+    docker(&["rmi", &tag]);
+    let again = mask(&stdout(&build(&[])));
+    assert!(again.contains("[4/4] Rockerfile:8 RUN cp /ten /twenty && cat /ten >> /twenty (cached, T.Ts)\n"), "{again}");
+    // --quiet: nothing but errors; --verbose: Docker's own output too.
+    assert_eq!(stdout(&build(&["--quiet", "--no-cache"])), "");
+    let verbose = stdout(&build(&["--verbose", "--no-cache"]));
+    assert!(verbose.contains("Step 2/2 : RUN printf 0123456789 > /ten"), "{verbose}");
+    assert!(verbose.contains("[1/4] Rockerfile:1-2"), "{verbose}");
+    docker(&["rmi", &tag]);
+}

@@ -141,7 +141,22 @@ rc_docker() {
   else
     rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 && return 0
   fi
-  rc_fail "docker $1 exited with an error"
+  rc_at=
+  if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
+  rc_fail "docker $1 exited with an error${rc_at:+ at $rc_at}"
+}
+
+# The Rockerfile line of the instruction a failed `docker build` stopped at: Docker's log names
+# its step ("Step 3/4 : RUN make"), counting instructions from 1, and the generated Dockerfile
+# has a `# Rockerfile:N` comment above each instruction.
+rc_failed_line() {
+  rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p' "$rc_log" | tail -n 1)
+  [ -n "$rc_k" ] || return 0
+  awk -v k="$rc_k" '
+    /^# Rockerfile:/ { where = substr($0, 3); next }
+    /^#/ || /^[ \t]*$/ { next }
+    !cont && ++n == k { print where; exit }
+    { cont = /\\$/ }' "$rc_df"
 }
 
 rc_fail() {
@@ -193,7 +208,10 @@ rc_check_docker() {
 
 rc_cleanup() {
   rc_status=$?
-  trap - EXIT INT TERM HUP
+  # A second Ctrl-C, or the same signal passed on by `rockerc build`, must not cut the cleanup
+  # short.
+  trap - EXIT
+  trap '' INT TERM HUP
   trap '' USR1
   # Containers first: a `docker run` client still waiting on one exits when it is removed (it
   # would only pass a signal on to the container's PID 1, which may ignore it).
@@ -220,6 +238,7 @@ rc_setup() {
   trap 'exit 129' HUP
   trap 'exit 1' USR1
   rc_main_pid=$$
+  rc_t0=$(rc_now)
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
@@ -744,11 +763,15 @@ rc_attach() {
   docker "$@" || rc_warn "the ATTACH shell exited with status $?"
 }
 
-# What each step added to its parent image, and the size of every image tagged (Rocker printed
-# these; users watch them). One `docker image inspect` for all of them.
 rc_report() {
   [ "$rc_quiet" = 0 ] || return 0
-  [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
+  if [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ]; then rc_size_table; fi
+  printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
+}
+
+# What each step added to its parent image, and the size of every image tagged (Rocker printed
+# these; users watch them). One `docker image inspect` for all of them.
+rc_size_table() {
   : >> "$rc_tmp/steps"
   {
     cut -f 2,3 "$rc_tmp/steps" | tr '\t' '\n'

@@ -1,15 +1,25 @@
-//! The command line: `rockerc [OPTIONS] [ROCKERFILE]`.
+//! The command line: `rockerc [OPTIONS] [ROCKERFILE]` compiles; `rockerc build` compiles and
+//! runs at once, as `rocker build` did; `rockerc completions SHELL` and `rockerc man` describe
+//! the command line itself.
 //!
 //! Exit codes: 0 compiled, 1 the Rockerfile has errors (or an input cannot be read), 2 usage.
 //! Nothing is written to stdout unless the compile succeeded, and `-o DIR` is replaced as a
 //! whole or not at all.
+//!
+//! A Rockerfile named `build`, `completions` or `man` is compiled with `rockerc ./build` (or
+//! `-f build`): the bare word is the subcommand.
+
+mod build;
+mod docs;
+
+pub use build::TOOLS;
 
 use crate::diagnostic::Diagnostic;
 use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
 use crate::template::TemplateOptions;
 use crate::{compile_to, render, Options};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -19,9 +29,15 @@ use std::path::{Component, Path, PathBuf};
     version,
     about = "Compile a Rockerfile into plain Dockerfiles and a POSIX sh script that builds them with the docker CLI",
     after_help = "Rocker's single-dash spellings work too: -var, -vars, -print.\n\
-                  Examples:\n  rockerc Rockerfile > build.sh && sh build.sh\n  rockerc -o build/ -var Version=1.2 Rockerfile"
+                  Examples:\n  rockerc Rockerfile > build.sh && sh build.sh\n  rockerc -o build/ -var Version=1.2 Rockerfile\n  \
+                  rockerc build -var Version=1.2 --push     (compile and build at once, as `rocker build`)",
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The Rockerfile; `-` reads standard input [default: ./Rockerfile]
     pub rockerfile: Option<PathBuf>,
 
@@ -90,6 +106,19 @@ pub struct Cli {
     pub explain: bool,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compile and build at once, with `rocker build`'s flags and spellings
+    Build(Box<build::BuildArgs>),
+    /// Print a completion script for SHELL (for example `rockerc completions bash > /etc/bash_completion.d/rockerc`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, as roff (for example `rockerc man | man -l -`)
+    Man,
+}
+
 /// What `--emit` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
@@ -139,14 +168,25 @@ fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
+    let args: Vec<String> = std::env::args().collect();
+    let args = if build::is_build(&args) {
+        build::normalize_args(args)
+    } else {
+        normalize_args(args)
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    run(&cli)
+    match &cli.command {
+        Some(Command::Build(args)) => build::run(args),
+        Some(Command::Completions { shell }) => docs::completions(*shell),
+        Some(Command::Man) => docs::man(),
+        None => run(&cli),
+    }
 }
 
 /// `--build-arg NAME=VALUE`; anything else is a usage error, reported by clap before any file
