@@ -196,6 +196,8 @@ fn the_man_page_lists_every_option() {
     assert_eq!(out.status.code(), Some(0));
     let page = text(&out.stdout);
     assert!(page.starts_with(".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n.TH rockerc 1"), "{}", &page[..200]);
+    assert!(!page.contains("rockerc\\-build(1)"), "the page points at a man page that does not exist");
+    assert!(page.contains("\\fBrockerc build\\fR (section ROCKERC BUILD below)") && page.contains(".SH \"ROCKERC BUILD\""));
     let mut cmd = rockerc::cli::Cli::command();
     cmd.build();
     let mut commands = vec![&cmd];

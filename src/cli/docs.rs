@@ -29,6 +29,12 @@ pub fn man() -> i32 {
             }
             preamble.push(line);
         }
+        // clap_mangen points at a page per subcommand (`rockerc-build(1)`); here they are
+        // sections of this page.
+        if let Some(sub) = line.strip_prefix("rockerc\\-").and_then(|l| l.strip_suffix("(1)")) {
+            page.push_str(&format!("\\fBrockerc {sub}\\fR (section ROCKERC {} below)\n", sub.to_uppercase()));
+            continue;
+        }
         page.push_str(line);
         page.push('\n');
     }
