@@ -138,10 +138,8 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                     }
                 }
                 // An IMPORT may land in a MOUNTed host directory; treat it as a write like a RUN.
-                Op::Run(_) | Op::Attach(_) | Op::Import(_) => {
-                    if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) {
-                        host_writers.push((me, item.span));
-                    }
+                Op::Run(_) | Op::Attach(_) | Op::Import(_) if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) => {
+                    host_writers.push((me, item.span));
                 }
                 Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
                 _ => {}

@@ -479,12 +479,12 @@ impl<'a> Lowerer<'a> {
                     kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
                 });
             }
-            Op::Import(t) if self.into_mount(cx, state, t).is_some() => {
+            Op::Import(t) if self.mount_holding(cx, state, t).is_some() => {
                 self.flush(cx);
                 self.need_image(cx, item);
                 let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new() };
                 self.add_import_sources(cx, i, t, &mut imp);
-                let mut dest = self.into_mount(cx, state, t).unwrap_or_default();
+                let mut dest = self.mount_holding(cx, state, t).unwrap_or_default();
                 if (t.sources.len() > 1 || t.dest_str().ends_with('/')) && !dest.ends_with('/') {
                     dest.push('/');
                 }
@@ -670,7 +670,7 @@ impl<'a> Lowerer<'a> {
     /// The absolute destination of an IMPORT that lies in one of the stage's MOUNTs. A relative
     /// destination is relative to WORKDIR; when that is not known at compile time, the image is
     /// assumed.
-    fn into_mount(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
+    fn mount_holding(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
         let dest = t.dest_str();
         let abs = if dest.starts_with('/') {
             normalize(dest)
