@@ -151,7 +151,8 @@ rc_fail() {
     printf -- '--- last lines of its output ---\n' >&2
     grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 | rc_mask >&2
+      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^ *$' \
+      "$rc_log" | tail -n 25 | rc_mask >&2
   fi
   exit 1
 }
@@ -319,7 +320,8 @@ rc_build() {
   rm -f "$rc_tmp/iid.$rc_step"
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
-  rc_docker build --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
+  # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
+  rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
 }
 
