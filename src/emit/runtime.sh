@@ -196,18 +196,20 @@ rc_cleanup() {
   rc_status=$?
   trap - EXIT INT TERM HUP
   trap '' USR1
-  # Containers first: a `docker run` client still waiting on one exits when it is removed (it
-  # would only pass a signal on to the container's PID 1, which may ignore it).
+  # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
+  # still streams from it. Then the containers, and only then wait: a `docker run` client exits
+  # when its container is removed (it only passes the signal on to the container's PID 1, which
+  # may ignore it).
+  if [ -n "${rc_jobs:-}" ]; then
+    # shellcheck disable=SC2086 # a list of process ids
+    kill $rc_jobs 2>/dev/null || :
+  fi
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
     while IFS= read -r rc_c; do
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/containers"
   fi
-  if [ -n "${rc_jobs:-}" ]; then
-    # shellcheck disable=SC2086 # a list of process ids
-    kill $rc_jobs 2>/dev/null || :
-    wait 2>/dev/null || :
-  fi
+  if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ "${rc_locked:-0}" = 1 ]; then rm -rf "$rc_lockdir"; fi
   exit "$rc_status"
