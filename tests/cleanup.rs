@@ -223,6 +223,14 @@ impl Scenario {
         Scenario { ctx, id, tmp: tempfile::tempdir().unwrap() }
     }
 
+    /// Changes the Rockerfile in place (same context, label and build id) and compiles it again.
+    fn rewrite(&self, rockerfile: &str) {
+        let text = rockerfile.replace("{label}", &format!("LABEL rockerc.test={}", self.id)).replace("{id}", &self.id);
+        std::fs::write(self.ctx.path().join("Rockerfile"), text).unwrap();
+        let out = run_ok(rockerc().current_dir(self.ctx.path()).arg("Rockerfile"));
+        std::fs::write(self.ctx.path().join("build.sh"), out.stdout).unwrap();
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("sh");
         cmd.arg(self.ctx.path().join("build.sh")).args(["--id", &self.id]).args(args).env("TMPDIR", self.tmp.path());
@@ -478,4 +486,152 @@ fn a_failing_build_run_leaves_no_container() {
     eprintln!("after the failure: {made:?}");
     assert_eq!(Made { untagged: 0, ..made }, Made::default(), "only Docker's layer cache may stay");
     s.remove_all();
+}
+
+// -----------------------------------------------------------------------------------------------
+// Nothing lost: a build writes on the host only where the Rockerfile says.
+
+/// Every entry under `dir` (links as `-> target`, files with their contents), for before/after.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                out.insert(rel, format!("-> {}", std::fs::read_link(&p).unwrap().display()));
+            } else if meta.is_dir() {
+                out.insert(rel, "dir".into());
+                todo.push(p);
+            } else {
+                out.insert(rel, std::fs::read_to_string(&p).unwrap_or_else(|_| "<binary>".into()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn exports_never_write_through_a_link_out_of_the_store() {
+    if !engine_or_skip("exports_never_write_through_a_link_out_of_the_store") {
+        return;
+    }
+    let _g = engine_lock();
+    // The store is a directory on the host; an image's absolute link there points at the host.
+    // rsync in Rocker's container would have followed it inside that container; rockerc must
+    // not follow it on the host, neither to replace what is there nor to read it into an image.
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(victim.path().join("d")).unwrap();
+    std::fs::create_dir_all(victim.path().join("keep")).unwrap();
+    std::fs::write(victim.path().join("d/file"), "precious\n").unwrap();
+    std::fs::write(victim.path().join("keep/file"), "precious\n").unwrap();
+    let before = tree(victim.path());
+    let v = victim.path().display();
+    for (export, import) in [("EXPORT /d evil", "evil"), ("EXPORT /d evil/", "evil"), ("EXPORT /e/ evil/keep/", "evil"), ("", "evil/keep")] {
+        let s = Scenario::new(&format!(
+            "FROM {BUSYBOX}\n{{label}}\nRUN ln -s {v} /evil && mkdir -p /d /e && echo new > /d/file && echo new > /e/file\nEXPORT /evil\n{export}\n\n\
+             FROM {BUSYBOX}\n{{label}}\nIMPORT {import} /y\n"
+        ));
+        let out = s.command(&[]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{export} / IMPORT {import}: {err}");
+        assert!(err.contains("the export store has a symbolic link at evil; rockerc does not follow links there"), "{export}: {err}");
+        assert_eq!(tree(victim.path()), before, "{export} / IMPORT {import} changed files outside the store");
+        let made = s.made();
+        assert_eq!(Made { untagged: 0, ..made }, Made::default());
+        s.remove_all();
+    }
+}
+
+#[test]
+fn an_import_into_a_host_mount_touches_only_the_names_it_imports() {
+    if !engine_or_skip("an_import_into_a_host_mount_touches_only_the_names_it_imports") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!(
+        "FROM {BUSYBOX}\n{{label}}\nRUN mkdir -p /o/logs && echo new > /o/report.txt && echo new > /o/logs/unit.log && echo new > /o/linked.txt\nEXPORT /o/\n\n\
+         FROM {BUSYBOX}\n{{label}}\nMOUNT ./out:/out\nIMPORT report.txt logs linked.txt /out/\n# {{abs}}\n"
+    ));
+    let ctx = s.ctx.path();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "precious\n").unwrap();
+    std::fs::create_dir_all(ctx.join("out/logs")).unwrap();
+    std::fs::create_dir_all(ctx.join("out2")).unwrap();
+    // A sibling with a similar name, files the IMPORT does not name, and links out of the tree
+    // (absolute and relative) where the IMPORT writes.
+    std::fs::write(ctx.join("out2/report.txt"), "sibling\n").unwrap();
+    std::fs::write(ctx.join("out/other.txt"), "kept\n").unwrap();
+    std::fs::write(ctx.join("out/logs/old.log"), "kept\n").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), ctx.join("out/report.txt")).unwrap();
+    std::os::unix::fs::symlink("../../outside-secret", ctx.join("out/linked.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), ctx.join("out/abs")).unwrap();
+    let outside_before = tree(outside.path());
+    let sibling_before = tree(&ctx.join("out2"));
+    run_ok(&mut s.command(&[]));
+    assert_eq!(tree(outside.path()), outside_before, "a link was followed out of the tree");
+    assert_eq!(tree(&ctx.join("out2")), sibling_before, "the sibling out2 was touched");
+    let out = tree(&ctx.join("out"));
+    assert_eq!(out["report.txt"], "new\n", "the link is replaced by the file, not written through");
+    assert_eq!(out["linked.txt"], "new\n");
+    assert_eq!(out["logs/unit.log"], "new\n");
+    assert_eq!(out["other.txt"], "kept\n", "an IMPORT adds to the directory; it deletes nothing");
+    assert_eq!(out["logs/old.log"], "kept\n");
+    assert_eq!(out["abs"], format!("-> {}", outside.path().display()), "IMPORT into a link resolves it inside the container");
+    assert!(!ctx.join("outside-secret").exists());
+    // An IMPORT into a directory that is a link out of the tree: Docker refuses to replace the
+    // link with a directory, and the build fails without touching what the link points at.
+    s.rewrite(&std::fs::read_to_string(ctx.join("Rockerfile")).unwrap().replace("# {abs}", "IMPORT report.txt /out/abs/"));
+    let failed = s.command(&[]).output().unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("cannot overwrite non-directory"), "{}", String::from_utf8_lossy(&failed.stderr));
+    assert_eq!(tree(outside.path()), outside_before, "IMPORT into a link wrote out of the tree");
+    let made = s.made();
+    assert_eq!(Made { untagged: 0, ..made }, Made::default());
+    s.remove_all();
+}
+
+#[test]
+fn a_build_failing_late_leaves_every_tag_where_it_was() {
+    if !engine_or_skip("a_build_failing_late_leaves_every_tag_where_it_was") {
+        return;
+    }
+    let _g = engine_lock();
+    // Two stages, each TAGged; the second stage's last step fails after the first stage's TAG
+    // was reached. Neither tag moves, no new tag appears (not even a cache tag), and the images
+    // stay usable.
+    let rockerfile = |version: &str, last: &str| {
+        format!(
+            "FROM {BUSYBOX} AS base\n{{label}}\nRUN echo {version} > /version\nTAG rockerc-e2e/late-{{id}}-base:latest\n\n\
+             FROM rockerc-e2e/late-{{id}}-base:latest\nMOUNT /cache\nRUN cat /version > /copied\nTAG rockerc-e2e/late-{{id}}-app:latest\nMOUNT /cache2\nRUN {last}\n"
+        )
+    };
+    let v1 = Scenario::new(&rockerfile("v1", "true"));
+    run_ok(&mut v1.command(&[]));
+    let tags = [format!("rockerc-e2e/late-{}-base:latest", v1.id), format!("rockerc-e2e/late-{}-app:latest", v1.id)];
+    let ids: Vec<String> = tags.iter().map(|t| image_id(t)).collect();
+    let tagged_before = v1.made().tags;
+
+    // The same build id, tags and label: the Rockerfile changed in place.
+    v1.rewrite(&rockerfile("v2", "echo late failure; exit 5"));
+    let out = v1.command(&[]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("late failure"), "{err}");
+    for (tag, id) in tags.iter().zip(&ids) {
+        assert_eq!(&image_id(tag), id, "{tag} moved");
+    }
+    assert_eq!(file_text(&image_files(&tags[1]), "/copied"), "v1\n");
+    // The MOUNTed RUN of v2 that finished keeps its cache tag (the next build reuses it); the
+    // failed one made none, and no name the Rockerfile TAGs was touched.
+    let made = v1.made();
+    let new: Vec<&String> = made.tags.iter().filter(|t| !tagged_before.contains(t)).collect();
+    eprintln!("tags before {}, after {}, new: {new:?}", tagged_before.len(), made.tags.len());
+    assert!(tagged_before.iter().all(|t| made.tags.contains(t)), "a tag went away: {made:?}");
+    assert_eq!(new.len(), 1, "one cache tag, for the finished MOUNTed RUN: {new:?}");
+    assert!(new[0].starts_with("rockerc-cache:"), "{new:?}");
+    assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
+    v1.remove_all();
 }

@@ -612,6 +612,20 @@ rc_replace() {
   cp -PRp "$1" "$2"
 }
 
+# rc_no_links STORE PATH: fails if a directory on PATH inside the store is a symbolic link. The
+# store's links come from an image and point where they pointed there; on the host an absolute
+# one leads out of the store, so rockerc never writes (or reads) through one.
+rc_no_links() {
+  rc_l=$1 rc_r=$2
+  while [ -n "$rc_r" ]; do
+    rc_l="$rc_l/${rc_r%%/*}"
+    case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
+    if [ -L "$rc_l" ]; then
+      rc_fail "the export store has a symbolic link at ${rc_l#"$1"/}; rockerc does not follow links there (on the host it would lead out of the store)"
+    fi
+  done
+}
+
 # rc_place STORE ID DEST NSRC: applies one EXPORT (its items in $rc_tmp/x/ID) to a store
 # directory with `rsync -a --delete-during SRC... DEST` semantics.
 rc_place() {
@@ -624,6 +638,8 @@ rc_place() {
   esac
   if [ "$rc_nsrc" -gt 1 ]; then rc_asdir=1; fi
   if [ -d "$rc_t" ] && [ ! -L "$rc_t" ]; then rc_asdir=1; fi
+  rc_d=${rc_dest%/}
+  case $rc_d in */*) rc_no_links "$rc_store" "${rc_d%/*}" ;; esac
   rc_i=0
   rc_cleared=0
   while [ "$rc_i" -lt "$rc_nsrc" ]; do
@@ -641,6 +657,7 @@ rc_place() {
     for rc_item in "$rc_xdir/$rc_i"/* "$rc_xdir/$rc_i"/.[!.]* "$rc_xdir/$rc_i"/..?*; do
       [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
       if [ "$rc_asdir" = 1 ] || { [ -d "$rc_item" ] && [ ! -L "$rc_item" ]; }; then
+        if [ -L "$rc_t" ]; then rc_no_links "$rc_store" "$rc_d"; fi
         rc_replace "$rc_item" "$rc_t/${rc_item##*/}"
       else
         # One file EXPORTed to a path that is not a directory takes that path's name.
@@ -657,6 +674,7 @@ rc_place() {
 rc_import_item() {
   rc_p=$1
   if [ -n "$2" ]; then rc_p="$1/$2"; fi
+  case $2 in */*) rc_no_links "$1" "${2%/*}" ;; esac
   [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${2:-/}: not in the export store (no EXPORT put it there)"
   mkdir -p "$4"
   if [ "$3" = 1 ]; then
