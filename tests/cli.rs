@@ -1370,3 +1370,44 @@ fn diagnostics_are_coloured_on_a_terminal() {
         )
     );
 }
+
+/// A write that fails part-way (here: a file-size limit the second file exceeds, with SIGXFSZ
+/// ignored so the write returns EFBIG) leaves no half-written directory: a new DIR is not
+/// created, an earlier output stays byte for byte, and no staging directory stays beside it.
+#[test]
+fn output_dir_is_never_half_written_when_a_write_fails() {
+    let sandbox = Sandbox::new();
+    // One step with a large Dockerfile (larger than build.sh, which is written first).
+    let big: String = std::iter::once("FROM alpine\n".to_string()).chain((0..7).map(|i| format!("RUN echo {i}{}\n", "x".repeat(60_000)))).collect();
+    sandbox.write("Rockerfile", &big);
+    let limited = |args: &str| {
+        let out = Command::new("sh")
+            .args(["-c", &format!("trap '' XFSZ; ulimit -f 400; exec \"$0\" {args}"), env!("CARGO_BIN_EXE_rockerc")])
+            .current_dir(sandbox.dir.path())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = limited("-o out/new Rockerfile");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("error[output-failed]: cannot write `") && err.contains("01-stage1.Dockerfile`: file too large"), "{err}");
+    assert_eq!(sandbox.snapshot().keys().collect::<Vec<_>>(), ["Rockerfile", "out"], "only the parent was created");
+
+    sandbox.write("small/Rockerfile", HELLO);
+    assert_eq!(sandbox.run(&["-o", "build", "small/Rockerfile"]).code, 0);
+    let before = sandbox.snapshot();
+    let (code, err) = limited("-o build Rockerfile");
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(sandbox.snapshot(), before, "the earlier output is unchanged and nothing is left beside it");
+}
+
+#[test]
+fn output_dir_under_a_file_fails_without_writing() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", HELLO).write("file", "in the way\n");
+    let before = sandbox.snapshot();
+    let run = sandbox.run(&["-o", "file/build", "Rockerfile"]);
+    assert_eq!((run.code, run.stdout.is_empty()), (1, true));
+    assert!(run.stderr.starts_with("error[output-failed]: cannot create `file`"), "{}", run.stderr);
+    assert_eq!(sandbox.snapshot(), before);
+}

@@ -166,7 +166,8 @@ rc_fail() {
     printf -- '--- last lines of its output ---\n' >&2
     grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 | rc_mask >&2
+      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^ *$' \
+      "$rc_log" | tail -n 25 | rc_mask >&2
   fi
   exit 1
 }
@@ -213,18 +214,20 @@ rc_cleanup() {
   trap - EXIT
   trap '' INT TERM HUP
   trap '' USR1
-  # Containers first: a `docker run` client still waiting on one exits when it is removed (it
-  # would only pass a signal on to the container's PID 1, which may ignore it).
+  # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
+  # still streams from it. Then the containers, and only then wait: a `docker run` client exits
+  # when its container is removed (it only passes the signal on to the container's PID 1, which
+  # may ignore it).
+  if [ -n "${rc_jobs:-}" ]; then
+    # shellcheck disable=SC2086 # a list of process ids
+    kill $rc_jobs 2>/dev/null || :
+  fi
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
     while IFS= read -r rc_c; do
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/containers"
   fi
-  if [ -n "${rc_jobs:-}" ]; then
-    # shellcheck disable=SC2086 # a list of process ids
-    kill $rc_jobs 2>/dev/null || :
-    wait 2>/dev/null || :
-  fi
+  if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ "${rc_locked:-0}" = 1 ]; then rm -rf "$rc_lockdir"; fi
   exit "$rc_status"
@@ -338,7 +341,8 @@ rc_build() {
   rm -f "$rc_tmp/iid.$rc_step"
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
-  rc_docker build --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
+  # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
+  rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
 }
 
@@ -627,6 +631,20 @@ rc_replace() {
   cp -PRp "$1" "$2"
 }
 
+# rc_no_links STORE PATH: fails if a directory on PATH inside the store is a symbolic link. The
+# store's links come from an image and point where they pointed there; on the host an absolute
+# one leads out of the store, so rockerc never writes (or reads) through one.
+rc_no_links() {
+  rc_l=$1 rc_r=$2
+  while [ -n "$rc_r" ]; do
+    rc_l="$rc_l/${rc_r%%/*}"
+    case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
+    if [ -L "$rc_l" ]; then
+      rc_fail "the export store has a symbolic link at ${rc_l#"$1"/}; rockerc does not follow links there (on the host it would lead out of the store)"
+    fi
+  done
+}
+
 # rc_place STORE ID DEST NSRC: applies one EXPORT (its items in $rc_tmp/x/ID) to a store
 # directory with `rsync -a --delete-during SRC... DEST` semantics.
 rc_place() {
@@ -639,6 +657,8 @@ rc_place() {
   esac
   if [ "$rc_nsrc" -gt 1 ]; then rc_asdir=1; fi
   if [ -d "$rc_t" ] && [ ! -L "$rc_t" ]; then rc_asdir=1; fi
+  rc_d=${rc_dest%/}
+  case $rc_d in */*) rc_no_links "$rc_store" "${rc_d%/*}" ;; esac
   rc_i=0
   rc_cleared=0
   while [ "$rc_i" -lt "$rc_nsrc" ]; do
@@ -656,6 +676,7 @@ rc_place() {
     for rc_item in "$rc_xdir/$rc_i"/* "$rc_xdir/$rc_i"/.[!.]* "$rc_xdir/$rc_i"/..?*; do
       [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
       if [ "$rc_asdir" = 1 ] || { [ -d "$rc_item" ] && [ ! -L "$rc_item" ]; }; then
+        if [ -L "$rc_t" ]; then rc_no_links "$rc_store" "$rc_d"; fi
         rc_replace "$rc_item" "$rc_t/${rc_item##*/}"
       else
         # One file EXPORTed to a path that is not a directory takes that path's name.
@@ -672,6 +693,7 @@ rc_place() {
 rc_import_item() {
   rc_p=$1
   if [ -n "$2" ]; then rc_p="$1/$2"; fi
+  case $2 in */*) rc_no_links "$1" "${2%/*}" ;; esac
   [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${2:-/}: not in the export store (no EXPORT put it there)"
   mkdir -p "$4"
   if [ "$3" = 1 ]; then
