@@ -213,7 +213,15 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
     let prefix = format!("rockerc_{}_", crc.split_whitespace().next().unwrap());
     let run = |args: &[&str]| {
-        let out = Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("SSH_KEY_FILE", &key).current_dir("/").output().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let out = Command::new("sh")
+            .arg(ex.path().join("build.sh"))
+            .args(args)
+            .env("SSH_KEY_FILE", &key)
+            .env("XDG_CACHE_HOME", cache.path())
+            .current_dir("/")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         out
     };
@@ -370,4 +378,115 @@ fn import_into_a_mounted_directory_lands_on_the_host() {
     assert_eq!(std::fs::read_to_string(dist.join("logs/unit.log")).unwrap(), "ok\n");
     // The image is the base, untouched: the files went to the mount, not into a layer.
     assert_eq!(image_id("rockerc-golden/import-to-host:latest"), image_id(BUSYBOX));
+}
+
+#[test]
+fn independent_stages_build_at_the_same_time() {
+    if !engine_or_skip("independent_stages_build_at_the_same_time") {
+        return;
+    }
+    let ex = Example::new("parallel-builders");
+    let script = ex.compile(&[]);
+    assert!(script.contains("  rc_level 1 2\n"), "stages 1 and 2 share a level:\n{script}");
+    let span = |files: &std::collections::BTreeMap<String, Entry>, who: &str| -> (u64, u64) {
+        let n = |p: &str| file_text(files, &format!("/srv/from-{who}/{who}.{p}")).trim().parse::<u64>().unwrap();
+        (n("start"), n("end"))
+    };
+    for (jobs, overlap) in [("2", true), ("1", false)] {
+        ex.build(&["--no-cache", "--jobs", jobs]);
+        let files = image_files("rockerc-golden/parallel:latest");
+        let (l, r) = (span(&files, "left"), span(&files, "right"));
+        let overlapped = l.0 < r.1 && r.0 < l.1;
+        assert_eq!(overlapped, overlap, "--jobs {jobs}: left ran {l:?}, right ran {r:?}");
+    }
+}
+
+#[test]
+fn a_no_op_rebuild_is_detected_and_any_change_rebuilds() {
+    if !engine_or_skip("a_no_op_rebuild_is_detected_and_any_change_rebuilds") {
+        return;
+    }
+    let _g = engine_lock();
+    // A base image of our own, so the test can change it.
+    let base = "rockerc-e2e/fast-base:latest";
+    let ctr = docker_str(&["create", BUSYBOX, "true"]);
+    docker(&["commit", &ctr, base]);
+    docker(&["rm", &ctr]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.txt"), "one\n").unwrap();
+    std::fs::create_dir(dir.path().join("mnt")).unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/a.conf"), "a\n").unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!("FROM {base}\nCOPY input.txt /input.txt\nCOPY conf /conf\nMOUNT $MNT_DIR:/mnt\nRUN ls /mnt > /listing\nTAG rockerc-e2e/fast:latest\n"),
+    )
+    .unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let build = |args: &[&str], mnt: &str| -> String {
+        let out = Command::new("sh")
+            .arg(dir.path().join("build.sh"))
+            .args(args)
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("MNT_DIR", dir.path().join(mnt))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let up_to_date = |log: &str| log.starts_with("up to date");
+    assert!(!up_to_date(&build(&[], "mnt")), "the first build builds");
+    assert!(up_to_date(&build(&[], "mnt")), "nothing changed");
+    // A changed input file.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(dir.path().join("input.txt"), "two\n").unwrap();
+    assert!(!up_to_date(&build(&[], "mnt")));
+    assert_eq!(file_text(&image_files("rockerc-e2e/fast:latest"), "/input.txt"), "two\n");
+    assert!(up_to_date(&build(&[], "mnt")));
+    // A file the build does not read changes nothing; one added to a directory it COPYs does.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
+    assert!(up_to_date(&build(&[], "mnt")));
+    std::fs::write(dir.path().join("conf/new.conf"), "x").unwrap();
+    assert!(!up_to_date(&build(&[], "mnt")));
+    assert!(image_files("rockerc-e2e/fast:latest").contains_key("/conf/new.conf"));
+    assert!(up_to_date(&build(&[], "mnt")));
+    // Another MOUNT source, through the environment.
+    std::fs::create_dir(dir.path().join("mnt2")).unwrap();
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(up_to_date(&build(&[], "mnt2")));
+    // A changed base image.
+    let ctr = docker_str(&["create", base, "true"]);
+    docker(&["commit", "--change", "ENV CHANGED=1", &ctr, base]);
+    docker(&["rm", &ctr]);
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(up_to_date(&build(&[], "mnt2")));
+    // A missing output.
+    docker(&["rmi", "rockerc-e2e/fast:latest"]);
+    assert!(!up_to_date(&build(&[], "mnt2")));
+    assert!(image_files("rockerc-e2e/fast:latest").contains_key("/listing"));
+    // Options that must build.
+    assert!(!up_to_date(&build(&["--no-cache"], "mnt2")));
+}
+
+#[test]
+fn a_mounted_run_sees_args_as_docker_expands_them() {
+    if !engine_or_skip("a_mounted_run_sees_args_as_docker_expands_them") {
+        return;
+    }
+    // Defaults are expanded; an ENV of the same name wins over the ARG (the legacy builder's
+    // rule), whether the stage or the base image set it; --build-arg overrides a default.
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX}\nENV FROM_ENV=env HOME_BASE=/root\nARG A=1\nARG B=\"${{A}}y\"\nARG FROM_ENV=arg\nARG OVER=default\nARG HOME=/nowhere\n\
+         MOUNT /cache\nRUN echo \"$A $B $FROM_ENV $OVER $HOME\" > /seen\nTAG rockerc-e2e/argenv:latest\n"
+    ));
+    let out = run_ok(rockerc().current_dir(ex.path()).args(["--build-arg", "OVER=given", "Rockerfile"]));
+    std::fs::write(ex.path().join("build.sh"), out.stdout).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    run_ok(Command::new("sh").arg(ex.path().join("build.sh")).arg("--no-cache").env("XDG_CACHE_HOME", cache.path()));
+    // HOME is not in the image's config (Docker adds it when a container starts): the ARG wins,
+    // as a Dockerfile RUN on the legacy builder shows.
+    assert_eq!(file_text(&image_files("rockerc-e2e/argenv:latest"), "/seen"), "1 1y env given /nowhere\n");
 }

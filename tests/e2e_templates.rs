@@ -345,7 +345,6 @@ fn a_template_error_points_at_the_line_the_user_wrote() {
    |
 39 | {{- assert (and (ge .Service.Port 1024) (le .Service.Port 65535)) }}
    |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ this argument
-39 | {{- assert (and (ge .Service.Port 1024) (le .Service.Port 65535)) }}
    |     ------ in this call to `assert`
 "#
     );

@@ -99,7 +99,7 @@ fn bad_vars_are_reported_all_at_once() {
         vec!["vars-file-unreadable", "vars-file-invalid", "vars-file-invalid", "vars-file-not-a-map", "var-missing-equals", "var-empty-name", "var-file-unreadable"]
     );
     let errors = load_vars(&o).unwrap_err().0;
-    assert_eq!(errors[4].message, "`--var NOEQUALS` has no `=`");
+    assert_eq!(errors[4].message, "template variable `NOEQUALS` has no `=`: -var takes NAME=VALUE");
     assert_eq!(errors[4].help.as_deref(), Some("write `--var NOEQUALS=VALUE` (or `--var NOEQUALS=` for an empty value)"));
     assert!(errors[1].message.contains("is not valid YAML") && errors[1].message.contains("line 2"), "{}", errors[1].message);
     // Diagnostics about vars have no place in the Rockerfile, but still render.

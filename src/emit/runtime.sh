@@ -13,6 +13,7 @@ Options:
   --pull          pull every FROM image before building
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
+  -j, --jobs N    build at most N independent stages at a time (default: the number of CPUs)
   -q, --quiet     print errors only
   -v, --verbose   stream Docker's own output
   -h, --help      print this help
@@ -40,6 +41,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
+  rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
@@ -50,6 +52,9 @@ rc_parse_args() {
       --context=*) rc_context=${1#--context=} ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
       --id=*) rc_build_id=${1#--id=} ;;
+      -j|--jobs) [ $# -ge 2 ] || rc_usage_error "--jobs needs a number"; rc_jobs_max=$2; shift ;;
+      -j*) rc_jobs_max=${1#-j} ;;
+      --jobs=*) rc_jobs_max=${1#--jobs=} ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
@@ -57,6 +62,9 @@ rc_parse_args() {
     esac
     shift
   done
+  case $rc_jobs_max in
+    ''|*[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
+  esac
 }
 
 # `--mount` is a CSV list: inside a quoted field a quote is written twice.
@@ -121,8 +129,15 @@ rc_wait() {
 # Runs docker for the current step. Its output goes to the step's log (to the terminal with
 # --verbose); on failure the step, its Rockerfile lines and the end of the log are shown.
 rc_docker() {
-  if [ "$rc_verbose" = 1 ]; then
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
     rc_wait docker "$@" < /dev/null && return 0
+  elif [ "$rc_verbose" = 1 ]; then
+    # With secrets, verbose output goes through the log and the mask, a step at a time.
+    rc_st=0
+    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_st=$?
+    rc_mask < "$rc_log"
+    : > "$rc_log"
+    [ "$rc_st" != 0 ] || return 0
   else
     rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 && return 0
   fi
@@ -136,9 +151,35 @@ rc_fail() {
     printf -- '--- last lines of its output ---\n' >&2
     grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 >&2
+      -e '^ *environment-variable\.' -e '^ *$' "$rc_log" | tail -n 25 | rc_mask >&2
   fi
   exit 1
+}
+
+# Copies its input, with the value of every --secret replaced by ***: a RUN may print what it
+# was given, and the script shows that output. awk reads the values from ENVIRON, so nothing in
+# them is taken as an escape or a pattern.
+rc_mask() {
+  if [ -z "$rc_secrets" ]; then
+    cat
+    return 0
+  fi
+  RC_MASK_NAMES=$rc_secrets awk '
+    BEGIN { n = split(ENVIRON["RC_MASK_NAMES"], names, " ") }
+    {
+      line = $0
+      for (k = 1; k <= n; k++) {
+        s = ENVIRON[names[k]]
+        if (s == "") continue
+        out = ""
+        while ((i = index(line, s)) > 0) {
+          out = out substr(line, 1, i - 1) "***"
+          line = substr(line, i + length(s))
+        }
+        line = out line
+      }
+      print line
+    }'
 }
 
 rc_check_docker() {
@@ -153,6 +194,7 @@ rc_check_docker() {
 rc_cleanup() {
   rc_status=$?
   trap - EXIT INT TERM HUP
+  trap '' USR1
   # Containers first: a `docker run` client still waiting on one exits when it is removed (it
   # would only pass a signal on to the container's PID 1, which may ignore it).
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
@@ -166,6 +208,7 @@ rc_cleanup() {
     wait 2>/dev/null || :
   fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
+  if [ "${rc_locked:-0}" = 1 ]; then rm -rf "$rc_lockdir"; fi
   exit "$rc_status"
 }
 
@@ -175,10 +218,13 @@ rc_setup() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+  trap 'exit 1' USR1
+  rc_main_pid=$$
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
   rc_run_id=${rc_tmp##*.}
+  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
   rc_ncontainers=0
   rc_jobs=
   rc_cached=''
@@ -186,6 +232,28 @@ rc_setup() {
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
+}
+
+# One build per build id at a time: builds of the same Rockerfile share its MOUNT volumes (and
+# host directories), which two writers at once would corrupt. Other Rockerfiles have other ids.
+# A lock whose holder is gone (killed with SIGKILL, say) is taken over.
+rc_lock() {
+  rc_lockdir="${TMPDIR:-/tmp}/rockerc-lock-$rc_id_hash"
+  rc_waited=0
+  while ! mkdir "$rc_lockdir" 2>/dev/null; do
+    rc_holder=$(cat "$rc_lockdir/pid" 2>/dev/null) || rc_holder=
+    if [ -n "$rc_holder" ] && ! ps -p "$rc_holder" >/dev/null 2>&1; then
+      rm -rf "$rc_lockdir"
+      continue
+    fi
+    if [ "$rc_waited" = 0 ]; then
+      rc_say "waiting for another build of $rc_rockerfile (process ${rc_holder:-?}) to finish"
+      rc_waited=1
+    fi
+    sleep 1
+  done
+  printf '%s\n' "$rc_main_pid" > "$rc_lockdir/pid"
+  rc_locked=1
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
@@ -206,9 +274,12 @@ rc_resolve_context() {
     *) rc_context="$rc_here/$rc_context" ;;
   esac
   [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
-  rc_context=$(cd "$rc_context" && pwd -P)
+  # The physical path, without a subshell (this runs before the no-op check).
+  rc_cwd=$PWD
+  cd -P -- "$rc_context" || rc_die "cannot enter the build context $rc_context"
+  rc_context=$PWD
+  cd -- "$rc_cwd" || rc_die "cannot return to $rc_cwd"
   if [ -z "$rc_build_id" ]; then rc_build_id="$rc_context:$rc_rockerfile"; fi
-  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
 }
 
 # rc_base NAME: the id of an image named by FROM, pulled when missing (always with --pull).
@@ -221,6 +292,24 @@ rc_base() {
     fi
     rc_img=$(docker image inspect --format '{{.Id}}' "$1") || rc_die "cannot inspect $1"
   fi
+}
+
+# rc_subset PATH...: a build context with only these paths of the user's context, and its
+# .dockerignore (the CLI still applies it). Files are hard links where the file system allows:
+# Docker sees the same files, with the same times, so its layer cache is unchanged.
+rc_subset() {
+  rc_ctx="$rc_tmp/sub.$rc_step"
+  mkdir "$rc_ctx"
+  if [ -f "$rc_context/.dockerignore" ]; then cp -p "$rc_context/.dockerignore" "$rc_ctx/"; fi
+  for rc_p in "$@"; do
+    [ -e "$rc_context/$rc_p" ] || [ -L "$rc_context/$rc_p" ] || continue
+    [ ! -e "$rc_ctx/$rc_p" ] || continue
+    case $rc_p in */*) mkdir -p "$rc_ctx/${rc_p%/*}" ;; esac
+    cp -PRl "$rc_context/$rc_p" "$rc_ctx/$rc_p" 2>/dev/null || {
+      rm -rf "${rc_ctx:?}/$rc_p"
+      cp -PRp "$rc_context/$rc_p" "$rc_ctx/$rc_p" || rc_fail "cannot prepare the build context with $rc_p"
+    }
+  done
 }
 
 # rc_build DOCKERFILE CONTEXT FROM-ID [docker build options...]: sets rc_img.
@@ -290,15 +379,40 @@ rc_mount_key() {
   } | cksum | tr ' ' '-'
 }
 
+# The ARG values for a MOUNTed RUN, without those the image's configured ENV sets: Docker's
+# legacy builder lets an ENV (of the stage or of its base image) win over an ARG of the same
+# name, but not a variable Docker adds when a container starts (HOME).
+rc_arg_env() {
+  [ -n "$rc_env" ] || return 0
+  rc_image_env=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$rc_img") || rc_image_env=
+  printf '%s' "$rc_env" | while IFS= read -r rc_kv; do
+    case "
+$rc_image_env" in
+      *"
+${rc_kv%%=*}="*) ;;
+      *) printf '%s\n' "$rc_kv" ;;
+    esac
+  done
+}
+
 # The wrapper a MOUNTed RUN runs under when it has file MOUNTs or ARG values: it links the files
 # in, exports the ARGs, runs the command, and removes the links before the container is
 # committed.
 rc_write_wrapper() {
   cat > "$rc_tmp/wrapper" <<'ROCKERC_WRAPPER'
 #!/bin/sh
+# ARG values (the script left out those the image's ENV sets: Docker prefers the ENV).
 if [ -f /dev/.rockerc/env ]; then
-  while IFS= read -r rc_kv; do export "${rc_kv?}"; done < /dev/.rockerc/env
+  while IFS= read -r rc_kv; do
+    case ${rc_kv%%=*} in ''|[0-9]*|*[!A-Za-z0-9_]*) continue ;; esac
+    export "${rc_kv?}"
+  done < /dev/.rockerc/env
 fi
+for rc_f in /dev/.rockerc/secret.*; do
+  [ -f "$rc_f" ] || continue
+  rc_v=$(cat "$rc_f")
+  export "${rc_f##*/secret.}=$rc_v"
+done
 if [ -f /dev/.rockerc/links ]; then
   while IFS= read -r rc_src && IFS= read -r rc_dst; do
     if [ -e "$rc_dst" ] || [ -L "$rc_dst" ]; then exit 121; fi
@@ -323,8 +437,12 @@ ROCKERC_WRAPPER
 # list, ARG values); with the parent image id it names a cache tag. ENV is the ARG values the
 # command sees, one NAME=VALUE per line. Sets rc_img.
 rc_run() {
-  rc_key=$1 rc_env=$2
-  shift 2
+  rc_key=$1 rc_env=$2 rc_run_secrets=$3
+  shift 3
+  for rc_name in $rc_run_secrets; do
+    eval "rc_set=\${$rc_name+x}"
+    [ -n "$rc_set" ] || rc_fail "the secret $rc_name is not set: export $rc_name before running the script"
+  done
   # The mount list as it resolves here (host paths after ~ and $VAR, volume names from the build
   # id) is part of the key: a fresh checkout elsewhere mounts other paths and must run again.
   rc_mkey=$(rc_mount_key "$@")
@@ -359,11 +477,16 @@ rc_run_once() {
   rc_new_container
   rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$(rc_q --entrypoint)$(rc_q '')$rc_mount_opts"
   rc_wrap=
-  if [ -n "$rc_links" ] || [ -n "$rc_env" ]; then
+  if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ]; then
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
     mkdir -p "$rc_tmp/run.$rc_step"
     printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
-    printf '%s' "$rc_env" > "$rc_tmp/run.$rc_step/env"
+    rc_arg_env > "$rc_tmp/run.$rc_step/env"
+    # Secrets travel as files under /dev (a tmpfs Docker never commits); the container's USER
+    # must read them, and $rc_tmp (mode 700) keeps other users of this machine out.
+    for rc_name in $rc_run_secrets; do
+      eval "printf '%s' \"\${$rc_name}\"" > "$rc_tmp/run.$rc_step/secret.$rc_name"
+    done
     rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/run.$rc_step")\",dst=/dev/.rockerc,readonly")"
     rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
     rc_wrap=/dev/.rockerc-run
@@ -378,10 +501,14 @@ rc_run_once() {
     rc_n=$((rc_n - 1))
   done
   rc_run_status=0
-  if [ "$rc_verbose" = 1 ]; then
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
     rc_wait docker "$@" < /dev/null || rc_run_status=$?
   else
     rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
+    if [ "$rc_verbose" = 1 ]; then
+      rc_mask < "$rc_log"
+      : > "$rc_log"
+    fi
   fi
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }
@@ -567,12 +694,16 @@ rc_import_mount() {
 
 # rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
 # made) only after every stage has succeeded, so a failed build leaves the old images in place.
+# rc_tag ORDER NAME PUSH: ORDER is the TAG's place in the file; stages that build at the same
+# time record their tags in any order, and they are applied in file order.
 rc_tag() {
-  printf '%s %s %s\n' "$2" "$rc_img" "$1" >> "$rc_tmp/tags"
+  printf '%s %s %s %s\n' "$1" "$3" "$rc_img" "$2" >> "$rc_tmp/tags"
 }
 
 rc_apply_tags() {
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
+  sort -n "$rc_tmp/tags" | cut -d ' ' -f 2- > "$rc_tmp/tags.sorted"
+  mv "$rc_tmp/tags.sorted" "$rc_tmp/tags"
   while read -r rc_p rc_id rc_name; do
     docker tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
   done < "$rc_tmp/tags"
@@ -643,6 +774,92 @@ rc_report() {
         printf "%-56s %10s\n", f[3], substr(human(size[f[2]]), 2)
       }
     }' "$rc_tmp/steps"
+}
+
+# rc_level STAGE...: builds stages that do not need each other, at most $rc_jobs_max at a time.
+# Each runs in a subshell in the background; the main shell `wait`s for them (a trapped signal
+# interrupts `wait` at once). A failing stage has printed its error; the others are stopped by
+# the cleanup.
+rc_level() {
+  if [ $# = 1 ] || [ "$rc_jobs_max" = 1 ]; then
+    for rc_s in "$@"; do "rc_stage_$rc_s"; done
+    return 0
+  fi
+  while [ $# -gt 0 ]; do
+    rc_batch=
+    rc_k=0
+    while [ $# -gt 0 ] && [ "$rc_k" -lt "$rc_jobs_max" ]; do
+      rc_stage_in_background "$1" &
+      rc_batch="$rc_batch $!"
+      rc_jobs="$rc_jobs $!"
+      rc_k=$((rc_k + 1))
+      shift
+    done
+    for rc_pid in $rc_batch; do
+      wait "$rc_pid" || exit 1
+    done
+  done
+}
+
+# A stage in a background subshell. The cleanup stops it with TERM; it then stops the docker
+# clients it started (a subshell does not inherit the main shell's traps).
+rc_stage_in_background() {
+  rc_jobs=
+  # shellcheck disable=SC2086 # a list of process ids
+  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
+  # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
+  # it is waiting for.
+  trap 'if [ "$?" != 0 ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
+  "rc_stage_$1"
+}
+
+# The no-op fast path. After a successful build the script writes a stamp: the build id, the
+# ids of the images the stages produced, and a fingerprint: the ids of the FROM images and of
+# every image the build produced or tagged, and the environment values MOUNT sources read. The
+# next run first checks, with no temporary directory and at most two processes (one docker
+# call), that no input the build reads (the context, when a COPY/ADD reads it) is newer than the
+# stamp and that the fingerprint is the same; then nothing changed. The plan's checksum (fixed at
+# compile time) names the stamp, so any change to the Rockerfile or the options starts over.
+rc_stamp_file() {
+  rc_stamp="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rockerc/$rc_plan_hash"
+}
+
+# rc_fingerprint IMAGE...: sets rc_print, the fingerprint of these images as they are now.
+rc_fingerprint() {
+  rc_ids=$(docker image inspect --format '{{.Id}}' "$@" 2>/dev/null) || return 1
+  # shellcheck disable=SC2086 # joins the ids into one line
+  set -- $rc_ids
+  rc_env_inputs
+  rc_print="$* $rc_envs"
+}
+
+rc_up_to_date() {
+  [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] || return 1
+  rc_stamp_file
+  [ -f "$rc_stamp" ] || return 1
+  { IFS= read -r rc_was_id && IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
+  [ "$rc_was_id" = "$rc_build_id" ] || return 1
+  if [ "$rc_reads_context" = 1 ]; then
+    rc_newer=$(cd "$rc_context" && rc_inputs_newer_than "$rc_stamp" 2>/dev/null) || return 1
+    [ -z "$rc_newer" ] || return 1
+  fi
+  # shellcheck disable=SC2086 # image ids and names: one word each
+  rc_fingerprint $rc_built $rc_fast_images || return 1
+  [ "$rc_print" = "$rc_was" ]
+}
+
+rc_write_stamp() {
+  rc_stamp_file
+  rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  # shellcheck disable=SC2086 # image ids and names: one word each
+  rc_fingerprint $rc_built $rc_fast_images || return 0
+  case $rc_build_id$rc_print in *'
+'*) return 0 ;; esac
+  # A stamp is an optimisation: when it cannot be written, the next run simply builds.
+  if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
+    printf '%s\n%s\n%s\n' "$rc_build_id" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
+    mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
+  fi
 }
 
 # Stage results cross subshell boundaries through files.

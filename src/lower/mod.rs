@@ -12,7 +12,8 @@
 //! from the images the stage continues from (Docker would fire them at our next FROM) and added
 //! where an image leaves the stage.
 
-use crate::analyze::{normalize, Base, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
+use crate::analyze::expand::Lexer;
+use crate::analyze::{normalize, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, Transfer, VarValue};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::StageGraph;
 use crate::source::{SourceFile, SourceMap, Span};
@@ -129,8 +130,11 @@ pub struct BuildStep {
 pub enum Context {
     /// Nothing from the host: an empty directory.
     Empty,
-    /// The user's build context.
+    /// The user's whole build context.
     User,
+    /// Only these paths of the user's context (relative, literal, ancestors first): what the
+    /// build's COPY/ADD read, so only those bytes are sent to the daemon.
+    Paths(Vec<String>),
     Import(ImportContext),
 }
 
@@ -165,6 +169,9 @@ pub struct RunStep {
     pub env: Vec<(String, String)>,
     /// Compile-time part of the cache key.
     pub key: String,
+    /// `--secret` names the command reads (`${NAME}`); the script passes their values from its
+    /// environment, through the wrapper, and never into the image.
+    pub secrets: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -195,6 +202,8 @@ pub struct AttachStep {
 #[derive(Clone, Debug, Default)]
 pub struct LowerOptions {
     pub build_args: Vec<(String, String)>,
+    /// `--secret` names.
+    pub secrets: Vec<String>,
 }
 
 /// The image configuration Docker tracks through a stage that matters at compile time.
@@ -218,8 +227,10 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
     // name must not end such a comment and start a command or an instruction.
     let display_name = one_line_name(&file.name);
     let source_name = display_name.as_str();
+    let (globals, _) = Globals::new(&program.global_args, &options.build_args, Lexer::new(program.escape), Builder::Legacy);
     let mut lw = Lowerer {
         program,
+        globals,
         source_name,
         graph,
         file,
@@ -285,6 +296,8 @@ fn needed_saves(program: &Program) -> Vec<String> {
 
 struct Lowerer<'a> {
     program: &'a Program,
+    /// The global ARGs and `--build-arg` values, under the legacy builder's rules.
+    globals: Globals,
     source_name: &'a str,
     graph: &'a StageGraph,
     file: &'a SourceFile,
@@ -356,8 +369,11 @@ impl<'a> Lowerer<'a> {
             mounts: Vec::new(),
             has_image: !matches!(start, Start::Scratch),
         };
+        // The ENV/ARG values Docker would expand with, kept up to date item by item.
+        let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
         for (i, item) in stage.items.iter().enumerate() {
-            self.item(&mut cx, &mut state, i, item);
+            self.item(&mut cx, &mut state, &scope, i, item);
+            scope.apply(item, &self.globals);
         }
         // The stage's final image: what later stages and the build's tags see, triggers included.
         if !cx.onbuild.is_empty() {
@@ -386,11 +402,23 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, i: usize, item: &'a Item) {
+    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, i: usize, item: &'a Item) {
+        let secrets = self.secrets_in(item);
+        if !secrets.is_empty() && !matches!(item.op, Op::Run(_)) {
+            self.errors.push(
+                Diagnostic::error("secret-outside-run", format!("the secret `{}` is used in {}", secrets[0], item.keyword.as_str()))
+                    .at(item.span, "only RUN may read a --secret")
+                    .help(match item.keyword {
+                        Keyword::Env | Keyword::Label | Keyword::Arg => "its value would be stored in the image's config or history",
+                        Keyword::Mount => "a MOUNT source is kept in the build's cache key and no-op stamp",
+                        _ => "its value would end up in the image or in the build's output",
+                    }),
+            );
+            return;
+        }
         match &item.op {
-            Op::Docker(op) => self.docker(cx, state, item, op),
-            Op::Run(run) if cx.mounts.is_empty() => {
-                let _ = run;
+            Op::Docker(op) => self.docker(cx, state, scope, item, op),
+            Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
                 self.add_line(cx, item, item.text.clone(), None);
             }
             Op::Run(run) => {
@@ -401,21 +429,33 @@ impl<'a> Lowerer<'a> {
                     self.errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
                     return;
                 }
-                let env = self.arg_env(cx);
+                let env = self.arg_env(cx, scope);
                 if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\n')) {
                     self.errors.push(
                         Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
                             .at(item.span, "this RUN runs with MOUNTs"),
                     );
                 }
-                let key = run_key(&argv, &cx.mounts, &env);
+                if !secrets.is_empty() && matches!(run.command, crate::analyze::Command::Exec(_)) {
+                    self.errors.push(
+                        Diagnostic::error("secret-in-exec-form", format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]))
+                            .at(item.span, "")
+                            .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
+                    );
+                    return;
+                }
+                let mut key = run_key(&argv, &cx.mounts, &env);
+                if !secrets.is_empty() {
+                    // The names, never the values: a changed secret does not rebuild by itself.
+                    key = run_key(&[key, secrets.join(" ")], &[], &[]);
+                }
                 cx.advanced = true;
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
                     lines: self.lines_of(item.span),
                     summary: summarize(item),
-                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key }),
+                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key, secrets }),
                 });
             }
             Op::Mount(ms) => {
@@ -490,16 +530,22 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, item: &'a Item, op: &DockerOp) {
+    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, op: &DockerOp) {
         match item.keyword {
             Keyword::Workdir => {
-                let dir = op.workdir.clone().unwrap_or_default();
-                state.workdir = if dir.contains('$') {
-                    None
-                } else if dir.starts_with('/') {
-                    Some(normalize(&dir))
-                } else {
-                    state.workdir.as_ref().map(|w| normalize(&format!("{w}/{dir}")))
+                // Docker expands WORKDIR with the stage's ENV and ARGs; a value that depends on
+                // the base image's ENV is looked up when the script runs.
+                let dir = match scope.expand(op.workdir.as_deref().unwrap_or_default()) {
+                    Ok(e) => match e.value {
+                        VarValue::Known(v) => Some(v),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                state.workdir = match dir {
+                    Some(d) if d.starts_with('/') => Some(normalize(&d)),
+                    Some(d) => state.workdir.as_ref().map(|w| normalize(&format!("{w}/{d}"))),
+                    None => None,
                 };
             }
             Keyword::Shell => {
@@ -541,10 +587,7 @@ impl<'a> Lowerer<'a> {
                 stage_arg = Some((alias, key));
             }
         }
-        let context = if op.uses_context { Some(Context::User) } else { None };
-        if item.keyword == Keyword::Arg {
-            cx.args.extend(op.arg_words.iter().cloned());
-        }
+        let context = if op.uses_context { Some(context_of(&op.context_sources)) } else { None };
         let mut extra = None;
         if item.keyword == Keyword::Entrypoint && cx.cmd_text.is_some() && !cx.pending.has_cmd {
             // Docker clears CMD at ENTRYPOINT unless this stage set CMD; it did, in an earlier
@@ -556,6 +599,10 @@ impl<'a> Lowerer<'a> {
             text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
         }
         self.add_line(cx, item, text, context);
+        if item.keyword == Keyword::Arg {
+            // After add_line: a Dockerfile that starts with this ARG must not declare it twice.
+            cx.args.extend(op.arg_words.iter().cloned());
+        }
         if let Some(cmd) = extra {
             cx.pending.body.push(cmd);
             cx.pending.has_cmd = true;
@@ -573,7 +620,7 @@ impl<'a> Lowerer<'a> {
     fn import(&mut self, cx: &mut StageLowering<'a>, i: usize, item: &'a Item, t: &Transfer) {
         // IMPORTs in a row share one build: each source gets its own directory in one context.
         // The user's context cannot be mixed in (it would be uploaded to the runtime build).
-        if matches!(cx.pending.context, Some(Context::User)) {
+        if matches!(cx.pending.context, Some(Context::User | Context::Paths(_))) {
             self.flush(cx);
         }
         let mut imp = match cx.pending.context.take() {
@@ -587,13 +634,18 @@ impl<'a> Lowerer<'a> {
         if n > 1 && !dest.ends_with('/') {
             dest.push('/');
         }
-        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, s.name)).collect();
+        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, copy_pattern(&s.name))).collect();
         let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
         words.push(json_string(&docker_escape(&dest, self.program.escape)));
         // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
         // lays out the context for it (a directory arrives nested one level deeper).
         let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
         self.add_line(cx, item, line, Some(Context::Import(imp)));
+    }
+
+    /// The declared secrets an instruction refers to (`$NAME`, `${NAME}`, `${NAME:-...}`).
+    fn secrets_in(&self, item: &Item) -> Vec<String> {
+        self.options.secrets.iter().filter(|name| refers_to(&item.text, name)).cloned().collect()
     }
 
     /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
@@ -632,34 +684,20 @@ impl<'a> Lowerer<'a> {
         inside.then_some(abs)
     }
 
-    fn arg_env(&self, cx: &StageLowering) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = Vec::new();
-        let globals: Vec<(String, Option<String>)> = self
-            .program
-            .global_args
-            .iter()
-            .flat_map(|a| match &a.op {
-                Op::Docker(op) => op.arg_words.iter().map(|w| split_arg(w)).collect::<Vec<_>>(),
-                _ => Vec::new(),
+    /// The ARG values a MOUNTed RUN sees, as Docker expands them here. The legacy builder gives
+    /// an ENV precedence even when the base image set it (which the compile cannot see): the
+    /// wrapper exports an ARG only when the container has no such variable.
+    fn arg_env(&self, cx: &StageLowering, scope: &Scope) -> Vec<(String, String)> {
+        let mut names: Vec<&str> = cx.args.iter().map(|w| w.split('=').next().unwrap_or_default()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(*n));
+        names
+            .into_iter()
+            .filter_map(|name| match scope.get(name) {
+                VarValue::Known(v) | VarValue::UnlessBaseEnv(v) => Some((name.to_string(), v)),
+                VarValue::Unset | VarValue::Unknown => None,
             })
-            .collect();
-        for word in &cx.args {
-            let (name, default) = split_arg(word);
-            let value = self
-                .options
-                .build_args
-                .iter()
-                .rev()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .or(default)
-                .or_else(|| globals.iter().rev().find(|(k, _)| *k == name).and_then(|(_, v)| v.clone()));
-            env.retain(|(k, _)| *k != name);
-            if let Some(value) = value {
-                env.push((name, unquote(&value)));
-            }
-        }
-        env
+            .collect()
     }
 
     fn need_image(&mut self, cx: &StageLowering, item: &Item) {
@@ -674,7 +712,14 @@ impl<'a> Lowerer<'a> {
 
     fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
         if let Some(ctx) = context {
-            cx.pending.context = Some(ctx);
+            cx.pending.context = Some(match (cx.pending.context.take(), ctx) {
+                (Some(Context::Paths(mut a)), Context::Paths(b)) => {
+                    a.extend(b);
+                    Context::Paths(sorted_paths(a))
+                }
+                (Some(Context::User), Context::Paths(_)) | (Some(Context::Paths(_)), Context::User) => Context::User,
+                (_, ctx) => ctx,
+            });
         }
         let lines = self.lines_of(item.span);
         if cx.pending.first.is_none() {
@@ -733,9 +778,16 @@ impl<'a> Lowerer<'a> {
             df.push_str(&g.text);
             df.push('\n');
         }
+        // The script passes image ids as build args; only an ARG before the first FROM is seen
+        // by every FROM line, so all of them are declared here.
         for (alias, _) in &pending.stage_args {
-            let var = build_arg_name(alias);
-            df.push_str(&format!("ARG {var}\nFROM ${{{var}}} AS {alias}\n"));
+            df.push_str(&format!("ARG {}\n", build_arg_name(alias)));
+        }
+        if from_current {
+            df.push_str("ARG ROCKERC_FROM\n");
+        }
+        for (alias, _) in &pending.stage_args {
+            df.push_str(&format!("FROM ${{{}}} AS {alias}\n", build_arg_name(alias)));
         }
         if from_current {
             let what = if cx.advanced {
@@ -743,7 +795,7 @@ impl<'a> Lowerer<'a> {
             } else {
                 format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
             };
-            df.push_str(&format!("# FROM {what}\nARG ROCKERC_FROM\nFROM ${{ROCKERC_FROM}}\n"));
+            df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
             df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
@@ -816,21 +868,47 @@ pub fn build_arg_name(alias: &str) -> String {
     alias.to_uppercase().replace(['-', '.'], "_")
 }
 
-fn split_arg(word: &str) -> (String, Option<String>) {
-    match word.split_once('=') {
-        Some((k, v)) => (k.to_string(), Some(v.to_string())),
-        None => (word.to_string(), None),
+/// The context a COPY/ADD needs: only its sources when they are literal paths inside the context
+/// (a shell glob skips dotfiles where Docker's does not, and `$X` is Docker's to expand), else
+/// the whole context.
+fn context_of(sources: &[String]) -> Context {
+    let mut paths = Vec::new();
+    for src in sources {
+        if src.is_empty() || src.contains(['*', '?', '[', '$', '\\']) || src.chars().any(char::is_control) {
+            return Context::User;
+        }
+        let rel = normalize(src.trim_start_matches('/'));
+        if rel == "." || rel == ".." || rel.starts_with("../") {
+            return Context::User;
+        }
+        paths.push(rel);
     }
+    Context::Paths(sorted_paths(paths))
 }
 
-/// ARG defaults keep their quotes in the source (`ARG V="1 2"`); the value is what's inside.
-fn unquote(v: &str) -> String {
-    let b = v.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        v[1..v.len() - 1].to_string()
-    } else {
-        v.to_string()
+/// Deduplicated, ancestors before what is inside them (the script skips a path whose ancestor is
+/// already in the context).
+fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
+    paths.sort_by(|a, b| a.matches('/').count().cmp(&b.matches('/').count()).then_with(|| a.cmp(b)));
+    paths.dedup();
+    paths
+}
+
+/// Whether shell-like text refers to the variable `name`.
+pub fn refers_to(text: &str, name: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let after = &rest[i + 1..];
+        let candidate = after.strip_prefix('{').unwrap_or(after);
+        if let Some(tail) = candidate.strip_prefix(name) {
+            if !tail.starts_with(is_name) {
+                return true;
+            }
+        }
+        rest = after;
     }
+    false
 }
 
 /// Whether an EXPORT/IMPORT source names a directory's contents (`dir/`, `dir/.`, `/`).
@@ -848,6 +926,14 @@ fn store_path(path: &str, keep_slash: bool) -> String {
     } else {
         rel
     }
+}
+
+/// The name of an IMPORT's entry in its context as a COPY source. Docker takes `*?[` in COPY
+/// sources as a glob, and cannot be made to take them literally; its lexer also reads quotes,
+/// `$` and the escape character. Each such character becomes `?`: the directory holds this one
+/// entry, so the pattern matches exactly it, and a single match behaves as a literal source.
+fn copy_pattern(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || " ._-+,@%=:~^#!&()<>;|{}/".contains(c) { c } else { '?' }).collect()
 }
 
 /// Escapes a literal path for Docker's word expansion in COPY (`$`, quotes, the escape char).
@@ -936,11 +1022,26 @@ mod tests {
     }
 
     #[test]
+    fn secret_references() {
+        assert!(refers_to("curl -H \"Authorization: $TOKEN\" x", "TOKEN"));
+        assert!(refers_to("echo ${TOKEN:-none}", "TOKEN"));
+        assert!(!refers_to("echo $TOKENS $XTOKEN ${TOKEN_2}", "TOKEN"));
+        assert!(!refers_to("echo TOKEN", "TOKEN"));
+    }
+
+    #[test]
     fn contents_forms() {
         assert!(is_contents("/dist/"));
         assert!(is_contents("dist/."));
         assert!(is_contents("/"));
         assert!(!is_contents("/dist"));
+    }
+
+    #[test]
+    fn copy_patterns_match_only_the_entry() {
+        assert_eq!(copy_pattern("app"), "app");
+        assert_eq!(copy_pattern("file[1] *x?.txt"), "file?1? ?x?.txt");
+        assert_eq!(copy_pattern("it's $HOME \\`x`\""), "it?s ?HOME ??x??");
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct TemplateOptions {
     /// Where relative `-vars` and `-var K=@file` paths are resolved; `None` is the current
     /// directory.
     pub base_dir: Option<PathBuf>,
+    /// `--secret NAME`: `.NAME` and `.Env.NAME` render as `${NAME}`, which the build script
+    /// fills from its environment for the RUNs that use it.
+    pub secrets: Vec<String>,
 }
 
 /// The Rockerfile after templates, and where each part of it came from.

@@ -19,7 +19,14 @@ impl Vars {
     /// The template data: the variables, `Env`, and `DemandArtifacts` when asked for.
     pub fn data(&self, options: &TemplateOptions) -> Value {
         let mut data = self.values.clone();
-        let env: BTreeMap<String, Value> = options.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let mut env: BTreeMap<String, Value> = options.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        // A secret renders as a reference the container's shell expands when the script runs:
+        // its value never passes through rockerc, into the Rockerfile or the generated files.
+        for name in &options.secrets {
+            let reference = Value::from(format!("${{{name}}}"));
+            data.insert(name.clone(), reference.clone());
+            env.insert(name.clone(), reference);
+        }
         data.insert("Env".to_string(), Value::from(env));
         if options.demand_artifacts {
             data.insert("DemandArtifacts".to_string(), Value::from(true));
@@ -44,6 +51,10 @@ pub fn load_vars(options: &TemplateOptions) -> Result<Vars, Diagnostics> {
     let mut cli = BTreeMap::new();
     for raw in &options.vars {
         match parse_var(options, raw) {
+            Ok((k, _)) if options.secrets.contains(&k) => errors.push(
+                Diagnostic::error("secret-value-given", format!("`{k}` is a --secret: its value is not given to rockerc"))
+                    .help(format!("drop `--var {k}=...`, and export {k} when the build script runs: the script passes it to the RUNs that use it")),
+            ),
             Ok((k, v)) => {
                 cli.insert(k, v);
             }

@@ -1,0 +1,92 @@
+//! Secrets never land anywhere: a `--secret` value (given to the build script through its
+//! environment) and a MOUNTed key file must not appear in a generated file, in the script's
+//! output, in any layer of the image, in its history or in its config. The RUN still gets them.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn random_hex(n: usize) -> String {
+    let mut f = std::fs::File::open("/dev/urandom").unwrap();
+    let mut buf = vec![0u8; n / 2];
+    std::io::Read::read_exact(&mut f, &mut buf).unwrap();
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_secret_reaches_the_run_and_nothing_else() {
+    if !engine_or_skip("a_secret_reaches_the_run_and_nothing_else") {
+        return;
+    }
+    let token = format!("tok-{}", random_hex(32));
+    let dir = tempfile::tempdir().unwrap();
+    // `.Env.TOKEN` would render the value rockerc sees; as a secret it must render `${TOKEN}`.
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!(
+            "FROM {BUSYBOX}\n\
+             RUN echo \"using {{{{ .Env.TOKEN }}}}\" && printf %s \"$TOKEN\" | md5sum | cut -d ' ' -f 1 > /token.md5 && echo \"printed: $TOKEN\"\n\
+             RUN echo after\n\
+             TAG rockerc-e2e/secret:latest\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    run_ok(rockerc().current_dir(dir.path()).env("TOKEN", &token).args(["--secret", "TOKEN", "-o"]).arg(&out_dir).arg("Rockerfile"));
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!contains(&text, token.as_bytes()), "the secret is in a generated file");
+    }
+
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(out_dir.join("build.sh"))
+        .args(["--verbose", "--no-cache"])
+        .env("TOKEN", &token)
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .unwrap();
+    let shown = [out.stdout.clone(), out.stderr.clone()].concat();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&shown));
+    assert!(!contains(&shown, token.as_bytes()), "the secret is in the script's output");
+    assert!(String::from_utf8_lossy(&shown).contains("printed: ***"), "the RUN printed it; the script masked it");
+
+    let image = "rockerc-e2e/secret:latest";
+    let md5 = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s '{token}' | md5sum | cut -d ' ' -f 1"))).stdout).unwrap();
+    assert_eq!(file_text(&image_files(image), "/token.md5"), md5, "the RUN received the value");
+    let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
+    assert!(!contains(&save, token.as_bytes()), "the secret is in a layer or the image config");
+    let history = docker_str(&["history", "--no-trunc", image]) + &docker_str(&["image", "inspect", image]);
+    assert!(!history.contains(&token), "the secret is in the history or the config");
+    assert!(history.contains("${TOKEN}"), "history shows the reference, as written");
+
+    // A failing RUN that prints the secret: the error shows the end of its output, masked.
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo \"value=$TOKEN\"; exit 3\n")).unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).args(["--secret", "TOKEN", "Rockerfile"]));
+    std::fs::write(dir.path().join("fail.sh"), out.stdout).unwrap();
+    let out = Command::new("sh").arg(dir.path().join("fail.sh")).env("TOKEN", &token).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+    let shown = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(!out.status.success());
+    assert!(shown.contains("value=***") && !shown.contains(&token), "{shown}");
+
+    // Without the variable the script says what to do, and builds nothing. (With nothing to
+    // rebuild, the no-op check does not need it: a cache of its own here.)
+    let fresh = tempfile::tempdir().unwrap();
+    let out = Command::new("sh").arg(out_dir.join("build.sh")).env_remove("TOKEN").env("XDG_CACHE_HOME", fresh.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the secret TOKEN is not set: export TOKEN before running the script"));
+}
+
+#[test]
+fn a_secret_outside_run_is_a_compile_error() {
+    let file = rockerc::source::SourceFile::new("Rockerfile", "FROM a\nENV AUTH=${TOKEN}\n");
+    let mut options = rockerc::Options::default();
+    options.template.secrets = vec!["TOKEN".into()];
+    let err = rockerc::compile(&file, &options).unwrap_err();
+    assert_eq!(err.render(&file, false), "error[secret-outside-run]: the secret `TOKEN` is used in ENV\n --> Rockerfile:2:1\n  |\n2 | ENV AUTH=${TOKEN}\n  | ^^^^^^^^^^^^^^^^^ only RUN may read a --secret\n  = help: its value would be stored in the image's config or history\n");
+}
