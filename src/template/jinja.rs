@@ -142,7 +142,8 @@ fn find_tag(src: &str, start: usize) -> Option<Tag> {
                 }
             }
             None if close != "#}" && (c == b'"' || c == b'\'') => quote = Some(c),
-            None if src[i..].starts_with(close) => {
+            // Bytes, not `src[i..]`: `i` walks bytes and may stand inside a multi-byte character.
+            None if b[i..].starts_with(close.as_bytes()) => {
                 let trim_after = i > start + 2 && b[i - 1] == b'-';
                 return Some(Tag { start, end: i + 2, trim_before, trim_after });
             }
