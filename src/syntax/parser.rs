@@ -26,6 +26,13 @@ type Res<'a, T> = IResult<&'a str, T, ()>;
 const MAX_ONBUILD_DEPTH: usize = 32;
 
 pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
+    // Checked once, before any line is read: every instruction's text may end up in a generated
+    // Dockerfile or in the script's arguments, and neither can hold a NUL.
+    if let Some(at) = text.find('\0') {
+        return Err(Diagnostic::error("nul-byte", "the Rockerfile contains a NUL character")
+            .at(Span::new(at, at + 1), "a NUL here")
+            .help("neither a Dockerfile nor a shell script can hold a NUL; remove it (a template that writes one is the likely source)"));
+    }
     let mut lexer = Lexer::new(text);
     let mut warnings = Vec::new();
     let mut instructions = Vec::new();
