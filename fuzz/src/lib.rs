@@ -26,47 +26,12 @@ use rockerc::diagnostic::{Diagnostic, Severity};
 use rockerc::emit::Layout;
 use rockerc::source::{SourceFile, SourceMap, Span, Spanned};
 use rockerc::syntax::{self, Args, Instruction, Keyword};
-use rockerc::template::{detect_dialect, Dialect, TemplateOptions};
+use rockerc::template::{Dialect, TemplateOptions};
 use rockerc::{Failure, Options};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-/// Bugs already found, reported, and pinned by an ignored test in `tests/fuzz_regressions.rs`.
-/// With `ROCKERC_FUZZ_KNOWN=skip` (what `fuzz/run.sh` sets unless `FUZZ_KNOWN=report`) the
-/// targets step around exactly these, so a run reports only new crashes instead of re-finding
-/// the same shallow one in its first second. Delete an entry when its bug is fixed (and the
-/// `#[ignore]` on its test).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KnownBug {
-    /// `src/template/jinja.rs` `find_tag` slices `src[i..]` byte by byte: a non-ASCII character
-    /// outside quotes inside a Jinja tag (`{# é #}`) panics on a char boundary.
-    JinjaTagNonAscii,
-    /// A NUL character in the Rockerfile reaches the generated script (`FROM \0`, `RUN echo \0`);
-    /// `emit::sh_quote` says NUL is rejected upstream, but only a mounted RUN's argv is checked.
-    NulReachesScript,
-}
-
-fn skip_known() -> bool {
-    static SKIP: OnceLock<bool> = OnceLock::new();
-    *SKIP.get_or_init(|| std::env::var("ROCKERC_FUZZ_KNOWN").as_deref() == Ok("skip"))
-}
-
-/// Whether `bug` can happen on `text`: a cheap over-approximation of its trigger.
-pub fn may_trigger(bug: KnownBug, text: &str) -> bool {
-    match bug {
-        // The scanner skips quoted strings (with escapes) and so may read a tag further than
-        // its first closing delimiter: any non-ASCII after the first opening one may be in a tag.
-        KnownBug::JinjaTagNonAscii => ["{{", "{%", "{#"].iter().filter_map(|open| text.find(open)).min().is_some_and(|at| !text[at..].is_ascii()),
-        KnownBug::NulReachesScript => text.contains('\0'),
-    }
-}
-
-fn step_around(bug: KnownBug, text: &str) -> bool {
-    skip_known() && may_trigger(bug, text)
-}
-
-/// The renderer's own cap on output (`MAX_OUTPUT_BYTES` in `src/template/gotmpl/exec.rs`).
-pub const MAX_RENDERED_BYTES: usize = 256 << 20;
+/// The renderers' own cap on output.
+pub const MAX_RENDERED_BYTES: usize = rockerc::template::MAX_RENDERED_BYTES;
 
 /// The input as the stages see it (see the module comment for why lossy).
 pub fn text(data: &[u8]) -> String {
@@ -94,9 +59,6 @@ pub fn template(data: &[u8]) {
         modes.push(template_options(Some(Dialect::Jinja), false));
     }
     for options in &modes {
-        if detect_dialect(&file, options) == Dialect::Jinja && step_around(KnownBug::JinjaTagNonAscii, &text) {
-            continue;
-        }
         match rockerc::render(&file, options) {
             Ok(rendered) => {
                 check_map(&file.text, &rendered.text, &rendered.map);
@@ -139,21 +101,17 @@ pub fn compile(data: &[u8]) {
     let text = text(data);
     let file = SourceFile::new("Rockerfile", text.as_str());
     let options = |layout| Options { template: template_options(None, false), layout, ..Options::default() };
-    if detect_dialect(&file, &options(Layout::Single).template) == Dialect::Jinja && step_around(KnownBug::JinjaTagNonAscii, &text) {
-        return;
-    }
     let single = rockerc::compile(&file, &options(Layout::Single));
     let directory = rockerc::compile(&file, &options(Layout::Directory));
     match (&single, &directory) {
         (Ok(single), Ok(directory)) => {
             for out in [&single.output, &directory.output] {
                 assert!(out.script.starts_with("#!/bin/sh\n"), "the script does not start with #!/bin/sh");
-                if !step_around(KnownBug::NulReachesScript, &text) {
-                    assert!(!out.script.contains('\0'), "the script holds a NUL byte");
-                }
+                assert!(!out.script.contains('\0'), "the script holds a NUL byte");
             }
             assert!(single.output.files.is_empty(), "the single-file layout wrote files beside the script");
             for (name, dockerfile) in &directory.output.files {
+                assert!(!dockerfile.contains('\0'), "emitted {name} holds a NUL byte");
                 let parsed = syntax::parse(dockerfile).unwrap_or_else(|d| panic!("emitted {name} does not parse again: {}: {}\n{dockerfile}", d.code, d.message));
                 for i in &parsed.ast.instructions {
                     assert!(!i.kind.is_rocker() && i.kind != Keyword::Unknown, "emitted {name} holds `{}`, which Docker does not know", i.keyword.value);
