@@ -11,10 +11,6 @@
 # $ROCKERC_CONFORMANCE_DIR (BuildKit's parser test files) and every file in $ROCKERC_CORPUS_DIR
 # (real-world Rockerfiles). Both default to ../shared beside the repository, as .ci/run sets them.
 #
-# Bugs already found and pinned by an ignored test in tests/fuzz_regressions.rs are stepped around
-# (KnownBug in fuzz/src/lib.rs), so the run fails only on new ones; FUZZ_KNOWN=report finds them
-# again too.
-#
 # Limits per input: FUZZ_TIMEOUT seconds (default 10) and FUZZ_RSS_MB of memory (default 2048);
 # FUZZ_MAX_LEN bytes per input (default 16384). FUZZ_FORK=1 keeps fuzzing past crashes
 # (libFuzzer's -fork=1 -ignore_crashes=1), for long runs that should collect every crash.
@@ -44,7 +40,9 @@ build_flags=(--release --debug-assertions --sanitizer none)
 # What it needs: cargo-fuzz (from crates.io) and a C++ compiler (libfuzzer-sys builds libFuzzer).
 if ! command -v c++ >/dev/null 2>&1; then
     echo "fuzz: installing g++ (libFuzzer is C++)"
-    ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get install -y -q g++ >/dev/null
+    sudo=${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )}
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
 fi
 if ! cargo fuzz --version 2>/dev/null | grep -q "$cargo_fuzz_version"; then
     echo "fuzz: installing cargo-fuzz $cargo_fuzz_version"
@@ -85,11 +83,6 @@ else
     echo "fuzz: seeds: none from the real-world corpus (set ROCKERC_CORPUS_DIR)"
 fi
 
-if [ "${FUZZ_KNOWN:-skip}" = report ]; then
-    export ROCKERC_FUZZ_KNOWN=report
-else
-    export ROCKERC_FUZZ_KNOWN=skip
-fi
 mode=()
 [ "${FUZZ_FORK:-0}" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 mkdir -p "$fuzz/logs"

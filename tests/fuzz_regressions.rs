@@ -262,7 +262,7 @@ fn a_nul_anywhere_is_an_error() {
 #[test]
 fn a_nul_escaped_in_json_is_an_error_where_the_script_runs_it() {
     let text = "FROM alpine\nMOUNT /cache\nRUN [\"echo\", \"\\u0000\"]\n";
-    let failure = compile("Rockerfile", text.to_string(), None).err().expect("a NUL in a MOUNTed RUN's argv");
+    let failure = compile("Rockerfile", text.to_string(), None).expect_err("a NUL in a MOUNTed RUN's argv");
     assert_eq!(error_codes(text, &failure), ["nul-byte"]);
 }
 
