@@ -18,6 +18,15 @@ pub struct ImageName {
     pub explicit_domain: bool,
 }
 
+/// An image name as Docker resolves it: equal keys name the same image.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageKey {
+    domain: String,
+    path: String,
+    tag: String,
+    digest: Option<String>,
+}
+
 impl ImageName {
     pub fn parse(s: &str) -> Result<ImageName, String> {
         if s.is_empty() {
@@ -92,11 +101,13 @@ impl ImageName {
     /// Whether two names denote the same image the way Docker resolves them
     /// (`app` = `app:latest` = `docker.io/library/app:latest`).
     pub fn same_image(&self, other: &ImageName) -> bool {
-        self.domain == other.domain
-            && self.path == other.path
-            && self.tag.as_deref().unwrap_or(if self.digest.is_some() { "" } else { "latest" })
-                == other.tag.as_deref().unwrap_or(if other.digest.is_some() { "" } else { "latest" })
-            && self.digest == other.digest
+        self.key() == other.key()
+    }
+
+    /// What [`same_image`](Self::same_image) compares, as a value to index images by.
+    pub fn key(&self) -> ImageKey {
+        let tag = self.tag.as_deref().unwrap_or(if self.digest.is_some() { "" } else { "latest" });
+        ImageKey { domain: self.domain.clone(), path: self.path.clone(), tag: tag.to_string(), digest: self.digest.clone() }
     }
 }
 

@@ -23,7 +23,8 @@ use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
 use expand::{ExpandError, ExpandErrorKind, Lexer};
-use std::collections::BTreeSet;
+use imageref::ImageKey;
+use std::collections::{BTreeSet, HashMap};
 
 /// What the analysis needs besides the file.
 #[derive(Clone, Debug, Default)]
@@ -200,6 +201,8 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
+        aliases: HashMap::new(),
+        tagged: HashMap::new(),
         global_args: Vec::new(),
         globals: None,
         scope: None,
@@ -223,6 +226,11 @@ struct Analyzer<'a> {
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
+    /// Stage by `AS` name (the first of a name; a second is an error), and the latest TAG or
+    /// PUSH of each image so far: every FROM and COPY --from looks a name up, so a scan of the
+    /// earlier stages would make the analysis quadratic in their number.
+    aliases: HashMap<String, usize>,
+    tagged: HashMap<ImageKey, (usize, usize, String)>,
     global_args: Vec<Item>,
     /// The global ARGs, evaluated at the first FROM (the sh backend's builder's rules).
     globals: Option<Globals>,
@@ -291,6 +299,9 @@ impl<'a> Analyzer<'a> {
             match self.stages.last_mut() {
                 Some(stage) => {
                     stage.span = stage.span.join(item.span);
+                    if let Op::Tag(name) | Op::Push(name) = &item.op {
+                        self.tagged.insert(name.key(), (stage.index, stage.items.len(), name.to_string()));
+                    }
                     stage.items.push(item);
                 }
                 None if item.keyword == Keyword::Arg => self.global_args.push(item),
@@ -361,7 +372,7 @@ impl<'a> Analyzer<'a> {
         };
         let alias = alias.map(|a| a.map(|s| s.to_lowercase()));
         if let Some(alias) = &alias {
-            if let Some(prev) = self.stages.iter().find(|s| s.from.alias.as_ref().map(|a| &a.value) == Some(&alias.value)) {
+            if let Some(prev) = self.aliases.get(&alias.value).map(|&i| &self.stages[i]) {
                 self.errors.push(
                     Diagnostic::error("duplicate-stage", format!("stage name `{}` is already used", alias.value))
                         .at(alias.span, format!("already the name of {}", prev.label()))
@@ -391,6 +402,9 @@ impl<'a> Analyzer<'a> {
         self.scope = Some(scope::scope_after_from(&base, &self.stages, &globals));
         self.globals = Some(globals);
         let index = self.stages.len();
+        if let Some(alias) = &alias {
+            self.aliases.entry(alias.value.clone()).or_insert(index);
+        }
         self.stages.push(Stage {
             index,
             from: From { image, expanded, alias, base, text: self.source(inst.span), span: inst.span },
@@ -605,26 +619,21 @@ impl<'a> Analyzer<'a> {
             }
         }
         let lower = name.to_lowercase();
-        if let Some(stage) = self.stages.iter().find(|s| s.from.alias.as_ref().map(|a| a.value.as_str()) == Some(lower.as_str())) {
-            return Base::Stage(stage.index);
+        if let Some(&stage) = self.aliases.get(&lower) {
+            return Base::Stage(stage);
         }
         if !name.contains('$') {
             if let Ok(wanted) = ImageName::parse(name) {
                 // The latest TAG or PUSH of that name before this point wins.
-                for stage in self.stages.iter().rev() {
-                    for (i, item) in stage.items.iter().enumerate().rev() {
-                        if let Op::Tag(t) | Op::Push(t) = &item.op {
-                            if t.same_image(&wanted) {
-                                return Base::Tagged { stage: stage.index, item: i, name: t.to_string() };
-                            }
-                        }
-                    }
+                if let Some((stage, item, name)) = self.tagged.get(&wanted.key()) {
+                    return Base::Tagged { stage: *stage, item: *item, name: name.clone() };
                 }
             }
         }
         // A name that is one typo away from a stage is most likely meant to be that stage; as
         // written, Docker would pull an image of that name.
-        if !name.contains([':', '/', '@', '$']) {
+        // (Only when some stage has a name: this scans the stages, once for every FROM.)
+        if !self.aliases.is_empty() && !name.contains([':', '/', '@', '$']) {
             if let Some(stage) = suggest(name, self.stages.iter().filter_map(|s| s.from.alias.as_ref()).map(|a| a.value.as_str())) {
                 self.warnings.push(
                     Diagnostic::warning("stage-typo", format!("`{name}` is not a stage of this file, so it names an image to pull"))

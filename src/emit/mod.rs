@@ -35,7 +35,7 @@ pub struct Emitted {
 /// Words made only of characters no POSIX shell treats specially are left bare (for readable
 /// scripts); everything else is single-quoted, which makes `$`, backquotes, `\`, `"`, globs,
 /// `;`, newlines and non-ASCII text literal. A NUL cannot be passed at all and is rejected
-/// upstream, in `analyze`.
+/// upstream: in the text by `syntax::parse`, written as a JSON `\u0000` by `lower`.
 pub fn sh_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./=:@%+,".contains(&b))

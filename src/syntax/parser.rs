@@ -25,10 +25,25 @@ type Res<'a, T> = IResult<&'a str, T, ()>;
 /// early so that no input can exhaust the stack.
 const MAX_ONBUILD_DEPTH: usize = 32;
 
+/// Every instruction costs time and memory in every later stage (a few hundred bytes of script
+/// each, more for a stage), and a short template can write millions of them. The benchmark's
+/// generated file (1000 stages, about 110,000 instructions, 6 MB) is far below both; a file over
+/// them is an error, not minutes of work and gigabytes of memory.
+pub const MAX_INSTRUCTIONS: usize = 500_000;
+pub const MAX_STAGES: usize = 50_000;
+
 pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
+    // Checked once, before any line is read: every instruction's text may end up in a generated
+    // Dockerfile or in the script's arguments, and neither can hold a NUL.
+    if let Some(at) = text.find('\0') {
+        return Err(Diagnostic::error("nul-byte", "the Rockerfile contains a NUL character")
+            .at(Span::new(at, at + 1), "a NUL here")
+            .help("neither a Dockerfile nor a shell script can hold a NUL; remove it (a template that writes one is the likely source)"));
+    }
     let mut lexer = Lexer::new(text);
     let mut warnings = Vec::new();
     let mut instructions = Vec::new();
+    let mut stages = 0;
     while let Some(line) = lexer.next_logical()? {
         let mut cx = Cx { line: &line, escape: lexer.escape, warnings: &mut warnings };
         let mut instruction = cx.instruction(&line.text, 0)?;
@@ -52,6 +67,15 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
                 instruction.span.end = lexer.consumed_end();
             }
         }
+        if instruction.kind == Keyword::From {
+            stages += 1;
+            if stages > MAX_STAGES {
+                return Err(too_many(&instruction, format!("more than {MAX_STAGES} stages (FROM instructions)")));
+            }
+        }
+        if instructions.len() == MAX_INSTRUCTIONS {
+            return Err(too_many(&instruction, format!("more than {MAX_INSTRUCTIONS} instructions")));
+        }
         instructions.push(instruction);
     }
     if instructions.is_empty() {
@@ -74,6 +98,12 @@ fn can_contain_heredoc(instruction: &Instruction) -> bool {
         _ => instruction,
     };
     matches!(target.kind, Keyword::Run | Keyword::Add | Keyword::Copy) && !matches!(target.args, Args::Json(_))
+}
+
+fn too_many(at: &Instruction, what: String) -> Diagnostic {
+    Diagnostic::error("too-many-instructions", format!("the Rockerfile has {what}"))
+        .at(at.keyword.span, "the limit is reached here")
+        .help("a template that loops over a large range is the likely cause; `rockerc --print` shows what it wrote")
 }
 
 fn unterminated_heredoc(decl: &heredoc::Declaration, word: Span) -> Diagnostic {

@@ -9,11 +9,17 @@
 //! falls back to identity.
 
 use super::funcs::{Funcs, ROCKER_HELPERS};
+use super::MAX_RENDERED_BYTES;
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::source::{Segment, Span};
 use minijinja::value::{Rest, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use std::sync::Arc;
+
+/// minijinja's budget of work for one render: about one unit an instruction and one per 64 bytes
+/// of data it makes (see `Environment::set_fuel`). Under a second in a release build, the same
+/// order as the Go dialect's `MAX_STEPS`, whose real templates take under 100 steps.
+pub const FUEL: u64 = 5_000_000;
 
 const MARK_TEXT: char = '\u{E000}';
 const MARK_TAG: char = '\u{E001}';
@@ -28,6 +34,7 @@ fn environment(funcs: Arc<Funcs>, strict: bool) -> Environment<'static> {
     let syntax = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build().expect("default delimiters are valid");
     env.set_syntax(syntax);
     env.set_recursion_limit(100);
+    env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(if strict { UndefinedBehavior::Strict } else { UndefinedBehavior::Lenient });
     for &name in ROCKER_HELPERS {
         let f = funcs.clone();
@@ -51,12 +58,12 @@ fn call(funcs: &Funcs, name: &str, args: &[Value]) -> Result<Value, minijinja::E
 
 pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
     let env = environment(Arc::new(funcs), strict);
-    let text = env.render_str(src, data.clone()).map_err(|e| Box::new(to_diagnostic(src, &e, &data)))?;
+    let text = render_capped(&env, src, data.clone()).map_err(|e| Box::new(to_diagnostic(src, &e, &data)))?;
     let segments = if src.contains([MARK_TEXT, MARK_TAG, MARK_END]) {
         Vec::new()
     } else {
         let marked = insert_markers(src);
-        match env.render_str(&marked, data) {
+        match render_capped(&env, &marked, data) {
             Ok(out) => read_markers(&out, &text).unwrap_or_default(),
             Err(_) => Vec::new(),
         }
@@ -64,12 +71,55 @@ pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(Str
     Ok((text, segments))
 }
 
+/// Renders through a writer that refuses to grow past [`MAX_RENDERED_BYTES`], so the output cap
+/// holds whatever the fuel allows.
+fn render_capped(env: &Environment<'_>, src: &str, data: Value) -> Result<String, minijinja::Error> {
+    let template = env.template_from_str(src)?;
+    let mut out = CappedWriter(Vec::new());
+    template.render_captured_to(data, &mut out)?;
+    Ok(String::from_utf8(out.0).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+struct CappedWriter(Vec<u8>);
+
+/// The error [`CappedWriter`] fails with, told apart from other write failures by its type.
+#[derive(Debug)]
+struct OutputTooLarge;
+
+impl std::fmt::Display for OutputTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for OutputTooLarge {}
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED_BYTES {
+            return Err(std::io::Error::other(OutputTooLarge));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
     let span = e.range().map(|r| Span::new(r.start.min(src.len()), r.end.min(src.len()))).unwrap_or_else(|| Span::point(0));
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
     let helper_error = std::error::Error::source(e).and_then(|s| s.downcast_ref::<super::funcs::FuncError>());
+    let too_large = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .and_then(|io| io.get_ref())
+        .is_some_and(|inner| inner.is::<OutputTooLarge>());
     let code = match e.kind() {
         _ if helper_error.is_some() => helper_error.map(|h| h.code).unwrap_or("template-error"),
+        ErrorKind::OutOfFuel => "template-too-large",
+        ErrorKind::WriteFailure if too_large => "template-too-large",
         ErrorKind::SyntaxError => "template-syntax",
         ErrorKind::UndefinedError => "template-unknown-variable",
         ErrorKind::UnknownFunction | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownMethod => "template-unknown-function",
@@ -86,6 +136,8 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
             }
         }
         ErrorKind::SyntaxError => format!("syntax error: {detail}"),
+        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps"),
+        ErrorKind::WriteFailure if too_large => OutputTooLarge.to_string(),
         _ => detail,
     };
     let mut d = Diagnostic::error(code, message).at(span, "").in_original();
@@ -142,7 +194,8 @@ fn find_tag(src: &str, start: usize) -> Option<Tag> {
                 }
             }
             None if close != "#}" && (c == b'"' || c == b'\'') => quote = Some(c),
-            None if src[i..].starts_with(close) => {
+            // Bytes, not `src[i..]`: `i` walks bytes and may stand inside a multi-byte character.
+            None if b[i..].starts_with(close.as_bytes()) => {
                 let trim_after = i > start + 2 && b[i - 1] == b'-';
                 return Some(Tag { start, end: i + 2, trim_before, trim_after });
             }

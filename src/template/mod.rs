@@ -21,6 +21,11 @@ use crate::source::{Segment, SourceFile, SourceMap};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Rendered text larger than this is an error in either dialect, not an out-of-memory abort.
+/// Far above any real file: the benchmark's generated 1000-stage file is 6 MB, and the parser's
+/// instruction cap ([`crate::syntax::MAX_INSTRUCTIONS`]) stops most files well before this.
+pub const MAX_RENDERED_BYTES: usize = 32 << 20;
+
 /// The template language a Rockerfile is written in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dialect {
