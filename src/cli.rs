@@ -5,10 +5,10 @@
 //! whole or not at all.
 
 use crate::diagnostic::Diagnostic;
-use crate::emit::Layout;
+use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
 use crate::template::TemplateOptions;
-use crate::{compile, render, Options};
+use crate::{compile_to, render, Options};
 use clap::{Parser, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -78,6 +78,29 @@ pub struct Cli {
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+
+    /// What to write: the sh script, a multi-stage Dockerfile for BuildKit with its script, the
+    /// stage graph as Graphviz, or the parsed Rockerfile as JSON (see docs/ast.md)
+    #[arg(long, value_enum, value_name = "OUTPUT", default_value_t = Emit::Sh)]
+    pub emit: Emit,
+
+    /// Print the output of --emit sh or buildkit annotated for a learner (Markdown): where each
+    /// block comes from, which Docker mechanism carries it, and why
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// What `--emit` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The sh build script (with `-o DIR`: the script and its Dockerfiles).
+    Sh,
+    /// One multi-stage Dockerfile for BuildKit, and a short script for what it cannot say.
+    Buildkit,
+    /// The stage graph as Graphviz.
+    Dot,
+    /// The syntax tree of the rendered Rockerfile as JSON, for editors and linters.
+    Ast,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -257,6 +280,13 @@ pub fn run(cli: &Cli) -> i32 {
         };
     }
 
+    if cli.emit == Emit::Ast {
+        if cli.explain {
+            return fail(cli, &name, Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("--emit ast is already meant for programs; see docs/ast.md"));
+        }
+        return emit_ast(cli, &file, &template);
+    }
+
     // The context: where COPY reads from and relative MOUNT sources point.
     let context = match &cli.context {
         Some(c) => c.clone(),
@@ -282,14 +312,37 @@ pub fn run(cli: &Cli) -> i32 {
         );
     };
 
+    let backend = match cli.emit {
+        Emit::Sh => Backend::Sh,
+        Emit::Buildkit => Backend::Buildkit,
+        Emit::Dot => Backend::Dot,
+        Emit::Ast => unreachable!("--emit ast returned above"),
+    };
+    if cli.output.is_some() && (cli.explain || backend == Backend::Dot) {
+        let what = if cli.explain { "--explain" } else { "--emit dot" };
+        return fail(cli, &name, Diagnostic::error("usage", format!("{what} prints to standard output; -o DIR is for the scripts")).help(format!("redirect it: `rockerc {what} ... > FILE`")));
+    }
+    if cli.explain && backend == Backend::Dot {
+        return fail(cli, &name, Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("render the stage graph with `rockerc --emit dot Rockerfile | dot -Tsvg > stages.svg`"));
+    }
+    // The BuildKit backend names MOUNT caches when it compiles: by default from the context's
+    // absolute path and the Rockerfile's name, as the sh backend's script does when it runs.
+    let build_id = match (&cli.id, backend) {
+        (None, Backend::Buildkit) => {
+            let dir = context.canonicalize().map(|p| p.display().to_string()).unwrap_or_else(|_| context.display().to_string());
+            Some(format!("{dir}:{}", crate::lower::one_line_name(&name)))
+        }
+        _ => cli.id.clone(),
+    };
     let options = Options {
         template,
         context: context_rel,
         build_args: cli.build_args.clone(),
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
-        build_id: cli.id.clone(),
+        build_id,
+        context_dir: Some(context.clone()),
     };
-    let compiled = match compile(&file, &options) {
+    let compiled = match compile_to(&file, &options, backend, cli.explain) {
         Ok(c) => c,
         Err(f) => {
             report(cli, &file, &f.diagnostics, &f.map);
@@ -307,6 +360,35 @@ pub fn run(cli: &Cli) -> i32 {
             Err(d) => fail(cli, &name, *d),
         },
     }
+}
+
+/// `--emit ast`: the rendered file's syntax tree as JSON on stdout. The build context and `-o`
+/// play no part.
+fn emit_ast(cli: &Cli, file: &SourceFile, template: &TemplateOptions) -> i32 {
+    if cli.output.is_some() {
+        eprintln!("error: --emit ast prints to standard output; it takes no -o DIR");
+        return 2;
+    }
+    let rendered = match render(file, template) {
+        Ok(rendered) => rendered,
+        Err(f) => {
+            report(cli, file, &f.diagnostics, &f.map);
+            return 1;
+        }
+    };
+    report(cli, file, &rendered.warnings, &SourceMap::identity());
+    let parsed = match crate::syntax::parse(&rendered.text) {
+        Ok(parsed) => parsed,
+        Err(d) => {
+            report(cli, file, &[d], &rendered.map);
+            return 1;
+        }
+    };
+    report(cli, file, &parsed.warnings, &rendered.map);
+    let json = crate::syntax::json::to_json(&parsed.ast, &rendered.text);
+    let mut out = std::io::stdout().lock();
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    i32::from(writeln!(out, "{text}").and_then(|_| out.flush()).is_err())
 }
 
 /// `target` as seen from `base` (both relative to the current directory or absolute).

@@ -30,11 +30,13 @@ pub struct Options {
     pub layout: Layout,
     /// `--id`: the default build id the script names MOUNT volumes with.
     pub build_id: Option<String>,
+    /// The build context on this machine, for lints only (never written into the output).
+    pub context_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None }
+        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None }
     }
 }
 
@@ -67,6 +69,17 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
 
 /// Rockerfile in, script and Dockerfiles out.
 pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure> {
+    compile_to(file, options, emit::Backend::Sh, false)
+}
+
+/// Rockerfile in, the output of `backend` out; with `explain`, that output annotated for a
+/// learner (Markdown) instead. Every backend sees the same checks up to the build plan, so a
+/// Rockerfile one backend rejects the others reject too; the BuildKit backend adds its own.
+///
+/// The BuildKit backend names MOUNT caches at compile time from `options.build_id`; without one
+/// it uses the context's absolute path (`options.context` taken from the current directory) and
+/// the Rockerfile's name, as the sh backend's script does when it runs.
+pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, explain: bool) -> Result<Compiled, Failure> {
     let rendered = render(file, &options.template)?;
     // Template warnings point into the original file; the others are mapped through `map`.
     let template_warnings: Vec<Diagnostic> = rendered.warnings.into_iter().map(Diagnostic::in_original).collect();
@@ -77,11 +90,34 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let program = analyze::analyze(&parsed.ast, text).map_err(|d| fail(d, &map))?;
+    let analyze_options = analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone() };
+    let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
     let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
     let plan = lower::lower(&program, &graph, file, &map, &lower_options).map_err(|d| fail(d, &map))?;
-    let output = emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref());
+    let text = |script: String| emit::Emitted { script, files: Vec::new() };
+    let output = match backend {
+        emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
+        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref()),
+        emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
+        emit::Backend::Buildkit => {
+            let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
+            let ms = emit::buildkit::multi_stage(&program, &graph, file, &map, &build_id).map_err(|d| fail(d, &map))?;
+            if explain {
+                text(emit::explain_buildkit(&ms, file))
+            } else {
+                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args };
+                emit::buildkit::buildkit(&ms, &bk)
+            }
+        }
+    };
     Ok(Compiled { output, warnings, map })
+}
+
+/// The build id the sh backend's script uses without `--id`: the context's physical absolute
+/// path, a colon, and the Rockerfile's name.
+pub fn default_build_id(context: &str, rockerfile: &str) -> String {
+    let dir = std::fs::canonicalize(context).map(|p| p.display().to_string()).unwrap_or_else(|_| context.to_string());
+    format!("{dir}:{rockerfile}")
 }

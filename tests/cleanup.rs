@@ -171,3 +171,45 @@ fn different_rockerfiles_never_share_a_volume() {
         docker(&["volume", "rm", v]);
     }
 }
+
+/// The script checks for docker and its daemon before anything else, and says what to do.
+#[test]
+fn a_missing_docker_or_daemon_is_reported_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), "FROM rockerc-test/busybox\nRUN true\n").unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+
+    // No docker on PATH (only the POSIX tools the script uses).
+    let bin = tempfile::tempdir().unwrap();
+    for tool in ["sh", "mkdir", "rm", "cat", "mktemp", "date", "awk", "cksum", "cut", "sed", "grep", "find", "tr", "sort", "mv", "cp", "tail", "ps", "getconf", "sleep", "dirname"] {
+        if let Some(path) = ["/usr/bin", "/bin"].iter().map(|d| std::path::Path::new(d).join(tool)).find(|p| p.exists()) {
+            std::os::unix::fs::symlink(path, bin.path().join(tool)).unwrap();
+        }
+    }
+    let out = Command::new("sh").arg(dir.path().join("build.sh")).env("PATH", bin.path()).env("XDG_CACHE_HOME", cache.path()).env("TMPDIR", tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rockerc: error: docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)\n"
+    );
+
+    // A daemon that does not answer.
+    let out = Command::new("sh")
+        .arg(dir.path().join("build.sh"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.ends_with("rockerc: error: the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST\n"),
+        "{err}"
+    );
+    assert!(err.contains("/nonexistent/docker.sock"), "docker's own reason is shown: {err}");
+    assert!(temp_dirs_in(tmp.path()).is_empty(), "nothing left behind");
+}

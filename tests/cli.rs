@@ -1303,3 +1303,49 @@ fn a_template_range_repeating_a_bad_line_reports_it_once() {
     );
 }
 
+
+/// HEALTHCHECK is checked as Docker's instruction layer checks it.
+#[test]
+fn healthcheck_forms() {
+    assert_eq!(
+        compile_error("FROM alpine\nHEALTHCHECK FOO bar\n", &[]),
+        "error[wrong-arguments]: unknown HEALTHCHECK type `FOO`\n --> Rockerfile:2:13\n  |\n2 | HEALTHCHECK FOO bar\n  |             ^^^ expected CMD or NONE\n  = help: write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`\n"
+    );
+    assert!(compile_error("FROM alpine\nHEALTHCHECK CMD\n", &[]).starts_with("error[wrong-arguments]: HEALTHCHECK CMD requires a command\n"));
+    assert!(compile_error("FROM alpine\nHEALTHCHECK NONE extra\n", &[]).starts_with("error[wrong-arguments]: HEALTHCHECK NONE takes no other arguments\n"));
+    assert_eq!(
+        compile_error("FROM alpine\nHEALTHCHECK --interval=5x CMD true\n", &[]),
+        "error[bad-flag-value]: invalid value for --interval: `5x`\n --> Rockerfile:2:13\n  |\n2 | HEALTHCHECK --interval=5x CMD true\n  |             ^^^^^^^^^^^^^ expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)\n"
+    );
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM alpine\nHEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD curl -f http://localhost/\nHEALTHCHECK NONE\n");
+    assert_eq!(sandbox.run(&["Rockerfile"]).code, 0);
+}
+
+/// The legacy builder ignores `# syntax=`: a warning, and the compile goes on.
+#[test]
+fn syntax_directive_is_a_warning() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "# syntax=docker/dockerfile:1\nFROM alpine\n");
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stderr,
+        "warning[ignored-directive]: the `syntax` directive chooses a BuildKit frontend; the sh backend builds with Docker's legacy builder, which ignores it\n --> Rockerfile:1:3\n  |\n1 | # syntax=docker/dockerfile:1\n  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it\n"
+    );
+}
+
+/// Lints Docker never gives: warnings on stderr, and the compile goes on.
+#[test]
+fn rocker_lints() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM a\nEXPORT /src /app\nMOUNT ./missing:/m\nRUN true\nPUSH user/app:1\nPUSH localhost:5000/app:1\nEXPORT /out/app /bin/app\n");
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stderr,
+        "warning[rsync-nesting]: EXPORT /src /app: a directory lands at /app/src, a file at /app\n --> Rockerfile:2:8\n  |\n2 | EXPORT /src /app\n  |        ^^^^^^^^^ rsync copies a directory into the destination\n  = help: write `EXPORT /src/ /app` for the directory's contents at /app, or `EXPORT /src /app/` to nest it on purpose\n\n\
+         warning[mount-source-missing]: MOUNT source `./missing` does not exist in the build context\n --> Rockerfile:3:7\n  |\n3 | MOUNT ./missing:/m\n  |       ^^^^^^^^^ the build script will create it as an empty directory\n  = help: create it, or check the path (it is relative to the build context)\n\n\
+         warning[push-without-registry]: PUSH user/app:1 goes to Docker Hub\n --> Rockerfile:5:6\n  |\n5 | PUSH user/app:1\n  |      ^^^^^^^^^^ no registry in the name: docker.io/user/app\n  = help: name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`\n"
+    );
+}

@@ -470,3 +470,23 @@ fn a_no_op_rebuild_is_detected_and_any_change_rebuilds() {
     // Options that must build.
     assert!(!up_to_date(&build(&["--no-cache"], "mnt2")));
 }
+
+#[test]
+fn a_mounted_run_sees_args_as_docker_expands_them() {
+    if !engine_or_skip("a_mounted_run_sees_args_as_docker_expands_them") {
+        return;
+    }
+    // Defaults are expanded; an ENV of the same name wins over the ARG (the legacy builder's
+    // rule), whether the stage or the base image set it; --build-arg overrides a default.
+    let ex = inline_example(&format!(
+        "FROM {BUSYBOX}\nENV FROM_ENV=env HOME_BASE=/root\nARG A=1\nARG B=\"${{A}}y\"\nARG FROM_ENV=arg\nARG OVER=default\nARG HOME=/nowhere\n\
+         MOUNT /cache\nRUN echo \"$A $B $FROM_ENV $OVER $HOME\" > /seen\nTAG rockerc-e2e/argenv:latest\n"
+    ));
+    let out = run_ok(rockerc().current_dir(ex.path()).args(["--build-arg", "OVER=given", "Rockerfile"]));
+    std::fs::write(ex.path().join("build.sh"), out.stdout).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    run_ok(Command::new("sh").arg(ex.path().join("build.sh")).arg("--no-cache").env("XDG_CACHE_HOME", cache.path()));
+    // HOME is not in the image's config (Docker adds it when a container starts): the ARG wins,
+    // as a Dockerfile RUN on the legacy builder shows.
+    assert_eq!(file_text(&image_files("rockerc-e2e/argenv:latest"), "/seen"), "1 1y env given /nowhere\n");
+}

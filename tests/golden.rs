@@ -1,7 +1,8 @@
 //! The golden examples: what rockerc emits for each `golden/<name>/Rockerfile`, pinned as insta
 //! snapshots in `golden/<name>/snapshots/` (the `-o DIR` output: build.sh and one Dockerfile per
 //! build step). Every script must be deterministic and `shellcheck -s sh` clean, and every
-//! Dockerfile must parse again.
+//! Dockerfile must parse again, with rockerc's parser and with an independent one
+//! (`parse-dockerfile`), to the same instructions.
 //!
 //! An example may hold `vars.yml` (passed as `--vars`) and `env` (`NAME=VALUE` lines: the whole
 //! environment its templates see, so `.Env` does not depend on the machine).
@@ -74,6 +75,7 @@ fn output_is_deterministic() {
 
 #[test]
 fn emitted_dockerfiles_parse_again() {
+    let mut checked = 0;
     for dir in examples() {
         let out = compile_example(&dir, Layout::Directory);
         for (file, text) in &out.files {
@@ -83,7 +85,51 @@ fn emitted_dockerfiles_parse_again() {
                 "{}/{file} holds an instruction Docker does not know",
                 dir.display()
             );
+            // An independent parser must read the same instructions, and the same FROM images.
+            let other = parse_dockerfile::parse(text).unwrap_or_else(|e| panic!("parse-dockerfile cannot read {}/{file}: {e}\n{text}", dir.display()));
+            let ours: Vec<(&str, Option<String>)> = parsed
+                .ast
+                .instructions
+                .iter()
+                .map(|i| {
+                    let image = match (&i.kind, &i.args) {
+                        (rockerc::syntax::Keyword::From, rockerc::syntax::Args::List(words)) => words.first().map(|w| w.value.clone()),
+                        _ => None,
+                    };
+                    (i.kind.as_str(), image)
+                })
+                .collect();
+            let theirs: Vec<(&str, Option<String>)> = other.instructions.iter().map(independent_keyword).collect();
+            assert_eq!(ours, theirs, "rockerc and parse-dockerfile read {}/{file} differently:\n{text}", dir.display());
+            checked += 1;
         }
+    }
+    assert!(checked > 0, "no emitted Dockerfile was checked");
+}
+
+/// The keyword of an instruction as parse-dockerfile reads it, with the image of a FROM.
+fn independent_keyword(instruction: &parse_dockerfile::Instruction) -> (&'static str, Option<String>) {
+    use parse_dockerfile::Instruction as I;
+    match instruction {
+        I::Add(_) => ("ADD", None),
+        I::Arg(_) => ("ARG", None),
+        I::Cmd(_) => ("CMD", None),
+        I::Copy(_) => ("COPY", None),
+        I::Entrypoint(_) => ("ENTRYPOINT", None),
+        I::Env(_) => ("ENV", None),
+        I::Expose(_) => ("EXPOSE", None),
+        I::From(from) => ("FROM", Some(from.image.value.to_string())),
+        I::Healthcheck(_) => ("HEALTHCHECK", None),
+        I::Label(_) => ("LABEL", None),
+        I::Maintainer(_) => ("MAINTAINER", None),
+        I::Onbuild(_) => ("ONBUILD", None),
+        I::Run(_) => ("RUN", None),
+        I::Shell(_) => ("SHELL", None),
+        I::Stopsignal(_) => ("STOPSIGNAL", None),
+        I::User(_) => ("USER", None),
+        I::Volume(_) => ("VOLUME", None),
+        I::Workdir(_) => ("WORKDIR", None),
+        _ => ("(an instruction rockerc does not know)", None),
     }
 }
 
@@ -126,5 +172,24 @@ fn line_numbers_are_those_of_the_file_as_written() {
     let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output.script;
     for expected in ["#   stage 1  R:4-6  FROM rockerc-test/busybox", "  rc_step 1 R:4-5 'RUN echo 1'", "  # R:6  TAG x", "# R:5\nRUN echo 1"] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+/// What the golden examples do not show: the backtick escape directive, every Docker instruction
+/// the sh backend passes through, a MOUNTed RUN between plain ones. Both parsers must read each
+/// Dockerfile rockerc emits for it to the same instructions.
+#[test]
+fn emitted_dockerfiles_with_every_instruction_parse_with_both_parsers() {
+    let text = "# escape=`\nARG BASE=rockerc-test/busybox\nFROM ${BASE} AS build\nARG V=1 W\nENV A=1 `\n  B=\"two words\"\nLABEL a=b\nRUN echo $V `\n  && echo done\nMOUNT /cache\nRUN echo cached\nUSER root\nWORKDIR /app\nSHELL [\"/bin/sh\", \"-c\"]\nEXPOSE 80/tcp 53/udp\nVOLUME [\"/data\"]\nSTOPSIGNAL SIGTERM\nHEALTHCHECK --interval=5s CMD true\nONBUILD RUN echo child\nMAINTAINER someone\nCOPY --chown=1:1 a /a\nADD b /b\nCMD [\"sh\"]\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nFROM scratch\nCOPY --from=build /app /app\n";
+    let file = SourceFile::new("Rockerfile", text);
+    let options = Options { layout: Layout::Directory, ..Options::default() };
+    let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output;
+    assert!(out.files.len() >= 3, "expected several Dockerfiles, got {:?}", out.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    for (name, df) in &out.files {
+        let ours: Vec<&str> = rockerc::syntax::parse(df).unwrap_or_else(|d| panic!("{name}: {}", d.message)).ast.instructions.iter().map(|i| i.kind.as_str()).collect();
+        let other = parse_dockerfile::parse(df).unwrap_or_else(|e| panic!("parse-dockerfile cannot read {name}: {e}\n{df}"));
+        let theirs: Vec<&str> = other.instructions.iter().map(|i| independent_keyword(i).0).collect();
+        assert_eq!(ours, theirs, "{name}:\n{df}");
+        assert!(df.starts_with("# escape=`\n"), "{name} lost the escape directive:\n{df}");
     }
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prepares a Debian machine for rockerc's end-to-end tests and examples, and is safe to run again:
 #   - installs what is missing: the Docker engine (docker.io), shellcheck, a local registry
-#     (docker-registry), busybox-static and debootstrap (for base images), curl;
+#     (docker-registry), busybox-static and debootstrap (for base images), curl, graphviz;
 #   - starts dockerd when `docker info` fails, and a registry on 127.0.0.1:5000 when none answers;
 #   - builds the base images the golden examples use, since no registry is assumed reachable:
 #       rockerc-test/busybox  Debian's static busybox, imported (instant)
@@ -28,6 +28,7 @@ install_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
   command -v curl >/dev/null 2>&1 || missing="$missing curl"
   command -v script >/dev/null 2>&1 || missing="$missing bsdutils"
+  command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
   if [ -n "$missing" ]; then
     say "installing$missing"
     as_root apt-get update -qq

@@ -5,18 +5,36 @@
 //!
 //! Plain Dockerfile instructions keep their source text: Docker itself interprets them (quoting,
 //! variable expansion) when it builds the generated Dockerfiles, so rockerc must hand them over
-//! exactly as written.
+//! exactly as written. What rockerc must decide itself it decides as Docker would: a FROM line is
+//! expanded with the global ARGs (and `--build-arg` values) before it is resolved, so
+//! `FROM ${BASE}` with `BASE=builder` builds on the stage `builder`; [`Program::scope_at`] tells
+//! what ENV and ARG variables hold at any point of a stage.
 
 pub mod expand;
 mod imageref;
 mod rocker;
+mod scope;
 
 pub use imageref::ImageName;
 pub use rocker::{normalize, Mount, Transfer};
+pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
+use expand::{ExpandError, ExpandErrorKind, Lexer};
+use std::collections::BTreeSet;
+
+/// What the analysis needs besides the file.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--build-arg NAME=VALUE`, in order (a later one of the same name wins): they override ARG
+    /// defaults, in FROM lines too.
+    pub build_args: Vec<(String, String)>,
+    /// The build context on this machine, when known: a MOUNT of a path missing from it is
+    /// worth a warning (the script would create an empty directory there).
+    pub context_dir: Option<std::path::PathBuf>,
+}
 
 /// A Rockerfile, checked and split into stages.
 #[derive(Clone, Debug)]
@@ -27,6 +45,27 @@ pub struct Program {
     pub global_args: Vec<Item>,
     pub stages: Vec<Stage>,
     pub warnings: Vec<Diagnostic>,
+    /// The `--build-arg` values the program was analysed with.
+    pub build_args: Vec<(String, String)>,
+}
+
+impl Program {
+    /// The ENV and ARG variables in effect just before item `item` of stage `stage` (with
+    /// `item == items.len()`, at the end of the stage), as far as the compile knows them, under
+    /// `builder`'s rules (the sh backend builds with [`Builder::Legacy`]).
+    ///
+    /// ```
+    /// # use rockerc::analyze::{analyze, Builder, VarValue};
+    /// let text = "ARG V=1\nFROM scratch\nARG V\nENV DIR=/opt/$V\nWORKDIR $DIR/bin\n";
+    /// let program = analyze(&rockerc::syntax::parse(text).unwrap().ast, text).unwrap();
+    /// let scope = program.scope_at(0, 2, Builder::Legacy);
+    /// assert_eq!(scope.get("DIR"), VarValue::Known("/opt/1".into()));
+    /// assert_eq!(scope.expand("$DIR/bin").unwrap().value, VarValue::Known("/opt/1/bin".into()));
+    /// ```
+    pub fn scope_at(&self, stage: usize, item: usize, builder: Builder) -> Scope {
+        let (globals, _) = Globals::new(&self.global_args, &self.build_args, Lexer::new(self.escape), builder);
+        scope::scope_at(&self.stages, &globals, stage, item)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +93,9 @@ impl Stage {
 pub struct From {
     /// The image as written (`golang:1.22`, `builder`, `${BASE}`).
     pub image: Spanned<String>,
+    /// The image as Docker reads it: expanded with the global ARGs and `--build-arg` values
+    /// (`golang:1.22` for `golang:${GO}`). `base` was resolved from this name.
+    pub expanded: String,
     pub alias: Option<Spanned<String>>,
     pub base: Base,
     /// The FROM instruction as written, flags included (`FROM --platform=linux/amd64 x AS y`).
@@ -114,6 +156,10 @@ pub struct DockerOp {
     pub arg_names: Vec<String>,
     /// ARG words as written (`NAME` or `NAME=default`), for re-declaring in later steps.
     pub arg_words: Vec<String>,
+    /// ENV's pairs as written: key, and value with its quotes and variables.
+    pub env: Vec<(String, String)>,
+    /// ONBUILD's trigger, checked as an instruction of its own.
+    pub trigger: Option<Box<Item>>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,12 +185,29 @@ impl Command {
     }
 }
 
-/// Checks the AST and splits it into stages.
+/// Checks the AST and splits it into stages, with no `--build-arg` values.
 pub fn analyze(ast: &Ast, text: &str) -> Result<Program, Diagnostics> {
-    let mut cx = Analyzer { text, escape: ast.escape, errors: Vec::new(), warnings: Vec::new(), stages: Vec::new(), global_args: Vec::new() };
+    analyze_with(ast, text, &Options::default())
+}
+
+/// Checks the AST and splits it into stages.
+pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program, Diagnostics> {
+    let mut cx = Analyzer {
+        text,
+        escape: ast.escape,
+        build_args: &options.build_args,
+        context_dir: options.context_dir.as_deref(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        stages: Vec::new(),
+        global_args: Vec::new(),
+        globals: None,
+        scope: None,
+        out_of_scope: BTreeSet::new(),
+    };
     cx.run(ast);
     if cx.errors.is_empty() {
-        Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings })
+        Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings, build_args: options.build_args.clone() })
     } else {
         cx.errors.extend(cx.warnings);
         Err(Diagnostics(cx.errors))
@@ -155,10 +218,18 @@ struct Analyzer<'a> {
     text: &'a str,
     /// The escape character (`\` or a backtick), for messages about line continuations.
     escape: char,
+    build_args: &'a [(String, String)],
+    context_dir: Option<&'a std::path::Path>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
     global_args: Vec<Item>,
+    /// The global ARGs, evaluated at the first FROM (the sh backend's builder's rules).
+    globals: Option<Globals>,
+    /// The variables at the current point of the current stage.
+    scope: Option<Scope>,
+    /// (stage, name) of the global ARGs already reported as used out of scope.
+    out_of_scope: BTreeSet<(usize, String)>,
 }
 
 /// Rocker 0.2 instructions that still appear in real Rockerfiles.
@@ -191,6 +262,18 @@ fn rocker_v0_help(word: &str, rest: &str) -> String {
 
 impl<'a> Analyzer<'a> {
     fn run(&mut self, ast: &Ast) {
+        for d in &ast.directives {
+            let what = match d.name.value.as_str() {
+                "syntax" => "chooses a BuildKit frontend",
+                "check" => "configures BuildKit's build checks",
+                _ => continue,
+            };
+            self.warnings.push(
+                Diagnostic::warning("ignored-directive", format!("the `{}` directive {what}; the sh backend builds with Docker's legacy builder, which ignores it", d.name.value))
+                    .at(d.name.span.join(d.value.span), "")
+                    .help("rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it"),
+            );
+        }
         let first_from = ast.instructions.iter().find(|i| i.kind == Keyword::From);
         let mut before_from_reported = false;
         for inst in &ast.instructions {
@@ -199,6 +282,12 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             let Some(item) = self.item(inst) else { continue };
+            if !self.stages.is_empty() {
+                self.check_scope(inst);
+                if let (Some(scope), Some(globals)) = (&mut self.scope, &self.globals) {
+                    scope.apply(&item, globals);
+                }
+            }
             match self.stages.last_mut() {
                 Some(stage) => {
                     stage.span = stage.span.join(item.span);
@@ -260,9 +349,10 @@ impl<'a> Analyzer<'a> {
                 let image = Spanned::new(inst.rest.value.clone(), inst.rest.span);
                 let index = self.stages.len();
                 let base = Base::External(image.value.clone());
+                self.scope = None;
                 self.stages.push(Stage {
                     index,
-                    from: From { image, alias: None, base, text: self.source(inst.span), span: inst.span },
+                    from: From { expanded: image.value.clone(), image, alias: None, base, text: self.source(inst.span), span: inst.span },
                     items: Vec::new(),
                     span: inst.span,
                 });
@@ -287,20 +377,207 @@ impl<'a> Analyzer<'a> {
                 );
             }
         }
-        let base = self.resolve_base(&image, false);
+        let globals = self.globals();
+        let (expanded, base) = match self.expand_from(&image, &globals) {
+            Some(name) => {
+                let base = self.resolve_base(&image, &name, false);
+                if let Base::External(name) = &base {
+                    self.check_image_name(&image, name, &globals);
+                }
+                (name, base)
+            }
+            None => (image.value.clone(), Base::External(image.value.clone())),
+        };
+        self.scope = Some(scope::scope_after_from(&base, &self.stages, &globals));
+        self.globals = Some(globals);
         let index = self.stages.len();
         self.stages.push(Stage {
             index,
-            from: From { image, alias, base, text: self.source(inst.span), span: inst.span },
+            from: From { image, expanded, alias, base, text: self.source(inst.span), span: inst.span },
             items: Vec::new(),
             span: inst.span,
         });
     }
 
-    /// Resolves an image reference against earlier stages and TAGs. `by_index` allows a stage
-    /// number (COPY --from=0).
-    fn resolve_base(&mut self, image: &Spanned<String>, by_index: bool) -> Base {
-        let name = image.value.as_str();
+    /// The global ARGs; the first FROM evaluates them (every later ARG belongs to a stage).
+    fn globals(&mut self) -> Globals {
+        if let Some(globals) = &self.globals {
+            return globals.clone();
+        }
+        let (globals, errors) = Globals::new(&self.global_args, self.build_args, Lexer::new(self.escape), Builder::Legacy);
+        for (item, i, e) in errors {
+            let Op::Docker(op) = &item.op else { continue };
+            let word = &op.arg_words[i];
+            let (name, default) = scope::split_arg(word);
+            // The word as written, inside the ARG's text.
+            let at = self.text[item.span.start..item.span.end].find(word.as_str()).map(|at| item.span.start + at);
+            let span = match at {
+                Some(at) => self.point_in(Span::new(at, at + word.len()), word, name.len() + 1 + e.offset),
+                None => item.span,
+            };
+            let d = Diagnostic::error("bad-expansion", format!("cannot expand the default of ARG `{name}`: {}", e.message))
+                .at(span, expansion_label(&e))
+                .note(format!("the default as written: `{}`", default.unwrap_or_default()));
+            self.errors.push(d);
+        }
+        globals
+    }
+
+    /// Expands a FROM line's image with the global ARGs, as Docker does before it looks the name
+    /// up. `None` when that fails (the error is reported).
+    fn expand_from(&mut self, image: &Spanned<String>, globals: &Globals) -> Option<String> {
+        let expanded = match globals.expand(&image.value) {
+            Ok(e) => e,
+            Err(e) => {
+                let mut d = Diagnostic::error("bad-expansion", format!("cannot expand `{}` in FROM: {}", image.value, e.message))
+                    .at(self.point_in(image.span, &image.value, e.offset), expansion_label(&e));
+                if let ExpandErrorKind::Required { name } = &e.kind {
+                    d = d.help(format!("pass `--build-arg {name}=...`, or declare it with a default before the first FROM: `ARG {name}=...`"));
+                }
+                self.errors.push(d);
+                return None;
+            }
+        };
+        let name = expanded.expansion.value;
+        if expanded.value == VarValue::Unknown {
+            // It used a global ARG whose default could not be expanded: reported already.
+            return None;
+        }
+        if name.is_empty() {
+            let mut d = Diagnostic::error("empty-base-name", format!("FROM `{}` names no image: it expands to nothing", image.value));
+            d = match self.culprit(&expanded.expansion.unset, &expanded.expansion.used, globals) {
+                Some(var) => self.explain_variable(d, image.span, &var, globals),
+                None => d.at(image.span, "an empty image name"),
+            };
+            self.errors.push(d);
+            return None;
+        }
+        // A variable no global ARG declares is empty here, whatever the file does later.
+        for var in &expanded.expansion.unset {
+            if !globals.declared.contains(var) {
+                let d = Diagnostic::warning("undefined-arg-in-from", format!("FROM uses `{var}`, which no ARG before the first FROM declares"));
+                let d = self.explain_variable(d, image.span, var, globals);
+                self.warnings.push(d);
+            }
+        }
+        Some(name)
+    }
+
+    /// The variable to blame for a FROM that expanded to something unusable: the first unset one,
+    /// else the first that is set but empty.
+    fn culprit(&self, unset: &[String], used: &[String], globals: &Globals) -> Option<String> {
+        unset.first().cloned().or_else(|| used.iter().find(|v| globals.values.get(*v).and_then(VarValue::as_str) == Some("")).cloned())
+    }
+
+    /// Points `d` at `var` in the FROM word at `span`, saying why it has no value there.
+    fn explain_variable(&self, d: Diagnostic, span: Span, var: &str, globals: &Globals) -> Diagnostic {
+        let at = self.variable_span(span, var);
+        let declared_in_stage = self.stages.iter().find(|s| {
+            s.items.iter().any(|i| matches!(&i.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == var)))
+        });
+        let given = self.build_args.iter().any(|(k, _)| k == var);
+        match globals.values.get(var).and_then(VarValue::as_str) {
+            Some("") => d.at(at, format!("`{var}` is empty")).help(format!("pass `--build-arg {var}=<image>`, or give the ARG a default: `ARG {var}=<image>`")),
+            Some(_) => d.at(at, ""),
+            None if globals.declared.contains(var) => d
+                .at(at, format!("`{var}` is declared without a default, and no --build-arg sets it"))
+                .help(format!("pass `--build-arg {var}=<image>`, or give it a default: `ARG {var}=<image>`")),
+            None => {
+                let d = d.at(at, format!("`{var}` is not declared before the first FROM, so it has no value here"));
+                let d = match declared_in_stage {
+                    Some(stage) => d.note(format!("{} declares an ARG `{var}`, but FROM lines see only the ARGs declared before the first FROM", stage.label())),
+                    None if given => d.note(format!("--build-arg {var} reaches FROM lines only through an ARG declared before the first FROM")),
+                    None => d,
+                };
+                d.help(format!("declare it at the top of the file, before the first FROM: `ARG {var}` (or `ARG {var}=<default>`)"))
+            }
+        }
+    }
+
+    /// Rejects a base image name Docker would refuse.
+    fn check_image_name(&mut self, image: &Spanned<String>, name: &str, globals: &Globals) {
+        let Err(why) = ImageName::parse(name) else { return };
+        if name == image.value {
+            self.errors.push(Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in FROM")).at(image.span, why));
+            return;
+        }
+        let d = Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why);
+        let expanded = globals.expand(&image.value).ok();
+        let culprit = expanded.and_then(|e| self.culprit(&e.expansion.unset, &e.expansion.used, globals));
+        let d = match culprit {
+            Some(var) => self.explain_variable(d, image.span, &var, globals),
+            None => d.at(image.span, ""),
+        };
+        self.errors.push(d);
+    }
+
+    /// The span of the character at byte `offset` of `word`, when `word` is written as is at
+    /// `span` (a word broken over lines by a continuation is not); otherwise `span`.
+    fn point_in(&self, span: Span, word: &str, offset: usize) -> Span {
+        if self.text.get(span.start..span.end) != Some(word) || offset > word.len() || !word.is_char_boundary(offset) {
+            return span;
+        }
+        let len = word[offset..].chars().next().map_or(0, char::len_utf8);
+        Span::new(span.start + offset, span.start + offset + len)
+    }
+
+    /// Where `$name` or `${name...}` first appears in the text at `span`; `span` when it does not.
+    fn variable_span(&self, span: Span, name: &str) -> Span {
+        let Some(text) = self.text.get(span.start..span.end) else { return span };
+        let is_name = |c: char| c.is_alphanumeric() || c == '_';
+        for (at, _) in text.match_indices('$') {
+            let rest = &text[at + 1..];
+            let (braced, rest) = match rest.strip_prefix('{') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let Some(after) = rest.strip_prefix(name) else { continue };
+            if after.starts_with(is_name) {
+                continue;
+            }
+            let mut end = at + 1 + usize::from(braced) + name.len();
+            if braced {
+                // Through the closing brace of `${name}` or `${name:-default}`.
+                end = text[end..].find('}').map_or(end, |close| end + close + 1);
+            }
+            return Span::new(span.start + at, span.start + end);
+        }
+        span
+    }
+
+    /// Warns about global ARGs that an instruction uses where the stage has not declared them:
+    /// Docker expands them to nothing (or to an ENV of the base image).
+    fn check_scope(&mut self, inst: &Instruction) {
+        let (Some(scope), Some(globals)) = (&self.scope, &self.globals) else { return };
+        let stage = self.stages.len() - 1;
+        let mut found: Vec<(String, Span)> = Vec::new();
+        for word in expanded_words(inst) {
+            // RUN's text is the shell's; Docker's lexer only finds the variables it names.
+            let Ok(e) = scope.expand(&word.value) else { continue };
+            for name in e.expansion.unset {
+                if globals.declared.contains(&name) && !scope.declares(&name) && !found.iter().any(|(n, _)| *n == name) {
+                    found.push((name, word.span));
+                }
+            }
+        }
+        for (name, span) in found {
+            if !self.out_of_scope.insert((stage, name.clone())) {
+                continue;
+            }
+            let from = self.stages[stage].from.text.lines().next().unwrap_or_default().trim().to_string();
+            let mut d = Diagnostic::warning("arg-out-of-scope", format!("global ARG `{name}` used in a stage that does not declare it"))
+                .at(self.variable_span(span, &name), "the global value does not reach this instruction");
+            if let Some(decl) = self.global_args.iter().find(|g| matches!(&g.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == name))) {
+                d = d.also(decl.span, "declared before the first FROM: only FROM lines see it");
+            }
+            d = d.help(format!("declare it in the stage to use the global value: `ARG {name}` on a line after `{from}`"));
+            self.warnings.push(d);
+        }
+    }
+
+    /// Resolves an image reference (`name`, written as `image`) against earlier stages and TAGs.
+    /// `by_index` allows a stage number (COPY --from=0).
+    fn resolve_base(&mut self, image: &Spanned<String>, name: &str, by_index: bool) -> Base {
         if name.eq_ignore_ascii_case("scratch") {
             return Base::Scratch;
         }
@@ -401,6 +678,9 @@ impl<'a> Analyzer<'a> {
                 _ => return self.fail(inst, "SHELL requires the arguments to be in JSON form", "write `SHELL [\"/bin/bash\", \"-c\"]`"),
             },
             Keyword::Env | Keyword::Label => match &inst.args {
+                Args::Pairs(pairs) if !pairs.is_empty() && kw == Keyword::Env => {
+                    Op::Docker(DockerOp { env: pairs.iter().map(|p| (p.key.value.clone(), p.value.value.clone())).collect(), ..DockerOp::default() })
+                }
                 Args::Pairs(pairs) if !pairs.is_empty() => Op::Docker(DockerOp::default()),
                 _ => return self.fail(inst, &format!("{name} requires at least one argument"), &format!("write `{name} KEY=value`; a value with spaces is quoted: `{name} KEY=\"a b\"`")),
             },
@@ -473,16 +753,27 @@ impl<'a> Analyzer<'a> {
                         );
                         return None;
                     }
-                    _ => {
-                        // Validate the trigger as an instruction of its own.
-                        self.op(trigger)?;
-                    }
+                    _ => {}
                 }
+                // Validate the trigger as an instruction of its own.
+                let op = self.op(trigger)?;
+                let trigger = Item { keyword: trigger.kind, text: self.source(trigger.span), span: trigger.span, op };
+                Op::Docker(DockerOp { trigger: Some(Box::new(trigger)), ..DockerOp::default() })
+            }
+            Keyword::Healthcheck => {
+                self.healthcheck(inst)?;
                 Op::Docker(DockerOp::default())
             }
-            Keyword::Healthcheck => Op::Docker(DockerOp::default()),
-            Keyword::Mount => Op::Mount(self.rocker_list(inst).and_then(|args| rocker::mounts(&args, &mut self.errors))?),
-            Keyword::Export => Op::Export(self.transfer(inst)?),
+            Keyword::Mount => {
+                let mounts = self.rocker_list(inst).and_then(|args| rocker::mounts(&args, &mut self.errors))?;
+                self.lint_mount_sources(&mounts);
+                Op::Mount(mounts)
+            }
+            Keyword::Export => {
+                let t = self.transfer(inst)?;
+                self.lint_rsync_nesting(&t);
+                Op::Export(t)
+            }
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
                 let name = self.one_string(inst)?;
@@ -502,6 +793,13 @@ impl<'a> Analyzer<'a> {
                         if kw == Keyword::Tag {
                             Op::Tag(image)
                         } else {
+                            if !image.explicit_domain {
+                                self.warnings.push(
+                                    Diagnostic::warning("push-without-registry", format!("PUSH {name} goes to Docker Hub"))
+                                        .at(inst.rest.span, format!("no registry in the name: {}/{}", image.domain, image.path))
+                                        .help("name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`"),
+                                );
+                            }
                             Op::Push(image)
                         }
                     }
@@ -527,6 +825,87 @@ impl<'a> Analyzer<'a> {
 
     /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
     /// with the form the instruction takes.
+    /// `EXPORT /src /app` stores a directory at `app/src` (rsync copies the directory itself into
+    /// the destination) but a file at `app`: a surprise either way unless meant.
+    fn lint_rsync_nesting(&mut self, t: &Transfer) {
+        let ([src], Some(dest)) = (t.sources.as_slice(), &t.dest) else { return };
+        let base = |p: &str| normalize(p).rsplit('/').next().unwrap_or_default().to_string();
+        if src.value.ends_with('/') || dest.value.ends_with('/') || base(&src.value) == base(&dest.value) {
+            return;
+        }
+        let (s, d) = (src.value.as_str(), dest.value.as_str());
+        self.warnings.push(
+            Diagnostic::warning("rsync-nesting", format!("EXPORT {s} {d}: a directory lands at {d}/{}, a file at {d}", base(s)))
+                .at(src.span.join(dest.span), "rsync copies a directory into the destination")
+                .help(format!("write `EXPORT {s}/ {d}` for the directory's contents at {d}, or `EXPORT {s} {d}/` to nest it on purpose")),
+        );
+    }
+
+    /// A MOUNT source inside the context that does not exist yet.
+    fn lint_mount_sources(&mut self, mounts: &[Mount]) {
+        let Some(context) = self.context_dir else { return };
+        for m in mounts {
+            let Mount::Bind { src, .. } = m else { continue };
+            let s = src.value.as_str();
+            if s.starts_with('/') || s.starts_with('~') || s.contains('$') || context.join(s).exists() {
+                continue;
+            }
+            self.warnings.push(
+                Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
+                    .at(src.span, "the build script will create it as an empty directory")
+                    .help("create it, or check the path (it is relative to the build context)"),
+            );
+        }
+    }
+
+    /// Docker's instruction layer: `HEALTHCHECK NONE` alone, or `HEALTHCHECK [flags] CMD command`;
+    /// durations are Go durations of at least 1ms (or 0), retries a number.
+    fn healthcheck(&mut self, inst: &Instruction) -> Option<()> {
+        match &inst.args {
+            Args::None => {
+                return self.fail(inst, "HEALTHCHECK requires an argument", "write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`");
+            }
+            Args::Healthcheck { kind, command } => {
+                let word = kind.value.to_uppercase();
+                match (word.as_str(), command.as_ref()) {
+                    ("NONE", Args::None) => {
+                        if !inst.flags.is_empty() {
+                            self.errors.push(Diagnostic::error("wrong-arguments", "HEALTHCHECK NONE takes no flags").at(inst.flags[0].span, ""));
+                            return None;
+                        }
+                    }
+                    ("NONE", _) => return self.fail(inst, "HEALTHCHECK NONE takes no other arguments", "write just `HEALTHCHECK NONE`"),
+                    ("CMD", Args::None) => return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`"),
+                    ("CMD", _) => {}
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error("wrong-arguments", format!("unknown HEALTHCHECK type `{}`", kind.value))
+                                .at(kind.span, "expected CMD or NONE")
+                                .help("write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        for flag in &inst.flags {
+            let (name, value) = flag.value.trim_start_matches('-').split_once('=').unwrap_or((flag.value.trim_start_matches('-'), ""));
+            let ok = match name {
+                "retries" => value.parse::<i64>().is_ok_and(|n| n >= 0),
+                "interval" | "timeout" | "start-period" | "start-interval" => go_duration_ok(value),
+                _ => true,
+            };
+            if !ok {
+                self.errors.push(
+                    Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`"))
+                        .at(flag.span, if name == "retries" { "expected a number" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" }),
+                );
+            }
+        }
+        Some(())
+    }
+
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
         let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
         if !help.is_empty() {
@@ -601,7 +980,20 @@ impl<'a> Analyzer<'a> {
         for flag in &inst.flags {
             if let Some(from) = flag.value.strip_prefix("--from=") {
                 let from = Spanned::new(from.to_string(), flag.span);
-                let base = self.resolve_base(&from, true);
+                if from.value.contains('$') {
+                    self.variable_in_copy_from(&from);
+                    return None;
+                }
+                let base = self.resolve_base(&from, &from.value, true);
+                if let Base::External(name) = &base {
+                    if let Err(why) = ImageName::parse(name) {
+                        self.errors.push(
+                            Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in COPY --from"))
+                                .at(from.span, why)
+                                .help("name an earlier stage (by its AS name or number) or an image"),
+                        );
+                    }
+                }
                 op.copy_from = Some((from, base));
             }
         }
@@ -612,6 +1004,19 @@ impl<'a> Analyzer<'a> {
             op.context_sources = sources.iter().filter(|s| !is_url(&s.value)).map(|s| s.value.clone()).collect();
         }
         Some(Op::Docker(op))
+    }
+
+    /// Docker uses `--from` as written: `COPY --from=$X` fails on every builder ("invalid from
+    /// flag value"). A stage named from the variable does what was meant.
+    fn variable_in_copy_from(&mut self, from: &Spanned<String>) {
+        let var = dollar_variable(&from.value).unwrap_or("X").to_string();
+        let alias = var.to_lowercase().replace('_', "-");
+        let mut d = Diagnostic::error("variable-in-copy-from", format!("Docker does not expand variables in COPY --from: `{}`", from.value))
+            .at(from.span, "used as written, which names no stage and no valid image");
+        d = d.help(format!(
+            "name a stage after the image before this one: `ARG {var}` before the first FROM, then `FROM ${{{var}}} AS {alias}`, and write `COPY --from={alias}`"
+        ));
+        self.errors.push(d);
     }
 
     /// Docker's legacy builder, which the sh backend drives, has no heredocs: it would read the
@@ -721,6 +1126,34 @@ fn dollar_variable(text: &str) -> Option<&str> {
     (!name.is_empty() && closed).then_some(name)
 }
 
+/// The label under the caret for an expansion error.
+fn expansion_label(e: &ExpandError) -> String {
+    match &e.kind {
+        ExpandErrorKind::Required { name } => format!("Docker stops the build here when `{name}` has no value"),
+        ExpandErrorKind::Syntax => "Docker cannot expand this".to_string(),
+        ExpandErrorKind::Limit => "past rockerc's limits for variable expansion".to_string(),
+    }
+}
+
+/// The words of an instruction that Docker expands variables in (RUN: the shell form, whose
+/// variables the shell expands from the same environment). Rocker's instructions, CMD,
+/// ENTRYPOINT, HEALTHCHECK and ONBUILD are not expanded when the stage builds.
+fn expanded_words(inst: &Instruction) -> Vec<&Spanned<String>> {
+    let mut words: Vec<&Spanned<String>> = Vec::new();
+    match (inst.kind, &inst.args) {
+        (Keyword::Run, Args::String(s)) => words.push(s),
+        (Keyword::Env | Keyword::Label | Keyword::Arg | Keyword::Workdir | Keyword::User | Keyword::Stopsignal | Keyword::Expose | Keyword::Volume, _) => {
+            words = inst.arg_strings();
+        }
+        (Keyword::Copy | Keyword::Add, _) => {
+            words = inst.arg_strings();
+            words.extend(inst.flags.iter().filter(|f| f.value.starts_with("--chown=") || f.value.starts_with("--chmod=")));
+        }
+        _ => {}
+    }
+    words
+}
+
 /// The form an instruction takes, for "expected ..." labels.
 fn usage(kind: Keyword) -> &'static str {
     match kind {
@@ -750,6 +1183,36 @@ fn usage(kind: Keyword) -> &'static str {
         Keyword::Attach => "ATTACH [<command>]",
         Keyword::Unknown => "<instruction> <arguments>",
     }
+}
+
+/// A Go duration (`1h2m3.5s`, `300ms`) that Docker's HEALTHCHECK accepts: 0, or at least 1ms.
+fn go_duration_ok(s: &str) -> bool {
+    if s == "0" {
+        return true;
+    }
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let Ok(n) = rest[..num_len].parse::<f64>() else { return false };
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return false,
+        };
+        total += n * scale;
+        rest = &rest[unit_len..];
+    }
+    total == 0.0 || total >= 1e-3
 }
 
 fn is_stage_name(name: &str) -> bool {

@@ -1,8 +1,26 @@
-//! Build plan -> text: the POSIX sh driver script and its Dockerfiles.
+//! Build plan -> text: the POSIX sh driver script and its Dockerfiles; the BuildKit backend's
+//! multi-stage Dockerfile and script; the stage graph as Graphviz; the explained lowering.
 
+pub mod buildkit;
+mod dot;
+mod explain;
 mod sh;
 
+pub use dot::dot;
+pub use explain::{explain_buildkit, explain_sh};
 pub use sh::{sh, Layout};
+
+/// Which output rockerc writes (`--emit`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The POSIX sh script and its Dockerfiles (Docker's legacy builder).
+    #[default]
+    Sh,
+    /// One multi-stage Dockerfile for BuildKit, and a short script around it.
+    Buildkit,
+    /// The stage graph, as Graphviz.
+    Dot,
+}
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +43,38 @@ pub fn sh_quote(s: &str) -> String {
     if plain {
         s.to_string()
     } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+        sh_quote_always(s)
     }
+}
+
+/// Single quotes around every run of ordinary characters; a `'` or a `\` is written outside them
+/// as `\'` or `\\`, so no quoted part ends in a backslash (which reads like an attempt to escape
+/// the quote, to people and to shellcheck).
+pub fn sh_quote_always(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut run = String::new();
+    let flush = |out: &mut String, run: &mut String| {
+        if !run.is_empty() {
+            out.push('\'');
+            out.push_str(run);
+            out.push('\'');
+            run.clear();
+        }
+    };
+    for c in s.chars() {
+        if c == '\'' || c == '\\' {
+            flush(&mut out, &mut run);
+            out.push('\\');
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+    }
+    flush(&mut out, &mut run);
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    out
 }
 
 /// A heredoc delimiter that does not occur as a line of `body`.
@@ -51,6 +99,8 @@ mod tests {
         assert_eq!(sh_quote(""), "''");
         assert_eq!(sh_quote("a b"), "'a b'");
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("'a\\"), "\\''a'\\\\");
+        assert_eq!(sh_quote("a\\'b"), "'a'\\\\\\''b'");
         assert_eq!(sh_quote("$(id)"), "'$(id)'");
         assert_eq!(sh_quote("`id`"), "'`id`'");
         assert_eq!(sh_quote("a\nb"), "'a\nb'");

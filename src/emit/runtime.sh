@@ -379,14 +379,34 @@ rc_mount_key() {
   } | cksum | tr ' ' '-'
 }
 
+# The ARG values for a MOUNTed RUN, without those the image's configured ENV sets: Docker's
+# legacy builder lets an ENV (of the stage or of its base image) win over an ARG of the same
+# name, but not a variable Docker adds when a container starts (HOME).
+rc_arg_env() {
+  [ -n "$rc_env" ] || return 0
+  rc_image_env=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$rc_img") || rc_image_env=
+  printf '%s' "$rc_env" | while IFS= read -r rc_kv; do
+    case "
+$rc_image_env" in
+      *"
+${rc_kv%%=*}="*) ;;
+      *) printf '%s\n' "$rc_kv" ;;
+    esac
+  done
+}
+
 # The wrapper a MOUNTed RUN runs under when it has file MOUNTs or ARG values: it links the files
 # in, exports the ARGs, runs the command, and removes the links before the container is
 # committed.
 rc_write_wrapper() {
   cat > "$rc_tmp/wrapper" <<'ROCKERC_WRAPPER'
 #!/bin/sh
+# ARG values (the script left out those the image's ENV sets: Docker prefers the ENV).
 if [ -f /dev/.rockerc/env ]; then
-  while IFS= read -r rc_kv; do export "${rc_kv?}"; done < /dev/.rockerc/env
+  while IFS= read -r rc_kv; do
+    case ${rc_kv%%=*} in ''|[0-9]*|*[!A-Za-z0-9_]*) continue ;; esac
+    export "${rc_kv?}"
+  done < /dev/.rockerc/env
 fi
 for rc_f in /dev/.rockerc/secret.*; do
   [ -f "$rc_f" ] || continue
@@ -461,7 +481,7 @@ rc_run_once() {
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
     mkdir -p "$rc_tmp/run.$rc_step"
     printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
-    printf '%s' "$rc_env" > "$rc_tmp/run.$rc_step/env"
+    rc_arg_env > "$rc_tmp/run.$rc_step/env"
     # Secrets travel as files under /dev (a tmpfs Docker never commits); the container's USER
     # must read them, and $rc_tmp (mode 700) keeps other users of this machine out.
     for rc_name in $rc_run_secrets; do

@@ -12,7 +12,8 @@
 //! from the images the stage continues from (Docker would fire them at our next FROM) and added
 //! where an image leaves the stage.
 
-use crate::analyze::{normalize, Base, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
+use crate::analyze::expand::Lexer;
+use crate::analyze::{normalize, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, Transfer, VarValue};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::StageGraph;
 use crate::source::{SourceFile, SourceMap, Span};
@@ -226,8 +227,10 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
     // name must not end such a comment and start a command or an instruction.
     let display_name = one_line_name(&file.name);
     let source_name = display_name.as_str();
+    let (globals, _) = Globals::new(&program.global_args, &options.build_args, Lexer::new(program.escape), Builder::Legacy);
     let mut lw = Lowerer {
         program,
+        globals,
         source_name,
         graph,
         file,
@@ -293,6 +296,8 @@ fn needed_saves(program: &Program) -> Vec<String> {
 
 struct Lowerer<'a> {
     program: &'a Program,
+    /// The global ARGs and `--build-arg` values, under the legacy builder's rules.
+    globals: Globals,
     source_name: &'a str,
     graph: &'a StageGraph,
     file: &'a SourceFile,
@@ -364,8 +369,11 @@ impl<'a> Lowerer<'a> {
             mounts: Vec::new(),
             has_image: !matches!(start, Start::Scratch),
         };
+        // The ENV/ARG values Docker would expand with, kept up to date item by item.
+        let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
         for (i, item) in stage.items.iter().enumerate() {
-            self.item(&mut cx, &mut state, i, item);
+            self.item(&mut cx, &mut state, &scope, i, item);
+            scope.apply(item, &self.globals);
         }
         // The stage's final image: what later stages and the build's tags see, triggers included.
         if !cx.onbuild.is_empty() {
@@ -394,7 +402,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, i: usize, item: &'a Item) {
+    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, i: usize, item: &'a Item) {
         let secrets = self.secrets_in(item);
         if !secrets.is_empty() && !matches!(item.op, Op::Run(_)) {
             self.errors.push(
@@ -409,7 +417,7 @@ impl<'a> Lowerer<'a> {
             return;
         }
         match &item.op {
-            Op::Docker(op) => self.docker(cx, state, item, op),
+            Op::Docker(op) => self.docker(cx, state, scope, item, op),
             Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
                 self.add_line(cx, item, item.text.clone(), None);
             }
@@ -421,7 +429,7 @@ impl<'a> Lowerer<'a> {
                     self.errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
                     return;
                 }
-                let env = self.arg_env(cx);
+                let env = self.arg_env(cx, scope);
                 if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\n')) {
                     self.errors.push(
                         Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
@@ -522,16 +530,22 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, item: &'a Item, op: &DockerOp) {
+    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, op: &DockerOp) {
         match item.keyword {
             Keyword::Workdir => {
-                let dir = op.workdir.clone().unwrap_or_default();
-                state.workdir = if dir.contains('$') {
-                    None
-                } else if dir.starts_with('/') {
-                    Some(normalize(&dir))
-                } else {
-                    state.workdir.as_ref().map(|w| normalize(&format!("{w}/{dir}")))
+                // Docker expands WORKDIR with the stage's ENV and ARGs; a value that depends on
+                // the base image's ENV is looked up when the script runs.
+                let dir = match scope.expand(op.workdir.as_deref().unwrap_or_default()) {
+                    Ok(e) => match e.value {
+                        VarValue::Known(v) => Some(v),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                state.workdir = match dir {
+                    Some(d) if d.starts_with('/') => Some(normalize(&d)),
+                    Some(d) => state.workdir.as_ref().map(|w| normalize(&format!("{w}/{d}"))),
+                    None => None,
                 };
             }
             Keyword::Shell => {
@@ -574,9 +588,6 @@ impl<'a> Lowerer<'a> {
             }
         }
         let context = if op.uses_context { Some(context_of(&op.context_sources)) } else { None };
-        if item.keyword == Keyword::Arg {
-            cx.args.extend(op.arg_words.iter().cloned());
-        }
         let mut extra = None;
         if item.keyword == Keyword::Entrypoint && cx.cmd_text.is_some() && !cx.pending.has_cmd {
             // Docker clears CMD at ENTRYPOINT unless this stage set CMD; it did, in an earlier
@@ -588,6 +599,10 @@ impl<'a> Lowerer<'a> {
             text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
         }
         self.add_line(cx, item, text, context);
+        if item.keyword == Keyword::Arg {
+            // After add_line: a Dockerfile that starts with this ARG must not declare it twice.
+            cx.args.extend(op.arg_words.iter().cloned());
+        }
         if let Some(cmd) = extra {
             cx.pending.body.push(cmd);
             cx.pending.has_cmd = true;
@@ -619,7 +634,7 @@ impl<'a> Lowerer<'a> {
         if n > 1 && !dest.ends_with('/') {
             dest.push('/');
         }
-        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, s.name)).collect();
+        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, copy_pattern(&s.name))).collect();
         let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
         words.push(json_string(&docker_escape(&dest, self.program.escape)));
         // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
@@ -669,34 +684,20 @@ impl<'a> Lowerer<'a> {
         inside.then_some(abs)
     }
 
-    fn arg_env(&self, cx: &StageLowering) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = Vec::new();
-        let globals: Vec<(String, Option<String>)> = self
-            .program
-            .global_args
-            .iter()
-            .flat_map(|a| match &a.op {
-                Op::Docker(op) => op.arg_words.iter().map(|w| split_arg(w)).collect::<Vec<_>>(),
-                _ => Vec::new(),
+    /// The ARG values a MOUNTed RUN sees, as Docker expands them here. The legacy builder gives
+    /// an ENV precedence even when the base image set it (which the compile cannot see): the
+    /// wrapper exports an ARG only when the container has no such variable.
+    fn arg_env(&self, cx: &StageLowering, scope: &Scope) -> Vec<(String, String)> {
+        let mut names: Vec<&str> = cx.args.iter().map(|w| w.split('=').next().unwrap_or_default()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(*n));
+        names
+            .into_iter()
+            .filter_map(|name| match scope.get(name) {
+                VarValue::Known(v) | VarValue::UnlessBaseEnv(v) => Some((name.to_string(), v)),
+                VarValue::Unset | VarValue::Unknown => None,
             })
-            .collect();
-        for word in &cx.args {
-            let (name, default) = split_arg(word);
-            let value = self
-                .options
-                .build_args
-                .iter()
-                .rev()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .or(default)
-                .or_else(|| globals.iter().rev().find(|(k, _)| *k == name).and_then(|(_, v)| v.clone()));
-            env.retain(|(k, _)| *k != name);
-            if let Some(value) = value {
-                env.push((name, unquote(&value)));
-            }
-        }
-        env
+            .collect()
     }
 
     fn need_image(&mut self, cx: &StageLowering, item: &Item) {
@@ -777,9 +778,16 @@ impl<'a> Lowerer<'a> {
             df.push_str(&g.text);
             df.push('\n');
         }
+        // The script passes image ids as build args; only an ARG before the first FROM is seen
+        // by every FROM line, so all of them are declared here.
         for (alias, _) in &pending.stage_args {
-            let var = build_arg_name(alias);
-            df.push_str(&format!("ARG {var}\nFROM ${{{var}}} AS {alias}\n"));
+            df.push_str(&format!("ARG {}\n", build_arg_name(alias)));
+        }
+        if from_current {
+            df.push_str("ARG ROCKERC_FROM\n");
+        }
+        for (alias, _) in &pending.stage_args {
+            df.push_str(&format!("FROM ${{{}}} AS {alias}\n", build_arg_name(alias)));
         }
         if from_current {
             let what = if cx.advanced {
@@ -787,7 +795,7 @@ impl<'a> Lowerer<'a> {
             } else {
                 format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
             };
-            df.push_str(&format!("# FROM {what}\nARG ROCKERC_FROM\nFROM ${{ROCKERC_FROM}}\n"));
+            df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
             df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
@@ -860,23 +868,6 @@ pub fn build_arg_name(alias: &str) -> String {
     alias.to_uppercase().replace(['-', '.'], "_")
 }
 
-fn split_arg(word: &str) -> (String, Option<String>) {
-    match word.split_once('=') {
-        Some((k, v)) => (k.to_string(), Some(v.to_string())),
-        None => (word.to_string(), None),
-    }
-}
-
-/// ARG defaults keep their quotes in the source (`ARG V="1 2"`); the value is what's inside.
-fn unquote(v: &str) -> String {
-    let b = v.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        v[1..v.len() - 1].to_string()
-    } else {
-        v.to_string()
-    }
-}
-
 /// The context a COPY/ADD needs: only its sources when they are literal paths inside the context
 /// (a shell glob skips dotfiles where Docker's does not, and `$X` is Docker's to expand), else
 /// the whole context.
@@ -935,6 +926,14 @@ fn store_path(path: &str, keep_slash: bool) -> String {
     } else {
         rel
     }
+}
+
+/// The name of an IMPORT's entry in its context as a COPY source. Docker takes `*?[` in COPY
+/// sources as a glob, and cannot be made to take them literally; its lexer also reads quotes,
+/// `$` and the escape character. Each such character becomes `?`: the directory holds this one
+/// entry, so the pattern matches exactly it, and a single match behaves as a literal source.
+fn copy_pattern(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || " ._-+,@%=:~^#!&()<>;|{}/".contains(c) { c } else { '?' }).collect()
 }
 
 /// Escapes a literal path for Docker's word expansion in COPY (`$`, quotes, the escape char).
@@ -1036,6 +1035,13 @@ mod tests {
         assert!(is_contents("dist/."));
         assert!(is_contents("/"));
         assert!(!is_contents("/dist"));
+    }
+
+    #[test]
+    fn copy_patterns_match_only_the_entry() {
+        assert_eq!(copy_pattern("app"), "app");
+        assert_eq!(copy_pattern("file[1] *x?.txt"), "file?1? ?x?.txt");
+        assert_eq!(copy_pattern("it's $HOME \\`x`\""), "it?s ?HOME ??x??");
     }
 
     #[test]

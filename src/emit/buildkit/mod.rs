@@ -1,0 +1,60 @@
+//! The BuildKit backend: the Rockerfile as one modern multi-stage Dockerfile, plus a short script
+//! for what a Dockerfile cannot say.
+//!
+//! `plan` cuts the Rockerfile into Dockerfile stages and decides every translation (and every
+//! compile error); `store` models Rocker's export store to turn IMPORTs into `COPY --from`;
+//! `dockerfile` and `script` only print. `cksum` names MOUNT caches as the sh backend names its
+//! volumes.
+
+mod cksum;
+mod dockerfile;
+mod plan;
+mod script;
+mod store;
+
+pub use cksum::{cksum, volume_name};
+pub use plan::{lines_of, summarize, DLine, DStage, How, MultiStage, Role, Secret, Target, TargetKind};
+
+use super::{Emitted, Layout};
+use crate::analyze::Program;
+use crate::diagnostic::Diagnostics;
+use crate::graph::StageGraph;
+use crate::source::{SourceFile, SourceMap};
+
+/// Where the script lives and what it passes to every build.
+#[derive(Clone, Debug)]
+pub struct BuildkitOptions<'a> {
+    pub layout: Layout,
+    /// The build context relative to where the script will live.
+    pub context: &'a str,
+    /// The build id MOUNT cache ids are named from (`--id`, or the context's absolute path and the
+    /// Rockerfile's name, as the sh backend's script computes it by default).
+    pub build_id: &'a str,
+    pub build_args: &'a [(String, String)],
+}
+
+/// Program + stage graph -> the multi-stage plan (for `--explain` and the renderers).
+pub fn multi_stage(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str) -> Result<MultiStage, Diagnostics> {
+    plan::plan(program, graph, file, map, build_id)
+}
+
+/// The Dockerfile's text.
+pub fn dockerfile_text(ms: &MultiStage) -> String {
+    dockerfile::render(ms)
+}
+
+/// One Dockerfile stage's text.
+pub fn stage_text(ms: &MultiStage, stage: &DStage) -> String {
+    dockerfile::stage_text(ms, stage)
+}
+
+/// The script and the Dockerfile.
+pub fn buildkit(ms: &MultiStage, options: &BuildkitOptions) -> Emitted {
+    let dockerfile = dockerfile::render(ms);
+    let script = script::render(ms, &dockerfile, options.layout, options.context, options.build_args);
+    let files = match options.layout {
+        Layout::Single => Vec::new(),
+        Layout::Directory => vec![("Dockerfile".to_string(), dockerfile)],
+    };
+    Emitted { script, files }
+}

@@ -1,0 +1,970 @@
+//! Program + stage graph -> a [`MultiStage`]: the Rockerfile as the stages of one multi-stage
+//! Dockerfile, and the targets the script builds.
+//!
+//! A Rockerfile stage becomes one Dockerfile stage, cut into parts wherever another instruction
+//! needs the image *at that point*: an EXPORT (a later IMPORT copies from the image as it was
+//! there), a TAG or PUSH, an ATTACH. Each part continues from the one before (`FROM part AS
+//! next`), so it must say again what Docker keeps per stage: ARGs are declared again, an
+//! ENTRYPOINT is followed by the stage's CMD again (Docker clears CMD at ENTRYPOINT unless this
+//! stage set it), and ONBUILD triggers are held back to the stage's end (Docker fires a stage's
+//! triggers in every stage built FROM it, parts included).
+//!
+//! Docker 20.10's built-in BuildKit frontend (no `# syntax=` image can be pulled without a
+//! registry) has `RUN --mount=type=cache|bind|secret`, `COPY --from` and `--chown`, and nothing
+//! newer: no named contexts, no variables in mount options, no heredocs. The design stays inside
+//! it; every Rocker feature it cannot say is a compile error here that names the sh backend.
+
+use super::cksum::volume_name;
+use super::store::{self, ExportInfo, ImportInfo, Kind, StoreCopy};
+use crate::analyze::{normalize, Base, Command, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::emit::sh_quote;
+use crate::graph::{EdgeKind, StageGraph};
+use crate::lower::{json_string, one_line_name, Lines};
+use crate::source::{SourceFile, SourceMap, Span};
+use crate::syntax::Keyword;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The Rockerfile as one multi-stage Dockerfile plus what the script does around it.
+#[derive(Clone, Debug)]
+pub struct MultiStage {
+    /// The Rockerfile's name, on one line.
+    pub source_name: String,
+    pub escape: char,
+    /// `ARG`s before the first FROM, as written.
+    pub global_args: Vec<DLine>,
+    /// In Dockerfile order: every stage only names stages above it.
+    pub stages: Vec<DStage>,
+    /// What the script builds, in the order of the Rockerfile.
+    pub targets: Vec<Target>,
+    /// Host files MOUNTed from outside the context: passed to the build as secrets.
+    pub secrets: Vec<Secret>,
+    /// MOUNT sources inside the context (relative paths), which the script creates when missing,
+    /// as the sh backend does.
+    pub context_binds: Vec<String>,
+    /// The build id the cache mount ids are named from.
+    pub build_id: String,
+    /// For each IMPORT (stage, item): the EXPORTs its COPYs read from.
+    pub import_exports: BTreeMap<(usize, usize), Vec<usize>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DStage {
+    pub name: String,
+    /// The FROM line without `AS name`.
+    pub from: String,
+    /// Rockerfile lines of the FROM, for a stage that starts with the Rockerfile's FROM.
+    pub from_lines: Option<Lines>,
+    pub role: Role,
+    /// Comment lines above the stage: what it is and why it exists.
+    pub about: Vec<String>,
+    pub body: Vec<DLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A part of Rockerfile stage `stage` (0-based); `last` is the stage's final image.
+    Part { stage: usize, first: bool, last: bool },
+    /// Checks the kind of an EXPORTed path before a COPY relies on it.
+    Check,
+    /// Gives an EXPORTed file the name the export store gave it.
+    Rename,
+    /// Holds what an IMPORT writes into a host directory, for `--output`.
+    Output,
+    /// The image at a TAG, with the stage's ONBUILD triggers.
+    Tagged,
+}
+
+/// One instruction (or a group of them) in the Dockerfile.
+#[derive(Clone, Debug)]
+pub struct DLine {
+    /// The Rockerfile lines it comes from; `None` for what rockerc adds itself.
+    pub lines: Option<Lines>,
+    /// Comment lines above it (without `# `).
+    pub note: Vec<String>,
+    /// The instruction text; several lines for a group (an IMPORT's COPYs).
+    pub text: String,
+    pub how: How,
+    /// Why it has this form, for `--explain` (not in the Dockerfile).
+    pub why: Vec<String>,
+}
+
+/// Which Docker mechanism carries a line, for `--explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// As written: Docker builds it, and its layer cache keys it.
+    Plain,
+    /// A RUN with the stage's MOUNTs as `--mount` flags.
+    Mounted,
+    /// An IMPORT as COPY --from the image at the EXPORT.
+    Import,
+    /// Said again because a new Dockerfile stage starts (ARG, CMD).
+    Repeated,
+    /// ONBUILD triggers held back to where an image leaves the stage.
+    Onbuild,
+    /// A check rockerc adds (the kind of an EXPORTed path).
+    Check,
+    /// An EXPORT no IMPORT reads: nothing to do.
+    Unused,
+}
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The Dockerfile stage (`--target`).
+    pub stage: String,
+    /// Set when the target is an image from outside the Dockerfile, as it is: a TAG or ATTACH
+    /// right after `FROM image` names the base image itself (in Rocker too), which BuildKit
+    /// would export again with a default PATH added to its config.
+    pub image: Option<String>,
+    pub lines: Lines,
+    /// The Rockerfile instruction, on one line.
+    pub what: String,
+    pub kind: TargetKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum TargetKind {
+    /// A stage's final image that no other target builds: built so that all of it runs.
+    Build,
+    Tag { name: String, push: bool },
+    Attach { mounts: Vec<Mount>, argv: Vec<String> },
+    /// `docker build --output type=local,dest=HOST` of a stage holding what an IMPORT wrote into a
+    /// host MOUNT (`host` as written in the MOUNT).
+    Output { host: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secret {
+    pub id: String,
+    /// The MOUNT source as written (`$SSH_KEY_FILE`, `~/.ssh/id_rsa`, `/etc/key`).
+    pub src: String,
+    pub lines: Lines,
+}
+
+pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str) -> Result<MultiStage, Diagnostics> {
+    let imports: Vec<ImportInfo> = program
+        .stages
+        .iter()
+        .flat_map(|s| s.items.iter().enumerate().map(move |(i, item)| (s.index, i, item)))
+        .filter_map(|(s, i, item)| match &item.op {
+            Op::Import(t) => Some(ImportInfo { at: (s, i), transfer: t }),
+            _ => None,
+        })
+        .collect();
+    let used_exports: BTreeSet<usize> = graph.imports.values().flatten().copied().collect();
+    let export_ids: BTreeMap<(usize, usize), usize> = graph.exports.iter().enumerate().map(|(id, e)| ((e.stage, e.item), id)).collect();
+    let mut names = Names::default();
+    for s in &program.stages {
+        if let Some(a) = &s.from.alias {
+            names.taken.insert(a.value.clone());
+        }
+    }
+    let mut p = Planner {
+        program,
+        file,
+        map,
+        build_id,
+        source_name: one_line_name(&file.name),
+        names,
+        imports,
+        used_exports,
+        export_ids,
+        exports: Vec::new(),
+        export_points: BTreeMap::new(),
+        stage_images: BTreeMap::new(),
+        tag_images: BTreeMap::new(),
+        referenced: BTreeSet::new(),
+        stage_ends: Vec::new(),
+        states: BTreeMap::new(),
+        stages: Vec::new(),
+        targets: Vec::new(),
+        secrets: Vec::new(),
+        context_binds: Vec::new(),
+        checks: BTreeMap::new(),
+        import_exports: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    p.host_read_after_write(graph);
+    for stage in &program.stages {
+        p.stage(stage);
+    }
+    // A stage's end that nothing builds on and nothing TAGs is built on its own, so that all of it
+    // runs (the sh backend builds every stage).
+    for (at, name, lines, label) in std::mem::take(&mut p.stage_ends).into_iter().rev() {
+        if !p.referenced.contains(&name) && !p.targets.iter().any(|t| t.stage == name) {
+            p.targets.insert(at, Target { stage: name, image: None, lines, what: format!("the end of {label}"), kind: TargetKind::Build });
+        }
+    }
+    if !p.errors.is_empty() {
+        return Err(Diagnostics(p.errors));
+    }
+    Ok(MultiStage {
+        source_name: p.source_name,
+        escape: program.escape,
+        global_args: program.global_args.iter().map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.clone(), how: How::Plain, why: Vec::new() }).collect(),
+        stages: p.stages,
+        targets: p.targets,
+        secrets: p.secrets,
+        context_binds: p.context_binds,
+        build_id: build_id.to_string(),
+        import_exports: p.import_exports,
+    })
+}
+
+/// 1-based Rockerfile lines of a span of the rendered text.
+pub fn lines_of(file: &SourceFile, map: &SourceMap, span: Span) -> Lines {
+    let span = map.span_to_original(span);
+    let first = file.line_col(span.start).0;
+    let last = file.line_col(span.end.saturating_sub(1).max(span.start)).0;
+    Lines { first, last: last.max(first) }
+}
+
+/// Stage names: the Rockerfile's aliases are kept, rockerc's own never collide with them.
+#[derive(Default)]
+struct Names {
+    taken: BTreeSet<String>,
+}
+
+impl Names {
+    fn fresh(&mut self, wanted: &str) -> String {
+        let mut name = wanted.to_string();
+        let mut n = 1;
+        while self.taken.contains(&name) {
+            n += 1;
+            name = format!("{wanted}-{n}");
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
+/// What the Rockerfile makes known at compile time about a stage's image.
+#[derive(Clone, Debug, Default)]
+struct State {
+    /// Absolute WORKDIR, when known (relative EXPORT sources need it: COPY --from reads from `/`).
+    workdir: Option<String>,
+    shell: Option<Vec<String>>,
+}
+
+struct Planner<'a> {
+    program: &'a Program,
+    file: &'a SourceFile,
+    map: &'a SourceMap,
+    build_id: &'a str,
+    source_name: String,
+    names: Names,
+    imports: Vec<ImportInfo<'a>>,
+    used_exports: BTreeSet<usize>,
+    export_ids: BTreeMap<(usize, usize), usize>,
+    exports: Vec<ExportInfo<'a>>,
+    /// Export id -> the Dockerfile stage holding the image at that EXPORT.
+    export_points: BTreeMap<usize, String>,
+    /// Rockerfile stage -> its final Dockerfile stage.
+    stage_images: BTreeMap<usize, String>,
+    /// (stage, item) of a TAG/PUSH -> the Dockerfile stage with that image.
+    tag_images: BTreeMap<(usize, usize), String>,
+    /// Dockerfile stages some FROM or COPY --from names: building the one that names them builds
+    /// them.
+    referenced: BTreeSet<String>,
+    /// Per Rockerfile stage: how many targets there were at its end, its final name, its lines.
+    stage_ends: Vec<(usize, String, Lines, String)>,
+    states: BTreeMap<String, State>,
+    stages: Vec<DStage>,
+    targets: Vec<Target>,
+    secrets: Vec<Secret>,
+    context_binds: Vec<String>,
+    /// (stage to check, path, kind) -> the check stage's name.
+    checks: BTreeMap<(String, String, Kind), String>,
+    import_exports: BTreeMap<(usize, usize), Vec<usize>>,
+    errors: Vec<Diagnostic>,
+}
+
+/// A Rockerfile stage being cut into parts.
+struct Walk<'a> {
+    stage: &'a Stage,
+    base: String,
+    /// The part being written; its name is given when it ends.
+    from: String,
+    from_lines: Option<Lines>,
+    body: Vec<DLine>,
+    has_body: bool,
+    first: bool,
+    /// The last part that ended, by name.
+    prev: Option<String>,
+    /// Helper stages the current part's lines need: written above it.
+    helpers: Vec<DStage>,
+    finished: bool,
+    state: State,
+    args: Vec<String>,
+    cmd_text: Option<String>,
+    cmd_in_part: bool,
+    onbuild: Vec<String>,
+    mounts: Vec<Mount>,
+    /// MOUNTs already explained in a comment (once per stage is enough).
+    explained: BTreeSet<String>,
+}
+
+impl<'a> Planner<'a> {
+    fn lines(&self, span: Span) -> Lines {
+        lines_of(self.file, self.map, span)
+    }
+
+    fn place(&self, span: Span) -> String {
+        format!("{}:{}", self.source_name, self.lines(span))
+    }
+
+    /// A BuildKit build reads the context once, when it starts: a stage cannot see what another
+    /// wrote into it through a MOUNT.
+    fn host_read_after_write(&mut self, graph: &StageGraph) {
+        for stage in &self.program.stages {
+            for (writer, edge) in graph.edges_into(stage.index) {
+                if edge.kind == EdgeKind::HostPath {
+                    let d = Diagnostic::error("buildkit-host-write", format!("{} reads the build context after {} writes into it", stage.label(), self.program.stages[writer].label()))
+                        .at(edge.span, "reads the context (COPY, ADD or a MOUNT)")
+                        .note("the BuildKit backend sends the context to BuildKit once, when the build starts; the sh backend builds the stages one after another")
+                        .help("build this Rockerfile with the sh backend (`--emit sh`, the default)");
+                    self.errors.push(d);
+                }
+            }
+        }
+    }
+
+    fn stage(&mut self, stage: &'a Stage) {
+        let base_name = stage.from.alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| format!("stage-{}", stage.index + 1));
+        let base = if stage.from.alias.is_some() { base_name } else { self.names.fresh(&base_name) };
+        let (from, state) = self.first_from(stage);
+        let mut w = Walk {
+            stage,
+            base,
+            from,
+            from_lines: Some(self.lines(stage.from.span)),
+            body: Vec::new(),
+            has_body: false,
+            first: true,
+            prev: None,
+            helpers: Vec::new(),
+            finished: false,
+            state,
+            args: Vec::new(),
+            cmd_text: None,
+            cmd_in_part: false,
+            onbuild: Vec::new(),
+            mounts: Vec::new(),
+            explained: BTreeSet::new(),
+        };
+        for (i, item) in stage.items.iter().enumerate() {
+            let last = !stage.items[i + 1..].iter().any(changes_image);
+            self.item(&mut w, i, item, last);
+        }
+        if !w.finished {
+            let name = w.base.clone();
+            let onbuild = std::mem::take(&mut w.onbuild);
+            for o in onbuild {
+                w.body.push(DLine { lines: None, note: Vec::new(), text: o, how: How::Onbuild, why: Vec::new() });
+            }
+            let about = vec![format!("{}: {}, its final image", stage.label(), describe_stage(stage))];
+            self.end_part(&mut w, name, true, about);
+        }
+        self.stage_images.insert(stage.index, w.base.clone());
+        self.states.insert(w.base.clone(), w.state.clone());
+        // A stage that changes nothing (FROM, MOUNT, TAG...) has nothing to run.
+        if stage.items.iter().any(changes_image) {
+            let lines = self.lines(stage.span);
+            self.stage_ends.push((self.targets.len(), w.base.clone(), lines, stage.label()));
+        }
+    }
+
+    /// A Dockerfile stage another one names.
+    fn named(&mut self, name: &str) -> String {
+        self.referenced.insert(name.to_string());
+        name.to_string()
+    }
+
+    /// The first part's FROM line, and what is known of the image it starts from.
+    fn first_from(&mut self, stage: &Stage) -> (String, State) {
+        let flags: Vec<&str> = stage.from.text.split_whitespace().skip(1).take_while(|w| w.starts_with("--")).collect();
+        let mut from = String::from("FROM");
+        for f in flags {
+            from.push(' ');
+            from.push_str(f);
+        }
+        let (image, state) = match &stage.from.base {
+            Base::External(_) => (stage.from.image.value.clone(), State::default()),
+            Base::Scratch => ("scratch".to_string(), State { workdir: Some("/".into()), shell: None }),
+            Base::Stage(s) => {
+                let name = self.named(&self.stage_images[s].clone());
+                let state = self.states.get(&name).cloned().unwrap_or_default();
+                (name, state)
+            }
+            Base::Tagged { stage, item, .. } => {
+                let name = self.named(&self.tag_images[&(*stage, *item)].clone());
+                let state = self.states.get(&name).cloned().unwrap_or_default();
+                (name, state)
+            }
+        };
+        from.push(' ');
+        from.push_str(&image);
+        (from, state)
+    }
+
+    /// Ends the current part under `name` and starts the next one FROM it.
+    fn end_part(&mut self, w: &mut Walk, name: String, last: bool, about: Vec<String>) {
+        let part = DStage {
+            name: name.clone(),
+            from: std::mem::take(&mut w.from),
+            from_lines: w.from_lines.take(),
+            role: Role::Part { stage: w.stage.index, first: w.first, last },
+            about,
+            body: std::mem::take(&mut w.body),
+        };
+        self.stages.append(&mut w.helpers);
+        self.stages.push(part);
+        self.states.insert(name.clone(), w.state.clone());
+        w.first = false;
+        w.has_body = false;
+        w.cmd_in_part = false;
+        w.prev = Some(name.clone());
+        w.from = format!("FROM {name}");
+        if last {
+            w.finished = true;
+            return;
+        }
+        // A new Dockerfile stage: ARGs are declared per stage.
+        for word in &w.args {
+            w.body.push(DLine {
+                lines: None,
+                note: Vec::new(),
+                text: format!("ARG {word}"),
+                how: How::Repeated,
+                why: Vec::new(),
+            });
+        }
+    }
+
+    /// The base image by name, while the stage has done nothing to it yet (and holds no ONBUILD
+    /// triggers).
+    fn base_image(&self, w: &Walk) -> Option<String> {
+        match &w.stage.from.base {
+            Base::External(name) if w.first && !w.has_body && w.onbuild.is_empty() && !name.contains('$') => Some(w.stage.from.image.value.clone()),
+            _ => None,
+        }
+    }
+
+    /// The image at this point of the stage, as a Dockerfile stage name. `last`: nothing after
+    /// this point changes the image, so the stage's final name is used.
+    fn point(&mut self, w: &mut Walk, span: Span, last: bool, why: String) -> String {
+        if !w.has_body {
+            if let Some(prev) = w.prev.clone() {
+                if let Some(s) = self.stages.iter_mut().rev().find(|s| s.name == prev) {
+                    s.about.push(why);
+                }
+                return prev;
+            }
+        }
+        let last = last && w.onbuild.is_empty();
+        let (name, about) = if last {
+            (w.base.clone(), format!("{}: {}, its final image", w.stage.label(), describe_stage(w.stage)))
+        } else {
+            let name = self.names.fresh(&format!("{}-at-{}", w.base, self.lines(span).first));
+            (name, format!("{} up to {}: the image at that point", w.stage.label(), self.place(span)))
+        };
+        self.end_part(w, name.clone(), last, vec![about, why]);
+        name
+    }
+
+    fn push(&self, w: &mut Walk, item: &Item, text: String, how: How, note: Vec<String>) {
+        w.body.push(DLine { lines: Some(self.lines(item.span)), note, text, how, why: Vec::new() });
+        w.has_body = true;
+    }
+
+    fn item(&mut self, w: &mut Walk<'a>, i: usize, item: &'a Item, last: bool) {
+        match &item.op {
+            Op::Docker(op) => self.docker(w, item, op),
+            Op::Run(_) if w.mounts.is_empty() => self.push(w, item, item.text.clone(), How::Plain, Vec::new()),
+            Op::Run(_) => self.mounted_run(w, item),
+            Op::Mount(ms) => {
+                for m in ms {
+                    w.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
+                    w.mounts.push(m.clone());
+                }
+            }
+            Op::Export(t) => self.export(w, i, item, t, last),
+            Op::Import(t) => self.import(w, i, item, t),
+            Op::Tag(name) | Op::Push(name) => {
+                let push = matches!(item.op, Op::Push(_));
+                if let Some(image) = self.base_image(w) {
+                    self.tag_images.insert((w.stage.index, i), image.clone());
+                    let state = w.state.clone();
+                    self.states.insert(image.clone(), state);
+                    let kind = TargetKind::Tag { name: name.to_string(), push };
+                    self.targets.push(Target { stage: image.clone(), image: Some(image), lines: self.lines(item.span), what: summarize(item), kind });
+                    return;
+                }
+                let point = self.point(w, item.span, last, format!("{} ({}) names this image", summarize(item), self.place(item.span)));
+                let image = if w.onbuild.is_empty() {
+                    point
+                } else {
+                    self.referenced.insert(point.clone());
+                    // The tagged image carries the stage's triggers; the stage goes on without them.
+                    let name = self.names.fresh(&format!("{}-tag-{}", w.base, self.lines(item.span).first));
+                    let body = w.onbuild.iter().map(|o| DLine { lines: None, note: Vec::new(), text: o.clone(), how: How::Onbuild, why: Vec::new() }).collect();
+                    self.stages.push(DStage {
+                        name: name.clone(),
+                        from: format!("FROM {point}"),
+                        from_lines: None,
+                        role: Role::Tagged,
+                        about: vec![format!("The image {} at {}, with the stage's ONBUILD triggers", summarize(item), self.place(item.span))],
+                        body,
+                    });
+                    name
+                };
+                self.tag_images.insert((w.stage.index, i), image.clone());
+                let state = w.state.clone();
+                self.states.insert(image.clone(), state);
+                self.targets.push(Target { stage: image, image: None, lines: self.lines(item.span), what: summarize(item), kind: TargetKind::Tag { name: name.to_string(), push } });
+            }
+            Op::Attach(cmd) => {
+                let image = self.base_image(w);
+                let point = match &image {
+                    Some(image) => image.clone(),
+                    None => self.point(w, item.span, last, format!("{} ({}) opens a shell in this image", summarize(item), self.place(item.span))),
+                };
+                let shell = w.state.shell.clone().unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                let argv = cmd.as_ref().map(|c: &Command| c.argv(&shell)).unwrap_or_default();
+                self.targets.push(Target {
+                    stage: point,
+                    image,
+                    lines: self.lines(item.span),
+                    what: summarize(item),
+                    kind: TargetKind::Attach { mounts: w.mounts.clone(), argv },
+                });
+            }
+        }
+    }
+
+    fn docker(&mut self, w: &mut Walk, item: &Item, op: &DockerOp) {
+        match item.keyword {
+            Keyword::Workdir => {
+                let dir = op.workdir.clone().unwrap_or_default();
+                w.state.workdir = if dir.contains('$') {
+                    None
+                } else if dir.starts_with('/') {
+                    Some(normalize(&dir))
+                } else {
+                    w.state.workdir.as_ref().map(|wd| normalize(&format!("{wd}/{dir}")))
+                };
+            }
+            Keyword::Shell => w.state.shell = op.shell.clone(),
+            Keyword::Onbuild => {
+                // Held back: see the module documentation.
+                w.onbuild.push(item.text.clone());
+                return;
+            }
+            Keyword::Arg => w.args.extend(op.arg_words.iter().cloned()),
+            _ => {}
+        }
+        let mut text = item.text.clone();
+        if let Some((flag, base)) = &op.copy_from {
+            let name = match base {
+                Base::Stage(s) => Some(self.named(&self.stage_images[s].clone())),
+                Base::Tagged { stage, item, .. } => Some(self.named(&self.tag_images[&(*stage, *item)].clone())),
+                _ => None,
+            };
+            if let Some(name) = name {
+                // `--from=0` or `--from=app:v1` would name something else in this Dockerfile.
+                let start = flag.span.start - item.span.start;
+                let end = flag.span.end - item.span.start;
+                if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
+                    text = format!("{}--from={}{}", &text[..start], name, &text[end..]);
+                }
+            }
+        }
+        self.push(w, item, text, How::Plain, Vec::new());
+        match item.keyword {
+            Keyword::Cmd => {
+                w.cmd_text = Some(item.text.clone());
+                w.cmd_in_part = true;
+            }
+            Keyword::Entrypoint if w.cmd_text.is_some() && !w.cmd_in_part => {
+                // Docker clears CMD at ENTRYPOINT unless this Dockerfile stage set CMD; the
+                // Rockerfile stage did, in an earlier part.
+                let cmd = w.cmd_text.clone().unwrap_or_default();
+                w.body.push(DLine { lines: None, note: Vec::new(), text: cmd, how: How::Repeated, why: Vec::new() });
+                w.cmd_in_part = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn mounted_run(&mut self, w: &mut Walk, item: &Item) {
+        let mut flags = Vec::new();
+        let mut notes = Vec::new();
+        let mounts = w.mounts.clone();
+        for m in &mounts {
+            let mut note = |text: String| {
+                if w.explained.insert(m.spec()) {
+                    notes.push(text);
+                }
+            };
+            let dest = &m.dest().value;
+            if let Some(bad) = mount_path_problem(dest) {
+                self.errors.push(
+                    Diagnostic::error("buildkit-mount-path", format!("MOUNT destination `{dest}` {bad}"))
+                        .at(m.dest().span, "BuildKit's --mount option cannot hold it")
+                        .help("choose a path without blanks, commas or quotes, or build with the sh backend (`--emit sh`)"),
+                );
+                continue;
+            }
+            match m {
+                Mount::Volume { .. } => {
+                    let id = volume_name(self.build_id, dest);
+                    flags.push(format!("--mount=type=cache,id={id},target={dest}"));
+                    note(format!("MOUNT {dest} ({}): a cache mount, kept by BuildKit between builds; its id is the name of the sh backend's volume", self.place(m.dest().span)));
+                }
+                Mount::Bind { src, .. } => match context_path(&src.value) {
+                    Some(rel) => {
+                        if !m.read_only() {
+                            self.errors.push(
+                                Diagnostic::error("buildkit-host-write", "a RUN with a writable host MOUNT cannot be built by BuildKit")
+                                    .at(item.span, "this RUN may write into the host directory")
+                                    .also(src.span, format!("MOUNT {}", m.spec()))
+                                    .note("BuildKit bind mounts are snapshots of the build context: read-only, and with `rw` the writes are thrown away; Rocker wrote them to the host")
+                                    .help(format!(
+                                        "if the RUNs only read it, say so: `MOUNT {}:{}:ro` (both backends honour `ro`); to write to the host, build with the sh backend (`--emit sh`, the default)",
+                                        src.value,
+                                        dest
+                                    )),
+                            );
+                            continue;
+                        }
+                        if let Some(bad) = mount_path_problem(&rel) {
+                            self.errors.push(Diagnostic::error("buildkit-mount-path", format!("MOUNT source `{}` {bad}", src.value)).at(src.span, "BuildKit's --mount option cannot hold it"));
+                            continue;
+                        }
+                        if !self.context_binds.contains(&src.value) {
+                            self.context_binds.push(src.value.clone());
+                        }
+                        flags.push(format!("--mount=type=bind,source={rel},target={dest}"));
+                        note(format!("MOUNT {} ({}): a read-only bind mount of the build context", m.spec(), self.place(src.span)));
+                    }
+                    None => {
+                        let id = self.secret(&src.value, src.span);
+                        flags.push(format!("--mount=type=secret,id={id},target={dest},required=true"));
+                        note(format!(
+                            "MOUNT {} ({}): a host file outside the context, passed as a secret (read-only, never in a layer)",
+                            m.spec(),
+                            self.place(src.span)
+                        ));
+                    }
+                },
+            }
+        }
+        let kw = item.keyword.as_str().len().min(item.text.len());
+        let text = format!("{} {}{}", &item.text[..kw], flags.join(" "), &item.text[kw..]);
+        self.push(w, item, text, How::Mounted, notes);
+    }
+
+    /// The id of the secret for a host path, one per path.
+    fn secret(&mut self, src: &str, span: Span) -> String {
+        if let Some(s) = self.secrets.iter().find(|s| s.src == src) {
+            return s.id.clone();
+        }
+        let mut id: String = src.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c.to_ascii_lowercase() } else { '-' }).collect();
+        id = id.trim_matches(|c: char| !c.is_ascii_alphanumeric()).chars().take(40).collect();
+        if id.is_empty() || self.secrets.iter().any(|s| s.id == id) {
+            id = format!("secret-{}", self.secrets.len() + 1);
+        }
+        let lines = self.lines(span);
+        self.secrets.push(Secret { id: id.clone(), src: src.to_string(), lines });
+        id
+    }
+
+    fn export(&mut self, w: &mut Walk, i: usize, item: &'a Item, t: &'a Transfer, last: bool) {
+        let id = self.export_ids[&(w.stage.index, i)];
+        let mut sources = Vec::new();
+        for s in &t.sources {
+            let abs = if s.value.starts_with('/') {
+                normalize(&s.value)
+            } else if let Some(wd) = &w.state.workdir {
+                normalize(&format!("{wd}/{}", s.value))
+            } else {
+                self.errors.push(
+                    Diagnostic::error("buildkit-workdir", format!("EXPORT `{}`: a relative path needs the WORKDIR, which the Rockerfile does not say", s.value))
+                        .at(s.span, "relative to the image's working directory")
+                        .note("COPY --from reads paths from the image's root; the WORKDIR here comes from the base image (or a variable), which rockerc sees only when the build runs")
+                        .help("write the absolute path, or set WORKDIR in this stage"),
+                );
+                s.value.clone()
+            };
+            for m in &w.mounts {
+                let target = normalize(&m.dest().value);
+                let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{}/", b.trim_end_matches('/')));
+                if inside(&abs, &target) || inside(&target, &abs) {
+                    self.errors.push(
+                        Diagnostic::error("buildkit-export-mount", format!("EXPORT `{}` reads from the MOUNT at `{}`", s.value, m.dest().value))
+                            .at(s.span, "")
+                            .also(m.dest().span, "MOUNTed here")
+                            .note("Rocker's EXPORT saw the stage's MOUNTs; COPY --from sees only the image, where a MOUNT is an empty directory")
+                            .help("copy the files into the image with a RUN first, or build with the sh backend (`--emit sh`)"),
+                    );
+                }
+            }
+            if let Some(bad) = copy_path_problem(&abs) {
+                self.errors.push(Diagnostic::error("buildkit-path", format!("EXPORT `{}` {bad}", s.value)).at(s.span, "COPY --from would read it differently").help("rename the file, or build with the sh backend (`--emit sh`)"));
+            }
+            sources.push(abs);
+        }
+        self.exports.push(ExportInfo { id, at: (w.stage.index, i), transfer: t, sources });
+        if self.used_exports.contains(&id) {
+            let point = self.point(w, item.span, last, format!("{} ({}): IMPORTs copy from this image", summarize(item), self.place(item.span)));
+            self.export_points.insert(id, point);
+        } else {
+            // A comment only: the part goes on as if the EXPORT were not there.
+            w.body.push(DLine { lines: Some(self.lines(item.span)), note: Vec::new(), text: format!("# {}: no IMPORT reads it", summarize(item)), how: How::Unused, why: Vec::new() });
+        }
+    }
+
+    fn import(&mut self, w: &mut Walk, i: usize, item: &Item, t: &Transfer) {
+        let dest = t.dest_str();
+        let is_dir_dest = |d: &str| t.sources.len() > 1 || d.ends_with('/') || d == "." || d.ends_with("/.");
+        // An IMPORT into a MOUNTed directory writes into the mount, not the image.
+        let abs = if dest.starts_with('/') { Some(normalize(dest)) } else { w.state.workdir.as_ref().map(|wd| normalize(&format!("{wd}/{dest}"))) };
+        let mount = abs.as_ref().and_then(|abs| {
+            w.mounts.iter().find(|m| {
+                let target = normalize(&m.dest().value);
+                *abs == target || abs.starts_with(&format!("{}/", target.trim_end_matches('/')))
+            })
+        });
+        if let (Some(m), Some(abs)) = (mount.cloned(), abs.clone()) {
+            match &m {
+                Mount::Bind { src, .. } if !m.read_only() => {
+                    let target = normalize(&m.dest().value);
+                    let sub = abs[target.len()..].trim_start_matches('/');
+                    let mut inner = format!("/{sub}");
+                    if is_dir_dest(dest) && !inner.ends_with('/') {
+                        inner.push('/');
+                    }
+                    let line = self.lines(item.span).first;
+                    let Some(copies) = self.store_copies(w, i, t, &inner, is_dir_dest(dest) || inner == "/") else { return };
+                    let name = self.names.fresh(&format!("{}-out-{line}", w.base));
+                    let (body, mut helpers) = self.copy_lines(item, &copies, &name);
+                    self.stages.append(&mut helpers);
+                    self.stages.push(DStage {
+                        name: name.clone(),
+                        from: "FROM scratch".into(),
+                        from_lines: None,
+                        role: Role::Output,
+                        about: vec![
+                            format!("{} ({}) writes into MOUNT {}, a host directory:", summarize(item), self.place(item.span), m.spec()),
+                            "this stage holds what it writes, and build.sh exports it there (docker build --output type=local)".into(),
+                        ],
+                        body,
+                    });
+                    self.targets.push(Target { stage: name, image: None, lines: self.lines(item.span), what: summarize(item), kind: TargetKind::Output { host: src.value.clone() } });
+                }
+                _ => {
+                    let what = if matches!(m, Mount::Volume { .. }) { "a volume" } else { "a read-only host directory" };
+                    self.errors.push(
+                        Diagnostic::error("buildkit-import-mount", format!("IMPORT into the MOUNT at `{}`, {what}, cannot be built by BuildKit", m.dest().value))
+                            .at(item.span, "writes into the mount, not into the image")
+                            .also(m.dest().span, "MOUNTed here")
+                            .note("BuildKit's COPY writes only into the image; a cache mount is reachable only from a RUN")
+                            .help("build this Rockerfile with the sh backend (`--emit sh`, the default)"),
+                    );
+                }
+            }
+            return;
+        }
+        let Some(copies) = self.store_copies(w, i, t, dest, is_dir_dest(dest)) else { return };
+        let stem = w.base.clone();
+        let (body, mut helpers) = self.copy_lines(item, &copies, &stem);
+        w.helpers.append(&mut helpers);
+        for line in body {
+            w.body.push(line);
+        }
+        w.has_body = true;
+    }
+
+    fn store_copies(&mut self, w: &Walk, i: usize, t: &Transfer, dest: &str, dest_is_dir: bool) -> Option<Vec<StoreCopy>> {
+        match store::resolve_import(&self.exports, &self.imports, (w.stage.index, i), &t.sources, dest, dest_is_dir) {
+            Ok(c) => {
+                let mut ids: Vec<usize> = c.iter().map(|c| c.export).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                self.import_exports.insert((w.stage.index, i), ids);
+                Some(c)
+            }
+            Err(d) => {
+                self.errors.extend(d);
+                None
+            }
+        }
+    }
+
+    /// The COPY lines of one IMPORT, and the helper stages (checks, renames) they read from.
+    fn copy_lines(&mut self, item: &Item, copies: &[StoreCopy], stem: &str) -> (Vec<DLine>, Vec<DStage>) {
+        let mut helpers = Vec::new();
+        let mut text = Vec::new();
+        let line = self.lines(item.span).first;
+        for c in copies {
+            let mut from = self.export_points.get(&c.export).cloned().unwrap_or_default();
+            self.referenced.insert(from.clone());
+            let mut src = c.src.clone();
+            if let Some(kind) = c.check {
+                let key = (from.clone(), src.clone(), kind);
+                from = match self.checks.get(&key) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = self.names.fresh(&format!("{stem}-check-{line}"));
+                        helpers.push(check_stage(&name, &from, &src, kind, &summarize(item), &self.place(item.span)));
+                        self.checks.insert(key, name.clone());
+                        name
+                    }
+                };
+            }
+            if let Some(store_name) = &c.rename {
+                let name = self.names.fresh(&format!("{stem}-store-{line}"));
+                let target = format!("/{store_name}");
+                helpers.push(DStage {
+                    name: name.clone(),
+                    from: "FROM scratch".into(),
+                    from_lines: None,
+                    role: Role::Rename,
+                    about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
+                    body: vec![DLine { lines: None, note: Vec::new(), text: copy_instruction(&from, &src, &target, false, self.program.escape), how: How::Import, why: Vec::new() }],
+                });
+                from = name;
+                src = target;
+            }
+            text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
+        }
+        let note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
+        let why = copies.iter().map(|c| c.why.clone()).collect();
+        (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
+    }
+}
+
+/// A stage that fails the build unless `path` in `from` is of `kind`: the COPY that follows
+/// relies on it, and the Rockerfile does not say it.
+fn check_stage(name: &str, from: &str, path: &str, kind: Kind, what: &str, place: &str) -> DStage {
+    let (test, other, fix) = match kind {
+        Kind::File => ("[ ! -d", "a directory", "for a directory, name the destination with a trailing /"),
+        Kind::Dir => ("[ -d", "not a directory", "for a file, name the destination with a trailing /"),
+    };
+    let message = format!("rockerc: {what} ({place}) was compiled for {path} being {}, but it is {other}; {fix}, or build with the sh backend", kind.as_str());
+    let script = format!("{test} {} ] || {{ echo {} >&2; exit 1; }}", sh_quote(path), sh_quote(&message));
+    DStage {
+        name: name.to_string(),
+        from: format!("FROM {from}"),
+        from_lines: None,
+        role: Role::Check,
+        about: vec![format!("{what} ({place}) needs {path} to be {}; nothing in the Rockerfile says so, and COPY treats files and directories differently", kind.as_str())],
+        body: vec![DLine { lines: None, note: Vec::new(), text: format!("RUN [\"/bin/sh\", \"-c\", {}]", json_string(&script)), how: How::Check, why: Vec::new() }],
+    }
+}
+
+/// `COPY --from=FROM [--chown=0:0] SRC DEST`, in JSON form when a path needs quoting.
+///
+/// `--chown=0:0`: the sh backend's IMPORT is a COPY from a build context, which makes files
+/// root's; COPY --from keeps the owners the builder gave them.
+pub fn copy_instruction(from: &str, src: &str, dest: &str, chown: bool, escape: char) -> String {
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+@:,%=".contains(&b));
+    let chown = if chown { " --chown=0:0" } else { "" };
+    if plain(src) && plain(dest) {
+        format!("COPY --from={from}{chown} {src} {dest}")
+    } else {
+        let esc = |s: &str| {
+            let mut out = String::new();
+            for c in s.chars() {
+                if c == escape || matches!(c, '$' | '\'' | '"') {
+                    out.push(escape);
+                }
+                out.push(c);
+            }
+            json_string(&out)
+        };
+        format!("COPY --from={from}{chown} [{}, {}]", esc(src), esc(dest))
+    }
+}
+
+/// Whether an item changes the image (so a point before it is not the stage's end).
+fn changes_image(item: &Item) -> bool {
+    !matches!(item.op, Op::Mount(_) | Op::Export(_) | Op::Tag(_) | Op::Push(_) | Op::Attach(_))
+}
+
+/// A MOUNT source inside the build context, as a path relative to it; `None` for `~`, `$VAR`,
+/// absolute paths and paths that climb out of the context.
+fn context_path(src: &str) -> Option<String> {
+    if src.starts_with('/') || src.starts_with('~') || src.contains('$') {
+        return None;
+    }
+    let rel = normalize(src);
+    (!rel.starts_with("..")).then_some(rel)
+}
+
+/// Why a path cannot be an option of `--mount` (a CSV field on the RUN line).
+fn mount_path_problem(path: &str) -> Option<&'static str> {
+    if path.chars().any(char::is_whitespace) {
+        Some("contains a blank")
+    } else if path.contains([',', '"', '\'', '=']) {
+        Some("contains a comma, a quote or `=`")
+    } else {
+        None
+    }
+}
+
+/// Why a path cannot be a COPY source literally.
+fn copy_path_problem(path: &str) -> Option<&'static str> {
+    if path.contains(['*', '?', '[']) {
+        Some("contains `*`, `?` or `[`, which COPY takes for a pattern")
+    } else if path.contains('\\') {
+        Some("contains a backslash")
+    } else {
+        None
+    }
+}
+
+fn describe_stage(stage: &Stage) -> String {
+    match &stage.from.base {
+        Base::External(name) => format!("from {name}"),
+        Base::Scratch => "from scratch".into(),
+        Base::Stage(_) | Base::Tagged { .. } => format!("from {}", stage.from.image.value),
+    }
+}
+
+/// The instruction on one line (continuations joined), cut at 60 characters.
+pub fn summarize(item: &Item) -> String {
+    let joined: String = item
+        .text
+        .lines()
+        .map(|l| l.trim().trim_end_matches(['\\', '`']).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s: String = words.chars().take(60).collect();
+    if words.chars().count() > 60 {
+        s.push_str(" ...");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_lines_quote_only_when_needed() {
+        assert_eq!(copy_instruction("a", "/out/x", "/bin/", true, '\\'), "COPY --from=a --chown=0:0 /out/x /bin/");
+        assert_eq!(copy_instruction("a", "/out/my file", "/$HOME", false, '\\'), "COPY --from=a [\"/out/my file\", \"/\\\\$HOME\"]");
+    }
+
+    #[test]
+    fn context_paths() {
+        assert_eq!(context_path("."), Some(".".into()));
+        assert_eq!(context_path("./dist/"), Some("dist".into()));
+        assert_eq!(context_path("../x"), None);
+        assert_eq!(context_path("~/.ssh"), None);
+        assert_eq!(context_path("$KEY"), None);
+    }
+}

@@ -1,0 +1,291 @@
+# -----------------------------------------------------------------------------------------------
+# rockerc BuildKit runtime: the same in every generated script; the build itself follows it.
+# What the Rockerfile contributes reaches these functions only as quoted arguments. Option lists
+# built at run time are strings of words quoted by rc_q, and only those are ever eval'ed.
+# -----------------------------------------------------------------------------------------------
+
+rc_usage() {
+  cat <<'ROCKERC_USAGE'
+Options:
+  --push          push the images named by PUSH (without it they are only tagged)
+  --attach        open an interactive container at each ATTACH
+  --no-cache      build without BuildKit's cache (each target's build runs every step again)
+  --pull          pull every FROM image before building
+  --context DIR   the build context (default: the one recorded at compile time)
+  -q, --quiet     print errors only
+  -v, --verbose   stream BuildKit's own output
+  -h, --help      print this help
+Environment:
+  ROCKERC_DOCKER  the docker client to build with (default: docker); it needs BuildKit:
+                  Docker 20.10's client has it built in, later ones need the buildx plugin
+ROCKERC_USAGE
+}
+
+rc_die() {
+  printf 'rockerc: error: %s\n' "$*" >&2
+  exit 1
+}
+
+rc_warn() {
+  printf 'rockerc: warning: %s\n' "$*" >&2
+}
+
+rc_say() {
+  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*"; fi
+}
+
+rc_usage_error() {
+  printf 'rockerc: %s\n' "$1" >&2
+  rc_usage >&2
+  exit 2
+}
+
+rc_parse_args() {
+  rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --push) rc_push=1 ;;
+      --attach) rc_attach=1 ;;
+      --no-cache) rc_no_cache=1 ;;
+      --pull) rc_pull=1 ;;
+      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
+      --context=*) rc_context=${1#--context=} ;;
+      -q|--quiet) rc_quiet=1 ;;
+      -v|--verbose) rc_verbose=1 ;;
+      -h|--help) rc_help; rc_usage; exit 0 ;;
+      *) rc_usage_error "unknown option: $1" ;;
+    esac
+    shift
+  done
+}
+
+# Quotes one word for eval: 'it'\''s'.
+rc_q() {
+  case $1 in
+    *\'*) printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+    *) printf "'%s' " "$1" ;;
+  esac
+}
+
+# `--mount` and `--output` values are CSV lists: inside a quoted field a quote is written twice.
+rc_csv() {
+  case $1 in
+    *'"'*) printf '%s' "$1" | sed 's/"/""/g' ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
+# Seconds since the epoch, with a fraction where date(1) has %N.
+rc_now() {
+  rc_t=$(date +%s.%N 2>/dev/null) || rc_t=
+  case $rc_t in
+    *N*|'') date +%s ;;
+    *) printf '%s\n' "$rc_t" ;;
+  esac
+}
+
+rc_elapsed() {
+  awk -v a="$1" -v b="$(rc_now)" 'BEGIN { printf "%.1fs", b - a }'
+}
+
+rc_cleanup() {
+  rc_status=$?
+  trap - EXIT INT TERM HUP
+  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
+  exit "$rc_status"
+}
+
+rc_setup() {
+  rc_tmp=$(mktemp -d "${TMPDIR:-/tmp}/rockerc.XXXXXX") || rc_die "cannot create a temporary directory"
+  trap rc_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  mkdir "$rc_tmp/img"
+  : > "$rc_tmp/tags"
+  rc_opts=''
+  rc_n=0
+}
+
+rc_check_docker() {
+  rc_docker=${ROCKERC_DOCKER:-docker}
+  command -v "$rc_docker" >/dev/null 2>&1 ||
+    rc_die "$rc_docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
+  if ! "$rc_docker" version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
+    sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
+    rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
+  fi
+  # A client without BuildKit fails here rather than in the middle of the build.
+  if ! DOCKER_BUILDKIT=1 "$rc_docker" build --help >/dev/null 2>&1; then
+    rc_die "the docker client $(command -v "$rc_docker") cannot build with BuildKit (newer clients need the buildx plugin); install docker-buildx, or set ROCKERC_DOCKER to a client that can (Debian's docker.io 20.10 has BuildKit built in: ROCKERC_DOCKER=/usr/bin/docker)"
+  fi
+  DOCKER_BUILDKIT=1
+  export DOCKER_BUILDKIT
+}
+
+rc_resolve_context() {
+  case $rc_context in
+    /*) ;;
+    *) rc_context="$rc_here/$rc_context" ;;
+  esac
+  [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
+  rc_context=$(cd "$rc_context" && pwd -P)
+}
+
+# rc_need_var NAME WHERE: a MOUNT source reads $NAME when the script runs; say so if it is unset.
+rc_need_var() {
+  eval "rc_set=\${$1+x}"
+  [ -n "$rc_set" ] || rc_die "MOUNT at $2 uses \$$1, which is not set in the environment"
+}
+
+# rc_opt WORD...: options every build gets.
+rc_opt() {
+  for rc_w in "$@"; do rc_opts="$rc_opts$(rc_q "$rc_w")"; done
+}
+
+# rc_secret ID PATH WHERE: a MOUNTed host file outside the context, passed to BuildKit as a secret.
+rc_secret() {
+  if [ ! -f "$2" ]; then
+    if [ -d "$2" ]; then
+      rc_die "MOUNT at $3: $2 is a directory; the BuildKit backend passes host paths outside the build context as secrets, which are single files (put the directory in the context and MOUNT it from there with :ro, or build with the sh backend)"
+    fi
+    rc_die "MOUNT at $3: $2 does not exist"
+  fi
+  rc_opt --secret "id=$1,src=$2"
+}
+
+# rc_bind_source PATH: a MOUNT source in the context; created when missing, as the sh backend does
+# (a bind mount of a missing path fails).
+rc_bind_source() {
+  if [ ! -e "$1" ]; then
+    rc_warn "MOUNT source $1 does not exist; creating it as an empty directory"
+    mkdir -p "$1" || rc_die "cannot create MOUNT source $1"
+  fi
+}
+
+# rc_docker_build WHERE WHAT OPTIONS...: one `docker build` of the Dockerfile; its output goes to
+# a log (to the terminal with --verbose), shown when it fails.
+rc_docker_build() {
+  rc_where=$1 rc_what=$2
+  shift 2
+  rc_n=$((rc_n + 1))
+  rc_log="$rc_tmp/log.$rc_n"
+  rc_t0=$(rc_now)
+  eval "set -- \"\$@\" $rc_opts"
+  if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
+  if [ "$rc_pull" = 1 ]; then set -- "$@" --pull; fi
+  rc_status=0
+  if [ "$rc_verbose" = 1 ]; then
+    "$rc_docker" build --progress=plain --file "$rc_df" "$@" "$rc_context" < /dev/null || rc_status=$?
+  else
+    "$rc_docker" build --progress=plain --file "$rc_df" "$@" "$rc_context" < /dev/null > "$rc_log" 2>&1 || rc_status=$?
+  fi
+  if [ "$rc_status" != 0 ]; then
+    printf 'rockerc: error: %s %s: docker build exited with status %s\n' "$rc_where" "$rc_what" "$rc_status" >&2
+    if [ "$rc_verbose" = 0 ]; then
+      printf -- '--- last lines of its output ---\n' >&2
+      tail -n 25 "$rc_log" >&2
+    fi
+    exit 1
+  fi
+  rc_say "$rc_where $rc_what ($(rc_elapsed "$rc_t0"))"
+}
+
+# rc_target STAGE WHERE WHAT: builds the Dockerfile stage STAGE (once) and sets rc_img.
+rc_target() {
+  if [ -s "$rc_tmp/img/$1" ]; then
+    rc_img=$(cat "$rc_tmp/img/$1")
+    return 0
+  fi
+  rm -f "$rc_tmp/iid"
+  rc_docker_build "$2" "$3" --target "$1" --iidfile "$rc_tmp/iid"
+  rc_img=$(cat "$rc_tmp/iid")
+  printf '%s\n' "$rc_img" > "$rc_tmp/img/$1"
+}
+
+# rc_image NAME WHERE: an image from outside the Dockerfile, as it is (pulled when missing, or
+# always with --pull); sets rc_img.
+rc_image() {
+  if [ "$rc_pull" = 1 ] || ! rc_img=$("$rc_docker" image inspect --format '{{.Id}}' "$1" 2>/dev/null); then
+    rc_say "pulling $1"
+    if ! "$rc_docker" pull "$1" > "$rc_tmp/pull.log" 2>&1; then
+      tail -n 5 "$rc_tmp/pull.log" >&2
+      rc_die "cannot pull $1 (FROM, for $2)"
+    fi
+    rc_img=$("$rc_docker" image inspect --format '{{.Id}}' "$1") || rc_die "cannot inspect $1"
+  fi
+}
+
+# rc_output STAGE HOSTDIR WHERE WHAT: writes the files of STAGE into HOSTDIR.
+rc_output() {
+  mkdir -p "$2" || rc_die "cannot create $2"
+  rc_docker_build "$3" "$4" --target "$1" --output "type=local,\"dest=$(rc_csv "$2")\""
+}
+
+# rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
+# made) only after every build has succeeded, so a failed build leaves the old images in place.
+rc_tag() {
+  printf '%s %s %s\n' "$2" "$rc_img" "$1" >> "$rc_tmp/tags"
+}
+
+rc_apply_tags() {
+  while read -r rc_p rc_id rc_name; do
+    "$rc_docker" tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
+  done < "$rc_tmp/tags"
+  while read -r rc_p rc_id rc_name; do
+    [ "$rc_p" = 1 ] || continue
+    if [ "$rc_push" = 1 ]; then
+      rc_say "pushing $rc_name"
+      "$rc_docker" push "$rc_name" > "$rc_tmp/push.log" 2>&1 || { tail -n 5 "$rc_tmp/push.log" >&2; rc_die "cannot push $rc_name"; }
+    else
+      rc_say "not pushing $rc_name (pass --push to push)"
+    fi
+  done < "$rc_tmp/tags"
+  while read -r rc_p rc_id rc_name; do
+    rc_say "$rc_name $rc_id"
+  done < "$rc_tmp/tags"
+}
+
+# rc_mount volume NAME DEST | bind SRC DEST RO: a mount for the next rc_attach.
+rc_mount() {
+  case $1 in
+    volume) rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$(rc_csv "$2")\",\"dst=$(rc_csv "$3")\",volume-nocopy")" ;;
+    bind)
+      rc_ro=
+      if [ "$4" = 1 ]; then rc_ro=,readonly; fi
+      rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$2")\",\"dst=$(rc_csv "$3")\"$rc_ro")"
+      ;;
+  esac
+}
+
+# rc_attach stage|image NAME WHERE WHAT [COMMAND...]: with --attach, an interactive container of
+# the image at that point (a Dockerfile stage, or an image by name), with the stage's mounts (set
+# by rc_mount). A volume MOUNT is the Docker volume the sh backend uses: BuildKit's cache mounts
+# are reachable only from a build.
+rc_attach() {
+  rc_akind=$1 rc_stage=$2 rc_awhere=$3 rc_awhat=$4
+  shift 4
+  if [ "$rc_attach" = 0 ]; then
+    rc_say "skipping ATTACH at $rc_awhere (pass --attach to get a shell here)"
+    rc_mount_opts=''
+    return 0
+  fi
+  [ -t 0 ] || rc_die "ATTACH at $rc_awhere needs a terminal on stdin"
+  if [ "$rc_akind" = image ]; then
+    rc_image "$rc_stage" "$rc_awhere"
+  else
+    rc_target "$rc_stage" "$rc_awhere" "$rc_awhat"
+  fi
+  rc_n_args=$#
+  rc_aopts="$(rc_q run)$(rc_q --rm)$(rc_q -it)"
+  if [ $# -gt 0 ]; then rc_aopts="$rc_aopts$(rc_q --entrypoint)$(rc_q '')"; fi
+  rc_aopts="$rc_aopts$rc_mount_opts$(rc_q "$rc_img")"
+  rc_mount_opts=''
+  eval "set -- \"\$@\" $rc_aopts"
+  while [ "$rc_n_args" -gt 0 ]; do
+    set -- "$@" "$1"
+    shift
+    rc_n_args=$((rc_n_args - 1))
+  done
+  "$rc_docker" "$@" || rc_warn "the ATTACH shell exited with status $?"
+}
