@@ -296,7 +296,7 @@ class Suite:
                 cmd.insert(2, "--progress=plain")
             cmd.append(str(ctx))
         if scenario == "cold":
-            cmd.insert(3 if tool != "rockerc" else 2, "--no-cache")
+            cmd.insert(2, "--no-cache")  # after `sh SCRIPT` or `docker build`
         self.calls_log.write_text("")
         t0 = time.perf_counter()
         code, _ = RUNNER.run(cmd, env=self.env(tool), out=out, check=False)
