@@ -314,7 +314,8 @@ class Suite:
     def run_workload(self, w):
         log(f"workload ({w.key}) {w.name}: {w.title}")
         ctx, scripts, dfdir, pristine = self.prepare(w)
-        for run in range(1, self.args.runs + 1):
+        runs = self.args.slow_runs if w.key in "cd" else self.args.runs
+        for run in range(1, runs + 1):
             for tool in TOOLS:
                 build_id = f"{TAG_REPO}-{w.name}-{tool}-{run}-{self.unique()}"
                 if tool == "rockerc":
@@ -506,7 +507,7 @@ def report(suite, args, info, comp, mem, floor, load0, load1, started, elapsed):
     w_(f"- Machine: {info['cpus']} CPUs ({info['cpu']}), {info['mem']} memory, Linux {info['kernel']}; Docker {info['docker']}")
     w_(f"- Load average (1 min) at start {load0:.2f}, at end {load1:.2f}" + (" - the machine was busy: times are noisy" if max(load0, load1) > (info['cpus'] or 1) * 0.5 else ""))
     w_(f"- Workload sizes: (c) {args.c_functions} generated functions per builder; (e) {args.e_megabytes} MB of unused files in the context")
-    w_(f"- Times are medians over {args.runs} run{'s' if args.runs > 1 else ''}; every command runs through a counting `docker` wrapper"
+    w_(f"- Times are medians over {args.runs} run{'s' if args.runs > 1 else ''} ({args.slow_runs} for (c) and (d)); every command runs through a counting `docker` wrapper"
        f" (one `docker image inspect`: {secs(floor[0])} direct, {secs(floor[1])} through the wrapper)\n")
 
     # Targets
@@ -673,6 +674,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="1 run each, smaller (c) and (e): a smoke run, provisional numbers")
     p.add_argument("--runs", type=int, help="runs of each build (default 5; 1 with --quick)")
+    p.add_argument("--slow-runs", type=int, help="runs of each build of the slow workloads (c) and (d) (default 3; 1 with --quick)")
     p.add_argument("--only", default="abcde", help="workloads to run, by letter (default abcde)")
     p.add_argument("--no-compile-bench", action="store_true", help="skip the compile-speed and memory benchmarks")
     p.add_argument("--no-builds", action="store_true", help="skip the docker builds")
@@ -681,6 +683,7 @@ def main():
     p.add_argument("--command", default="sh bench/run.sh", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.runs = args.runs or (1 if args.quick else 5)
+    args.slow_runs = args.slow_runs or (1 if args.quick else 3)
     args.c_functions = 150 if args.quick else 700
     args.e_megabytes = 20 if args.quick else 200
 
