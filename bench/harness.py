@@ -726,15 +726,15 @@ def main():
             log(f"kept {suite.tmp}")
         else:
             shutil.rmtree(suite.tmp, ignore_errors=True)
-    if interrupted:
-        return 130
     results, summary = report(suite, args, info, comp, mem, floor, load0, os.getloadavg()[0], started, time.time() - t_start)
+    if interrupted:
+        results = "**Interrupted: partial results.**\n\n" + results
     write_benchmarks(Path(args.output), results)
     log(f"wrote {args.output}")
     print()
     for name, wl, ok in summary:
         print(f"  {verdict(ok).strip('*'):>7}  ({wl}) {name}")
-    return 1 if suite.failures else 0
+    return 130 if interrupted else 1 if suite.failures else 0
 
 
 REAL_DOCKER = os.environ.get("BENCH_REAL_DOCKER", "/usr/bin/docker")
