@@ -104,8 +104,11 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     let mut errors = Vec::new();
     let mut exports: Vec<ExportRef> = Vec::new();
     let mut imports = BTreeMap::new();
-    // Stages that may have written through a host MOUNT, and where.
-    let mut host_writers: Vec<(usize, Span)> = Vec::new();
+    // The stages that may have written through a host MOUNT and that no later such stage
+    // already waits for. A stage that reads the host waits for these alone: the edges stay
+    // linear in the file (one per host-writing instruction and reader was quadratic, and a
+    // 1000-stage file took seconds and gigabytes), and the order is the same.
+    let mut host_writers: Vec<usize> = Vec::new();
 
     let add = |graph: &mut DiGraph<usize, Edge>, from: usize, to: usize, kind: EdgeKind, span: Span| {
         if from != to {
@@ -121,6 +124,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
         }
         let mut mounts: Vec<&Mount> = Vec::new();
         let mut reads_host = false;
+        let mut writes_host = false;
         for (i, item) in stage.items.iter().enumerate() {
             match &item.op {
                 Op::Docker(op) => {
@@ -139,7 +143,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                 }
                 // An IMPORT may land in a MOUNTed host directory; treat it as a write like a RUN.
                 Op::Run(_) | Op::Attach(_) | Op::Import(_) if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) => {
-                    host_writers.push((me, item.span));
+                    writes_host = true;
                 }
                 Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
                 _ => {}
@@ -180,9 +184,16 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
             }
         }
         if reads_host {
-            for &(writer, _) in host_writers.iter().filter(|(w, _)| *w != me) {
+            for &writer in &host_writers {
                 add(&mut graph, writer, me, EdgeKind::HostPath, stage.from.span);
             }
+        }
+        if writes_host {
+            // A stage that waited for every earlier writer stands for them from now on.
+            if reads_host {
+                host_writers.clear();
+            }
+            host_writers.push(me);
         }
     }
 

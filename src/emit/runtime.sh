@@ -201,6 +201,18 @@ rc_mask() {
 rc_check_docker() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
+  # One call resolves every FROM image and shows that the daemon answers (each docker call
+  # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
+  # shellcheck disable=SC2086 # image names: one word each
+  if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
+    docker image inspect --format '{{.Id}}' $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+    set -- $rc_externals
+    while IFS= read -r rc_id; do
+      printf '%s %s\n' "$1" "$rc_id" >> "$rc_tmp/bases"
+      shift
+    done < "$rc_tmp/base-ids"
+    return 0
+  fi
   if ! docker version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
     sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
     rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
@@ -215,15 +227,21 @@ rc_cleanup() {
   trap '' INT TERM HUP
   trap '' USR1
   # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
-  # still streams from it. Then the containers, and only then wait: a `docker run` client exits
-  # when its container is removed (it only passes the signal on to the container's PID 1, which
-  # may ignore it).
+  # still streams from it. Then the containers (after the removals already under way), and only
+  # then wait: a `docker run` client exits when its container is removed (it only passes the
+  # signal on to the container's PID 1, which may ignore it).
   if [ -n "${rc_jobs:-}" ]; then
     # shellcheck disable=SC2086 # a list of process ids
     kill $rc_jobs 2>/dev/null || :
   fi
+  if [ -n "${rc_removers:-}" ]; then
+    # shellcheck disable=SC2086 # a list of process ids
+    wait $rc_removers 2>/dev/null || :
+  fi
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/containers" ]; then
     while IFS= read -r rc_c; do
+      # Those already removed cost a docker call each for nothing.
+      if [ -f "$rc_tmp/removed" ] && grep -qxF -e "$rc_c" "$rc_tmp/removed"; then continue; fi
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/containers"
   fi
@@ -249,6 +267,7 @@ rc_setup() {
   rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
   rc_ncontainers=0
   rc_jobs=
+  rc_removers=
   rc_cached=''
   rc_step=0 rc_step_where='' rc_step_what=setup rc_log="$rc_tmp/log.0"
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
@@ -287,7 +306,17 @@ rc_new_container() {
 }
 
 rc_rm_container() {
-  docker rm -f -v "$rc_ctr" >/dev/null 2>&1 || :
+  if docker rm -f -v "$rc_ctr" >/dev/null 2>&1; then
+    printf '%s\n' "$rc_ctr" >> "$rc_tmp/removed"
+  fi
+}
+
+# The same, in the background: a container whose work is done need not hold up the next step
+# (a docker call costs tens of milliseconds). The shell that started the removal waits for it
+# before it exits, and the cleanup removes whatever is not recorded as removed.
+rc_rm_container_later() {
+  rc_rm_container &
+  rc_removers="$rc_removers $!"
 }
 
 rc_resolve_context() {
@@ -306,6 +335,14 @@ rc_resolve_context() {
 
 # rc_base NAME: the id of an image named by FROM, pulled when missing (always with --pull).
 rc_base() {
+  if [ "$rc_pull" = 0 ] && [ -f "$rc_tmp/bases" ]; then
+    while read -r rc_name rc_id; do
+      if [ "$rc_name" = "$1" ]; then
+        rc_img=$rc_id
+        return 0
+      fi
+    done < "$rc_tmp/bases"
+  fi
   if [ "$rc_pull" = 1 ] || ! rc_img=$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null); then
     rc_say "pulling $1"
     if ! docker pull "$1" > "$rc_tmp/pull.log" 2>&1; then
@@ -560,7 +597,7 @@ rc_commit() {
 $rc_onbuild
 ROCKERC_ONBUILD
   rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
-  rc_rm_container
+  rc_rm_container_later
   rc_fix=
   if [ "$rc_shell_json" != null ]; then rc_fix="SHELL $rc_shell_json
 "; fi
@@ -614,7 +651,7 @@ rc_export() {
       rc_docker cp "$rc_ctr:$rc_src" "$rc_dir/"
     fi
   done
-  rc_rm_container
+  rc_rm_container_later
 }
 
 # The working directory of the current image, for relative EXPORT paths when the Rockerfile does
@@ -730,7 +767,7 @@ rc_import_mount() {
       rc_docker cp "$rc_item" "$rc_ctr:$rc_dest"
     fi
   done
-  rc_rm_container
+  rc_rm_container_later
 }
 
 # rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
@@ -787,20 +824,30 @@ rc_attach() {
 
 rc_report() {
   [ "$rc_quiet" = 0 ] || return 0
-  if [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ]; then rc_size_table; fi
+  if [ -s "$rc_tmp/ids" ]; then rc_size_table; fi
   printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
 }
 
-# What each step added to its parent image, and the size of every image tagged (Rocker printed
-# these; users watch them). One `docker image inspect` for all of them.
-rc_size_table() {
-  : >> "$rc_tmp/steps"
+# The images the size table shows: each step's parent and result, and every image tagged.
+rc_report_ids() {
+  : > "$rc_tmp/ids"
+  [ "$rc_quiet" = 0 ] || return 0
+  [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
   {
-    cut -f 2,3 "$rc_tmp/steps" | tr '\t' '\n'
+    cut -f 2,3 "$rc_tmp/steps" 2>/dev/null | tr '\t' '\n'
     cut -d ' ' -f 2 "$rc_tmp/tags"
   } | grep . | sort -u > "$rc_tmp/ids"
-  # shellcheck disable=SC2046 # image ids: one word each
-  docker image inspect --format '{{.Id}} {{.Size}}' $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null || :
+}
+
+# What each step added to its parent image, and the size of every image tagged (Rocker printed
+# these; users watch them). The sizes come from rc_write_stamp's inspect when it could ask for
+# them, otherwise from one `docker image inspect` for all of them.
+rc_size_table() {
+  : >> "$rc_tmp/steps"
+  if [ ! -f "$rc_tmp/sizes" ]; then
+    # shellcheck disable=SC2046 # image ids: one word each
+    docker image inspect --format '{{.Id}} {{.Size}}' $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null || :
+  fi
   awk -F '\t' -v sizes="$rc_tmp/sizes" -v tags="$rc_tmp/tags" '
     function human(n,   u, i, s) {
       s = n < 0 ? "-" : "+"; if (n < 0) n = -n
@@ -850,12 +897,15 @@ rc_level() {
 # clients it started (a subshell does not inherit the main shell's traps).
 rc_stage_in_background() {
   rc_jobs=
+  rc_removers=
   # shellcheck disable=SC2086 # a list of process ids
   trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
   # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
   # it is waiting for.
   trap 'if [ "$?" != 0 ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
   "rc_stage_$1"
+  # shellcheck disable=SC2086 # a list of process ids
+  if [ -n "$rc_removers" ]; then wait $rc_removers || :; fi
 }
 
 # The no-op fast path. After a successful build the script writes a stamp: the build id, the
@@ -896,8 +946,24 @@ rc_up_to_date() {
 rc_write_stamp() {
   rc_stamp_file
   rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  rc_report_ids
+  # One docker call for the fingerprint and the report's sizes; the first $# lines are the
+  # fingerprint's images, in order.
   # shellcheck disable=SC2086 # image ids and names: one word each
-  rc_fingerprint $rc_built $rc_fast_images || return 0
+  set -- $rc_built $rc_fast_images
+  # shellcheck disable=SC2046 # image ids: one word each
+  if docker image inspect --format '{{.Id}} {{.Size}}' "$@" $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null; then
+    rc_ids=
+    while [ $# -gt 0 ] && IFS= read -r rc_line; do
+      rc_ids="$rc_ids ${rc_line%% *}"
+      shift
+    done < "$rc_tmp/sizes"
+    rc_env_inputs
+    rc_print="${rc_ids# } $rc_envs"
+  else
+    rm -f "$rc_tmp/sizes"
+    rc_fingerprint "$@" || return 0
+  fi
   case $rc_build_id$rc_print in *'
 '*) return 0 ;; esac
   # A stamp is an optimisation: when it cannot be written, the next run simply builds.

@@ -182,6 +182,7 @@ impl<'a> ShEmitter<'a> {
         images.dedup();
         // Image names never hold blanks (analyze validates them): a plain word list.
         w!(self.out, "rc_fast_images={}", sh_quote(&images.join(" ")));
+        w!(self.out, "rc_externals={}", sh_quote(&plan.externals.join(" ")));
         let mut vars: Vec<String> = Vec::new();
         for stage in &plan.stages {
             for step in &stage.steps {

@@ -1,0 +1,2 @@
+/* (e) A helper the program links in. */
+unsigned checksum(const char *text);
