@@ -254,10 +254,13 @@ rc_cleanup() {
 rc_setup() {
   rc_tmp=$(mktemp -d "${TMPDIR:-/tmp}/rockerc.XXXXXX") || rc_die "cannot create a temporary directory"
   trap rc_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  trap 'exit 129' HUP
-  trap 'exit 1' USR1
+  # Each first ignores the others: Ctrl-C reaches the script twice under `rockerc build` (from
+  # the terminal and passed on), and a second `exit` run before rc_cleanup has set its own traps
+  # ended the cleanup at once, leaving containers, the lock and the temporary directory.
+  trap 'trap "" INT TERM HUP USR1; exit 130' INT
+  trap 'trap "" INT TERM HUP USR1; exit 143' TERM
+  trap 'trap "" INT TERM HUP USR1; exit 129' HUP
+  trap 'trap "" INT TERM HUP USR1; exit 1' USR1
   rc_main_pid=$$
   rc_t0=$(rc_now)
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
