@@ -437,7 +437,10 @@ def compile_bench(args):
     group = target / "criterion" / "compile_1000_stages"
     shutil.rmtree(group, ignore_errors=True)
     env = dict(os.environ, ROCKERC_BENCH_MEASURE_SECS="3" if args.quick else "10")
-    code, out = RUNNER.run(["cargo", "bench", "--bench", "compile"], env=env, cwd=ROOT, check=False)
+    # The bench prints the input sizes on stderr: read both streams.
+    with tempfile.NamedTemporaryFile(prefix="rockerc-bench-", suffix=".log") as log_file:
+        code, _ = RUNNER.run(["cargo", "bench", "--bench", "compile"], env=env, cwd=ROOT, out=log_file.name, check=False)
+        out = Path(log_file.name).read_text(errors="replace")
     sys.stdout.write("".join(l + "\n" for l in out.splitlines() if "time:" in l or "compile_1000" in l and "Benchmarking" not in l))
     if code != 0:
         return {"error": out[-2000:]}
@@ -633,7 +636,8 @@ def report(suite, args, info, comp, mem, floor, load0, load1, started, elapsed):
             v = comp.get(name)
             if v:
                 lo, hi = comp[name + "_ci"]
-                w_(f"| {label} | {secs(v)} | {secs(lo)} - {secs(hi)} | {size / v / 1e6:.1f} MB/s |")
+                rate = f"{size / v / 1e6:.1f} MB/s" if size else "(input size not reported)"
+                w_(f"| {label} | {secs(v)} | {secs(lo)} - {secs(hi)} | {rate} |")
         w_("")
     if mem.get("big_peak_rss"):
         w_("Peak memory (`bench/compile_memory.sh`: `/usr/bin/time` on the release binary, script to /dev/null):\n")

@@ -41,7 +41,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
-  rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
+  rc_jobs_max=
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
@@ -63,7 +63,8 @@ rc_parse_args() {
     shift
   done
   case $rc_jobs_max in
-    ''|*[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
+    '') ;;
+    *[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
   esac
 }
 
@@ -262,6 +263,10 @@ rc_setup() {
   trap 'trap "" INT TERM HUP USR1; exit 129' HUP
   trap 'trap "" INT TERM HUP USR1; exit 1' USR1
   rc_main_pid=$$
+  # Asked here, not when the arguments are read: a no-op run must not pay for the process.
+  if [ -z "$rc_jobs_max" ]; then
+    rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
+  fi
   rc_t0=$(rc_now)
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
   : > "$rc_tmp/containers"
