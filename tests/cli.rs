@@ -1351,24 +1351,36 @@ fn rocker_lints() {
 }
 
 /// On a terminal the same diagnostic is coloured as rustc colours its own: the header red and
-/// bold, the gutter blue, the caret in the header's colour. (`script` gives rockerc a terminal.)
+/// bold, the gutter blue, the caret in the header's colour, unless NO_COLOR is set. (`script`
+/// gives rockerc a terminal.)
 #[test]
 fn diagnostics_are_coloured_on_a_terminal() {
     let sandbox = Sandbox::new();
     sandbox.write("Rockerfile", "FROM alpine\nRUNN x\n");
     let bin = env!("CARGO_BIN_EXE_rockerc");
-    let out = Command::new("script").args(["-qec", &format!("'{bin}' Rockerfile"), "/dev/null"]).current_dir(sandbox.path(".")).output().expect("script(1) from util-linux runs");
+    let on_terminal = |no_color: Option<&str>| {
+        let mut script = Command::new("script");
+        script.args(["-qec", &format!("'{bin}' Rockerfile"), "/dev/null"]).current_dir(sandbox.path("."));
+        match no_color {
+            Some(v) => script.env("NO_COLOR", v),
+            None => script.env_remove("NO_COLOR"),
+        };
+        let out = script.output().expect("script(1) from util-linux runs");
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let plain = "error[unknown-instruction]: unknown instruction `RUNN`\n --> Rockerfile:2:1\n  |\n2 | RUNN x\n  | ^^^^ did you mean `RUN`?\n";
+    // https://no-color.org: set and not empty means no colour, even on a terminal.
+    assert_eq!(on_terminal(Some("1")), plain);
     let (red, bold, blue, reset) = ("\x1b[1;31m", "\x1b[1m", "\x1b[1;34m", "\x1b[0m");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-        format!(
+    let coloured = format!(
             "{red}error[unknown-instruction]{reset}{bold}: unknown instruction `RUNN`{reset}\n \
              {blue}-->{reset} Rockerfile:2:1\n  \
              {blue}|{reset}\n\
              {blue}2{reset} {blue}|{reset} RUNN x\n  \
              {blue}|{reset} {red}^^^^ did you mean `RUN`?{reset}\n"
-        )
-    );
+        );
+    assert_eq!(on_terminal(None), coloured);
+    assert_eq!(on_terminal(Some("")), coloured, "an empty NO_COLOR does not count");
 }
 
 /// A write that fails part-way (here: a file-size limit the second file exceeds, with SIGXFSZ

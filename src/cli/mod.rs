@@ -204,7 +204,9 @@ fn parse_build_arg(arg: &str) -> Result<(String, String), String> {
 /// Prints diagnostics to stderr as `--error-format` asks; identical ones (a `{{ range }}` that
 /// repeats a bad line) once.
 fn report(cli: &Cli, file: &SourceFile, diagnostics: &[Diagnostic], map: &SourceMap) {
-    let color = cli.error_format == ErrorFormat::Human && std::io::stderr().is_terminal();
+    // https://no-color.org: a NO_COLOR that is set and not empty turns colour off.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = cli.error_format == ErrorFormat::Human && std::io::stderr().is_terminal() && !no_color;
     let mut seen: Vec<String> = Vec::new();
     for d in diagnostics {
         let text = match cli.error_format {
