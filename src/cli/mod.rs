@@ -495,6 +495,23 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         }
     }
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // The directories this run creates above DIR go again if it fails: a failed `-o a/b` leaves
+    // no empty `a`. Declared before `tmp`, so it is dropped after the staging directory is gone.
+    let mut created = CreatedDirs(Vec::new());
+    let mut missing = parent;
+    while !missing.exists() {
+        created.0.push(missing.to_path_buf());
+        match missing.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(up) => missing = up,
+            None => break,
+        }
+    }
+    if let Some(file) = parent.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
+        return Err(Box::new(
+            Diagnostic::error("output-failed", format!("cannot create `{}`: `{}` is a file, not a directory", dir.display(), file.display()))
+                .help("choose another -o directory"),
+        ));
+    }
     std::fs::create_dir_all(parent).map_err(|e| failed(format!("cannot create `{}`", parent.display()), &e))?;
     let tmp = tempfile::Builder::new().prefix(".rockerc-").tempdir_in(parent).map_err(|e| failed(format!("cannot write in `{}`", parent.display()), &e))?;
     let write = |name: &str, text: &str, exec: bool| -> Result<(), Box<Diagnostic>> {
@@ -529,7 +546,19 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         let _ = std::fs::remove_dir_all(&staged);
         return Err(failed(format!("cannot create `{}`", dir.display()), &e));
     }
+    created.0.clear();
     Ok(())
+}
+
+/// Directories created for `-o`, innermost first; removed (only while empty) unless cleared.
+struct CreatedDirs(Vec<PathBuf>);
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 #[cfg(test)]
