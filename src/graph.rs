@@ -267,12 +267,15 @@ fn export_paths(program: &Program, e: ExportRef) -> Vec<String> {
     out
 }
 
-/// Whether an EXPORT can affect what IMPORT reads at `source`: they touch the same top-level
-/// entry of the store, or one of them is the whole store.
+/// Whether an EXPORT can affect what IMPORT reads at `source`: one path lies inside the other
+/// (or is it). A placement beside the source (`a/s0` for `a/s1`) cannot change it: the store
+/// never follows a link, and the parents of a placement that reaches the source are themselves
+/// placements that reach it. An IMPORT replays only these EXPORTs and waits only for their
+/// stages, so a file whose every stage EXPORTs into one directory stays linear.
 fn export_may_reach(program: &Program, e: ExportRef, source: &str) -> bool {
     let wanted = store_components(source);
     export_paths(program, e).iter().any(|p| {
         let placed: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
-        placed.is_empty() || wanted.is_empty() || placed[0] == wanted[0]
+        placed.iter().zip(&wanted).all(|(a, b)| a == b)
     })
 }

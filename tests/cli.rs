@@ -1423,3 +1423,44 @@ fn output_dir_under_a_file_fails_without_writing() {
     assert!(run.stderr.starts_with("error[output-failed]: cannot create `file/build`: `file` is a file, not a directory"), "{}", run.stderr);
     assert_eq!(sandbox.snapshot(), before);
 }
+
+/// An IMPORT waits for (and the script replays) only the EXPORTs whose place in the store lies
+/// inside what it reads, or holds it; not those beside it. Stages that each EXPORT into their own
+/// `/artifacts/sN` make a chain, not a file where every stage waits for every earlier one.
+#[test]
+fn an_import_waits_only_for_exports_that_can_change_what_it_reads() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "Rockerfile",
+        "FROM alpine\nEXPORT /etc/hostname /artifacts/s0/\n\
+         FROM alpine\nEXPORT /etc/hostname /artifacts/s1/\n\
+         FROM alpine\nIMPORT /artifacts/s1 /one\n\
+         FROM alpine\nIMPORT /artifacts /all\n\
+         FROM alpine\nEXPORT /etc/hostname /artifacts\n\
+         FROM alpine\nIMPORT /artifacts/s1 /again\n",
+    );
+    let run = sandbox.run(&["Rockerfile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let script = String::from_utf8(run.stdout).unwrap();
+    let waits: Vec<&str> = script.lines().filter(|l| l.starts_with("#   stage ") && l.contains("<- ")).map(|l| l.split("  ").last().unwrap()).collect();
+    assert_eq!(
+        waits,
+        [
+            "<- stage 2",          // IMPORT /artifacts/s1: not the EXPORT to s0 beside it
+            "<- stage 1, stage 2", // IMPORT /artifacts: both
+            "<- stage 2, stage 5", // /artifacts/s1 again: an EXPORT to /artifacts may replace it
+        ],
+        "{script}"
+    );
+    let replays: Vec<&str> = script.lines().filter(|l| l.trim_start().starts_with("rc_place ")).map(str::trim).collect();
+    assert_eq!(
+        replays,
+        [
+            "rc_place \"$rc_store\" 1 artifacts/s1/ 1",
+            "rc_place \"$rc_store\" 0 artifacts/s0/ 1",
+            "rc_place \"$rc_store\" 1 artifacts/s1/ 1",
+            "rc_place \"$rc_store\" 1 artifacts/s1/ 1",
+            "rc_place \"$rc_store\" 2 artifacts 1",
+        ]
+    );
+}
