@@ -127,21 +127,27 @@ rc_wait() {
   return "$rc_wait_status"
 }
 
-# Runs docker for the current step. Its output goes to the step's log (to the terminal with
-# --verbose); on failure the step, its Rockerfile lines and the end of the log are shown.
-rc_docker() {
+# rc_logged COMMAND...: runs a step's command (through rc_wait). Its output goes to the step's
+# log; with --verbose to the terminal, through the mask (a step at a time) when there are
+# secrets. Returns the command's status.
+rc_logged() {
   if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    rc_wait docker "$@" < /dev/null && return 0
-  elif [ "$rc_verbose" = 1 ]; then
-    # With secrets, verbose output goes through the log and the mask, a step at a time.
-    rc_st=0
-    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_st=$?
+    rc_wait "$@" < /dev/null
+    return
+  fi
+  rc_logged_status=0
+  rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
+  if [ "$rc_verbose" = 1 ]; then
     rc_mask < "$rc_log"
     : > "$rc_log"
-    [ "$rc_st" != 0 ] || return 0
-  else
-    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 && return 0
   fi
+  return "$rc_logged_status"
+}
+
+# Runs docker for the current step (rc_logged); on failure the step, its Rockerfile lines and
+# the end of the log are shown.
+rc_docker() {
+  rc_logged docker "$@" && return 0
   rc_at=
   if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
   rc_fail "docker $1 exited with an error${rc_at:+ at $rc_at}"
@@ -225,8 +231,7 @@ rc_cleanup() {
   # A second Ctrl-C, or the same signal passed on by `rockerc build`, must not cut the cleanup
   # short.
   trap - EXIT
-  trap '' INT TERM HUP
-  trap '' USR1
+  trap '' INT TERM HUP USR1
   # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
   # still streams from it. Then the containers (after the removals already under way), and only
   # then wait: a `docker run` client exits when its container is removed (it only passes the
@@ -569,15 +574,7 @@ rc_run_once() {
     rc_n=$((rc_n - 1))
   done
   rc_run_status=0
-  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    rc_wait docker "$@" < /dev/null || rc_run_status=$?
-  else
-    rc_wait docker "$@" < /dev/null >> "$rc_log" 2>&1 || rc_run_status=$?
-    if [ "$rc_verbose" = 1 ]; then
-      rc_mask < "$rc_log"
-      : > "$rc_log"
-    fi
-  fi
+  rc_logged docker "$@" || rc_run_status=$?
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }
 
@@ -778,10 +775,10 @@ rc_import_mount() {
   rc_rm_container_later
 }
 
-# rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
-# made) only after every stage has succeeded, so a failed build leaves the old images in place.
-# rc_tag ORDER NAME PUSH: ORDER is the TAG's place in the file; stages that build at the same
-# time record their tags in any order, and they are applied in file order.
+# rc_tag ORDER NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and
+# pushes made) only after every stage has succeeded, so a failed build leaves the old images in
+# place. ORDER is the TAG's place in the file: stages that build at the same time record their
+# tags in any order, and they are applied in file order.
 rc_tag() {
   printf '%s %s %s %s\n' "$1" "$3" "$rc_img" "$2" >> "$rc_tmp/tags"
 }

@@ -561,8 +561,6 @@ fn rest_prefix(word: &mut String, s: &str) {
     word.push_str(&sh_quote_always(s));
 }
 
-
-
 /// `$NAME` or `${NAME}` at the start of `s`: the name and the length of the reference.
 fn var_ref(s: &str) -> (Option<&str>, usize) {
     let b = s.as_bytes();
