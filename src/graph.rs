@@ -104,11 +104,12 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     let mut errors = Vec::new();
     let mut exports: Vec<ExportRef> = Vec::new();
     let mut imports = BTreeMap::new();
-    // The stages that may have written through a host MOUNT and that no later such stage
-    // already waits for. A stage that reads the host waits for these alone: the edges stay
-    // linear in the file (one per host-writing instruction and reader was quadratic, and a
-    // 1000-stage file took seconds and gigabytes), and the order is the same.
-    let mut host_writers: Vec<usize> = Vec::new();
+    // The last stage that may have written through a host MOUNT. A stage that reads the host
+    // waits for it alone: it waited in turn for the writer before it (writing needs a host
+    // MOUNT, which is a read), so the order is the same and the edges stay linear in the file
+    // (one per host-writing instruction and reader was quadratic, and a 1000-stage file took
+    // seconds and gigabytes).
+    let mut last_host_writer: Option<usize> = None;
 
     let add = |graph: &mut DiGraph<usize, Edge>, from: usize, to: usize, kind: EdgeKind, span: Span| {
         if from != to {
@@ -183,17 +184,11 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                 }
             }
         }
-        if reads_host {
-            for &writer in &host_writers {
-                add(&mut graph, writer, me, EdgeKind::HostPath, stage.from.span);
-            }
+        if let Some(writer) = last_host_writer.filter(|_| reads_host) {
+            add(&mut graph, writer, me, EdgeKind::HostPath, stage.from.span);
         }
         if writes_host {
-            // A stage that waited for every earlier writer stands for them from now on.
-            if reads_host {
-                host_writers.clear();
-            }
-            host_writers.push(me);
+            last_host_writer = Some(me);
         }
     }
 
