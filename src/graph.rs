@@ -104,6 +104,9 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     let mut errors = Vec::new();
     let mut exports: Vec<ExportRef> = Vec::new();
     let mut imports = BTreeMap::new();
+    // Where each EXPORT so far places things in the store, so an IMPORT finds the EXPORTs that
+    // reach its sources without looking at every one (a fan-in of thousands was quadratic).
+    let mut placements = StoreTrie::default();
     // The last stage that may have written through a host MOUNT. A stage that reads the host
     // waits for it alone: it waited in turn for the writer before it (writing needs a host
     // MOUNT, which is a read), so the order is the same and the edges stay linear in the file
@@ -146,7 +149,13 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                 Op::Run(_) | Op::Attach(_) | Op::Import(_) if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) => {
                     writes_host = true;
                 }
-                Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
+                Op::Export(_) => {
+                    let e = ExportRef { stage: me, item: i };
+                    for p in export_paths(program, e) {
+                        placements.insert(&p, exports.len());
+                    }
+                    exports.push(e);
+                }
                 _ => {}
             }
             if let Op::Import(t) = &item.op {
@@ -161,9 +170,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                     }
                     let mut relevant: Vec<usize> = Vec::new();
                     for src in &t.sources {
-                        let found: Vec<usize> = (0..exports.len())
-                            .filter(|&e| export_may_reach(program, exports[e], &src.value))
-                            .collect();
+                        let found = placements.reaching(&store_components(&src.value));
                         if found.is_empty() {
                             let mut placed: Vec<String> = Vec::new();
                             for p in exports.iter().flat_map(|e| export_paths(program, *e)) {
@@ -262,15 +269,106 @@ fn export_paths(program: &Program, e: ExportRef) -> Vec<String> {
     out
 }
 
-/// Whether an EXPORT can affect what IMPORT reads at `source`: one path lies inside the other
-/// (or is it). A placement beside the source (`a/s0` for `a/s1`) cannot change it: the store
-/// never follows a link, and the parents of a placement that reaches the source are themselves
-/// placements that reach it. An IMPORT replays only these EXPORTs and waits only for their
-/// stages, so a file whose every stage EXPORTs into one directory stays linear.
-fn export_may_reach(program: &Program, e: ExportRef, source: &str) -> bool {
-    let wanted = store_components(source);
-    export_paths(program, e).iter().any(|p| {
-        let placed: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
-        placed.iter().zip(&wanted).all(|(a, b)| a == b)
-    })
+/// The store paths EXPORTs place things at, as a tree of path components, each node with the
+/// EXPORTs (by id) placed exactly there.
+///
+/// An EXPORT can affect what an IMPORT reads at `source` when one path lies inside the other (or
+/// is it): the EXPORTs on the way down to `source` and those anywhere below it. A placement
+/// beside the source (`a/s0` for `a/s1`) cannot change it: the store never follows a link, and
+/// the parents of a placement that reaches the source are themselves placements that reach it.
+/// An IMPORT replays only these EXPORTs and waits only for their stages, so a file whose every
+/// stage EXPORTs into one directory stays linear.
+#[derive(Default)]
+struct StoreTrie {
+    /// Node 0 is the store's root; nodes are created on demand.
+    nodes: Vec<TrieNode>,
+    children: std::collections::HashMap<(usize, String), usize>,
+}
+
+#[derive(Default)]
+struct TrieNode {
+    exports: Vec<usize>,
+    children: Vec<usize>,
+}
+
+impl StoreTrie {
+    fn insert(&mut self, path: &str, export: usize) {
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
+        }
+        let mut node = 0;
+        for c in path.split('/').filter(|c| !c.is_empty()) {
+            node = match self.children.get(&(node, c.to_string())) {
+                Some(&n) => n,
+                None => {
+                    let n = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[node].children.push(n);
+                    self.children.insert((node, c.to_string()), n);
+                    n
+                }
+            };
+        }
+        if self.nodes[node].exports.last() != Some(&export) {
+            self.nodes[node].exports.push(export);
+        }
+    }
+
+    /// The EXPORTs that can affect what is read at `wanted`, ascending, without duplicates.
+    fn reaching(&self, wanted: &[String]) -> Vec<usize> {
+        let mut found = Vec::new();
+        if self.nodes.is_empty() {
+            return found;
+        }
+        let mut node = 0;
+        found.extend(&self.nodes[0].exports);
+        for c in wanted {
+            match self.children.get(&(node, c.clone())) {
+                Some(&n) => {
+                    node = n;
+                    found.extend(&self.nodes[n].exports);
+                }
+                None => {
+                    found.sort_unstable();
+                    found.dedup();
+                    return found;
+                }
+            }
+        }
+        // Everything placed inside `wanted`.
+        let mut stack: Vec<usize> = self.nodes[node].children.clone();
+        while let Some(n) = stack.pop() {
+            found.extend(&self.nodes[n].exports);
+            stack.extend(&self.nodes[n].children);
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(p: &str) -> Vec<String> {
+        store_components(p)
+    }
+
+    #[test]
+    fn an_import_reaches_the_exports_above_at_and_inside_its_source_only() {
+        let mut t = StoreTrie::default();
+        assert!(t.reaching(&comps("a")).is_empty());
+        t.insert("", 0); // EXPORT /x/ /: the whole store
+        t.insert("a/s0", 1);
+        t.insert("a/s1", 2);
+        t.insert("a", 3);
+        t.insert("a/s1/deep/er", 4);
+        t.insert("b", 5);
+        assert_eq!(t.reaching(&comps("a/s1")), vec![0, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("a")), vec![0, 1, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("a/s1/deep")), vec![0, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("c/d")), vec![0]);
+        assert_eq!(t.reaching(&comps("/")), vec![0, 1, 2, 3, 4, 5]);
+    }
 }

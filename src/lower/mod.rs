@@ -650,15 +650,27 @@ impl<'a> Lowerer<'a> {
 
     /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
     fn add_import_sources(&self, cx: &StageLowering, i: usize, t: &Transfer, imp: &mut ImportContext) {
-        for id in self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default() {
-            if imp.replay.iter().all(|r| r.export != id) {
+        let ids = self.graph.imports.get(&(cx.stage.index, i)).map(Vec::as_slice).unwrap_or_default();
+        let mut added = Vec::new();
+        for &id in ids {
+            // IMPORTs in a row share one context: a long run of them must not compare every id
+            // with every replay already there.
+            if imp.replay.binary_search_by_key(&id, |r| r.export).is_err() {
                 let e = self.graph.exports[id];
                 let Op::Export(x) = &self.program.stages[e.stage].items[e.item].op else { unreachable!() };
-                imp.replay.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
+                added.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
             }
         }
-        // Replays happen in file order (later EXPORTs win, as in the store).
-        imp.replay.sort_by_key(|r| r.export);
+        // Replays happen in file order (later EXPORTs win, as in the store). Mostly the new ones
+        // come after those already there: then appending keeps the order.
+        let in_order = match (imp.replay.last(), added.first()) {
+            (Some(r), Some(a)) => r.export < a.export,
+            _ => true,
+        };
+        imp.replay.extend(added);
+        if !in_order {
+            imp.replay.sort_by_key(|r| r.export);
+        }
         for s in &t.sources {
             let path = store_path(&s.value, false);
             let contents = is_contents(&s.value);
