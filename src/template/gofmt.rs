@@ -444,6 +444,38 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     }
 }
 
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: `f` rounded to float32, its shortest digits, `%e` form
+/// when the exponent is below -4 or at least 6 (go-yaml's encoder printed floats so).
+pub fn format_float_g32(f: f64) -> String {
+    let x = f as f32;
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let s = format!("{:e}", x.abs());
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+    let exp: i32 = e.parse().unwrap_or(0);
+    let neg = x.is_sign_negative();
+    if exp < -4 || exp >= 6 {
+        let mut out = String::new();
+        if neg {
+            out.push('-');
+        }
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        out
+    } else {
+        fixed_from_digits(neg, &digits, exp, None)
+    }
+}
+
 /// The shortest round-tripping decimal digits of |f| and its decimal exponent.
 fn shortest_digits(f: f64) -> (String, i32) {
     let s = format!("{:e}", f.abs());
