@@ -264,4 +264,30 @@ fn imports_leave_what_rsync_a_leaves() {
     assert!(diff.is_empty(), "the image differs from rsync -a:\n{}", diff.join("\n"));
     // Owners are root's, as documented.
     assert!(files.iter().filter(|(p, _)| p.starts_with("/w/")).all(|(_, e)| e.uid == 0 && e.gid == 0));
+    // The tars are the same bytes every time: a rebuild is Docker's layer cache, the same image.
+    let id = image_id("rockerc-e2e/h13-rsync:latest");
+    build(dir.path(), &[]);
+    assert_eq!(image_id("rockerc-e2e/h13-rsync:latest"), id, "a rebuild with nothing changed made a new image");
+}
+
+/// After `FROM scratch` there is no image to look in: a file becomes its destination, and a
+/// `src/` gives a new directory its mode, as rsync into an empty root does.
+#[test]
+fn imports_into_scratch_leave_what_rsync_a_leaves() {
+    if !engine_or_skip("imports_into_scratch_leave_what_rsync_a_leaves") {
+        return;
+    }
+    let imports: &[(&str, &str)] = &[("src/file", "/w/tool"), ("src/ssh/", "/w/ssh"), ("src/lib/libfoo.so", "/w/lib/"), ("src/empty", "/w/e")];
+    let lines: String = imports.iter().map(|(src, dest)| format!("IMPORT {src} {dest}\n")).collect();
+    let dir = inline(&format!("FROM {BUSYBOX}\nRUN R=/src; {TREE}\nEXPORT /src\n\nFROM scratch\n{lines}TAG rockerc-e2e/h13-scratch:latest\n"));
+    build(dir.path(), &["--no-cache"]);
+    let files = image_files("rockerc-e2e/h13-scratch:latest");
+    let host = tempfile::tempdir().unwrap();
+    let (store, root) = (host.path().join("store"), host.path().join("root"));
+    run_ok(Command::new("sh").arg("-c").arg(format!("umask 022; mkdir -p {s} {r}/w/lib; R={s}/src; {TREE}", s = store.display(), r = root.display())));
+    for (src, dest) in imports {
+        run_ok(Command::new("rsync").arg("-a").arg(format!("{}/{src}", store.display())).arg(format!("{}{dest}", root.display())));
+    }
+    let (want, got) = (host_entries(&root.join("w"), "/w"), image_entries(&files, "/w"));
+    assert_eq!(got, want, "the image differs from rsync -a");
 }
