@@ -459,7 +459,7 @@ pub fn format_float_g32(f: f64) -> String {
     let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
     let exp: i32 = e.parse().unwrap_or(0);
     let neg = x.is_sign_negative();
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let mut out = String::new();
         if neg {
             out.push('-');

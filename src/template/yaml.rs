@@ -225,7 +225,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -260,7 +260,7 @@ pub fn go_parse_float(s: &str) -> Option<f64> {
         return Some(f64::NAN);
     }
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    let hex = i + 2 < b.len() && b[i] == b'0' && b[i + 1].to_ascii_lowercase() == b'x';
+    let hex = i + 2 < b.len() && b[i] == b'0' && b[i + 1].eq_ignore_ascii_case(&b'x');
     if hex {
         i += 2;
     }
@@ -811,11 +811,11 @@ impl Emitter {
             }
             Node::Map(pairs) => {
                 self.increase_indent(false, false);
-                let value_cx = Context { mapping: true, ..Context::default() };
+                let value_cx = Context { mapping: true, simple_key: false };
                 for (key, value) in pairs {
                     self.write_indent();
                     if is_simple_key(key) {
-                        self.node(key, Context { mapping: true, simple_key: true, ..Context::default() });
+                        self.node(key, Context { mapping: true, simple_key: true });
                         self.write_indicator(":", false, false, false);
                     } else {
                         self.write_indicator("?", true, false, true);
