@@ -420,21 +420,7 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
                     }
                 }
             };
-            if exp < -4 || exp >= eprec {
-                let mut m = String::new();
-                if neg {
-                    m.push('-');
-                }
-                m.push_str(&digits[..1]);
-                if digits.len() > 1 {
-                    m.push('.');
-                    m.push_str(&digits[1..]);
-                }
-                let _ = write!(m, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-                m
-            } else {
-                fixed_from_digits(neg, &digits, exp, None)
-            }
+            g_from_digits(neg, &digits, exp, eprec)
         }
     };
     if upper {
@@ -458,21 +444,26 @@ pub fn format_float_g32(f: f64) -> String {
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
     let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
     let exp: i32 = e.parse().unwrap_or(0);
-    let neg = x.is_sign_negative();
-    if !(-4..6).contains(&exp) {
-        let mut out = String::new();
+    g_from_digits(x.is_sign_negative(), &digits, exp, 6)
+}
+
+/// `%g` from the digits and decimal exponent: `%e` when the exponent is below -4 or at least
+/// `eprec`, `%f` otherwise.
+fn g_from_digits(neg: bool, digits: &str, exp: i32, eprec: i32) -> String {
+    if exp < -4 || exp >= eprec {
+        let mut m = String::new();
         if neg {
-            out.push('-');
+            m.push('-');
         }
-        out.push_str(&digits[..1]);
+        m.push_str(&digits[..1]);
         if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            m.push('.');
+            m.push_str(&digits[1..]);
         }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-        out
+        let _ = write!(m, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        m
     } else {
-        fixed_from_digits(neg, &digits, exp, None)
+        fixed_from_digits(neg, digits, exp, None)
     }
 }
 
