@@ -2,9 +2,11 @@
 //!
 //! Nodes are stages. An edge `a -> b` means stage `b` cannot start before stage `a` has finished:
 //! `b` builds FROM `a` (by name or by a TAG of `a`), COPYs `--from` it, IMPORTs something `a`
-//! EXPORTed, or reads the build context (or a host path) after `a` may have written into it
-//! through a host MOUNT. Edges only point forward in the file, but the cycle check stays as a
-//! guard: a cycle would deadlock the parallel scheduler.
+//! EXPORTed, or both touch the host (the build context, a host MOUNT) or the same MOUNT volume
+//! and one of them may write it: a reader waits for the writer before it, a writer for the
+//! readers and the writer before it, so every `-j` sees what file order sees. Edges only point
+//! forward in the file, but the cycle check stays as a guard: a cycle would deadlock the parallel
+//! scheduler.
 
 use crate::analyze::{Base, Mount, Op, Program, Transfer};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -20,7 +22,12 @@ pub enum EdgeKind {
     From,
     CopyFrom,
     Import,
+    /// Reads the host (the context, a host MOUNT) after the other stage may have written it.
     HostPath,
+    /// May write the host after the other stage read it.
+    HostWrite,
+    /// Both use the same MOUNT volume and at least one may write it.
+    Volume,
 }
 
 impl EdgeKind {
@@ -30,6 +37,8 @@ impl EdgeKind {
             EdgeKind::CopyFrom => "COPY --from",
             EdgeKind::Import => "IMPORT",
             EdgeKind::HostPath => "host path",
+            EdgeKind::HostWrite => "host path (write after read)",
+            EdgeKind::Volume => "MOUNT volume",
         }
     }
 }
@@ -39,6 +48,22 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// The instruction in the dependent stage that needs the other stage.
     pub span: Span,
+}
+
+/// Something stages share that the stage graph orders access to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Resource {
+    /// The host: the build context and every host MOUNT.
+    Host,
+    /// A MOUNT volume, by its (normalised) destination.
+    Volume(String),
+}
+
+/// The last stage that may have written a resource, and the stages that read it since.
+#[derive(Default)]
+struct Users {
+    last_writer: Option<usize>,
+    readers: Vec<usize>,
 }
 
 /// An EXPORT, identified by its place in the file.
@@ -104,12 +129,15 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     let mut errors = Vec::new();
     let mut exports: Vec<ExportRef> = Vec::new();
     let mut imports = BTreeMap::new();
-    // The last stage that may have written through a host MOUNT. A stage that reads the host
-    // waits for it alone: it waited in turn for the writer before it (writing needs a host
-    // MOUNT, which is a read), so the order is the same and the edges stay linear in the file
-    // (one per host-writing instruction and reader was quadratic, and a 1000-stage file took
-    // seconds and gigabytes).
-    let mut last_host_writer: Option<usize> = None;
+    // Where each EXPORT so far places things in the store, so an IMPORT finds the EXPORTs that
+    // reach its sources without looking at every one (a fan-in of thousands was quadratic).
+    let mut placements = StoreTrie::default();
+    // Who touched each shared resource: the host (one resource: the context and every host
+    // MOUNT, whose paths are only known when the script runs) and each MOUNT volume (by its
+    // destination, which names it). Keeping the last writer and the readers since it is enough
+    // for file order, and the edges stay linear in the file: each reader adds one edge and is
+    // waited for by one writer.
+    let mut resources: BTreeMap<Resource, Users> = BTreeMap::new();
 
     let add = |graph: &mut DiGraph<usize, Edge>, from: usize, to: usize, kind: EdgeKind, span: Span| {
         if from != to {
@@ -124,8 +152,12 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
             _ => {}
         }
         let mut mounts: Vec<&Mount> = Vec::new();
-        let mut reads_host = false;
-        let mut writes_host = false;
+        // What this stage does to each resource: (may write, the first instruction touching it).
+        let mut touches: BTreeMap<Resource, (bool, Span)> = BTreeMap::new();
+        let mut touch = |r: Resource, write: bool, span: Span| {
+            let t = touches.entry(r).or_insert((write, span));
+            t.0 |= write;
+        };
         for (i, item) in stage.items.iter().enumerate() {
             match &item.op {
                 Op::Docker(op) => {
@@ -133,21 +165,38 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                         add(&mut graph, *s, me, EdgeKind::CopyFrom, item.span);
                     }
                     if op.uses_context {
-                        reads_host = true;
+                        touch(Resource::Host, false, item.span);
                     }
                 }
                 Op::Mount(ms) => {
-                    mounts.extend(ms.iter());
+                    for m in ms.iter() {
+                        // A later MOUNT of the same destination replaces the earlier one.
+                        mounts.retain(|old| crate::analyze::normalize(&old.dest().value) != crate::analyze::normalize(&m.dest().value));
+                        mounts.push(m);
+                    }
                     if ms.iter().any(|m| matches!(m, Mount::Bind { .. })) {
-                        reads_host = true;
+                        touch(Resource::Host, false, item.span);
                     }
                 }
-                // An IMPORT may land in a MOUNTed host directory; treat it as a write like a RUN.
-                Op::Run(_) | Op::Attach(_) | Op::Import(_) if mounts.iter().any(|m| matches!(m, Mount::Bind { .. }) && !m.read_only()) => {
-                    writes_host = true;
+                // Whatever runs under the MOUNTs may write them (a RUN, an ATTACH, an IMPORT into
+                // one); an EXPORT reads through them.
+                Op::Run(_) | Op::Attach(_) | Op::Import(_) | Op::Export(_) => {
+                    let writes = !matches!(item.op, Op::Export(_));
+                    for m in &mounts {
+                        match m {
+                            Mount::Bind { .. } => touch(Resource::Host, writes && !m.read_only(), item.span),
+                            Mount::Volume { dest } => touch(Resource::Volume(crate::analyze::normalize(&dest.value)), writes, item.span),
+                        }
+                    }
                 }
-                Op::Export(_) => exports.push(ExportRef { stage: me, item: i }),
                 _ => {}
+            }
+            if let Op::Export(_) = &item.op {
+                let e = ExportRef { stage: me, item: i };
+                for p in export_paths(program, e) {
+                    placements.insert(&p, exports.len());
+                }
+                exports.push(e);
             }
             if let Op::Import(t) = &item.op {
                 {
@@ -161,9 +210,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                     }
                     let mut relevant: Vec<usize> = Vec::new();
                     for src in &t.sources {
-                        let found: Vec<usize> = (0..exports.len())
-                            .filter(|&e| export_may_reach(program, exports[e], &src.value))
-                            .collect();
+                        let found = placements.reaching(&store_components(&src.value));
                         if found.is_empty() {
                             let mut placed: Vec<String> = Vec::new();
                             for p in exports.iter().flat_map(|e| export_paths(program, *e)) {
@@ -184,11 +231,21 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                 }
             }
         }
-        if let Some(writer) = last_host_writer.filter(|_| reads_host) {
-            add(&mut graph, writer, me, EdgeKind::HostPath, stage.from.span);
-        }
-        if writes_host {
-            last_host_writer = Some(me);
+        for (resource, (writes, span)) in touches {
+            let users = resources.entry(resource.clone()).or_default();
+            let kind_after_write = if resource == Resource::Host { EdgeKind::HostPath } else { EdgeKind::Volume };
+            if let Some(w) = users.last_writer {
+                add(&mut graph, w, me, kind_after_write, span);
+            }
+            if writes {
+                let kind_after_read = if resource == Resource::Host { EdgeKind::HostWrite } else { EdgeKind::Volume };
+                for r in std::mem::take(&mut users.readers) {
+                    add(&mut graph, r, me, kind_after_read, span);
+                }
+                users.last_writer = Some(me);
+            } else {
+                users.readers.push(me);
+            }
         }
     }
 
@@ -262,15 +319,106 @@ fn export_paths(program: &Program, e: ExportRef) -> Vec<String> {
     out
 }
 
-/// Whether an EXPORT can affect what IMPORT reads at `source`: one path lies inside the other
-/// (or is it). A placement beside the source (`a/s0` for `a/s1`) cannot change it: the store
-/// never follows a link, and the parents of a placement that reaches the source are themselves
-/// placements that reach it. An IMPORT replays only these EXPORTs and waits only for their
-/// stages, so a file whose every stage EXPORTs into one directory stays linear.
-fn export_may_reach(program: &Program, e: ExportRef, source: &str) -> bool {
-    let wanted = store_components(source);
-    export_paths(program, e).iter().any(|p| {
-        let placed: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
-        placed.iter().zip(&wanted).all(|(a, b)| a == b)
-    })
+/// The store paths EXPORTs place things at, as a tree of path components, each node with the
+/// EXPORTs (by id) placed exactly there.
+///
+/// An EXPORT can affect what an IMPORT reads at `source` when one path lies inside the other (or
+/// is it): the EXPORTs on the way down to `source` and those anywhere below it. A placement
+/// beside the source (`a/s0` for `a/s1`) cannot change it: the store never follows a link, and
+/// the parents of a placement that reaches the source are themselves placements that reach it.
+/// An IMPORT replays only these EXPORTs and waits only for their stages, so a file whose every
+/// stage EXPORTs into one directory stays linear.
+#[derive(Default)]
+struct StoreTrie {
+    /// Node 0 is the store's root; nodes are created on demand.
+    nodes: Vec<TrieNode>,
+    children: std::collections::HashMap<(usize, String), usize>,
+}
+
+#[derive(Default)]
+struct TrieNode {
+    exports: Vec<usize>,
+    children: Vec<usize>,
+}
+
+impl StoreTrie {
+    fn insert(&mut self, path: &str, export: usize) {
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
+        }
+        let mut node = 0;
+        for c in path.split('/').filter(|c| !c.is_empty()) {
+            node = match self.children.get(&(node, c.to_string())) {
+                Some(&n) => n,
+                None => {
+                    let n = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[node].children.push(n);
+                    self.children.insert((node, c.to_string()), n);
+                    n
+                }
+            };
+        }
+        if self.nodes[node].exports.last() != Some(&export) {
+            self.nodes[node].exports.push(export);
+        }
+    }
+
+    /// The EXPORTs that can affect what is read at `wanted`, ascending, without duplicates.
+    fn reaching(&self, wanted: &[String]) -> Vec<usize> {
+        let mut found = Vec::new();
+        if self.nodes.is_empty() {
+            return found;
+        }
+        let mut node = 0;
+        found.extend(&self.nodes[0].exports);
+        for c in wanted {
+            match self.children.get(&(node, c.clone())) {
+                Some(&n) => {
+                    node = n;
+                    found.extend(&self.nodes[n].exports);
+                }
+                None => {
+                    found.sort_unstable();
+                    found.dedup();
+                    return found;
+                }
+            }
+        }
+        // Everything placed inside `wanted`.
+        let mut stack: Vec<usize> = self.nodes[node].children.clone();
+        while let Some(n) = stack.pop() {
+            found.extend(&self.nodes[n].exports);
+            stack.extend(&self.nodes[n].children);
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(p: &str) -> Vec<String> {
+        store_components(p)
+    }
+
+    #[test]
+    fn an_import_reaches_the_exports_above_at_and_inside_its_source_only() {
+        let mut t = StoreTrie::default();
+        assert!(t.reaching(&comps("a")).is_empty());
+        t.insert("", 0); // EXPORT /x/ /: the whole store
+        t.insert("a/s0", 1);
+        t.insert("a/s1", 2);
+        t.insert("a", 3);
+        t.insert("a/s1/deep/er", 4);
+        t.insert("b", 5);
+        assert_eq!(t.reaching(&comps("a/s1")), vec![0, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("a")), vec![0, 1, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("a/s1/deep")), vec![0, 2, 3, 4]);
+        assert_eq!(t.reaching(&comps("c/d")), vec![0]);
+        assert_eq!(t.reaching(&comps("/")), vec![0, 1, 2, 3, 4, 5]);
+    }
 }

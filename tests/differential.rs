@@ -476,7 +476,7 @@ TAG rockerc-golden/copy-from:latest
 /// Differences the FEATURES build is known to have, each with its reason: (difference, why).
 const FEATURES_KNOWN: &[(&str, &str)] = &[(
     "child:latest: /imported/data: mode: 750 vs 755 (sh vs BuildKit)",
-    "the mode of an IMPORTed directory itself (not of what is in it): rsync, and the sh backend's context laid out for COPY, keep it; BuildKit's COPY --from creates the destination directory 0755, and Docker 20.10's frontend has no COPY --chmod",
+    "the mode of an IMPORTed directory itself (not of what is in it): rsync, and the sh backend's tar extracted by ADD, keep it; BuildKit's COPY --from creates the destination directory 0755, and Docker 20.10's frontend has no COPY --chmod",
 )];
 
 #[test]

@@ -280,8 +280,8 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 }
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
-/// provides it on Debian. `tar` is not among them: `docker cp` and `docker build` pack their own.
-pub const TOOLS: [(&str, &str); 22] = [
+/// provides it on Debian. `tar` packs each IMPORT (GNU tar, or BusyBox's).
+pub const TOOLS: [(&str, &str); 25] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
@@ -304,6 +304,9 @@ pub const TOOLS: [(&str, &str); 22] = [
     ("date", "Debian: coreutils"),
     ("dirname", "Debian: coreutils"),
     ("sleep", "Debian: coreutils"),
+    ("tar", "Debian: tar"),
+    ("ls", "Debian: coreutils"),
+    ("dd", "Debian: coreutils"),
 ];
 
 /// The shell to run the script with, or a diagnostic naming every program missing from PATH.

@@ -111,17 +111,21 @@ impl<'a> Dot<'a> {
                 );
             }
         }
-        // Stage order the graph imposes beyond FROM, COPY --from and IMPORT: host paths.
+        // Stage order the graph imposes beyond FROM, COPY --from and IMPORT: host paths and volumes.
         for stage in &self.program.stages {
             for (from, edge) in graph.edges_into(stage.index) {
-                if edge.kind == EdgeKind::HostPath {
-                    let _ = writeln!(
-                        self.out,
-                        "  {} -> {} [style=dotted, color=\"{HOST_COLOR}\", label=\"writes, then reads\\nthe host path\", fontcolor=\"{HOST_COLOR}\"];",
-                        stage_id(from),
-                        stage_id(stage.index)
-                    );
-                }
+                let label = match edge.kind {
+                    EdgeKind::HostPath => "writes, then reads\\nthe host path",
+                    EdgeKind::HostWrite => "reads, then writes\\nthe host path",
+                    EdgeKind::Volume => "share a\\nMOUNT volume",
+                    _ => continue,
+                };
+                let _ = writeln!(
+                    self.out,
+                    "  {} -> {} [style=dotted, color=\"{HOST_COLOR}\", label=\"{label}\", fontcolor=\"{HOST_COLOR}\"];",
+                    stage_id(from),
+                    stage_id(stage.index)
+                );
             }
         }
         self.out.push_str("}\n");

@@ -183,11 +183,14 @@ fn explain_build(out: &mut String, b: &BuildStep, exports: &BTreeMap<usize, Stri
     match &b.context {
         Context::Import(imp) => {
             let replayed: Vec<String> = imp.replay.iter().map(|r| exports.get(&r.export).cloned().unwrap_or_else(|| r.export.to_string())).collect();
-            w!(out, "**Tar stream (IMPORT).** The script replays the EXPORT at {} into a private store, lays out a build", replayed.join(", "));
-            w!(out, "context that holds only the files this IMPORT reads (a directory nested one level deeper, so that");
-            w!(out, "COPY, which copies a directory's contents, gives rsync's result), and builds the Dockerfile below:");
-            w!(out, "`docker build` sends that context as a tar stream. The COPY makes the files root's, as COPY from a");
-            w!(out, "context always does. Plain instructions next to the IMPORT go into the same Dockerfile (layer cache).");
+            w!(out, "**Tar stream (IMPORT).** The script replays the EXPORT at {} into a private store and packs what", replayed.join(", "));
+            w!(out, "this IMPORT reads into a tar laid out for rsync's result (where the destination is a directory, a");
+            w!(out, "`src/` giving it its mode, a link or file in the way replaced), with root as owner; the context holds");
+            w!(out, "only that tar. ADD extracts it with every mode bit (setuid, directory modes), links as links and");
+            w!(out, "hard links as separate files, as `rsync -a` left them; COPY would drop setuid, follow a link named as");
+            w!(out, "a source and write through a link at the destination. When the destination has no trailing `/`,");
+            w!(out, "the script first looks in the image whether it is a directory, as rsync does. Plain instructions");
+            w!(out, "next to the IMPORT go into the same Dockerfile (layer cache).");
         }
         Context::User => {
             w!(out, "**Layer cache.** These instructions go into one generated Dockerfile, built with `docker build` and the");
@@ -260,7 +263,10 @@ BuildKit can say in a Dockerfile most of what the sh backend had to do around on
   reaches a layer, and the RUN stays an ordinary Dockerfile RUN.
 - **COPY --from instead of the tar streams.** An IMPORT copies straight from the image at the EXPORT
   (the stage is cut there, so later changes do not leak in), with rsync's trailing-slash rules
-  worked out when rockerc compiles.
+  worked out when rockerc compiles. Two things COPY cannot do as rsync did: it follows a link named
+  as a source (the file it points to arrives, not the link), and a directory it creates gets mode
+  0755 (Docker 20.10's frontend has no `COPY --chmod`). The modes inside, setuid bits included,
+  are kept. The sh backend keeps both, through a tar that ADD extracts.
 - **build.sh** does what a Dockerfile cannot say: it builds each image the Rockerfile TAGs as a
   `--target`, applies the names at the end (and pushes with `--push`), runs ATTACH, and writes what an
   IMPORT puts in a host directory with `--output type=local`.

@@ -749,6 +749,101 @@ rc_import_item() {
   fi
 }
 
+# rc_import_tar STORE TAR LAYOUT DEST NAME WORKDIR -- PATH CONTENTS...: lays one IMPORT's
+# sources (PATH in the store, '' for all of it; CONTENTS 1 for `src/`) out in TAR so that ADD,
+# which extracts a tar with its modes and links and replaces what is in the way, leaves rsync -a's
+# result. LAYOUT `into`: extracted in DEST, each source under its own name. `under`: extracted
+# in DEST's parent, everything under NAME (DEST's last component), so a `src/` source gives DEST
+# its contents and its mode. `decide`: one source, extracted in DEST's parent: inside NAME when
+# DEST is a directory in the image or the source a non-empty directory, as NAME otherwise. The
+# entries are root's; hard links become separate files (rsync -a has no -H).
+rc_import_tar() {
+  rc_store=$1 rc_tar=$2 rc_layout=$3 rc_dest=$4 rc_name=$5 rc_twd=$6
+  shift 7
+  rc_stage="$rc_tar.d"
+  mkdir "$rc_stage"
+  rc_members=
+  while [ $# -gt 0 ]; do
+    rc_path=$1 rc_contents=$2
+    shift 2
+    rc_p=$rc_store
+    if [ -n "$rc_path" ]; then rc_p="$rc_store/$rc_path"; fi
+    case $rc_path in */*) rc_no_links "$rc_store" "${rc_path%/*}" ;; esac
+    [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${rc_path:-/}: not in the export store (no EXPORT put it there)"
+    rc_sname=${rc_path##*/}
+    if [ -z "$rc_sname" ]; then rc_sname=store; fi
+    if [ "$rc_contents" = 1 ]; then
+      { [ -d "$rc_p" ] && [ ! -L "$rc_p" ]; } || rc_fail "IMPORT ${rc_path:-/}/: not a directory"
+      rc_rel=$rc_name
+    else
+      case $rc_layout in
+        into) rc_rel=$rc_sname ;;
+        under) rc_rel="$rc_name/$rc_sname" ;;
+        *)
+          if { [ -d "$rc_p" ] && [ ! -L "$rc_p" ] && [ -n "$(ls -A "$rc_p")" ]; } || rc_dir_in_image "$rc_dest" "$rc_twd"; then
+            rc_rel="$rc_name/$rc_sname"
+          else
+            rc_rel=$rc_name
+          fi
+          ;;
+      esac
+    fi
+    if [ -z "$rc_rel" ]; then
+      # `src/` into the root or `.`: the contents, each entry by its own name.
+      cp -PRp "$rc_p/." "$rc_stage/" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
+      for rc_item in "$rc_p"/* "$rc_p"/.[!.]* "$rc_p"/..?*; do
+        [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+        rc_m=$(rc_q "./${rc_item##*/}")
+        case " $rc_members" in *" $rc_m"*) ;; *) rc_members="$rc_members$rc_m" ;; esac
+      done
+      continue
+    fi
+    case $rc_rel in */*) mkdir -p "$rc_stage/${rc_rel%/*}" ;; esac
+    if [ "$rc_contents" = 1 ] && [ -d "$rc_stage/$rc_rel" ]; then
+      cp -PRp "$rc_p/." "$rc_stage/$rc_rel" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
+    else
+      rm -rf "${rc_stage:?}/$rc_rel"
+      cp -PRp "$rc_p" "$rc_stage/$rc_rel" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
+    fi
+    # In the tar: NAME itself under `under` (it carries the mode), else the entry.
+    if [ "$rc_layout" = under ]; then rc_m=$(rc_q "./$rc_name"); else rc_m=$(rc_q "./$rc_rel"); fi
+    case " $rc_members" in *" $rc_m"*) ;; *) rc_members="$rc_members$rc_m" ;; esac
+  done
+  find "$rc_stage" -type f -links +1 -exec sh -c 'for f; do cp -p "$f" "$f.rockerc-unlinked" && mv -f "$f.rockerc-unlinked" "$f"; done' sh {} +
+  if [ -z "${rc_gnu_tar:-}" ]; then
+    if tar --version 2>/dev/null | grep -q 'GNU tar'; then rc_gnu_tar=1; else rc_gnu_tar=0; fi
+  fi
+  # GNU tar: owners root whoever runs the script, members in name order (the same bytes every
+  # time, so the layer cache holds). Other tars (BusyBox) write the owners the files have: the
+  # script's user's, root where it runs as root.
+  if [ "$rc_gnu_tar" = 1 ]; then
+    eval "tar --numeric-owner --owner=0 --group=0 --sort=name -cf \"\$rc_tar\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the IMPORT tar"
+  else
+    eval "tar -cf \"\$rc_tar\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the IMPORT tar"
+  fi
+  rm -rf "$rc_stage"
+}
+
+# rc_dir_in_image DEST WORKDIR: whether DEST (relative to WORKDIR, or the image's when that is '')
+# is a directory in the current image, links followed, as rsync's destination check sees it.
+rc_dir_in_image() {
+  [ -n "$rc_img" ] || return 1
+  rc_probe=$1
+  case $rc_probe in
+    /*) ;;
+    *)
+      if [ -n "$2" ]; then rc_wd=$2; else rc_workdir; fi
+      rc_probe="${rc_wd%/}/$rc_probe"
+      ;;
+  esac
+  rc_new_container
+  rc_docker create --name "$rc_ctr" "$rc_img" /rockerc-import-never-runs
+  # A directory's `/.` streams a tar (its first block is enough); anything else is an error.
+  docker cp "$rc_ctr:$rc_probe/." - 2>/dev/null | dd bs=512 count=1 > "$rc_tar.probe" 2>/dev/null || :
+  rc_rm_container_later
+  [ -s "$rc_tar.probe" ]
+}
+
 # rc_import_mount DEST MOUNTSPECS... -- ITEM...: an IMPORT into a MOUNTed directory writes into the
 # mount, through a container that has the stage's mounts; `docker cp` follows them. Each ITEM
 # is laid out as for a COPY (rc_import_item): a directory's `/.` has rsync's meaning, a file

@@ -2,7 +2,7 @@
 
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, Emitted};
 use crate::analyze::Mount;
-use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, ImportContext, PlanStage, Start, Step, StepKind};
+use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, ImportContext, PlanStage, Start, Step, StepKind, TarLayout};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -338,7 +338,20 @@ impl<'a> ShEmitter<'a> {
                 "\"$rc_ctx\"".to_string()
             }
             Context::Import(imp) => {
-                self.import_context(out, step, imp);
+                self.import_store(out, step, imp);
+                for (k, t) in imp.tars.iter().enumerate() {
+                    let layout = match t.layout {
+                        TarLayout::Into => "into",
+                        TarLayout::UnderDest => "under",
+                        TarLayout::Decide => "decide",
+                    };
+                    let wd = t.workdir.as_deref().map(sh_quote).unwrap_or_else(|| "''".into());
+                    let mut line = format!("  rc_import_tar \"$rc_store\" \"$rc_ctx/{k}.tar\" {layout} {} {} {wd} --", sh_quote(&t.dest), sh_quote(&t.dest_name));
+                    for s in &imp.sources[t.first..t.first + t.count] {
+                        let _ = write!(line, " {} {}", sh_quote(&s.path), u8::from(s.contents));
+                    }
+                    w!(out, "{line}");
+                }
                 "\"$rc_ctx\"".to_string()
             }
         };
@@ -357,14 +370,19 @@ impl<'a> ShEmitter<'a> {
         w!(out, "  rc_done");
     }
 
-    /// Replays the EXPORTs an IMPORT reads into a private store and lays its sources out in
-    /// `$rc_ctx/K/NAME`.
-    fn import_context(&self, out: &mut String, step: &Step, imp: &ImportContext) {
+    /// Replays the EXPORTs an IMPORT reads into a private store.
+    fn import_store(&self, out: &mut String, step: &Step, imp: &ImportContext) {
         w!(out, "  rc_store=\"$rc_tmp/store.{}\" rc_ctx=\"$rc_tmp/ctx.{}\"", step.number, step.number);
         w!(out, "  mkdir \"$rc_store\" \"$rc_ctx\"");
         for r in &imp.replay {
             w!(out, "  rc_place \"$rc_store\" {} {} {}", r.export, sh_quote(&r.dest), r.nsrc);
         }
+    }
+
+    /// Replays the EXPORTs an IMPORT reads into a private store and lays its sources out in
+    /// `$rc_ctx/K/NAME`.
+    fn import_context(&self, out: &mut String, step: &Step, imp: &ImportContext) {
+        self.import_store(out, step, imp);
         for (k, s) in imp.sources.iter().enumerate() {
             w!(out, "  rc_import_item \"$rc_store\" {} {} \"$rc_ctx/{k}\" {}", sh_quote(&s.path), u8::from(s.contents), sh_quote(&s.name));
         }

@@ -143,6 +143,39 @@ pub struct ImportContext {
     /// EXPORT ids to replay, in file order, each with its destination and source count.
     pub replay: Vec<Replay>,
     pub sources: Vec<ImportSource>,
+    /// Per IMPORT into the image: the tar it becomes (`K.tar` in the context, K its index).
+    pub tars: Vec<ImportTar>,
+}
+
+/// How one IMPORT's sources are laid out in its tar, which `ADD` extracts into the image with
+/// rsync's result: every mode bit kept (setuid, setgid, directory modes), links as links, an
+/// existing link or file at a target replaced, owners root.
+#[derive(Clone, Debug)]
+pub struct ImportTar {
+    /// `sources[first..first + count]` are this IMPORT's.
+    pub first: usize,
+    pub count: usize,
+    pub layout: TarLayout,
+    /// The destination as written (relative ones are relative to WORKDIR).
+    pub dest: String,
+    /// The last component of the destination, the entry that stands for it where the tar is
+    /// extracted in its parent.
+    pub dest_name: String,
+    /// WORKDIR when the Rockerfile makes it known (a relative destination is looked up in it).
+    pub workdir: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TarLayout {
+    /// Extracted in the destination, a directory: each source under its own name.
+    Into,
+    /// Extracted in the destination's parent, everything under `dest_name`: a `src/` source
+    /// gives the destination its contents and its mode, as rsync does.
+    UnderDest,
+    /// One source into a destination without a trailing `/`, extracted in its parent: the script
+    /// looks in the image whether the destination is a directory (the source goes inside it) or
+    /// not (a file, a link or an empty directory becomes it), as rsync decides.
+    Decide,
 }
 
 #[derive(Clone, Debug)]
@@ -482,7 +515,7 @@ impl<'a> Lowerer<'a> {
             Op::Import(t) if self.mount_holding(cx, state, t).is_some() => {
                 self.flush(cx);
                 self.need_image(cx, item);
-                let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new() };
+                let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
                 self.add_import_sources(cx, i, t, &mut imp);
                 let mut dest = self.mount_holding(cx, state, t).unwrap_or_default();
                 if (t.sources.len() > 1 || t.dest_str().ends_with('/')) && !dest.ends_with('/') {
@@ -496,7 +529,7 @@ impl<'a> Lowerer<'a> {
                     kind: StepKind::ImportToMount(ImportToMountStep { context: imp, dest, mounts: cx.mounts.clone() }),
                 });
             }
-            Op::Import(t) => self.import(cx, i, item, t),
+            Op::Import(t) => self.import(cx, state, i, item, t),
             Op::Tag(name) | Op::Push(name) => {
                 self.flush(cx);
                 self.need_image(cx, item);
@@ -617,29 +650,47 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn import(&mut self, cx: &mut StageLowering<'a>, i: usize, item: &'a Item, t: &Transfer) {
-        // IMPORTs in a row share one build: each source gets its own directory in one context.
-        // The user's context cannot be mixed in (it would be uploaded to the runtime build).
-        if matches!(cx.pending.context, Some(Context::User | Context::Paths(_))) {
+    fn import(&mut self, cx: &mut StageLowering<'a>, state: &StageState, i: usize, item: &'a Item, t: &Transfer) {
+        let dest = t.dest_str().to_string();
+        let n = t.sources.len();
+        let any_contents = t.sources.iter().any(|s| is_contents(&s.value));
+        let trimmed = dest.trim_end_matches('/');
+        let names_a_dir = dest.ends_with('/') || n > 1 || trimmed.is_empty() || matches!(trimmed.rsplit('/').next(), Some("." | ".."));
+        let (layout, target, dest_name) = match trimmed.rsplit_once('/') {
+            // The root, `.`, `..`: extracted in place (their own mode stays).
+            _ if trimmed.is_empty() || matches!(trimmed.rsplit('/').next(), Some("." | "..")) => (TarLayout::Into, format!("{trimmed}/"), String::new()),
+            Some((parent, name)) => {
+                let parent = if parent.is_empty() { "/".to_string() } else { format!("{parent}/") };
+                if any_contents {
+                    (TarLayout::UnderDest, parent, name.to_string())
+                } else if names_a_dir {
+                    (TarLayout::Into, format!("{trimmed}/"), name.to_string())
+                } else {
+                    (TarLayout::Decide, parent, name.to_string())
+                }
+            }
+            None if any_contents => (TarLayout::UnderDest, "./".to_string(), trimmed.to_string()),
+            None if names_a_dir => (TarLayout::Into, format!("{trimmed}/"), trimmed.to_string()),
+            None => (TarLayout::Decide, "./".to_string(), trimmed.to_string()),
+        };
+        // IMPORTs in a row share one build: each gets its own tar in one context. The user's
+        // context cannot be mixed in (it would be uploaded to the runtime build). An IMPORT that
+        // looks at the image first starts a build of its own, so it sees what came before it.
+        if layout == TarLayout::Decide || matches!(cx.pending.context, Some(Context::User | Context::Paths(_))) {
             self.flush(cx);
         }
         let mut imp = match cx.pending.context.take() {
             Some(Context::Import(imp)) => imp,
-            _ => ImportContext { replay: Vec::new(), sources: Vec::new() },
+            _ => ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() },
         };
-        let first_source = imp.sources.len();
+        let first = imp.sources.len();
         self.add_import_sources(cx, i, t, &mut imp);
-        let n = t.sources.len();
-        let mut dest = t.dest_str().to_string();
-        if n > 1 && !dest.ends_with('/') {
-            dest.push('/');
-        }
-        let copy_srcs: Vec<String> = imp.sources[first_source..].iter().enumerate().map(|(k, s)| format!("{}/{}", first_source + k, copy_pattern(&s.name))).collect();
-        let mut words: Vec<String> = copy_srcs.iter().map(|s| json_string(&docker_escape(s, self.program.escape))).collect();
-        words.push(json_string(&docker_escape(&dest, self.program.escape)));
-        // The IMPORT as written, then the COPY that does it: rsync's rules hold because the script
-        // lays out the context for it (a directory arrives nested one level deeper).
-        let line = format!("#   {}\nCOPY [{}]", one_line_of(&item.text), words.join(", "));
+        let k = imp.tars.len();
+        imp.tars.push(ImportTar { first, count: n, layout, dest: dest.clone(), dest_name, workdir: state.workdir.clone() });
+        let words = [json_string(&format!("{k}.tar")), json_string(&docker_escape(&target, self.program.escape))];
+        // The IMPORT as written, then the ADD that does it: the script lays the files out in a tar
+        // with rsync's result, and ADD extracts a tar with every mode bit and link as it is.
+        let line = format!("#   {}\nADD [{}]", one_line_of(&item.text), words.join(", "));
         self.add_line(cx, item, line, Some(Context::Import(imp)));
     }
 
@@ -650,15 +701,27 @@ impl<'a> Lowerer<'a> {
 
     /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
     fn add_import_sources(&self, cx: &StageLowering, i: usize, t: &Transfer, imp: &mut ImportContext) {
-        for id in self.graph.imports.get(&(cx.stage.index, i)).cloned().unwrap_or_default() {
-            if imp.replay.iter().all(|r| r.export != id) {
+        let ids = self.graph.imports.get(&(cx.stage.index, i)).map(Vec::as_slice).unwrap_or_default();
+        let mut added = Vec::new();
+        for &id in ids {
+            // IMPORTs in a row share one context: a long run of them must not compare every id
+            // with every replay already there.
+            if imp.replay.binary_search_by_key(&id, |r| r.export).is_err() {
                 let e = self.graph.exports[id];
                 let Op::Export(x) = &self.program.stages[e.stage].items[e.item].op else { unreachable!() };
-                imp.replay.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
+                added.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
             }
         }
-        // Replays happen in file order (later EXPORTs win, as in the store).
-        imp.replay.sort_by_key(|r| r.export);
+        // Replays happen in file order (later EXPORTs win, as in the store). Mostly the new ones
+        // come after those already there: then appending keeps the order.
+        let in_order = match (imp.replay.last(), added.first()) {
+            (Some(r), Some(a)) => r.export < a.export,
+            _ => true,
+        };
+        imp.replay.extend(added);
+        if !in_order {
+            imp.replay.sort_by_key(|r| r.export);
+        }
         for s in &t.sources {
             let path = store_path(&s.value, false);
             let contents = is_contents(&s.value);
@@ -928,14 +991,6 @@ fn store_path(path: &str, keep_slash: bool) -> String {
     }
 }
 
-/// The name of an IMPORT's entry in its context as a COPY source. Docker takes `*?[` in COPY
-/// sources as a glob, and cannot be made to take them literally; its lexer also reads quotes,
-/// `$` and the escape character. Each such character becomes `?`: the directory holds this one
-/// entry, so the pattern matches exactly it, and a single match behaves as a literal source.
-fn copy_pattern(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || " ._-+,@%=:~^#!&()<>;|{}/".contains(c) { c } else { '?' }).collect()
-}
-
 /// Escapes a literal path for Docker's word expansion in COPY (`$`, quotes, the escape char).
 fn docker_escape(s: &str, escape: char) -> String {
     let mut out = String::with_capacity(s.len());
@@ -1035,13 +1090,6 @@ mod tests {
         assert!(is_contents("dist/."));
         assert!(is_contents("/"));
         assert!(!is_contents("/dist"));
-    }
-
-    #[test]
-    fn copy_patterns_match_only_the_entry() {
-        assert_eq!(copy_pattern("app"), "app");
-        assert_eq!(copy_pattern("file[1] *x?.txt"), "file?1? ?x?.txt");
-        assert_eq!(copy_pattern("it's $HOME \\`x`\""), "it?s ?HOME ??x??");
     }
 
     #[test]

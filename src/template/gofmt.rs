@@ -420,27 +420,50 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
                     }
                 }
             };
-            if exp < -4 || exp >= eprec {
-                let mut m = String::new();
-                if neg {
-                    m.push('-');
-                }
-                m.push_str(&digits[..1]);
-                if digits.len() > 1 {
-                    m.push('.');
-                    m.push_str(&digits[1..]);
-                }
-                let _ = write!(m, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-                m
-            } else {
-                fixed_from_digits(neg, &digits, exp, None)
-            }
+            g_from_digits(neg, &digits, exp, eprec)
         }
     };
     if upper {
         s.to_uppercase()
     } else {
         s
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: `f` rounded to float32, its shortest digits, `%e` form
+/// when the exponent is below -4 or at least 6 (go-yaml's encoder printed floats so).
+pub fn format_float_g32(f: f64) -> String {
+    let x = f as f32;
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let s = format!("{:e}", x.abs());
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+    let exp: i32 = e.parse().unwrap_or(0);
+    g_from_digits(x.is_sign_negative(), &digits, exp, 6)
+}
+
+/// `%g` from the digits and decimal exponent: `%e` when the exponent is below -4 or at least
+/// `eprec`, `%f` otherwise.
+fn g_from_digits(neg: bool, digits: &str, exp: i32, eprec: i32) -> String {
+    if exp < -4 || exp >= eprec {
+        let mut m = String::new();
+        if neg {
+            m.push('-');
+        }
+        m.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            m.push('.');
+            m.push_str(&digits[1..]);
+        }
+        let _ = write!(m, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        m
+    } else {
+        fixed_from_digits(neg, digits, exp, None)
     }
 }
 

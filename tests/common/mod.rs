@@ -185,6 +185,7 @@ pub fn image_files(image: &str) -> BTreeMap<String, Entry> {
             tar::EntryType::Directory => 'd',
             tar::EntryType::Symlink => 'l',
             tar::EntryType::Link => 'h',
+            tar::EntryType::Fifo => 'p',
             _ => 'f',
         };
         let size = header.size().unwrap_or(0);

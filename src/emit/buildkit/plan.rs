@@ -166,10 +166,9 @@ pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sour
         build_id,
         source_name: one_line_name(&file.name),
         names,
-        imports,
+        store: store::Store::new(&imports),
         used_exports,
         export_ids,
-        exports: Vec::new(),
         export_points: BTreeMap::new(),
         stage_images: BTreeMap::new(),
         tag_images: BTreeMap::new(),
@@ -253,10 +252,10 @@ struct Planner<'a> {
     build_id: &'a str,
     source_name: String,
     names: Names,
-    imports: Vec<ImportInfo<'a>>,
     used_exports: BTreeSet<usize>,
     export_ids: BTreeMap<(usize, usize), usize>,
-    exports: Vec<ExportInfo<'a>>,
+    /// The export store as the EXPORTs planned so far (in file order) leave it.
+    store: store::Store,
     /// Export id -> the Dockerfile stage holding the image at that EXPORT.
     export_points: BTreeMap<usize, String>,
     /// Rockerfile stage -> its final Dockerfile stage.
@@ -714,7 +713,7 @@ impl<'a> Planner<'a> {
             }
             sources.push(abs);
         }
-        self.exports.push(ExportInfo { id, at: (w.stage.index, i), transfer: t, sources });
+        self.store.export(&ExportInfo { id, at: (w.stage.index, i), transfer: t, sources });
         if self.used_exports.contains(&id) {
             let point = self.point(w, item.span, last, format!("{} ({}): IMPORTs copy from this image", summarize(item), self.place(item.span)));
             self.export_points.insert(id, point);
@@ -786,7 +785,7 @@ impl<'a> Planner<'a> {
     }
 
     fn store_copies(&mut self, w: &Walk, i: usize, t: &Transfer, dest: &str, dest_is_dir: bool) -> Option<Vec<StoreCopy>> {
-        match store::resolve_import(&self.exports, &self.imports, (w.stage.index, i), &t.sources, dest, dest_is_dir) {
+        match store::resolve_import(&self.store, &t.sources, dest, dest_is_dir) {
             Ok(c) => {
                 let mut ids: Vec<usize> = c.iter().map(|c| c.export).collect();
                 ids.sort_unstable();

@@ -21,6 +21,7 @@ use crate::analyze::{normalize, Transfer};
 use crate::diagnostic::Diagnostic;
 use crate::graph::store_components;
 use crate::source::Spanned;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -78,6 +79,8 @@ pub struct StoreCopy {
 #[derive(Clone, Debug)]
 struct Placement {
     export: usize,
+    /// The exporting stage.
+    stage: usize,
     /// Store path of the entry.
     at: Vec<String>,
     /// What was copied there: this path of the exporting image (or its contents).
@@ -101,10 +104,6 @@ enum PathState {
 
 fn is_prefix(prefix: &[String], path: &[String]) -> bool {
     path.len() >= prefix.len() && path[..prefix.len()] == *prefix
-}
-
-fn is_strict_prefix(prefix: &[String], path: &[String]) -> bool {
-    path.len() > prefix.len() && is_prefix(prefix, path)
 }
 
 /// Whether an EXPORT/IMPORT path names a directory's contents (`dir/`, `dir/.`, `/`, `.`).
@@ -136,26 +135,82 @@ fn basename(path: &str) -> &str {
     path.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
-struct Model<'a, 'b> {
-    exports: &'b [ExportInfo<'a>],
-    imports: &'b [ImportInfo<'a>],
-    live: Vec<Placement>,
+/// The export store as EXPORTs in file order leave it: the live placements, in a tree of store
+/// path components. A tree, not a list: a file of thousands of EXPORTs and IMPORTs asks it once
+/// per IMPORT, and each question looks only at the paths on the way to the source and inside it.
+pub struct Store {
+    nodes: Vec<Node>,
+    /// The order placements were made in (later ones win).
+    seq: usize,
+    /// For each store path some IMPORT names or lies inside: the last IMPORT that does.
+    imported: HashMap<Vec<String>, (usize, usize)>,
+    /// (stage, normalised source) of every `src/` EXPORT so far.
+    contents_sources: HashSet<(usize, String)>,
+    /// The first EXPORT whose placement rockerc could not work out: every later IMPORT fails.
+    broken: Option<String>,
 }
 
-impl Model<'_, '_> {
+#[derive(Default)]
+struct Node {
+    children: HashMap<String, usize>,
+    /// Placements exactly at this path, in order.
+    here: Vec<(usize, Placement)>,
+    /// Live placements at this path and below.
+    count: usize,
+}
+
+impl Store {
+    /// An empty store; `imports` are all the file's IMPORTs.
+    pub fn new(imports: &[ImportInfo]) -> Store {
+        let mut imported: HashMap<Vec<String>, (usize, usize)> = HashMap::new();
+        for i in imports {
+            for s in &i.transfer.sources {
+                let path = store_components(&s.value);
+                for n in 0..=path.len() {
+                    let last = imported.entry(path[..n].to_vec()).or_insert(i.at);
+                    *last = (*last).max(i.at);
+                }
+            }
+        }
+        Store { nodes: vec![Node::default()], seq: 0, imported, contents_sources: HashSet::new(), broken: None }
+    }
+
+    /// The nodes from the root down to `path` (as far as they exist).
+    fn trail(&self, path: &[String]) -> Vec<usize> {
+        let mut out = vec![0];
+        let mut node = 0;
+        for c in path {
+            match self.nodes[node].children.get(c) {
+                Some(&n) => {
+                    node = n;
+                    out.push(n);
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
     fn state(&self, path: &[String]) -> PathState {
-        if path.is_empty() || self.live.iter().any(|p| is_strict_prefix(path, &p.at)) {
+        if path.is_empty() {
             return PathState::Dir;
         }
-        if let Some(p) = self.live.iter().rev().find(|p| p.at == path) {
-            return match (p.contents, p.assumed) {
-                (true, _) => PathState::Dir,
-                (false, Some((Kind::Dir, _))) => PathState::Dir,
-                (false, Some((Kind::File, _))) => PathState::File,
-                (false, None) => PathState::Unknown,
-            };
+        let trail = self.trail(path);
+        if trail.len() == path.len() + 1 {
+            let node = &self.nodes[trail[path.len()]];
+            if node.count > node.here.len() {
+                return PathState::Dir;
+            }
+            if let Some((_, p)) = node.here.last() {
+                return match (p.contents, p.assumed) {
+                    (true, _) => PathState::Dir,
+                    (false, Some((Kind::Dir, _))) => PathState::Dir,
+                    (false, Some((Kind::File, _))) => PathState::File,
+                    (false, None) => PathState::Unknown,
+                };
+            }
         }
-        if self.live.iter().any(|p| is_strict_prefix(&p.at, path)) {
+        if trail.iter().take(path.len()).any(|&n| !self.nodes[n].here.is_empty()) {
             return PathState::Unknown;
         }
         PathState::Absent
@@ -163,34 +218,72 @@ impl Model<'_, '_> {
 
     /// Removes what a new entry at `at` replaces; entries above it get a hole there.
     fn replace(&mut self, at: &[String]) {
-        self.live.retain(|p| !is_prefix(at, &p.at));
-        for p in &mut self.live {
-            if is_strict_prefix(&p.at, at) {
+        let trail = self.trail(at);
+        for &n in trail.iter().take(at.len()) {
+            for (_, p) in &mut self.nodes[n].here {
                 p.holes.push(at.to_vec());
             }
         }
+        if trail.len() == at.len() + 1 {
+            let node = trail[at.len()];
+            let removed = self.nodes[node].count;
+            self.nodes[node].here.clear();
+            self.nodes[node].children.clear();
+            for &n in &trail {
+                self.nodes[n].count -= removed;
+            }
+        }
+    }
+
+    fn place(&mut self, p: Placement) {
+        let mut node = 0;
+        self.nodes[0].count += 1;
+        for c in &p.at {
+            node = match self.nodes[node].children.get(c) {
+                Some(&n) => n,
+                None => {
+                    let n = self.nodes.len();
+                    self.nodes.push(Node::default());
+                    self.nodes[node].children.insert(c.clone(), n);
+                    n
+                }
+            };
+            self.nodes[node].count += 1;
+        }
+        self.seq += 1;
+        self.nodes[node].here.push((self.seq, p));
     }
 
     /// Whether an IMPORT after `after` names `path` or something inside it: then the sh backend
     /// only succeeds if an EXPORT made `path` a directory.
     fn imported_inside(&self, after: (usize, usize), path: &[String]) -> bool {
-        self.imports.iter().filter(|i| i.at > after).flat_map(|i| i.transfer.sources.iter()).any(|s| is_prefix(path, &store_components(&s.value)))
+        self.imported.get(path).is_some_and(|&last| last > after)
     }
 
-    /// Applies one EXPORT. Fails where the placement depends on something rockerc cannot know.
-    fn export(&mut self, e: &ExportInfo) -> Result<(), String> {
+    /// Applies one EXPORT (EXPORTs come in file order). Where its placement depends on something
+    /// rockerc cannot know, every later IMPORT fails.
+    pub fn export(&mut self, e: &ExportInfo) {
+        if self.broken.is_none() {
+            if let Err(why) = self.try_export(e) {
+                self.broken = Some(why);
+            }
+        }
+    }
+
+    fn try_export(&mut self, e: &ExportInfo) -> Result<(), String> {
         let t = e.transfer;
         let dest = store_components(t.dest_str());
         let as_dir = t.sources.len() > 1 || t.dest_str().ends_with('/') || dest.is_empty();
         let mut cleared = false;
         for (src, abs) in t.sources.iter().zip(&e.sources) {
             if is_contents(&src.value) {
+                self.contents_sources.insert((e.at.0, normalize(abs)));
                 // rsync's `src/`: the destination directory becomes the contents (once per EXPORT).
                 if !cleared {
                     self.replace(&dest);
                     cleared = true;
                 }
-                self.live.push(Placement { export: e.id, at: dest.clone(), src: abs.clone(), contents: true, assumed: None, holes: Vec::new() });
+                self.place(Placement { export: e.id, stage: e.at.0, at: dest.clone(), src: abs.clone(), contents: true, assumed: None, holes: Vec::new() });
                 continue;
             }
             let name = basename(abs).to_string();
@@ -214,20 +307,15 @@ impl Model<'_, '_> {
                 }
             };
             self.replace(&at);
-            self.live.push(Placement { export: e.id, at, src: abs.clone(), contents: false, assumed, holes: Vec::new() });
+            self.place(Placement { export: e.id, stage: e.at.0, at, src: abs.clone(), contents: false, assumed, holes: Vec::new() });
         }
         Ok(())
     }
 
     /// Whether the exporting stage of `export` also EXPORTs `src` as `src/` somewhere: it was a
     /// directory then, so rockerc takes it for one (and checks).
-    fn exported_as_contents(&self, export: usize, src: &str) -> bool {
-        let stage = self.exports.iter().find(|e| e.id == export).map(|e| e.at.0);
-        self.exports
-            .iter()
-            .filter(|e| Some(e.at.0) == stage)
-            .flat_map(|e| e.transfer.sources.iter().zip(&e.sources))
-            .any(|(s, abs)| is_contents(&s.value) && normalize(abs) == normalize(src))
+    fn exported_as_contents(&self, stage: usize, src: &str) -> bool {
+        self.contents_sources.contains(&(stage, normalize(src)))
     }
 }
 
@@ -239,29 +327,19 @@ fn one_line(t: &Transfer) -> String {
     words.join(" ")
 }
 
-/// The COPYs for the sources of the IMPORT at `at`, into `dest` (a directory when `dest_is_dir`).
-/// `exports` are those before the IMPORT, in file order; `imports` all of the file's.
-pub fn resolve_import(
-    exports: &[ExportInfo],
-    imports: &[ImportInfo],
-    at: (usize, usize),
-    sources: &[Spanned<String>],
-    dest: &str,
-    dest_is_dir: bool,
-) -> Result<Vec<StoreCopy>, Vec<Diagnostic>> {
-    let mut model = Model { exports, imports, live: Vec::new() };
-    for e in exports.iter().filter(|e| e.at < at) {
-        if let Err(why) = model.export(e) {
-            return Err(vec![Diagnostic::error("buildkit-store", "this IMPORT cannot be written as COPY --from")
-                .at(sources.first().map(|s| s.span).unwrap_or_default(), "reads what that EXPORT placed")
-                .note(why)
-                .help("write the EXPORT's destination with a trailing `/` (the store keeps the name), or build with the sh backend (`--emit sh`), which decides when it runs")]);
-        }
+/// The COPYs for the sources of an IMPORT, into `dest` (a directory when `dest_is_dir`), from
+/// the store as the EXPORTs before the IMPORT left it.
+pub fn resolve_import(store: &Store, sources: &[Spanned<String>], dest: &str, dest_is_dir: bool) -> Result<Vec<StoreCopy>, Vec<Diagnostic>> {
+    if let Some(why) = &store.broken {
+        return Err(vec![Diagnostic::error("buildkit-store", "this IMPORT cannot be written as COPY --from")
+            .at(sources.first().map(|s| s.span).unwrap_or_default(), "reads what that EXPORT placed")
+            .note(why.clone())
+            .help("write the EXPORT's destination with a trailing `/` (the store keeps the name), or build with the sh backend (`--emit sh`), which decides when it runs")]);
     }
     let mut copies = Vec::new();
     let mut errors = Vec::new();
     for src in sources {
-        match resolve_source(&model, &src.value, dest, dest_is_dir) {
+        match resolve_source(store, &src.value, dest, dest_is_dir) {
             Ok(c) => copies.extend(c),
             Err(why) => errors.push(
                 Diagnostic::error("buildkit-store", format!("IMPORT `{}` cannot be written as COPY --from", src.value))
@@ -278,12 +356,24 @@ pub fn resolve_import(
     }
 }
 
-fn resolve_source(model: &Model, source: &str, dest: &str, dest_is_dir: bool) -> Result<Vec<StoreCopy>, String> {
+fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) -> Result<Vec<StoreCopy>, String> {
     let path = store_components(source);
     let contents = is_contents(source);
-    let live = &model.live;
-    let base = live.iter().rposition(|p| is_prefix(&p.at, &path));
-    let later_inside: Vec<&Placement> = live.iter().enumerate().filter(|(i, p)| base.map_or(true, |b| *i > b) && is_strict_prefix(&path, &p.at)).map(|(_, p)| p).collect();
+    let trail = store.trail(&path);
+    // The last placement at the source or above it, and those made after it inside the source.
+    let base: Option<&(usize, Placement)> = trail.iter().filter_map(|&n| store.nodes[n].here.last()).max_by_key(|(seq, _)| *seq);
+    let after = base.map_or(0, |(seq, _)| *seq);
+    let mut later: Vec<&(usize, Placement)> = Vec::new();
+    if trail.len() == path.len() + 1 {
+        let mut stack: Vec<usize> = store.nodes[trail[path.len()]].children.values().copied().collect();
+        while let Some(n) = stack.pop() {
+            later.extend(store.nodes[n].here.iter().filter(|(seq, _)| *seq > after));
+            stack.extend(store.nodes[n].children.values().copied());
+        }
+    }
+    later.sort_by_key(|(seq, _)| *seq);
+    let later_inside: Vec<&Placement> = later.into_iter().map(|(_, p)| p).collect();
+    let base = base.map(|(_, p)| p);
     let name = path.last().cloned().unwrap_or_default();
     // Where the entry itself goes: the destination (contents), or inside it under its name.
     let entry_dest = |rest: &[String]| -> String {
@@ -299,7 +389,7 @@ fn resolve_source(model: &Model, source: &str, dest: &str, dest_is_dir: bool) ->
             join(dest, &all)
         }
     };
-    let Some(b) = base.map(|i| &live[i]) else {
+    let Some(b) = base else {
         if later_inside.is_empty() {
             return Err(format!("no EXPORT before this line puts anything at `{}` of the export store", shown(&path)));
         }
@@ -362,7 +452,7 @@ fn resolve_source(model: &Model, source: &str, dest: &str, dest_is_dir: bool) ->
     let (kind, check, reason) = match known {
         Some((k, true)) => (k, None, "the Rockerfile says so".to_string()),
         Some((k, false)) => (k, Some(k), "the EXPORT that stored it only works so".to_string()),
-        None if model.exported_as_contents(b.export, &src) => (Kind::Dir, Some(Kind::Dir), format!("an EXPORT of `{src}/` in the same stage copied it as one")),
+        None if store.exported_as_contents(b.stage, &src) => (Kind::Dir, Some(Kind::Dir), format!("an EXPORT of `{src}/` in the same stage copied it as one")),
         None => (Kind::File, Some(Kind::File), "nothing says otherwise".to_string()),
     };
     let checked = if check.is_some() { " (a check stage stops the build if it is not)" } else { "" };
@@ -406,7 +496,11 @@ mod tests {
             .collect();
         let imports = vec![ImportInfo { at: (1, 0), transfer: &it }];
         let dest_is_dir = it.sources.len() > 1 || it.dest_str().ends_with('/');
-        resolve_import(&infos, &imports, (1, 0), &it.sources, it.dest_str(), dest_is_dir)
+        let mut store = Store::new(&imports);
+        for e in &infos {
+            store.export(e);
+        }
+        resolve_import(&store, &it.sources, it.dest_str(), dest_is_dir)
             .map(|cs| {
                 cs.iter()
                     .map(|c| {
