@@ -281,8 +281,16 @@ pub fn added_layers(save: &[u8], base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
 pub fn busybox_path() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let docker = String::from_utf8(run_ok(Command::new("sh").args(["-c", "command -v docker"])).stdout).unwrap();
+    // Debian's busybox-static has no `cksum` applet (Alpine's has): that one comes from coreutils.
+    let applets = String::from_utf8(run_ok(Command::new("/bin/busybox").arg("--list")).stdout).unwrap();
     for (tool, _) in rockerc::cli::TOOLS {
-        let target = if tool == "docker" { docker.trim() } else { "/bin/busybox" };
+        let target = if tool == "docker" {
+            docker.trim().to_string()
+        } else if applets.lines().any(|a| a == tool) {
+            "/bin/busybox".to_string()
+        } else {
+            String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("command -v {tool}"))).stdout).unwrap().trim().to_string()
+        };
         std::os::unix::fs::symlink(target, dir.path().join(tool)).unwrap();
     }
     for extra in ["ps", "kill", "head", "ls", "env", "id", "true", "false", "test", "["] {
