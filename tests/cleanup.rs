@@ -676,3 +676,131 @@ fn a_build_failing_late_leaves_every_tag_where_it_was() {
     assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
     v1.remove_all();
 }
+
+// -----------------------------------------------------------------------------------------------
+// The lock per build id is the engine's: builds whose clients have different TMPDIRs, or only
+// BusyBox's tools, still take turns; a dead holder's lock is taken over by exactly one build at a
+// time, after its containers and files (its secrets first) are gone.
+
+/// A RUN that owns the shared volume for a while and fails if anyone else wrote to it meanwhile.
+const OWNER_RUN: &str = "MOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 2 && test \"$(cat /shared/owner)\" = \"$$\" && cat /shared/owner > /seen\n";
+
+fn lock_name(id: &str) -> String {
+    format!("rockerc-lock-{}", cksum(id))
+}
+
+fn lock_containers(id: &str) -> Vec<String> {
+    docker_str(&["ps", "-a", "--filter", &format!("name=^/{}$", lock_name(id)), "--format", "{{.ID}}"]).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn builds_with_different_tmpdirs_and_busybox_tools_take_turns() {
+    if !engine_or_skip("builds_with_different_tmpdirs_and_busybox_tools_take_turns") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\n{OWNER_RUN}"));
+    let busybox = busybox_path();
+    let other_tmp = tempfile::tempdir().unwrap();
+    let a = s.command(&["--no-cache"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The second build: another TMPDIR, and BusyBox's tools only (its `ps` has no -p).
+    let mut b = Command::new(busybox.path().join("sh"));
+    b.arg(s.ctx.path().join("build.sh")).args(["--id", &s.id, "--no-cache"]).env("PATH", busybox.path()).env("TMPDIR", other_tmp.path());
+    b.env("XDG_CACHE_HOME", s.tmp.path().join("cache-b"));
+    let b = b.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let waited = [&a, &b].iter().filter(|o| String::from_utf8_lossy(&o.stdout).contains("waiting for another build")).count();
+    assert_eq!(waited, 1, "one build waited for the other");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    assert!(temp_dirs_in(other_tmp.path()).is_empty());
+    s.remove_all();
+}
+
+#[test]
+fn a_stale_lock_is_taken_over_by_one_build_at_a_time_after_its_leftovers_are_gone() {
+    if !engine_or_skip("a_stale_lock_is_taken_over_by_one_build_at_a_time_after_its_leftovers_are_gone") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\n{OWNER_RUN}"));
+    run_ok(&mut s.command(&["--no-cache"]));
+    // A holder that died with SIGKILL: a process that is gone, on this machine, with its
+    // temporary directory (a plaintext secret in it) and a RUN container still running.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().trim().to_string();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap().display().to_string();
+    let dead_tmp = s.tmp.path().join("rockerc.Dead42");
+    std::fs::create_dir_all(dead_tmp.join("run.1")).unwrap();
+    std::fs::write(dead_tmp.join("run-id"), "Dead42\n").unwrap();
+    std::fs::write(dead_tmp.join("run.1/secret.TOKEN"), "plaintext").unwrap();
+    let leftover = "rockerc-Dead42-1-1".to_string();
+    docker(&["run", "-d", "--name", &leftover, "--label", &format!("rockerc.test={}", s.id), BUSYBOX, "sleep", "300"]);
+    let label = format!("rockerc.lock={pid} 12345 {boot}/{ns} Dead42 {}", dead_tmp.display());
+    docker(&["create", "--name", &lock_name(&s.id), "--label", &label, "rockerc-lock:1", "/x"]);
+
+    // Several builds find it at once: one at a time takes it over, none runs beside another.
+    let builds: Vec<_> = (0..4)
+        .map(|_| {
+            let tmp = tempfile::tempdir().unwrap();
+            let child = s.command(&["--no-cache"]).env("TMPDIR", tmp.path()).env("XDG_CACHE_HOME", tmp.path().join("cache")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            (child, tmp)
+        })
+        .collect();
+    let mut reaped = 0;
+    for (child, tmp) in builds {
+        let out = child.wait_with_output().unwrap();
+        let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "two builds ran at once, or one died: {shown}");
+        reaped += usize::from(shown.contains("that held the lock is gone; removing what it left"));
+        assert!(temp_dirs_in(tmp.path()).iter().all(|e| e == "cache"), "{:?}", temp_dirs_in(tmp.path()));
+    }
+    assert!(reaped >= 1, "no build noticed the dead holder");
+    assert!(!dead_tmp.exists(), "the dead build's temporary directory (and secret) is still there");
+    assert!(docker_str(&["ps", "-a", "-q", "--filter", &format!("name=^/{leftover}$")]).is_empty(), "the dead build's container still runs");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    s.remove_all();
+}
+
+#[test]
+fn a_build_killed_mid_run_is_cleaned_up_by_the_next_one() {
+    if !engine_or_skip("a_build_killed_mid_run_is_cleaned_up_by_the_next_one") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN test -n \"$TOKEN\" && echo $$ > /cache/writer && sleep 300\n"));
+    let out = run_ok(rockerc().current_dir(s.ctx.path()).args(["--secret", "TOKEN", "Rockerfile"]));
+    std::fs::write(s.ctx.path().join("build.sh"), out.stdout).unwrap();
+    // Started the way a CI job starts it, then killed with SIGKILL, with its process group.
+    let mut child = s.command(&["--no-cache"]).env("TOKEN", "hunter2-secret").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).process_group(0).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !Phase::RunningContainer.reached(&s) {
+        assert!(started.elapsed().as_secs() < 60, "the RUN never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    run_ok(Command::new("kill").arg("-KILL").arg("--").arg(format!("-{}", child.id())));
+    child.wait().unwrap();
+    let secret_files = || run_ok(Command::new("sh").arg("-c").arg(format!("grep -rl hunter2-secret {} || true", s.tmp.path().display()))).stdout;
+    assert!(!secret_files().is_empty(), "the killed build left its secret file behind (the test's premise)");
+    assert!(Phase::RunningContainer.reached(&s), "its RUN container goes on (the test's premise)");
+
+    // The next build of the same id (the Rockerfile changed meanwhile), with another TMPDIR: it
+    // finds the dead holder, stops its container, removes its files, and builds.
+    s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN cat /cache/writer > /seen\n"));
+    let other = tempfile::tempdir().unwrap();
+    let out = s.command(&["--no-cache"]).env("TMPDIR", other.path()).output().unwrap();
+    let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("that held the lock is gone; removing what it left"), "{shown}");
+    assert!(!Phase::RunningContainer.reached(&s), "the killed build's RUN container still runs");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    assert!(secret_files().is_empty(), "the dead build's secret is still on disk");
+    assert!(temp_dirs_in(s.tmp.path()).iter().all(|e| !e.starts_with("rockerc.")), "{:?}", temp_dirs_in(s.tmp.path()));
+    s.remove_all();
+}
