@@ -804,3 +804,102 @@ fn a_build_killed_mid_run_is_cleaned_up_by_the_next_one() {
     assert!(temp_dirs_in(s.tmp.path()).iter().all(|e| !e.starts_with("rockerc.")), "{:?}", temp_dirs_in(s.tmp.path()));
     s.remove_all();
 }
+
+/// `sh build.sh | head -1`: the reader goes away after one line; the script stops at its next
+/// line of output and cleans up, whether SIGPIPE reaches it or is ignored (its writes fail).
+#[test]
+fn a_build_piped_into_head_leaves_nothing() {
+    if !engine_or_skip("a_build_piped_into_head_leaves_nothing") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo one > /one\nMOUNT /cache\nRUN echo two > /two\nRUN echo three > /three\nTAG rockerc-e2e/piped-{{id}}:latest\n"));
+    for ignore in ["", "trap '' PIPE; "] {
+        let line = format!("{ignore}sh \"$0\" --no-cache --id \"$1\" | head -n 1");
+        let out = Command::new("sh")
+            .args(["-c", &line])
+            .arg(s.ctx.path().join("build.sh"))
+            .arg(&s.id)
+            .env("TMPDIR", s.tmp.path())
+            .env("XDG_CACHE_HOME", s.tmp.path().join("..").join(format!("cache-{}", s.id)))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "{ignore}: {}", String::from_utf8_lossy(&out.stdout));
+        let made = s.made();
+        assert_eq!((made.containers.clone(), made.temp.clone(), made.processes.clone()), (vec![], vec![], vec![]), "{ignore}: left behind: {made:?}");
+        assert!(lock_containers(&s.id).is_empty(), "{ignore}: the lock is left");
+        assert!(!made.tags.iter().any(|t| t.starts_with("rockerc-e2e/piped")), "{ignore}: the build went on to its TAG: {made:?}");
+    }
+    s.remove_all();
+}
+
+/// A cache tag anyone can compute is not a cache hit unless rockerc made it: an image tagged with
+/// the name of a MOUNTed RUN's cache entry is run again, not shipped.
+#[test]
+fn a_cache_tag_someone_else_made_is_not_trusted() {
+    if !engine_or_skip("a_cache_tag_someone_else_made_is_not_trusted") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo built by rockerc > /result\nTAG rockerc-e2e/poison-{{id}}:latest\n"));
+    let image = format!("rockerc-e2e/poison-{}:latest", s.id);
+    // Each build with a stamp directory of its own: never the no-op fast path.
+    let build = || {
+        let stamps = tempfile::tempdir().unwrap();
+        run_ok(s.command(&[]).env("XDG_CACHE_HOME", stamps.path()))
+    };
+    build();
+    let cached = build();
+    assert!(String::from_utf8_lossy(&cached.stdout).contains("(cached,"), "rockerc's own entry is a hit");
+    let entry = s.made().tags.into_iter().find(|t| t.starts_with("rockerc-cache:")).expect("a cache entry");
+    // Another build on the same engine makes an image of its own under that name: on the same
+    // parent, without the label, or with rockerc's label copied.
+    let label = docker_str(&["image", "inspect", "--format", "{{index .Config.Labels \"rockerc.cache\"}}", &entry]);
+    let forgeries = [
+        format!("FROM {BUSYBOX}\nLABEL rockerc.test={}\nRUN echo poisoned > /result\n", s.id),
+        // The same label, word for word: its signature is of another result.
+        format!("FROM {BUSYBOX}\nLABEL rockerc.test={}\nRUN echo poisoned > /result\nLABEL rockerc.cache=\"{label}\"\n", s.id),
+    ];
+    for forged in forgeries {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), forged).unwrap();
+        run_ok(Command::new("docker").args(["build", "-q", "-t", &entry, "."]).env("DOCKER_BUILDKIT", "0").current_dir(dir.path()));
+        let out = build();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("(cached,"), "a forged cache entry was taken:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(file_text(&image_files(&image), "/result"), "built by rockerc\n");
+        // And the entry is rockerc's again.
+        assert!(String::from_utf8_lossy(&build().stdout).contains("(cached,"));
+    }
+    s.remove_all();
+}
+
+/// Tags are applied all or nothing, and a name is never where docker reads an option: a name
+/// docker refuses (a rejected reference, one that looks like an option, a digest) leaves every
+/// earlier tag of the build where it was, and says which TAG line it is.
+#[test]
+fn a_tag_docker_refuses_moves_no_tag() {
+    if !engine_or_skip("a_tag_docker_refuses_moves_no_tag") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo v1 > /v\nTAG rockerc-e2e/tags-{{id}}:first\nTAG rockerc-e2e/tags-{{id}}:second\n"));
+    let first = format!("rockerc-e2e/tags-{}:first", s.id);
+    run_ok(&mut s.command(&[]));
+    let before = image_id(&first);
+    let sentinel = tempfile::tempdir().unwrap();
+    // The compile-time check knows Docker's grammar; the script must hold even for a name that
+    // reaches it (an edited script, an older rockerc): the second TAG's name is replaced.
+    for bad in ["x-.io/app:1", "-x.io/app", "--help", "rockerc-e2e/tags@sha256:0123456789012345678901234567890123456789012345678901234567890123"] {
+        s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo v2 > /v\nTAG rockerc-e2e/tags-{{id}}:first\nTAG rockerc-e2e/tags-{{id}}:second\n"));
+        let script = std::fs::read_to_string(s.ctx.path().join("build.sh")).unwrap();
+        let quoted = format!("'{}'", bad.replace('\'', "'\\''"));
+        std::fs::write(s.ctx.path().join("build.sh"), script.replace(&format!("rockerc-e2e/tags-{}:second", s.id), &quoted)).unwrap();
+        let out = s.command(&[]).current_dir(sentinel.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: {err}");
+        assert!(err.contains("TAG at Rockerfile:5: docker refuse"), "{bad}: the error names the TAG line:\n{err}");
+        assert_eq!(image_id(&first), before, "{bad}: the first TAG moved although the second was refused");
+        assert!(std::fs::read_dir(sentinel.path()).unwrap().next().is_none(), "{bad}: docker took the name for an option and wrote a file");
+    }
+    s.remove_all();
+}

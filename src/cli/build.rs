@@ -285,7 +285,7 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
 /// provides it on Debian. `tar` is not among them: `docker cp` and `docker build` pack their own.
-pub const TOOLS: [(&str, &str); 23] = [
+pub const TOOLS: [(&str, &str); 25] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
@@ -309,6 +309,8 @@ pub const TOOLS: [(&str, &str); 23] = [
     ("readlink", "Debian: coreutils"),
     ("stat", "Debian: coreutils"),
     ("uname", "Debian: coreutils"),
+    ("od", "Debian: coreutils"),
+    ("sha256sum", "Debian: coreutils"),
 ];
 
 /// The shell to run the script with, or a diagnostic naming every program missing from PATH.

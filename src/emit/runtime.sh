@@ -861,9 +861,11 @@ ROCKERC_WRAPPER
 # the mounts plus `docker commit`. KEY is the compile-time part of the cache key (command, mount
 # list, ARG values); with the parent image id it names a cache tag. ENV is the ARG values the
 # command sees, one NAME=VALUE per line. Sets rc_img.
-# Anyone who can reach the engine can tag an image with that name, so a tag is trusted only when
-# it is what rc_cache_entry makes: an image that carries the whole key in a label and whose
-# parent is the result (which the build then uses, without the label).
+# Anyone who can reach the engine can compute that name and tag an image with it, labels and
+# all, so a tag is trusted only when it is what rc_cache_entry makes: a child of the result
+# (which the build then uses, without the label) whose label holds the parent image, the key,
+# and a signature of those and of the result made with a key only this user (or whoever shares
+# ROCKERC_CACHE_KEY with them) has.
 rc_run() {
   rc_key=$1 rc_env=$2 rc_run_secrets=$3
   shift 3
@@ -879,9 +881,10 @@ rc_run() {
   rc_mkey=$(rc_mount_key "$@")
   rc_cache="rockerc-cache:${rc_img#sha256:}-$rc_key-$rc_mkey"
   rc_cache_label="$rc_img $rc_key $rc_mkey"
-  if [ "$rc_no_cache" = 0 ] &&
-    rc_hit=$(docker image inspect --format '{{.Parent}} {{index .Config.Labels "rockerc.cache"}}' -- "$rc_cache" 2>/dev/null) &&
-    [ "${rc_hit#* }" = "$rc_cache_label" ] && [ -n "${rc_hit%% *}" ]; then
+  rc_cache_key
+  if [ "$rc_no_cache" = 0 ] && [ -n "$rc_sign_key" ] &&
+    rc_hit=$(docker image inspect --format '{{.Parent}} {{if .Config.Labels}}{{index .Config.Labels "rockerc.cache"}}{{end}}' -- "$rc_cache" 2>/dev/null) &&
+    [ -n "${rc_hit%% *}" ] && [ "${rc_hit#* }" = "$rc_cache_label $(rc_sign "${rc_hit%% *}")" ]; then
     rc_img=${rc_hit%% *}
     rc_cached="cached, "
     return 0
@@ -907,7 +910,8 @@ rc_run() {
 # (parent image, KEY, mount list) in a label, tagged with the cache name. A cache entry is an
 # optimisation: when it cannot be made, the next build runs the step again.
 rc_cache_entry() {
-  printf 'FROM %s\nLABEL rockerc.cache="%s"\n' "$rc_img" "$rc_cache_label" > "$rc_tmp/cache.$rc_step.Dockerfile"
+  [ -n "$rc_sign_key" ] || return 0
+  printf 'FROM %s\nLABEL rockerc.cache="%s %s"\n' "$rc_img" "$rc_cache_label" "$(rc_sign "$rc_img")" > "$rc_tmp/cache.$rc_step.Dockerfile"
   docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1 || :
 }
 
@@ -945,6 +949,25 @@ rc_run_once() {
   rc_run_status=0
   rc_logged docker "$@" || rc_run_status=$?
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
+}
+
+# Sets rc_sign_key, what cache entries are signed with: ROCKERC_CACHE_KEY (a CI configuration
+# may share one between its jobs), or a random key of this user's, made once (mode 600). With
+# neither, nothing is cached.
+rc_cache_key() {
+  [ -z "${rc_sign_key+x}" ] || return 0
+  rc_sign_key=${ROCKERC_CACHE_KEY:-}
+  [ -z "$rc_sign_key" ] || return 0
+  rc_keyfile="${XDG_CONFIG_HOME:-${HOME:-/nonexistent}/.config}/rockerc/cache-key"
+  if [ ! -s "$rc_keyfile" ] && mkdir -p "${rc_keyfile%/*}" 2>/dev/null; then
+    (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$rc_keyfile.$$" && mv "$rc_keyfile.$$" "$rc_keyfile") 2>/dev/null || :
+  fi
+  rc_sign_key=$(cat "$rc_keyfile" 2>/dev/null) || rc_sign_key=
+}
+
+# rc_sign RESULT: the signature of the current cache entry (rc_cache_label) and its result image.
+rc_sign() {
+  printf '%s\n%s\n%s\n' "$rc_sign_key" "$rc_cache_label" "$1" | sha256sum | cut -c 1-64
 }
 
 # Commits the RUN container with exactly the config a Dockerfile RUN leaves. `docker commit`
