@@ -113,7 +113,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {
-                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args };
+                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args, allow_mounts: &options.allow_mounts };
                 emit::buildkit::buildkit(&ms, &bk)
             }
         }

@@ -145,6 +145,9 @@ fn random_hex() -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What an image holds under /x, /y and /z, or why the build failed.
+type Outcome = Result<Vec<(String, Entry)>, String>;
+
 /// A context whose links lead out of it in every form, beside a directory outside it that holds
 /// a secret.
 struct LinkFarm {
@@ -189,7 +192,7 @@ impl LinkFarm {
 
     /// `COPY {copy}` built by `docker build` (the legacy builder, with its Dockerfile in the
     /// context) and by rockerc's script: what each put under /x, or the error.
-    fn both(&self, copy: &str, tag: &str) -> (Result<Vec<(String, Entry)>, String>, Result<Vec<(String, Entry)>, String>) {
+    fn both(&self, copy: &str, tag: &str) -> (Outcome, Outcome) {
         let ctx = self.ctx();
         let image = |who: &str| format!("rockerc-e2e/links-{who}-{tag}:latest");
         std::fs::write(ctx.join("Dockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\n")).unwrap();
@@ -449,6 +452,11 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
     let var = mount_example(&format!("FROM {BUSYBOX}\nMOUNT $CFG_DIR:/c\nRUN cat /c/file > /seen\nTAG {tag}\n"), &[]);
     refused(&run_script(var.path(), &[], &[("CFG_DIR", &format!("{h}/home/cfg"))]), &format!("{h}/home/cfg"));
     assert!(run_script(var.path(), &[], &[("CFG_DIR", &format!("{h}/home/cfg")), ("ROCKERC_ALLOW_MOUNT", &format!("{h}/home/cfg"))]).status.success());
+
+    // The BuildKit backend's script asks the same (it passes a host file as a secret), before
+    // anything is built.
+    let bk = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/data/file:/f:ro\nRUN cat /f\n"), &["--emit", "buildkit"]);
+    refused(&run_script(bk.path(), &[], &[]), &format!("{h}/data/file"));
 
     // Nothing is created outside the context, allowed or not.
     let missing = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/missing/dir:/m\nRUN true\n"), &[]);

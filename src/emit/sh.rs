@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
+/// Which host paths a MOUNT may touch: shared with the BuildKit backend's script.
+pub(crate) const HOST_PATHS: &str = include_str!("host_paths.sh");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -157,6 +159,8 @@ impl<'a> ShEmitter<'a> {
         w!(self.out);
         self.mark_from(settings_start);
         self.out.push_str(RUNTIME);
+        w!(self.out);
+        self.out.push_str(HOST_PATHS);
         w!(self.out);
         let mut stages = String::new();
         for stage in &plan.stages {
