@@ -193,6 +193,11 @@ impl LinkFarm {
     /// `COPY {copy}` built by `docker build` (the legacy builder, with its Dockerfile in the
     /// context) and by rockerc's script: what each put under /x, or the error.
     fn both(&self, copy: &str, tag: &str) -> (Outcome, Outcome) {
+        self.both_with(copy, tag, None)
+    }
+
+    /// [`LinkFarm::both`], rockerc's script run with the tools in `path` only (BusyBox's).
+    fn both_with(&self, copy: &str, tag: &str, path: Option<&std::path::Path>) -> (Outcome, Outcome) {
         let ctx = self.ctx();
         let image = |who: &str| format!("rockerc-e2e/links-{who}-{tag}:latest");
         std::fs::write(ctx.join("Dockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\n")).unwrap();
@@ -203,7 +208,11 @@ impl LinkFarm {
         let script = run_ok(rockerc().current_dir(&ctx).arg("Rockerfile")).stdout;
         std::fs::write(ctx.join("build.sh"), script).unwrap();
         let cache = tempfile::tempdir().unwrap();
-        let out = Command::new("sh").arg(ctx.join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        let mut sh = Command::new(path.map_or("sh".into(), |p| p.join("sh")));
+        if let Some(p) = path {
+            sh.env("PATH", p);
+        }
+        let out = sh.arg(ctx.join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
         std::fs::remove_file(ctx.join("Rockerfile")).unwrap();
         std::fs::remove_file(ctx.join("build.sh")).unwrap();
         let ours = if out.status.success() { Ok(self.tree(&image("rockerc"))) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) };
@@ -259,8 +268,11 @@ fn a_copy_through_links_in_the_context_does_what_docker_build_does() {
         ("deep /x/", true),
         ("loop1/x /x", false),
     ];
+    let busybox = busybox_path();
     for (n, (copy, builds)) in cases.iter().enumerate() {
-        let (theirs, ours) = farm.both(copy, &format!("{}-{n}", std::process::id()));
+        // Every form with GNU tools; every other one again with BusyBox's (Alpine, docker:cli).
+        let path = (n % 2 == 1).then(|| busybox.path());
+        let (theirs, ours) = farm.both_with(copy, &format!("{}-{n}", std::process::id()), path);
         match (&theirs, &ours) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "COPY {copy}: rockerc's image differs from docker build's"),
             (Err(_), Err(e)) => assert!(e.contains("at Rockerfile:2"), "COPY {copy}: the error names the line:\n{e}"),
@@ -456,7 +468,7 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
     // The BuildKit backend's script asks the same (it passes a host file as a secret), before
     // anything is built.
     let bk = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/data/file:/f:ro\nRUN cat /f\n"), &["--emit", "buildkit"]);
-    refused(&run_script(bk.path(), &[], &[]), &format!("{h}/data/file"));
+    refused(&run_script(bk.path(), &[], &[("ROCKERC_DOCKER", "/usr/bin/docker")]), &format!("{h}/data/file"));
 
     // Nothing is created outside the context, allowed or not.
     let missing = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/missing/dir:/m\nRUN true\n"), &[]);
