@@ -362,7 +362,10 @@ rc_lock() {
     grep -q -i 'conflict\|already in use' "$rc_tmp/lock.err" ||
       { sed -n '1,5s/^/  /p' "$rc_tmp/lock.err" >&2; rc_die "cannot create the lock container $rc_lock_name"; }
     # Taken: by whom? (Gone meanwhile: try again.)
-    rc_holder=$(docker container inspect --format '{{.Id}} {{index .Config.Labels "rockerc.lock"}}' -- "$rc_lock_name" 2>/dev/null) || continue
+    if ! rc_holder=$(docker container inspect --format '{{.Id}} {{if .Config.Labels}}{{index .Config.Labels "rockerc.lock"}}{{end}}' -- "$rc_lock_name" 2>/dev/null); then
+      sleep 1
+      continue
+    fi
     rc_holder_id=${rc_holder%% *}
     rc_holder=${rc_holder#* }
     if rc_holder_gone "$rc_holder"; then
