@@ -903,3 +903,39 @@ fn a_tag_docker_refuses_moves_no_tag() {
     }
     s.remove_all();
 }
+
+/// `kill -9` of the script alone while two stages run MOUNTed RUNs in the background: its
+/// stages outlive it. The next build of the same id removes their containers and the dead
+/// build's directory, and the orphaned stages stop instead of starting their next step.
+#[test]
+fn a_build_whose_main_process_alone_was_killed_leaves_nothing_running_after_the_next() {
+    if !engine_or_skip("a_build_whose_main_process_alone_was_killed_leaves_nothing_running_after_the_next") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!(
+        "FROM {BUSYBOX} AS a\n{{label}}\nMOUNT /cache\nRUN sleep 30\nRUN echo next > /a\n\nFROM {BUSYBOX} AS b\n{{label}}\nMOUNT /cache2\nRUN sleep 30\nRUN echo next > /b\n"
+    ));
+    let mut child = s.command(&["--no-cache", "--jobs", "2"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let running = || docker_str(&["ps", "-q", "--filter", &format!("label=rockerc.test={}", s.id), "--filter", "status=running"]).lines().count();
+    while running() < 2 {
+        assert!(started.elapsed().as_secs() < 60, "the two RUNs never ran at once");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    run_ok(Command::new("kill").arg("-KILL").arg(child.id().to_string()));
+    child.wait().unwrap();
+    s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo quick > /q\n"));
+    let other = tempfile::tempdir().unwrap();
+    let out = s.command(&["--no-cache"]).env("TMPDIR", other.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("that held the lock is gone"));
+    let settle = std::time::Instant::now();
+    while (!s.made().processes.is_empty() || running() > 0) && settle.elapsed().as_secs() < 15 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let made = s.made();
+    assert_eq!(running(), 0, "a container of the killed build still runs: {made:?}");
+    assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
+    s.remove_all();
+}

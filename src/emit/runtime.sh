@@ -443,35 +443,34 @@ rc_holder_gone() {
   [ "$rc_start" != "$rc_was_start" ]
 }
 
-# rc_reap LABEL: what a dead holder left: its plaintext secret files first, then its containers
-# (a MOUNTed RUN may still be writing the volumes), then the rest of its temporary directory.
-# The directory is only taken for the holder's if it is one of rockerc's and says so itself.
+# rc_reap LABEL: what a dead holder left: its plaintext secret files first, then the rest of its
+# temporary directory (a stage it ran in the background may outlive it, and stops at its next
+# step without that directory), then its containers (a MOUNTed RUN may still be writing the
+# volumes), swept twice: a background stage may have been starting one. The directory is only
+# taken for the holder's if it is one of rockerc's and says so itself.
 rc_reap() {
   rc_dead_run=$(printf '%s\n' "$1" | cut -d ' ' -f 4)
   rc_dead_tmp=$(printf '%s\n' "$1" | cut -d ' ' -f 5-)
   case $rc_dead_run in ''|*[!A-Za-z0-9]*) rc_dead_run= ;; esac
   rc_say "a build of $rc_rockerfile that held the lock is gone; removing what it left"
-  rc_dead_ok=0
   case $rc_dead_tmp in
     /*/rockerc.*)
       if [ -n "$rc_dead_run" ] && [ -d "$rc_dead_tmp" ] && [ ! -L "$rc_dead_tmp" ] && [ -f "$rc_dead_tmp/run-id" ] &&
         [ "$(cat "$rc_dead_tmp/run-id" 2>/dev/null)" = "$rc_dead_run" ]; then
-        rc_dead_ok=1
+        rm -f "$rc_dead_tmp"/run.*/secret.* 2>/dev/null || :
+        rm -rf "$rc_dead_tmp" 2>/dev/null || :
       fi
       ;;
   esac
-  if [ "$rc_dead_ok" = 1 ]; then
-    rm -f "$rc_dead_tmp"/run.*/secret.* 2>/dev/null || :
-  fi
-  if [ -n "$rc_dead_run" ]; then
+  [ -n "$rc_dead_run" ] || return 0
+  for rc_sweep in 1 2; do
     docker ps -a -q --no-trunc --filter "name=^/?rockerc-$rc_dead_run-" > "$rc_tmp/dead" 2>/dev/null || :
+    [ -s "$rc_tmp/dead" ] || break
     while IFS= read -r rc_c; do
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/dead"
-  fi
-  if [ "$rc_dead_ok" = 1 ]; then
-    rm -rf "$rc_dead_tmp" 2>/dev/null || :
-  fi
+    [ "$rc_sweep" = 2 ] || sleep 1
+  done
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
