@@ -564,7 +564,8 @@ rc_subset() {
   if [ "$rc_whole" = 1 ]; then
     # A link led to the context itself: the step reads all of it.
     rm -rf "$rc_ctx"
-    rc_ctx=$rc_context rc_subset_dir=
+    rc_ctx=$rc_context
+    rc_subset_dir=
   fi
 }
 
@@ -616,6 +617,9 @@ rc_mirror() {
     rc_whole=1
     return 0
   fi
+  # A path that leads where rc_build would put the Dockerfile must find there what the context
+  # has (or nothing), never the Dockerfile.
+  case $rc_res in .rockerc.Dockerfile|.rockerc.Dockerfile/*) rc_subset_dir= ;; esac
   if [ ! -e "$rc_context/$rc_res" ]; then
     if [ "$rc_links" != 0 ]; then
       rc_note "$1 passes through a symbolic link, and a link in the build context never leads out of it (as under docker build): it leads to $rc_res in the context, which does not exist"
