@@ -98,7 +98,7 @@ rc_elapsed() {
 
 rc_cleanup() {
   rc_status=$?
-  trap - EXIT INT TERM HUP
+  trap - EXIT INT TERM HUP PIPE
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   exit "$rc_status"
 }
@@ -109,6 +109,8 @@ rc_setup() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+  # `sh build.sh | head -1`: the reader is gone; clean up as for Ctrl-C.
+  trap 'exit 141' PIPE
   mkdir "$rc_tmp/img"
   : > "$rc_tmp/tags"
   rc_opts=''
