@@ -32,8 +32,10 @@ rc_warn() {
   printf 'rockerc: warning: %s\n' "$*" >&2
 }
 
+# A write to a reader that has gone (`| head -1`) ends the script through its cleanup (SIGPIPE,
+# or errexit where SIGPIPE is ignored); the shell's own complaint about it is not worth showing.
 rc_say() {
-  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*"; fi
+  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*" 2>/dev/null; fi
 }
 
 rc_usage_error() {
