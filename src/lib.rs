@@ -32,11 +32,13 @@ pub struct Options {
     pub build_id: Option<String>,
     /// The build context on this machine, for lints only (never written into the output).
     pub context_dir: Option<std::path::PathBuf>,
+    /// `--allow-mount PATH`: host paths outside the context the script's MOUNTs may bind (absolute).
+    pub allow_mounts: Vec<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None }
+        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None, allow_mounts: Vec::new() }
     }
 }
 
@@ -46,6 +48,9 @@ pub struct Compiled {
     pub output: Emitted,
     pub warnings: Vec<Diagnostic>,
     pub map: SourceMap,
+    /// One line per MOUNT of a host path: what it binds, read-only or writable, and whether it
+    /// needs `--allow-mount` (as the script's header says).
+    pub host_mounts: Vec<String>,
 }
 
 /// A failed compile: diagnostics, and the map their spans need to reach the original file.
@@ -90,16 +95,17 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let analyze_options = analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone() };
+    let analyze_options = analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone(), allow_mounts: options.allow_mounts.clone() };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
     let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
     let plan = lower::lower(&program, &graph, file, &map, &lower_options).map_err(|d| fail(d, &map))?;
+    let host_mounts = plan.host_mounts.iter().map(|m| emit::host_mount_line(&plan.source_name, m, &options.allow_mounts)).collect();
     let text = |script: String| emit::Emitted { script, files: Vec::new() };
     let output = match backend {
         emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
-        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref()),
+        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts),
         emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
@@ -107,12 +113,12 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {
-                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args };
+                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args, allow_mounts: &options.allow_mounts };
                 emit::buildkit::buildkit(&ms, &bk)
             }
         }
     };
-    Ok(Compiled { output, warnings, map })
+    Ok(Compiled { output, warnings, map, host_mounts })
 }
 
 /// The build id the sh backend's script uses without `--id`: the context's physical absolute

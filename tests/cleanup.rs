@@ -676,3 +676,266 @@ fn a_build_failing_late_leaves_every_tag_where_it_was() {
     assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
     v1.remove_all();
 }
+
+// -----------------------------------------------------------------------------------------------
+// The lock per build id is the engine's: builds whose clients have different TMPDIRs, or only
+// BusyBox's tools, still take turns; a dead holder's lock is taken over by exactly one build at a
+// time, after its containers and files (its secrets first) are gone.
+
+/// A RUN that owns the shared volume for a while and fails if anyone else wrote to it meanwhile.
+const OWNER_RUN: &str = "MOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 2 && test \"$(cat /shared/owner)\" = \"$$\" && cat /shared/owner > /seen\n";
+
+fn lock_name(id: &str) -> String {
+    format!("rockerc-lock-{}", cksum(id))
+}
+
+fn lock_containers(id: &str) -> Vec<String> {
+    docker_str(&["ps", "-a", "--filter", &format!("name=^/{}$", lock_name(id)), "--format", "{{.ID}}"]).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn builds_with_different_tmpdirs_and_busybox_tools_take_turns() {
+    if !engine_or_skip("builds_with_different_tmpdirs_and_busybox_tools_take_turns") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\n{OWNER_RUN}"));
+    let busybox = busybox_path();
+    let other_tmp = tempfile::tempdir().unwrap();
+    let a = s.command(&["--no-cache"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The second build: another TMPDIR, and BusyBox's tools only (its `ps` has no -p).
+    let mut b = Command::new(busybox.path().join("sh"));
+    b.arg(s.ctx.path().join("build.sh")).args(["--id", &s.id, "--no-cache"]).env("PATH", busybox.path()).env("TMPDIR", other_tmp.path());
+    b.env("XDG_CACHE_HOME", s.tmp.path().join("cache-b"));
+    let b = b.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    let waited = [&a, &b].iter().filter(|o| String::from_utf8_lossy(&o.stdout).contains("waiting for another build")).count();
+    assert_eq!(waited, 1, "one build waited for the other");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    assert!(temp_dirs_in(other_tmp.path()).is_empty());
+    s.remove_all();
+}
+
+#[test]
+fn a_stale_lock_is_taken_over_by_one_build_at_a_time_after_its_leftovers_are_gone() {
+    if !engine_or_skip("a_stale_lock_is_taken_over_by_one_build_at_a_time_after_its_leftovers_are_gone") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\n{OWNER_RUN}"));
+    run_ok(&mut s.command(&["--no-cache"]));
+    // A holder that died with SIGKILL: a process that is gone, on this machine, with its
+    // temporary directory (a plaintext secret in it) and a RUN container still running.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().trim().to_string();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap().display().to_string();
+    let dead_tmp = s.tmp.path().join("rockerc.Dead42");
+    std::fs::create_dir_all(dead_tmp.join("run.1")).unwrap();
+    std::fs::write(dead_tmp.join("run-id"), "Dead42\n").unwrap();
+    std::fs::write(dead_tmp.join("run.1/secret.TOKEN"), "plaintext").unwrap();
+    let leftover = "rockerc-Dead42-1-1".to_string();
+    docker(&["run", "-d", "--name", &leftover, "--label", &format!("rockerc.test={}", s.id), BUSYBOX, "sleep", "300"]);
+    let label = format!("rockerc.lock={pid} 12345 {boot}/{ns} Dead42 {}", dead_tmp.display());
+    docker(&["create", "--name", &lock_name(&s.id), "--label", &label, "rockerc-lock:1", "/x"]);
+
+    // Several builds find it at once: one at a time takes it over, none runs beside another.
+    let builds: Vec<_> = (0..4)
+        .map(|_| {
+            let tmp = tempfile::tempdir().unwrap();
+            let child = s.command(&["--no-cache"]).env("TMPDIR", tmp.path()).env("XDG_CACHE_HOME", tmp.path().join("cache")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            (child, tmp)
+        })
+        .collect();
+    let mut reaped = 0;
+    for (child, tmp) in builds {
+        let out = child.wait_with_output().unwrap();
+        let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "two builds ran at once, or one died: {shown}");
+        reaped += usize::from(shown.contains("that held the lock is gone; removing what it left"));
+        assert!(temp_dirs_in(tmp.path()).iter().all(|e| e == "cache"), "{:?}", temp_dirs_in(tmp.path()));
+    }
+    assert!(reaped >= 1, "no build noticed the dead holder");
+    assert!(!dead_tmp.exists(), "the dead build's temporary directory (and secret) is still there");
+    assert!(docker_str(&["ps", "-a", "-q", "--filter", &format!("name=^/{leftover}$")]).is_empty(), "the dead build's container still runs");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    s.remove_all();
+}
+
+#[test]
+fn a_build_killed_mid_run_is_cleaned_up_by_the_next_one() {
+    if !engine_or_skip("a_build_killed_mid_run_is_cleaned_up_by_the_next_one") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN test -n \"$TOKEN\" && echo $$ > /cache/writer && sleep 300\n"));
+    let out = run_ok(rockerc().current_dir(s.ctx.path()).args(["--secret", "TOKEN", "Rockerfile"]));
+    std::fs::write(s.ctx.path().join("build.sh"), out.stdout).unwrap();
+    // Started the way a CI job starts it, then killed with SIGKILL, with its process group.
+    let mut child = s.command(&["--no-cache"]).env("TOKEN", "hunter2-secret").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).process_group(0).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !Phase::RunningContainer.reached(&s) {
+        assert!(started.elapsed().as_secs() < 60, "the RUN never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    run_ok(Command::new("kill").arg("-KILL").arg("--").arg(format!("-{}", child.id())));
+    child.wait().unwrap();
+    let secret_files = || run_ok(Command::new("sh").arg("-c").arg(format!("grep -rl hunter2-secret {} || true", s.tmp.path().display()))).stdout;
+    assert!(!secret_files().is_empty(), "the killed build left its secret file behind (the test's premise)");
+    assert!(Phase::RunningContainer.reached(&s), "its RUN container goes on (the test's premise)");
+
+    // The next build of the same id (the Rockerfile changed meanwhile), with another TMPDIR: it
+    // finds the dead holder, stops its container, removes its files, and builds.
+    s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN cat /cache/writer > /seen\n"));
+    let other = tempfile::tempdir().unwrap();
+    let out = s.command(&["--no-cache"]).env("TMPDIR", other.path()).output().unwrap();
+    let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("that held the lock is gone; removing what it left"), "{shown}");
+    assert!(!Phase::RunningContainer.reached(&s), "the killed build's RUN container still runs");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is released");
+    assert!(secret_files().is_empty(), "the dead build's secret is still on disk");
+    assert!(temp_dirs_in(s.tmp.path()).iter().all(|e| !e.starts_with("rockerc.")), "{:?}", temp_dirs_in(s.tmp.path()));
+    s.remove_all();
+}
+
+/// `sh build.sh | head -1`: the reader goes away after one line; the script stops at its next
+/// line of output and cleans up, whether SIGPIPE reaches it or is ignored (its writes fail).
+#[test]
+fn a_build_piped_into_head_leaves_nothing() {
+    if !engine_or_skip("a_build_piped_into_head_leaves_nothing") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo one > /one\nMOUNT /cache\nRUN echo two > /two\nRUN echo three > /three\nTAG rockerc-e2e/piped-{{id}}:latest\n"));
+    for ignore in ["", "trap '' PIPE; "] {
+        let line = format!("{ignore}sh \"$0\" --no-cache --id \"$1\" | head -n 1");
+        let out = Command::new("sh")
+            .args(["-c", &line])
+            .arg(s.ctx.path().join("build.sh"))
+            .arg(&s.id)
+            .env("TMPDIR", s.tmp.path())
+            .env("XDG_CACHE_HOME", s.tmp.path().join("..").join(format!("cache-{}", s.id)))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "{ignore}: {}", String::from_utf8_lossy(&out.stdout));
+        let made = s.made();
+        assert_eq!((made.containers.clone(), made.temp.clone(), made.processes.clone()), (vec![], vec![], vec![]), "{ignore}: left behind: {made:?}");
+        assert!(lock_containers(&s.id).is_empty(), "{ignore}: the lock is left");
+        assert!(!made.tags.iter().any(|t| t.starts_with("rockerc-e2e/piped")), "{ignore}: the build went on to its TAG: {made:?}");
+    }
+    s.remove_all();
+}
+
+/// A cache tag anyone can compute is not a cache hit unless rockerc made it: an image tagged with
+/// the name of a MOUNTed RUN's cache entry is run again, not shipped.
+#[test]
+fn a_cache_tag_someone_else_made_is_not_trusted() {
+    if !engine_or_skip("a_cache_tag_someone_else_made_is_not_trusted") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo built by rockerc > /result\nTAG rockerc-e2e/poison-{{id}}:latest\n"));
+    let image = format!("rockerc-e2e/poison-{}:latest", s.id);
+    // Each build with a stamp directory of its own: never the no-op fast path.
+    let build = || {
+        let stamps = tempfile::tempdir().unwrap();
+        run_ok(s.command(&[]).env("XDG_CACHE_HOME", stamps.path()))
+    };
+    build();
+    let cached = build();
+    assert!(String::from_utf8_lossy(&cached.stdout).contains("(cached,"), "rockerc's own entry is a hit");
+    let entry = s.made().tags.into_iter().find(|t| t.starts_with("rockerc-cache:")).expect("a cache entry");
+    // Another build on the same engine makes an image of its own under that name: on the same
+    // parent, without the label, or with rockerc's label copied.
+    let label = docker_str(&["image", "inspect", "--format", "{{index .Config.Labels \"rockerc.cache\"}}", &entry]);
+    let forgeries = [
+        format!("FROM {BUSYBOX}\nLABEL rockerc.test={}\nRUN echo poisoned > /result\n", s.id),
+        // The same label, word for word: its signature is of another result.
+        format!("FROM {BUSYBOX}\nLABEL rockerc.test={}\nRUN echo poisoned > /result\nLABEL rockerc.cache=\"{label}\"\n", s.id),
+    ];
+    for forged in forgeries {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), forged).unwrap();
+        run_ok(Command::new("docker").args(["build", "-q", "-t", &entry, "."]).env("DOCKER_BUILDKIT", "0").current_dir(dir.path()));
+        let out = build();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("(cached,"), "a forged cache entry was taken:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(file_text(&image_files(&image), "/result"), "built by rockerc\n");
+        // And the entry is rockerc's again.
+        assert!(String::from_utf8_lossy(&build().stdout).contains("(cached,"));
+    }
+    s.remove_all();
+}
+
+/// Tags are applied all or nothing, and a name is never where docker reads an option: a name
+/// docker refuses (a rejected reference, one that looks like an option, a digest) leaves every
+/// earlier tag of the build where it was, and says which TAG line it is.
+#[test]
+fn a_tag_docker_refuses_moves_no_tag() {
+    if !engine_or_skip("a_tag_docker_refuses_moves_no_tag") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo v1 > /v\nTAG rockerc-e2e/tags-{{id}}:first\nTAG rockerc-e2e/tags-{{id}}:second\n"));
+    let first = format!("rockerc-e2e/tags-{}:first", s.id);
+    run_ok(&mut s.command(&[]));
+    let before = image_id(&first);
+    let sentinel = tempfile::tempdir().unwrap();
+    // The compile-time check knows Docker's grammar; the script must hold even for a name that
+    // reaches it (an edited script, an older rockerc): the second TAG's name is replaced.
+    for bad in ["x-.io/app:1", "-x.io/app", "--help", "rockerc-e2e/tags@sha256:0123456789012345678901234567890123456789012345678901234567890123"] {
+        s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo v2 > /v\nTAG rockerc-e2e/tags-{{id}}:first\nTAG rockerc-e2e/tags-{{id}}:second\n"));
+        let script = std::fs::read_to_string(s.ctx.path().join("build.sh")).unwrap();
+        let quoted = format!("'{}'", bad.replace('\'', "'\\''"));
+        std::fs::write(s.ctx.path().join("build.sh"), script.replace(&format!("rockerc-e2e/tags-{}:second", s.id), &quoted)).unwrap();
+        let out = s.command(&[]).current_dir(sentinel.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: {err}");
+        assert!(err.contains("TAG at Rockerfile:5: docker refuse"), "{bad}: the error names the TAG line:\n{err}");
+        assert_eq!(image_id(&first), before, "{bad}: the first TAG moved although the second was refused");
+        assert!(std::fs::read_dir(sentinel.path()).unwrap().next().is_none(), "{bad}: docker took the name for an option and wrote a file");
+    }
+    s.remove_all();
+}
+
+/// `kill -9` of the script alone while two stages run MOUNTed RUNs in the background: its
+/// stages outlive it. The next build of the same id removes their containers and the dead
+/// build's directory, and the orphaned stages stop instead of starting their next step.
+#[test]
+fn a_build_whose_main_process_alone_was_killed_leaves_nothing_running_after_the_next() {
+    if !engine_or_skip("a_build_whose_main_process_alone_was_killed_leaves_nothing_running_after_the_next") {
+        return;
+    }
+    let _g = engine_lock();
+    let s = Scenario::new(&format!(
+        "FROM {BUSYBOX} AS a\n{{label}}\nMOUNT /cache\nRUN sleep 30\nRUN echo next > /a\n\nFROM {BUSYBOX} AS b\n{{label}}\nMOUNT /cache2\nRUN sleep 30\nRUN echo next > /b\n"
+    ));
+    let mut child = s.command(&["--no-cache", "--jobs", "2"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let running = || docker_str(&["ps", "-q", "--filter", &format!("label=rockerc.test={}", s.id), "--filter", "status=running"]).lines().count();
+    while running() < 2 {
+        assert!(started.elapsed().as_secs() < 60, "the two RUNs never ran at once");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    run_ok(Command::new("kill").arg("-KILL").arg(child.id().to_string()));
+    child.wait().unwrap();
+    s.rewrite(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo quick > /q\n"));
+    let other = tempfile::tempdir().unwrap();
+    let out = s.command(&["--no-cache"]).env("TMPDIR", other.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("that held the lock is gone"));
+    let settle = std::time::Instant::now();
+    while (!s.made().processes.is_empty() || running() > 0) && settle.elapsed().as_secs() < 15 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let made = s.made();
+    assert_eq!(running(), 0, "a container of the killed build still runs: {made:?}");
+    assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
+    s.remove_all();
+}

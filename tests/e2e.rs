@@ -214,9 +214,12 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     let prefix = format!("rockerc_{}_", crc.split_whitespace().next().unwrap());
     let run = |args: &[&str]| {
         let cache = tempfile::tempdir().unwrap();
+        // The key lies outside the build context: whoever runs the build allows it.
         let out = Command::new("sh")
             .arg(ex.path().join("build.sh"))
             .args(args)
+            .arg("--allow-mount")
+            .arg(key_dir.path())
             .env("SSH_KEY_FILE", &key)
             .env("XDG_CACHE_HOME", cache.path())
             .current_dir("/")
@@ -629,4 +632,80 @@ fn the_script_shows_steps_with_times_a_size_table_and_the_total() {
     assert!(verbose.contains("Step 2/2 : RUN printf 0123456789 > /ten"), "{verbose}");
     assert!(verbose.contains("[1/4] Rockerfile:1-2"), "{verbose}");
     docker(&["rmi", &tag]);
+}
+
+/// The no-op fast path says "up to date" only when a full build would make the same image: a
+/// .dockerignore that came or went, an input replaced by content with an old mtime (`cp -p`,
+/// `tar -x`), another checkout compiled with the same --id, another --context. With GNU tools
+/// (find -cnewer) and with BusyBox's (a checksum of each input's stat).
+#[test]
+fn the_no_op_sees_whatever_a_full_build_would_see() {
+    if !engine_or_skip("the_no_op_sees_whatever_a_full_build_would_see") {
+        return;
+    }
+    let busybox = busybox_path();
+    for tools in ["gnu", "busybox"] {
+        let root = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let image = format!("rockerc-e2e/noop-{tools}-{}:latest", std::process::id());
+        let checkout = |name: &str, main: &str| -> std::path::PathBuf {
+            let ctx = root.path().join(name);
+            std::fs::create_dir_all(ctx.join("app")).unwrap();
+            std::fs::write(ctx.join("app/main.txt"), main).unwrap();
+            std::fs::write(ctx.join("app/secret.env"), "TOKEN=1\n").unwrap();
+            std::fs::write(ctx.join("Rockerfile"), format!("FROM {BUSYBOX}\nCOPY app /app\nTAG {image}\n")).unwrap();
+            let out = run_ok(rockerc().current_dir(&ctx).args(["--id", &format!("noop-{tools}-{}", std::process::id()), "Rockerfile"]));
+            std::fs::write(ctx.join("build.sh"), out.stdout).unwrap();
+            ctx
+        };
+        let build = |ctx: &std::path::Path, args: &[&str]| -> bool {
+            let mut cmd = if tools == "busybox" { Command::new(busybox.path().join("sh")) } else { Command::new("sh") };
+            if tools == "busybox" {
+                cmd.env("PATH", busybox.path());
+            }
+            let out = cmd.arg(ctx.join("build.sh")).args(args).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+            assert!(out.status.success(), "{tools}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).starts_with("up to date")
+        };
+        let a = checkout("a", "one\n");
+        assert!(!build(&a, &[]), "{tools}: the first build builds");
+        assert!(build(&a, &[]), "{tools}: nothing changed");
+
+        // A .dockerignore that excludes an input, and one that goes away.
+        std::fs::write(a.join(".dockerignore"), "app/secret.env\n").unwrap();
+        assert!(!build(&a, &[]), "{tools}: a new .dockerignore");
+        assert!(!image_files(&image).contains_key("/app/secret.env"), "{tools}: the image keeps the excluded file");
+        assert!(build(&a, &[]));
+        std::fs::remove_file(a.join(".dockerignore")).unwrap();
+        assert!(!build(&a, &[]), "{tools}: a removed .dockerignore");
+        assert!(image_files(&image).contains_key("/app/secret.env"));
+        assert!(build(&a, &[]));
+
+        // The same size, an old mtime: what `cp -p`, `tar -x` or `rsync -a` leave.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        let was = std::fs::metadata(a.join("app/main.txt")).unwrap().modified().unwrap();
+        std::fs::write(a.join("app/main.txt"), "two\n").unwrap();
+        std::fs::File::options().write(true).open(a.join("app/main.txt")).unwrap().set_modified(was).unwrap();
+        assert!(!build(&a, &[]), "{tools}: content replaced with the old mtime kept");
+        assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "two\n");
+        assert!(build(&a, &[]));
+        let elsewhere = root.path().join("old.txt");
+        std::fs::write(&elsewhere, "six\n").unwrap();
+        std::fs::File::options().write(true).open(&elsewhere).unwrap().set_modified(old).unwrap();
+        run_ok(Command::new("cp").arg("-p").arg(&elsewhere).arg(a.join("app/main.txt")));
+        assert!(!build(&a, &[]), "{tools}: cp -p of an older file");
+        assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "six\n");
+        assert!(build(&a, &[]));
+
+        // Another checkout compiled with the same --id, and --context pointed at it.
+        let b = checkout("b", "bee\n");
+        assert!(!build(&b, &[]), "{tools}: another checkout with the same --id took A's stamp");
+        assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "bee\n");
+        let c = checkout("c", "sea\n");
+        assert!(!build(&a, &["--context", c.to_str().unwrap()]), "{tools}: --context pointed elsewhere took A's stamp");
+        assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "sea\n");
+        assert!(!build(&a, &[]), "{tools}: back to A's own context");
+        assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "six\n");
+        docker(&["rmi", &image]);
+    }
 }

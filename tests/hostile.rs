@@ -132,3 +132,349 @@ fn run_payload(n: usize, p: &str, sentinel: &std::path::Path) -> bool {
     docker(&["rmi", &image]);
     true
 }
+
+// -----------------------------------------------------------------------------------------------
+// A build sees its context and nothing else of the host: links in the context behave as under
+// `docker build` (a link is copied as a link; a path through a link never leads out of the
+// context), a relative MOUNT stays in the context, and a host path outside it is bound only when
+// whoever runs the build allows it.
+
+fn random_hex() -> String {
+    let mut buf = [0u8; 16];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut buf).unwrap();
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What an image holds under /x, /y and /z, or why the build failed.
+type Outcome = Result<Vec<(String, Entry)>, String>;
+
+/// A context whose links lead out of it in every form, beside a directory outside it that holds
+/// a secret.
+struct LinkFarm {
+    root: tempfile::TempDir,
+    secret: String,
+}
+
+impl LinkFarm {
+    fn new() -> LinkFarm {
+        let root = tempfile::tempdir().unwrap();
+        let secret = format!("host-secret-{}", random_hex());
+        let (r, ctx) = (root.path(), root.path().join("ctx"));
+        for d in ["outside/sub", "ctx/inner", "ctx/some/dir", "ctx/deep", "ctx/sub"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        std::fs::write(r.join("outside/secret.txt"), &secret).unwrap();
+        std::fs::write(r.join("outside/sub/s2"), &secret).unwrap();
+        std::fs::write(r.join("outside/ignore"), "app.txt\n").unwrap();
+        std::fs::write(ctx.join("inner/f"), "inner\n").unwrap();
+        std::fs::write(ctx.join("some/dir/secret.txt"), "in the context\n").unwrap();
+        std::fs::write(ctx.join("app.txt"), "app\n").unwrap();
+        std::fs::write(ctx.join("sub/ign"), "app.txt\n").unwrap();
+        let link = |target: &str, name: &str| std::os::unix::fs::symlink(target, ctx.join(name)).unwrap();
+        let outside = r.join("outside").display().to_string();
+        link(&outside, "absleak");
+        link("../outside", "relleak");
+        link("/some/dir", "absinscope");
+        link("inner", "relin");
+        link(&format!("{outside}/secret.txt"), "absfile");
+        link("../outside/secret.txt", "relfile");
+        link("inner/f", "relinfile");
+        link("../../outside", "deep/leak");
+        link("absleak", "chain");
+        link("loop2", "loop1");
+        link("loop1", "loop2");
+        LinkFarm { root, secret }
+    }
+
+    fn ctx(&self) -> std::path::PathBuf {
+        self.root.path().join("ctx")
+    }
+
+    /// `COPY {copy}` built by `docker build` (the legacy builder, with its Dockerfile in the
+    /// context) and by rockerc's script: what each put under /x, or the error.
+    fn both(&self, copy: &str, tag: &str) -> (Outcome, Outcome) {
+        self.both_with(copy, tag, None)
+    }
+
+    /// [`LinkFarm::both`], rockerc's script run with the tools in `path` only (BusyBox's).
+    fn both_with(&self, copy: &str, tag: &str, path: Option<&std::path::Path>) -> (Outcome, Outcome) {
+        let ctx = self.ctx();
+        let image = |who: &str| format!("rockerc-e2e/links-{who}-{tag}:latest");
+        std::fs::write(ctx.join("Dockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\n")).unwrap();
+        let out = Command::new("docker").args(["build", "--no-cache", "-q", "-t", &image("docker"), "."]).env("DOCKER_BUILDKIT", "0").current_dir(&ctx).output().unwrap();
+        std::fs::remove_file(ctx.join("Dockerfile")).unwrap();
+        let theirs = if out.status.success() { Ok(self.tree(&image("docker"))) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) };
+        std::fs::write(ctx.join("Rockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\nTAG {}\n", image("rockerc"))).unwrap();
+        let script = run_ok(rockerc().current_dir(&ctx).arg("Rockerfile")).stdout;
+        std::fs::write(ctx.join("build.sh"), script).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let mut sh = Command::new(path.map_or("sh".into(), |p| p.join("sh")));
+        if let Some(p) = path {
+            sh.env("PATH", p);
+        }
+        let out = sh.arg(ctx.join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        std::fs::remove_file(ctx.join("Rockerfile")).unwrap();
+        std::fs::remove_file(ctx.join("build.sh")).unwrap();
+        let ours = if out.status.success() { Ok(self.tree(&image("rockerc"))) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) };
+        for who in ["docker", "rockerc"] {
+            let _ = Command::new("docker").args(["rmi", &image(who)]).output();
+        }
+        (theirs, ours)
+    }
+
+    /// What an image holds under /x, /y and /z, without the files only one side has (its
+    /// Dockerfile or Rockerfile); no entry may hold the secret.
+    fn tree(&self, image: &str) -> Vec<(String, Entry)> {
+        let files = image_files(image);
+        let tree: Vec<(String, Entry)> = files
+            .into_iter()
+            .filter(|(p, _)| ["/x", "/y", "/z"].iter().any(|top| p == top || p.starts_with(&format!("{top}/"))))
+            .filter(|(p, _)| !["Dockerfile", "Rockerfile", "build.sh"].iter().any(|n| p.ends_with(&format!("/{n}"))))
+            .collect();
+        for (p, e) in &tree {
+            let content = String::from_utf8_lossy(e.content.as_deref().unwrap_or_default()).into_owned();
+            assert!(!content.contains(&self.secret), "{image}: {p} holds the host's secret");
+        }
+        tree
+    }
+}
+
+#[test]
+fn a_copy_through_links_in_the_context_does_what_docker_build_does() {
+    if !engine_or_skip("a_copy_through_links_in_the_context_does_what_docker_build_does") {
+        return;
+    }
+    let farm = LinkFarm::new();
+    let cases = [
+        // Out of the context: absolute, relative, in a directory on the way, a link to a link.
+        ("absleak/secret.txt /x", false),
+        ("relleak/secret.txt /x", false),
+        ("deep/leak/secret.txt /x", false),
+        ("chain/sub/s2 /x", false),
+        ("absfile /x", false),
+        ("relfile /x", false),
+        ("absleak /x/", false),
+        ("relleak/sub /x/", false),
+        // `..` after a link is the context's, as Docker cleans the path first.
+        ("./absleak/.. /x/", true),
+        ("absleak//.. /x/", true),
+        ("absleak/../inner/f /x", true),
+        // Inside the context: an absolute link starts again at the context's root.
+        ("absinscope/secret.txt /x", true),
+        ("relin/f /x", true),
+        ("relinfile /x", true),
+        ("relin relinfile /x/", true),
+        // A link is copied as a link inside a directory.
+        ("deep /x/", true),
+        ("loop1/x /x", false),
+    ];
+    let busybox = busybox_path();
+    for (n, (copy, builds)) in cases.iter().enumerate() {
+        // Every form with GNU tools; every other one again with BusyBox's (Alpine, docker:cli).
+        let path = (n % 2 == 1).then(|| busybox.path());
+        let (theirs, ours) = farm.both_with(copy, &format!("{}-{n}", std::process::id()), path);
+        match (&theirs, &ours) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "COPY {copy}: rockerc's image differs from docker build's"),
+            (Err(_), Err(e)) => assert!(e.contains("at Rockerfile:2"), "COPY {copy}: the error names the line:\n{e}"),
+            _ => panic!("COPY {copy}: docker build {theirs:?}, rockerc {ours:?}"),
+        }
+        assert_eq!(ours.is_ok(), *builds, "COPY {copy}: {ours:?}");
+    }
+}
+
+#[test]
+fn a_dockerignore_that_is_a_link_is_never_read_through() {
+    if !engine_or_skip("a_dockerignore_that_is_a_link_is_never_read_through") {
+        return;
+    }
+    let farm = LinkFarm::new();
+    let di = farm.ctx().join(".dockerignore");
+    let outside = farm.root.path().join("outside/ignore").display().to_string();
+    let tag = |n: &str| format!("{}-di{n}", std::process::id());
+    // A link out of the context: its patterns (`app.txt`) are not read, and `COPY .dockerignore`
+    // finds nothing there, as docker build does.
+    for (n, target) in [outside.as_str(), "../outside/ignore"].iter().enumerate() {
+        std::os::unix::fs::symlink(target, &di).unwrap();
+        let (_, ours) = farm.both("app.txt /y/", &tag(&format!("a{n}")));
+        let y = ours.unwrap_or_else(|e| panic!(".dockerignore -> {target}: {e}"));
+        assert!(y.iter().any(|(p, _)| p == "/y/app.txt"), ".dockerignore -> {target}: patterns were read through the link: {y:?}");
+        let (theirs, ours) = farm.both(".dockerignore /x/", &tag(&format!("b{n}")));
+        assert!(theirs.is_err() && ours.is_err(), ".dockerignore -> {target}: {theirs:?} / {ours:?}");
+        // The whole context with such a link: docker would read the patterns through it.
+        let (_, ours) = farm.both(". /z/", &tag(&format!("c{n}")));
+        let err = ours.unwrap_err();
+        assert!(err.contains("step 1 failed: Rockerfile:1-2") && err.contains("the build context's .dockerignore is a symbolic link"), "{err}");
+        std::fs::remove_file(&di).unwrap();
+    }
+    // A link inside the context is what it points to, on both sides.
+    std::os::unix::fs::symlink("sub/ign", &di).unwrap();
+    for (n, copy) in [".dockerignore /x/", "app.txt /y/"].iter().enumerate() {
+        let (theirs, ours) = farm.both(copy, &tag(&format!("d{n}")));
+        assert_eq!(theirs.is_ok(), ours.is_ok(), "COPY {copy}: {theirs:?} / {ours:?}");
+        if let (Ok(a), Ok(b)) = (&theirs, &ours) {
+            assert_eq!(a, b, "COPY {copy}");
+        }
+    }
+    std::fs::remove_file(&di).unwrap();
+    // A plain .dockerignore is shipped exactly as docker build ships it (a Dockerfile from
+    // elsewhere makes the CLI add a line to it).
+    std::fs::write(&di, "*.log\n").unwrap();
+    let (theirs, ours) = farm.both(".dockerignore /x/", &tag("e"));
+    assert_eq!(theirs.unwrap(), ours.unwrap());
+}
+
+/// A Rockerfile in a context of its own, compiled (with `args`) to build.sh beside it.
+fn mount_example(rockerfile: &str, args: &[&str]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("ctx")).unwrap();
+    std::fs::write(root.path().join("ctx/Rockerfile"), rockerfile).unwrap();
+    let out = run_ok(rockerc().current_dir(root.path().join("ctx")).args(args).arg("Rockerfile"));
+    std::fs::write(root.path().join("ctx/build.sh"), out.stdout).unwrap();
+    root
+}
+
+fn run_script(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let cache = tempfile::tempdir().unwrap();
+    Command::new("sh").arg(root.join("ctx/build.sh")).args(args).envs(env.iter().copied()).env("XDG_CACHE_HOME", cache.path()).current_dir(root).output().unwrap()
+}
+
+fn tree_of(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            out.push(format!("{} {}", e.path().display(), if meta.is_dir() { "dir".into() } else { std::fs::read_to_string(e.path()).unwrap_or_default() }));
+            if meta.is_dir() {
+                todo.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_relative_mount_never_follows_a_link_out_of_the_context() {
+    if !engine_or_skip("a_relative_mount_never_follows_a_link_out_of_the_context") {
+        return;
+    }
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::create_dir(victim.path().join("sub")).unwrap();
+    std::fs::write(victim.path().join("precious"), "precious\n").unwrap();
+    let before = tree_of(victim.path());
+    let nowhere = victim.path().join("nowhere");
+    for (n, src) in ["./out", "rel", "./dir/l", "./dir/l/sub", "out/new", "./dangling/new", "dir/../out"].iter().enumerate() {
+        let tag = format!("rockerc-e2e/mountlink-{}-{n}:latest", std::process::id());
+        let root = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {src}:/m\nRUN echo pwned > /m/pwned; ls /m > /seen\nTAG {tag}\n"), &[]);
+        let ctx = root.path().join("ctx");
+        std::fs::create_dir(ctx.join("dir")).unwrap();
+        std::os::unix::fs::symlink(victim.path(), ctx.join("out")).unwrap();
+        std::os::unix::fs::symlink(victim.path(), ctx.join("dir/l")).unwrap();
+        std::os::unix::fs::symlink(&nowhere, ctx.join("dangling")).unwrap();
+        let rel = pathdiff(victim.path(), &ctx);
+        std::os::unix::fs::symlink(rel, ctx.join("rel")).unwrap();
+        let out = run_script(root.path(), &[], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "MOUNT {src} bound a path out of the context");
+        assert!(err.contains("rockerc: error: MOUNT at Rockerfile:2"), "MOUNT {src}: {err}");
+        assert_eq!(tree_of(victim.path()), before, "MOUNT {src} touched the host outside the context");
+        assert!(!nowhere.exists(), "MOUNT {src} created a directory through a link");
+        assert!(Command::new("docker").args(["image", "inspect", &tag]).output().unwrap().status.code() != Some(0));
+    }
+    // A link inside the context is fine: it is followed, and stays in.
+    let tag = format!("rockerc-e2e/mountlink-{}-ok:latest", std::process::id());
+    let root = mount_example(&format!("FROM {BUSYBOX}\nMOUNT ./cache:/m ./new/dir:/n\nRUN echo written > /m/file; ls /n > /seen\nTAG {tag}\n"), &[]);
+    std::fs::create_dir(root.path().join("ctx/data")).unwrap();
+    std::os::unix::fs::symlink("data", root.path().join("ctx/cache")).unwrap();
+    let out = run_script(root.path(), &[], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(root.path().join("ctx/data/file")).unwrap(), "written\n");
+    assert!(root.path().join("ctx/new/dir").is_dir(), "a missing source in the context is created there");
+    docker(&["rmi", &tag]);
+}
+
+/// `to` relative to `from` (both absolute).
+fn pathdiff(to: &std::path::Path, from: &std::path::Path) -> std::path::PathBuf {
+    let (t, f): (Vec<_>, Vec<_>) = (to.components().collect(), from.components().collect());
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+#[test]
+fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
+    if !engine_or_skip("a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it") {
+        return;
+    }
+    let host = tempfile::tempdir().unwrap();
+    let h = std::fs::canonicalize(host.path()).unwrap().display().to_string();
+    std::fs::create_dir_all(format!("{h}/data")).unwrap();
+    std::fs::create_dir_all(format!("{h}/data2")).unwrap();
+    std::fs::write(format!("{h}/data/file"), "from the host\n").unwrap();
+    std::fs::create_dir_all(format!("{h}/home/cfg")).unwrap();
+    std::fs::write(format!("{h}/home/cfg/file"), "home\n").unwrap();
+    std::os::unix::fs::symlink(format!("{h}/data2"), format!("{h}/data/escape")).unwrap();
+    let tag = format!("rockerc-e2e/consent-{}:latest", std::process::id());
+    let seen = |image: &str| file_text(&image_files(image), "/seen");
+    let refused = |out: &std::process::Output, path: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{path} was bound without consent");
+        assert!(
+            err.contains(&format!("rockerc: error: MOUNT at Rockerfile:2 binds {path}")) && err.contains(&format!("pass --allow-mount '{path}' to the script")),
+            "the error names the line and the option to add:\n{err}"
+        );
+    };
+
+    // An absolute path: refused, then allowed by the script's option, by the environment (a
+    // parent directory), and when compiled; the header and `rockerc build` say so.
+    let rockerfile = format!("FROM {BUSYBOX}\nMOUNT {h}/data:/h:ro\nRUN cat /h/file > /seen\nTAG {tag}\n");
+    let root = mount_example(&rockerfile, &[]);
+    let script = std::fs::read_to_string(root.path().join("ctx/build.sh")).unwrap();
+    assert!(script.contains(&format!("#   Rockerfile:2  {h}/data -> /h  read-only, outside the build context: needs --allow-mount {h}/data\n")), "{script}");
+    refused(&run_script(root.path(), &[], &[]), &format!("{h}/data"));
+    // A sibling whose name starts the same is not under it.
+    refused(&run_script(root.path(), &["--allow-mount", &format!("{h}/dat")], &[]), &format!("{h}/data"));
+    assert!(run_script(root.path(), &["--allow-mount", &format!("{h}/data")], &[]).status.success());
+    assert_eq!(seen(&tag), "from the host\n");
+    assert!(run_script(root.path(), &["--no-cache"], &[("ROCKERC_ALLOW_MOUNT", &format!("/nonexistent:{h}"))]).status.success());
+    let root = mount_example(&rockerfile, &["--allow-mount", &format!("{h}/data")]);
+    let script = std::fs::read_to_string(root.path().join("ctx/build.sh")).unwrap();
+    assert!(script.contains("read-only, outside the build context: allowed when compiled\n"), "{script}");
+    assert!(run_script(root.path(), &["--no-cache"], &[]).status.success());
+    let out = run_ok(rockerc().args(["build", "--no-cache", "--allow-mount", &format!("{h}/data")]).current_dir(root.path().join("ctx")).env("XDG_CACHE_HOME", host.path().join("cache")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("rockerc: MOUNT Rockerfile:2  {h}/data -> /h  read-only, outside the build context: allowed when compiled\n")), "{err}");
+
+    // Allowed is a path, not where a link under it leads.
+    let escape = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/data/escape:/h\nRUN true\n"), &[]);
+    refused(&run_script(escape.path(), &["--allow-mount", &format!("{h}/data")], &[]), &format!("{h}/data2"));
+
+    // `~` and `$VAR` resolve when the script runs, and are checked then.
+    let home = mount_example(&format!("FROM {BUSYBOX}\nMOUNT ~/cfg:/c\nRUN cat /c/file > /seen\nTAG {tag}\n"), &[]);
+    refused(&run_script(home.path(), &[], &[("HOME", &format!("{h}/home"))]), &format!("{h}/home/cfg"));
+    assert!(run_script(home.path(), &["--allow-mount", &format!("{h}/home")], &[("HOME", &format!("{h}/home"))]).status.success());
+    assert_eq!(seen(&tag), "home\n");
+    let var = mount_example(&format!("FROM {BUSYBOX}\nMOUNT $CFG_DIR:/c\nRUN cat /c/file > /seen\nTAG {tag}\n"), &[]);
+    refused(&run_script(var.path(), &[], &[("CFG_DIR", &format!("{h}/home/cfg"))]), &format!("{h}/home/cfg"));
+    assert!(run_script(var.path(), &[], &[("CFG_DIR", &format!("{h}/home/cfg")), ("ROCKERC_ALLOW_MOUNT", &format!("{h}/home/cfg"))]).status.success());
+
+    // The BuildKit backend's script asks the same (it passes a host file as a secret), before
+    // anything is built.
+    let bk = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/data/file:/f:ro\nRUN cat /f\n"), &["--emit", "buildkit"]);
+    refused(&run_script(bk.path(), &[], &[("ROCKERC_DOCKER", "/usr/bin/docker")]), &format!("{h}/data/file"));
+
+    // Nothing is created outside the context, allowed or not.
+    let missing = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/missing/dir:/m\nRUN true\n"), &[]);
+    let out = run_script(missing.path(), &["--allow-mount", "/"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("MOUNT at Rockerfile:2: the source {h}/missing/dir does not exist, and rockerc creates nothing outside the build context")));
+    assert!(!std::path::Path::new(&format!("{h}/missing")).exists());
+    docker(&["rmi", &tag]);
+}

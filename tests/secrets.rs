@@ -90,3 +90,56 @@ fn a_secret_outside_run_is_a_compile_error() {
     let err = rockerc::compile(&file, &options).unwrap_err();
     assert_eq!(err.render(&file, false), "error[secret-outside-run]: the secret `TOKEN` is used in ENV\n --> Rockerfile:2:1\n  |\n2 | ENV AUTH=${TOKEN}\n  | ^^^^^^^^^^^^^^^^^ only RUN may read a --secret\n  = help: its value would be stored in the image's config or history\n");
 }
+
+/// A secret is masked whatever bytes it holds: a trailing newline (what Kubernetes and CI secret
+/// files hold), a PEM key printed whole or a line at a time, bytes that are not UTF-8, shell and
+/// printf syntax. In a failed step's output and under --verbose alike.
+#[test]
+fn secrets_with_newlines_and_any_bytes_are_masked() {
+    if !engine_or_skip("secrets_with_newlines_and_any_bytes_are_masked") {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let token = format!("tok-{}\n", random_hex(32));
+    let b64 = |n: usize| -> String {
+        let hex = random_hex(n * 2);
+        hex.bytes().map(|b| if b.is_ascii_digit() { (b - b'0' + b'A') as char } else { b as char }).collect()
+    };
+    let body: Vec<String> = (0..4).map(|_| b64(64)).collect();
+    let key = format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n", body.join("\n"));
+    let mut odd = b"\xff\xfe$(id) %s \\n ".to_vec();
+    odd.extend(random_hex(16).bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let printing = "echo \"token=$TOKEN.\" && printf '%s\\n' \"$KEY\" && echo \"$KEY\" | sed -n 3p && echo \"$KEY\" | tail -n 2 | head -n 1 && printf 'odd=%s.\\n' \"$ODD\"";
+    let cache = tempfile::tempdir().unwrap();
+    for (n, (rockerfile, args)) in [
+        (format!("FROM {BUSYBOX}\nRUN {printing}\n"), vec!["--verbose", "--no-cache"]),
+        (format!("FROM {BUSYBOX}\nRUN {printing} && exit 3\n"), vec![]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
+        let out = run_ok(rockerc().current_dir(dir.path()).args(["--secret", "TOKEN", "--secret", "KEY", "--secret", "ODD", "Rockerfile"]));
+        std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+        let out = Command::new("sh")
+            .arg(dir.path().join("build.sh"))
+            .args(args)
+            .env("TOKEN", &token)
+            .env("KEY", &key)
+            .env("ODD", std::ffi::OsStr::from_bytes(&odd))
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        let shown = [out.stdout.clone(), out.stderr.clone()].concat();
+        let text = String::from_utf8_lossy(&shown);
+        assert_eq!(out.status.success(), n == 0, "{text}");
+        assert!(text.contains("token=***."), "the RUN printed the token, masked:\n{text}");
+        assert!(!contains(&shown, token.trim_end().as_bytes()), "the token is in the output:\n{text}");
+        for line in &body {
+            assert!(!contains(&shown, line.as_bytes()), "a line of the key is in the output:\n{text}");
+        }
+        assert!(!contains(&shown, &odd), "a value of any bytes is in the output:\n{text}");
+        assert!(text.contains("odd=***."), "{text}");
+    }
+}

@@ -135,15 +135,15 @@ fn build_says_exactly_which_programs_are_missing() {
          = help: install what is missing, or add its directory to PATH; `rockerc Rockerfile > build.sh` compiles without running anything\n"
     );
     std::fs::remove_file(path.path().join("cksum")).unwrap();
-    std::fs::remove_file(path.path().join("ps")).unwrap();
+    std::fs::remove_file(path.path().join("readlink")).unwrap();
     let out = run(path.path());
     assert_eq!(
         text(&out.stderr).lines().take(4).collect::<Vec<_>>(),
         [
-            "error[missing-tool]: cannot build: `docker`, `ps` and `cksum` are not on PATH",
+            "error[missing-tool]: cannot build: `docker`, `cksum` and `readlink` are not on PATH",
             " = note: `docker`: the Docker CLI (Debian: apt-get install docker.io)",
-            " = note: `ps`: Debian: procps",
             " = note: `cksum`: Debian: coreutils",
+            " = note: `readlink`: Debian: coreutils",
         ]
     );
     assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "nothing is left in TMPDIR");

@@ -35,6 +35,9 @@ pub struct Options {
     /// The build context on this machine, when known: a MOUNT of a path missing from it is
     /// worth a warning (the script would create an empty directory there).
     pub context_dir: Option<std::path::PathBuf>,
+    /// `--allow-mount PATH` (absolute): host paths outside the context a MOUNT may bind without
+    /// a warning.
+    pub allow_mounts: Vec<String>,
 }
 
 /// A Rockerfile, checked and split into stages.
@@ -198,6 +201,7 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         escape: ast.escape,
         build_args: &options.build_args,
         context_dir: options.context_dir.as_deref(),
+        allow_mounts: &options.allow_mounts,
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
@@ -223,6 +227,7 @@ struct Analyzer<'a> {
     escape: char,
     build_args: &'a [(String, String)],
     context_dir: Option<&'a std::path::Path>,
+    allow_mounts: &'a [String],
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
@@ -850,20 +855,57 @@ impl<'a> Analyzer<'a> {
         );
     }
 
-    /// A MOUNT source inside the context that does not exist yet.
+    /// MOUNT sources the build script will not bind as they stand, said early: a path in the
+    /// context that does not exist yet (the script creates it), one whose links lead out of the
+    /// context (the script refuses it), and a host path outside the context that no
+    /// `--allow-mount` allows (the script refuses it unless whoever runs it allows it).
     fn lint_mount_sources(&mut self, mounts: &[Mount]) {
         let Some(context) = self.context_dir else { return };
+        let real_context = context.canonicalize().unwrap_or_else(|_| context.to_path_buf());
         for m in mounts {
             let Mount::Bind { src, .. } = m else { continue };
             let s = src.value.as_str();
-            if s.starts_with('/') || s.starts_with('~') || s.contains('$') || context.join(s).exists() {
+            if s.starts_with('~') || s.contains('$') {
                 continue;
             }
-            self.warnings.push(
-                Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
-                    .at(src.span, "the build script will create it as an empty directory")
-                    .help("create it, or check the path (it is relative to the build context)"),
-            );
+            let path = if s.starts_with('/') { std::path::PathBuf::from(s) } else { real_context.join(s) };
+            let real = path.canonicalize().ok();
+            if crate::lower::in_context_path(s) {
+                match real {
+                    None => self.warnings.push(
+                        Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
+                            .at(src.span, "the build script will create it as an empty directory")
+                            .help("create it, or check the path (it is relative to the build context)"),
+                    ),
+                    Some(r) if !r.starts_with(&real_context) => self.warnings.push(
+                        Diagnostic::warning("mount-outside-context", format!("MOUNT source `{s}` leads out of the build context, to `{}`", r.display()))
+                            .at(src.span, "a symbolic link on the way points outside the context: the build script refuses this MOUNT")
+                            .help("a relative MOUNT source must stay in the build context; to bind that path, name it: `MOUNT /path:/dest` with --allow-mount /path"),
+                    ),
+                    Some(_) => {}
+                }
+                continue;
+            }
+            // As written (absolute), for the message: the script takes either form.
+            let shown = std::path::PathBuf::from(normalize(&path.to_string_lossy()));
+            if real.as_ref().is_some_and(|r| r.starts_with(&real_context)) {
+                continue;
+            }
+            let allowed = self.allow_mounts.iter().any(|a| {
+                let a = std::path::Path::new(a);
+                let ar = a.canonicalize().unwrap_or_else(|_| a.to_path_buf());
+                shown.starts_with(a) || real.as_ref().is_some_and(|r| r.starts_with(&ar))
+            });
+            if allowed {
+                continue;
+            }
+            let option = format!("--allow-mount {}", crate::emit::sh_quote(&shown.to_string_lossy()));
+            let mut d = Diagnostic::warning("mount-outside-context", format!("MOUNT binds `{}`, a host path outside the build context", shown.display()))
+                .at(src.span, "the build script refuses it unless whoever runs the build allows it");
+            if real.is_none() {
+                d = d.note("it does not exist here, and the build script creates nothing outside the build context");
+            }
+            self.warnings.push(d.help(format!("to allow it, pass `{option}` to rockerc, to the script, or to `rockerc build` (or set ROCKERC_ALLOW_MOUNT)")));
         }
     }
 

@@ -66,6 +66,10 @@ pub struct BuildArgs {
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 
+    /// Let MOUNTs bind PATH, or anything under it, outside the build context (repeatable)
+    #[arg(long = "allow-mount", value_name = "PATH")]
+    pub allow_mounts: Vec<PathBuf>,
+
     /// Push the images named by PUSH (without it they are only tagged)
     #[arg(long, help_heading = RUNNING)]
     pub push: bool,
@@ -281,14 +285,13 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
 /// provides it on Debian. `tar` packs each IMPORT (GNU tar, or BusyBox's).
-pub const TOOLS: [(&str, &str); 25] = [
+pub const TOOLS: [(&str, &str); 28] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
     ("sed", "Debian: sed"),
     ("grep", "Debian: grep"),
     ("find", "Debian: findutils"),
-    ("ps", "Debian: procps"),
     ("cat", "Debian: coreutils"),
     ("cut", "Debian: coreutils"),
     ("tr", "Debian: coreutils"),
@@ -302,11 +305,15 @@ pub const TOOLS: [(&str, &str); 25] = [
     ("chmod", "Debian: coreutils"),
     ("cksum", "Debian: coreutils"),
     ("date", "Debian: coreutils"),
-    ("dirname", "Debian: coreutils"),
     ("sleep", "Debian: coreutils"),
     ("tar", "Debian: tar"),
     ("ls", "Debian: coreutils"),
     ("dd", "Debian: coreutils"),
+    ("readlink", "Debian: coreutils"),
+    ("stat", "Debian: coreutils"),
+    ("uname", "Debian: coreutils"),
+    ("od", "Debian: coreutils"),
+    ("sha256sum", "Debian: coreutils"),
 ];
 
 /// The shell to run the script with, or a diagnostic naming every program missing from PATH.
@@ -333,6 +340,7 @@ fn join_names(names: &[String]) -> String {
 
 /// The compile half: the same as `rockerc -o OUTPUT -f FILE ...`.
 fn compile_cli(args: &BuildArgs, output: Option<PathBuf>) -> Cli {
+    let announce_mounts = output.is_some();
     Cli {
         command: None,
         rockerfile: None,
@@ -348,9 +356,11 @@ fn compile_cli(args: &BuildArgs, output: Option<PathBuf>) -> Cli {
         demand_artifacts: args.demand_artifacts,
         secrets: args.secrets.clone(),
         build_args: args.build_args.clone(),
+        allow_mounts: args.allow_mounts.clone(),
         error_format: args.error_format,
         emit: Emit::Sh,
         explain: false,
+        announce_mounts,
     }
 }
 

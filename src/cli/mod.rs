@@ -91,6 +91,12 @@ pub struct Cli {
     #[arg(long = "build-arg", value_name = "NAME=VALUE", value_parser = parse_build_arg)]
     pub build_args: Vec<(String, String)>,
 
+    /// Let the script's MOUNTs bind PATH, or anything under it, outside the build context
+    /// (repeatable); without it the script refuses such a MOUNT unless it is allowed when the
+    /// script runs (its own --allow-mount, or ROCKERC_ALLOW_MOUNT)
+    #[arg(long = "allow-mount", value_name = "PATH")]
+    pub allow_mounts: Vec<PathBuf>,
+
     /// How to print errors
     #[arg(long = "error-format", value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
@@ -104,6 +110,10 @@ pub struct Cli {
     /// block comes from, which Docker mechanism carries it, and why
     #[arg(long)]
     pub explain: bool,
+
+    /// `rockerc build`: say what each MOUNT of a host path binds before the build runs.
+    #[arg(skip)]
+    pub announce_mounts: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -376,6 +386,7 @@ pub fn run(cli: &Cli) -> i32 {
         }
         _ => cli.id.clone(),
     };
+    let allow_mounts = cli.allow_mounts.iter().map(|p| absolute_path(p)).collect();
     let options = Options {
         template,
         context: context_rel,
@@ -383,6 +394,7 @@ pub fn run(cli: &Cli) -> i32 {
         layout: if cli.output.is_some() { Layout::Directory } else { Layout::Single },
         build_id,
         context_dir: Some(context.clone()),
+        allow_mounts,
     };
     let compiled = match compile_to(&file, &options, backend, cli.explain) {
         Ok(c) => c,
@@ -392,6 +404,11 @@ pub fn run(cli: &Cli) -> i32 {
         }
     };
     report(cli, &file, &compiled.warnings, &compiled.map);
+    if cli.announce_mounts {
+        for line in &compiled.host_mounts {
+            eprintln!("rockerc: MOUNT {line}");
+        }
+    }
     match &cli.output {
         None => {
             let mut out = std::io::stdout().lock();
@@ -431,6 +448,13 @@ fn emit_ast(cli: &Cli, file: &SourceFile, template: &TemplateOptions) -> i32 {
     let mut out = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     i32::from(writeln!(out, "{text}").and_then(|_| out.flush()).is_err())
+}
+
+/// An `--allow-mount` path as the script compares it: absolute, physical where it exists.
+fn absolute_path(p: &Path) -> String {
+    let abs = std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf());
+    let abs = abs.canonicalize().unwrap_or(abs);
+    crate::analyze::normalize(&abs.to_string_lossy())
 }
 
 /// `target` as seen from `base` (both relative to the current directory or absolute).

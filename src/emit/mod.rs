@@ -8,7 +8,7 @@ mod sh;
 
 pub use dot::dot;
 pub use explain::{explain_buildkit, explain_sh};
-pub use sh::{sh, Layout};
+pub use sh::{host_mount_line, sh, Layout};
 
 /// Which output rockerc writes (`--emit`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

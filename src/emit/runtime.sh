@@ -13,6 +13,9 @@ Options:
   --pull          pull every FROM image before building
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
+  --allow-mount PATH
+                  let a MOUNT bind PATH (or anything under it) outside the build context
+                  (repeatable; also ROCKERC_ALLOW_MOUNT=PATH:PATH...)
   -j, --jobs N    build at most N independent stages at a time (default: the number of CPUs)
   -q, --quiet     print errors only
   -v, --verbose   stream Docker's own output
@@ -29,8 +32,10 @@ rc_warn() {
   printf 'rockerc: warning: %s\n' "$*" >&2
 }
 
+# A write to a reader that has gone (`| head -1`) ends the script through its cleanup (SIGPIPE,
+# or errexit where SIGPIPE is ignored); the shell's own complaint about it is not worth showing.
 rc_say() {
-  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*"; fi
+  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*" 2>/dev/null; fi
 }
 
 rc_usage_error() {
@@ -42,6 +47,7 @@ rc_usage_error() {
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_jobs_max=
+  rc_allow_given=''
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
@@ -52,6 +58,10 @@ rc_parse_args() {
       --context=*) rc_context=${1#--context=} ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
       --id=*) rc_build_id=${1#--id=} ;;
+      --allow-mount) [ $# -ge 2 ] || rc_usage_error "--allow-mount needs a path"; rc_allow_given="$rc_allow_given$2
+"; shift ;;
+      --allow-mount=*) rc_allow_given="$rc_allow_given${1#--allow-mount=}
+" ;;
       -j|--jobs) [ $# -ge 2 ] || rc_usage_error "--jobs needs a number"; rc_jobs_max=$2; shift ;;
       -j*) rc_jobs_max=${1#-j} ;;
       --jobs=*) rc_jobs_max=${1#--jobs=} ;;
@@ -169,39 +179,71 @@ rc_failed_line() {
 rc_fail() {
   printf 'rockerc: error: step %s failed: %s %s\n' "$rc_step" "$rc_step_where" "$rc_step_what" >&2
   printf 'rockerc: %s\n' "$1" >&2
+  if [ -s "${rc_tmp:-/nonexistent}/notes.$rc_step" ]; then sed 's/^/rockerc: /' "$rc_tmp/notes.$rc_step" >&2; fi
   if [ "$rc_verbose" = 0 ] && [ -s "$rc_log" ]; then
     printf -- '--- last lines of its output ---\n' >&2
-    grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
+    # Masked before anything is cut or left out: a secret's lines must all be there to be found.
+    rc_mask < "$rc_log" | grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
       -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^ *$' \
-      "$rc_log" | tail -n 25 | rc_mask >&2
+      | tail -n 25 >&2
   fi
   exit 1
 }
 
 # Copies its input, with the value of every --secret replaced by ***: a RUN may print what it
-# was given, and the script shows that output. awk reads the values from ENVIRON, so nothing in
-# them is taken as an escape or a pattern.
+# was given, and the script shows that output. The input is masked as a whole, not a line at a
+# time, so a value with newlines (a PEM key, a file that ends in a newline) is found too; each
+# line of such a value is also masked on its own (a RUN may print only part of it, or `tail`
+# may cut it). awk reads the values from ENVIRON, so nothing in them is taken as an escape or a
+# pattern, and compares bytes (LC_ALL=C), whatever the bytes are.
 rc_mask() {
   if [ -z "$rc_secrets" ]; then
     cat
     return 0
   fi
-  RC_MASK_NAMES=$rc_secrets awk '
-    BEGIN { n = split(ENVIRON["RC_MASK_NAMES"], names, " ") }
-    {
-      line = $0
+  RC_MASK_NAMES=$rc_secrets LC_ALL=C awk '
+    function add(s) {
+      if (s == "" || s in seen) return
+      seen[s] = 1
+      pats[++np] = s
+    }
+    BEGIN {
+      n = split(ENVIRON["RC_MASK_NAMES"], names, " ")
       for (k = 1; k <= n; k++) {
-        s = ENVIRON[names[k]]
-        if (s == "") continue
-        out = ""
-        while ((i = index(line, s)) > 0) {
-          out = out substr(line, 1, i - 1) "***"
-          line = substr(line, i + length(s))
+        v = ENVIRON[names[k]]
+        # The value as a shell hands it on ($(cat file) drops trailing newlines), so that the
+        # line end after it stays.
+        sub(/[\r\n]+$/, "", v)
+        add(v)
+        if (index(v, "\n") == 0) continue
+        m = split(v, lines, "\n")
+        for (j = 1; j <= m; j++) {
+          l = lines[j]
+          sub(/\r$/, "", l)
+          sub(/^[ \t]+/, "", l)
+          sub(/[ \t]+$/, "", l)
+          if (length(l) >= 4) add(l)
         }
-        line = out line
       }
-      print line
+      # Longest first: the whole value before the lines it holds.
+      for (a = 2; a <= np; a++)
+        for (b = a; b > 1 && length(pats[b]) > length(pats[b - 1]); b--) {
+          t = pats[b]; pats[b] = pats[b - 1]; pats[b - 1] = t
+        }
+    }
+    { text = text $0 "\n" }
+    END {
+      for (k = 1; k <= np; k++) {
+        s = pats[k]
+        out = ""
+        while ((i = index(text, s)) > 0) {
+          out = out substr(text, 1, i - 1) "***"
+          text = substr(text, i + length(s))
+        }
+        text = out text
+      }
+      printf "%s", text
     }'
 }
 
@@ -212,7 +254,7 @@ rc_check_docker() {
   # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
   # shellcheck disable=SC2086 # image names: one word each
   if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
-    docker image inspect --format '{{.Id}}' $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+    docker image inspect --format '{{.Id}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
     set -- $rc_externals
     while IFS= read -r rc_id; do
       printf '%s %s\n' "$1" "$rc_id" >> "$rc_tmp/bases"
@@ -231,7 +273,7 @@ rc_cleanup() {
   # A second Ctrl-C, or the same signal passed on by `rockerc build`, must not cut the cleanup
   # short.
   trap - EXIT
-  trap '' INT TERM HUP USR1
+  trap '' INT TERM HUP USR1 PIPE
   # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
   # still streams from it. Then the containers (after the removals already under way), and only
   # then wait: a `docker run` client exits when its container is removed (it only passes the
@@ -253,7 +295,7 @@ rc_cleanup() {
   fi
   if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
-  if [ "${rc_locked:-0}" = 1 ]; then rm -rf "$rc_lockdir"; fi
+  if [ -n "${rc_lock_id:-}" ]; then docker rm -f -v "$rc_lock_id" >/dev/null 2>&1 || :; fi
   exit "$rc_status"
 }
 
@@ -263,10 +305,14 @@ rc_setup() {
   # Each first ignores the others: Ctrl-C reaches the script twice under `rockerc build` (from
   # the terminal and passed on), and a second `exit` run before rc_cleanup has set its own traps
   # ended the cleanup at once, leaving containers, the lock and the temporary directory.
-  trap 'trap "" INT TERM HUP USR1; exit 130' INT
-  trap 'trap "" INT TERM HUP USR1; exit 143' TERM
-  trap 'trap "" INT TERM HUP USR1; exit 129' HUP
-  trap 'trap "" INT TERM HUP USR1; exit 1' USR1
+  trap 'trap "" INT TERM HUP USR1 PIPE; exit 130' INT
+  trap 'trap "" INT TERM HUP USR1 PIPE; exit 143' TERM
+  trap 'trap "" INT TERM HUP USR1 PIPE; exit 129' HUP
+  trap 'trap "" INT TERM HUP USR1 PIPE; exit 1' USR1
+  # `sh build.sh | head -1`: the reader is gone; stop and clean up as for Ctrl-C. (Where the
+  # script was started with SIGPIPE ignored, the write fails instead, and `set -e` ends the
+  # script through the same cleanup.)
+  trap 'trap "" INT TERM HUP USR1 PIPE; exit 141' PIPE
   rc_main_pid=$$
   # Asked here, not when the arguments are read: a no-op run must not pay for the process.
   if [ -z "$rc_jobs_max" ]; then
@@ -288,26 +334,145 @@ rc_setup() {
   export DOCKER_BUILDKIT
 }
 
-# One build per build id at a time: builds of the same Rockerfile share its MOUNT volumes (and
-# host directories), which two writers at once would corrupt. Other Rockerfiles have other ids.
-# A lock whose holder is gone (killed with SIGKILL, say) is taken over.
+# One build per build id at a time, per Docker engine: builds of the same Rockerfile share its
+# MOUNT volumes (and host directories), which two writers at once would corrupt. The lock is a
+# container named from the build id, created (never started) on the engine: the daemon gives a
+# name to one container only, so of any number of builds, whatever machine, container or TMPDIR
+# they run in, exactly one holds it. Its label says who: the process, when it started, which
+# machine and process namespace, and its temporary directory. A holder that is gone (killed with
+# SIGKILL, say) is found out, what it left is removed (its secrets first), and the lock is taken
+# over: removing the dead holder's container succeeds for one taker only, and that one creates
+# the lock anew (or loses it to a newcomer, and waits).
 rc_lock() {
-  rc_lockdir="${TMPDIR:-/tmp}/rockerc-lock-$rc_id_hash"
+  rc_lock_name="rockerc-lock-$rc_id_hash"
+  rc_whoami
+  printf '%s\n' "$rc_run_id" > "$rc_tmp/run-id"
   rc_waited=0
-  while ! mkdir "$rc_lockdir" 2>/dev/null; do
-    rc_holder=$(cat "$rc_lockdir/pid" 2>/dev/null) || rc_holder=
-    if [ -n "$rc_holder" ] && ! ps -p "$rc_holder" >/dev/null 2>&1; then
-      rm -rf "$rc_lockdir"
+  while :; do
+    if rc_lock_id=$(docker create --pull never --name "$rc_lock_name" --label "rockerc.lock=$rc_me" \
+      rockerc-lock:1 /rockerc-lock-never-runs 2> "$rc_tmp/lock.err"); then
+      return 0
+    fi
+    rc_lock_id=
+    if grep -q -i 'no such image' "$rc_tmp/lock.err"; then
+      # The image the lock containers are made of: nothing but a label, never run.
+      printf 'FROM scratch\nLABEL rockerc.lock-image=1\n' > "$rc_tmp/lock.Dockerfile"
+      docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
+        { sed -n '1,5s/^/  /p' "$rc_tmp/lock.err" >&2; rc_die "cannot create the lock image rockerc-lock:1"; }
+      continue
+    fi
+    grep -q -i 'conflict\|already in use' "$rc_tmp/lock.err" ||
+      { sed -n '1,5s/^/  /p' "$rc_tmp/lock.err" >&2; rc_die "cannot create the lock container $rc_lock_name"; }
+    # Taken: by whom? (Gone meanwhile: try again.)
+    if ! rc_holder=$(docker container inspect --format '{{.Id}} {{if .Config.Labels}}{{index .Config.Labels "rockerc.lock"}}{{end}}' -- "$rc_lock_name" 2>/dev/null); then
+      sleep 1
+      continue
+    fi
+    rc_holder_id=${rc_holder%% *}
+    rc_holder=${rc_holder#* }
+    if rc_holder_gone "$rc_holder"; then
+      rc_reap "$rc_holder"
+      # Exactly one of the builds that found the holder dead removes its container; the others
+      # (and this one, if a newcomer took the free name first) go round again.
+      docker rm -f -v "$rc_holder_id" >/dev/null 2>&1 || :
       continue
     fi
     if [ "$rc_waited" = 0 ]; then
-      rc_say "waiting for another build of $rc_rockerfile (process ${rc_holder:-?}) to finish"
+      # shellcheck disable=SC2086 # the label's words
+      set -- $rc_holder
+      rc_say "waiting for another build of $rc_rockerfile (process ${1:-?}${rc_elsewhere:+ on another machine or container}) to finish"
+      if [ -n "$rc_elsewhere" ]; then
+        rc_say "  (if that build is gone, remove its lock: docker rm -f $rc_lock_name)"
+      fi
       rc_waited=1
     fi
     sleep 1
   done
-  printf '%s\n' "$rc_main_pid" > "$rc_lockdir/pid"
-  rc_locked=1
+}
+
+# Sets rc_me, what the lock's label says about this build: process id, its start time, the
+# machine and process namespace it runs in, the run id (its containers' names) and the temporary
+# directory. BusyBox has no `ps -p`; /proc has all of it (elsewhere the host name stands in).
+rc_whoami() {
+  rc_boot=
+  if [ -r /proc/sys/kernel/random/boot_id ]; then
+    IFS= read -r rc_boot < /proc/sys/kernel/random/boot_id || rc_boot=
+    rc_ns=$(readlink /proc/self/ns/pid 2>/dev/null) || rc_ns=
+    rc_here_id="$rc_boot/$rc_ns"
+  else
+    rc_here_id="host:$(uname -n 2>/dev/null)"
+  fi
+  case $rc_here_id in *[!A-Za-z0-9:/.\[\]_-]*) rc_here_id="host:$(uname -n 2>/dev/null | tr -c 'A-Za-z0-9.-' _)" ;; esac
+  rc_started "$rc_main_pid"
+  rc_me="$rc_main_pid $rc_start $rc_here_id $rc_run_id $rc_tmp"
+}
+
+# rc_started PID: sets rc_start, when the process started (clock ticks since boot, from
+# /proc/PID/stat), or `-` where there is no /proc. Returns 1 when there is no such process.
+rc_started() {
+  rc_start=-
+  if [ -r /proc/sys/kernel/random/boot_id ]; then
+    [ -r "/proc/$1/stat" ] || return 1
+    IFS= read -r rc_stat < "/proc/$1/stat" || return 1
+    # Fields after the command name (which may hold blanks and parentheses): starttime is the
+    # 22nd field, the 20th after `) `.
+    rc_stat=${rc_stat##*) }
+    # shellcheck disable=SC2086 # numbers, one word each
+    set -- $rc_stat
+    [ $# -ge 20 ] || return 1
+    shift 19
+    rc_start=$1
+  else
+    kill -0 "$1" 2>/dev/null || return 1
+  fi
+}
+
+# rc_holder_gone LABEL: whether the build that holds the lock is dead. A holder on this machine
+# and in this process namespace is checked by its process id and start time (a process id may
+# have been reused); one elsewhere cannot be checked (sets rc_elsewhere) and counts as alive.
+rc_holder_gone() {
+  rc_elsewhere=
+  # shellcheck disable=SC2086 # the label's words
+  set -- $1
+  [ $# -ge 5 ] || return 0
+  case $1 in ''|*[!0-9]*) return 0 ;; esac
+  if [ "$3" != "$rc_here_id" ]; then
+    rc_elsewhere=1
+    return 1
+  fi
+  rc_was_start=$2
+  rc_started "$1" || return 0
+  [ "$rc_start" != "$rc_was_start" ]
+}
+
+# rc_reap LABEL: what a dead holder left: its plaintext secret files first, then the rest of its
+# temporary directory (a stage it ran in the background may outlive it, and stops at its next
+# step without that directory), then its containers (a MOUNTed RUN may still be writing the
+# volumes), swept twice: a background stage may have been starting one. The directory is only
+# taken for the holder's if it is one of rockerc's and says so itself.
+rc_reap() {
+  rc_dead_run=$(printf '%s\n' "$1" | cut -d ' ' -f 4)
+  rc_dead_tmp=$(printf '%s\n' "$1" | cut -d ' ' -f 5-)
+  case $rc_dead_run in ''|*[!A-Za-z0-9]*) rc_dead_run= ;; esac
+  rc_say "a build of $rc_rockerfile that held the lock is gone; removing what it left"
+  case $rc_dead_tmp in
+    /*/rockerc.*)
+      if [ -n "$rc_dead_run" ] && [ -d "$rc_dead_tmp" ] && [ ! -L "$rc_dead_tmp" ] && [ -f "$rc_dead_tmp/run-id" ] &&
+        [ "$(cat "$rc_dead_tmp/run-id" 2>/dev/null)" = "$rc_dead_run" ]; then
+        rm -f "$rc_dead_tmp"/run.*/secret.* 2>/dev/null || :
+        rm -rf "$rc_dead_tmp" 2>/dev/null || :
+      fi
+      ;;
+  esac
+  [ -n "$rc_dead_run" ] || return 0
+  for rc_sweep in 1 2; do
+    docker ps -a -q --no-trunc --filter "name=^/?rockerc-$rc_dead_run-" > "$rc_tmp/dead" 2>/dev/null || :
+    [ -s "$rc_tmp/dead" ] || break
+    while IFS= read -r rc_c; do
+      docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
+    done < "$rc_tmp/dead"
+    [ "$rc_sweep" = 2 ] || sleep 1
+  done
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
@@ -356,32 +521,141 @@ rc_base() {
       fi
     done < "$rc_tmp/bases"
   fi
-  if [ "$rc_pull" = 1 ] || ! rc_img=$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null); then
+  if [ "$rc_pull" = 1 ] || ! rc_img=$(docker image inspect --format '{{.Id}}' -- "$1" 2>/dev/null); then
     rc_say "pulling $1"
-    if ! docker pull "$1" > "$rc_tmp/pull.log" 2>&1; then
+    if ! docker pull -- "$1" > "$rc_tmp/pull.log" 2>&1; then
       tail -n 5 "$rc_tmp/pull.log" >&2
       rc_die "cannot pull $1 (FROM at $2)"
     fi
-    rc_img=$(docker image inspect --format '{{.Id}}' "$1") || rc_die "cannot inspect $1"
+    rc_img=$(docker image inspect --format '{{.Id}}' -- "$1") || rc_die "cannot inspect $1"
   fi
 }
 
-# rc_subset PATH...: a build context with only these paths of the user's context, and its
-# .dockerignore (the CLI still applies it). Files are hard links where the file system allows:
-# Docker sees the same files, with the same times, so its layer cache is unchanged.
+# rc_subset PATH...: a build context with only these paths of the user's context, as the Docker
+# daemon would find them there. Docker follows a symbolic link in the build context, but never
+# out of it: an absolute link starts again at the context's root and `..` stops there, so a
+# path through a link that leads out of the context simply does not exist. rc_walk follows each
+# path the same way, and the subset gets what the walk met: each link as itself (Docker follows
+# it again, the same way) and the object the path leads to. Nothing is ever read through a link
+# that leads out of the context. Files are hard links where the file system allows: Docker sees
+# the same files, with the same times, so its layer cache is unchanged.
+# The context's .dockerignore comes along (the CLI applies it). One that is a link is not read
+# through: the subset gets, as a file, what it leads to inside the context (what Docker ships
+# for `COPY .dockerignore`), or nothing.
 rc_subset() {
   rc_ctx="$rc_tmp/sub.$rc_step"
+  rc_subset_dir=$rc_ctx
   mkdir "$rc_ctx"
-  if [ -f "$rc_context/.dockerignore" ]; then cp -p "$rc_context/.dockerignore" "$rc_ctx/"; fi
+  rc_full='
+'
+  rc_whole=0
+  if [ -L "$rc_context/.dockerignore" ]; then
+    : > "$rc_tmp/linked"
+    rc_walk .dockerignore || rc_res=
+    if [ -n "$rc_res" ] && [ -f "$rc_context/$rc_res" ] && [ ! -L "$rc_context/$rc_res" ]; then
+      rc_copy_into "$rc_context/$rc_res" "$rc_ctx/.dockerignore"
+    fi
+  elif [ -e "$rc_context/.dockerignore" ]; then
+    rc_copy_into "$rc_context/.dockerignore" "$rc_ctx/.dockerignore"
+    rc_full="$rc_full.dockerignore
+"
+  fi
   for rc_p in "$@"; do
-    [ -e "$rc_context/$rc_p" ] || [ -L "$rc_context/$rc_p" ] || continue
-    [ ! -e "$rc_ctx/$rc_p" ] || continue
-    case $rc_p in */*) mkdir -p "$rc_ctx/${rc_p%/*}" ;; esac
-    cp -PRl "$rc_context/$rc_p" "$rc_ctx/$rc_p" 2>/dev/null || {
-      rm -rf "${rc_ctx:?}/$rc_p"
-      cp -PRp "$rc_context/$rc_p" "$rc_ctx/$rc_p" || rc_fail "cannot prepare the build context with $rc_p"
-    }
+    rc_mirror "$rc_p"
   done
+  if [ "$rc_whole" = 1 ]; then
+    # A link led to the context itself: the step reads all of it.
+    rm -rf "$rc_ctx"
+    rc_ctx=$rc_context
+    rc_subset_dir=
+  fi
+}
+
+# rc_walk PATH [copy]: follows PATH (relative to the context) as Docker does. Sets rc_res to
+# where it leads, relative to the context ('' for the context itself), and rc_links to the
+# number of links followed; with `copy`, puts each link it meets into the subset. Fails after
+# 255 links, as Docker does.
+rc_walk() {
+  rc_rest=$1 rc_res='' rc_links=0
+  while [ -n "$rc_rest" ]; do
+    case $rc_rest in
+      */*) rc_c=${rc_rest%%/*} rc_rest=${rc_rest#*/} ;;
+      *) rc_c=$rc_rest rc_rest='' ;;
+    esac
+    case $rc_c in
+      ''|.) continue ;;
+      ..)
+        case $rc_res in */*) rc_res=${rc_res%/*} ;; *) rc_res='' ;; esac
+        continue
+        ;;
+    esac
+    rc_at=${rc_res:+$rc_res/}$rc_c
+    if [ -L "$rc_context/$rc_at" ]; then
+      rc_links=$((rc_links + 1))
+      [ "$rc_links" -le 255 ] || return 1
+      rc_target=$(readlink "$rc_context/$rc_at") || return 1
+      if [ "${2:-}" = copy ] && [ ! -e "$rc_ctx/$rc_at" ] && [ ! -L "$rc_ctx/$rc_at" ]; then
+        # Every directory above it is a directory in the context too (links are never
+        # appended to rc_res), so nothing here is created through a link.
+        if [ -n "$rc_res" ] && [ ! -d "$rc_ctx/$rc_res" ]; then mkdir -p "$rc_ctx/$rc_res"; fi
+        cp -P "$rc_context/$rc_at" "$rc_ctx/$rc_at" || rc_fail "cannot prepare the build context with $rc_at"
+      fi
+      case $rc_target in /*) rc_res='' ;; esac
+      rc_rest=$rc_target${rc_rest:+/$rc_rest}
+    else
+      rc_res=$rc_at
+    fi
+  done
+}
+
+# rc_mirror PATH: puts PATH into the subset (see rc_subset).
+rc_mirror() {
+  if ! rc_walk "$1" copy; then
+    rc_note "$1: more than 255 symbolic links on the way (Docker stops there too)"
+    return 0
+  fi
+  if [ "$rc_links" != 0 ]; then : > "$rc_tmp/linked"; fi
+  if [ -z "$rc_res" ]; then
+    rc_whole=1
+    return 0
+  fi
+  # A path that leads where rc_build would put the Dockerfile must find there what the context
+  # has (or nothing), never the Dockerfile.
+  case $rc_res in .rockerc.Dockerfile|.rockerc.Dockerfile/*) rc_subset_dir= ;; esac
+  if [ ! -e "$rc_context/$rc_res" ]; then
+    if [ "$rc_links" != 0 ]; then
+      rc_note "$1 passes through a symbolic link, and a link in the build context never leads out of it (as under docker build): it leads to $rc_res in the context, which does not exist"
+    fi
+    return 0
+  fi
+  # Already there, as itself or inside a directory copied whole?
+  rc_a=$rc_res
+  while :; do
+    case $rc_full in *"
+$rc_a
+"*) return 0 ;; esac
+    case $rc_a in */*) rc_a=${rc_a%/*} ;; *) break ;; esac
+  done
+  # A directory made on the way to something deeper holds only part of it.
+  if [ -e "$rc_ctx/$rc_res" ] || [ -L "$rc_ctx/$rc_res" ]; then rm -rf "${rc_ctx:?}/$rc_res"; fi
+  case $rc_res in */*) [ -d "$rc_ctx/${rc_res%/*}" ] || mkdir -p "$rc_ctx/${rc_res%/*}" ;; esac
+  rc_copy_into "$rc_context/$rc_res" "$rc_ctx/$rc_res"
+  rc_full="$rc_full$rc_res
+"
+}
+
+# rc_copy_into FROM TO: TO becomes a copy of FROM (links inside it kept as links), hard-linked
+# where the file system allows.
+rc_copy_into() {
+  cp -PRl "$1" "$2" 2>/dev/null || {
+    rm -rf "$2"
+    cp -PRp "$1" "$2" || rc_fail "cannot prepare the build context with ${1#"$rc_context"/}"
+  }
+}
+
+# rc_note TEXT: said after the error, if the current step fails.
+rc_note() {
+  printf 'note: %s\n' "$1" >> "$rc_tmp/notes.$rc_step"
 }
 
 # rc_build DOCKERFILE CONTEXT FROM-ID [docker build options...]: sets rc_img.
@@ -391,15 +665,28 @@ rc_build() {
   rm -f "$rc_tmp/iid.$rc_step"
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
+  rc_file=$rc_df
+  if [ "$rc_ctx" = "$rc_context" ] && [ -L "$rc_context/.dockerignore" ]; then
+    rc_fail "the build context's .dockerignore is a symbolic link: docker would read its patterns through it (from outside the build context, if it leads there), which rockerc never does; replace the link with the file it points to"
+  fi
+  if [ -n "${rc_subset_dir:-}" ] && [ "$rc_ctx" = "$rc_subset_dir" ] &&
+    [ ! -e "$rc_ctx/.rockerc.Dockerfile" ] && [ ! -L "$rc_ctx/.rockerc.Dockerfile" ]; then
+    # Inside the context it sends, docker ships .dockerignore as it is (with a Dockerfile from
+    # elsewhere it adds a line to it, and `COPY .dockerignore` would copy that line).
+    cp "$rc_df" "$rc_ctx/.rockerc.Dockerfile"
+    rc_file="$rc_ctx/.rockerc.Dockerfile"
+  fi
+  rc_subset_dir=
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
-  rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_df" "$@" "$rc_ctx"
+  rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
-# DEST) or `b SRC DEST OPTIONS` (a host path). rc_mounts reads them up to `--` and sets
-# rc_mount_opts (quoted `docker run` options), rc_links (file MOUNTs the RUN wrapper links in)
-# and rc_shift (how many arguments it read).
+# DEST), `c SRC DEST OPTIONS WHERE` (a path in the build context, written relative to it) or
+# `b SRC DEST OPTIONS WHERE` (any other host path); WHERE is the MOUNT's Rockerfile line.
+# rc_mounts reads them up to `--` and sets rc_mount_opts (quoted `docker run` options),
+# rc_links (file MOUNTs the RUN wrapper links in) and rc_shift (how many arguments it read).
 rc_mounts() {
   rc_mount_opts='' rc_links='' rc_shift=0 rc_nfile=0
   while [ "$1" != -- ]; do
@@ -410,19 +697,12 @@ rc_mounts() {
         shift 2
         rc_shift=$((rc_shift + 2))
         ;;
-      b)
-        case $2 in
-          *'
-'*) rc_fail "MOUNT source $2 contains a newline" ;;
-        esac
-        if [ ! -e "$2" ]; then
-          rc_warn "MOUNT source $2 does not exist; creating it as an empty directory"
-          mkdir -p "$2" || rc_fail "cannot create MOUNT source $2"
-        fi
+      b|c)
         rc_ro=
         case ",$4," in *,ro,*) rc_ro=,readonly ;; esac
-        rc_src_csv=$(rc_csv "$2")
-        if [ -d "$2" ] || [ "${rc_real_binds:-0}" = 1 ]; then
+        rc_host_path "$1" "$2" "$5" "${rc_ro:+read-only}"
+        rc_src_csv=$(rc_csv "$rc_src")
+        if [ -d "$rc_src" ] || [ "${rc_real_binds:-0}" = 1 ]; then
           rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_src_csv\",\"dst=$(rc_csv "$3")\"$rc_ro")"
         else
           # A file: bound under /dev (a tmpfs that is never committed) and linked into place by
@@ -433,21 +713,24 @@ rc_mounts() {
 $3
 "
         fi
-        shift 4
-        rc_shift=$((rc_shift + 4))
+        shift 5
+        rc_shift=$((rc_shift + 5))
         ;;
       *) rc_die "internal: bad mount spec $1" ;;
     esac
   done
 }
 
-# rc_mount_key MOUNTSPECS... -- ...: a short checksum of the resolved mount list.
+# rc_mount_key MOUNTSPECS... -- ...: a short checksum of the resolved mount list (without the
+# Rockerfile lines, so moving a MOUNT keeps the cache).
 rc_mount_key() {
   {
     printf '%s\n' "$rc_id_hash"
     while [ "$1" != -- ]; do
-      printf '%s\n' "$1"
-      shift
+      case $1 in
+        b|c) printf 'b\n%s\n%s\n%s\n' "$2" "$3" "$4"; shift 5 ;;
+        *) printf '%s\n%s\n' "$1" "$2"; shift 2 ;;
+      esac
     done
   } | cksum | tr ' ' '-'
 }
@@ -509,6 +792,11 @@ ROCKERC_WRAPPER
 # the mounts plus `docker commit`. KEY is the compile-time part of the cache key (command, mount
 # list, ARG values); with the parent image id it names a cache tag. ENV is the ARG values the
 # command sees, one NAME=VALUE per line. Sets rc_img.
+# Anyone who can reach the engine can compute that name and tag an image with it, labels and
+# all, so a tag is trusted only when it is what rc_cache_entry makes: a child of the result
+# (which the build then uses, without the label) whose label holds the parent image, the key,
+# and a signature of those and of the result made with a key only this user (or whoever shares
+# ROCKERC_CACHE_KEY with them) has.
 rc_run() {
   rc_key=$1 rc_env=$2 rc_run_secrets=$3
   shift 3
@@ -516,12 +804,19 @@ rc_run() {
     eval "rc_set=\${$rc_name+x}"
     [ -n "$rc_set" ] || rc_fail "the secret $rc_name is not set: export $rc_name before running the script"
   done
+  # Every host path is checked first, cached or not: whether a MOUNT may bind a path does not
+  # depend on what an earlier build left.
+  rc_mounts "$@"
   # The mount list as it resolves here (host paths after ~ and $VAR, volume names from the build
   # id) is part of the key: a fresh checkout elsewhere mounts other paths and must run again.
   rc_mkey=$(rc_mount_key "$@")
   rc_cache="rockerc-cache:${rc_img#sha256:}-$rc_key-$rc_mkey"
-  if [ "$rc_no_cache" = 0 ] && rc_hit=$(docker image inspect --format '{{.Id}}' "$rc_cache" 2>/dev/null); then
-    rc_img=$rc_hit
+  rc_cache_label="$rc_img $rc_key $rc_mkey"
+  rc_cache_key
+  if [ "$rc_no_cache" = 0 ] && [ -n "$rc_sign_key" ] &&
+    rc_hit=$(docker image inspect --format '{{.Parent}} {{if .Config.Labels}}{{index .Config.Labels "rockerc.cache"}}{{end}}' -- "$rc_cache" 2>/dev/null) &&
+    [ -n "${rc_hit%% *}" ] && [ "${rc_hit#* }" = "$rc_cache_label $(rc_sign "${rc_hit%% *}")" ]; then
+    rc_img=${rc_hit%% *}
     rc_cached="cached, "
     return 0
   fi
@@ -539,7 +834,16 @@ rc_run() {
   [ "$rc_run_status" = 0 ] || rc_fail "the command exited with status $rc_run_status"
   rc_real_binds=0
   rc_commit
-  docker tag "$rc_img" "$rc_cache" >/dev/null 2>&1 || :
+  rc_cache_entry
+}
+
+# Records the result of a MOUNTed RUN as a cache entry: a child of it that holds the key
+# (parent image, KEY, mount list) in a label, tagged with the cache name. A cache entry is an
+# optimisation: when it cannot be made, the next build runs the step again.
+rc_cache_entry() {
+  [ -n "$rc_sign_key" ] || return 0
+  printf 'FROM %s\nLABEL rockerc.cache="%s %s"\n' "$rc_img" "$rc_cache_label" "$(rc_sign "$rc_img")" > "$rc_tmp/cache.$rc_step.Dockerfile"
+  docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1 || :
 }
 
 rc_run_once() {
@@ -576,6 +880,25 @@ rc_run_once() {
   rc_run_status=0
   rc_logged docker "$@" || rc_run_status=$?
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
+}
+
+# Sets rc_sign_key, what cache entries are signed with: ROCKERC_CACHE_KEY (a CI configuration
+# may share one between its jobs), or a random key of this user's, made once (mode 600). With
+# neither, nothing is cached.
+rc_cache_key() {
+  [ -z "${rc_sign_key+x}" ] || return 0
+  rc_sign_key=${ROCKERC_CACHE_KEY:-}
+  [ -z "$rc_sign_key" ] || return 0
+  rc_keyfile="${XDG_CONFIG_HOME:-${HOME:-/nonexistent}/.config}/rockerc/cache-key"
+  if [ ! -s "$rc_keyfile" ] && mkdir -p "${rc_keyfile%/*}" 2>/dev/null; then
+    (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$rc_keyfile.$$" && mv "$rc_keyfile.$$" "$rc_keyfile") 2>/dev/null || :
+  fi
+  rc_sign_key=$(cat "$rc_keyfile" 2>/dev/null) || rc_sign_key=
+}
+
+# rc_sign RESULT: the signature of the current cache entry (rc_cache_label) and its result image.
+rc_sign() {
+  printf '%s\n%s\n%s\n' "$rc_sign_key" "$rc_cache_label" "$1" | sha256sum | cut -c 1-64
 }
 
 # Commits the RUN container with exactly the config a Dockerfile RUN leaves. `docker commit`
@@ -870,30 +1193,65 @@ rc_import_mount() {
   rc_rm_container_later
 }
 
-# rc_tag ORDER NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and
+# rc_tag LINE NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and
 # pushes made) only after every stage has succeeded, so a failed build leaves the old images in
-# place. ORDER is the TAG's place in the file: stages that build at the same time record their
+# place. LINE is the TAG's Rockerfile line: stages that build at the same time record their
 # tags in any order, and they are applied in file order.
 rc_tag() {
   printf '%s %s %s %s\n' "$1" "$3" "$rc_img" "$2" >> "$rc_tmp/tags"
 }
 
+# Applies the tags all or nothing: first what each name is now (which also shows any name
+# docker refuses, before one tag has moved), then the tags; if docker still refuses one, those
+# already moved go back. A name always follows `--`: docker never reads one as an option.
 rc_apply_tags() {
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
-  sort -n "$rc_tmp/tags" | cut -d ' ' -f 2- > "$rc_tmp/tags.sorted"
-  mv "$rc_tmp/tags.sorted" "$rc_tmp/tags"
-  while read -r rc_p rc_id rc_name; do
-    docker tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
-  done < "$rc_tmp/tags"
+  [ -s "$rc_tmp/tags" ] || return 0
+  sort -n "$rc_tmp/tags" > "$rc_tmp/tags.sorted"
+  : > "$rc_tmp/tags.before"
+  while read -r rc_line rc_p rc_id rc_name; do
+    if rc_old=$(docker image inspect --format '{{.Id}}' -- "$rc_name" 2> "$rc_log"); then
+      printf '%s %s\n' "$rc_old" "$rc_name" >> "$rc_tmp/tags.before"
+    elif grep -q -i 'invalid reference format\|not a valid' "$rc_log"; then
+      rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
+    else
+      printf -- '- %s\n' "$rc_name" >> "$rc_tmp/tags.before"
+    fi
+  done < "$rc_tmp/tags.sorted"
+  : > "$rc_tmp/tags.done"
+  while read -r rc_line rc_p rc_id rc_name; do
+    if ! docker tag -- "$rc_id" "$rc_name" > "$rc_log" 2>&1; then
+      sed -n '1,3s/^/  /p' "$rc_log" >&2
+      rc_untag
+      rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_name; every tag is where it was"
+    fi
+    printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
+  done < "$rc_tmp/tags.sorted"
+  cut -d ' ' -f 2- "$rc_tmp/tags.sorted" > "$rc_tmp/tags"
   while read -r rc_p rc_id rc_name; do
     [ "$rc_p" = 1 ] || continue
     if [ "$rc_push" = 1 ]; then
       rc_say "pushing $rc_name"
-      docker push "$rc_name" > "$rc_log" 2>&1 || rc_fail "cannot push $rc_name"
+      docker push -- "$rc_name" > "$rc_log" 2>&1 || rc_fail "cannot push $rc_name"
     else
       rc_say "not pushing $rc_name (pass --push to push)"
     fi
   done < "$rc_tmp/tags"
+}
+
+# Puts the names tagged so far back where they were (a name that was new is removed again).
+rc_untag() {
+  while IFS= read -r rc_name; do
+    while read -r rc_old rc_was; do
+      [ "$rc_was" = "$rc_name" ] || continue
+      if [ "$rc_old" = - ]; then
+        docker image rm --no-prune -- "$rc_name" >/dev/null 2>&1 || :
+      else
+        docker tag -- "$rc_old" "$rc_name" >/dev/null 2>&1 || :
+      fi
+      break
+    done < "$rc_tmp/tags.before"
+  done < "$rc_tmp/tags.done"
 }
 
 # rc_attach MOUNTSPECS... -- [COMMAND...]: an interactive container of the current image with
@@ -1000,43 +1358,91 @@ rc_stage_in_background() {
   rc_removers=
   # shellcheck disable=SC2086 # a list of process ids
   trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
+  # shellcheck disable=SC2086 # a list of process ids
+  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 141' PIPE
   # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
-  # it is waiting for.
-  trap 'if [ "$?" != 0 ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
+  # it is waiting for. Not when the temporary directory is gone: the main shell has ended (or
+  # was killed, and its process id may belong to another process by now).
+  trap 'if [ "$?" != 0 ] && [ -d "$rc_tmp" ]; then kill -USR1 "$rc_main_pid" 2>/dev/null; fi' EXIT
   "rc_stage_$1"
   # shellcheck disable=SC2086 # a list of process ids
   if [ -n "$rc_removers" ]; then wait $rc_removers || :; fi
 }
 
-# The no-op fast path. After a successful build the script writes a stamp: the build id, the
-# ids of the images the stages produced, and a fingerprint: the ids of the FROM images and of
-# every image the build produced or tagged, and the environment values MOUNT sources read. The
-# next run first checks, with no temporary directory and at most two processes (one docker
-# call), that no input the build reads (the context, when a COPY/ADD reads it) is newer than the
-# stamp and that the fingerprint is the same; then nothing changed. The plan's checksum (fixed at
-# compile time) names the stamp, so any change to the Rockerfile or the options starts over.
+# The no-op fast path. After a successful build the script writes a stamp. It is named from the
+# plan's checksum (fixed at compile time: any change to the Rockerfile or the options starts
+# over), in a directory named after the build context's physical path, so that two checkouts,
+# or a --context pointed elsewhere, never share one; the stamp says the build id and the context
+# again. It holds how the inputs looked, the ids of the images the stages produced, and a
+# fingerprint: the ids of the FROM images and of every image the build produced or tagged, and
+# the environment values MOUNT sources read.
+# The inputs are the paths the COPY/ADD read in the context, and its .dockerignore (after a
+# build that followed a link in the context, all of the context: a link may lead anywhere in
+# it). Any change to a file shows in its ctime, which nothing sets back (`tar -x`, `cp -p`,
+# `rsync -a` and `git checkout` set an old mtime, not an old ctime). Where find(1) has -cnewer
+# (GNU), the next run asks for anything with an mtime or ctime after the stamp; elsewhere
+# (BusyBox) the stamp holds a checksum of every input's name, inode, size, mode, mtime and ctime
+# (nanoseconds), and the next run takes it again. A file added or removed changes its
+# directory, an input that is gone makes find fail, and a .dockerignore that came or went is
+# seen. The next run checks all that with no temporary directory and a few processes (find, or
+# find, stat and cksum) and one docker call.
 rc_stamp_file() {
-  rc_stamp="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rockerc/$rc_plan_hash"
+  rc_stamp="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rockerc/stamps$rc_context/$rc_plan_hash"
 }
 
 # rc_fingerprint IMAGE...: sets rc_print, the fingerprint of these images as they are now.
 rc_fingerprint() {
-  rc_ids=$(docker image inspect --format '{{.Id}}' "$@" 2>/dev/null) || return 1
+  rc_ids=$(docker image inspect --format '{{.Id}}' -- "$@" 2>/dev/null) || return 1
   # shellcheck disable=SC2086 # joins the ids into one line
   set -- $rc_ids
   rc_env_inputs
   rc_print="$* $rc_envs"
 }
 
+# rc_inputs_now METHOD SCOPE: sets rc_inputs, the stamp's line about the inputs: `METHOD SCOPE
+# IGNORE [CHECKSUM]`, IGNORE 1 when the context has a .dockerignore. Fails when a directory
+# above a named input has become a link (Docker would read elsewhere now).
+rc_inputs_now() {
+  rc_di=0
+  if [ -e "$rc_context/.dockerignore" ] || [ -L "$rc_context/.dockerignore" ]; then rc_di=1; fi
+  rc_inputs="$1 $2 $rc_di"
+  if [ "$2" = listed ] && rc_input_dirs_linked "$rc_context"; then return 1; fi
+  if [ "$1" = stat ]; then
+    rc_sum=$(cd "$rc_context" && rc_inputs_find "$2" "$rc_di" -exec stat -c '%n %i %s %f %y %z' {} + 2>/dev/null | cksum) || return 1
+    rc_inputs="$rc_inputs ${rc_sum%% *}-${rc_sum##* }"
+  fi
+}
+
+# rc_inputs_find SCOPE IGNORE EXPRESSION...: find(1) over the inputs, run in the context.
+rc_inputs_find() {
+  rc_scope=$1 rc_di=$2
+  shift 2
+  if [ "$rc_scope" = all ]; then
+    find . "$@"
+  elif [ "$rc_di" = 1 ]; then
+    rc_find_inputs ./.dockerignore "$@"
+  else
+    rc_find_inputs "$@"
+  fi
+}
+
 rc_up_to_date() {
   [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] || return 1
   rc_stamp_file
   [ -f "$rc_stamp" ] || return 1
-  { IFS= read -r rc_was_id && IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
-  [ "$rc_was_id" = "$rc_build_id" ] || return 1
+  { IFS= read -r rc_was_id && IFS= read -r rc_was_context && IFS= read -r rc_was_inputs &&
+    IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
+  [ "$rc_was_id" = "$rc_build_id" ] && [ "$rc_was_context" = "$rc_context" ] || return 1
   if [ "$rc_reads_context" = 1 ]; then
-    rc_newer=$(cd "$rc_context" && rc_inputs_newer_than "$rc_stamp" 2>/dev/null) || return 1
-    [ -z "$rc_newer" ] || return 1
+    # shellcheck disable=SC2086 # the stamp's words
+    set -- $rc_was_inputs
+    [ $# -ge 3 ] || return 1
+    rc_inputs_now "$1" "$2" || return 1
+    [ "$rc_inputs" = "$rc_was_inputs" ] || return 1
+    if [ "$1" = newer ]; then
+      rc_newer=$(cd "$rc_context" && rc_inputs_find "$2" "$3" \( -newer "$rc_stamp" -o -cnewer "$rc_stamp" \) -print 2>/dev/null) || return 1
+      [ -z "$rc_newer" ] || return 1
+    fi
   fi
   # shellcheck disable=SC2086 # image ids and names: one word each
   rc_fingerprint $rc_built $rc_fast_images || return 1
@@ -1045,6 +1451,8 @@ rc_up_to_date() {
 
 rc_write_stamp() {
   rc_stamp_file
+  # The subsets' hard links changed the inputs' ctimes: they go before the inputs are looked at.
+  rm -rf "$rc_tmp"/sub.*
   rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
@@ -1052,7 +1460,7 @@ rc_write_stamp() {
   # shellcheck disable=SC2086 # image ids and names: one word each
   set -- $rc_built $rc_fast_images
   # shellcheck disable=SC2046 # image ids: one word each
-  if docker image inspect --format '{{.Id}} {{.Size}}' "$@" $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null; then
+  if docker image inspect --format '{{.Id}} {{.Size}}' -- "$@" $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null; then
     rc_ids=
     while [ $# -gt 0 ] && IFS= read -r rc_line; do
       rc_ids="$rc_ids ${rc_line%% *}"
@@ -1064,11 +1472,25 @@ rc_write_stamp() {
     rm -f "$rc_tmp/sizes"
     rc_fingerprint "$@" || return 0
   fi
+  rc_inputs=-
+  if [ "$rc_reads_context" = 1 ]; then
+    rc_scope=$rc_inputs_scope
+    if [ -f "$rc_tmp/linked" ]; then rc_scope=all; fi
+    if find "$rc_tmp/empty" -prune -cnewer "$rc_tmp/empty" >/dev/null 2>&1; then
+      rc_inputs_now newer "$rc_scope" || return 0
+    else
+      stat -c %n "$rc_tmp/empty" >/dev/null 2>&1 || return 0
+      rc_inputs_now stat "$rc_scope" || return 0
+    fi
+  fi
   case $rc_build_id$rc_print in *'
 '*) return 0 ;; esac
-  # A stamp is an optimisation: when it cannot be written, the next run simply builds.
+  case $rc_context in *'
+'*) return 0 ;; esac
+  # A stamp is an optimisation: when it cannot be written, the next run simply builds. With
+  # -cnewer, the time it is written is what the next run compares with.
   if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
-    printf '%s\n%s\n%s\n' "$rc_build_id" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
+    printf '%s\n%s\n%s\n%s\n%s\n' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
     mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
   fi
 }

@@ -35,6 +35,39 @@ pub struct BuildPlan {
     /// Images FROM names outside the file, for --pull.
     pub externals: Vec<String>,
     pub step_count: usize,
+    /// Every host path a MOUNT names, in file order: what the script may bind.
+    pub host_mounts: Vec<HostMount>,
+}
+
+/// A MOUNT of a host path (not a volume), as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostMount {
+    /// The source as written: `~` and `$VAR` are expanded by the script when it runs.
+    pub src: String,
+    pub dest: String,
+    pub read_only: bool,
+    /// The MOUNT's Rockerfile lines.
+    pub lines: Lines,
+    /// Where the source starts in the rendered text: it identifies this MOUNT's source among
+    /// the mounts a step carries.
+    pub src_at: usize,
+}
+
+impl HostMount {
+    /// A source written relative to the build context that stays inside it lexically: it must
+    /// stay inside once links are followed, too. Any other source is a host path outside the
+    /// context unless it resolves into it.
+    pub fn in_context(&self) -> bool {
+        in_context_path(&self.src)
+    }
+}
+
+/// Whether a MOUNT source is written relative to the context and does not climb out of it.
+pub fn in_context_path(src: &str) -> bool {
+    !(src.starts_with('/') || src.starts_with('~') || src.starts_with('$')) && {
+        let n = normalize(src);
+        n != ".." && !n.starts_with("../")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -274,6 +307,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         states: BTreeMap::new(),
         export_ids: BTreeMap::new(),
         saves_needed: needed_saves(program),
+        host_mounts: Vec::new(),
     };
     for (id, e) in graph.exports.iter().enumerate() {
         lw.export_ids.insert((e.stage, e.item), id);
@@ -303,6 +337,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         build_args: options.build_args.clone(),
         externals,
         step_count: lw.steps,
+        host_mounts: lw.host_mounts,
     })
 }
 
@@ -342,6 +377,7 @@ struct Lowerer<'a> {
     states: BTreeMap<String, StageState>,
     export_ids: BTreeMap<(usize, usize), usize>,
     saves_needed: Vec<String>,
+    host_mounts: Vec<HostMount>,
 }
 
 /// Instructions gathered for the next generated Dockerfile.
@@ -493,6 +529,10 @@ impl<'a> Lowerer<'a> {
             }
             Op::Mount(ms) => {
                 for m in ms {
+                    if let Mount::Bind { src, dest, .. } = m {
+                        let lines = self.lines_of(item.span);
+                        self.host_mounts.push(HostMount { src: src.value.clone(), dest: dest.value.clone(), read_only: m.read_only(), lines, src_at: src.span.start });
+                    }
                     // A later MOUNT of the same destination replaces the earlier one.
                     cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
                     cx.mounts.push(m.clone());

@@ -275,3 +275,35 @@ pub fn added_layers(save: &[u8], base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A directory of BusyBox applet links for every program the generated script runs (and
+/// BusyBox's `ps`, which has no `-p`), with the real `docker`: as the whole PATH, the script runs
+/// with BusyBox's tools only, as on Alpine or in the docker:cli image.
+pub fn busybox_path() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let docker = String::from_utf8(run_ok(Command::new("sh").args(["-c", "command -v docker"])).stdout).unwrap();
+    // Debian's busybox-static has no `cksum` applet (Alpine's has): that one comes from coreutils.
+    let applets = String::from_utf8(run_ok(Command::new("/bin/busybox").arg("--list")).stdout).unwrap();
+    for (tool, _) in rockerc::cli::TOOLS {
+        let target = if tool == "docker" {
+            docker.trim().to_string()
+        } else if applets.lines().any(|a| a == tool) {
+            "/bin/busybox".to_string()
+        } else {
+            String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("command -v {tool}"))).stdout).unwrap().trim().to_string()
+        };
+        std::os::unix::fs::symlink(target, dir.path().join(tool)).unwrap();
+    }
+    for extra in ["ps", "kill", "head", "ls", "env", "id", "true", "false", "test", "["] {
+        let _ = std::os::unix::fs::symlink("/bin/busybox", dir.path().join(extra));
+    }
+    dir
+}
+
+/// A unique suffix for names on the shared engine.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}

@@ -31,6 +31,8 @@ pub struct BuildkitOptions<'a> {
     /// Rockerfile's name, as the sh backend's script computes it by default).
     pub build_id: &'a str,
     pub build_args: &'a [(String, String)],
+    /// `--allow-mount` given to rockerc: host paths outside the context the script may bind.
+    pub allow_mounts: &'a [String],
 }
 
 /// Program + stage graph -> the multi-stage plan (for `--explain` and the renderers).
@@ -51,7 +53,7 @@ pub fn stage_text(ms: &MultiStage, stage: &DStage) -> String {
 /// The script and the Dockerfile.
 pub fn buildkit(ms: &MultiStage, options: &BuildkitOptions) -> Emitted {
     let dockerfile = dockerfile::render(ms);
-    let script = script::render(ms, &dockerfile, options.layout, options.context, options.build_args);
+    let script = script::render(ms, &dockerfile, options.layout, options.context, options.build_args, options.allow_mounts);
     let files = match options.layout {
         Layout::Single => Vec::new(),
         Layout::Directory => vec![("Dockerfile".to_string(), dockerfile)],

@@ -39,9 +39,9 @@ pub struct MultiStage {
     pub targets: Vec<Target>,
     /// Host files MOUNTed from outside the context: passed to the build as secrets.
     pub secrets: Vec<Secret>,
-    /// MOUNT sources inside the context (relative paths), which the script creates when missing,
-    /// as the sh backend does.
-    pub context_binds: Vec<String>,
+    /// MOUNT sources inside the context (relative paths) and the first MOUNT line naming each,
+    /// which the script creates when missing, as the sh backend does.
+    pub context_binds: Vec<(String, String)>,
     /// The build id the cache mount ids are named from.
     pub build_id: String,
     /// For each IMPORT (stage, item): the EXPORTs its COPYs read from.
@@ -271,7 +271,7 @@ struct Planner<'a> {
     stages: Vec<DStage>,
     targets: Vec<Target>,
     secrets: Vec<Secret>,
-    context_binds: Vec<String>,
+    context_binds: Vec<(String, String)>,
     /// (stage to check, path, kind) -> the check stage's name.
     checks: BTreeMap<(String, String, Kind), String>,
     import_exports: BTreeMap<(usize, usize), Vec<usize>>,
@@ -640,8 +640,9 @@ impl<'a> Planner<'a> {
                             self.errors.push(Diagnostic::error("buildkit-mount-path", format!("MOUNT source `{}` {bad}", src.value)).at(src.span, "BuildKit's --mount option cannot hold it"));
                             continue;
                         }
-                        if !self.context_binds.contains(&src.value) {
-                            self.context_binds.push(src.value.clone());
+                        if !self.context_binds.iter().any(|(s, _)| *s == src.value) {
+                            let place = self.place(src.span);
+                            self.context_binds.push((src.value.clone(), place));
                         }
                         flags.push(format!("--mount=type=bind,source={rel},target={dest}"));
                         note(format!("MOUNT {} ({}): a read-only bind mount of the build context", m.spec(), self.place(src.span)));

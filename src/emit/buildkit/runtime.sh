@@ -12,6 +12,9 @@ Options:
   --no-cache      build without BuildKit's cache (each target's build runs every step again)
   --pull          pull every FROM image before building
   --context DIR   the build context (default: the one recorded at compile time)
+  --allow-mount PATH
+                  let a MOUNT bind PATH (or anything under it) outside the build context
+                  (repeatable; also ROCKERC_ALLOW_MOUNT=PATH:PATH...)
   -q, --quiet     print errors only
   -v, --verbose   stream BuildKit's own output
   -h, --help      print this help
@@ -30,8 +33,10 @@ rc_warn() {
   printf 'rockerc: warning: %s\n' "$*" >&2
 }
 
+# A write to a reader that has gone (`| head -1`) ends the script through its cleanup (SIGPIPE,
+# or errexit where SIGPIPE is ignored); the shell's own complaint about it is not worth showing.
 rc_say() {
-  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*"; fi
+  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*" 2>/dev/null; fi
 }
 
 rc_usage_error() {
@@ -42,6 +47,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0
+  rc_allow_given=''
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
@@ -50,6 +56,10 @@ rc_parse_args() {
       --pull) rc_pull=1 ;;
       --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
       --context=*) rc_context=${1#--context=} ;;
+      --allow-mount) [ $# -ge 2 ] || rc_usage_error "--allow-mount needs a path"; rc_allow_given="$rc_allow_given$2
+"; shift ;;
+      --allow-mount=*) rc_allow_given="$rc_allow_given${1#--allow-mount=}
+" ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
@@ -90,7 +100,7 @@ rc_elapsed() {
 
 rc_cleanup() {
   rc_status=$?
-  trap - EXIT INT TERM HUP
+  trap - EXIT INT TERM HUP PIPE
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   exit "$rc_status"
 }
@@ -101,6 +111,8 @@ rc_setup() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+  # `sh build.sh | head -1`: the reader is gone; clean up as for Ctrl-C.
+  trap 'exit 141' PIPE
   mkdir "$rc_tmp/img"
   : > "$rc_tmp/tags"
   rc_opts=''
@@ -144,23 +156,21 @@ rc_opt() {
 }
 
 # rc_secret ID PATH WHERE: a MOUNTed host file outside the context, passed to BuildKit as a secret.
+# Only when whoever runs the build allows it (rc_host_path).
 rc_secret() {
-  if [ ! -f "$2" ]; then
-    if [ -d "$2" ]; then
-      rc_die "MOUNT at $3: $2 is a directory; the BuildKit backend passes host paths outside the build context as secrets, which are single files (put the directory in the context and MOUNT it from there with :ro, or build with the sh backend)"
-    fi
-    rc_die "MOUNT at $3: $2 does not exist"
+  if [ -d "$2" ]; then
+    rc_die "MOUNT at $3: $2 is a directory; the BuildKit backend passes host paths outside the build context as secrets, which are single files (put the directory in the context and MOUNT it from there with :ro, or build with the sh backend)"
   fi
-  rc_opt --secret "id=$1,src=$2"
+  [ -e "$2" ] || [ -L "$2" ] || rc_die "MOUNT at $3: $2 does not exist"
+  rc_host_path b "$2" "$3" read-only
+  rc_opt --secret "id=$1,src=$rc_src"
 }
 
-# rc_bind_source PATH: a MOUNT source in the context; created when missing, as the sh backend does
-# (a bind mount of a missing path fails).
+# rc_bind_source PATH WHERE: a MOUNT source in the context; created when missing, as the sh
+# backend does (a bind mount of a missing path fails), and never reached through a link that
+# leads out of the context.
 rc_bind_source() {
-  if [ ! -e "$1" ]; then
-    rc_warn "MOUNT source $1 does not exist; creating it as an empty directory"
-    mkdir -p "$1" || rc_die "cannot create MOUNT source $1"
-  fi
+  rc_host_path c "$1" "$2"
 }
 
 # rc_docker_build WHERE WHAT OPTIONS...: one `docker build` of the Dockerfile; its output goes to
@@ -216,27 +226,53 @@ rc_image() {
   fi
 }
 
-# rc_output STAGE HOSTDIR WHERE WHAT: writes the files of STAGE into HOSTDIR.
+# rc_output STAGE KIND HOSTDIR WHERE WHAT: writes the files of STAGE into HOSTDIR (KIND: `c` in the
+# context, `b` elsewhere, as for rc_host_path).
 rc_output() {
-  mkdir -p "$2" || rc_die "cannot create $2"
-  rc_docker_build "$3" "$4" --target "$1" --output "type=local,\"dest=$(rc_csv "$2")\""
+  rc_host_path "$2" "$3" "$4" writable
+  rc_docker_build "$4" "$5" --target "$1" --output "type=local,\"dest=$(rc_csv "$rc_src")\""
 }
 
-# rc_tag NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and pushes
+# rc_tag NAME PUSH WHERE: records a TAG or PUSH of the current image. Tags are applied (and pushes
 # made) only after every build has succeeded, so a failed build leaves the old images in place.
 rc_tag() {
   printf '%s %s %s\n' "$2" "$rc_img" "$1" >> "$rc_tmp/tags"
+  printf '%s\n' "$3" >> "$rc_tmp/tags.where"
 }
 
+# Applies the tags all or nothing: first what each name is now (which also shows a name docker
+# refuses, before one tag has moved), then the tags; if docker still refuses one, those already
+# moved go back. A name always follows `--`: docker never reads one as an option.
 rc_apply_tags() {
-  while read -r rc_p rc_id rc_name; do
-    "$rc_docker" tag "$rc_id" "$rc_name" || rc_die "cannot tag $rc_name"
+  [ -s "$rc_tmp/tags" ] || return 0
+  : > "$rc_tmp/tags.before"
+  : > "$rc_tmp/tags.done"
+  exec 3< "$rc_tmp/tags.where"
+  while read -r rc_p rc_id rc_name && IFS= read -r rc_where <&3; do
+    if rc_old=$("$rc_docker" image inspect --format '{{.Id}}' -- "$rc_name" 2> "$rc_tmp/tag.log"); then
+      printf '%s %s\n' "$rc_old" "$rc_name" >> "$rc_tmp/tags.before"
+    elif grep -q -i 'invalid reference format\|not a valid' "$rc_tmp/tag.log"; then
+      rc_die "TAG at $rc_where: docker refuses the name $rc_name (invalid reference format); no tag was applied"
+    else
+      printf -- '- %s\n' "$rc_name" >> "$rc_tmp/tags.before"
+    fi
   done < "$rc_tmp/tags"
+  exec 3<&-
+  exec 3< "$rc_tmp/tags.where"
+  while read -r rc_p rc_id rc_name && IFS= read -r rc_where <&3; do
+    if ! "$rc_docker" tag -- "$rc_id" "$rc_name" > "$rc_tmp/tag.log" 2>&1; then
+      sed -n '1,3s/^/  /p' "$rc_tmp/tag.log" >&2
+      rc_untag
+      rc_die "TAG at $rc_where: docker refused the name $rc_name; every tag is where it was"
+    fi
+    printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
+  done < "$rc_tmp/tags"
+  exec 3<&-
   while read -r rc_p rc_id rc_name; do
     [ "$rc_p" = 1 ] || continue
     if [ "$rc_push" = 1 ]; then
       rc_say "pushing $rc_name"
-      "$rc_docker" push "$rc_name" > "$rc_tmp/push.log" 2>&1 || { tail -n 5 "$rc_tmp/push.log" >&2; rc_die "cannot push $rc_name"; }
+      "$rc_docker" push -- "$rc_name" > "$rc_tmp/push.log" 2>&1 || { tail -n 5 "$rc_tmp/push.log" >&2; rc_die "cannot push $rc_name"; }
     else
       rc_say "not pushing $rc_name (pass --push to push)"
     fi
@@ -246,14 +282,30 @@ rc_apply_tags() {
   done < "$rc_tmp/tags"
 }
 
-# rc_mount volume NAME DEST | bind SRC DEST RO: a mount for the next rc_attach.
+# Puts the names tagged so far back where they were (a name that was new is removed again).
+rc_untag() {
+  while IFS= read -r rc_name; do
+    while read -r rc_old rc_was; do
+      [ "$rc_was" = "$rc_name" ] || continue
+      if [ "$rc_old" = - ]; then
+        "$rc_docker" image rm --no-prune -- "$rc_name" >/dev/null 2>&1 || :
+      else
+        "$rc_docker" tag -- "$rc_old" "$rc_name" >/dev/null 2>&1 || :
+      fi
+      break
+    done < "$rc_tmp/tags.before"
+  done < "$rc_tmp/tags.done"
+}
+
+# rc_mount volume NAME DEST | bind SRC DEST RO KIND WHERE: a mount for the next rc_attach.
 rc_mount() {
   case $1 in
     volume) rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$(rc_csv "$2")\",\"dst=$(rc_csv "$3")\",volume-nocopy")" ;;
     bind)
       rc_ro=
       if [ "$4" = 1 ]; then rc_ro=,readonly; fi
-      rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$2")\",\"dst=$(rc_csv "$3")\"$rc_ro")"
+      rc_host_path "$5" "$2" "$6" "${rc_ro:+read-only}"
+      rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_src")\",\"dst=$(rc_csv "$3")\"$rc_ro")"
       ;;
   esac
 }
