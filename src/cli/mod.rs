@@ -17,7 +17,7 @@ pub use build::TOOLS;
 use crate::diagnostic::Diagnostic;
 use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
-use crate::template::TemplateOptions;
+use crate::template::{memory, TemplateOptions};
 use crate::{compile_to, render, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
@@ -242,6 +242,20 @@ fn fail(cli: &Cli, name: &str, diagnostic: Diagnostic) -> i32 {
     1
 }
 
+/// Prepares the diagnostic the memory watchdog prints if a template asks for more memory than any
+/// budget allows (see `template::memory`): it cannot be formatted then, with no memory to spare.
+fn enable_watchdog(cli: &Cli, name: &str) {
+    let d = Diagnostic::error("template-too-large", format!("rendering the templates needs more than {} MiB of memory", memory::LIMIT >> 20))
+        .note(format!("the rendered Rockerfile may hold at most {} MiB; something in the templates makes far more than that", crate::template::MAX_RENDERED_BYTES >> 20))
+        .help("look for text that grows in a loop (`~`, `+`, `join`, `replace`, `printf`), for lists printed whole, and for `*aliases` nested in a -vars file");
+    let file = SourceFile::new(name, "");
+    let text = match cli.error_format {
+        ErrorFormat::Human => d.render(&file, &SourceMap::identity(), false),
+        ErrorFormat::Json => format!("{}\n", d.to_json(&file, &SourceMap::identity())),
+    };
+    memory::enable(text.into_bytes());
+}
+
 /// "no such file or directory" rather than "No such file or directory (os error 2)".
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -298,6 +312,7 @@ pub fn run(cli: &Cli) -> i32 {
             }
         }
     };
+    enable_watchdog(cli, &name);
     let shown = if stdin { "standard input".to_string() } else { format!("`{name}`") };
     let text = match utf8(&name, &shown, bytes) {
         Ok(text) => text,

@@ -16,9 +16,10 @@ use minijinja::value::{Rest, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use std::sync::Arc;
 
-/// minijinja's budget of work for one render: about one unit an instruction and one per 64 bytes
-/// of data it makes (see `Environment::set_fuel`). Under a second in a release build, the same
-/// order as the Go dialect's `MAX_STEPS`, whose real templates take under 100 steps.
+/// minijinja's budget of work for one render: one unit an instruction and one per 64 bytes of data
+/// it makes or writes (see `Environment::set_fuel`), checked before the data is made. Under a
+/// second in a release build, the same order as the Go dialect's `MAX_STEPS`; real templates take
+/// a few thousand.
 pub const FUEL: u64 = 5_000_000;
 
 const MARK_TEXT: char = '\u{E000}';
@@ -136,7 +137,7 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
             }
         }
         ErrorKind::SyntaxError => format!("syntax error: {detail}"),
-        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps"),
+        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps (a step is an instruction, or 64 bytes of data it makes)"),
         ErrorKind::WriteFailure if too_large => OutputTooLarge.to_string(),
         _ => detail,
     };
@@ -294,7 +295,7 @@ mod tests {
 
     #[test]
     fn markers_preserve_output_and_map_back() {
-        let funcs = Funcs { image: Default::default() };
+        let funcs = Funcs { image: Default::default(), budget: Default::default() };
         let src = "FROM {{ base }}\n{%- if x %}\nRUN a\n{%- endif %}\nTAG t\n";
         let mut data = std::collections::BTreeMap::new();
         data.insert("base".to_string(), Value::from("alpine"));

@@ -4,11 +4,13 @@
 //!
 //! See `DESIGN.md` beside this file for the engine choice and how a file selects its dialect.
 
+mod budget;
 mod funcs;
 mod gofmt;
 mod gotmpl;
 mod image;
 mod jinja;
+pub mod memory;
 mod value;
 mod vars;
 mod yaml;
@@ -109,6 +111,7 @@ pub fn detect_dialect(file: &SourceFile, options: &TemplateOptions) -> Dialect {
 
 /// Renders `file`. Diagnostics point into the original file ([`Diagnostic::in_original`]).
 pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, Diagnostics> {
+    let _watch = memory::watch();
     let vars = load_vars(options)?;
     render_with_vars(file, options, &vars)
 }
@@ -117,6 +120,7 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
 /// not Docker's: it is left out of the rendered text, so a `# escape=` directive after it is still
 /// the first line Docker's parser sees.
 pub fn render_with_vars(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
+    let _watch = memory::watch();
     let rendered = render_all(file, options, vars)?;
     Ok(strip_dialect_line(file, rendered))
 }
@@ -167,7 +171,7 @@ fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Resu
         return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone() });
     }
     let data = vars.data(options);
-    let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data) };
+    let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data), budget: budget::Budget::default() };
     let result = match dialect {
         Dialect::Go => gotmpl::render(&file.text, data, &funcs, options.strict),
         Dialect::Jinja => jinja::render(&file.text, data, funcs, options.strict),

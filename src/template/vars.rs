@@ -199,7 +199,13 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
             );
         }
         super::yaml::parse(&text).map_err(|e| {
-            Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col)))
+            Box::new(if e.too_large {
+                Diagnostic::error("vars-file-too-large", format!("vars file `{shown}` is too large: {} (line {}, column {})", e.message, e.line, e.col))
+                    .note("each `*alias` stands for all that its `&anchor` holds, so aliases nested a few levels deep multiply (a \"billion laughs\")")
+                    .help("write the values out, or nest fewer aliases")
+            } else {
+                Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col))
+            })
         })?
     };
     match kind(&value) {

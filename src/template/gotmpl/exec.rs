@@ -70,9 +70,13 @@ impl<'a> Exec<'a> {
 
     fn check_size(&self, span: Span) -> R<()> {
         if self.out.len() > MAX_RENDERED_BYTES {
-            return Err(error("template-too-large", span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this"));
+            return Err(self.too_large(span));
         }
         Ok(())
+    }
+
+    fn too_large(&self, span: Span) -> Box<Diagnostic> {
+        error("template-too-large", span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this")
     }
 
     fn emit_verbatim(&mut self, span: Span) -> R<()> {
@@ -137,7 +141,8 @@ impl<'a> Exec<'a> {
                 self.step(*span)?;
                 let v = self.eval_pipeline(dot, pipe, false)?;
                 if pipe.decl.is_empty() {
-                    let text = value::to_output(&v);
+                    let room = MAX_RENDERED_BYTES.saturating_sub(self.out.len());
+                    let Some(text) = value::to_output(&v, room) else { return Err(self.too_large(*span)) };
                     self.emit_action(span.start, &text, *span)?;
                 }
             }
