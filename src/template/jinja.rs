@@ -112,6 +112,11 @@ impl std::io::Write for CappedWriter {
 fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
     let span = e.range().map(|r| Span::new(r.start.min(src.len()), r.end.min(src.len()))).unwrap_or_else(|| Span::point(0));
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    if e.kind() == ErrorKind::SyntaxError {
+        if let Some(d) = super::jinja_tags::unclosed(src, span, &detail) {
+            return d;
+        }
+    }
     let helper_error = std::error::Error::source(e).and_then(|s| s.downcast_ref::<super::funcs::FuncError>());
     let too_large = std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<std::io::Error>())

@@ -10,6 +10,7 @@ mod gofmt;
 mod gotmpl;
 mod image;
 mod jinja;
+mod jinja_tags;
 pub mod memory;
 mod value;
 mod vars;
