@@ -270,8 +270,21 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// `bytes` as text, or a diagnostic naming where the first byte that is not UTF-8 is.
+/// `bytes` as text, or a diagnostic: a binary file (an executable, an archive) says so; text in
+/// another encoding names where the first byte that is not UTF-8 is.
 fn utf8(name: &str, shown: &str, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
+    if let Some(why) = crate::source::binary_reason(&bytes) {
+        return Err(Box::new(
+            Diagnostic::error("binary-file", format!("{shown} looks like a binary file, not a Rockerfile: {why}"))
+                .help("name the Rockerfile, a text file of instructions: `rockerc path/to/Rockerfile` (or `-f FILE`)"),
+        ));
+    }
+    if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        return Err(Box::new(
+            Diagnostic::error("not-utf8", format!("{shown} is UTF-16 text, not UTF-8"))
+                .help("save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)"),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let prefix = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
