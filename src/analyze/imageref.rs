@@ -9,8 +9,7 @@
 //! ```text
 //! reference        := name [ ":" tag ] [ "@" digest ]
 //! name             := [domain '/'] path-component ['/' path-component]*
-//! domain           := host [':' port-number]
-//! host             := domain-name | '[' IPv6address ']'
+//! domain           := domain-name [':' port-number]
 //! domain-name      := domain-component ['.' domain-component]*
 //! domain-component := /([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])/
 //! port-number      := /[0-9]+/
@@ -21,9 +20,11 @@
 //! digest           := algorithm ":" hex    (sha256: 64 hex digits, sha384: 96, sha512: 128)
 //! ```
 //!
-//! A first component counts as the domain when it has a `.` or a `:`, is `localhost`, or has an
-//! upper-case letter; otherwise the name is on Docker Hub, where a one-component name gets
-//! `library/`. The whole name, with `docker.io/` (and `library/`) added, is at most 255 bytes.
+//! A first component counts as the domain when it has a `.` or a `:` or is `localhost`; otherwise
+//! the name is on Docker Hub, where a one-component name gets `library/`. The whole name, with
+//! `docker.io/` (and `library/`) added, is at most 255 bytes. Docker 23 and later also read an
+//! IPv6 host (`[::1]:5000`) and a first component with capitals as a registry; the script may run
+//! against Docker 20.10, which refuses both, so they are refused here too.
 
 use std::fmt;
 
@@ -145,12 +146,19 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
     if name.is_empty() {
         return Err(error("the repository name is missing", Some((0, 1))));
     }
-    // `splitDockerDomain`.
+    // `splitDockerDomain`. Docker 23 and later also take a first component with capitals for a
+    // registry; Docker 20.10 takes it for a repository name, and refuses it. A name that one of
+    // them refuses is refused here.
     let first = name.split('/').next().unwrap_or("");
-    let explicit_domain =
-        name.contains('/') && (first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()));
+    let explicit_domain = name.contains('/') && (first.contains(['.', ':']) || first == "localhost");
     let (domain, remainder, path_start) = if explicit_domain {
-        check_domain(first)?;
+        // Docker's pattern makes the registry optional: a first component that is not a host name
+        // but is a valid path component (`x_y.io`) is read as part of the repository name.
+        if let Err(e) = check_domain(first) {
+            if !is_path_component(first) {
+                return Err(e);
+            }
+        }
         (first.to_string(), &name[first.len() + 1..], first.len() + 1)
     } else {
         ("docker.io".to_string(), name, 0)
@@ -203,20 +211,14 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
 /// `host[:port]`, where host is a domain name or a bracketed IPv6 address.
 fn check_domain(domain: &str) -> Result<(), RefError> {
     let whole = Some((0, domain.len()));
-    let (host, port) = if let Some(rest) = domain.strip_prefix('[') {
-        let Some(end) = rest.find(']') else { return Err(error(format!("invalid registry `{domain}`: `[` without `]`"), whole)) };
-        let ip = &rest[..end];
-        if ip.is_empty() || !ip.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return Err(error(format!("invalid registry `{domain}`: an IPv6 address in `[ ]` has hex digits and `:` only"), whole));
-        }
-        (&domain[..end + 2], &rest[end + 1..])
-    } else {
-        match domain.find(':') {
-            Some(i) => (&domain[..i], &domain[i..]),
-            None => (domain, ""),
-        }
+    if domain.starts_with('[') {
+        return Err(error(format!("invalid registry `{domain}`: Docker 20.10 and earlier refuse an IPv6 address as a registry; give the registry a host name"), whole));
+    }
+    let (host, port) = match domain.find(':') {
+        Some(i) => (&domain[..i], &domain[i..]),
+        None => (domain, ""),
     };
-    if !host.starts_with('[') {
+    {
         let mut offset = 0;
         for part in host.split('.') {
             let at = Some((offset, offset + part.len()));
@@ -356,9 +358,8 @@ mod tests {
         assert_eq!((r.domain.as_str(), r.path.as_str(), r.tag.as_deref()), ("localhost:5000", "team/app", Some("1.2")));
         assert!(r.explicit_domain);
         assert!(!ImageName::parse("team/app").unwrap().explicit_domain);
-        // An upper-case first component is a registry host to Docker.
-        assert_eq!(ImageName::parse("Registry/app").unwrap().domain, "Registry");
-        assert_eq!(ImageName::parse("[::1]:5000/app").unwrap().domain, "[::1]:5000");
+        // Not a host name, but a valid repository name component.
+        assert!(ImageName::parse("x_y.io/app").is_ok());
     }
 
     #[test]
@@ -379,7 +380,6 @@ mod tests {
             "x..io/app",
             "x.io:/app",
             "x.io:50a/app",
-            "x_y.io/app",
             "app-",
             "a..b",
             "a._b",
@@ -391,6 +391,8 @@ mod tests {
             "x@sha256:0123456789abcdef0123456789abcdef",
             "x@md5:0123456789abcdef0123456789abcdef",
             "[zz]:5000/app",
+            "[::1]:5000/app",
+            "Registry/app",
         ] {
             assert!(ImageName::parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -407,7 +409,8 @@ mod tests {
             "x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             "my-registry.example.com:443/a/b/c:TAG_1.x-y",
             "localhost/app",
-            "Registry/app",
+            "X.IO/app",
+            "x.io:0/app",
         ] {
             assert!(ImageName::parse(good).is_ok(), "{good:?} should be accepted");
         }
@@ -424,7 +427,7 @@ mod tests {
         let e = ImageName::parse_reference("-x.io/app", false).unwrap_err();
         assert_eq!(e.suggestion.as_deref(), Some("x.io/app"));
         let e = ImageName::parse_reference("Team/MyApp:1", false).unwrap_err();
-        assert_eq!((e.at, e.suggestion.as_deref()), (Some((5, 10)), Some("team/myapp:1")));
+        assert_eq!((e.at, e.suggestion.as_deref()), (Some((0, 4)), Some("team/myapp:1")));
         let e = ImageName::parse_reference("myApp:1.0+build", false).unwrap_err();
         assert_eq!((e.at, e.suggestion.as_deref()), (Some((0, 5)), Some("myapp:1.0_build")));
         let e = ImageName::parse_reference("app:1.0+build", false).unwrap_err();
