@@ -283,6 +283,10 @@ fn is_path_component(s: &str) -> bool {
 /// A valid name close to `s`: lowercase, without dashes at the edges of its parts, with its
 /// separators and tag characters made valid. `None` when that does not give a valid name.
 fn suggest(s: &str, digest_allowed: bool) -> Option<String> {
+    // A blank says something else went wrong (a value a template left out, two names).
+    if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
     let s = s.trim_start_matches('-');
     let (rest, digest) = match s.split_once('@') {
         Some((rest, digest)) if digest_allowed => (rest, Some(digest)),

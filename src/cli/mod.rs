@@ -349,7 +349,9 @@ pub fn run(cli: &Cli) -> i32 {
     if cli.print {
         return match render(&file, &template) {
             Ok(rendered) => {
-                report(cli, &file, &rendered.warnings, &SourceMap::identity());
+                let mut warnings = crate::template::missing::warnings(&rendered.missing, &rendered.text);
+                warnings.extend(rendered.warnings.iter().cloned());
+                report(cli, &file, &warnings, &SourceMap::identity());
                 let mut out = std::io::stdout().lock();
                 i32::from(out.write_all(rendered.text.as_bytes()).and_then(|_| out.flush()).is_err())
             }

@@ -11,16 +11,18 @@ mod gotmpl;
 mod image;
 mod jinja;
 mod jinja_tags;
+pub mod missing;
 pub mod memory;
 mod value;
 mod vars;
 mod yaml;
 
 pub use funcs::shell_quote;
+pub use missing::Missing;
 pub use vars::{load_vars, Vars};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::source::{Segment, SourceFile, SourceMap};
+use crate::source::{Segment, SourceFile, SourceMap, Span};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -86,6 +88,8 @@ pub struct Rendered {
     pub map: SourceMap,
     /// Problems that did not stop rendering (e.g. a `-vars` glob that matched nothing).
     pub warnings: Vec<Diagnostic>,
+    /// Expressions that rendered a missing value (see [`missing`]).
+    pub missing: Vec<Missing>,
 }
 
 /// The directive that selects a dialect on a file's first line: `# rockerc: dialect=jinja`.
@@ -159,7 +163,14 @@ fn strip_dialect_line(file: &SourceFile, rendered: Rendered) -> Rendered {
             })
             .collect()
     };
-    Rendered { text, map: SourceMap::from_segments(segments), warnings: rendered.warnings }
+    // What moved up by the dialect line's length; a missing value on that line is dropped with it.
+    let missing = rendered
+        .missing
+        .into_iter()
+        .filter(|m| m.rendered.start >= len)
+        .map(|m| Missing { rendered: Span::new(m.rendered.start - len, m.rendered.end - len), ..m })
+        .collect();
+    Rendered { text, map: SourceMap::from_segments(segments), warnings: rendered.warnings, missing }
 }
 
 fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
@@ -169,7 +180,7 @@ fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Resu
         Dialect::Jinja => file.text.contains("{{") || file.text.contains("{%") || file.text.contains("{#"),
     };
     if !has_template {
-        return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone() });
+        return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone(), missing: Vec::new() });
     }
     let data = vars.data(options);
     let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data), budget: budget::Budget::default() };
@@ -178,7 +189,7 @@ fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Resu
         Dialect::Jinja => jinja::render(&file.text, data, funcs, options.strict),
     };
     match result {
-        Ok((text, segments)) => Ok(Rendered { text, map: SourceMap::from_segments(segments), warnings: vars.warnings.clone() }),
+        Ok((text, segments, missing)) => Ok(Rendered { text, map: SourceMap::from_segments(segments), warnings: vars.warnings.clone(), missing }),
         Err(d) => {
             let mut all = vars.warnings.clone();
             all.push(*d);

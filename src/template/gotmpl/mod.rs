@@ -7,6 +7,7 @@ pub mod parse;
 use crate::diagnostic::Diagnostic;
 use crate::source::Segment;
 use crate::template::funcs::Funcs;
+use crate::template::Missing;
 use minijinja::value::Value;
 
 /// Builder methods for boxed diagnostics (errors are boxed to keep `Result`s small).
@@ -39,12 +40,13 @@ impl parse::FuncSet for KnownFuncs {
     }
 }
 
-/// Renders `src` over `data`: the text and the source-map segments.
-pub fn render(src: &str, data: Value, funcs: &Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
+/// Renders `src` over `data`: the text, the source-map segments, and the actions that printed a
+/// missing value.
+pub fn render(src: &str, data: Value, funcs: &Funcs, strict: bool) -> Result<(String, Vec<Segment>, Vec<Missing>), Box<Diagnostic>> {
     let items = lex::lex(src)?;
     let tree = parse::parse(&items, &KnownFuncs)?;
     drop(items);
     let mut exec = exec::Exec::new(src, &tree, funcs, strict);
     exec.run(data)?;
-    Ok((exec.out, exec.segments))
+    Ok((exec.out, exec.segments, exec.missing))
 }
