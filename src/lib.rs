@@ -111,7 +111,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
         emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
-            let ms = emit::buildkit::multi_stage(&program, &graph, file, &map, &build_id).map_err(|d| fail(d, &map))?;
+            let ms = emit::buildkit::multi_stage_with_secrets(&program, &graph, file, &map, &build_id, &options.template.secrets).map_err(|d| fail(d, &map))?;
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {
