@@ -159,7 +159,9 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
                 return Err(e);
             }
         }
-        (first.to_string(), &name[first.len() + 1..], first.len() + 1)
+        // Docker's old name for Docker Hub.
+        let domain = if first == "index.docker.io" { "docker.io" } else { first };
+        (domain.to_string(), &name[first.len() + 1..], first.len() + 1)
     } else {
         ("docker.io".to_string(), name, 0)
     };
@@ -444,6 +446,8 @@ mod tests {
     fn the_scripts_own_repositories_are_reserved() {
         assert_eq!(ImageName::parse("rockerc-cache:x").unwrap().reserved(), Some("rockerc-cache"));
         assert_eq!(ImageName::parse("docker.io/library/rockerc-cache").unwrap().reserved(), Some("rockerc-cache"));
+        assert_eq!(ImageName::parse("index.docker.io/rockerc-cache:1").unwrap().reserved(), Some("rockerc-cache"));
+        assert_eq!(ImageName::parse("docker.io/rockerc-cache").unwrap().reserved(), Some("rockerc-cache"));
         assert_eq!(ImageName::parse("localhost:5000/rockerc-cache").unwrap().reserved(), None);
         let runtime = include_str!("../emit/runtime.sh");
         for name in RESERVED_REPOSITORIES {
