@@ -39,6 +39,8 @@ pub struct Exec<'a> {
     pub segments: Vec<Segment>,
     /// Actions that printed a missing value, for [`crate::template::missing`].
     pub missing: Vec<Missing>,
+    /// For a variable that was given a missing value: the expression it came from.
+    origins: std::collections::HashMap<String, String>,
     vars: Vec<(String, Value)>,
     /// Where the innermost block's variables start in `vars`.
     scope: usize,
@@ -53,7 +55,7 @@ fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, funcs: &'a Funcs, strict: bool) -> Exec<'a> {
-        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), missing: Vec::new(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
+        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), missing: Vec::new(), origins: Default::default(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
     }
 
     pub fn run(&mut self, data: Value) -> Result<(), Box<Diagnostic>> {
@@ -258,6 +260,7 @@ impl<'a> Exec<'a> {
                 match kind {
                     OperandKind::Field(path) => return format!(".{}", path.join(".")),
                     OperandKind::Var(name, fields) if !fields.is_empty() => return format!("{name}.{}", fields.join(".")),
+                    OperandKind::Var(name, _) => return self.origins.get(name).cloned().unwrap_or_else(|| name.clone()),
                     _ => {}
                 }
             }
@@ -315,6 +318,14 @@ impl<'a> Exec<'a> {
         // Go unwraps a nil interface into "no value".
         if v.is_none() {
             v = Value::UNDEFINED;
+        }
+        if !pipe.decl.is_empty() && v.is_undefined() {
+            // `$v := .Version` with no Version: a later `{{ $v }}` is reported as `.Version`.
+            let origin = self.expression(pipe);
+            let origin = self.origins.get(&origin).cloned().unwrap_or(origin);
+            for (name, _) in &pipe.decl {
+                self.origins.insert(name.clone(), origin.clone());
+            }
         }
         for (name, _) in &pipe.decl {
             if pipe.is_assign {
@@ -512,6 +523,7 @@ impl<'a> Exec<'a> {
         match &arg.kind {
             OperandKind::Field(path) => format!(".{}", path.join(".")),
             OperandKind::Var(name, fields) if !fields.is_empty() => format!("{name}.{}", fields.join(".")),
+            OperandKind::Var(name, _) => self.origins.get(name).cloned().unwrap_or_else(|| name.clone()),
             _ => self.src[arg.span.start..arg.span.end].trim().to_string(),
         }
     }
