@@ -73,7 +73,9 @@ impl Budget {
 
     /// The error for a result that did not fit in `limit` (what [`limit`](Self::limit) gave).
     pub fn refuse(&self, helper: &str, limit: usize) -> FuncError {
-        self.check(helper, limit as u128 + 1).err().unwrap_or_else(|| too_large(helper))
+        self.check(helper, limit as u128 + 1)
+            .err()
+            .unwrap_or_else(|| too_large(helper))
     }
 }
 
