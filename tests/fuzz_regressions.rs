@@ -585,6 +585,13 @@ fn binary_input_is_called_binary() {
 }
 
 #[test]
+fn utf16_text_is_named_with_its_fix() {
+    let run = rockerc_cli(&[], b"\xff\xfeF\0R\0O\0M\0 \0a\0\n\0");
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr, "error[not-utf8]: standard input is UTF-16 text, not UTF-8\n = help: save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)\n");
+}
+
+#[test]
 fn invalid_utf8_names_the_first_bad_byte() {
     let run = rockerc_cli(&[], b"FROM alpine\nRUN echo ok \xff\xfe\n");
     assert_eq!(run.code, Some(1));
