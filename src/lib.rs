@@ -88,9 +88,11 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let rendered = render(file, &options.template)?;
     // Template warnings point into the original file; the others are mapped through `map`.
     let template_warnings: Vec<Diagnostic> = rendered.warnings.into_iter().map(Diagnostic::in_original).collect();
-    let map = rendered.map;
+    let map = rendered.map.clone();
     let text = rendered.text.as_str();
-    let fail = |d: Diagnostics, map: &SourceMap| Failure { diagnostics: d.0, map: map.clone() };
+    // An error where a template printed a missing value is reported as that value.
+    let missing = rendered.missing;
+    let fail = |d: Diagnostics, map: &SourceMap| Failure { diagnostics: template::missing::blame(d.0, &missing, text), map: map.clone() };
 
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
@@ -109,7 +111,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
         emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
-            let ms = emit::buildkit::multi_stage(&program, &graph, file, &map, &build_id).map_err(|d| fail(d, &map))?;
+            let ms = emit::buildkit::multi_stage_with_secrets(&program, &graph, file, &map, &build_id, &options.template.secrets).map_err(|d| fail(d, &map))?;
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {
@@ -118,7 +120,10 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
             }
         }
     };
-    Ok(Compiled { output, warnings, map, host_mounts })
+    // Missing values that caused no error: `RUN echo <no value>` is valid shell, and wrong.
+    let mut all = template::missing::warnings(&missing, &rendered.text);
+    all.extend(warnings);
+    Ok(Compiled { output, warnings: all, map, host_mounts })
 }
 
 /// The build id the sh backend's script uses without `--id`: the context's physical absolute

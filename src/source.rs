@@ -120,6 +120,51 @@ impl LineTable {
     }
 }
 
+/// Why `bytes` look like a binary file rather than text (an executable, an archive, NUL bytes),
+/// or `None`. Text in some other encoding than UTF-8 is not binary: that is a different mistake,
+/// with a different fix.
+pub fn binary_reason(bytes: &[u8]) -> Option<String> {
+    const MAGIC: &[(usize, &[u8], &str)] = &[
+        (0, b"\x7fELF", "an ELF executable"),
+        (0, b"\x1f\x8b", "gzip-compressed data"),
+        (257, b"ustar", "a tar archive"),
+        (0, b"PK\x03\x04", "a zip archive"),
+        (0, b"PK\x05\x06", "a zip archive"),
+        (0, b"BZh", "bzip2-compressed data"),
+        (0, b"\xfd7zXZ\x00", "xz-compressed data"),
+        (0, b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+        (0, b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
+        (0, b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (0, b"\xff\xd8\xff", "a JPEG image"),
+        (0, b"GIF8", "a GIF image"),
+        (0, b"%PDF-", "a PDF document"),
+        (0, b"SQLite format 3\x00", "an SQLite database"),
+        (0, b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
+        (0, b"\xce\xfa\xed\xfe", "a Mach-O executable"),
+        (0, b"\xca\xfe\xba\xbe", "a Mach-O or Java class file"),
+        (0, b"\x00asm", "a WebAssembly module"),
+    ];
+    // `BZh` and `GIF8` are also the start of words: a header counts only with a byte no text has.
+    let head = &bytes[..bytes.len().min(8192)];
+    let has_control = head.iter().any(|&b| b == 0 || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)));
+    for (at, magic, what) in MAGIC {
+        if bytes.get(*at..at + magic.len()) == Some(*magic) && (has_control || magic.iter().any(|b| !b.is_ascii_graphic())) {
+            return Some(format!("it starts like {what}"));
+        }
+    }
+    // UTF-16 text has NUL bytes too, but is text: not UTF-8 says what to do about it.
+    if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        return None;
+    }
+    // git's rule: a NUL in the first 8000 bytes makes a file binary.
+    if let Some(at) = bytes[..bytes.len().min(8000)].iter().position(|&b| b == 0) {
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = LineTable::new(&before).line_col(before.len(), &before);
+        return Some(format!("it has NUL bytes (the first at line {line}, column {column})"));
+    }
+    None
+}
+
 /// A file as the user wrote it.
 #[derive(Clone, Debug)]
 pub struct SourceFile {

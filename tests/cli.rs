@@ -1059,10 +1059,10 @@ fn tag_with_a_rocker_0_2_variable() {
     assert_eq!(
         compile_error("FROM alpine\nTAG myapp:$VERSION\n", &[]),
         r#"error[bad-image-name]: invalid image name `myapp:$VERSION` in TAG
- --> Rockerfile:2:5
+ --> Rockerfile:2:11
   |
 2 | TAG myapp:$VERSION
-  |     ^^^^^^^^^^^^^^ invalid tag `$VERSION`: tags use letters, digits, `_`, `.` and `-`, up to 128 characters
+  |           ^^^^^^^^ the tag `$VERSION` starts with `$`: a tag starts with a letter, a digit or `_`
   = help: Rocker 0.2 replaced `$VERSION` with a variable here; Rocker 1.x and rockerc do not: write `{{ .VERSION }}` and pass `-var VERSION=...`
 "#
     );
@@ -1077,7 +1077,8 @@ fn push_with_an_upper_case_name() {
  --> Rockerfile:2:6
   |
 2 | PUSH MyApp:1.0
-  |      ^^^^^^^^^ repository names must be lowercase (`MyApp`)
+  |      ^^^^^ repository names must be lowercase (`MyApp`)
+  = help: did you mean `myapp:1.0`?
 "#
     );
 }
@@ -1180,6 +1181,7 @@ fn error_in_a_value_a_template_wrote_points_at_the_action() {
   |
 2 | TAG {{ .Name }}
   |     ^^^^^^^^^^^ repository names must be lowercase (`My-App`)
+  = help: did you mean `my-app`?
 "#
     );
 }

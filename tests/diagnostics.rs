@@ -16,7 +16,8 @@
 //!   `-o` wants a directory, ...).
 //! - `#> stdin: TEXT`: standard input (empty by default).
 //!
-//! In all three, `\n` stands for a newline and `\\` for a backslash.
+//! In all three, `\n` stands for a newline, `\\` for a backslash and `\xHH` for an ASCII
+//! character (`\x00` for a NUL).
 //!
 //! The temporary directory's path is masked as `[TMP]`; nothing else is.
 //!
@@ -66,6 +67,11 @@ fn unescape(text: &str) -> String {
             (_, true) => match chars.next() {
                 Some('n') => out.push('\n'),
                 Some('\\') => out.push('\\'),
+                Some('x') => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    let byte = u8::from_str_radix(&hex, 16).ok().filter(u8::is_ascii).unwrap_or_else(|| panic!("`\\x{hex}` in a fixture header: two hex digits below 80"));
+                    out.push(char::from(byte));
+                }
                 other => panic!("unknown escape `\\{}` in a fixture header", other.map(String::from).unwrap_or_default()),
             },
             (c, false) => out.push(c),

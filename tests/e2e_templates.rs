@@ -341,10 +341,10 @@ fn a_template_error_points_at_the_line_the_user_wrote() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         r#"error[template-assert-failed]: error calling assert: Assertion failed
-  --> Rockerfile:39:12
+  --> Rockerfile:44:12
    |
-39 | {{- assert (and (ge .Service.Port 1024) (le .Service.Port 65535)) }}
-   |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ this argument
+44 | {{- assert (and (ge $port 1024) (le $port 65535)) }}
+   |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ this argument
    |     ------ in this call to `assert`
 "#
     );
@@ -357,5 +357,43 @@ fn a_template_error_points_at_the_line_the_user_wrote() {
     let line: Value = serde_json::from_slice(out.stderr.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["code"], "template-assert-failed", "{line}");
     assert_eq!(line["file"], "Rockerfile");
-    assert_eq!((&line["primary"]["line"], &line["primary"]["column"]), (&json!(39), &json!(12)), "{line}");
+    assert_eq!((&line["primary"]["line"], &line["primary"]["column"]), (&json!(44), &json!(12)), "{line}");
+}
+
+/// The example's header promises that a bare `rockerc Rockerfile` (no vars.yml, no CI
+/// environment) still builds something sensible: a greeter on port 8080, version 0.0.0-dev.
+#[test]
+fn service_builds_with_no_variables_at_all() {
+    if !engine_or_skip("service_builds_with_no_variables_at_all") {
+        return;
+    }
+    let ex = Example::new("template-service");
+    let out = rockerc_in(ex.path(), &["Rockerfile"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "no warnings: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(ex.path().join("build.sh"), &out.stdout).unwrap();
+    ex.build(&[]);
+    let image = "rockerc-golden/template-service:0.0.0-dev-detached";
+    assert_eq!(docker_str(&["run", "--rm", image]), "greeter 0.0.0-dev (build local, dev): hello, world");
+    let cfg = image_config(image);
+    assert_eq!(env_of(&cfg)["GREETER_PORT"], "8080");
+    assert_eq!(cfg["ExposedPorts"], json!({"8080/tcp": {}}));
+    let files = image_files(image);
+    assert_eq!(file_text(&files, "/etc/greeter/config.json"), "{\"Greeting\":\"hello, world\",\"Name\":\"greeter\",\"Port\":8080,\"Queues\":[]}\n");
+}
+
+/// The README's `rockerc build -var Version=1.2 --push`, run in golden/template-service as it
+/// says: it compiles and builds (off master nothing is PUSHed, so --push has nothing to do).
+#[test]
+fn readme_rockerc_build_with_a_version_works_in_the_service_example() {
+    if !engine_or_skip("readme_rockerc_build_with_a_version_works_in_the_service_example") {
+        return;
+    }
+    let ex = Example::new("template-service");
+    let cache = tempfile::tempdir().unwrap();
+    let mut env: Vec<(String, String)> = ["PATH", "HOME", "DOCKER_HOST"].iter().filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?))).collect();
+    env.push(("XDG_CACHE_HOME".into(), cache.path().display().to_string()));
+    let out = rockerc().current_dir(ex.path()).env_clear().envs(env).args(["build", "-var", "Version=1.2", "--push"]).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(docker_str(&["run", "--rm", "rockerc-golden/template-service:1.2-detached"]), "greeter 1.2 (build local, dev): hello, world");
 }

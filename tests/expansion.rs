@@ -120,7 +120,7 @@ fn a_from_that_expands_to_an_invalid_name_is_an_error_at_the_variable() {
   |
 2 | FROM alpine:${TAG}
   |             ^^^^^^ `TAG` is declared without a default, and no --build-arg sets it
-  = note: invalid tag ``: tags use letters, digits, `_`, `.` and `-`, up to 128 characters
+  = note: the tag after `:` is empty
   = help: pass `--build-arg TAG=<image>`, or give it a default: `ARG TAG=<image>`
 "
     );

@@ -541,7 +541,6 @@ fn invalid_utf8_through_the_cli_is_not_utf8() {
         ("a byte order mark of UTF-16", b"\xff\xfeF\0R\0O\0M\0".to_vec()),
         ("bytes past U+10FFFF", b"FROM \xf4\x90\x80\x80\n".to_vec()),
         ("invalid bytes inside a template", b"FROM alpine\n{{ \"\xff\" }}\n".to_vec()),
-        ("1 MB of binary garbage", garbage(MB, 9)),
     ];
     for (what, bytes) in cases {
         for format in ["human", "json"] {
@@ -558,6 +557,38 @@ fn invalid_utf8_through_the_cli_is_not_utf8() {
             assert_eq!(code, "error[not-utf8", "{what} ({format}): {}", run.stderr);
         }
     }
+}
+
+/// A binary file is not an encoding problem: rockerc says what it looks like instead of
+/// suggesting iconv.
+#[test]
+fn binary_input_is_called_binary() {
+    let mut tar = vec![0u8; 1024];
+    tar[..9].copy_from_slice(b"hello.txt");
+    tar[257..263].copy_from_slice(b"ustar\0");
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        ("an ELF executable", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00".to_vec(), "it starts like an ELF executable"),
+        ("gzip", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03".to_vec(), "it starts like gzip-compressed data"),
+        ("a tar archive", tar, "it starts like a tar archive"),
+        ("a zip archive", b"PK\x03\x04\x14\x00\x00\x00".to_vec(), "it starts like a zip archive"),
+        ("text with NUL bytes", b"FROM alpine\nRUN x\x00\x00\n".to_vec(), "it has NUL bytes (the first at line 2, column 6)"),
+        ("1 MB of binary garbage", garbage(MB, 9), "it "),
+    ];
+    for (what, bytes, why) in cases {
+        let run = rockerc_cli(&[], bytes);
+        assert_eq!(run.code, Some(1), "{what}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{what}");
+        let expected = format!("error[binary-file]: standard input looks like a binary file, not a Rockerfile: {why}");
+        assert!(run.stderr.starts_with(&expected), "{what}: {}", run.stderr);
+        assert!(!run.stderr.contains("iconv") && !run.stderr.contains("UTF-8"), "{what}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn utf16_text_is_named_with_its_fix() {
+    let run = rockerc_cli(&[], b"\xff\xfeF\0R\0O\0M\0 \0a\0\n\0");
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr, "error[not-utf8]: standard input is UTF-16 text, not UTF-8\n = help: save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)\n");
 }
 
 #[test]

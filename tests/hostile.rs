@@ -478,3 +478,54 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
     assert!(!std::path::Path::new(&format!("{h}/missing")).exists());
     docker(&["rmi", &tag]);
 }
+
+/// rockerc accepts a TAG name exactly when `docker tag` does, so a name Docker refuses never gets
+/// past the compile and half-applies a build's tags. Each name is tried both ways on the engine
+/// (the tags made are removed again); a name the older engine (20.10) refuses and newer ones
+/// accept is refused by rockerc, and must be refused by this engine.
+#[test]
+fn tag_names_are_accepted_exactly_when_docker_tag_accepts_them() {
+    if !engine_or_skip("tag_names_are_accepted_exactly_when_docker_tag_accepts_them") {
+        return;
+    }
+    let hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let mut names: Vec<String> = [
+        "x-.io/app:1", "-x.io/app", "x.-io/app", "x..io/app", "x.io/app", "X.IO/app", "x.io:5000/app", "x.io:/app", "x.io:5a/app",
+        "x_y.io/app", "x_y.io:5000/app", "localhost/app", "localhost:5000/a/b/c", "127.0.0.1:5000/x", "Registry/app", "team/App",
+        "MyApp", "a..b", "a._b", "a__b", "a___b", "a--b", "a-", "_a", "app:", "app:-x", "app:.x", "app:_x", "app:1.0+build",
+        "app:TAG_1.x-y", "a:b:c", "a/b:c/d", "re//po", "/app", "app/", "[::1]:5000/app", "docker.io/app", "index.docker.io/app",
+        "rockerc-e2e/names:ok",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    names.push(hex.to_string());
+    names.push(format!("{hex}:1"));
+    names.push(format!("app@sha256:{hex}"));
+    names.push(format!("{}:1", "a".repeat(237)));
+    names.push(format!("{}:1", "a".repeat(238)));
+    names.push(format!("app:{}", "t".repeat(128)));
+    names.push(format!("app:{}", "t".repeat(129)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut differ = Vec::new();
+    for name in &names {
+        let docker_ok = Command::new("docker").args(["tag", BUSYBOX, name]).output().unwrap().status.success();
+        if docker_ok {
+            let _ = Command::new("docker").args(["rmi", name]).output();
+        }
+        std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nTAG {name}\n")).unwrap();
+        let rockerc_ok = rockerc().current_dir(dir.path()).arg("Rockerfile").output().unwrap().status.success();
+        if docker_ok != rockerc_ok {
+            differ.push(format!("{name}: docker tag {}, rockerc {}", ok(docker_ok), ok(rockerc_ok)));
+        }
+    }
+    assert!(differ.is_empty(), "rockerc and docker tag disagree:\n{}", differ.join("\n"));
+}
+
+fn ok(accepted: bool) -> &'static str {
+    if accepted {
+        "accepts it"
+    } else {
+        "refuses it"
+    }
+}

@@ -143,3 +143,74 @@ fn secrets_with_newlines_and_any_bytes_are_masked() {
         assert!(text.contains("odd=***."), "{text}");
     }
 }
+
+/// The same promises under `--emit buildkit`: the RUN gets the value byte for byte (newlines
+/// included), through `RUN --mount=type=secret` and the script's environment, and it is in no
+/// generated file, no output, no layer, no history; not even the mount point is left in the
+/// image. A RUN under a MOUNT gets it too.
+#[test]
+fn a_secret_reaches_a_buildkit_run_and_nothing_else() {
+    if !engine_or_skip("a_secret_reaches_a_buildkit_run_and_nothing_else") {
+        return;
+    }
+    let Some(client) = buildkit_docker_or_skip("a_secret_reaches_a_buildkit_run_and_nothing_else") else { return };
+    let lines = [format!("tok-{}", random_hex(24)), format!("second-{}", random_hex(24))];
+    let token = format!("{}\n{}\n", lines[0], lines[1]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!(
+            "FROM {BUSYBOX}\n\
+             RUN echo \"using {{{{ .TOKEN }}}}\" \\\n && printf %s \"$TOKEN\" | md5sum | cut -d ' ' -f 1 > /token.md5 && echo \"printed: $TOKEN\"\n\
+             MOUNT /cache\n\
+             RUN printf %s \"${{TOKEN}}\" > /cache/t && md5sum < /cache/t | cut -d ' ' -f 1 > /mounted.md5\n\
+             TAG rockerc-e2e/secret-buildkit:latest\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    run_ok(rockerc().current_dir(dir.path()).env("TOKEN", &token).args(["--emit", "buildkit", "--id", "secret-bk", "--secret", "TOKEN", "-o"]).arg(&out_dir).arg("Rockerfile"));
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!lines.iter().any(|l| contains(&text, l.as_bytes())), "the secret is in a generated file");
+    }
+    let build = |args: &[&str], token: Option<&str>| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(out_dir.join("build.sh")).args(args).env("ROCKERC_DOCKER", &client);
+        match token {
+            Some(t) => cmd.env("TOKEN", t),
+            None => cmd.env_remove("TOKEN"),
+        };
+        cmd.output().unwrap()
+    };
+    let out = build(&["--verbose", "--no-cache"], Some(&token));
+    let shown = [out.stdout.clone(), out.stderr.clone()].concat();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&shown));
+    assert!(!lines.iter().any(|l| contains(&shown, l.as_bytes())), "the secret is in the script's output:\n{}", String::from_utf8_lossy(&shown));
+    assert!(String::from_utf8_lossy(&shown).contains("printed: ***"), "the RUN printed it; the script masked it");
+
+    let image = "rockerc-e2e/secret-buildkit:latest";
+    let md5 = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg("printf %s \"$TOKEN\" | md5sum | cut -d ' ' -f 1").env("TOKEN", &token)).stdout).unwrap();
+    let files = image_files(image);
+    assert_eq!(file_text(&files, "/token.md5"), md5, "the RUN received the value, trailing newline and all");
+    assert_eq!(file_text(&files, "/mounted.md5"), md5, "a RUN under a MOUNT received it too");
+    assert!(!files.keys().any(|p| p.contains("rockerc-secret") || p.starts_with("/run/secrets")), "a mount point is left in the image");
+    let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
+    assert!(!lines.iter().any(|l| contains(&save, l.as_bytes())), "the secret is in a layer or the image config");
+    let history = docker_str(&["history", "--no-trunc", image]) + &docker_str(&["image", "inspect", image]);
+    assert!(!lines.iter().any(|l| history.contains(l.as_str())), "the secret is in the history or the config");
+    assert!(history.contains("/dev/.rockerc-secret-TOKEN"), "the history shows where the RUN read it from");
+
+    // A failing RUN that prints it: the end of its output is shown, masked.
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo \"value=$TOKEN\"; exit 3\n")).unwrap();
+    run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "--id", "secret-bk", "--secret", "TOKEN", "-o"]).arg(&out_dir).arg("Rockerfile"));
+    let out = build(&["--no-cache"], Some(&token));
+    let shown = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(!out.status.success());
+    assert!(shown.contains("value=***") && !lines.iter().any(|l| shown.contains(l.as_str())), "{shown}");
+
+    // Without the variable the script says what to do before it builds anything.
+    let out = build(&[], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the secret TOKEN is not set: export TOKEN before running the script"), "{}", String::from_utf8_lossy(&out.stderr));
+}

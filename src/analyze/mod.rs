@@ -15,7 +15,7 @@ mod imageref;
 mod rocker;
 mod scope;
 
-pub use imageref::ImageName;
+pub use imageref::{ImageName, RefError};
 pub use rocker::{normalize, Mount, Transfer};
 pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 
@@ -513,14 +513,33 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// `bad-image-name` for `name`, written at `span`: pointing at the part to blame when the name
+    /// is written there as it is, with a valid name the user probably meant.
+    fn bad_image_name(&self, message: String, name: &str, span: Span, why: RefError) -> Diagnostic {
+        let verbatim = self.text.get(span.start..span.end) == Some(name);
+        let at = match why.at {
+            Some((start, end)) if verbatim && end <= name.len() && start < end => Span::new(span.start + start, span.start + end),
+            _ => span,
+        };
+        let d = Diagnostic::error("bad-image-name", message).at(at, why.message);
+        match why.suggestion {
+            Some(fixed) => d.help(format!("did you mean `{fixed}`?")),
+            None => d,
+        }
+    }
+
     /// Rejects a base image name Docker would refuse.
     fn check_image_name(&mut self, image: &Spanned<String>, name: &str, globals: &Globals) {
-        let Err(why) = ImageName::parse(name) else { return };
+        let Err(why) = ImageName::parse_reference(name, true) else { return };
         if name == image.value {
-            self.errors.push(Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in FROM")).at(image.span, why));
+            let d = self.bad_image_name(format!("invalid image name `{name}` in FROM"), name, image.span, why);
+            self.errors.push(d);
             return;
         }
-        let d = Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why);
+        let mut d = Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why.message);
+        if let Some(fixed) = why.suggestion {
+            d = d.help(format!("did you mean `{fixed}`?"));
+        }
         let expanded = globals.expand(&image.value).ok();
         let culprit = expanded.and_then(|e| self.culprit(&e.expansion.unset, &e.expansion.used, globals));
         let d = match culprit {
@@ -802,7 +821,17 @@ impl<'a> Analyzer<'a> {
                     );
                     return None;
                 }
-                match ImageName::parse(&name) {
+                match ImageName::parse_reference(&name, false) {
+                    Ok(image) if image.reserved().is_some() => {
+                        let repo = image.reserved().unwrap_or_default();
+                        self.errors.push(
+                            Diagnostic::error("reserved-image-name", format!("{} {name}: `{repo}` is a repository the build script uses itself", kw.as_str()))
+                                .at(inst.rest.span, format!("the script keeps its own images under `{repo}`"))
+                                .note("a TAG there could be taken for the script's cache of MOUNTed RUNs, and a later build would use it")
+                                .help(format!("choose another repository name, e.g. `{}`", image.original.replacen(repo, "my-app", 1))),
+                        );
+                        return None;
+                    }
                     Ok(image) => {
                         if kw == Keyword::Tag {
                             Op::Tag(image)
@@ -818,7 +847,7 @@ impl<'a> Analyzer<'a> {
                         }
                     }
                     Err(why) => {
-                        let mut d = Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in {}", kw.as_str())).at(inst.rest.span, why);
+                        let mut d = self.bad_image_name(format!("invalid image name `{name}` in {}", kw.as_str()), &name, inst.rest.span, why);
                         if let Some(var) = dollar_variable(&name) {
                             d = d.help(format!(
                                 "Rocker 0.2 replaced `${var}` with a variable here; Rocker 1.x and rockerc do not: write `{{{{ .{var} }}}}` and pass `-var {var}=...`"

@@ -409,6 +409,7 @@ pub fn run(args: &BuildArgs) -> i32 {
         Ok(tmp) => tmp,
         Err(e) => return super::fail(&diagnostics, "rockerc", Diagnostic::error("output-failed", format!("cannot create a temporary directory: {}", super::io_reason(&e)))),
     };
+    crate::template::memory::remove_on_exit(tmp.path());
     let out = tmp.path().join("out");
     let compiled = super::run(&compile_cli(args, Some(out.clone())));
     if compiled != 0 {

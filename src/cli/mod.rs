@@ -17,7 +17,7 @@ pub use build::TOOLS;
 use crate::diagnostic::Diagnostic;
 use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
-use crate::template::TemplateOptions;
+use crate::template::{memory, TemplateOptions};
 use crate::{compile_to, render, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
@@ -242,6 +242,20 @@ fn fail(cli: &Cli, name: &str, diagnostic: Diagnostic) -> i32 {
     1
 }
 
+/// Prepares the diagnostic the memory watchdog prints if a template asks for more memory than any
+/// budget allows (see `template::memory`): it cannot be formatted then, with no memory to spare.
+fn enable_watchdog(cli: &Cli, name: &str) {
+    let d = Diagnostic::error("template-too-large", format!("rendering the templates needs more than {} MiB of memory", memory::LIMIT >> 20))
+        .note(format!("the rendered Rockerfile may hold at most {} MiB; something in the templates makes far more than that", crate::template::MAX_RENDERED_BYTES >> 20))
+        .help("look for text that grows in a loop (`~`, `+`, `join`, `replace`, `printf`), for lists printed whole, and for `*aliases` nested in a -vars file");
+    let file = SourceFile::new(name, "");
+    let text = match cli.error_format {
+        ErrorFormat::Human => d.render(&file, &SourceMap::identity(), false),
+        ErrorFormat::Json => format!("{}\n", d.to_json(&file, &SourceMap::identity())),
+    };
+    memory::enable(text.into_bytes());
+}
+
 /// "no such file or directory" rather than "No such file or directory (os error 2)".
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -256,8 +270,21 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// `bytes` as text, or a diagnostic naming where the first byte that is not UTF-8 is.
+/// `bytes` as text, or a diagnostic: a binary file (an executable, an archive) says so; text in
+/// another encoding names where the first byte that is not UTF-8 is.
 fn utf8(name: &str, shown: &str, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
+    if let Some(why) = crate::source::binary_reason(&bytes) {
+        return Err(Box::new(
+            Diagnostic::error("binary-file", format!("{shown} looks like a binary file, not a Rockerfile: {why}"))
+                .help("name the Rockerfile, a text file of instructions: `rockerc path/to/Rockerfile` (or `-f FILE`)"),
+        ));
+    }
+    if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        return Err(Box::new(
+            Diagnostic::error("not-utf8", format!("{shown} is UTF-16 text, not UTF-8"))
+                .help("save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)"),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let prefix = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
@@ -298,6 +325,7 @@ pub fn run(cli: &Cli) -> i32 {
             }
         }
     };
+    enable_watchdog(cli, &name);
     let shown = if stdin { "standard input".to_string() } else { format!("`{name}`") };
     let text = match utf8(&name, &shown, bytes) {
         Ok(text) => text,
@@ -321,7 +349,9 @@ pub fn run(cli: &Cli) -> i32 {
     if cli.print {
         return match render(&file, &template) {
             Ok(rendered) => {
-                report(cli, &file, &rendered.warnings, &SourceMap::identity());
+                let mut warnings = crate::template::missing::warnings(&rendered.missing, &rendered.text);
+                warnings.extend(rendered.warnings.iter().cloned());
+                report(cli, &file, &warnings, &SourceMap::identity());
                 let mut out = std::io::stdout().lock();
                 i32::from(out.write_all(rendered.text.as_bytes()).and_then(|_| out.flush()).is_err())
             }

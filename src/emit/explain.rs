@@ -329,7 +329,7 @@ pub fn explain_buildkit(ms: &MultiStage, file: &SourceFile) -> String {
             let at = line.lines.map(|l| format!("{name}:{l}")).unwrap_or_else(|| "rockerc".into());
             let text = match line.how {
                 How::Plain | How::Check => continue,
-                How::Mounted => format!("{at}, **RUN --mount**: the stage's MOUNTs become mounts of this RUN (a volume is a cache whose id is the sh backend's volume name; a read-only host directory in the context is a bind mount of the context; a host file outside it is a secret). No run + commit, and nothing mounted reaches the layer."),
+                How::Mounted => format!("{at}, **RUN --mount**: the stage's MOUNTs become mounts of this RUN (a volume is a cache whose id is the sh backend's volume name; a read-only host directory in the context is a bind mount of the context; a host file outside it is a secret; a `--secret` the RUN reads is a secret read into its variable for this RUN alone). No run + commit, and nothing mounted reaches the layer."),
                 How::Import => {
                     let mut t = format!("{at}, **COPY --from**: the IMPORT copies from the image at each EXPORT, owned by root (`--chown=0:0`) as the sh backend's COPY from a build context makes them.");
                     for why in &line.why {

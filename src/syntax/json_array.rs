@@ -62,6 +62,127 @@ pub fn parse(input: &str) -> JsonArray<'_> {
     }
 }
 
+/// Where an argument that is not JSON stops being the JSON form it was meant to be.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NearMiss {
+    /// Byte offset in the argument, and the length to underline (at least one character).
+    pub at: usize,
+    pub len: usize,
+    pub problem: &'static str,
+}
+
+/// For an argument [`parse`] found not to be JSON: whether it was meant as the JSON form, and
+/// where it goes wrong. BuildKit runs such a line as a shell command (`/bin/sh -c '["a", "b"'`),
+/// which fails only when the image is built. A shell command may start with `[` too (`[ -f x ]`,
+/// `[ "$a" = b ]`), so it counts only when it reads as an array: a quote right after the `[`
+/// (no shell command starts so), or strings separated by commas, or a string the line ends in.
+pub fn near_miss(input: &str) -> Option<NearMiss> {
+    let b = input.as_bytes();
+    if b.first() != Some(&b'[') {
+        return None;
+    }
+    let is_quote = |c: char| matches!(c, '"' | '\'' | '\u{201c}' | '\u{201d}' | '\u{2018}' | '\u{2019}');
+    let tight = input[1..].starts_with(is_quote);
+    let mut meant = tight;
+    let miss = |at: usize, problem: &'static str| {
+        let len = input[at..].chars().next().map_or(0, char::len_utf8);
+        Some(NearMiss { at, len, problem })
+    };
+    let mut i = 1;
+    let mut after_comma = false;
+    loop {
+        i = skip_space(input, i);
+        let Some(c) = input[i..].chars().next() else {
+            return if meant || after_comma { miss(i.saturating_sub(1), "the array is not closed: `]` is missing at the end") } else { None };
+        };
+        match c {
+            '"' => {
+                if let Some((at, problem)) = json_string_problem(input, i) {
+                    return if meant || after_comma { miss(at, problem) } else { None };
+                }
+                i = string_end(input, i);
+            }
+            '\'' if meant || after_comma || input[i..].contains("',") => return miss(i, "JSON strings are in double quotes (`\"`), not single quotes"),
+            '\u{201c}' | '\u{201d}' | '\u{2018}' | '\u{2019}' if meant || after_comma => {
+                return miss(i, "typographic quotes are not JSON quotes: write `\"`")
+            }
+            ']' if after_comma => return miss(i, "a comma before `]` is not JSON"),
+            _ => return None,
+        }
+        // After a string: a comma, the closing bracket, or the end of the line.
+        i = skip_space(input, i);
+        match b.get(i) {
+            Some(b',') => {
+                meant = true;
+                after_comma = true;
+                i += 1;
+            }
+            // Valid up to here and closed: the problem is elsewhere (text after it, a non-string).
+            Some(b']') => return None,
+            None => return miss(i.saturating_sub(1), "the array is not closed: `]` is missing at the end"),
+            Some(_) if meant => return miss(i, "expected `,` between the strings, or `]`"),
+            Some(_) => return None,
+        }
+    }
+}
+
+/// What [`near_miss`] suggests instead, when a simple repair is valid JSON: quotes made
+/// straight and double, a comma before `]` dropped, the missing `]` added.
+pub fn repaired(input: &str) -> Option<String> {
+    let mut text: String = input.chars().map(|c| if matches!(c, '\u{201c}' | '\u{201d}') { '"' } else { c }).collect();
+    if !text.contains('"') {
+        text = text.chars().map(|c| if matches!(c, '\'' | '\u{2018}' | '\u{2019}') { '"' } else { c }).collect();
+    }
+    let mut text = text.trim_end().to_string();
+    if !text.ends_with(']') {
+        text.push(']');
+    }
+    let body = text[..text.len() - 1].trim_end();
+    let text = match body.strip_suffix(',') {
+        Some(body) => format!("{body}]"),
+        None => text,
+    };
+    matches!(parse(&text), JsonArray::Strings(_)).then_some(text)
+}
+
+fn skip_space(input: &str, mut i: usize) -> usize {
+    while input.as_bytes().get(i).is_some_and(|&c| is_json_space(c as char)) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the JSON string literal at `start` (after its closing quote), or the end of input.
+fn string_end(input: &str, start: usize) -> usize {
+    match string(&input[start..]) {
+        Ok((rest, _)) => input.len() - rest.len(),
+        Err(_) => input.len(),
+    }
+}
+
+/// The first problem in the string literal at `start`: where and what.
+fn json_string_problem(input: &str, start: usize) -> Option<(usize, &'static str)> {
+    if string(&input[start..]).is_ok() {
+        return None;
+    }
+    let b = input.as_bytes();
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return None,
+            b'\\' => {
+                if escape(&input[i..]).is_err() {
+                    return Some((i, "not a JSON escape: JSON has `\\\"`, `\\\\`, `\\/`, `\\b`, `\\f`, `\\n`, `\\r`, `\\t` and `\\uXXXX`"));
+                }
+                i += 2;
+            }
+            c if c < b' ' => return Some((i, "a control character (a tab, say) must be escaped in a JSON string")),
+            _ => i += 1,
+        }
+    }
+    Some((start, "the string is not closed"))
+}
+
 enum Element<'a> {
     String(String, &'a str),
     Other { literal: &'a str, what: &'static str, overflow: bool },
@@ -312,6 +433,24 @@ mod tests {
         assert!(matches!(parse("[null]"), JsonArray::NotString { what: "null", .. }));
         let nested = format!("[{}{}]", "[".repeat(5_000), "]".repeat(5_000));
         assert!(matches!(parse(&nested), JsonArray::NotString { what: "an array", .. }));
+    }
+
+    #[test]
+    fn near_misses_are_found_and_shell_commands_left_alone() {
+        let at = |input: &str| near_miss(input).map(|m| (m.at, m.problem));
+        assert_eq!(at("[\"a\", \"b\""), Some((8, "the array is not closed: `]` is missing at the end")));
+        assert_eq!(at("['a', 'b']").map(|m| m.0), Some(1));
+        assert_eq!(at("[ 'a', 'b' ]").map(|m| m.0), Some(2));
+        assert_eq!(at("[\"a\" \"b\"]").map(|m| m.0), Some(5));
+        assert_eq!(at("[\"a\",]").map(|m| m.0), Some(5));
+        assert_eq!(at("[\"a\\q\"]").map(|m| m.0), Some(3));
+        assert_eq!(at("[\u{201c}a\u{201d}]").map(|m| m.0), Some(1));
+        for shell in ["[ -f /x ] && echo yes", "[ \"$a\" = \"b\" ] && echo", "[ 'x' ] && echo", "[[ -f x ]]", "[ \"$(uname -m)\" = x86_64 ]", "[", "[ ]x"] {
+            assert_eq!(near_miss(shell), None, "{shell}");
+        }
+        assert_eq!(repaired("['a', 'b'").as_deref(), Some("[\"a\", \"b\"]"));
+        assert_eq!(repaired("[\"a\",  ]").as_deref(), Some("[\"a\"]"));
+        assert_eq!(repaired("[\"a\" \"b\"]"), None);
     }
 
     #[test]

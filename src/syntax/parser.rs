@@ -226,7 +226,12 @@ impl Cx<'_, '_> {
     /// The JSON form of `rest`, if it is one.
     fn json(&mut self, kind: Keyword, rest: &str) -> Result<Option<Vec<Spanned<String>>>, Diagnostic> {
         match json_array::parse(rest) {
-            JsonArray::NotJson => Ok(None),
+            JsonArray::NotJson => {
+                if let Some(miss) = json_array::near_miss(rest) {
+                    self.warn_near_miss(kind, rest, miss);
+                }
+                Ok(None)
+            }
             JsonArray::Strings(elements) => {
                 Ok(Some(elements.into_iter().map(|(value, literal)| Spanned::new(value, self.line.span_of(literal))).collect()))
             }
@@ -247,6 +252,26 @@ impl Cx<'_, '_> {
                 Ok(None)
             }
         }
+    }
+
+    /// An argument meant as the JSON form that is not JSON: Docker runs it as a shell command,
+    /// which fails only when the image is built.
+    fn warn_near_miss(&mut self, kind: Keyword, rest: &str, miss: json_array::NearMiss) {
+        let span = self.line.span_of(&rest[miss.at..miss.at + miss.len]);
+        let keyword = kind.as_str();
+        let help = match json_array::repaired(rest) {
+            Some(fixed) => format!("did you mean `{keyword} {fixed}`? (or write the shell form, without brackets)"),
+            None => "write the JSON form as an array of double-quoted strings separated by commas, or the shell form without brackets".to_string(),
+        };
+        self.warnings.push(
+            Diagnostic::warning("json-invalid", format!("the JSON form of {keyword} is not valid JSON: rockerc reads the line as the shell form, as Docker does"))
+                .at(span, miss.problem)
+                .note(match kind {
+                    Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => format!("the shell would run `{}` as a command", rest.trim()),
+                    _ => format!("Docker would read the words {}", rest.split_whitespace().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" ")),
+                })
+                .help(help),
+        );
     }
 
     /// ENV/LABEL: `name=value ...` (every word must have `=`), or the legacy `name the value`.

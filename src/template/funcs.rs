@@ -3,7 +3,8 @@
 //! functions under their Rocker names). `and`/`or` short-circuit, so the evaluator handles them
 //! itself; everything else is an ordinary call on evaluated arguments, shared by both dialects.
 
-use super::gofmt::{self, quote, sprint};
+use super::budget::{Budget, Capped, SLOT_BYTES};
+use super::gofmt::{self, quote};
 use super::image::ImageResolver;
 use super::value::{as_float, as_int, kind, list_items, map_entries, map_get, truth, type_name, GoKind};
 use minijinja::value::Value;
@@ -55,12 +56,12 @@ pub const ROCKER_HELPERS: &[&str] = &[
     "trimSuffix",
 ];
 
-/// Results larger than this are refused (`repeat`, `seq`), so a template cannot exhaust memory.
-pub const MAX_RESULT_BYTES: usize = 64 << 20;
 const MAX_SEQ_LEN: i64 = 1_000_000;
 
 pub struct Funcs {
     pub image: ImageResolver,
+    /// What the helpers of this render have made so far (see [`Budget`]).
+    pub budget: Budget,
 }
 
 impl Funcs {
@@ -90,18 +91,27 @@ impl Funcs {
             }
             "slice" => {
                 at_least(name, args, 1)?;
-                slice(&args[0], &args[1..])
+                slice(&self.budget, &args[0], &args[1..])
             }
-            "print" => Ok(Value::from(sprint(args))),
-            "println" => Ok(Value::from(gofmt::sprintln(args))),
+            "print" => self.written(name, |out| gofmt::sprint(out, args)),
+            "println" => self.written(name, |out| gofmt::sprintln(out, args)),
             "printf" => {
                 at_least(name, args, 1)?;
                 let format = string_arg(name, args, 0)?;
-                Ok(Value::from(gofmt::sprintf(format, &args[1..])))
+                self.written(name, |out| gofmt::sprintf(out, format, &args[1..]))
             }
-            "html" => Ok(Value::from(html_escape(&sprint(args)))),
-            "js" => Ok(Value::from(js_escape(&sprint(args)))),
-            "urlquery" => Ok(Value::from(url_query_escape(&sprint(args)))),
+            "html" | "js" | "urlquery" => {
+                // The operands are printed first, then escaped: both within the budget.
+                let mut text = Capped::new(self.budget.limit());
+                gofmt::sprint(&mut text, args);
+                let text = self.budget.finish(name, text)?;
+                let escape = match name {
+                    "html" => html_escape,
+                    "js" => js_escape,
+                    _ => url_query_escape,
+                };
+                self.written(name, |out| escape(out, &text))
+            }
             "call" => {
                 at_least(name, args, 1)?;
                 Err(FuncError::new("template-call-failed", format!("error calling call: can't call a value of type {}", type_name(&args[0]))).arg(0))
@@ -148,13 +158,11 @@ impl Funcs {
         let n = |i: usize| int_arg(name, args, i);
         let count = |k: usize| exactly(name, args, k);
         match name {
-            "seq" => seq(args),
+            "seq" => seq(&self.budget, args),
             "dump" => {
                 count(1)?;
-                let mut out = String::new();
                 let flags = gofmt::Flags { sharp: true, ..Default::default() };
-                gofmt::write_value(&mut out, &args[0], 'v', &flags, true);
-                Ok(Value::from(out))
+                self.written(name, |out| gofmt::write_value(out, &args[0], 'v', &flags, true))
             }
             "assert" => {
                 count(1)?;
@@ -166,14 +174,16 @@ impl Funcs {
             }
             "error" => {
                 count(1)?;
-                let message = gofmt::sprintf("%s", &args[..1]);
+                let mut message = Capped::new(self.budget.limit());
+                gofmt::sprintf(&mut message, "%s", &args[..1]);
+                let message = self.budget.finish(name, message)?;
                 Err(FuncError::new("template-error-called", message))
             }
             "json" => {
                 count(1)?;
-                let mut out = String::new();
+                let mut out = Capped::new(self.budget.limit());
                 json_encode(&mut out, &args[0]).map_err(|m| FuncError::new("template-call-failed", format!("error calling json: {m}")).arg(0))?;
-                Ok(Value::from(out))
+                Ok(Value::from(self.budget.finish(name, out)?))
             }
             "yaml" => {
                 let (indent, v) = match args.len() {
@@ -181,12 +191,23 @@ impl Funcs {
                     2 => (to_int(&args[0]).map_err(|m| FuncError::new("template-wrong-type", format!("error calling yaml: {m}")).arg(0))?, &args[1]),
                     k => return Err(FuncError::new("template-wrong-arg-count", format!("yaml helper expects from 1 to 2 arguments, {k} given"))),
                 };
-                let text = super::yaml::to_yaml(v);
-                Ok(Value::from(if indent > 0 { indent_lines(&"  ".repeat(indent.min(1000) as usize), &text) } else { text }))
+                let limit = self.budget.limit();
+                let Some(text) = super::yaml::to_yaml(v, limit) else { return Err(self.budget.refuse(name, limit)) };
+                self.budget.charge(text.len());
+                if indent <= 0 {
+                    return Ok(Value::from(text));
+                }
+                let prefix = "  ".repeat(indent.min(1000) as usize);
+                self.written(name, |out| indent_lines(out, &prefix, &text))
             }
             "shell" => {
                 count(1)?;
-                Ok(Value::from(shell_quote(s(0)?)))
+                let text = s(0)?;
+                // At most `'\''` for every character, and the `"$(printf ...)"` around it.
+                self.budget.check(name, text.len() as u128 * 4 + 32)?;
+                let quoted = shell_quote(text);
+                self.budget.charge(quoted.len());
+                Ok(Value::from(quoted))
             }
             "image" => {
                 if args.is_empty() || args.len() > 2 {
@@ -250,7 +271,14 @@ impl Funcs {
                     return Err(wrong_type(name, 0, "[]string", &args[0]));
                 }
                 let mut parts = Vec::new();
-                for item in list_items(&args[0]) {
+                let items = list_items(&args[0]);
+                let sep = s(1)?;
+                let mut size = (sep.len() as u128) * (items.len().saturating_sub(1) as u128);
+                for item in &items {
+                    size += item.as_str().map_or(0, str::len) as u128;
+                }
+                self.budget.take(name, size)?;
+                for item in items {
                     match item.as_str() {
                         Some(p) if kind(&item) == GoKind::String => parts.push(p.to_string()),
                         _ => {
@@ -262,7 +290,7 @@ impl Funcs {
                         }
                     }
                 }
-                Ok(Value::from(parts.join(s(1)?)))
+                Ok(Value::from(parts.join(sep)))
             }
             "repeat" => {
                 count(2)?;
@@ -270,74 +298,106 @@ impl Funcs {
                 if times < 0 {
                     return Err(FuncError::new("template-call-failed", "error calling repeat: strings: negative Repeat count").arg(1));
                 }
-                if (text.len() as u128) * (times as u128) > MAX_RESULT_BYTES as u128 {
-                    return Err(FuncError::new("template-too-large", format!("error calling repeat: the result would be larger than {} MiB", MAX_RESULT_BYTES >> 20)));
-                }
+                self.budget.take(name, (text.len() as u128) * (times as u128))?;
                 Ok(Value::from(text.repeat(times as usize)))
             }
             "replace" => {
                 count(4)?;
-                Ok(Value::from(go_replace(s(0)?, s(1)?, s(2)?, n(3)?)))
+                let (text, old, new, limit) = (s(0)?, s(1)?, s(2)?, n(3)?);
+                self.budget.take(name, replaced_len(text, old, new, limit))?;
+                Ok(Value::from(go_replace(text, old, new, limit)))
             }
-            "split" => {
-                count(2)?;
-                Ok(strings(go_split(s(0)?, s(1)?, false, -1)))
+            "split" | "splitAfter" | "splitN" | "splitAfterN" => {
+                let with_n = name.ends_with('N');
+                count(if with_n { 3 } else { 2 })?;
+                let (text, sep) = (s(0)?, s(1)?);
+                let limit = if with_n { n(2)? } else { -1 };
+                // Every part is a value of its own: charge them before they are made.
+                self.budget.take(name, split_count(text, sep, limit) as u128 * SLOT_BYTES as u128 + text.len() as u128)?;
+                Ok(strings(go_split(text, sep, name.starts_with("splitAfter"), limit)))
             }
-            "splitAfter" => {
-                count(2)?;
-                Ok(strings(go_split(s(0)?, s(1)?, true, -1)))
-            }
-            "splitN" => {
-                count(3)?;
-                Ok(strings(go_split(s(0)?, s(1)?, false, n(2)?)))
-            }
-            "splitAfterN" => {
-                count(3)?;
-                Ok(strings(go_split(s(0)?, s(1)?, true, n(2)?)))
-            }
-            "title" => {
+            "title" | "toLower" | "toUpper" | "toTitle" => {
                 count(1)?;
-                Ok(Value::from(go_title(s(0)?)))
-            }
-            "toLower" => {
-                count(1)?;
-                Ok(Value::from(s(0)?.to_lowercase()))
-            }
-            "toUpper" | "toTitle" => {
-                count(1)?;
-                Ok(Value::from(s(0)?.to_uppercase()))
+                let text = s(0)?;
+                // A character's other case takes at most three times its bytes (`ΐ` -> `Ϊ́`).
+                self.budget.check(name, text.len() as u128 * 3)?;
+                let changed = match name {
+                    "title" => go_title(text),
+                    "toLower" => text.to_lowercase(),
+                    _ => text.to_uppercase(),
+                };
+                self.budget.charge(changed.len());
+                Ok(Value::from(changed))
             }
             "trim" => {
                 count(2)?;
                 let cut = s(1)?;
-                Ok(Value::from(s(0)?.trim_matches(|c| cut.contains(c))))
+                self.text(name, s(0)?.trim_matches(|c| cut.contains(c)))
             }
             "trimLeft" => {
                 count(2)?;
                 let cut = s(1)?;
-                Ok(Value::from(s(0)?.trim_start_matches(|c| cut.contains(c))))
+                self.text(name, s(0)?.trim_start_matches(|c| cut.contains(c)))
             }
             "trimRight" => {
                 count(2)?;
                 let cut = s(1)?;
-                Ok(Value::from(s(0)?.trim_end_matches(|c| cut.contains(c))))
+                self.text(name, s(0)?.trim_end_matches(|c| cut.contains(c)))
             }
             "trimPrefix" => {
                 count(2)?;
                 let (a, p) = (s(0)?, s(1)?);
-                Ok(Value::from(a.strip_prefix(p).unwrap_or(a)))
+                self.text(name, a.strip_prefix(p).unwrap_or(a))
             }
             "trimSuffix" => {
                 count(2)?;
                 let (a, p) = (s(0)?, s(1)?);
-                Ok(Value::from(a.strip_suffix(p).unwrap_or(a)))
+                self.text(name, a.strip_suffix(p).unwrap_or(a))
             }
             "trimSpace" => {
                 count(1)?;
-                Ok(Value::from(s(0)?.trim()))
+                self.text(name, s(0)?.trim())
             }
             _ => Err(FuncError::new("template-unknown-function", format!("function `{name}` is not defined"))),
         }
+    }
+
+    /// The text `write` makes, within the budget.
+    fn written(&self, name: &str, write: impl FnOnce(&mut Capped)) -> FuncResult {
+        let mut out = Capped::new(self.budget.limit());
+        write(&mut out);
+        Ok(Value::from(self.budget.finish(name, out)?))
+    }
+
+    /// A copy of `text` as a value, charged to the budget.
+    fn text(&self, name: &str, text: &str) -> FuncResult {
+        self.budget.take(name, text.len() as u128)?;
+        Ok(Value::from(text))
+    }
+}
+
+/// The length of `go_replace(s, old, new, n)`, computed without making it.
+fn replaced_len(s: &str, old: &str, new: &str, n: i64) -> u128 {
+    if n == 0 || old == new {
+        return s.len() as u128;
+    }
+    let limit = if n < 0 { u128::MAX } else { n as u128 };
+    // An empty `old` matches before every character and at the end.
+    let matches = if old.is_empty() { s.chars().count() as u128 + 1 } else { s.matches(old).count() as u128 };
+    let replaced = matches.min(limit);
+    s.len() as u128 - replaced * old.len() as u128 + replaced * new.len() as u128
+}
+
+/// How many parts `go_split(s, sep, _, n)` makes, counted without making them.
+fn split_count(s: &str, sep: &str, n: i64) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let all = if sep.is_empty() { s.chars().count() } else { s.matches(sep).count() + 1 };
+    if n < 0 {
+        all
+    } else {
+        all.min(n as usize)
     }
 }
 
@@ -397,13 +457,15 @@ fn to_int(v: &Value) -> Result<i64, String> {
     if let (GoKind::String, Some(s)) = (kind(v), v.as_str()) {
         return s.parse::<i64>().map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", quote(s, false)));
     }
-    let mut shown = String::new();
+    // Only what a message can show of it.
+    let mut shown = Capped::new(4096);
     gofmt::write_value(&mut shown, v, 'v', &gofmt::Flags { sharp: true, ..Default::default() }, true);
-    Err(format!("Cannot receive {shown}, int or string is expected"))
+    let cut = if shown.over() { "..." } else { "" };
+    Err(format!("Cannot receive {}{cut}, int or string is expected", shown.as_str()))
 }
 
 /// Rocker's `seq`: `seq N`, `seq FROM TO`, `seq FROM TO STEP`.
-fn seq(args: &[Value]) -> FuncResult {
+fn seq(budget: &Budget, args: &[Value]) -> FuncResult {
     if args.is_empty() || args.len() > 3 {
         return Err(FuncError::new("template-wrong-arg-count", format!("seq helper expects from 1 to 3 arguments, {} given", args.len())));
     }
@@ -425,6 +487,7 @@ fn seq(args: &[Value]) -> FuncResult {
     if len > MAX_SEQ_LEN as i128 {
         return Err(FuncError::new("template-too-large", format!("error calling seq: {len} numbers is more than the {MAX_SEQ_LEN} allowed")));
     }
+    budget.take("seq", len as u128 * SLOT_BYTES as u128)?;
     let mut out = Vec::with_capacity(len as usize);
     let mut k = from as i128;
     for _ in 0..len {
@@ -494,7 +557,7 @@ fn index(item: &Value, keys: &[Value]) -> FuncResult {
 }
 
 /// Go's `slice`: `slice x 1 2` is `x[1:2]`.
-fn slice(item: &Value, idx: &[Value]) -> FuncResult {
+fn slice(budget: &Budget, item: &Value, idx: &[Value]) -> FuncResult {
     if idx.len() > 3 {
         return Err(FuncError::new("template-wrong-arg-count", format!("error calling slice: too many slice indexes: {}", idx.len())));
     }
@@ -517,10 +580,14 @@ fn slice(item: &Value, idx: &[Value]) -> FuncResult {
     if kind(item) == GoKind::String {
         let s = item.as_str().unwrap_or("");
         return match s.get(bounds[0]..bounds[1]) {
-            Some(sub) => Ok(Value::from(sub)),
+            Some(sub) => {
+                budget.take("slice", sub.len() as u128)?;
+                Ok(Value::from(sub))
+            }
             None => Err(FuncError::new("template-index", "error calling slice: the bounds split a UTF-8 character")),
         };
     }
+    budget.take("slice", (bounds[1] - bounds[0]) as u128 * SLOT_BYTES as u128)?;
     Ok(Value::from(list_items(item)[bounds[0]..bounds[1]].to_vec()))
 }
 
@@ -675,9 +742,11 @@ fn go_title(s: &str) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+fn html_escape(out: &mut Capped, s: &str) {
     for c in s.chars() {
+        if out.over() {
+            return;
+        }
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -688,12 +757,13 @@ fn html_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
-fn js_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+fn js_escape(out: &mut Capped, s: &str) {
     for c in s.chars() {
+        if out.over() {
+            return;
+        }
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("\\'"),
@@ -709,19 +779,19 @@ fn js_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
-fn url_query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+fn url_query_escape(out: &mut Capped, s: &str) {
     for b in s.bytes() {
+        if out.over() {
+            return;
+        }
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }
     }
-    out
 }
 
 /// Quotes `s` for POSIX sh: unchanged if it only holds `[A-Za-z0-9_/:=-]`, else single-quoted
@@ -752,12 +822,23 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-fn indent_lines(prefix: &str, s: &str) -> String {
-    s.split('\n').map(|line| if line.is_empty() { line.to_string() } else { format!("{prefix}{line}") }).collect::<Vec<_>>().join("\n")
+fn indent_lines(out: &mut Capped, prefix: &str, s: &str) {
+    for (i, line) in s.split('\n').enumerate() {
+        if out.over() {
+            return;
+        }
+        if i > 0 {
+            out.push('\n');
+        }
+        if !line.is_empty() {
+            out.push_str(prefix);
+            out.push_str(line);
+        }
+    }
 }
 
 /// Go's `json.Marshal` for template data: sorted keys, HTML-safe escapes, Go's float format.
-pub fn json_encode(out: &mut String, v: &Value) -> Result<(), String> {
+pub fn json_encode(out: &mut Capped, v: &Value) -> Result<(), String> {
     match kind(v) {
         GoKind::Missing | GoKind::Nil => out.push_str("null"),
         GoKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
@@ -784,6 +865,9 @@ pub fn json_encode(out: &mut String, v: &Value) -> Result<(), String> {
         GoKind::List => {
             out.push('[');
             for (i, item) in list_items(v).iter().enumerate() {
+                if out.over() {
+                    return Ok(());
+                }
                 if i > 0 {
                     out.push(',');
                 }
@@ -794,6 +878,9 @@ pub fn json_encode(out: &mut String, v: &Value) -> Result<(), String> {
         GoKind::Map => {
             out.push('{');
             for (i, (k, item)) in map_entries(v).iter().enumerate() {
+                if out.over() {
+                    return Ok(());
+                }
                 if i > 0 {
                     out.push(',');
                 }
@@ -808,9 +895,12 @@ pub fn json_encode(out: &mut String, v: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn json_string(out: &mut String, s: &str) {
+fn json_string(out: &mut Capped, s: &str) {
     out.push('"');
     for c in s.chars() {
+        if out.over() {
+            return;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),

@@ -1,6 +1,7 @@
 //! Go's `fmt` as far as templates use it: `print`, `println`, `printf` with the common verbs,
 //! flags, width and precision, and Go's error strings for bad verbs (`%!d(string=x)`).
 
+use super::budget::Capped;
 use super::value::{as_float, as_int, kind, list_items, map_entries, type_name, GoKind};
 use minijinja::value::Value;
 use std::fmt::Write as _;
@@ -16,40 +17,41 @@ pub struct Flags {
     pub prec: Option<usize>,
 }
 
+// Every writer here writes into a [`Capped`] text and stops walking a value once the text is
+// over its limit: a list that shares one large string a million times is never printed whole.
+
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
-pub fn sprint(args: &[Value]) -> String {
-    let mut out = String::new();
+pub fn sprint(out: &mut Capped, args: &[Value]) {
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
         let is_string = kind(a) == GoKind::String;
         if i > 0 && !is_string && !prev_string {
             out.push(' ');
         }
-        write_value(&mut out, a, 'v', &Flags::default(), true);
+        write_value(out, a, 'v', &Flags::default(), true);
         prev_string = is_string;
     }
-    out
 }
 
 /// `fmt.Sprintln`: always spaces, and a newline.
-pub fn sprintln(args: &[Value]) -> String {
-    let mut out = String::new();
+pub fn sprintln(out: &mut Capped, args: &[Value]) {
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        write_value(&mut out, a, 'v', &Flags::default(), true);
+        write_value(out, a, 'v', &Flags::default(), true);
     }
     out.push('\n');
-    out
 }
 
 /// `fmt.Sprintf`.
-pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
+pub fn sprintf(out: &mut Capped, format: &str, args: &[Value]) {
     let mut argi = 0;
     let mut chars = format.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
+        if out.over() {
+            return;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -107,7 +109,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             None => {
                 let _ = write!(out, "%!{verb}(MISSING)");
             }
-            Some(a) => write_arg(&mut out, a, verb, &flags),
+            Some(a) => write_arg(out, a, verb, &flags),
         }
         argi += 1;
     }
@@ -121,12 +123,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 out.push_str("<nil>");
             } else {
                 let _ = write!(out, "{}=", type_name(a));
-                write_value(&mut out, a, 'v', &Flags::default(), true);
+                write_value(out, a, 'v', &Flags::default(), true);
             }
         }
         out.push(')');
     }
-    out
 }
 
 fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<usize> {
@@ -143,18 +144,22 @@ fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Optio
 }
 
 /// One `printf` operand with width padding applied.
-fn write_arg(out: &mut String, v: &Value, verb: char, flags: &Flags) {
+fn write_arg(out: &mut Capped, v: &Value, verb: char, flags: &Flags) {
     if verb == 'T' {
         pad(out, type_name(v), flags, false);
         return;
     }
-    let mut s = String::new();
+    let mut s = Capped::new(out.room());
     write_value(&mut s, v, verb, flags, true);
+    if s.over() {
+        out.set_over();
+        return;
+    }
     let numeric = matches!(kind(v), GoKind::Int | GoKind::Float) && verb != 'c' && verb != 'q';
-    pad(out, &s, flags, numeric);
+    pad(out, s.as_str(), flags, numeric);
 }
 
-fn pad(out: &mut String, s: &str, flags: &Flags, numeric: bool) {
+fn pad(out: &mut Capped, s: &str, flags: &Flags, numeric: bool) {
     let len = s.chars().count();
     let width = flags.width.unwrap_or(0);
     if len >= width {
@@ -164,7 +169,7 @@ fn pad(out: &mut String, s: &str, flags: &Flags, numeric: bool) {
     let fill = width - len;
     if flags.minus {
         out.push_str(s);
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.fill(' ', fill);
     } else if flags.zero && numeric {
         // Zero padding goes after the sign.
         let (sign, digits) = match s.chars().next() {
@@ -174,15 +179,15 @@ fn pad(out: &mut String, s: &str, flags: &Flags, numeric: bool) {
         if let Some(c) = sign {
             out.push(c);
         }
-        out.extend(std::iter::repeat('0').take(fill));
+        out.fill('0', fill);
         out.push_str(digits);
     } else {
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.fill(' ', fill);
         out.push_str(s);
     }
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+fn bad_verb(out: &mut Capped, v: &Value, verb: char) {
     if matches!(kind(v), GoKind::Nil | GoKind::Missing) {
         let _ = write!(out, "%!{verb}(<nil>)");
         return;
@@ -193,7 +198,7 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
 }
 
 /// Formats `v` with `verb` (no width padding at this level; precision applies).
-pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: bool) {
+pub fn write_value(out: &mut Capped, v: &Value, verb: char, flags: &Flags, top: bool) {
     match kind(v) {
         GoKind::Missing | GoKind::Nil => {
             if !top || verb == 'v' {
@@ -213,6 +218,9 @@ pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: 
             if verb == 'v' && flags.sharp {
                 out.push_str("[]interface {}{");
                 for (i, item) in list_items(v).iter().enumerate() {
+                    if out.over() {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -223,6 +231,9 @@ pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: 
             }
             out.push('[');
             for (i, item) in list_items(v).iter().enumerate() {
+                if out.over() {
+                    return;
+                }
                 if i > 0 {
                     out.push(' ');
                 }
@@ -234,6 +245,9 @@ pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: 
             if verb == 'v' && flags.sharp {
                 out.push_str("map[string]interface {}{");
                 for (i, (k, item)) in map_entries(v).iter().enumerate() {
+                    if out.over() {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -246,6 +260,9 @@ pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: 
             }
             out.push_str("map[");
             for (i, (k, item)) in map_entries(v).iter().enumerate() {
+                if out.over() {
+                    return;
+                }
                 if i > 0 {
                     out.push(' ');
                 }
@@ -259,7 +276,7 @@ pub fn write_value(out: &mut String, v: &Value, verb: char, flags: &Flags, top: 
     }
 }
 
-fn write_string(out: &mut String, v: &Value, s: &str, verb: char, flags: &Flags) {
+fn write_string(out: &mut Capped, v: &Value, s: &str, verb: char, flags: &Flags) {
     let truncated: String;
     let s = match flags.prec {
         Some(p) if matches!(verb, 'v' | 's' | 'q') => {
@@ -269,7 +286,7 @@ fn write_string(out: &mut String, v: &Value, s: &str, verb: char, flags: &Flags)
         _ => s,
     };
     match verb {
-        'v' if flags.sharp => out.push_str(&quote(s, false)),
+        'v' if flags.sharp => write_quoted(out, s, false),
         'v' | 's' => out.push_str(s),
         'q' => {
             if flags.sharp && can_backquote(s) {
@@ -277,12 +294,15 @@ fn write_string(out: &mut String, v: &Value, s: &str, verb: char, flags: &Flags)
                 out.push_str(s);
                 out.push('`');
             } else {
-                out.push_str(&quote(s, flags.plus));
+                write_quoted(out, s, flags.plus);
             }
         }
         'x' | 'X' => {
             let bytes = s.as_bytes();
             for (i, b) in bytes.iter().enumerate() {
+                if out.over() {
+                    return;
+                }
                 if flags.space && i > 0 {
                     out.push(' ');
                 }
@@ -300,7 +320,7 @@ fn write_string(out: &mut String, v: &Value, s: &str, verb: char, flags: &Flags)
     }
 }
 
-fn write_int(out: &mut String, v: &Value, n: i64, verb: char, flags: &Flags) {
+fn write_int(out: &mut Capped, v: &Value, n: i64, verb: char, flags: &Flags) {
     let sign = if n < 0 {
         "-"
     } else if flags.plus {
@@ -350,7 +370,7 @@ fn write_int(out: &mut String, v: &Value, n: i64, verb: char, flags: &Flags) {
     out.push_str(&digits);
 }
 
-fn write_float_verb(out: &mut String, v: &Value, f: f64, verb: char, flags: &Flags) {
+fn write_float_verb(out: &mut Capped, v: &Value, f: f64, verb: char, flags: &Flags) {
     let s = match verb {
         'v' => format_float(f, 'g', flags.prec),
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => format_float(f, verb, flags.prec.or(if matches!(verb, 'g' | 'G') { None } else { Some(6) })),
@@ -541,15 +561,32 @@ fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
     }
 }
 
-/// `strconv.Quote` (or `QuoteToASCII` with `ascii_only`).
+/// `strconv.Quote` (or `QuoteToASCII` with `ascii_only`), for messages: a long string is cut
+/// after a few kilobytes, with `...`.
 pub fn quote(s: &str, ascii_only: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = Capped::new(4096);
+    write_quoted(&mut out, s, ascii_only);
+    let over = out.over();
+    let mut text = out.into_string();
+    if over {
+        text.push_str("...");
+    }
+    text
+}
+
+/// [`quote`] into `out`, a character at a time: the quoted text may be several times `s`.
+pub fn write_quoted(out: &mut Capped, s: &str, ascii_only: bool) {
     out.push('"');
+    let mut rune = String::new();
     for c in s.chars() {
-        escape_rune(&mut out, c, '"', ascii_only);
+        if out.over() {
+            return;
+        }
+        rune.clear();
+        escape_rune(&mut rune, c, '"', ascii_only);
+        out.push_str(&rune);
     }
     out.push('"');
-    out
 }
 
 fn quote_rune(c: char, ascii_only: bool) -> String {
@@ -584,6 +621,11 @@ mod tests {
 
     #[test]
     fn printf_verbs() {
+        let sprintf = |format: &str, args: &[Value]| {
+            let mut out = Capped::unlimited();
+            super::sprintf(&mut out, format, args);
+            out.into_string()
+        };
         let s = |x: &str| Value::from(x);
         assert_eq!(sprintf("%s-%d", &[s("a"), Value::from(3)]), "a-3");
         assert_eq!(sprintf("%q", &[s("a\"b\n")]), "\"a\\\"b\\n\"");
@@ -603,6 +645,16 @@ mod tests {
 
     #[test]
     fn sprint_spaces_only_between_non_strings() {
+        let sprint = |args: &[Value]| {
+            let mut out = Capped::unlimited();
+            super::sprint(&mut out, args);
+            out.into_string()
+        };
+        let sprintln = |args: &[Value]| {
+            let mut out = Capped::unlimited();
+            super::sprintln(&mut out, args);
+            out.into_string()
+        };
         assert_eq!(sprint(&[Value::from(1), Value::from(2)]), "1 2");
         assert_eq!(sprint(&[Value::from("a"), Value::from(1), Value::from("b")]), "a1b");
         assert_eq!(sprintln(&[Value::from("a"), Value::from("b")]), "a b\n");

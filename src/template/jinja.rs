@@ -12,25 +12,39 @@ use super::funcs::{Funcs, ROCKER_HELPERS};
 use super::MAX_RENDERED_BYTES;
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::source::{Segment, Span};
+use crate::template::Missing;
 use minijinja::value::{Rest, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// minijinja's budget of work for one render: about one unit an instruction and one per 64 bytes
-/// of data it makes (see `Environment::set_fuel`). Under a second in a release build, the same
-/// order as the Go dialect's `MAX_STEPS`, whose real templates take under 100 steps.
+/// minijinja's budget of work for one render: one unit an instruction and one per 64 bytes of data
+/// it makes or writes (see `Environment::set_fuel`), checked before the data is made. Under a
+/// second in a release build, the same order as the Go dialect's `MAX_STEPS`; real templates take
+/// a few thousand.
 pub const FUEL: u64 = 5_000_000;
 
 const MARK_TEXT: char = '\u{E000}';
 const MARK_TAG: char = '\u{E001}';
 const MARK_END: char = '\u{E002}';
+/// Written by the marked render where `{{ ... }}` printed an undefined value.
+const MARK_UNDEFINED: char = '\u{E003}';
 const DIGIT0: u32 = 0xE010;
 
 /// Filters that do not clash with minijinja's own; the piped value goes last, as in Go.
 const FILTERS: &[&str] = &["shell", "json", "yaml", "dump"];
 
-fn environment(funcs: Arc<Funcs>, strict: bool) -> Environment<'static> {
+/// The environment; while `marking` is set, an undefined value printed by `{{ ... }}` writes
+/// [`MARK_UNDEFINED`] (in lenient mode it prints nothing).
+fn environment(funcs: Arc<Funcs>, strict: bool, marking: Arc<AtomicBool>) -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_formatter(move |out, state, value| {
+        if value.is_undefined() && marking.load(Ordering::Relaxed) {
+            out.write_str(&MARK_UNDEFINED.to_string()).map_err(|_| minijinja::Error::from(ErrorKind::WriteFailure))?;
+            return Ok(());
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     let syntax = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build().expect("default delimiters are valid");
     env.set_syntax(syntax);
     env.set_recursion_limit(100);
@@ -56,19 +70,30 @@ fn call(funcs: &Funcs, name: &str, args: &[Value]) -> Result<Value, minijinja::E
     funcs.call(name, &args).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.message.clone()).with_source(e))
 }
 
-pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(String, Vec<Segment>), Box<Diagnostic>> {
-    let env = environment(Arc::new(funcs), strict);
+/// Renders `src` over `data`: the text, the source-map segments, and the tags that printed an
+/// undefined value.
+pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(String, Vec<Segment>, Vec<Missing>), Box<Diagnostic>> {
+    let marking = Arc::new(AtomicBool::new(false));
+    let env = environment(Arc::new(funcs), strict, marking.clone());
     let text = render_capped(&env, src, data.clone()).map_err(|e| Box::new(to_diagnostic(src, &e, &data)))?;
-    let segments = if src.contains([MARK_TEXT, MARK_TAG, MARK_END]) {
-        Vec::new()
-    } else {
-        let marked = insert_markers(src);
-        match render_capped(&env, &marked, data) {
-            Ok(out) => read_markers(&out, &text).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+    if src.contains([MARK_TEXT, MARK_TAG, MARK_END, MARK_UNDEFINED]) {
+        return Ok((text, Vec::new(), Vec::new()));
+    }
+    let marked = insert_markers(src);
+    marking.store(true, Ordering::Relaxed);
+    let (segments, undefined) = match render_capped(&env, &marked, data) {
+        Ok(out) => read_markers(&out, &text).unwrap_or_default(),
+        Err(_) => Default::default(),
     };
-    Ok((text, segments))
+    let missing = undefined
+        .into_iter()
+        .filter_map(|(at, tag)| {
+            let end = find_tag(src, tag)?.end;
+            let inner = src[tag + 2..end - 2].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+            Some(Missing { action: Span::new(tag, end), expression: inner.to_string(), rendered: Span::point(at), shown: "" })
+        })
+        .collect();
+    Ok((text, segments, missing))
 }
 
 /// Renders through a writer that refuses to grow past [`MAX_RENDERED_BYTES`], so the output cap
@@ -111,6 +136,11 @@ impl std::io::Write for CappedWriter {
 fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
     let span = e.range().map(|r| Span::new(r.start.min(src.len()), r.end.min(src.len()))).unwrap_or_else(|| Span::point(0));
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    if e.kind() == ErrorKind::SyntaxError {
+        if let Some(d) = super::jinja_tags::unclosed(src, span, &detail) {
+            return d;
+        }
+    }
     let helper_error = std::error::Error::source(e).and_then(|s| s.downcast_ref::<super::funcs::FuncError>());
     let too_large = std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<std::io::Error>())
@@ -136,7 +166,7 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
             }
         }
         ErrorKind::SyntaxError => format!("syntax error: {detail}"),
-        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps"),
+        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps (a step is an instruction, or 64 bytes of data it makes)"),
         ErrorKind::WriteFailure if too_large => OutputTooLarge.to_string(),
         _ => detail,
     };
@@ -253,8 +283,13 @@ fn insert_markers(src: &str) -> String {
     out
 }
 
-/// Strips the markers from `marked`, checking it equals `expected`, and builds the segments.
-fn read_markers(marked: &str, expected: &str) -> Option<Vec<Segment>> {
+/// Where an undefined value was printed in the rendered text, and the offset of the tag.
+type Undefined = (usize, usize);
+
+/// Strips the markers from `marked`, checking it equals `expected`, and builds the segments; also
+/// where an undefined value was printed, with the offset of the tag that printed it.
+fn read_markers(marked: &str, expected: &str) -> Option<(Vec<Segment>, Vec<Undefined>)> {
+    let mut undefined = Vec::new();
     let mut text = String::with_capacity(expected.len());
     let mut segments: Vec<Segment> = Vec::new();
     let mut chars = marked.chars();
@@ -279,12 +314,16 @@ fn read_markers(marked: &str, expected: &str) -> Option<Vec<Segment>> {
             flush(&mut segments, current, run_start, text.len());
             current = Some((c == MARK_TEXT, offset));
             run_start = text.len();
+        } else if c == MARK_UNDEFINED {
+            if let Some((false, tag)) = current {
+                undefined.push((text.len(), tag));
+            }
         } else {
             text.push(c);
         }
     }
     flush(&mut segments, current, run_start, text.len());
-    (text == expected).then_some(segments)
+    (text == expected).then_some((segments, undefined))
 }
 
 #[cfg(test)]
@@ -294,12 +333,12 @@ mod tests {
 
     #[test]
     fn markers_preserve_output_and_map_back() {
-        let funcs = Funcs { image: Default::default() };
+        let funcs = Funcs { image: Default::default(), budget: Default::default() };
         let src = "FROM {{ base }}\n{%- if x %}\nRUN a\n{%- endif %}\nTAG t\n";
         let mut data = std::collections::BTreeMap::new();
         data.insert("base".to_string(), Value::from("alpine"));
         data.insert("x".to_string(), Value::from(true));
-        let (text, segments) = render(src, Value::from(data), funcs, false).unwrap();
+        let (text, segments, _) = render(src, Value::from(data), funcs, false).unwrap();
         assert_eq!(text, "FROM alpine\nRUN a\nTAG t\n");
         let map = SourceMap::from_segments(segments);
         let tag = text.find("TAG").unwrap();

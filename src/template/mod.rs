@@ -4,20 +4,25 @@
 //!
 //! See `DESIGN.md` beside this file for the engine choice and how a file selects its dialect.
 
+mod budget;
 mod funcs;
 mod gofmt;
 mod gotmpl;
 mod image;
 mod jinja;
+mod jinja_tags;
+pub mod missing;
+pub mod memory;
 mod value;
 mod vars;
 mod yaml;
 
 pub use funcs::shell_quote;
+pub use missing::Missing;
 pub use vars::{load_vars, Vars};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::source::{Segment, SourceFile, SourceMap};
+use crate::source::{Segment, SourceFile, SourceMap, Span};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -83,6 +88,8 @@ pub struct Rendered {
     pub map: SourceMap,
     /// Problems that did not stop rendering (e.g. a `-vars` glob that matched nothing).
     pub warnings: Vec<Diagnostic>,
+    /// Expressions that rendered a missing value (see [`missing`]).
+    pub missing: Vec<Missing>,
 }
 
 /// The directive that selects a dialect on a file's first line: `# rockerc: dialect=jinja`.
@@ -109,6 +116,7 @@ pub fn detect_dialect(file: &SourceFile, options: &TemplateOptions) -> Dialect {
 
 /// Renders `file`. Diagnostics point into the original file ([`Diagnostic::in_original`]).
 pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, Diagnostics> {
+    let _watch = memory::watch();
     let vars = load_vars(options)?;
     render_with_vars(file, options, &vars)
 }
@@ -117,6 +125,7 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
 /// not Docker's: it is left out of the rendered text, so a `# escape=` directive after it is still
 /// the first line Docker's parser sees.
 pub fn render_with_vars(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
+    let _watch = memory::watch();
     let rendered = render_all(file, options, vars)?;
     Ok(strip_dialect_line(file, rendered))
 }
@@ -154,7 +163,14 @@ fn strip_dialect_line(file: &SourceFile, rendered: Rendered) -> Rendered {
             })
             .collect()
     };
-    Rendered { text, map: SourceMap::from_segments(segments), warnings: rendered.warnings }
+    // What moved up by the dialect line's length; a missing value on that line is dropped with it.
+    let missing = rendered
+        .missing
+        .into_iter()
+        .filter(|m| m.rendered.start >= len)
+        .map(|m| Missing { rendered: Span::new(m.rendered.start - len, m.rendered.end - len), ..m })
+        .collect();
+    Rendered { text, map: SourceMap::from_segments(segments), warnings: rendered.warnings, missing }
 }
 
 fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Result<Rendered, Diagnostics> {
@@ -164,16 +180,16 @@ fn render_all(file: &SourceFile, options: &TemplateOptions, vars: &Vars) -> Resu
         Dialect::Jinja => file.text.contains("{{") || file.text.contains("{%") || file.text.contains("{#"),
     };
     if !has_template {
-        return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone() });
+        return Ok(Rendered { text: file.text.clone(), map: SourceMap::identity(), warnings: vars.warnings.clone(), missing: Vec::new() });
     }
     let data = vars.data(options);
-    let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data) };
+    let funcs = funcs::Funcs { image: image::ImageResolver::from_vars(&data), budget: budget::Budget::default() };
     let result = match dialect {
         Dialect::Go => gotmpl::render(&file.text, data, &funcs, options.strict),
         Dialect::Jinja => jinja::render(&file.text, data, funcs, options.strict),
     };
     match result {
-        Ok((text, segments)) => Ok(Rendered { text, map: SourceMap::from_segments(segments), warnings: vars.warnings.clone() }),
+        Ok((text, segments, missing)) => Ok(Rendered { text, map: SourceMap::from_segments(segments), warnings: vars.warnings.clone(), missing }),
         Err(d) => {
             let mut all = vars.warnings.clone();
             all.push(*d);

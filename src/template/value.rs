@@ -5,6 +5,7 @@
 //! `Value::UNDEFINED` (Go's invalid `reflect.Value`, printed `<no value>`); YAML `null` and the
 //! literal `nil` are `none` (Go's nil interface, printed `<nil>` by `print`).
 
+use crate::template::budget::Capped;
 use minijinja::value::{Value, ValueKind};
 
 /// The kinds of value Go templates tell apart.
@@ -134,18 +135,31 @@ pub fn missing_to_nil(v: Value) -> Value {
     }
 }
 
-/// `fmt.Sprint(v)`: Go's `%v`.
+/// `fmt.Sprint(v)`: Go's `%v`, for messages and map keys: cut after a few kilobytes (with `...`),
+/// since a value may share one large string many times over.
 pub fn to_go_string(v: &Value) -> String {
-    let mut out = String::new();
+    const SHOWN: usize = 4096;
+    let mut out = Capped::new(SHOWN);
     crate::template::gofmt::write_value(&mut out, v, 'v', &crate::template::gofmt::Flags::default(), true);
-    out
+    let over = out.over();
+    let mut text = out.into_string();
+    if over {
+        text.push_str("...");
+    }
+    text
 }
 
-/// How `{{ pipeline }}` prints its value: missing and nil print `<no value>`.
-pub fn to_output(v: &Value) -> String {
+/// How `{{ pipeline }}` prints its value: missing and nil print `<no value>`. `None` when the
+/// text would be longer than `limit`.
+pub fn to_output(v: &Value, limit: usize) -> Option<String> {
+    let mut out = Capped::new(limit);
     match kind(v) {
-        GoKind::Missing | GoKind::Nil => "<no value>".to_string(),
-        GoKind::String => v.as_str().unwrap_or("").to_string(),
-        _ => to_go_string(v),
+        GoKind::Missing | GoKind::Nil => out.push_str(NO_VALUE),
+        GoKind::String => out.push_str(v.as_str().unwrap_or("")),
+        _ => crate::template::gofmt::write_value(&mut out, v, 'v', &crate::template::gofmt::Flags::default(), true),
     }
+    (!out.over()).then(|| out.into_string())
 }
+
+/// What Go prints for a missing value.
+pub const NO_VALUE: &str = "<no value>";

@@ -121,6 +121,15 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// A file's text, or why it has none in words: unreadable, binary, or not UTF-8.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
+    if let Some(why) = crate::source::binary_reason(&bytes) {
+        return Err(format!("it looks like a binary file, not text: {why}"));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
+}
+
 /// A `-var` value: `K=V`, `K=@file` (the file's contents), `K=\@x` (the literal `@x`).
 fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Box<Diagnostic>> {
     let Some((key, value)) = raw.split_once('=') else {
@@ -134,10 +143,10 @@ fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Bo
     }
     if let Some(file) = value.strip_prefix('@') {
         let path = resolve_path(options, file);
-        return match std::fs::read_to_string(&path) {
+        return match read_text(&path) {
             Ok(text) => Ok((key.to_string(), Value::from(text))),
-            Err(e) => Err(Box::new(
-                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {}", path.display(), io_reason(&e)))
+            Err(why) => Err(Box::new(
+                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {why}", path.display()))
                     .help(format!("a value that starts with `@` names a file; write `--var {key}=\\@{file}` for the literal text")),
             )),
         };
@@ -186,8 +195,7 @@ fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Dia
 
 fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnostic>) -> Result<BTreeMap<String, Value>, Box<Diagnostic>> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {}", io_reason(&e)))))?;
+    let text = read_text(path).map_err(|why| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {why}"))))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let value = if ext == "json" {
         parse_json(options, &text, &shown)?
@@ -199,7 +207,13 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
             );
         }
         super::yaml::parse(&text).map_err(|e| {
-            Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col)))
+            Box::new(if e.too_large {
+                Diagnostic::error("vars-file-too-large", format!("vars file `{shown}` is too large: {} (line {}, column {})", e.message, e.line, e.col))
+                    .note("each `*alias` stands for all that its `&anchor` holds, so aliases nested a few levels deep multiply (a \"billion laughs\")")
+                    .help("write the values out, or nest fewer aliases")
+            } else {
+                Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col))
+            })
         })?
     };
     match kind(&value) {

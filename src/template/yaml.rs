@@ -24,36 +24,64 @@ pub struct YamlError {
     pub message: String,
     pub line: usize,
     pub col: usize,
+    /// The text is valid YAML, but its aliases expand to more than [`MAX_EXPANDED_BYTES`].
+    pub too_large: bool,
 }
+
+/// How large a document may be with every alias expanded, counted as its JSON text would be.
+/// An alias shares its anchor's value rather than copying it, but helpers that print the value
+/// (`json`, `yaml`, `printf "%v"`) walk every copy: ten nested levels of ten aliases each are a
+/// billion values ("billion laughs"), from a file of a few hundred bytes.
+pub const MAX_EXPANDED_BYTES: u64 = super::MAX_RENDERED_BYTES as u64;
 
 /// Parses the first document of `text` (an empty document is `none`).
 pub fn parse(text: &str) -> Result<Value, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| YamlError { message: e.info().to_string(), line: e.marker().line(), col: e.marker().col() + 1 })?;
+    parser.load(&mut builder, false).map_err(|e| YamlError { message: e.info().to_string(), line: e.marker().line(), col: e.marker().col() + 1, too_large: false })?;
     if let Some(e) = builder.error {
         return Err(e);
     }
     Ok(builder.root.unwrap_or(Value::from(())))
 }
 
+/// A collection being read: its items, its anchor, and its size with aliases expanded.
 enum Frame {
-    Seq(Vec<Value>, usize),
-    Map(BTreeMap<String, Value>, Option<(Value, bool)>, usize),
+    Seq(Vec<Value>, usize, u64),
+    Map(BTreeMap<String, Value>, Option<(Value, bool)>, usize, u64),
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Each anchor's value and its expanded size.
+    anchors: HashMap<usize, (Value, u64)>,
     root: Option<Value>,
     error: Option<YamlError>,
 }
 
 impl Builder {
-    fn insert(&mut self, value: Value, anchor: usize, is_merge_key: bool) {
+    /// Adds `value` (of expanded size `size`) to the collection being read.
+    fn insert(&mut self, value: Value, size: u64, anchor: usize, is_merge_key: bool, mark: Marker) {
         if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), size));
+        }
+        let total = match self.stack.last_mut() {
+            None => size,
+            Some(Frame::Seq(_, _, total) | Frame::Map(_, _, _, total)) => {
+                // A separator, and a key's quotes and colon.
+                *total = total.saturating_add(size).saturating_add(2);
+                *total
+            }
+        };
+        if total > MAX_EXPANDED_BYTES {
+            self.error = Some(YamlError {
+                message: format!("with its aliases expanded, the document would hold more than {} MiB", MAX_EXPANDED_BYTES >> 20),
+                line: mark.line(),
+                col: mark.col() + 1,
+                too_large: true,
+            });
+            return;
         }
         match self.stack.last_mut() {
             None => {
@@ -61,8 +89,8 @@ impl Builder {
                     self.root = Some(value);
                 }
             }
-            Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map(map, key, _)) => match key.take() {
+            Some(Frame::Seq(items, _, _)) => items.push(value),
+            Some(Frame::Map(map, key, _, _)) => match key.take() {
                 None => *key = Some((value, is_merge_key)),
                 Some((_, true)) => {
                     // `<<: *base` or `<<: [*a, *b]`: copy entries not set explicitly.
@@ -96,22 +124,23 @@ impl MarkedEventReceiver for Builder {
         }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let is_key = matches!(self.stack.last(), Some(Frame::Map(_, None, _)));
+                let is_key = matches!(self.stack.last(), Some(Frame::Map(_, None, _, _)));
                 let is_merge = is_key && style == TScalarStyle::Plain && text == "<<";
                 // Keys stay text: `y: 1` names "y", though YAML 1.1 would read a boolean.
+                let size = text.len() as u64 + 2;
                 let value = if is_key { Value::from(text) } else { resolve_scalar(&text, style, tag.as_ref()) };
-                self.insert(value, anchor, is_merge);
+                self.insert(value, size, anchor, is_merge, mark);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map(BTreeMap::new(), None, anchor)),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor, 2)),
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map(BTreeMap::new(), None, anchor, 2)),
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq(items, anchor)) => self.insert(Value::from(items), anchor, false),
-                Some(Frame::Map(map, _, anchor)) => self.insert(Value::from(map), anchor, false),
+                Some(Frame::Seq(items, anchor, size)) => self.insert(Value::from(items), size, anchor, false, mark),
+                Some(Frame::Map(map, _, anchor, size)) => self.insert(Value::from(map), size, anchor, false, mark),
                 None => {}
             },
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.insert(v, 0, false),
-                None => self.error = Some(YamlError { message: "unknown anchor".into(), line: mark.line(), col: mark.col() + 1 }),
+                Some((v, size)) => self.insert(v, size, 0, false, mark),
+                None => self.error = Some(YamlError { message: "unknown anchor".into(), line: mark.line(), col: mark.col() + 1, too_large: false }),
             },
             _ => {}
         }
@@ -384,14 +413,17 @@ pub fn is_base60_float(s: &str) -> bool {
     i == b.len()
 }
 
-/// The `yaml` helper: go-yaml v2's `Marshal`, ending in a newline.
-pub fn to_yaml(v: &Value) -> String {
-    let node = Node::of(v);
+/// The `yaml` helper: go-yaml v2's `Marshal`, ending in a newline; `None` when the text would be
+/// longer than `limit` bytes. The value is copied into nodes first, and a value may share one
+/// large string many times over: the copy stops once its text alone is over the limit.
+pub fn to_yaml(v: &Value, limit: usize) -> Option<String> {
+    let mut room = limit;
+    let node = Node::of(v, &mut room)?;
     let mut e = Emitter { out: String::new(), column: 0, indent: -1, indents: Vec::new(), whitespace: true, indention: true, flow_level: 0, cx: Context::default() };
     e.node(&node, Context::default());
     // DOCUMENT-END (implicit): a line break after the content.
     e.write_indent();
-    e.out
+    (e.out.len() <= limit).then_some(e.out)
 }
 
 /// A value as go-yaml's encoder hands it to the emitter.
@@ -410,9 +442,15 @@ enum Style {
 }
 
 impl Node {
-    fn of(v: &Value) -> Node {
+    /// The node of `v`, each scalar's text taken from `room` (at least a byte each, for the line
+    /// it takes); `None` once there is no room left.
+    fn of(v: &Value, room: &mut usize) -> Option<Node> {
         let plain = |text: String| Node::Scalar { text, style: Style::Plain };
-        match kind(v) {
+        *room = room.checked_sub(1)?;
+        if let Some(text) = v.as_str() {
+            *room = room.checked_sub(text.len())?;
+        }
+        Some(match kind(v) {
             GoKind::Missing | GoKind::Nil => plain("null".into()),
             GoKind::Bool => plain(if v.is_true() { "true" } else { "false" }.into()),
             GoKind::Int => plain(v.to_string()),
@@ -426,11 +464,11 @@ impl Node {
                     s => s,
                 },
             }),
-            GoKind::List => Node::Seq(list_items(v).iter().map(Node::of).collect()),
+            GoKind::List => Node::Seq(list_items(v).iter().map(|item| Node::of(item, room)).collect::<Option<_>>()?),
             GoKind::Map => {
                 let mut entries = map_entries(v);
                 entries.sort_by(|(a, _), (b, _)| key_order(a, b));
-                Node::Map(entries.iter().map(|(k, val)| (Node::of(k), Node::of(val))).collect())
+                Node::Map(entries.iter().map(|(k, val)| Some((Node::of(k, room)?, Node::of(val, room)?))).collect::<Option<_>>()?)
             }
             GoKind::String | GoKind::Other => {
                 let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
@@ -445,7 +483,7 @@ impl Node {
                 };
                 Node::Scalar { text, style }
             }
-        }
+        })
     }
 }
 
@@ -1070,6 +1108,10 @@ fn is_simple_key(key: &Node) -> bool {
 mod tests {
     use super::super::value::as_int;
     use super::*;
+
+    fn to_yaml(v: &Value) -> String {
+        super::to_yaml(v, usize::MAX).unwrap()
+    }
 
     #[test]
     fn resolves_yaml_1_1_scalars() {

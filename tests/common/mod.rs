@@ -307,3 +307,22 @@ pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{prefix}{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// A docker client that builds with BuildKit (`ROCKERC_BUILDKIT_DOCKER`, Debian's docker.io
+/// client at /usr/bin/docker, or the one on PATH when it can), or `None`, said loudly (a failure
+/// with `ROCKERC_E2E=require`).
+pub fn buildkit_docker_or_skip(test: &str) -> Option<String> {
+    let mut candidates: Vec<String> = std::env::var("ROCKERC_BUILDKIT_DOCKER").into_iter().collect();
+    candidates.extend(["/usr/bin/docker".to_string(), "docker".to_string()]);
+    let found = candidates.into_iter().find(|c| {
+        Command::new(c).args(["build", "--help"]).env("DOCKER_BUILDKIT", "1").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        let why = "no docker client with BuildKit (install docker.io, or set ROCKERC_BUILDKIT_DOCKER)";
+        if std::env::var("ROCKERC_E2E").as_deref() == Ok("require") {
+            panic!("{test} cannot run: {why}");
+        }
+        eprintln!("\n*** END-TO-END TEST SKIPPED: {test}: {why} ***\n");
+    }
+    found
+}

@@ -37,7 +37,12 @@ pub struct BuildkitOptions<'a> {
 
 /// Program + stage graph -> the multi-stage plan (for `--explain` and the renderers).
 pub fn multi_stage(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str) -> Result<MultiStage, Diagnostics> {
-    plan::plan(program, graph, file, map, build_id)
+    multi_stage_with_secrets(program, graph, file, map, build_id, &[])
+}
+
+/// [`multi_stage`] for a build that passes `secrets` (`--secret NAME`) to the RUNs that read them.
+pub fn multi_stage_with_secrets(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str, secrets: &[String]) -> Result<MultiStage, Diagnostics> {
+    plan::plan(program, graph, file, map, build_id, secrets)
 }
 
 /// The Dockerfile's text.

@@ -39,6 +39,8 @@ pub struct MultiStage {
     pub targets: Vec<Target>,
     /// Host files MOUNTed from outside the context: passed to the build as secrets.
     pub secrets: Vec<Secret>,
+    /// The `--secret` names some RUN reads, sorted: the script passes each from its environment.
+    pub env_secrets: Vec<String>,
     /// MOUNT sources inside the context (relative paths) and the first MOUNT line naming each,
     /// which the script creates when missing, as the sh backend does.
     pub context_binds: Vec<(String, String)>,
@@ -141,7 +143,7 @@ pub struct Secret {
     pub lines: Lines,
 }
 
-pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str) -> Result<MultiStage, Diagnostics> {
+pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     let imports: Vec<ImportInfo> = program
         .stages
         .iter()
@@ -178,6 +180,8 @@ pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sour
         stages: Vec::new(),
         targets: Vec::new(),
         secrets: Vec::new(),
+        env_secrets,
+        used_env_secrets: BTreeSet::new(),
         context_binds: Vec::new(),
         checks: BTreeMap::new(),
         import_exports: BTreeMap::new(),
@@ -204,6 +208,7 @@ pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sour
         stages: p.stages,
         targets: p.targets,
         secrets: p.secrets,
+        env_secrets: p.used_env_secrets.into_iter().collect(),
         context_binds: p.context_binds,
         build_id: build_id.to_string(),
         import_exports: p.import_exports,
@@ -271,6 +276,9 @@ struct Planner<'a> {
     stages: Vec<DStage>,
     targets: Vec<Target>,
     secrets: Vec<Secret>,
+    /// `--secret` names, and those some RUN reads.
+    env_secrets: &'a [String],
+    used_env_secrets: BTreeSet<String>,
     context_binds: Vec<(String, String)>,
     /// (stage to check, path, kind) -> the check stage's name.
     checks: BTreeMap<(String, String, Kind), String>,
@@ -479,7 +487,7 @@ impl<'a> Planner<'a> {
     fn item(&mut self, w: &mut Walk<'a>, i: usize, item: &'a Item, last: bool) {
         match &item.op {
             Op::Docker(op) => self.docker(w, item, op),
-            Op::Run(_) if w.mounts.is_empty() => self.push(w, item, item.text.clone(), How::Plain, Vec::new()),
+            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.clone(), How::Plain, Vec::new()),
             Op::Run(_) => self.mounted_run(w, item),
             Op::Mount(ms) => {
                 for m in ms {
@@ -659,19 +667,55 @@ impl<'a> Planner<'a> {
                 },
             }
         }
+        // A `--secret` the RUN reads: BuildKit mounts it under /dev (a tmpfs no layer keeps, so not
+        // even the mount point is left in the image), and the command reads it into the variable
+        // for this RUN alone. The value is never in the Dockerfile, a layer or the history.
+        let mut command_prefix = String::new();
+        for name in self.env_secrets_of(item) {
+            if !self.shell_is_posix(w) {
+                self.errors.push(
+                    Diagnostic::error("buildkit-secret-shell", format!("the RUN reads the secret `{name}`, and its SHELL is not a POSIX shell"))
+                        .at(item.span, "")
+                        .note("under BuildKit a secret reaches the command as `NAME=$(cat FILE) && export NAME && ...`, which needs sh, bash, dash, ash, ksh or zsh")
+                        .help("run this RUN under a POSIX shell (`SHELL [\"/bin/sh\", \"-c\"]`), or build with the sh backend (`--emit sh`)"),
+                );
+                return;
+            }
+            let file = format!("/dev/.rockerc-secret-{name}");
+            flags.push(format!("--mount=type=secret,id={},target={file},required=true", env_secret_id(&name)));
+            // `; printf x` then `%x`: command substitution would drop trailing newlines (a key file's).
+            command_prefix.push_str(&format!("{name}=$(cat {file}; printf x) && {name}=${{{name}%x}} && export {name} && "));
+            if w.explained.insert(format!("--secret {name}")) {
+                notes.push(format!("--secret {name}: BuildKit passes its value, byte for byte, to this RUN alone, from the environment of the script (never in a layer or the history)"));
+            }
+            self.used_env_secrets.insert(name);
+        }
         let kw = item.keyword.as_str().len().min(item.text.len());
-        let text = format!("{} {}{}", &item.text[..kw], flags.join(" "), &item.text[kw..]);
+        let command = command_start(&item.text, kw);
+        let text = format!("{} {}{}{command_prefix}{}", &item.text[..kw], flags.join(" "), &item.text[kw..command], &item.text[command..]);
         self.push(w, item, text, How::Mounted, notes);
     }
 
-    /// The id of the secret for a host path, one per path.
+    /// The `--secret` names the RUN refers to (`$NAME`, `${NAME}`).
+    fn env_secrets_of(&self, item: &Item) -> Vec<String> {
+        self.env_secrets.iter().filter(|name| crate::lower::refers_to(&item.text, name)).cloned().collect()
+    }
+
+    /// Whether the stage's SHELL (default `/bin/sh -c`) understands `NAME=$(cat f) && export NAME`.
+    fn shell_is_posix(&self, w: &Walk) -> bool {
+        let Some(shell) = &w.state.shell else { return true };
+        let program = shell.first().map(|s| s.rsplit('/').next().unwrap_or(s)).unwrap_or("");
+        matches!(program, "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh" | "busybox")
+    }
+
+    /// The id of the secret for a host path, one per path (never `env.*`, the ids of `--secret`s).
     fn secret(&mut self, src: &str, span: Span) -> String {
         if let Some(s) = self.secrets.iter().find(|s| s.src == src) {
             return s.id.clone();
         }
         let mut id: String = src.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c.to_ascii_lowercase() } else { '-' }).collect();
         id = id.trim_matches(|c: char| !c.is_ascii_alphanumeric()).chars().take(40).collect();
-        if id.is_empty() || self.secrets.iter().any(|s| s.id == id) {
+        if id.is_empty() || id.starts_with("env.") || self.secrets.iter().any(|s| s.id == id) {
             id = format!("secret-{}", self.secrets.len() + 1);
         }
         let lines = self.lines(span);
@@ -947,6 +991,25 @@ pub fn summarize(item: &Item) -> String {
         s.push_str(" ...");
     }
     s
+}
+
+/// The BuildKit secret id of `--secret NAME`.
+pub fn env_secret_id(name: &str) -> String {
+    format!("env.{name}")
+}
+
+/// Where the command of RUN `text` starts: after the keyword (`kw` bytes) and the RUN's own flags.
+fn command_start(text: &str, kw: usize) -> usize {
+    let mut at = kw;
+    loop {
+        let rest = &text[at..];
+        let word = rest.len() - rest.trim_start().len();
+        if !rest[word..].starts_with("--") {
+            return at + word;
+        }
+        let flag_end = rest[word..].find(char::is_whitespace).map_or(rest.len(), |i| word + i);
+        at += flag_end;
+    }
 }
 
 #[cfg(test)]

@@ -166,6 +166,69 @@ rc_secret() {
   rc_opt --secret "id=$1,src=$rc_src"
 }
 
+# rc_env_secret NAME ID: a --secret, passed to BuildKit from this script's environment (never
+# written to a file); its value must be set, even if empty.
+rc_env_secret() {
+  eval "rc_set=\${$1+x}"
+  [ -n "$rc_set" ] || rc_die "the secret $1 is not set: export $1 before running the script"
+  rc_opt --secret "id=$2,env=$1"
+}
+
+# Copies its input with every --secret value replaced by ***, as the sh backend's script does,
+# but a line at a time: BuildKit prints a RUN's output a line at a time, each with its step's
+# prefix, so a value of several lines (a PEM key, a file that ends in a newline) never appears
+# whole; each of its lines is masked on its own. awk reads the values from ENVIRON, so nothing in
+# them is taken as an escape or a pattern, and compares bytes (LC_ALL=C).
+rc_mask() {
+  if [ -z "$rc_secrets" ]; then
+    cat
+    return 0
+  fi
+  RC_MASK_NAMES=$rc_secrets LC_ALL=C awk '
+    function add(s) {
+      if (s == "" || s in seen) return
+      seen[s] = 1
+      pats[++np] = s
+    }
+    BEGIN {
+      n = split(ENVIRON["RC_MASK_NAMES"], names, " ")
+      for (k = 1; k <= n; k++) {
+        v = ENVIRON[names[k]]
+        sub(/[\r\n]+$/, "", v)
+        if (index(v, "\n") == 0) {
+          add(v)
+          continue
+        }
+        m = split(v, lines, "\n")
+        for (j = 1; j <= m; j++) {
+          l = lines[j]
+          sub(/\r$/, "", l)
+          sub(/^[ \t]+/, "", l)
+          sub(/[ \t]+$/, "", l)
+          if (length(l) >= 4) add(l)
+        }
+      }
+      # Longest first: a line before the shorter ones it holds.
+      for (a = 2; a <= np; a++)
+        for (b = a; b > 1 && length(pats[b]) > length(pats[b - 1]); b--) {
+          t = pats[b]; pats[b] = pats[b - 1]; pats[b - 1] = t
+        }
+    }
+    {
+      line = $0
+      for (k = 1; k <= np; k++) {
+        s = pats[k]
+        out = ""
+        while ((i = index(line, s)) > 0) {
+          out = out substr(line, 1, i - 1) "***"
+          line = substr(line, i + length(s))
+        }
+        line = out line
+      }
+      print line
+    }'
+}
+
 # rc_bind_source PATH WHERE: a MOUNT source in the context; created when missing, as the sh
 # backend does (a bind mount of a missing path fails), and never reached through a link that
 # leads out of the context.
@@ -185,16 +248,18 @@ rc_docker_build() {
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
   if [ "$rc_pull" = 1 ]; then set -- "$@" --pull; fi
   rc_status=0
-  if [ "$rc_verbose" = 1 ]; then
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
     "$rc_docker" build --progress=plain --file "$rc_df" "$@" "$rc_context" < /dev/null || rc_status=$?
   else
     "$rc_docker" build --progress=plain --file "$rc_df" "$@" "$rc_context" < /dev/null > "$rc_log" 2>&1 || rc_status=$?
+    # With secrets, --verbose shows the output when the build ends, through the mask.
+    if [ "$rc_verbose" = 1 ]; then rc_mask < "$rc_log"; fi
   fi
   if [ "$rc_status" != 0 ]; then
     printf 'rockerc: error: %s %s: docker build exited with status %s\n' "$rc_where" "$rc_what" "$rc_status" >&2
     if [ "$rc_verbose" = 0 ]; then
       printf -- '--- last lines of its output ---\n' >&2
-      tail -n 25 "$rc_log" >&2
+      tail -n 25 "$rc_log" | rc_mask >&2
     fi
     exit 1
   fi

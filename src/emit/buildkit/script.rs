@@ -34,7 +34,13 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
     w!(out, "set -eu");
     w!(out);
     let allowed: String = allow_mounts.iter().map(|a| format!("{a}\n")).collect();
-    let settings = format!("rc_rockerfile={}\nrc_context={}\nrc_allow_compiled={}\n", sh_quote(name), sh_quote(context), sh_quote(&allowed));
+    let settings = format!(
+        "rc_rockerfile={}\nrc_context={}\nrc_allow_compiled={}\nrc_secrets={}\n",
+        sh_quote(name),
+        sh_quote(context),
+        sh_quote(&allowed),
+        sh_quote(&ms.env_secrets.join(" "))
+    );
     out.push_str(&mark_literal_dollars(&settings));
     w!(out, "rc_here=$(CDPATH='' cd -- \"$(dirname -- \"$0\")\" && pwd -P)");
     w!(out);
@@ -73,6 +79,10 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
     }
     for (k, v) in build_args {
         w!(main, "  rc_opt --build-arg {}", sh_quote(&format!("{k}={v}")));
+    }
+    for secret in &ms.env_secrets {
+        w!(main, "  # --secret {secret}: read from the environment when this script runs, passed to the RUNs that use it");
+        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&super::plan::env_secret_id(secret)));
     }
     for s in &ms.secrets {
         let where_ = format!("{name}:{}", s.lines);

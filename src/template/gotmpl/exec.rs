@@ -5,6 +5,7 @@
 
 use super::lex::Number;
 use super::parse::{Command, Node, Operand, OperandKind, Pipe, Tree};
+use crate::template::Missing;
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::source::{Segment, Span};
 use crate::template::funcs::{FuncError, Funcs};
@@ -36,6 +37,10 @@ pub struct Exec<'a> {
     pub strict: bool,
     pub out: String,
     pub segments: Vec<Segment>,
+    /// Actions that printed a missing value, for [`crate::template::missing`].
+    pub missing: Vec<Missing>,
+    /// For a variable that was given a missing value: the expression it came from.
+    origins: std::collections::HashMap<String, String>,
     vars: Vec<(String, Value)>,
     /// Where the innermost block's variables start in `vars`.
     scope: usize,
@@ -50,7 +55,7 @@ fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, funcs: &'a Funcs, strict: bool) -> Exec<'a> {
-        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
+        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), missing: Vec::new(), origins: Default::default(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
     }
 
     pub fn run(&mut self, data: Value) -> Result<(), Box<Diagnostic>> {
@@ -70,9 +75,13 @@ impl<'a> Exec<'a> {
 
     fn check_size(&self, span: Span) -> R<()> {
         if self.out.len() > MAX_RENDERED_BYTES {
-            return Err(error("template-too-large", span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this"));
+            return Err(self.too_large(span));
         }
         Ok(())
+    }
+
+    fn too_large(&self, span: Span) -> Box<Diagnostic> {
+        error("template-too-large", span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this")
     }
 
     fn emit_verbatim(&mut self, span: Span) -> R<()> {
@@ -137,7 +146,13 @@ impl<'a> Exec<'a> {
                 self.step(*span)?;
                 let v = self.eval_pipeline(dot, pipe, false)?;
                 if pipe.decl.is_empty() {
-                    let text = value::to_output(&v);
+                    let room = MAX_RENDERED_BYTES.saturating_sub(self.out.len());
+                    let Some(text) = value::to_output(&v, room) else { return Err(self.too_large(*span)) };
+                    if matches!(kind(&v), GoKind::Missing | GoKind::Nil) {
+                        let at = self.out.len();
+                        let expression = self.expression(pipe);
+                        self.missing.push(Missing { action: *span, expression, rendered: Span::new(at, at + text.len()), shown: value::NO_VALUE });
+                    }
                     self.emit_action(span.start, &text, *span)?;
                 }
             }
@@ -238,6 +253,21 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
+    /// What an action prints, as written: `.A.B` or `$x.A` for a plain field, else its source.
+    fn expression(&self, pipe: &Pipe) -> String {
+        if let [Command { args, .. }] = pipe.cmds.as_slice() {
+            if let [Operand { kind, .. }] = args.as_slice() {
+                match kind {
+                    OperandKind::Field(path) => return format!(".{}", path.join(".")),
+                    OperandKind::Var(name, fields) if !fields.is_empty() => return format!("{name}.{}", fields.join(".")),
+                    OperandKind::Var(name, _) => return self.origins.get(name).cloned().unwrap_or_else(|| name.clone()),
+                    _ => {}
+                }
+            }
+        }
+        self.src[pipe.span.start..pipe.span.end].trim().to_string()
+    }
+
     fn bind_range_vars(&mut self, pipe: &Pipe, index: &Value, elem: &Value) {
         match pipe.decl.len() {
             0 => {}
@@ -288,6 +318,14 @@ impl<'a> Exec<'a> {
         // Go unwraps a nil interface into "no value".
         if v.is_none() {
             v = Value::UNDEFINED;
+        }
+        if !pipe.decl.is_empty() && v.is_undefined() {
+            // `$v := .Version` with no Version: a later `{{ $v }}` is reported as `.Version`.
+            let origin = self.expression(pipe);
+            let origin = self.origins.get(&origin).cloned().unwrap_or(origin);
+            for (name, _) in &pipe.decl {
+                self.origins.insert(name.clone(), origin.clone());
+            }
         }
         for (name, _) in &pipe.decl {
             if pipe.is_assign {
@@ -460,18 +498,38 @@ impl<'a> Exec<'a> {
         let lenient = name == "not";
         let mut values = Vec::with_capacity(args.len() + 1);
         let mut spans = Vec::with_capacity(args.len() + 1);
+        // Arguments that are missing values (a variable nobody set), for the error's cause.
+        let mut missing = Vec::new();
         for arg in args {
-            values.push(missing_to_nil(self.eval_arg(dot, arg, lenient)?));
+            let v = self.eval_arg(dot, arg, lenient)?;
+            if v.is_undefined() {
+                missing.push((values.len(), self.operand_text(arg)));
+            }
+            values.push(missing_to_nil(v));
             spans.push(arg.span);
         }
         if let Some((v, s)) = final_value {
+            if v.is_undefined() {
+                missing.push((values.len(), self.src[s.start..s.end].trim().to_string()));
+            }
             values.push(missing_to_nil(v));
             spans.push(s);
         }
-        self.funcs.call(name, &values).map_err(|e| self.call_error(e, name, name_span, span, &spans))
+        self.funcs.call(name, &values).map_err(|e| self.call_error(e, name, name_span, span, &spans, &missing))
     }
 
-    fn call_error(&self, e: FuncError, name: &str, name_span: Span, span: Span, spans: &[Span]) -> Box<Diagnostic> {
+    /// An operand as written: `.A.B` or `$x.A` for a field, else its source.
+    fn operand_text(&self, arg: &Operand) -> String {
+        match &arg.kind {
+            OperandKind::Field(path) => format!(".{}", path.join(".")),
+            OperandKind::Var(name, fields) if !fields.is_empty() => format!("{name}.{}", fields.join(".")),
+            OperandKind::Var(name, _) => self.origins.get(name).cloned().unwrap_or_else(|| name.clone()),
+            _ => self.src[arg.span.start..arg.span.end].trim().to_string(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call_error(&self, e: FuncError, name: &str, name_span: Span, span: Span, spans: &[Span], missing: &[(usize, String)]) -> Box<Diagnostic> {
         let (at, label) = match e.arg.and_then(|i| spans.get(i)) {
             Some(s) => (*s, "this argument"),
             None if e.code == "template-wrong-arg-count" => (span, "in this call"),
@@ -483,6 +541,10 @@ impl<'a> Exec<'a> {
         }
         if let Some(h) = e.help {
             d = d.help(h);
+        }
+        // The argument to blame is a variable nobody set: say so, and how to set it.
+        if let Some((_, expression)) = missing.iter().find(|(i, _)| Some(*i) == e.arg) {
+            d = crate::template::missing::explain_argument(d, expression);
         }
         Box::new(d)
     }

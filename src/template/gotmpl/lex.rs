@@ -59,6 +59,39 @@ fn syntax_error(span: Span, message: impl Into<String>, label: &str) -> Box<Diag
 }
 
 pub fn lex(src: &str) -> Result<Vec<Item>, Box<Diagnostic>> {
+    let mut open = None;
+    lex_items(src, &mut open).map_err(|e| match open {
+        Some(open) => unclosed(src, open, e),
+        None => e,
+    })
+}
+
+/// A lexing error inside the action opened at `open` whose `}}` is missing (there is none before
+/// the next `{{`, or none at all): the lexer read on into the text after it and failed there, far
+/// from the cause. Report the `{{` instead, and where the lexer gave up as the consequence.
+fn unclosed(src: &str, open: Span, e: Box<Diagnostic>) -> Box<Diagnostic> {
+    let rest = &src[open.end..];
+    let closed = match (rest.find("}}"), rest.find("{{")) {
+        (Some(close), Some(next)) => close < next,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let Some(stopped) = e.primary.as_ref().map(|p| p.span) else { return e };
+    if closed || stopped.start < open.start {
+        return e;
+    }
+    let mut d = syntax_error(open, UNCLOSED, "this `{{` has no matching `}}`");
+    if stopped != open {
+        let why = e.message.strip_prefix("unrecognized character in action: ").map_or(e.message.clone(), |c| format!("{c} is not valid inside `{{{{ }}}}`"));
+        d = d.also(stopped, format!("the action runs on to here, where {why}"));
+    }
+    d.help(CLOSE_IT)
+}
+
+const UNCLOSED: &str = "unclosed action: `{{` is not closed by `}}`";
+const CLOSE_IT: &str = "close the action with `}}`";
+
+fn lex_items(src: &str, open_action: &mut Option<Span>) -> Result<Vec<Item>, Box<Diagnostic>> {
     let bytes = src.as_bytes();
     let mut items: Vec<Item> = Vec::new();
     let mut pos = 0;
@@ -114,10 +147,11 @@ pub fn lex(src: &str) -> Result<Vec<Item>, Box<Diagnostic>> {
             continue;
         }
         items.push(Item { tok: Tok::Open, span: open_span, space_before: false });
+        *open_action = Some(open_span);
         let mut space = false;
         loop {
             let Some(&b) = bytes.get(p) else {
-                return Err(syntax_error(open_span, "unclosed action", "this `{{` has no matching `}}`"));
+                return Err(syntax_error(open_span, UNCLOSED, "this `{{` has no matching `}}`").help(CLOSE_IT));
             };
             if is_space(b) {
                 if src[p + 1..].starts_with("-}}") {
@@ -254,6 +288,7 @@ pub fn lex(src: &str) -> Result<Vec<Item>, Box<Diagnostic>> {
             }
             space = false;
         }
+        *open_action = None;
         pos = p;
     }
     Ok(items)
