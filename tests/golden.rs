@@ -28,12 +28,18 @@ fn examples() -> Vec<PathBuf> {
 
 fn compile_example(dir: &Path, layout: Layout) -> rockerc::emit::Emitted {
     let text = std::fs::read_to_string(dir.join("Rockerfile")).unwrap();
+    let cksum = |text: &str| format!("{} {}", rockerc::emit::buildkit::cksum(text.as_bytes()), text.len());
+    // As `rockerc [--vars vars.yml] Rockerfile` compiles it in its folder.
+    let mut sources = rockerc::emit::Sources { files: vec![("Rockerfile".into(), cksum(&text))], args: "Rockerfile".into() };
     let file = SourceFile::new("Rockerfile", text);
     let mut options = Options { layout, ..Options::default() };
     options.template.base_dir = Some(dir.to_path_buf());
     if dir.join("vars.yml").is_file() {
         options.template.var_files.push(dir.join("vars.yml"));
+        sources.files.push(("vars.yml".into(), cksum(&std::fs::read_to_string(dir.join("vars.yml")).unwrap())));
+        sources.args = "--vars vars.yml Rockerfile".into();
     }
+    options.sources = Some(sources);
     if let Ok(env) = std::fs::read_to_string(dir.join("env")) {
         options.template.env = env.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     }

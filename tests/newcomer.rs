@@ -1,8 +1,155 @@
-//! What a new user meets first, checked as they would meet it: the test suites that need
-//! `../shared` say so in cargo's own summary of a fresh clone instead of passing without having
-//! run anything.
+//! What a new user meets first, checked as they would meet it: a script written anywhere builds
+//! the Rockerfile's folder, and refuses to run in another context or after the Rockerfile changed;
+//! `tests/setup.sh` copes with a fresh machine; the test suites that need `../shared` say so in
+//! cargo's own summary of a fresh clone instead of passing without having run anything.
 
-use std::path::Path;
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A folder `proj` holding the hello example (a C builder and a busybox runtime), in a fresh
+/// folder of its own.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::Builder::new().prefix("rockerc-newcomer-").tempdir().unwrap();
+    let proj = root.path().join("proj");
+    std::fs::create_dir(&proj).unwrap();
+    for file in ["Rockerfile", "hello.c"] {
+        std::fs::copy(repo_root().join("golden/export-import").join(file), proj.join(file)).unwrap();
+    }
+    need_images_for(&std::fs::read_to_string(proj.join("Rockerfile")).unwrap());
+    (root, proj)
+}
+
+/// `cd DIR && rockerc ARGS > OUT`, standard output a file as the shell makes it.
+fn compile_to_file(dir: &Path, args: &[&str], out: &Path, stdin: Option<&Path>) {
+    let mut cmd = rockerc();
+    cmd.current_dir(dir).args(args).stdout(std::fs::File::create(out).unwrap());
+    if let Some(input) = stdin {
+        cmd.stdin(std::fs::File::open(input).unwrap());
+    }
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "rockerc {args:?} > {} failed", out.display());
+}
+
+/// `sh SCRIPT ARGS` from `cwd`, with a stamp folder of its own.
+fn sh(script: &Path, args: &[&str], cwd: &Path, cache: &Path) -> Output {
+    Command::new("sh").arg(script).args(args).current_dir(cwd).env("XDG_CACHE_HOME", cache).stdin(Stdio::null()).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The folder a script's recorded context names, from the script's own folder.
+fn recorded_context(script: &Path) -> PathBuf {
+    let body = std::fs::read_to_string(script).unwrap();
+    let line = body.lines().find_map(|l| l.strip_prefix("rc_context=")).expect("the script records its context");
+    script.parent().unwrap().join(line.trim_matches('\'')).canonicalize().unwrap()
+}
+
+/// `rockerc Rockerfile > ../a.sh`, `> /var/tmp/x.sh`, `-o ../out`, `- < Rockerfile`: the context
+/// is the Rockerfile's folder wherever the script goes, and the script builds it from anywhere.
+/// Moved away from it, or given another folder with --context, it refuses and says which folders
+/// and which option; `--context` (relative to where it runs) still works.
+#[test]
+fn the_context_is_the_rockerfiles_folder_wherever_the_script_is_written() {
+    if !engine_or_skip("the_context_is_the_rockerfiles_folder_wherever_the_script_is_written") {
+        return;
+    }
+    let _g = engine_lock();
+    let (root, proj) = project();
+    let root = root.path().canonicalize().unwrap();
+    let proj = proj.canonicalize().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+
+    compile_to_file(&proj, &["Rockerfile"], &root.join("a.sh"), None);
+    compile_to_file(&proj, &["-"], &root.join("b.sh"), Some(&proj.join("Rockerfile")));
+    let far = tempfile::Builder::new().prefix("rockerc-newcomer-").tempdir_in("/var/tmp").unwrap();
+    compile_to_file(&proj, &["Rockerfile"], &far.path().join("x.sh"), None);
+    run_ok(rockerc().current_dir(&proj).args(["-o", "../out", "Rockerfile"]));
+    for script in [root.join("a.sh"), root.join("b.sh"), far.path().join("x.sh"), root.join("out/build.sh")] {
+        assert_eq!(recorded_context(&script), proj, "{}", script.display());
+    }
+    // The script in the parent folder builds the Rockerfile's folder (`..` would have no hello.c).
+    let out = sh(&root.join("a.sh"), &[], Path::new("/"), cache.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(docker_str(&["run", "--rm", "rockerc-golden/hello"]), "hello, world");
+
+    // Moved away from its context: it refuses, naming the context it looked for, the Rockerfile
+    // and --context.
+    std::fs::create_dir(root.join("elsewhere")).unwrap();
+    std::fs::copy(root.join("a.sh"), root.join("elsewhere/a.sh")).unwrap();
+    let out = sh(&root.join("elsewhere/a.sh"), &[], &root, cache.path());
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let gone = root.join("elsewhere/proj");
+    assert!(said.contains(&format!("the build context {} is not a directory, so {}/Rockerfile, the Rockerfile this script was compiled from, is not there", gone.display(), gone.display())), "{said}");
+    assert!(said.contains("--context DIR"), "{said}");
+    // The folder the user names with --context, relative to where they are.
+    let out = sh(&root.join("elsewhere/a.sh"), &["--context", "proj"], &root, cache.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // A folder without the Rockerfile it was compiled from.
+    let out = sh(&root.join("a.sh"), &["--context", "elsewhere"], &root, cache.path());
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let other = root.join("elsewhere");
+    assert!(said.contains(&format!("the build context {} does not hold {}/Rockerfile, the Rockerfile this script was compiled from", other.display(), other.display())), "{said}");
+    assert!(said.contains("--context names the build context"), "{said}");
+    // Written outside every folder it shares with the context, it records the context's absolute
+    // path: moved anywhere, it still builds.
+    std::fs::copy(far.path().join("x.sh"), root.join("elsewhere/x.sh")).unwrap();
+    let out = sh(&root.join("elsewhere/x.sh"), &[], Path::new("/"), cache.path());
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Edit the Rockerfile and run the old script: it does not say `up to date` and build the old
+/// one; it says the Rockerfile changed and gives the exact command that compiles it again, which
+/// works. `rockerc build` compiles anew each time.
+#[test]
+fn a_stale_script_says_to_compile_again_and_rockerc_build_recompiles() {
+    if !engine_or_skip("a_stale_script_says_to_compile_again_and_rockerc_build_recompiles") {
+        return;
+    }
+    let _g = engine_lock();
+    let (root, proj) = project();
+    let root = root.path().canonicalize().unwrap();
+    let proj = proj.canonicalize().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    compile_to_file(&proj, &["Rockerfile"], &proj.join("build.sh"), None);
+    run_ok(rockerc().current_dir(&proj).args(["-o", &root.join("out").display().to_string(), "Rockerfile"]));
+    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    assert!(text(&out).contains("up to date"), "{}", text(&out));
+
+    let rockerfile = std::fs::read_to_string(proj.join("Rockerfile")).unwrap();
+    std::fs::write(proj.join("Rockerfile"), rockerfile.replace("CMD [\"/bin/hello\"]", "CMD [\"/bin/hello\", \"again\"]")).unwrap();
+    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("rockerc: error: {}/Rockerfile has changed since this script was compiled from it", proj.display())), "{said}");
+    let command = format!("  cd {} && rockerc Rockerfile > {}/build.sh", proj.display(), proj.display());
+    assert!(said.lines().any(|l| l == command), "the exact command, {command:?}, in:\n{said}");
+    let out = sh(&root.join("out/build.sh"), &[], &proj, cache.path());
+    let said = text(&out);
+    assert!(said.lines().any(|l| l == format!("  cd {} && rockerc -o {}/out Rockerfile", proj.display(), root.display())), "{said}");
+
+    // The command it gives works, from anywhere.
+    let bin = Path::new(env!("CARGO_BIN_EXE_rockerc")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    run_ok(Command::new("sh").arg("-c").arg(command.trim()).current_dir("/").env("PATH", &path));
+    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    assert!(out.status.success() && !text(&out).contains("up to date"), "{}", text(&out));
+    assert_eq!(image_config("rockerc-golden/hello:latest")["Cmd"], serde_json::json!(["/bin/hello", "again"]));
+
+    // rockerc build compiles what the Rockerfile says now.
+    std::fs::write(proj.join("Rockerfile"), rockerfile.replace("CMD [\"/bin/hello\"]", "CMD [\"/bin/hello\", \"built\"]")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rockerc")).arg("build").current_dir(&proj).env("XDG_CACHE_HOME", cache.path()).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success() && !text(&out).contains("up to date"), "{}", text(&out));
+    assert_eq!(image_config("rockerc-golden/hello:latest")["Cmd"], serde_json::json!(["/bin/hello", "built"]));
+}
 
 /// The suites that read `../shared` (through `ROCKERC_CONFORMANCE_DIR` or `ROCKERC_CORPUS_DIR`)
 /// are `#[ignore = "needs ../shared: ..."]`: a clone without it lists them as ignored, `.ci/run`

@@ -48,14 +48,15 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_jobs_max=
   rc_allow_given=''
+  rc_context_recorded=$rc_context rc_context_given=0
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
       --attach) rc_attach=1 ;;
       --no-cache) rc_no_cache=1 ;;
       --pull) rc_pull=1 ;;
-      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
-      --context=*) rc_context=${1#--context=} ;;
+      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
+      --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
       --id=*) rc_build_id=${1#--id=} ;;
       --allow-mount) [ $# -ge 2 ] || rc_usage_error "--allow-mount needs a path"; rc_allow_given="$rc_allow_given$2
@@ -497,17 +498,9 @@ rc_rm_container_later() {
   rc_removers="$rc_removers $!"
 }
 
+# The build context (rc_find_context), and the build id that names MOUNT volumes.
 rc_resolve_context() {
-  case $rc_context in
-    /*) ;;
-    *) rc_context="$rc_here/$rc_context" ;;
-  esac
-  [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
-  # The physical path, without a subshell (this runs before the no-op check).
-  rc_cwd=$PWD
-  cd -P -- "$rc_context" || rc_die "cannot enter the build context $rc_context"
-  rc_context=$PWD
-  cd -- "$rc_cwd" || rc_die "cannot return to $rc_cwd"
+  rc_find_context
   if [ -z "$rc_build_id" ]; then rc_build_id="$rc_context:$rc_rockerfile"; fi
 }
 
@@ -1450,6 +1443,8 @@ rc_up_to_date() {
 }
 
 rc_write_stamp() {
+  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again.
+  rc_sources || return 0
   rc_stamp_file
   # The subsets' hard links changed the inputs' ctimes: they go before the inputs are looked at.
   rm -rf "$rc_tmp"/sub.*

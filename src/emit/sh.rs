@@ -1,6 +1,6 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
-use super::{heredoc_delimiter, sh_quote, sh_quote_always, Emitted};
+use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
 use crate::analyze::Mount;
 use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind, TarLayout};
 use sha2::{Digest, Sha256};
@@ -21,9 +21,10 @@ pub enum Layout {
 /// The script and its files. `context` is the build context relative to where the script will
 /// live (it is resolved against the script's own directory when it runs). `allow_mounts` are the
 /// host paths outside the context its MOUNTs may bind without being allowed again when it runs
-/// (`--allow-mount` given to rockerc: absolute paths).
-pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String]) -> Emitted {
-    let mut e = ShEmitter { plan, layout, out: String::new(), files: Vec::new(), dockerfiles: String::new(), allow_mounts };
+/// (`--allow-mount` given to rockerc: absolute paths); `sources`, what the script checks before
+/// it builds.
+pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String], sources: Option<&Sources>) -> Emitted {
+    let mut e = ShEmitter { plan, layout, sources, out: String::new(), files: Vec::new(), dockerfiles: String::new(), allow_mounts };
     e.script(context, build_id);
     // The plan's checksum names the no-op stamp: a recompiled script with any change starts over.
     let mut h = Sha256::new();
@@ -33,15 +34,19 @@ pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str
         h.update(text.as_bytes());
     }
     let hash: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let script = e.out.replacen(PLAN_HASH, &hash, 1);
+    // What the script was compiled from is not part of the plan: a new comment in the Rockerfile
+    // makes the script check another checksum, not build again.
+    let script = e.out.replacen(PLAN_HASH, &hash, 1).replacen(SOURCES, &mark_literal_dollars(&sources_code(sources, layout)), 1);
     Emitted { script, files: e.files }
 }
 
 const PLAN_HASH: &str = "@PLAN_HASH@";
+const SOURCES: &str = "@SOURCES@\n";
 
 struct ShEmitter<'a> {
     plan: &'a BuildPlan,
     layout: Layout,
+    sources: Option<&'a Sources>,
     out: String,
     files: Vec<(String, String)>,
     /// Single layout: the functions that print each Dockerfile.
@@ -98,6 +103,7 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "rc_plan_hash={PLAN_HASH}");
         let allowed: String = self.allow_mounts.iter().map(|a| format!("{a}\n")).collect();
         w!(self.out, "rc_allow_compiled={}", sh_quote(&allowed));
+        self.out.push_str(SOURCES);
         // What the no-op check looks at for changes: the whole context, or only the paths the
         // build's COPY/ADD read.
         let mut inputs: Vec<&str> = Vec::new();
@@ -161,6 +167,7 @@ impl<'a> ShEmitter<'a> {
         self.out.push_str(RUNTIME);
         w!(self.out);
         self.out.push_str(HOST_PATHS);
+        self.out.push_str(SOURCES_RUNTIME);
         w!(self.out);
         let mut stages = String::new();
         for stage in &plan.stages {
@@ -182,6 +189,7 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "    rc_say \"up to date: nothing {} reads has changed since the last build (--no-cache rebuilds)\"", self.plan.source_name.replace(['"', '$', '`', '\\'], "?"));
         w!(self.out, "    exit 0");
         w!(self.out, "  fi");
+        w!(self.out, "  rc_check_sources");
         w!(self.out, "  rc_setup");
         w!(self.out, "  rc_check_docker");
         w!(self.out, "  rc_lock");

@@ -5,7 +5,7 @@
 use super::plan::{MultiStage, TargetKind};
 use crate::analyze::Mount;
 use crate::emit::sh::{host_path, host_path_vars};
-use crate::emit::{heredoc_delimiter, sh_quote, Layout};
+use crate::emit::{heredoc_delimiter, sh_quote, sources_code, Layout, Sources, SOURCES_RUNTIME};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -17,7 +17,7 @@ macro_rules! w {
 
 /// The script. With `Layout::Single` the Dockerfile is inside it; with `Layout::Directory` it is
 /// the file `Dockerfile` beside it.
-pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, build_args: &[(String, String)], allow_mounts: &[String]) -> String {
+pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, build_args: &[(String, String)], allow_mounts: &[String], sources: Option<&Sources>) -> String {
     let name = &ms.source_name;
     let mut out = String::new();
     w!(out, "#!/bin/sh");
@@ -35,11 +35,12 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
     w!(out);
     let allowed: String = allow_mounts.iter().map(|a| format!("{a}\n")).collect();
     let settings = format!(
-        "rc_rockerfile={}\nrc_context={}\nrc_allow_compiled={}\nrc_secrets={}\n",
+        "rc_rockerfile={}\nrc_context={}\nrc_allow_compiled={}\nrc_secrets={}\n{}",
         sh_quote(name),
         sh_quote(context),
         sh_quote(&allowed),
-        sh_quote(&ms.env_secrets.join(" "))
+        sh_quote(&ms.env_secrets.join(" ")),
+        sources_code(sources, layout)
     );
     out.push_str(&mark_literal_dollars(&settings));
     w!(out, "rc_here=$(CDPATH='' cd -- \"$(dirname -- \"$0\")\" && pwd -P)");
@@ -51,6 +52,8 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
     out.push_str(RUNTIME);
     w!(out);
     out.push_str(crate::emit::sh::HOST_PATHS);
+    w!(out);
+    out.push_str(SOURCES_RUNTIME);
     w!(out);
     if layout == Layout::Single {
         let delim = heredoc_delimiter("ROCKERC_DOCKERFILE", dockerfile);
@@ -67,9 +70,10 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
     let mut main = String::new();
     w!(main, "rc_main() {{");
     w!(main, "  rc_parse_args \"$@\"");
+    w!(main, "  rc_resolve_context");
+    w!(main, "  rc_check_sources");
     w!(main, "  rc_setup");
     w!(main, "  rc_check_docker");
-    w!(main, "  rc_resolve_context");
     match layout {
         Layout::Single => {
             w!(main, "  rc_df=\"$rc_tmp/Dockerfile\"");
