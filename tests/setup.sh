@@ -4,7 +4,8 @@
 # Usage: sh tests/setup.sh [images] [WHAT...]
 #
 #   Without `images`: installs what is missing (the Docker engine docker.io, shellcheck, the
-#   registry docker-registry, busybox-static and debootstrap for base images, curl, graphviz),
+#   registry docker-registry, busybox-static and debootstrap for base images, curl, graphviz and
+#   less for the README's tour),
 #   waiting for the package manager's lock when another apt holds it; starts dockerd when
 #   `docker info` fails, and a registry on 127.0.0.1:5000 when none answers there.
 #   With `images`: none of that; the Docker engine must answer.
@@ -80,6 +81,7 @@ install_packages() {
   command -v curl >/dev/null 2>&1 || missing="$missing curl"
   command -v script >/dev/null 2>&1 || missing="$missing bsdutils"
   command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+  command -v less >/dev/null 2>&1 || missing="$missing less"
   if [ -n "$missing" ]; then
     say "installing$missing"
     apt_get update
