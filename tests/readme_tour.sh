@@ -40,7 +40,9 @@ awk '
   inside && text && /^```$/ { text = 0; next }
   inside && text { print }
 ' README.md > "$work/expected"
-[ -s "$work/tour.sh" ] && [ -s "$work/expected" ] || fail "README.md has no tour (## A five-minute tour, with sh and text blocks)"
+if [ ! -s "$work/tour.sh" ] || [ ! -s "$work/expected" ]; then
+  fail "README.md has no tour (## A five-minute tour, with sh and text blocks)"
+fi
 say "running the tour's $(wc -l < "$work/tour.sh") lines"
 sh -e "$work/tour.sh" > "$work/tour.out" 2>&1 || { cat "$work/tour.out" >&2; fail "the tour failed"; }
 
@@ -68,7 +70,9 @@ again=$(sh build.sh)
 printf '\n' >> hello.c
 rebuilt=$(sh build.sh)
 case $rebuilt in *'[1/3] Rockerfile:5-8 WORKDIR, COPY, RUN'*) ;; *) fail "an edit of hello.c did not rebuild: $rebuilt" ;; esac
-[ -f out/build.sh ] && [ -s stages.svg ] && [ -f bk/Dockerfile ] || fail "the tour's review output is missing (out/build.sh, stages.svg, bk/Dockerfile)"
+for made in out/build.sh stages.svg bk/Dockerfile; do
+  [ -s "$made" ] || fail "the tour did not write $made"
+done
 cd "$clone/golden/template-service"
 rockerc() { "$clone/target/release/rockerc" "$@"; }
 rockerc --print -vars vars.yml -var Version=2.0.0 Rockerfile > "$work/print.out" || fail "rockerc --print in golden/template-service failed"
