@@ -379,3 +379,82 @@ esac"#,
     assert!(out.contains("the registry on 127.0.0.1:5000 asks for logins, and this script did not start it"), "{out}");
     assert!(!log.contains("FORBIDDEN") && !log.contains("docker-registry serve"), "{log}");
 }
+
+/// Every measured figure in README.md and docs/ (a time, a size, a ratio in prose) is one that
+/// BENCHMARKS.md's "Other figures" table names with the command behind it; the others are
+/// settings, listed here with what they are. A figure nobody can reproduce goes stale (the README
+/// said 30-40 ms for a no-op long after it took 10-20).
+#[test]
+fn every_figure_in_the_docs_names_the_command_behind_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let settings: &[(&str, &str)] = &[
+        ("45 seconds", "how long .ci/run fuzzes each target"),
+        ("10 MB", "the size of a hostile test input"),
+        ("32 MiB", "a template limit"),
+        ("64 MiB", "a template limit"),
+    ];
+    let benchmarks = std::fs::read_to_string(root.join("BENCHMARKS.md")).unwrap();
+    let table = benchmarks.split("## Other figures").nth(1).and_then(|t| t.split("\n## ").next()).expect("BENCHMARKS.md has an \"Other figures\" section");
+    let mut docs = vec![root.join("README.md")];
+    docs.extend(std::fs::read_dir(root.join("docs")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "md")));
+    let mut problems = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        // Paragraphs of prose (a figure may be broken across lines), with the line each starts on.
+        let mut paragraphs: Vec<(usize, String)> = Vec::new();
+        let mut in_code = false;
+        let mut current: Option<(usize, String)> = None;
+        for (n, line) in text.lines().enumerate() {
+            let fence = line.starts_with("```");
+            if fence || in_code || line.trim().is_empty() {
+                paragraphs.extend(current.take());
+                in_code ^= fence;
+                continue;
+            }
+            current.get_or_insert_with(|| (n + 1, String::new())).1.push_str(&format!(" {line}"));
+        }
+        paragraphs.extend(current);
+        for (n, paragraph) in paragraphs {
+            for figure in figures(&paragraph) {
+                let known = table.contains(&figure) || settings.iter().any(|(s, _)| *s == figure);
+                if !known {
+                    problems.push(format!("{}:{n}: {figure:?} is not in BENCHMARKS.md's \"Other figures\" with its command", doc.strip_prefix(root).unwrap().display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Measured-looking figures in a line of prose: a number (or a range) with a unit of time or size,
+/// or a ratio like `3.3x`.
+fn figures(line: &str) -> Vec<String> {
+    let units = ["milliseconds", "seconds", "minutes", "ms", "s", "min", "kB", "MB", "GB", "MiB", "GiB", "x"];
+    let words: Vec<&str> = line.split(|c: char| c.is_whitespace() || "(),;`".contains(c)).filter(|w| !w.is_empty()).collect();
+    let number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') && w.chars().next().unwrap().is_ascii_digit();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if number(w) {
+            if let Some(unit) = words.get(i + 1).filter(|u| units.contains(&u.trim_end_matches(['.', ':']))) {
+                out.push(format!("{w} {}", unit.trim_end_matches(['.', ':'])));
+            }
+        } else if let Some(n) = w.strip_suffix('x').or_else(|| w.strip_suffix("ms")).filter(|n| number(n) && !n.ends_with('.')) {
+            out.push(format!("{n}{}", &w[n.len()..]));
+        }
+    }
+    out
+}
+
+/// `.ci/run` runs the README's first command and its tour verbatim (tests/readme_tour.sh, which
+/// reads them out of README.md), after the test command the README gives.
+#[test]
+fn ci_runs_the_readme_tour_verbatim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let test = ci.lines().position(|l| l.starts_with("sh tests/setup.sh && cargo test")).expect(".ci/run runs the README's test command");
+    let tour = ci.lines().position(|l| l == "sh tests/readme_tour.sh").expect(".ci/run runs tests/readme_tour.sh");
+    assert!(tour > test);
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme.split("## A five-minute tour").nth(1).expect("the README has its tour").split("\n## ").next().unwrap();
+    assert!(section.matches("```sh").count() >= 3 && section.contains("```text"), "the tour's commands and what they print are what readme_tour.sh runs and checks");
+}
