@@ -45,7 +45,7 @@ pub struct Cli {
     #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "rockerfile")]
     pub file: Option<PathBuf>,
 
-    /// Write DIR/build.sh and one Dockerfile per build step instead of printing the script
+    /// Write DIR/build.sh (the plan), a file per build step and the runtime, instead of printing the script
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
@@ -132,7 +132,7 @@ pub enum Command {
 /// What `--emit` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
-    /// The sh build script (with `-o DIR`: the script and its Dockerfiles).
+    /// The sh build script (with `-o DIR`: the plan, a file per step, and the runtime).
     Sh,
     /// One multi-stage Dockerfile for BuildKit, and a short script for what it cannot say.
     Buildkit,

@@ -8,7 +8,7 @@ mod sh;
 
 pub use dot::dot;
 pub use explain::{explain_buildkit, explain_sh};
-pub use sh::{host_mount_line, sh, Layout};
+pub use sh::{host_mount_line, runtime, runtime_hash, sh, Layout, RUNTIME_FILE};
 
 /// The script's code that says what it was compiled from (see [`Sources`]): `rc_sources`, which
 /// checks each file, and how to compile it again. Without sources (a Rockerfile read from a pipe)
