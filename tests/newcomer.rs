@@ -121,12 +121,21 @@ fn a_stale_script_says_to_compile_again_and_rockerc_build_recompiles() {
     run_ok(rockerc().current_dir(&proj).args(["-o", &root.join("out").display().to_string(), "Rockerfile"]));
     let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
     assert!(out.status.success(), "{}", text(&out));
-    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    // The no-op checks the Rockerfile without a process: older than the stamp, no cksum runs.
+    let spy = tempfile::tempdir().unwrap();
+    let calls = spy.path().join("calls");
+    let real = which::which("cksum").unwrap();
+    std::fs::write(spy.path().join("cksum"), format!("#!/bin/sh\necho cksum >> '{}'\nexec '{}' \"$@\"\n", calls.display(), real.display())).unwrap();
+    std::fs::set_permissions(spy.path().join("cksum"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let spied_path = format!("{}:{}", spy.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("sh").arg(proj.join("build.sh")).current_dir(&proj).env("XDG_CACHE_HOME", cache.path()).env("PATH", &spied_path).output().unwrap();
     assert!(text(&out).contains("up to date"), "{}", text(&out));
+    assert!(!calls.exists(), "the no-op ran cksum");
 
     let rockerfile = std::fs::read_to_string(proj.join("Rockerfile")).unwrap();
     std::fs::write(proj.join("Rockerfile"), rockerfile.replace("CMD [\"/bin/hello\"]", "CMD [\"/bin/hello\", \"again\"]")).unwrap();
-    let out = sh(&proj.join("build.sh"), &[], &proj, cache.path());
+    let out = Command::new("sh").arg(proj.join("build.sh")).current_dir(&proj).env("XDG_CACHE_HOME", cache.path()).env("PATH", &spied_path).output().unwrap();
+    assert!(calls.exists(), "a Rockerfile newer than the stamp has its checksum compared");
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains(&format!("rockerc: error: {}/Rockerfile has changed since this script was compiled from it", proj.display())), "{said}");

@@ -573,7 +573,8 @@ fn sources(cli: &Cli, rockerfile: &Path, stdin: bool, rockerfile_sum: String, co
         word("--dialect");
         word(if d == DialectArg::Go { "go" } else { "jinja" });
     }
-    // Run in the context, the Rockerfile's folder is the default context only when they agree.
+    // Run from the context, the compile takes the Rockerfile's folder for the context: `-C .`
+    // when that is another folder.
     if rockerfile.canonicalize().ok()?.parent() != Some(context.as_path()) {
         word("-C");
         word(".");

@@ -148,7 +148,19 @@ impl<'a> ShEmitter<'a> {
         }
         inputs.sort_unstable();
         inputs.dedup();
-        let inputs = if whole { vec!["."] } else { inputs };
+        let mut inputs = if whole { vec!["."] } else { inputs };
+        // The Rockerfile and the variables' files are inputs too: the no-op check sees their
+        // edits as any other's (mtime and ctime), and rc_check_sources, before a build, compares
+        // their checksums. One outside the context it cannot see: then the checksums, every run.
+        let mut sources_seen = true;
+        for (path, _) in self.sources.iter().flat_map(|s| &s.files) {
+            if path.starts_with('/') || path.starts_with("..") {
+                sources_seen = false;
+            } else if !whole {
+                inputs.push(path);
+            }
+        }
+        w!(self.out, "rc_sources_seen={}", u8::from(sources_seen));
         w!(self.out, "rc_reads_context={}", u8::from(!inputs.is_empty()));
         w!(self.out, "rc_inputs_scope={}", if whole { "all" } else { "listed" });
         w!(self.out, "rc_find_inputs() {{");
@@ -204,6 +216,7 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "rc_main() {{");
         w!(self.out, "  rc_parse_args \"$@\"");
         w!(self.out, "  rc_resolve_context");
+        w!(self.out, "  if [ \"$rc_sources_seen\" = 0 ]; then rc_check_sources; fi");
         w!(self.out, "  if rc_up_to_date; then");
         w!(self.out, "    rc_say \"up to date: nothing {} reads has changed since the last build (--no-cache rebuilds)\"", self.plan.source_name.replace(['"', '$', '`', '\\'], "?"));
         w!(self.out, "    exit 0");

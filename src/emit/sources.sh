@@ -59,9 +59,10 @@ rc_word() {
   esac
 }
 
-# The Rockerfile (and the files with template variables) must be what the script was compiled
-# from; otherwise the script says how to compile it again: from the context, with the output where
-# the script is.
+# rc_check_sources: the Rockerfile (and the files with template variables) must be what the
+# script was compiled from; otherwise the script says how to compile it again: from the context,
+# with the output where the script is. (The sh backend's no-op check counts them among its
+# inputs, so that it needs no checksum: a build writes its stamp only after comparing them.)
 rc_check_sources() {
   rc_sources && return 0
   printf 'rockerc: error: %s\n' "$rc_stale_what" >&2
