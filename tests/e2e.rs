@@ -362,7 +362,8 @@ fn a_mounted_file_leaves_no_trace_and_the_history_reads_as_the_rockerfile() {
         let plain = inline_example(&format!("{body}{run}TAG rockerc-e2e/plain-file:latest\n"));
         run_ok(Command::new("sh").arg(plain.path().join("build.sh")));
         let mounted = inline_example(&format!("{body}MOUNT {}:/root/.ssh/id_rsa\nMOUNT /cache\n{run}TAG rockerc-e2e/mounted-file:latest\n", key.path().display()));
-        run_ok(Command::new("sh").arg(mounted.path().join("build.sh")).arg("--no-cache"));
+        // The key is outside the build context: whoever runs the build allows it.
+        run_ok(Command::new("sh").arg(mounted.path().join("build.sh")).arg("--no-cache").arg("--allow-mount").arg(key.path()));
 
         let history = |image: &str| -> Vec<String> {
             docker_str(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", image]).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
