@@ -149,16 +149,19 @@ impl<'a> ShEmitter<'a> {
         inputs.sort_unstable();
         inputs.dedup();
         let mut inputs = if whole { vec!["."] } else { inputs };
-        // The Rockerfile and the variables' files are inputs too: the no-op check sees their
-        // edits as any other's (mtime and ctime), and rc_check_sources, before a build, compares
-        // their checksums. One outside the context it cannot see: then the checksums, every run.
-        let mut sources_seen = true;
+        // The Rockerfile and the variables' files are inputs too: where the no-op check runs its
+        // find anyway, it sees their edits as any other's (mtime and ctime) at no cost, and
+        // rc_check_sources compares their checksums only before a build. Where it would run find
+        // for them alone, or cannot (outside the context), the checksums every run: one process
+        // either way, and the exact answer.
+        let mut sources_seen = !inputs.is_empty();
         for (path, _) in self.sources.iter().flat_map(|s| &s.files) {
             if path.starts_with('/') || path.starts_with("..") {
                 sources_seen = false;
-            } else if !whole {
-                inputs.push(path);
             }
+        }
+        if sources_seen && !whole {
+            inputs.extend(self.sources.iter().flat_map(|s| &s.files).map(|(path, _)| path.as_str()));
         }
         w!(self.out, "rc_sources_seen={}", u8::from(sources_seen));
         w!(self.out, "rc_reads_context={}", u8::from(!inputs.is_empty()));
