@@ -73,7 +73,11 @@ case $rebuilt in *'[1/3] Rockerfile:5-8 WORKDIR, COPY, RUN'*) ;; *) fail "an edi
 for made in out/build.sh stages.svg bk/Dockerfile; do
   [ -s "$made" ] || fail "the tour did not write $made"
 done
+# The commands the tour names in golden/template-service.
 cd "$clone/golden/template-service"
 rockerc() { "$clone/target/release/rockerc" "$@"; }
 rockerc --print -vars vars.yml -var Version=2.0.0 Rockerfile > "$work/print.out" || fail "rockerc --print in golden/template-service failed"
+# (Off the master branch it PUSHes nothing, so --push pushes nothing.)
+rockerc build -var Version=1.2 --push > "$work/build.out" 2>&1 || { cat "$work/build.out" >&2; fail "rockerc build -var Version=1.2 --push in golden/template-service failed"; }
+grep -q '^built in ' "$work/build.out" || { cat "$work/build.out" >&2; fail "rockerc build -var Version=1.2 --push built nothing"; }
 say "the README's first command and its tour ran as written"
