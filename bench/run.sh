@@ -13,7 +13,7 @@ real_docker=${BENCH_REAL_DOCKER:-/usr/bin/docker}
 for image in rockerc-test/busybox rockerc-test/builder; do
   if ! "$real_docker" image inspect "$image" > /dev/null 2>&1; then
     echo "bench: $image is missing; running tests/setup.sh" >&2
-    sh tests/setup.sh
+    sh tests/setup.sh busybox builder
     break
   fi
 done

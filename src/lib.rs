@@ -34,11 +34,14 @@ pub struct Options {
     pub context_dir: Option<std::path::PathBuf>,
     /// `--allow-mount PATH`: host paths outside the context the script's MOUNTs may bind (absolute).
     pub allow_mounts: Vec<String>,
+    /// What the script checks before it builds: that its context holds the Rockerfile it was
+    /// compiled from, unchanged (`None`: nothing, as for a Rockerfile read from a pipe).
+    pub sources: Option<emit::Sources>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None, allow_mounts: Vec::new() }
+        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None, allow_mounts: Vec::new(), sources: None }
     }
 }
 
@@ -107,7 +110,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let text = |script: String| emit::Emitted { script, files: Vec::new() };
     let output = match backend {
         emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
-        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts),
+        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, options.sources.as_ref()),
         emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
@@ -115,7 +118,14 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {
-                let bk = emit::buildkit::BuildkitOptions { layout: options.layout, context: &options.context, build_id: &build_id, build_args: &options.build_args, allow_mounts: &options.allow_mounts };
+                let bk = emit::buildkit::BuildkitOptions {
+                    layout: options.layout,
+                    context: &options.context,
+                    build_id: &build_id,
+                    build_args: &options.build_args,
+                    allow_mounts: &options.allow_mounts,
+                    sources: options.sources.as_ref(),
+                };
                 emit::buildkit::buildkit(&ms, &bk)
             }
         }

@@ -97,8 +97,16 @@ fn mode(_: &Path) -> u32 {
 /// The script the library makes of `text` (named `name`), with the context `context` and no
 /// template variables: what stdout must be, byte for byte.
 fn expected_script(name: &str, text: &str, context: &str) -> String {
-    let options = Options { context: context.into(), ..Options::default() };
+    let options = Options { context: context.into(), sources: Some(sources_of(name, text, context)), ..Options::default() };
     rockerc::compile(&SourceFile::new(name, text), &options).unwrap_or_else(|f| panic!("{}", f.render(&SourceFile::new(name, text), false))).output.script
+}
+
+/// What a script compiled from `name` (relative to the current directory, inside `context`)
+/// checks before it builds: the Rockerfile, relative to the context, and its `cksum`.
+fn sources_of(name: &str, text: &str, context: &str) -> rockerc::emit::Sources {
+    let in_context = if context == "." { name } else { name.strip_prefix(&format!("{context}/")).expect("the Rockerfile is in the context") };
+    let sum = format!("{} {}", rockerc::emit::buildkit::cksum(text.as_bytes()), text.len());
+    rockerc::emit::Sources { files: vec![(in_context.to_string(), sum)], args: in_context.to_string() }
 }
 
 /// The `rc_context=...` line of a script.
@@ -337,7 +345,9 @@ fn dash_reads_standard_input() {
     let sandbox = Sandbox::new();
     let run = sandbox.run_with_stdin(&["-"], Some(HELLO));
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
-    assert_eq!(run.stdout(), expected_script("<stdin>", HELLO, "."));
+    // From a pipe: there is no file the script could compare.
+    let options = Options { context: ".".into(), ..Options::default() };
+    assert_eq!(run.stdout(), rockerc::compile(&SourceFile::new("<stdin>", HELLO), &options).unwrap().output.script);
 }
 
 #[test]
@@ -430,7 +440,7 @@ fn output_dir_holds_an_executable_script_and_one_dockerfile_per_step() {
     let run = sandbox.run(&["-o", "build", "Rockerfile"]);
     assert_eq!((run.code, run.stderr.as_str(), run.stdout.is_empty()), (0, "", true));
 
-    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, ..Options::default() };
+    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, sources: Some(sources_of("Rockerfile", TWO_STAGES, ".")), ..Options::default() };
     let expected = rockerc::compile(&SourceFile::new("Rockerfile", TWO_STAGES), &options).unwrap().output;
     assert!(expected.files.len() >= 2, "two stages make at least two Dockerfiles: {:?}", expected.files.iter().map(|f| &f.0).collect::<Vec<_>>());
 
@@ -442,10 +452,54 @@ fn output_dir_holds_an_executable_script_and_one_dockerfile_per_step() {
     assert_eq!(std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap(), expected.script);
     assert_eq!(mode(&sandbox.path("build/build.sh")), 0o755);
     for (name, text) in &expected.files {
-        assert!(name.ends_with(".Dockerfile"), "{name}");
+        assert!([".Dockerfile", ".sh", ".shellcheckrc"].iter().any(|s| name.ends_with(s)), "{name}");
         assert_eq!(&std::fs::read_to_string(sandbox.path("build").join(name)).unwrap(), text);
         assert_eq!(mode(&sandbox.path("build").join(name)), 0o644);
     }
+}
+
+/// `-o DIR` is for review: every step has a file of its own (a Dockerfile, or what a MOUNTed RUN,
+/// an EXPORT, an IMPORT into a MOUNT or an ATTACH runs), build.sh is the plan, and the runtime is
+/// a file beside it, the same for every Rockerfile. Printed as one script, the plan comes first
+/// and the runtime after it.
+#[test]
+fn review_output_has_a_file_per_step_and_the_plan_first() {
+    let every_kind = "FROM alpine:3.19 AS builder\nMOUNT /cache\nRUN make\nEXPORT /out/app\nATTACH [\"sh\"]\n\
+                      FROM alpine:3.19\nMOUNT ./dist:/dist\nIMPORT app /dist/\nIMPORT app /usr/local/bin/\nCMD [\"app\"]\n";
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", every_kind);
+    std::fs::create_dir(sandbox.path("dist")).unwrap();
+    let run = sandbox.run(&["-o", "build", "Rockerfile"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    let script = std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap();
+    let files: Vec<String> = std::fs::read_dir(sandbox.path("build")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let steps: Vec<usize> = script.lines().filter_map(|l| l.trim().strip_prefix("rc_step ")).map(|l| l.split(' ').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(steps, [1, 2, 3, 4, 5], "{script}");
+    for (step, kind) in steps.iter().zip(["run.sh", "export.sh", "attach.sh", "import.sh", "Dockerfile"]) {
+        let name = format!("{step:02}-stage{}.{kind}", if *step <= 3 { "1-builder" } else { "2" });
+        assert!(files.contains(&name), "no {name} among {files:?}");
+        assert!(script.contains(&name), "build.sh does not use {name}");
+        let text = std::fs::read_to_string(sandbox.path("build").join(&name)).unwrap();
+        assert!(text.starts_with("# Generated by rockerc from Rockerfile:"), "{name} says where it comes from:\n{text}");
+    }
+    assert!(std::fs::read_to_string(sandbox.path("build/04-stage2.import.sh")).unwrap().contains("rc_import_mount /dist/"));
+    assert!(std::fs::read_to_string(sandbox.path("build/03-stage1-builder.attach.sh")).unwrap().contains("rc_attach"));
+
+    // build.sh is the plan; the runtime is beside it, versioned, the same for another project.
+    assert!(script.lines().count() < 150, "build.sh is {} lines", script.lines().count());
+    assert!(!script.contains("rc_parse_args() {") && script.contains(". \"$rc_here/rockerc-runtime.sh\""), "{script}");
+    let runtime = std::fs::read_to_string(sandbox.path("build/rockerc-runtime.sh")).unwrap();
+    assert!(runtime.contains(&format!("rc_runtime={}\n", env!("CARGO_PKG_VERSION"))) && runtime.contains("rc_parse_args() {"));
+    let other = Sandbox::new();
+    other.write("Rockerfile", HELLO);
+    assert_eq!(other.run(&["-o", "out", "Rockerfile"]).code, 0);
+    assert_eq!(std::fs::read_to_string(other.path("out/rockerc-runtime.sh")).unwrap(), runtime, "the runtime is the same for every Rockerfile");
+
+    // One script: the plan first, the Dockerfiles, then the runtime.
+    let single = sandbox.run(&["Rockerfile"]).stdout();
+    let at = |what: &str| single.find(what).unwrap_or_else(|| panic!("no {what:?} in the script"));
+    assert!(at("rc_stage_1() {") < at("rc_main() {") && at("rc_main() {") < at("rc_dockerfile_5() {") && at("rc_dockerfile_5() {") < at("rc_parse_args() {"));
+    assert!(single.ends_with("rc_main \"$@\"\n"));
 }
 
 #[test]
@@ -513,7 +567,7 @@ fn output_dir_replaces_an_earlier_output_as_a_whole() {
     sandbox.write("Rockerfile", HELLO);
     let run = sandbox.run(&["-o", "build", "Rockerfile"]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
-    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, ..Options::default() };
+    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, sources: Some(sources_of("Rockerfile", HELLO, ".")), ..Options::default() };
     let expected = rockerc::compile(&SourceFile::new("Rockerfile", HELLO), &options).unwrap().output;
     // The Dockerfiles of the earlier output are gone: the directory holds exactly the new one.
     let mut names: Vec<String> = std::fs::read_dir(sandbox.path("build")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

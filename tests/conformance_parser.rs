@@ -5,10 +5,11 @@
 //! `parser/testfile-line/Dockerfile`):
 //!
 //! ```text
-//! ROCKERC_CONFORMANCE_DIR=/work/shared/conformance/buildkit cargo test --test conformance_parser -- --nocapture
+//! ROCKERC_CONFORMANCE_DIR=../shared/conformance/buildkit cargo test --test conformance_parser -- --ignored --nocapture
 //! ```
 //!
-//! Without it the BuildKit suite is skipped (and says so). rockerc's own cases under
+//! The BuildKit suite is `#[ignore]`d, so a clone without `../shared` shows it as ignored and
+//! `--ignored` runs it (without the variable it then fails). rockerc's own cases under
 //! `tests/fixtures/syntax/` always run: `<case>/Rockerfile` with either `result` (the dump) or
 //! `error` (the diagnostic's code, a newline, and its message).
 
@@ -33,13 +34,9 @@ fn read(path: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs ../shared: set ROCKERC_CONFORMANCE_DIR to shared/conformance/buildkit and run with --ignored (.ci/run does)"]
 fn buildkit_parser_conformance() {
-    let Some(root) = std::env::var_os("ROCKERC_CONFORMANCE_DIR") else {
-        eprintln!("================================================================");
-        eprintln!("SKIPPED: BuildKit parser conformance suite (set ROCKERC_CONFORMANCE_DIR)");
-        eprintln!("================================================================");
-        return;
-    };
+    let root = std::env::var_os("ROCKERC_CONFORMANCE_DIR").expect("needs ../shared: set ROCKERC_CONFORMANCE_DIR to shared/conformance/buildkit");
     let parser = Path::new(&root).join("parser");
     let mut failures = Vec::new();
 

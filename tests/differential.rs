@@ -59,6 +59,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
     ("parallel-builders", "/srv/from-left/left.end", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-right/right.start", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-right/right.end", "contents", "the builder writes the time it ran"),
+    ("npm-cache-ssh", "/root/.ssh", "kind", "BuildKit (Docker 20.10) leaves the folder it made for a secret mount's target; the sh backend leaves nothing of a MOUNTed file"),
 ];
 
 #[test]

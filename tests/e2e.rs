@@ -236,9 +236,12 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     assert_eq!(cfg["Cmd"], serde_json::json!(["node", "/app/app.js"]));
     assert_eq!(cfg["WorkingDir"], "/app");
 
-    // The key: not a byte of it in any layer, no placeholder file, nothing in history or config.
+    // The key: not a byte of it in any layer, no placeholder file (nor the folder made for it),
+    // nothing in history or config.
     let files = image_files(image);
     assert!(!files.contains_key("/root/.ssh/id_rsa"), "no placeholder for the MOUNTed key");
+    assert!(!files.contains_key("/root/.ssh"), "no folder left where the key was linked in");
+    assert_eq!(files.get("/root"), image_files(NODE).get("/root"), "/root as the base image has it");
     let save = Command::new("docker").args(["save", image]).output().unwrap().stdout;
     assert!(!contains(&save, &secret), "the key's bytes are in `docker save`");
     let layers = added_layers(&save, NODE);
@@ -251,6 +254,13 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     // but neither the key's host path nor any of its contents.
     let history = docker_str(&["history", "--no-trunc", image]) + &docker_str(&["image", "inspect", image]);
     assert!(!history.contains(&key.display().to_string()), "{history}");
+    // ... and reads as the Rockerfile's RUN, as a Dockerfile RUN records it; nothing of rockerc.
+    let created_by = docker_str(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", image]);
+    assert!(
+        created_by.lines().any(|l| l == "/bin/sh -c ssh-keygen -l -f /root/.ssh/id_rsa  && echo \"npm cache holds $(ls -A /root/.npm | wc -l) entries\"  && npm install --no-audit --no-fund"),
+        "{created_by}"
+    );
+    assert!(!history.contains("rockerc-run") && !history.contains("/dev/.rockerc"), "{history}");
     let key_text = String::from_utf8(secret.clone()).unwrap();
     for line in key_text.lines().filter(|l| !l.starts_with("-----")) {
         assert!(!history.contains(line), "a line of the key is in the history or config");
@@ -331,6 +341,45 @@ fn a_mounted_run_leaves_the_config_a_dockerfile_run_leaves() {
         assert!(file_text(&files, "/home/app/opts.txt").contains('e'), "the stage's SHELL (-e)");
         assert_eq!(files["/home/app/out.txt"].uid, 1000, "written as USER app");
         assert!(!files.contains_key("/dev/.rockerc-run") && !files.keys().any(|p| p.contains(".rockerc")));
+    }
+}
+
+/// A MOUNTed RUN with a file MOUNT (which needs the wrapper that links the file in) leaves the
+/// image a Dockerfile RUN leaves: the same history, read as the Rockerfile's instructions, the
+/// same config, and no trace of the file: not its placeholder, not the folders made for it.
+#[test]
+fn a_mounted_file_leaves_no_trace_and_the_history_reads_as_the_rockerfile() {
+    if !engine_or_skip("a_mounted_file_leaves_no_trace_and_the_history_reads_as_the_rockerfile") {
+        return;
+    }
+    let _g = engine_lock();
+    let key = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key.path(), "not a real key\n").unwrap();
+    for tail in ["", "ENTRYPOINT [\"/bin/echo\"]\n"] {
+        let body = format!("FROM {BUSYBOX}\nWORKDIR /work\n{tail}");
+        // The same RUN in both: the MOUNTed one sees the file (15 bytes), the other does not.
+        let run = "RUN wc -c < /root/.ssh/id_rsa > out.txt 2>/dev/null || echo none > out.txt\n";
+        let plain = inline_example(&format!("{body}{run}TAG rockerc-e2e/plain-file:latest\n"));
+        run_ok(Command::new("sh").arg(plain.path().join("build.sh")));
+        let mounted = inline_example(&format!("{body}MOUNT {}:/root/.ssh/id_rsa\nMOUNT /cache\n{run}TAG rockerc-e2e/mounted-file:latest\n", key.path().display()));
+        // The key is outside the build context: whoever runs the build allows it.
+        run_ok(Command::new("sh").arg(mounted.path().join("build.sh")).arg("--no-cache").arg("--allow-mount").arg(key.path()));
+
+        let history = |image: &str| -> Vec<String> {
+            docker_str(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", image]).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+        };
+        let (a, b) = (history("rockerc-e2e/plain-file:latest"), history("rockerc-e2e/mounted-file:latest"));
+        assert_eq!(a, b, "with {tail:?}: the MOUNTed RUN's history differs from the Dockerfile RUN's");
+        assert!(b.iter().any(|l| l == &format!("/bin/sh -c {}", run.trim_start_matches("RUN ").trim_end())), "{b:?}");
+        let (a, b) = (image_config("rockerc-e2e/plain-file:latest"), image_config("rockerc-e2e/mounted-file:latest"));
+        for field in ["Cmd", "Entrypoint", "Env", "WorkingDir"] {
+            assert_eq!(a[field], b[field], "{field} with {tail:?}");
+        }
+        let files = image_files("rockerc-e2e/mounted-file:latest");
+        assert_eq!(file_text(&files, "/work/out.txt").trim(), "15", "the RUN saw the MOUNTed file");
+        assert_eq!(file_text(&image_files("rockerc-e2e/plain-file:latest"), "/work/out.txt"), "none\n");
+        assert!(!files.keys().any(|p| p.starts_with("/root/.ssh")), "a trace of the MOUNTed file: {:?}", files.keys().filter(|p| p.starts_with("/root")).collect::<Vec<_>>());
+        assert_eq!(files.get("/root"), image_files(BUSYBOX).get("/root"));
     }
 }
 

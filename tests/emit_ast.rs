@@ -4,8 +4,10 @@
 //! lists, with the same keywords, flags and argument values.
 //!
 //! ```text
-//! ROCKERC_CONFORMANCE_DIR=/work/shared/conformance/buildkit cargo test --test emit_ast -- --nocapture
+//! ROCKERC_CONFORMANCE_DIR=../shared/conformance/buildkit cargo test --test emit_ast -- --ignored --nocapture
 //! ```
+//!
+//! That case is `#[ignore]`d: a clone without `../shared` shows it as ignored, never as passed.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -213,13 +215,9 @@ fn cases(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs ../shared: set ROCKERC_CONFORMANCE_DIR to shared/conformance/buildkit and run with --ignored (.ci/run does)"]
 fn buildkit_positive_cases_through_emit_ast() {
-    let Some(root) = std::env::var_os("ROCKERC_CONFORMANCE_DIR") else {
-        eprintln!("================================================================");
-        eprintln!("SKIPPED: BuildKit cases through --emit ast (set ROCKERC_CONFORMANCE_DIR)");
-        eprintln!("================================================================");
-        return;
-    };
+    let root = std::env::var_os("ROCKERC_CONFORMANCE_DIR").expect("needs ../shared: set ROCKERC_CONFORMANCE_DIR to shared/conformance/buildkit");
     let positive = cases(&Path::new(&root).join("parser/testfiles"));
     let mut failures = Vec::new();
     let mut passed = 0;

@@ -1,15 +1,17 @@
 //! The golden examples: what rockerc emits for each `golden/<name>/Rockerfile`, pinned as insta
-//! snapshots in `golden/<name>/snapshots/` (the `-o DIR` output: build.sh and one Dockerfile per
-//! build step). Every script must be deterministic and `shellcheck -s sh` clean, and every
-//! Dockerfile must parse again, with rockerc's parser and with an independent one
-//! (`parse-dockerfile`), to the same instructions.
+//! snapshots in `golden/<name>/snapshots/` (the `-o DIR` output: build.sh, the plan, and one file
+//! per step: a Dockerfile, or the code of a MOUNTed RUN, an EXPORT, an IMPORT into a MOUNT or an
+//! ATTACH; the runtime beside them, the same for every example, is pinned as its version and
+//! hash). Every script must be deterministic and `shellcheck -s sh` clean, and every Dockerfile
+//! must parse again, with rockerc's parser and with an independent one (`parse-dockerfile`), to
+//! the same instructions.
 //!
 //! An example may hold `vars.yml` (passed as `--vars`) and `env` (`NAME=VALUE` lines: the whole
 //! environment its templates see, so `.Env` does not depend on the machine).
 //!
 //! Update after an intended change: `cargo insta test --accept` (or `INSTA_UPDATE=always cargo test`).
 
-use rockerc::emit::Layout;
+use rockerc::emit::{Layout, RUNTIME_FILE};
 use rockerc::source::SourceFile;
 use rockerc::{compile, Options};
 use std::path::{Path, PathBuf};
@@ -28,12 +30,18 @@ fn examples() -> Vec<PathBuf> {
 
 fn compile_example(dir: &Path, layout: Layout) -> rockerc::emit::Emitted {
     let text = std::fs::read_to_string(dir.join("Rockerfile")).unwrap();
+    let cksum = |text: &str| format!("{} {}", rockerc::emit::buildkit::cksum(text.as_bytes()), text.len());
+    // As `rockerc [--vars vars.yml] Rockerfile` compiles it in its folder.
+    let mut sources = rockerc::emit::Sources { files: vec![("Rockerfile".into(), cksum(&text))], args: "Rockerfile".into() };
     let file = SourceFile::new("Rockerfile", text);
     let mut options = Options { layout, ..Options::default() };
     options.template.base_dir = Some(dir.to_path_buf());
     if dir.join("vars.yml").is_file() {
         options.template.var_files.push(dir.join("vars.yml"));
+        sources.files.push(("vars.yml".into(), cksum(&std::fs::read_to_string(dir.join("vars.yml")).unwrap())));
+        sources.args = "--vars vars.yml Rockerfile".into();
     }
+    options.sources = Some(sources);
     if let Ok(env) = std::fs::read_to_string(dir.join("env")) {
         options.template.env = env.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     }
@@ -56,10 +64,21 @@ fn golden_outputs_match_their_snapshots() {
         settings.bind(|| {
             insta::assert_snapshot!("build.sh", out.script);
             for (file, text) in &out.files {
-                insta::assert_snapshot!(file.as_str(), text);
+                if file == RUNTIME_FILE {
+                    // The same file for every example: src/emit/runtime.sh and sources.sh.
+                    assert_eq!(text, &rockerc::emit::runtime());
+                    insta::assert_snapshot!(file.as_str(), runtime_summary(text));
+                } else {
+                    insta::assert_snapshot!(file.as_str(), text);
+                }
             }
         });
     }
+}
+
+/// The runtime as a golden snapshot shows it: its version and hash, not its 1,000 lines.
+fn runtime_summary(text: &str) -> String {
+    format!("rockerc runtime {}, sha256 {}, {} lines\n", env!("CARGO_PKG_VERSION"), rockerc::emit::runtime_hash(text), text.lines().count())
 }
 
 #[test]
@@ -78,7 +97,7 @@ fn emitted_dockerfiles_parse_again() {
     let mut checked = 0;
     for dir in examples() {
         let out = compile_example(&dir, Layout::Directory);
-        for (file, text) in &out.files {
+        for (file, text) in out.files.iter().filter(|(f, _)| f.ends_with(".Dockerfile")) {
             let parsed = rockerc::syntax::parse(text).unwrap_or_else(|d| panic!("{}/{file} does not parse: {}", dir.display(), d.message));
             assert!(
                 parsed.ast.instructions.iter().all(|i| !i.kind.is_rocker() && i.kind != rockerc::syntax::Keyword::Unknown),
@@ -145,13 +164,15 @@ fn scripts_are_shellcheck_clean() {
     }
     for dir in examples() {
         for layout in [Layout::Single, Layout::Directory] {
+            // As written: with `-o DIR`, shellcheck follows build.sh into the step files and the
+            // runtime beside it (the .shellcheckrc there says so).
             let out = compile_example(&dir, layout);
-            let mut child = Command::new("shellcheck").args(["-s", "sh", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-            {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(out.script.as_bytes()).unwrap();
+            let written = tempfile::tempdir().unwrap();
+            std::fs::write(written.path().join("build.sh"), &out.script).unwrap();
+            for (file, text) in &out.files {
+                std::fs::write(written.path().join(file), text).unwrap();
             }
-            let result = child.wait_with_output().unwrap();
+            let result = Command::new("shellcheck").args(["-s", "sh", "build.sh"]).current_dir(written.path()).output().unwrap();
             assert!(
                 result.status.success(),
                 "shellcheck -s sh finds problems in the {layout:?} script of {}:\n{}",
@@ -184,8 +205,9 @@ fn emitted_dockerfiles_with_every_instruction_parse_with_both_parsers() {
     let file = SourceFile::new("Rockerfile", text);
     let options = Options { layout: Layout::Directory, ..Options::default() };
     let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output;
-    assert!(out.files.len() >= 3, "expected several Dockerfiles, got {:?}", out.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
-    for (name, df) in &out.files {
+    let dockerfiles: Vec<&(String, String)> = out.files.iter().filter(|(n, _)| n.ends_with(".Dockerfile")).collect();
+    assert!(dockerfiles.len() >= 3, "expected several Dockerfiles, got {:?}", out.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    for (name, df) in dockerfiles {
         let ours: Vec<&str> = rockerc::syntax::parse(df).unwrap_or_else(|d| panic!("{name}: {}", d.message)).ast.instructions.iter().map(|i| i.kind.as_str()).collect();
         let other = parse_dockerfile::parse(df).unwrap_or_else(|e| panic!("parse-dockerfile cannot read {name}: {e}\n{df}"));
         let theirs: Vec<&str> = other.instructions.iter().map(|i| independent_keyword(i).0).collect();

@@ -45,11 +45,11 @@ pub struct Cli {
     #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "rockerfile")]
     pub file: Option<PathBuf>,
 
-    /// Write DIR/build.sh and one Dockerfile per build step instead of printing the script
+    /// Write DIR/build.sh (the plan), a file per build step and the runtime, instead of printing the script
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
-    /// The build context [default: the Rockerfile's directory; the current one for stdin]
+    /// The build context [default: the Rockerfile's directory; the current one for a pipe on stdin]
     #[arg(short = 'C', long = "context", value_name = "DIR")]
     pub context: Option<PathBuf>,
 
@@ -132,7 +132,7 @@ pub enum Command {
 /// What `--emit` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
-    /// The sh build script (with `-o DIR`: the script and its Dockerfiles).
+    /// The sh build script (with `-o DIR`: the plan, a file per step, and the runtime).
     Sh,
     /// One multi-stage Dockerfile for BuildKit, and a short script for what it cannot say.
     Buildkit,
@@ -327,6 +327,7 @@ pub fn run(cli: &Cli) -> i32 {
     };
     enable_watchdog(cli, &name);
     let shown = if stdin { "standard input".to_string() } else { format!("`{name}`") };
+    let rockerfile_sum = cksum_of(&bytes);
     let text = match utf8(&name, &shown, bytes) {
         Ok(text) => text,
         Err(d) => return fail(cli, &name, *d),
@@ -369,11 +370,13 @@ pub fn run(cli: &Cli) -> i32 {
         return emit_ast(cli, &file, &template);
     }
 
-    // The context: where COPY reads from and relative MOUNT sources point.
+    // The Rockerfile's own path: standard input has one when it is a file (`rockerc - < Rockerfile`).
+    let rockerfile = if stdin { stdio_file(0) } else { Some(path.clone()) };
+    // The context: where COPY reads from and relative MOUNT sources point. By default the
+    // Rockerfile's folder (the current one for a Rockerfile from a pipe).
     let context = match &cli.context {
         Some(c) => c.clone(),
-        None if stdin => PathBuf::from("."),
-        None => path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+        None => rockerfile.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
     };
     if !context.is_dir() {
         let what = if context.exists() { "is not a directory" } else { "does not exist" };
@@ -384,7 +387,13 @@ pub fn run(cli: &Cli) -> i32 {
         };
         return fail(cli, &name, Diagnostic::error("bad-context", format!("the build context `{}` {what}", context.display())).help(help));
     }
-    let script_dir = cli.output.clone().unwrap_or_else(|| PathBuf::from("."));
+    // The script records its context relative to its own folder: `-o DIR`, or the folder of the
+    // file standard output goes to (`rockerc Rockerfile > ../build.sh`), or the current one when
+    // that is not a file (a pipe, a terminal).
+    let script_dir = match &cli.output {
+        Some(dir) => dir.clone(),
+        None => stdio_file(1).and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_else(|| PathBuf::from(".")),
+    };
     let Some(context_rel) = relative_path(&context, &script_dir) else {
         return fail(
             cli,
@@ -417,6 +426,7 @@ pub fn run(cli: &Cli) -> i32 {
         _ => cli.id.clone(),
     };
     let allow_mounts = cli.allow_mounts.iter().map(|p| absolute_path(p)).collect();
+    let sources = rockerfile.as_deref().and_then(|r| sources(cli, r, stdin, rockerfile_sum, &context, &template, backend));
     let options = Options {
         template,
         context: context_rel,
@@ -425,6 +435,7 @@ pub fn run(cli: &Cli) -> i32 {
         build_id,
         context_dir: Some(context.clone()),
         allow_mounts,
+        sources,
     };
     let compiled = match compile_to(&file, &options, backend, cli.explain) {
         Ok(c) => c,
@@ -487,6 +498,131 @@ fn absolute_path(p: &Path) -> String {
     crate::analyze::normalize(&abs.to_string_lossy())
 }
 
+/// The path of the regular file that file descriptor `fd` is open on, where the system says it
+/// (Linux's /proc/self/fd); `None` for a pipe, a terminal, a device or a deleted file.
+fn stdio_file(fd: i32) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let by_path = std::fs::metadata(&link).ok()?;
+    let by_fd = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+    (link.is_absolute() && by_path.is_file() && by_path.dev() == by_fd.dev() && by_path.ino() == by_fd.ino()).then_some(link)
+}
+
+/// What `cksum` prints for these bytes: `CRC SIZE`.
+fn cksum_of(bytes: &[u8]) -> String {
+    format!("{} {}", crate::emit::buildkit::cksum(bytes), bytes.len())
+}
+
+/// What the script was compiled from and how to compile it again, both as seen from the context:
+/// the Rockerfile and the files the template variables came from, and the command line.
+fn sources(cli: &Cli, rockerfile: &Path, stdin: bool, rockerfile_sum: String, context: &Path, template: &TemplateOptions, backend: Backend) -> Option<crate::emit::Sources> {
+    let cwd = std::env::current_dir().ok()?;
+    let context = context.canonicalize().ok()?;
+    // A path the user gave (relative to the current directory), as seen from the context.
+    let from_context = |p: &Path| -> Option<String> {
+        let abs = cwd.join(p);
+        rel_between(&abs.canonicalize().unwrap_or_else(|_| normalize(&abs)), &context)
+    };
+    let rockerfile_rel = from_context(rockerfile)?;
+    let mut files = vec![(rockerfile_rel.clone(), rockerfile_sum)];
+    for file in crate::template::var_input_files(template) {
+        if let (Some(rel), Ok(bytes)) = (from_context(&file), std::fs::read(&file)) {
+            files.push((rel, cksum_of(&bytes)));
+        }
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut word = |w: &str| words.push(crate::emit::sh_quote(w));
+    if backend == Backend::Buildkit {
+        word("--emit");
+        word("buildkit");
+    }
+    if let Some(id) = &cli.id {
+        word("--id");
+        word(id);
+    }
+    for f in &cli.var_files {
+        word("--vars");
+        word(&if f.starts_with("~") { f.display().to_string() } else { from_context(f)? });
+    }
+    for v in &cli.vars {
+        word("--var");
+        match v.split_once("=@") {
+            Some((k, file)) if !file.starts_with('~') => word(&format!("{k}=@{}", from_context(Path::new(file))?)),
+            _ => word(v),
+        }
+    }
+    for (k, v) in &cli.build_args {
+        word("--build-arg");
+        word(&format!("{k}={v}"));
+    }
+    for path in &cli.allow_mounts {
+        word("--allow-mount");
+        word(&absolute_path(path));
+    }
+    for s in &cli.secrets {
+        word("--secret");
+        word(s);
+    }
+    if cli.strict {
+        word("--strict");
+    }
+    if cli.demand_artifacts {
+        word("--demand-artifacts");
+    }
+    if let Some(d) = cli.dialect {
+        word("--dialect");
+        word(if d == DialectArg::Go { "go" } else { "jinja" });
+    }
+    // Run from the context, the compile takes the Rockerfile's folder for the context: `-C .`
+    // when that is another folder.
+    if rockerfile.canonicalize().ok()?.parent() != Some(context.as_path()) {
+        word("-C");
+        word(".");
+    }
+    if stdin {
+        word("-");
+        words.push(format!("< {}", crate::emit::sh_quote(&rockerfile_rel)));
+    } else {
+        word(&rockerfile_rel);
+    }
+    Some(crate::emit::Sources { files, args: words.join(" ") })
+}
+
+/// `path` without `.` and with each `..` taken back, without looking at the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// `target` as seen from `base`, both absolute: relative when they share a folder other than `/`
+/// (so that moving both keeps it right), absolute otherwise (so that moving the script alone does).
+fn rel_between(target: &Path, base: &Path) -> Option<String> {
+    let t: Vec<Component> = target.components().collect();
+    let b: Vec<Component> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common <= 1 && b.len() > 1 {
+        return target.to_str().map(str::to_string);
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c.as_os_str());
+    }
+    let s = rel.to_str()?.to_string();
+    Some(if s.is_empty() { ".".into() } else { s })
+}
+
 /// `target` as seen from `base` (both relative to the current directory or absolute).
 fn relative_path(target: &Path, base: &Path) -> Option<String> {
     let cwd = std::env::current_dir().ok()?;
@@ -503,18 +639,7 @@ fn relative_path(target: &Path, base: &Path) -> Option<String> {
     for t in tail.into_iter().rev() {
         base.push(t);
     }
-    let t: Vec<Component> = target.components().collect();
-    let b: Vec<Component> = base.components().collect();
-    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut rel = PathBuf::new();
-    for _ in common..b.len() {
-        rel.push("..");
-    }
-    for c in &t[common..] {
-        rel.push(c.as_os_str());
-    }
-    let s = rel.to_str()?.to_string();
-    Some(if s.is_empty() { ".".into() } else { s })
+    rel_between(&target, &base)
 }
 
 /// Writes DIR/build.sh and the Dockerfiles into a fresh directory beside DIR, then swaps it in:

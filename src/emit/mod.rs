@@ -8,7 +8,32 @@ mod sh;
 
 pub use dot::dot;
 pub use explain::{explain_buildkit, explain_sh};
-pub use sh::{host_mount_line, sh, Layout};
+pub use sh::{host_mount_line, runtime, runtime_hash, sh, Layout, RUNTIME_FILE};
+
+/// The script's code that says what it was compiled from (see [`Sources`]): `rc_sources`, which
+/// checks each file, and how to compile it again. Without sources (a Rockerfile read from a pipe)
+/// there is nothing to compare.
+pub fn sources_code(sources: Option<&Sources>, layout: Layout) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "# What this script was compiled from (paths relative to the build context), with each file's\n\
+         # `cksum` then: run in another context, or after an edit, it stops and says how to compile again.\n",
+    );
+    let rockerfile = sources.and_then(|s| s.files.first()).map(|(path, _)| path.as_str()).unwrap_or_default();
+    let _ = writeln!(out, "rc_compiled_from={}", sh_quote(rockerfile));
+    let _ = writeln!(out, "rc_compile_args={}", sh_quote(sources.map(|s| s.args.as_str()).unwrap_or_default()));
+    let _ = writeln!(out, "rc_compiled_to_dir={}", u8::from(layout == Layout::Directory));
+    out.push_str("rc_sources() {\n");
+    match sources {
+        Some(s) if !s.files.is_empty() => {
+            let checks: Vec<String> = s.files.iter().map(|(path, sum)| format!("rc_source {} {}", sh_quote(path), sh_quote(sum))).collect();
+            let _ = writeln!(out, "  {}", checks.join(" &&\n    "));
+        }
+        _ => out.push_str("  : # the Rockerfile came from a pipe: nothing to compare\n"),
+    }
+    out.push_str("}\n");
+    out
+}
 
 /// Which output rockerc writes (`--emit`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,6 +46,23 @@ pub enum Backend {
     /// The stage graph, as Graphviz.
     Dot,
 }
+
+/// What a script was compiled from, so that before it builds it can tell that it runs in another
+/// context than the one it was compiled for (it was moved, or `--context` names another folder),
+/// or that the Rockerfile has changed since.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The Rockerfile first, then the other files the compile read (`--vars`, `--var K=@FILE`):
+    /// each as a path relative to the build context (absolute when they share no folder but
+    /// `/`), with what `cksum` printed for it then (`CRC SIZE`).
+    pub files: Vec<(String, String)>,
+    /// The compile's arguments as shell words, for a compile run in the context; the script adds
+    /// where the output goes (`-o DIR`, or `> FILE`) from where it is itself.
+    pub args: String,
+}
+
+/// The shell that checks [`Sources`] when a script starts; the same in both backends' runtimes.
+pub const SOURCES_RUNTIME: &str = include_str!("sources.sh");
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
 #[derive(Clone, Debug, PartialEq, Eq)]

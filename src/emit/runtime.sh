@@ -48,14 +48,15 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_jobs_max=
   rc_allow_given=''
+  rc_context_recorded=$rc_context rc_context_given=0
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
       --attach) rc_attach=1 ;;
       --no-cache) rc_no_cache=1 ;;
       --pull) rc_pull=1 ;;
-      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
-      --context=*) rc_context=${1#--context=} ;;
+      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
+      --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
       --id=*) rc_build_id=${1#--id=} ;;
       --allow-mount) [ $# -ge 2 ] || rc_usage_error "--allow-mount needs a path"; rc_allow_given="$rc_allow_given$2
@@ -497,17 +498,9 @@ rc_rm_container_later() {
   rc_removers="$rc_removers $!"
 }
 
+# The build context (rc_find_context), and the build id that names MOUNT volumes.
 rc_resolve_context() {
-  case $rc_context in
-    /*) ;;
-    *) rc_context="$rc_here/$rc_context" ;;
-  esac
-  [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
-  # The physical path, without a subshell (this runs before the no-op check).
-  rc_cwd=$PWD
-  cd -P -- "$rc_context" || rc_die "cannot enter the build context $rc_context"
-  rc_context=$PWD
-  cd -- "$rc_cwd" || rc_die "cannot return to $rc_cwd"
+  rc_find_context
   if [ -z "$rc_build_id" ]; then rc_build_id="$rc_context:$rc_rockerfile"; fi
 }
 
@@ -751,9 +744,12 @@ ${rc_kv%%=*}="*) ;;
   done
 }
 
-# The wrapper a MOUNTed RUN runs under when it has file MOUNTs or ARG values: it links the files
-# in, exports the ARGs, runs the command, and removes the links before the container is
-# committed.
+# The wrapper a MOUNTed RUN runs under when it has file MOUNTs, ARG values or secrets: the
+# container's ENTRYPOINT, so that its CMD, which `docker commit` records as the history's
+# "created by", is the RUN's command as a Dockerfile RUN records it. It links the files in,
+# exports the ARGs, runs the command, and then takes away every trace of the links: the links,
+# the folders it made for them (when the command left nothing in them), and the time the folder
+# above them had (the layer then holds that folder unchanged).
 rc_write_wrapper() {
   cat > "$rc_tmp/wrapper" <<'ROCKERC_WRAPPER'
 #!/bin/sh
@@ -769,10 +765,32 @@ for rc_f in /dev/.rockerc/secret.*; do
   rc_v=$(cat "$rc_f")
   export "${rc_f##*/secret.}=$rc_v"
 done
+rc_made= rc_kept= rc_n=0
 if [ -f /dev/.rockerc/links ]; then
   while IFS= read -r rc_src && IFS= read -r rc_dst; do
     if [ -e "$rc_dst" ] || [ -L "$rc_dst" ]; then exit 121; fi
-    case $rc_dst in */*/*) mkdir -p "${rc_dst%/*}" 2>/dev/null || exit 122 ;; esac
+    # The folder that exists (its time is kept in a file under /dev/shm, never committed), and
+    # the ones under it that do not, made here one at a time, outermost first.
+    rc_up=${rc_dst%/*} rc_new=
+    while [ -n "$rc_up" ] && [ ! -d "$rc_up" ]; do
+      rc_new="$rc_up
+$rc_new"
+      rc_up=${rc_up%/*}
+    done
+    rc_n=$((rc_n + 1))
+    if touch -r "${rc_up:-/}" "/dev/shm/.rockerc-time.$rc_n" 2>/dev/null; then
+      # Last first: a later link's folder may have been changed by an earlier one's.
+      rc_kept="$rc_n ${rc_up:-/}
+$rc_kept"
+    fi
+    while IFS= read -r rc_dir; do
+      [ -n "$rc_dir" ] || continue
+      mkdir "$rc_dir" 2>/dev/null || exit 122
+      rc_made="$rc_dir
+$rc_made"
+    done <<ROCKERC_DIRS
+$rc_new
+ROCKERC_DIRS
     ln -s "$rc_src" "$rc_dst" 2>/dev/null || exit 122
   done < /dev/.rockerc/links
 fi
@@ -782,6 +800,21 @@ if [ -f /dev/.rockerc/links ]; then
   while IFS= read -r rc_src && IFS= read -r rc_dst; do
     if [ -L "$rc_dst" ]; then rm -f "$rc_dst"; fi
   done < /dev/.rockerc/links
+  # Innermost first; a folder the command wrote into stays.
+  rc_left=0
+  while IFS= read -r rc_dir; do
+    [ -n "$rc_dir" ] || continue
+    rmdir "$rc_dir" 2>/dev/null || rc_left=1
+  done <<ROCKERC_DIRS
+$rc_made
+ROCKERC_DIRS
+  while read -r rc_k rc_dir; do
+    [ -n "$rc_k" ] || continue
+    if [ "$rc_left" = 0 ]; then touch -r "/dev/shm/.rockerc-time.$rc_k" "$rc_dir" 2>/dev/null; fi
+    rm -f "/dev/shm/.rockerc-time.$rc_k"
+  done <<ROCKERC_DIRS
+$rc_kept
+ROCKERC_DIRS
 fi
 exit "$rc_status"
 ROCKERC_WRAPPER
@@ -852,7 +885,7 @@ rc_run_once() {
   shift
   rc_n=$#
   rc_new_container
-  rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$(rc_q --entrypoint)$(rc_q '')$rc_mount_opts"
+  rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$rc_mount_opts"
   rc_wrap=
   if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ]; then
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
@@ -868,8 +901,9 @@ rc_run_once() {
     rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
     rc_wrap=/dev/.rockerc-run
   fi
-  rc_opts="$rc_opts$(rc_q "$rc_img")"
-  if [ -n "$rc_wrap" ]; then rc_opts="$rc_opts$(rc_q "$rc_wrap")"; fi
+  # The command is the container's CMD, exactly: `docker commit` records it as the history's
+  # "created by" (`/bin/sh -c npm install`, as a Dockerfile RUN has it).
+  rc_opts="$rc_opts$(rc_q --entrypoint)$(rc_q "$rc_wrap")$(rc_q "$rc_img")"
   # Append the options after the command, then rotate the command's words to the end.
   eval "set -- \"\$@\" $rc_opts"
   while [ "$rc_n" -gt 0 ]; do
@@ -902,10 +936,11 @@ rc_sign() {
 }
 
 # Commits the RUN container with exactly the config a Dockerfile RUN leaves. `docker commit`
-# keeps what `docker run` copied from the image, but the command would leak into Cmd, and
-# Shell and OnBuild are not copied at all: put back the parent's CMD, ENTRYPOINT and ONBUILD as
-# changes, and SHELL (which `commit --change` refuses) with a one-line build. A parent with
-# neither CMD nor ENTRYPOINT needs that build too: only `ENTRYPOINT []` in a build clears Cmd.
+# keeps what `docker run` copied from the image, but the command would leak into Cmd (and the
+# wrapper into Entrypoint), and Shell and OnBuild are not copied at all: put back the parent's
+# CMD, ENTRYPOINT and ONBUILD as changes, and SHELL (which `commit --change` refuses) with a
+# one-line build. A parent with neither CMD nor ENTRYPOINT needs that build too: only
+# `ENTRYPOINT []` in a build clears Cmd.
 rc_commit() {
   rc_cfg=$(docker image inspect --format '{{json .Config.Cmd}}
 {{json .Config.Entrypoint}}
@@ -926,6 +961,15 @@ $rc_onbuild
 ROCKERC_ONBUILD
   rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
   rc_rm_container_later
+  if [ -n "$rc_wrap" ] && [ "$rc_ep_json" = null ]; then
+    # The wrapper was the ENTRYPOINT, and `docker commit` can set one but never clear one: a
+    # commit of a container of the image created without one (it never runs; its layer is
+    # empty, its history line blank) gives the image none, as its parent had.
+    rc_new_container
+    rc_docker create --name "$rc_ctr" --entrypoint '' "$rc_img" ''
+    rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
+    rc_rm_container_later
+  fi
   rc_fix=
   if [ "$rc_shell_json" != null ]; then rc_fix="SHELL $rc_shell_json
 "; fi
@@ -1450,6 +1494,8 @@ rc_up_to_date() {
 }
 
 rc_write_stamp() {
+  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again.
+  rc_sources || return 0
   rc_stamp_file
   # The subsets' hard links changed the inputs' ctimes: they go before the inputs are looked at.
   rm -rf "$rc_tmp"/sub.*

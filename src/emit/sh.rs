@@ -1,6 +1,6 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
-use super::{heredoc_delimiter, sh_quote, sh_quote_always, Emitted};
+use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
 use crate::analyze::Mount;
 use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind, TarLayout};
 use sha2::{Digest, Sha256};
@@ -21,9 +21,10 @@ pub enum Layout {
 /// The script and its files. `context` is the build context relative to where the script will
 /// live (it is resolved against the script's own directory when it runs). `allow_mounts` are the
 /// host paths outside the context its MOUNTs may bind without being allowed again when it runs
-/// (`--allow-mount` given to rockerc: absolute paths).
-pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String]) -> Emitted {
-    let mut e = ShEmitter { plan, layout, out: String::new(), files: Vec::new(), dockerfiles: String::new(), allow_mounts };
+/// (`--allow-mount` given to rockerc: absolute paths); `sources`, what the script checks before
+/// it builds.
+pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String], sources: Option<&Sources>) -> Emitted {
+    let mut e = ShEmitter { plan, layout, sources, out: String::new(), files: Vec::new(), dockerfiles: String::new(), allow_mounts };
     e.script(context, build_id);
     // The plan's checksum names the no-op stamp: a recompiled script with any change starts over.
     let mut h = Sha256::new();
@@ -33,15 +34,36 @@ pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str
         h.update(text.as_bytes());
     }
     let hash: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let script = e.out.replacen(PLAN_HASH, &hash, 1);
+    // What the script was compiled from is not part of the plan: a new comment in the Rockerfile
+    // makes the script check another checksum, not build again.
+    let script = e.out.replacen(PLAN_HASH, &hash, 1).replacen(SOURCES, &mark_literal_dollars(&sources_code(sources, layout)), 1);
     Emitted { script, files: e.files }
 }
 
 const PLAN_HASH: &str = "@PLAN_HASH@";
 
+/// The runtime's file beside build.sh with `-o DIR`.
+pub const RUNTIME_FILE: &str = "rockerc-runtime.sh";
+
+/// The runtime: the shell functions every script of this version of rockerc runs on, the same
+/// text for every Rockerfile (inside the script, or the file [`RUNTIME_FILE`] beside it).
+pub fn runtime() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}"
+    )
+}
+
+/// The first 16 hex digits of the runtime's SHA-256, as build.sh names it.
+pub fn runtime_hash(runtime: &str) -> String {
+    Sha256::digest(runtime.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+const SOURCES: &str = "@SOURCES@\n";
+
 struct ShEmitter<'a> {
     plan: &'a BuildPlan,
     layout: Layout,
+    sources: Option<&'a Sources>,
     out: String,
     files: Vec<(String, String)>,
     /// Single layout: the functions that print each Dockerfile.
@@ -81,6 +103,18 @@ impl<'a> ShEmitter<'a> {
         if !self.allow_mounts.is_empty() {
             w!(self.out, "# Allowed when compiled (--allow-mount): {}", self.allow_mounts.iter().map(|a| crate::lower::one_line_name(a)).collect::<Vec<_>>().join(", "));
         }
+        w!(self.out, "#");
+        match self.layout {
+            Layout::Single => {
+                w!(self.out, "# The plan comes first: the settings, one function per stage with one block per step, and");
+                w!(self.out, "# rc_main; then the generated Dockerfiles; then the runtime, the same for every Rockerfile.");
+            }
+            Layout::Directory => {
+                w!(self.out, "# The plan: the settings, one function per stage with one block per step, and rc_main. Each");
+                w!(self.out, "# step's file is beside this script (NN-stageS.Dockerfile, or .run.sh, .export.sh, .import.sh,");
+                w!(self.out, "# .attach.sh), and so is {RUNTIME_FILE}, the runtime, the same for every Rockerfile.");
+            }
+        }
         w!(self.out, "set -eu");
         w!(self.out);
         let settings_start = self.out.len();
@@ -98,6 +132,7 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "rc_plan_hash={PLAN_HASH}");
         let allowed: String = self.allow_mounts.iter().map(|a| format!("{a}\n")).collect();
         w!(self.out, "rc_allow_compiled={}", sh_quote(&allowed));
+        self.out.push_str(SOURCES);
         // What the no-op check looks at for changes: the whole context, or only the paths the
         // build's COPY/ADD read.
         let mut inputs: Vec<&str> = Vec::new();
@@ -113,7 +148,22 @@ impl<'a> ShEmitter<'a> {
         }
         inputs.sort_unstable();
         inputs.dedup();
-        let inputs = if whole { vec!["."] } else { inputs };
+        let mut inputs = if whole { vec!["."] } else { inputs };
+        // The Rockerfile and the variables' files are inputs too: where the no-op check runs its
+        // find anyway, it sees their edits as any other's (mtime and ctime) at no cost, and
+        // rc_check_sources compares their checksums only before a build. Where it would run find
+        // for them alone, or cannot (outside the context), the checksums every run: one process
+        // either way, and the exact answer.
+        let mut sources_seen = !inputs.is_empty();
+        for (path, _) in self.sources.iter().flat_map(|s| &s.files) {
+            if path.starts_with('/') || path.starts_with("..") {
+                sources_seen = false;
+            }
+        }
+        if sources_seen && !whole {
+            inputs.extend(self.sources.iter().flat_map(|s| &s.files).map(|(path, _)| path.as_str()));
+        }
+        w!(self.out, "rc_sources_seen={}", u8::from(sources_seen));
         w!(self.out, "rc_reads_context={}", u8::from(!inputs.is_empty()));
         w!(self.out, "rc_inputs_scope={}", if whole { "all" } else { "listed" });
         w!(self.out, "rc_find_inputs() {{");
@@ -154,34 +204,27 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "cd -- \"$rc_cwd\" || exit 1");
         w!(self.out);
         w!(self.out, "rc_help() {{");
-        w!(self.out, "  printf 'Builds the images of %s (a script generated by rockerc).\\n\\nUsage: sh {} [options]\\n' \"$rc_rockerfile\"", self.script_name());
+        w!(self.out, "  printf 'Builds the images of %s (a script generated by rockerc %s).\\n\\nUsage: sh {} [options]\\n' \"$rc_rockerfile\" \"$rc_runtime\"", self.script_name());
         w!(self.out, "}}");
         w!(self.out);
         self.mark_from(settings_start);
-        self.out.push_str(RUNTIME);
-        w!(self.out);
-        self.out.push_str(HOST_PATHS);
-        w!(self.out);
+        let inputs_start = self.out.len();
+        self.fast_path_inputs();
+        self.mark_from(inputs_start);
         let mut stages = String::new();
         for stage in &plan.stages {
             self.stage(&mut stages, stage);
         }
-        if self.layout == Layout::Single && !self.dockerfiles.is_empty() {
-            w!(self.out, "# ---- The generated Dockerfiles, one per build step ----");
-            w!(self.out);
-            self.out.push_str(&self.dockerfiles);
-        }
         self.out.push_str(&mark_literal_dollars(&stages));
-        let inputs_start = self.out.len();
-        self.fast_path_inputs();
-        self.mark_from(inputs_start);
         w!(self.out, "rc_main() {{");
         w!(self.out, "  rc_parse_args \"$@\"");
         w!(self.out, "  rc_resolve_context");
+        w!(self.out, "  if [ \"$rc_sources_seen\" = 0 ]; then rc_check_sources; fi");
         w!(self.out, "  if rc_up_to_date; then");
         w!(self.out, "    rc_say \"up to date: nothing {} reads has changed since the last build (--no-cache rebuilds)\"", self.plan.source_name.replace(['"', '$', '`', '\\'], "?"));
         w!(self.out, "    exit 0");
         w!(self.out, "  fi");
+        w!(self.out, "  rc_check_sources");
         w!(self.out, "  rc_setup");
         w!(self.out, "  rc_check_docker");
         w!(self.out, "  rc_lock");
@@ -210,6 +253,33 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "  rc_report");
         w!(self.out, "}}");
         w!(self.out);
+        let runtime = runtime();
+        let version = env!("CARGO_PKG_VERSION");
+        match self.layout {
+            Layout::Single => {
+                if !self.dockerfiles.is_empty() {
+                    w!(self.out, "# ---- The generated Dockerfiles, one per build step ----");
+                    w!(self.out);
+                    self.out.push_str(&self.dockerfiles);
+                }
+                w!(self.out, "# ---- The runtime of rockerc {version}: the same for every Rockerfile (sha256 {}) ----", runtime_hash(&runtime));
+                w!(self.out);
+                self.out.push_str(&runtime);
+                w!(self.out);
+            }
+            Layout::Directory => {
+                w!(self.out, "# The runtime of rockerc {version}, beside this script: the same file for every Rockerfile");
+                w!(self.out, "# (sha256 {}).", runtime_hash(&runtime));
+                w!(self.out, "[ -f \"$rc_here/{RUNTIME_FILE}\" ] || {{ printf 'rockerc: %s is missing: compile again\\n' \"$rc_here/{RUNTIME_FILE}\" >&2; exit 1; }}");
+                w!(self.out, "# shellcheck source={RUNTIME_FILE}");
+                w!(self.out, ". \"$rc_here/{RUNTIME_FILE}\"");
+                w!(self.out, "[ \"$rc_runtime\" = {version} ] || {{ printf 'rockerc: %s is not the runtime of rockerc {version}: compile again\\n' \"$rc_here/{RUNTIME_FILE}\" >&2; exit 1; }}");
+                w!(self.out);
+                self.files.push((RUNTIME_FILE.to_string(), runtime));
+                // shellcheck follows build.sh into the step files and the runtime (the same as `-x`).
+                self.files.push((".shellcheckrc".to_string(), "# build.sh sources the files beside it: follow them, from wherever shellcheck runs.\nexternal-sources=true\nsource-path=SCRIPTDIR\n".to_string()));
+            }
+        }
         w!(self.out, "rc_main \"$@\"");
     }
 
@@ -263,22 +333,37 @@ impl<'a> ShEmitter<'a> {
         self.out.push_str(&marked);
     }
 
-    /// Appends `v DEST` / `c SRC DEST OPTIONS WHERE` / `b SRC DEST OPTIONS WHERE` mount specs
-    /// (see rc_mounts in runtime.sh).
-    fn push_mounts(&self, line: &mut String, mounts: &[Mount]) {
-        for m in mounts {
-            match m {
-                Mount::Volume { dest } => {
-                    let _ = write!(line, " v {}", sh_quote(&dest.value));
-                }
-                Mount::Bind { src, dest, options } => {
-                    let kind = if crate::lower::in_context_path(&src.value) { 'c' } else { 'b' };
-                    let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
-                    let where_ = format!("{}:{lines}", self.plan.source_name);
-                    let _ = write!(line, " {kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_));
-                }
+    /// A mount spec as the runtime reads it (see rc_mounts in runtime.sh): `v DEST`, or
+    /// `c SRC DEST OPTIONS WHERE` (a host path in the context) / `b SRC DEST OPTIONS WHERE`.
+    fn mount_words(&self, m: &Mount) -> String {
+        match m {
+            Mount::Volume { dest } => format!("v {}", sh_quote(&dest.value)),
+            Mount::Bind { src, dest, options } => {
+                let kind = if crate::lower::in_context_path(&src.value) { 'c' } else { 'b' };
+                let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
+                let where_ = format!("{}:{lines}", self.plan.source_name);
+                format!("{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_))
             }
         }
+    }
+
+    /// `  HEAD MOUNTSPEC... -- WORD...`: a mount per line when there are any.
+    fn command_lines(&self, out: &mut String, head: &str, mounts: &[Mount], words: &[String]) {
+        let tail: String = std::iter::once("--").chain(words.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+        if mounts.is_empty() {
+            w!(out, "  {head} {tail}");
+            return;
+        }
+        w!(out, "  {head} \\");
+        for m in mounts {
+            w!(out, "    {} \\", self.mount_words(m));
+        }
+        w!(out, "    {tail}");
+    }
+
+    /// `NN-stageS` or `NN-stageS-ALIAS`: a step's files, in the order the steps run.
+    fn step_file_stem(&self, stage: &PlanStage, step: &Step) -> String {
+        format!("{:02}-stage{}{}", step.number, stage.index + 1, stage.alias.as_ref().map(|a| format!("-{a}")).unwrap_or_default())
     }
 
     fn script_name(&self) -> &'static str {
@@ -319,71 +404,83 @@ impl<'a> ShEmitter<'a> {
             w!(out, "  # {where_}  {}", one_line(&step.summary));
             w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(&one_line(&step.summary)));
         }
-        match &step.kind {
-            StepKind::Build(b) => self.build(out, stage, step, b),
+        // A step that is not a Dockerfile: its code, inline or (`-o DIR`) in a file of its own
+        // that the stage function sources, as it names a Dockerfile for a build.
+        let mut body = String::new();
+        let (kind, what, mounts): (&str, &str, &[Mount]) = match &step.kind {
+            StepKind::Build(b) => return self.build(out, stage, step, b),
             StepKind::Run(r) => {
-                need_vars(out, &r.mounts, &where_);
+                need_vars(&mut body, &r.mounts, &where_);
                 let env: String = r.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-                let mut line = format!("  rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
-                self.push_mounts(&mut line, &r.mounts);
-                line.push_str(" --");
-                for a in &r.argv {
-                    line.push(' ');
-                    line.push_str(&sh_quote(a));
-                }
-                w!(out, "{line}");
-                w!(out, "  rc_done");
+                let head = format!("rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
+                self.command_lines(&mut body, &head, &r.mounts, &r.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
+                let what = "A RUN while MOUNTs are active: `docker run` of the image so far with them, then `docker\n\
+                            commit` with the config a Dockerfile RUN leaves (rc_run).";
+                ("run", what, &r.mounts)
             }
             StepKind::Export(x) => {
                 let wd = match (&x.workdir, x.needs_workdir) {
                     (_, false) => "/".to_string(),
                     (Some(w), true) => sh_quote(w),
                     (None, true) => {
-                        w!(out, "  rc_workdir");
+                        w!(body, "  rc_workdir");
                         "\"$rc_wd\"".to_string()
                     }
                 };
-                need_vars(out, &x.mounts, &where_);
-                let mut line = format!("  rc_export {} {wd}", x.export);
-                self.push_mounts(&mut line, &x.mounts);
-                line.push_str(" --");
-                for (src, contents) in &x.sources {
-                    let _ = write!(line, " {} {}", sh_quote(src), u8::from(*contents));
-                }
-                w!(out, "{line}");
-                w!(out, "  rc_done");
+                need_vars(&mut body, &x.mounts, &where_);
+                let sources: Vec<String> = x.sources.iter().map(|(src, contents)| format!("{} {}", sh_quote(src), u8::from(*contents))).collect();
+                self.command_lines(&mut body, &format!("rc_export {} {wd}", x.export), &x.mounts, &sources);
+                let what = "EXPORT: `docker cp` out of a container of the image so far (it has the stage's MOUNTs)\n\
+                            into this build's export store, which the IMPORTs read (rc_export).";
+                ("export", what, &x.mounts)
             }
             StepKind::Attach(a) => {
-                need_vars(out, &a.mounts, &where_);
-                let mut line = "  rc_attach".to_string();
-                self.push_mounts(&mut line, &a.mounts);
-                line.push_str(" --");
-                for arg in &a.argv {
-                    line.push(' ');
-                    line.push_str(&sh_quote(arg));
-                }
-                w!(out, "{line}");
-                w!(out, "  rc_done");
+                need_vars(&mut body, &a.mounts, &where_);
+                self.command_lines(&mut body, "rc_attach", &a.mounts, &a.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
+                let what = "ATTACH: with --attach, an interactive container of the image so far, with the stage's\n\
+                            MOUNTs; without it, a note that it was skipped (rc_attach).";
+                ("attach", what, &a.mounts)
             }
             StepKind::ImportToMount(m) => {
-                need_vars(out, &m.mounts, &where_);
-                self.import_context(out, step, &m.context);
-                let mut line = format!("  rc_import_mount {}", sh_quote(&m.dest));
-                self.push_mounts(&mut line, &m.mounts);
-                line.push_str(" --");
-                for (k, src) in m.context.sources.iter().enumerate() {
-                    let _ = write!(line, " \"$rc_ctx/{k}/\"{}", sh_quote(&src.name));
-                }
-                w!(out, "{line}");
-                w!(out, "  rc_done");
+                need_vars(&mut body, &m.mounts, &where_);
+                self.import_context(&mut body, step, &m.context);
+                let items: Vec<String> = m.context.sources.iter().enumerate().map(|(k, src)| format!("\"$rc_ctx/{k}/\"{}", sh_quote(&src.name))).collect();
+                self.command_lines(&mut body, &format!("rc_import_mount {}", sh_quote(&m.dest)), &m.mounts, &items);
+                let what = "IMPORT into a MOUNTed folder: what the EXPORTs it reads left, laid out as rsync would,\n\
+                            copied in through a container that has the stage's MOUNTs (rc_import_mount).";
+                ("import", what, &m.mounts)
             }
             StepKind::Tag { name: tag, push } => {
                 w!(out, "  # {where_}  {}", one_line(&step.summary));
                 w!(out, "  rc_tag {} {} {}", step.lines.first, sh_quote(tag), u8::from(*push));
+                return;
             }
-            StepKind::Save(key) => w!(out, "  rc_save {}", sh_quote(key)),
-            StepKind::Restore => w!(out, "  rc_img=$rc_exposed_from"),
+            StepKind::Save(key) => return w!(out, "  rc_save {}", sh_quote(key)),
+            StepKind::Restore => return w!(out, "  rc_img=$rc_exposed_from"),
+        };
+        match self.layout {
+            Layout::Single => out.push_str(&body),
+            Layout::Directory => {
+                let file = format!("{}.{kind}.sh", self.step_file_stem(stage, step));
+                let mut text = String::new();
+                w!(text, "# Generated by rockerc from {where_}, {}: step {} of {}, which runs this file.", stage.label, step.number, self.script_name());
+                for line in what.lines() {
+                    w!(text, "# {}", line.trim());
+                }
+                w!(text, "#");
+                w!(text, "#   {}", one_line(&step.summary));
+                for m in mounts {
+                    w!(text, "#   with MOUNT {}", one_line(&m.spec()));
+                }
+                for line in body.lines() {
+                    w!(text, "{}", line.strip_prefix("  ").unwrap_or(line));
+                }
+                self.files.push((file.clone(), mark_literal_dollars(&text)));
+                w!(out, "  # shellcheck source={file}");
+                w!(out, "  . \"$rc_here/\"{}", sh_quote(&file));
+            }
         }
+        w!(out, "  rc_done");
     }
 
     fn build(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) {
@@ -462,7 +559,7 @@ impl<'a> ShEmitter<'a> {
         };
         match self.layout {
             Layout::Directory => {
-                let file = format!("{:02}-stage{}{}.Dockerfile", step.number, stage.index + 1, stage.alias.as_ref().map(|a| format!("-{a}")).unwrap_or_default());
+                let file = format!("{}.Dockerfile", self.step_file_stem(stage, step));
                 self.files.push((file.clone(), text));
                 format!("\"$rc_here/\"{}", sh_quote(&file))
             }
@@ -487,8 +584,9 @@ impl<'a> ShEmitter<'a> {
 /// Text from the Rockerfile is single-quoted, so a `$` or a backquote in it stays literal (a RUN's
 /// command is expanded by the shell in the container, a path not at all). shellcheck flags such
 /// words (SC2016); each generated command that has one says, right above it, that it is meant.
-/// A quoted word may span lines (a value with a newline): quoting is followed across lines, and
-/// the directive goes above the command's first line, never inside a word.
+/// A quoted word may span lines (a value with a newline), and so may a command whose lines end in
+/// `\`: quoting and continuations are followed across lines, and the directive goes above the
+/// command's first line, never inside a word or between its lines.
 fn mark_literal_dollars(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     let mut command = String::new();
@@ -498,7 +596,8 @@ fn mark_literal_dollars(code: &str) -> String {
         for c in line.chars() {
             scan.push(c);
         }
-        if scan.in_word() {
+        let backslashes = line.trim_end_matches('\n').chars().rev().take_while(|&c| c == '\\').count();
+        if scan.in_word() || (!line.trim_start().starts_with('#') && backslashes % 2 == 1) {
             continue;
         }
         let trimmed = command.trim_start();
@@ -700,6 +799,9 @@ mod tests {
         // A word spanning lines: the directive goes above the command, never inside the word.
         let marked = mark_literal_dollars("  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
         assert_eq!(marked, "  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
+        // A command on several lines: the directive goes above its first.
+        let marked = mark_literal_dollars("  rc_run k '' '' \\\n    v /c \\\n    -- sh -c 'echo $x'\n");
+        assert_eq!(marked, "  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  rc_run k '' '' \\\n    v /c \\\n    -- sh -c 'echo $x'\n");
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod yaml;
 
 pub use funcs::shell_quote;
 pub use missing::Missing;
-pub use vars::{load_vars, Vars};
+pub use vars::{load_vars, var_input_files, Vars};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{Segment, SourceFile, SourceMap, Span};

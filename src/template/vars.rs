@@ -75,6 +75,19 @@ pub fn load_vars(options: &TemplateOptions) -> Result<Vars, Diagnostics> {
     }
 }
 
+/// The files the variables are read from: each `--vars` file (globs expanded), then each
+/// `--var K=@FILE`. A generated script checks that they have not changed since it was compiled.
+pub fn var_input_files(options: &TemplateOptions) -> Vec<PathBuf> {
+    let (mut warnings, mut errors) = (Vec::new(), Vec::new());
+    let mut files: Vec<PathBuf> = options.var_files.iter().flat_map(|pattern| expand_glob(options, pattern, &mut warnings, &mut errors)).collect();
+    for raw in &options.vars {
+        if let Some(file) = raw.split_once('=').and_then(|(_, value)| value.strip_prefix('@')) {
+            files.push(resolve_path(options, file));
+        }
+    }
+    files
+}
+
 /// Rocker's merge: later values replace earlier ones, but two lists are appended.
 fn merge(into: &mut BTreeMap<String, Value>, from: BTreeMap<String, Value>) {
     for (k, v) in from {

@@ -50,7 +50,7 @@ pub fn engine_or_skip(test: &str) -> bool {
     let ready = READY.get_or_init(|| {
         let ok = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         match ok {
-            Ok(s) if s.success() => ensure_base_images(),
+            Ok(s) if s.success() => ensure_images(&[BUSYBOX]),
             _ => Err("no Docker daemon answers (docker version failed)".into()),
         }
     });
@@ -70,21 +70,35 @@ fn image_exists(name: &str) -> bool {
     Command::new("docker").args(["image", "inspect", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
-/// Base images the golden examples build FROM: `tests/setup.sh` builds them (no registry is
-/// assumed reachable), and is the one place their recipes live.
-fn ensure_base_images() -> Result<(), String> {
-    if [BUSYBOX, BUILDER, NODE].iter().all(|i| image_exists(i)) {
+/// Base images the tests build FROM, each built when a test first needs it (the node image is
+/// 1.1 GB): `tests/setup.sh` builds them (no registry is assumed reachable), and is the one place
+/// their recipes live. Tests of one binary run in threads: one build at a time.
+fn ensure_images(images: &[&str]) -> Result<(), String> {
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&str> = images.iter().copied().filter(|i| !image_exists(i)).collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let status = Command::new("sh")
         .arg(repo_root().join("tests/setup.sh"))
         .arg("images")
+        .args(&missing)
         .status()
         .map_err(|e| format!("cannot run tests/setup.sh: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err("`sh tests/setup.sh images` could not build the base images".into())
+        Err(format!("`sh tests/setup.sh images {}` could not build them", missing.join(" ")))
+    }
+}
+
+/// The base images (`rockerc-test/...`) a Rockerfile names, built if missing; a test that cannot
+/// have them fails, naming them.
+pub fn need_images_for(rockerfile: &str) {
+    let images: Vec<&str> = [BUSYBOX, BUILDER, NODE].into_iter().filter(|i| rockerfile.contains(i.trim_end_matches(":latest"))).collect();
+    if let Err(why) = ensure_images(&images) {
+        panic!("the base images {images:?} are missing: {why}");
     }
 }
 
@@ -98,6 +112,7 @@ impl Example {
     pub fn new(name: &str) -> Example {
         let dir = tempfile::Builder::new().prefix(&format!("rockerc-{name}-")).tempdir().unwrap();
         copy_dir(&repo_root().join("golden").join(name), dir.path());
+        need_images_for(&std::fs::read_to_string(dir.path().join("Rockerfile")).unwrap());
         Example { dir, name: name.to_string() }
     }
 

@@ -33,6 +33,8 @@ pub struct BuildkitOptions<'a> {
     pub build_args: &'a [(String, String)],
     /// `--allow-mount` given to rockerc: host paths outside the context the script may bind.
     pub allow_mounts: &'a [String],
+    /// What the script checks before it builds.
+    pub sources: Option<&'a super::Sources>,
 }
 
 /// Program + stage graph -> the multi-stage plan (for `--explain` and the renderers).
@@ -58,7 +60,7 @@ pub fn stage_text(ms: &MultiStage, stage: &DStage) -> String {
 /// The script and the Dockerfile.
 pub fn buildkit(ms: &MultiStage, options: &BuildkitOptions) -> Emitted {
     let dockerfile = dockerfile::render(ms);
-    let script = script::render(ms, &dockerfile, options.layout, options.context, options.build_args, options.allow_mounts);
+    let script = script::render(ms, &dockerfile, options.layout, options.context, options.build_args, options.allow_mounts, options.sources);
     let files = match options.layout {
         Layout::Single => Vec::new(),
         Layout::Directory => vec![("Dockerfile".to_string(), dockerfile)],

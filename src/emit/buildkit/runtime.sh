@@ -48,14 +48,15 @@ rc_usage_error() {
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0
   rc_allow_given=''
+  rc_context_recorded=$rc_context rc_context_given=0
   while [ $# -gt 0 ]; do
     case $1 in
       --push) rc_push=1 ;;
       --attach) rc_attach=1 ;;
       --no-cache) rc_no_cache=1 ;;
       --pull) rc_pull=1 ;;
-      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2; shift ;;
-      --context=*) rc_context=${1#--context=} ;;
+      --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
+      --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --allow-mount) [ $# -ge 2 ] || rc_usage_error "--allow-mount needs a path"; rc_allow_given="$rc_allow_given$2
 "; shift ;;
       --allow-mount=*) rc_allow_given="$rc_allow_given${1#--allow-mount=}
@@ -136,12 +137,7 @@ rc_check_docker() {
 }
 
 rc_resolve_context() {
-  case $rc_context in
-    /*) ;;
-    *) rc_context="$rc_here/$rc_context" ;;
-  esac
-  [ -d "$rc_context" ] || rc_die "the build context $rc_context is not a directory (pass --context DIR)"
-  rc_context=$(cd "$rc_context" && pwd -P)
+  rc_find_context
 }
 
 # rc_need_var NAME WHERE: a MOUNT source reads $NAME when the script runs; say so if it is unset.
