@@ -175,19 +175,10 @@ impl Diagnostic {
                 let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 let carets = marker.repeat(width);
                 let tail = if label.message.is_empty() { String::new() } else { format!(" {}", label.message) };
-                let _ = writeln!(
-                    out,
-                    "{:gutter$} {} {}{}",
-                    "",
-                    bar,
-                    pad,
-                    paint(if primary { sev_color } else { "1;34" }, &format!("{carets}{tail}"))
-                );
+                let _ = writeln!(out, "{:gutter$} {} {}{}", "", bar, pad, paint(if primary { sev_color } else { "1;34" }, &format!("{carets}{tail}")));
             }
         }
-        let pad = " ".repeat(
-            self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map, file).start).0.to_string().len()).unwrap_or(0),
-        );
+        let pad = " ".repeat(self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map, file).start).0.to_string().len()).unwrap_or(0));
         for note in &self.notes {
             let _ = writeln!(out, "{pad} {} note: {}", paint("1;34", "="), note);
         }
@@ -305,8 +296,7 @@ mod tests {
     #[test]
     fn renders_file_line_column_and_the_line() {
         let file = SourceFile::new("Rockerfile", "FROM a\nRUNN echo hi\n");
-        let d = Diagnostic::error("unknown-instruction", "unknown instruction `RUNN`")
-            .at(Span::new(7, 11), "did you mean `RUN`?");
+        let d = Diagnostic::error("unknown-instruction", "unknown instruction `RUNN`").at(Span::new(7, 11), "did you mean `RUN`?");
         assert_eq!(
             d.render(&file, &SourceMap::identity(), false),
             "error[unknown-instruction]: unknown instruction `RUNN`\n\
@@ -321,16 +311,16 @@ mod tests {
     fn a_problem_without_a_place_names_no_file_position() {
         let file = SourceFile::new("Rockerfile", "FROM a\n");
         let d = Diagnostic::error("var-missing-equals", "`--var foo` has no `=`").help("write `--var foo=VALUE`");
-        assert_eq!(
-            d.render(&file, &SourceMap::identity(), false),
-            "error[var-missing-equals]: `--var foo` has no `=`\n = help: write `--var foo=VALUE`\n"
-        );
+        assert_eq!(d.render(&file, &SourceMap::identity(), false), "error[var-missing-equals]: `--var foo` has no `=`\n = help: write `--var foo=VALUE`\n");
     }
 
     #[test]
     fn labels_on_one_line_show_it_once() {
         let file = SourceFile::new("Rockerfile", "{{ assert .X }}\n");
-        let d = Diagnostic::error("template-assert-failed", "assertion failed").at(Span::new(10, 12), "this argument").also(Span::new(3, 9), "in this call").in_original();
+        let d = Diagnostic::error("template-assert-failed", "assertion failed")
+            .at(Span::new(10, 12), "this argument")
+            .also(Span::new(3, 9), "in this call")
+            .in_original();
         assert_eq!(
             d.render(&file, &SourceMap::identity(), false),
             "error[template-assert-failed]: assertion failed\n\

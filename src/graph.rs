@@ -90,8 +90,7 @@ impl StageGraph {
 
     /// The stages `stage` depends on directly, ascending, without duplicates.
     pub fn deps(&self, stage: usize) -> Vec<usize> {
-        let mut deps: Vec<usize> =
-            self.graph.edges_directed(self.node(stage), Direction::Incoming).map(|e| self.graph[e.source()]).collect();
+        let mut deps: Vec<usize> = self.graph.edges_directed(self.node(stage), Direction::Incoming).map(|e| self.graph[e.source()]).collect();
         deps.sort_unstable();
         deps.dedup();
         deps
@@ -252,8 +251,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     if let Err(cycle) = toposort(&graph, None) {
         let stage = &program.stages[graph[cycle.node_id()]];
         errors.push(
-            Diagnostic::error("stage-cycle", format!("{} depends on itself", stage.label()))
-                .at(stage.from.span, "this stage is part of a dependency cycle"),
+            Diagnostic::error("stage-cycle", format!("{} depends on itself", stage.label())).at(stage.from.span, "this stage is part of a dependency cycle"),
         );
     }
     if errors.is_empty() {

@@ -41,7 +41,16 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { template: TemplateOptions::default(), context: ".".into(), build_args: Vec::new(), layout: Layout::Single, build_id: None, context_dir: None, allow_mounts: Vec::new(), sources: None }
+        Options {
+            template: TemplateOptions::default(),
+            context: ".".into(),
+            build_args: Vec::new(),
+            layout: Layout::Single,
+            build_id: None,
+            context_dir: None,
+            allow_mounts: Vec::new(),
+            sources: None,
+        }
     }
 }
 
@@ -100,7 +109,8 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let analyze_options = analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone(), allow_mounts: options.allow_mounts.clone() };
+    let analyze_options =
+        analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone(), allow_mounts: options.allow_mounts.clone() };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;

@@ -60,7 +60,6 @@ fn interrupts_stop_the_build_and_clean_up() {
     s.remove_all();
 }
 
-
 /// `rockerc build` waits while the script cleans up: Ctrl-C (to the whole group) or a TERM to
 /// rockerc alone ends the script through its traps, and rockerc exits with its status, leaving
 /// neither containers nor its own temporary directory.
@@ -193,17 +192,23 @@ fn a_missing_docker_or_daemon_is_reported_before_anything_runs() {
 
     // No docker on PATH (only the POSIX tools the script uses).
     let bin = tempfile::tempdir().unwrap();
-    for tool in ["sh", "mkdir", "rm", "cat", "mktemp", "date", "awk", "cksum", "cut", "sed", "grep", "find", "tr", "sort", "mv", "cp", "tail", "ps", "getconf", "sleep", "dirname"] {
+    for tool in [
+        "sh", "mkdir", "rm", "cat", "mktemp", "date", "awk", "cksum", "cut", "sed", "grep", "find", "tr", "sort", "mv", "cp", "tail", "ps", "getconf", "sleep",
+        "dirname",
+    ] {
         if let Some(path) = ["/usr/bin", "/bin"].iter().map(|d| std::path::Path::new(d).join(tool)).find(|p| p.exists()) {
             std::os::unix::fs::symlink(path, bin.path().join(tool)).unwrap();
         }
     }
-    let out = Command::new("sh").arg(dir.path().join("build.sh")).env("PATH", bin.path()).env("XDG_CACHE_HOME", cache.path()).env("TMPDIR", tmp.path()).output().unwrap();
+    let out = Command::new("sh")
+        .arg(dir.path().join("build.sh"))
+        .env("PATH", bin.path())
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "rockerc: error: docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "rockerc: error: docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)\n");
 
     // A daemon that does not answer.
     let out = Command::new("sh")
@@ -215,10 +220,7 @@ fn a_missing_docker_or_daemon_is_reported_before_anything_runs() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.ends_with("rockerc: error: the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST\n"),
-        "{err}"
-    );
+    assert!(err.ends_with("rockerc: error: the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST\n"), "{err}");
     assert!(err.contains("/nonexistent/docker.sock"), "docker's own reason is shown: {err}");
     assert!(temp_dirs_in(tmp.path()).is_empty(), "nothing left behind");
 }
@@ -358,9 +360,7 @@ impl Phase {
                 let words: Vec<&str> = p.split(' ').collect();
                 words.first().is_some_and(|w| w.ends_with("docker")) && words.get(1) == Some(sub) && words.iter().any(|w| w.contains(arg))
             }),
-            Phase::RunningContainer => {
-                !docker_str(&["ps", "-q", "--filter", &format!("label=rockerc.test={}", s.id), "--filter", "status=running"]).is_empty()
-            }
+            Phase::RunningContainer => !docker_str(&["ps", "-q", "--filter", &format!("label=rockerc.test={}", s.id), "--filter", "status=running"]).is_empty(),
         }
     }
 }
@@ -373,18 +373,16 @@ fn interrupt_in(s: &Scenario, phase: Phase, unfinished: &str, persisting: impl F
     use std::os::unix::process::CommandExt;
     for (signal, whole_group) in [("INT", true), ("TERM", false)] {
         let before = s.made();
-        let mut child = s
-            .command(&["--jobs", "1"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut child = s.command(&["--jobs", "1"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
         let started = std::time::Instant::now();
         while !phase.reached(s) {
             if let Some(status) = child.try_wait().unwrap() {
                 let out = child.wait_with_output().unwrap();
-                panic!("SIG{signal}: the build ended ({status}) before the phase:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+                panic!(
+                    "SIG{signal}: the build ended ({status}) before the phase:\n{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             assert!(started.elapsed().as_secs() < 60, "SIG{signal}: the phase was never reached");
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -499,9 +497,7 @@ fn an_interrupt_mid_build_run_leaves_no_container() {
     let _g = engine_lock();
     // A RUN without MOUNTs runs inside `docker build`: its container is the daemon's, not named
     // by the script. The file written by the first build shortens the second.
-    let s = Scenario::new(&format!(
-        "FROM {BUSYBOX}\n{{label}}\nCOPY go /go\nRUN test -s /go || sleep 300\nTAG rockerc-e2e/interrupt-{{id}}:latest\n"
-    ));
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nCOPY go /go\nRUN test -s /go || sleep 300\nTAG rockerc-e2e/interrupt-{{id}}:latest\n"));
     std::fs::write(s.ctx.path().join("go"), "").unwrap();
     interrupt_in(&s, Phase::RunningContainer, "RUN test", |before| with_persisting(before, 0, &[], &s));
     std::fs::write(s.ctx.path().join("go"), "yes").unwrap();
@@ -683,7 +679,8 @@ fn a_build_failing_late_leaves_every_tag_where_it_was() {
 // time, after its containers and files (its secrets first) are gone.
 
 /// A RUN that owns the shared volume for a while and fails if anyone else wrote to it meanwhile.
-const OWNER_RUN: &str = "MOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 2 && test \"$(cat /shared/owner)\" = \"$$\" && cat /shared/owner > /seen\n";
+const OWNER_RUN: &str =
+    "MOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 2 && test \"$(cat /shared/owner)\" = \"$$\" && cat /shared/owner > /seen\n";
 
 fn lock_name(id: &str) -> String {
     format!("rockerc-lock-{}", cksum(id))
@@ -748,7 +745,14 @@ fn a_stale_lock_is_taken_over_by_one_build_at_a_time_after_its_leftovers_are_gon
     let builds: Vec<_> = (0..4)
         .map(|_| {
             let tmp = tempfile::tempdir().unwrap();
-            let child = s.command(&["--no-cache"]).env("TMPDIR", tmp.path()).env("XDG_CACHE_HOME", tmp.path().join("cache")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            let child = s
+                .command(&["--no-cache"])
+                .env("TMPDIR", tmp.path())
+                .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
             (child, tmp)
         })
         .collect();
@@ -778,7 +782,14 @@ fn a_build_killed_mid_run_is_cleaned_up_by_the_next_one() {
     let out = run_ok(rockerc().current_dir(s.ctx.path()).args(["--secret", "TOKEN", "Rockerfile"]));
     std::fs::write(s.ctx.path().join("build.sh"), out.stdout).unwrap();
     // Started the way a CI job starts it, then killed with SIGKILL, with its process group.
-    let mut child = s.command(&["--no-cache"]).env("TOKEN", "hunter2-secret").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).process_group(0).spawn().unwrap();
+    let mut child = s
+        .command(&["--no-cache"])
+        .env("TOKEN", "hunter2-secret")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let started = std::time::Instant::now();
     while !Phase::RunningContainer.reached(&s) {
         assert!(started.elapsed().as_secs() < 60, "the RUN never started");
@@ -813,7 +824,9 @@ fn a_build_piped_into_head_leaves_nothing() {
         return;
     }
     let _g = engine_lock();
-    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nRUN echo one > /one\nMOUNT /cache\nRUN echo two > /two\nRUN echo three > /three\nTAG rockerc-e2e/piped-{{id}}:latest\n"));
+    let s = Scenario::new(&format!(
+        "FROM {BUSYBOX}\n{{label}}\nRUN echo one > /one\nMOUNT /cache\nRUN echo two > /two\nRUN echo three > /three\nTAG rockerc-e2e/piped-{{id}}:latest\n"
+    ));
     for ignore in ["", "trap '' PIPE; "] {
         let line = format!("{ignore}sh \"$0\" --no-cache --id \"$1\" | head -n 1");
         let out = Command::new("sh")

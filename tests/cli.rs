@@ -290,7 +290,10 @@ fn a_build_arg_without_equals_is_a_usage_error_before_anything_is_read() {
 fn a_build_arg_without_a_name_is_a_usage_error() {
     let run = Sandbox::new().run(&["--build-arg", "=1", "missing"]);
     assert_eq!((run.code, run.stdout.is_empty()), (2, true));
-    assert_eq!(run.stderr, "error: invalid value '=1' for '--build-arg <NAME=VALUE>': expected NAME=VALUE, but the name is empty\n\nFor more information, try '--help'.\n");
+    assert_eq!(
+        run.stderr,
+        "error: invalid value '=1' for '--build-arg <NAME=VALUE>': expected NAME=VALUE, but the name is empty\n\nFor more information, try '--help'.\n"
+    );
 }
 
 #[test]
@@ -440,7 +443,12 @@ fn output_dir_holds_an_executable_script_and_one_dockerfile_per_step() {
     let run = sandbox.run(&["-o", "build", "Rockerfile"]);
     assert_eq!((run.code, run.stderr.as_str(), run.stdout.is_empty()), (0, "", true));
 
-    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, sources: Some(sources_of("Rockerfile", TWO_STAGES, ".")), ..Options::default() };
+    let options = Options {
+        context: "..".into(),
+        layout: rockerc::emit::Layout::Directory,
+        sources: Some(sources_of("Rockerfile", TWO_STAGES, ".")),
+        ..Options::default()
+    };
     let expected = rockerc::compile(&SourceFile::new("Rockerfile", TWO_STAGES), &options).unwrap().output;
     assert!(expected.files.len() >= 2, "two stages make at least two Dockerfiles: {:?}", expected.files.iter().map(|f| &f.0).collect::<Vec<_>>());
 
@@ -567,7 +575,8 @@ fn output_dir_replaces_an_earlier_output_as_a_whole() {
     sandbox.write("Rockerfile", HELLO);
     let run = sandbox.run(&["-o", "build", "Rockerfile"]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
-    let options = Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, sources: Some(sources_of("Rockerfile", HELLO, ".")), ..Options::default() };
+    let options =
+        Options { context: "..".into(), layout: rockerc::emit::Layout::Directory, sources: Some(sources_of("Rockerfile", HELLO, ".")), ..Options::default() };
     let expected = rockerc::compile(&SourceFile::new("Rockerfile", HELLO), &options).unwrap().output;
     // The Dockerfiles of the earlier output are gone: the directory holds exactly the new one.
     let mut names: Vec<String> = std::fs::read_dir(sandbox.path("build")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -1359,7 +1368,6 @@ fn a_template_range_repeating_a_bad_line_reports_it_once() {
     );
 }
 
-
 /// HEALTHCHECK is checked as Docker's instruction layer checks it.
 #[test]
 fn healthcheck_forms() {
@@ -1395,7 +1403,8 @@ fn syntax_directive_is_a_warning() {
 #[test]
 fn rocker_lints() {
     let sandbox = Sandbox::new();
-    sandbox.write("Rockerfile", "FROM a\nEXPORT /src /app\nMOUNT ./missing:/m\nRUN true\nPUSH user/app:1\nPUSH localhost:5000/app:1\nEXPORT /out/app /bin/app\n");
+    sandbox
+        .write("Rockerfile", "FROM a\nEXPORT /src /app\nMOUNT ./missing:/m\nRUN true\nPUSH user/app:1\nPUSH localhost:5000/app:1\nEXPORT /out/app /bin/app\n");
     let run = sandbox.run(&["Rockerfile"]);
     assert_eq!(run.code, 0);
     assert_eq!(
@@ -1429,12 +1438,12 @@ fn diagnostics_are_coloured_on_a_terminal() {
     assert_eq!(on_terminal(Some("1")), plain);
     let (red, bold, blue, reset) = ("\x1b[1;31m", "\x1b[1m", "\x1b[1;34m", "\x1b[0m");
     let coloured = format!(
-            "{red}error[unknown-instruction]{reset}{bold}: unknown instruction `RUNN`{reset}\n \
+        "{red}error[unknown-instruction]{reset}{bold}: unknown instruction `RUNN`{reset}\n \
              {blue}-->{reset} Rockerfile:2:1\n  \
              {blue}|{reset}\n\
              {blue}2{reset} {blue}|{reset} RUNN x\n  \
              {blue}|{reset} {red}^^^^ did you mean `RUN`?{reset}\n"
-        );
+    );
     assert_eq!(on_terminal(None), coloured);
     assert_eq!(on_terminal(Some("")), coloured, "an empty NO_COLOR does not count");
 }

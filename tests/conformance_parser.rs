@@ -20,11 +20,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn cases(dir: &Path) -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut cases: Vec<PathBuf> =
+        fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display())).map(|entry| entry.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     cases
 }
@@ -136,18 +133,10 @@ fn rockerc_syntax_fixtures() {
 fn heredoc_fixture_bodies() {
     let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syntax/heredocs/Rockerfile"));
     let ast = parse(&text).unwrap().ast;
-    let bodies: Vec<(&str, &str)> =
-        ast.instructions.iter().flat_map(|i| &i.heredocs).map(|h| (h.name.as_str(), h.body.value.as_str())).collect();
+    let bodies: Vec<(&str, &str)> = ast.instructions.iter().flat_map(|i| &i.heredocs).map(|h| (h.name.as_str(), h.body.value.as_str())).collect();
     assert_eq!(
         bodies,
-        [
-            ("EOF", "set -e\necho \"$HOME\"\n"),
-            ("FILE1", "one\n"),
-            ("FILE2", "two\n"),
-            ("SCRIPT", "\t#!/bin/sh\n\techo chomped\n"),
-            ("X", "Y\n"),
-            ("Y", "X\n"),
-        ]
+        [("EOF", "set -e\necho \"$HOME\"\n"), ("FILE1", "one\n"), ("FILE2", "two\n"), ("SCRIPT", "\t#!/bin/sh\n\techo chomped\n"), ("X", "Y\n"), ("Y", "X\n"),]
     );
     assert!(matches!(ast.instructions.last().unwrap().args, Args::List(_)));
 }

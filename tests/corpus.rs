@@ -87,11 +87,8 @@ fn value_of(name: &str) -> String {
 fn corpus_compiles_or_fails_as_pinned() {
     let dir = corpus();
     let rows = readme_vars(&dir);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "README.md")
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "README.md").collect();
     names.sort();
 
     let mut compiled = 0;
@@ -121,12 +118,7 @@ fn corpus_compiles_or_fails_as_pinned() {
                 let first = failure.diagnostics.iter().find(|d| d.is_error()).expect("a failure has an error");
                 match expected {
                     Some((_, code, message)) if first.code == *code && first.message == *message => failed_as_pinned += 1,
-                    _ => problems.push(format!(
-                        "{name}: fails with [{}] {:?}\n{}",
-                        first.code,
-                        first.message,
-                        failure.render(&file, false)
-                    )),
+                    _ => problems.push(format!("{name}: fails with [{}] {:?}\n{}", first.code, first.message, failure.render(&file, false))),
                 }
             }
         }

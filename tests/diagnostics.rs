@@ -69,7 +69,10 @@ fn unescape(text: &str) -> String {
                 Some('\\') => out.push('\\'),
                 Some('x') => {
                     let hex: String = chars.by_ref().take(2).collect();
-                    let byte = u8::from_str_radix(&hex, 16).ok().filter(u8::is_ascii).unwrap_or_else(|| panic!("`\\x{hex}` in a fixture header: two hex digits below 80"));
+                    let byte = u8::from_str_radix(&hex, 16)
+                        .ok()
+                        .filter(u8::is_ascii)
+                        .unwrap_or_else(|| panic!("`\\x{hex}` in a fixture header: two hex digits below 80"));
                     out.push(char::from(byte));
                 }
                 other => panic!("unknown escape `\\{}` in a fixture header", other.map(String::from).unwrap_or_default()),
@@ -197,7 +200,9 @@ fn codes_in_src() -> BTreeSet<String> {
             }
         }
     }
-    let is_code = |s: &str| !s.is_empty() && s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let is_code = |s: &str| {
+        !s.is_empty() && s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
     let mut files = Vec::new();
     walk(&root().join("src"), &mut files);
     let mut codes = BTreeSet::new();

@@ -59,7 +59,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
     ("parallel-builders", "/srv/from-left/left.end", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-right/right.start", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-right/right.end", "contents", "the builder writes the time it ran"),
-    ("npm-cache-ssh", "/root/.ssh", "kind", "BuildKit (Docker 20.10) leaves the folder it made for a secret mount's target; the sh backend leaves nothing of a MOUNTed file"),
+    (
+        "npm-cache-ssh",
+        "/root/.ssh",
+        "kind",
+        "BuildKit (Docker 20.10) leaves the folder it made for a secret mount's target; the sh backend leaves nothing of a MOUNTed file",
+    ),
 ];
 
 #[test]
@@ -239,7 +244,18 @@ fn host_tree(root: &Path) -> BTreeMap<String, FileInfo> {
             };
             let sha256 = (kind == 'f').then(|| digest(&mut std::fs::File::open(e.path()).unwrap()));
             let link = (kind == 'l').then(|| std::fs::read_link(e.path()).unwrap().to_string_lossy().into_owned());
-            files.insert(rel, FileInfo { kind, mode: meta.mode() & 0o7777, uid: meta.uid().into(), gid: meta.gid().into(), size: if kind == 'f' { meta.len() } else { 0 }, link, sha256 });
+            files.insert(
+                rel,
+                FileInfo {
+                    kind,
+                    mode: meta.mode() & 0o7777,
+                    uid: meta.uid().into(),
+                    gid: meta.gid().into(),
+                    size: if kind == 'f' { meta.len() } else { 0 },
+                    link,
+                    sha256,
+                },
+            );
         }
     }
     files
@@ -285,7 +301,11 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let images = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        let images = Command::new("docker")
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
         for image in images.lines().filter(|i| self.prefixes.iter().any(|p| i.contains(p.as_str()))) {
             let _ = Command::new("docker").args(["rmi", image]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
@@ -376,11 +396,8 @@ fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: 
     let key = key_dir.path().join("id_rsa");
     run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
     // It lies outside the build context: the environment allows it (as a CI configuration would).
-    let build_env = vec![
-        ("SSH_KEY_FILE", key.display().to_string()),
-        ("ROCKERC_ALLOW_MOUNT", key_dir.path().display().to_string()),
-        ("ROCKERC_DOCKER", bk_docker.clone()),
-    ];
+    let build_env =
+        vec![("SSH_KEY_FILE", key.display().to_string()), ("ROCKERC_ALLOW_MOUNT", key_dir.path().display().to_string()), ("ROCKERC_DOCKER", bk_docker.clone())];
 
     let mut built = Vec::new();
     for backend in ["sh", "buildkit"] {
@@ -415,7 +432,8 @@ fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: 
     }
     // What the builds wrote on the host (IMPORT into a MOUNTed directory).
     let (sh_host, bk_host) = (host_tree(built[0].path()), host_tree(built[1].path()));
-    let written = |t: &BTreeMap<String, FileInfo>| t.iter().filter(|(p, _)| p.starts_with("dist")).map(|(p, f)| (p.clone(), f.clone())).collect::<BTreeMap<_, _>>();
+    let written =
+        |t: &BTreeMap<String, FileInfo>| t.iter().filter(|(p, _)| p.starts_with("dist")).map(|(p, f)| (p.clone(), f.clone())).collect::<BTreeMap<_, _>>();
     differences.extend(tree_differences(name, "host", &written(&sh_host), &written(&bk_host)));
     eprintln!("{name}: {} image(s) compared ({}), {} difference(s)", sh.len(), sh.keys().cloned().collect::<Vec<_>>().join(", "), differences.len());
     Some(differences)
@@ -502,7 +520,11 @@ fn a_wrong_assumption_stops_the_buildkit_build() {
     let Some(bk_docker) = buildkit_or_skip("a_wrong_assumption_stops_the_buildkit_build") else { return };
     // Nothing says whether /out/dir is a file or a directory; rockerc takes it for a file.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN mkdir -p /out/dir && touch /out/dir/x\nEXPORT /out/dir\n\nFROM {BUSYBOX}\nIMPORT dir /target\n")).unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!("FROM {BUSYBOX}\nRUN mkdir -p /out/dir && touch /out/dir/x\nEXPORT /out/dir\n\nFROM {BUSYBOX}\nIMPORT dir /target\n"),
+    )
+    .unwrap();
     let out = run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "Rockerfile"]));
     std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
     let out = Command::new("sh").arg(dir.path().join("build.sh")).env("ROCKERC_DOCKER", &bk_docker).output().unwrap();
@@ -570,7 +592,11 @@ fn buildkit_scripts_are_shellcheck_clean() {
                 child.stdin.take().unwrap().write_all(out.script.as_bytes()).unwrap();
             }
             let result = child.wait_with_output().unwrap();
-            assert!(result.status.success(), "shellcheck -s sh finds problems in the {layout:?} BuildKit script of {name}:\n{}", String::from_utf8_lossy(&result.stdout));
+            assert!(
+                result.status.success(),
+                "shellcheck -s sh finds problems in the {layout:?} BuildKit script of {name}:\n{}",
+                String::from_utf8_lossy(&result.stdout)
+            );
         }
     }
 }
@@ -583,7 +609,9 @@ fn attach_opens_the_image_at_that_point_with_the_stages_mounts() {
     let dir = tempfile::tempdir().unwrap();
     copy_golden("attach", dir.path());
     let rockerfile = std::fs::read_to_string(dir.path().join("Rockerfile")).unwrap();
-    let rockerfile = rockerfile.replace("MOUNT .:/workspace", "MOUNT .:/workspace:ro\nMOUNT /cache").replace("TAG rockerc-golden/attach:latest\n", "RUN echo later > /later\n");
+    let rockerfile = rockerfile
+        .replace("MOUNT .:/workspace", "MOUNT .:/workspace:ro\nMOUNT /cache")
+        .replace("TAG rockerc-golden/attach:latest\n", "RUN echo later > /later\n");
     std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
     let id = format!("rockerc-diff-attach-{}", std::process::id());
     let out = run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "--id", &id, "Rockerfile"]));

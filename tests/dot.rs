@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn examples() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo_root().join("golden")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("Rockerfile").is_file()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(repo_root().join("golden")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("Rockerfile").is_file()).collect();
     dirs.sort();
     dirs
 }

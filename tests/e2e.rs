@@ -361,7 +361,8 @@ fn a_mounted_file_leaves_no_trace_and_the_history_reads_as_the_rockerfile() {
         let run = "RUN wc -c < /root/.ssh/id_rsa > out.txt 2>/dev/null || echo none > out.txt\n";
         let plain = inline_example(&format!("{body}{run}TAG rockerc-e2e/plain-file:latest\n"));
         run_ok(Command::new("sh").arg(plain.path().join("build.sh")));
-        let mounted = inline_example(&format!("{body}MOUNT {}:/root/.ssh/id_rsa\nMOUNT /cache\n{run}TAG rockerc-e2e/mounted-file:latest\n", key.path().display()));
+        let mounted =
+            inline_example(&format!("{body}MOUNT {}:/root/.ssh/id_rsa\nMOUNT /cache\n{run}TAG rockerc-e2e/mounted-file:latest\n", key.path().display()));
         // The key is outside the build context: whoever runs the build allows it.
         run_ok(Command::new("sh").arg(mounted.path().join("build.sh")).arg("--no-cache").arg("--allow-mount").arg(key.path()));
 
@@ -378,7 +379,11 @@ fn a_mounted_file_leaves_no_trace_and_the_history_reads_as_the_rockerfile() {
         let files = image_files("rockerc-e2e/mounted-file:latest");
         assert_eq!(file_text(&files, "/work/out.txt").trim(), "15", "the RUN saw the MOUNTed file");
         assert_eq!(file_text(&image_files("rockerc-e2e/plain-file:latest"), "/work/out.txt"), "none\n");
-        assert!(!files.keys().any(|p| p.starts_with("/root/.ssh")), "a trace of the MOUNTed file: {:?}", files.keys().filter(|p| p.starts_with("/root")).collect::<Vec<_>>());
+        assert!(
+            !files.keys().any(|p| p.starts_with("/root/.ssh")),
+            "a trace of the MOUNTed file: {:?}",
+            files.keys().filter(|p| p.starts_with("/root")).collect::<Vec<_>>()
+        );
         assert_eq!(files.get("/root"), image_files(BUSYBOX).get("/root"));
     }
 }
@@ -600,7 +605,8 @@ fn rockerc_build_fails_with_the_script_and_names_the_line() {
     }
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("rockerc-e2e/cli-fails-{}", std::process::id());
-    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo one\nTAG {tag}\nENV A=1\nRUN echo two; \\\n  exit 4\nRUN echo three\n")).unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo one\nTAG {tag}\nENV A=1\nRUN echo two; \\\n  exit 4\nRUN echo three\n"))
+        .unwrap();
     let (tmp, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let out = rockerc().current_dir(dir.path()).args(["build", "--no-cache"]).env("TMPDIR", tmp.path()).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -622,14 +628,22 @@ fn rockerc_build_fails_with_the_script_and_names_the_line() {
 
 /// Times vary: `(1.3s)`, `(cached, 0.2s)` and `built in 2.4s` become `T.Ts`.
 fn mask(log: &str) -> String {
-    let time = |w: &str| w.strip_suffix('s').and_then(|n| n.split_once('.')).is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit()));
+    let time = |w: &str| {
+        w.strip_suffix('s')
+            .and_then(|n| n.split_once('.'))
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit()))
+    };
     let mut out = String::new();
     for line in log.lines() {
         let words: Vec<String> = line
             .split(' ')
             .map(|w| {
                 let core = w.trim_start_matches('(').trim_end_matches(')');
-                if time(core) { w.replace(core, "T.Ts") } else { w.to_string() }
+                if time(core) {
+                    w.replace(core, "T.Ts")
+                } else {
+                    w.to_string()
+                }
             })
             .collect();
         out.push_str(&words.join(" "));

@@ -69,11 +69,8 @@ fn service_release_from_master_carries_every_kind_of_variable() {
     );
     write(&ex, "NOTES.txt", "  Faster greetings.\n\nFixes 'quoting' bugs.\n\n");
     let env = [("CI", "1"), ("BUILD_NUMBER", "4711"), ("GIT_COMMIT", "0123456789abcdef"), ("GIT_BRANCH", "feature/ignored")];
-    let script = compile(
-        &ex,
-        &["--vars", "vars.yml", "-vars", "release.json", "--var", "Version=2.0.0", "-var", "Branch=master", "--var", "Notes=@NOTES.txt"],
-        &env,
-    );
+    let script =
+        compile(&ex, &["--vars", "vars.yml", "-vars", "release.json", "--var", "Version=2.0.0", "-var", "Branch=master", "--var", "Notes=@NOTES.txt"], &env);
     assert!(script.contains("PUSH 127.0.0.1:5000/rockerc-golden/template-service:2.0.0\n"), "master PUSHes:\n{script}");
     let out = ex.build(&[]);
     assert!(stdout(&out).contains("not pushing 127.0.0.1:5000/rockerc-golden/template-service:2.0.0"), "{}", stdout(&out));
@@ -133,11 +130,7 @@ fn service_from_a_feature_branch_is_a_tagged_debug_build_that_is_not_pushed() {
     let ex = Example::new("template-service");
     // Only this file (not the golden vars.yml): no Version, no Branch, no Labels, no artifacts,
     // no queues, and an explicit `Debug: false`.
-    write(
-        &ex,
-        "dev.yaml",
-        "Service:\n  Name: greeter\n  Port: 8081\n  Greeting: dev build\n  Queues: []\n  Debug: false\nBuild:\n  Flags: [-O0, -g0]\n",
-    );
+    write(&ex, "dev.yaml", "Service:\n  Name: greeter\n  Port: 8081\n  Greeting: dev build\n  Queues: []\n  Debug: false\nBuild:\n  Flags: [-O0, -g0]\n");
     let script = compile(&ex, &["--vars", "dev.yaml"], &[("GIT_BRANCH", "feature/login-form")]);
     assert!(!script.contains("127.0.0.1:5000"), "no PUSH off master:\n{script}");
     let out = ex.build(&[]);
@@ -176,11 +169,7 @@ fn jinja_status_page_for_staging() {
         r#"{"pages": [{"slug": "maintenance", "title": "Planned maintenance", "body": "Sunday 02:00 UTC"}],
             "components": {"api": "down", "search": "degraded", "web": "operational"}}"#,
     );
-    compile(
-        &ex,
-        &["--vars", "vars.yml", "--vars", "staging.json", "--var", "version=2.4.0-rc1"],
-        &[("DEPLOY_ENV", "staging"), ("BUILD_NUMBER", "5")],
-    );
+    compile(&ex, &["--vars", "vars.yml", "--vars", "staging.json", "--var", "version=2.4.0-rc1"], &[("DEPLOY_ENV", "staging"), ("BUILD_NUMBER", "5")]);
     ex.build(&[]);
     let image = "rockerc-golden/template-jinja:2.4.0-rc1-staging";
     let cfg = image_config(image);
@@ -202,8 +191,7 @@ fn jinja_status_page_for_staging() {
     assert!(page.contains("<h1>Planned maintenance</h1><p>Sunday 02:00 UTC</p><footer>page 3 of 3,"), "{page}");
 
     // The image serves what it holds.
-    let served =
-        docker_str(&["run", "--rm", image, "sh", "-c", "httpd -p 8080 -h /www && sleep 1 && wget -qO- http://127.0.0.1:8080/maintenance.html"]);
+    let served = docker_str(&["run", "--rm", image, "sh", "-c", "httpd -p 8080 -h /www && sleep 1 && wget -qO- http://127.0.0.1:8080/maintenance.html"]);
     assert_eq!(served, page.trim_end());
 }
 
@@ -349,11 +337,8 @@ fn a_template_error_points_at_the_line_the_user_wrote() {
 "#
     );
     // The same error as JSON names the same place.
-    let out = rockerc_in(
-        &golden_dir("template-service"),
-        &["--error-format", "json", "--vars", "vars.yml", "--vars", low_port.to_str().unwrap(), "Rockerfile"],
-        &[],
-    );
+    let out =
+        rockerc_in(&golden_dir("template-service"), &["--error-format", "json", "--vars", "vars.yml", "--vars", low_port.to_str().unwrap(), "Rockerfile"], &[]);
     let line: Value = serde_json::from_slice(out.stderr.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(line["code"], "template-assert-failed", "{line}");
     assert_eq!(line["file"], "Rockerfile");

@@ -285,12 +285,24 @@ fn the_lint_looks_where_docker_expands() {
         assert!(ok, "{w}");
         w.contains("warning[arg-out-of-scope]")
     };
-    for body in ["ENV X=$V", "LABEL v=${V}", "ARG X=$V", "USER $V", "EXPOSE $V", "VOLUME /$V", "COPY a-$V /a", "ADD --chown=$V a /a", "STOPSIGNAL $V", "RUN echo \"$V\""] {
+    for body in [
+        "ENV X=$V",
+        "LABEL v=${V}",
+        "ARG X=$V",
+        "USER $V",
+        "EXPOSE $V",
+        "VOLUME /$V",
+        "COPY a-$V /a",
+        "ADD --chown=$V a /a",
+        "STOPSIGNAL $V",
+        "RUN echo \"$V\"",
+    ] {
         assert!(warned(body), "{body}");
     }
     // Not expanded when the stage builds (CMD, ENTRYPOINT, HEALTHCHECK run in the container;
     // ONBUILD in a later build; MOUNT sources when the script runs), or not a variable.
-    for body in ["CMD echo $V", "ENTRYPOINT echo $V", "HEALTHCHECK CMD test $V", "ONBUILD RUN echo $V", "MOUNT /$V", "RUN echo '$V'", "RUN [\"echo\", \"$V\"]"] {
+    for body in ["CMD echo $V", "ENTRYPOINT echo $V", "HEALTHCHECK CMD test $V", "ONBUILD RUN echo $V", "MOUNT /$V", "RUN echo '$V'", "RUN [\"echo\", \"$V\"]"]
+    {
         assert!(!warned(body), "{body}");
     }
     // Declared in the stage (by ARG or ENV), or set by an ENV of a base stage: in scope.

@@ -9,7 +9,8 @@ use common::*;
 use std::path::{Path, PathBuf};
 
 fn examples() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo_root().join("golden")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("Rockerfile").is_file()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(repo_root().join("golden")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("Rockerfile").is_file()).collect();
     dirs.sort();
     dirs
 }
@@ -60,7 +61,10 @@ fn the_sh_backend_is_explained_step_by_step() {
             let (number, place) = (words[1], words[2].trim_matches('\''));
             assert!(md.contains(&format!("### Step {number}: {place} (")), "{name}: no section for step {number} at {place}:\n{md}");
         }
-        let stages = script.lines().filter(|l| l.strip_prefix("rc_stage_").and_then(|r| r.strip_suffix("() {")).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))).count();
+        let stages = script
+            .lines()
+            .filter(|l| l.strip_prefix("rc_stage_").and_then(|r| r.strip_suffix("() {")).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+            .count();
         assert_eq!(md.matches("\n## Stage ").count(), stages, "{name}: a section per stage");
     }
 }

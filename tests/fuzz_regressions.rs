@@ -284,14 +284,7 @@ fn a_10_mb_line_is_too_long() {
 fn a_10_mb_line_through_a_template_is_too_long() {
     let long = "a".repeat(TEN_MB);
     compile_fails_with("10 MB Go-rendered line", format!("FROM alpine\nRUN echo {{{{ .X }}}}{long}\n"), None, "line-too-long", 30, 400);
-    compile_fails_with(
-        "10 MB Jinja-rendered line",
-        format!("FROM alpine\nRUN echo {{{{ 1 }}}}{long}\n"),
-        Some(Dialect::Jinja),
-        "line-too-long",
-        30,
-        400,
-    );
+    compile_fails_with("10 MB Jinja-rendered line", format!("FROM alpine\nRUN echo {{{{ 1 }}}}{long}\n"), Some(Dialect::Jinja), "line-too-long", 30, 400);
 }
 
 #[test]
@@ -368,18 +361,23 @@ fn json_arrays_and_onbuild_nested_deep_are_errors() {
     let json = |depth: usize| format!("FROM alpine\nRUN {}\"a\"{}\n", "[".repeat(depth), "]".repeat(depth));
     compile_fails_with("5k-deep JSON array", json(5_000), None, "json-not-strings", 20, 256);
     let deeper = json(30_000);
-    let value = bounded("30k-deep JSON array", 20, 256, move || compile("Rockerfile", deeper, None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.len()));
+    let value =
+        bounded("30k-deep JSON array", 20, 256, move || compile("Rockerfile", deeper, None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.len()));
     let len = value.expect("past the depth limit it is a shell-form RUN");
     assert!(len < 4 * 60_000 + 64 * 1024, "a {len}-byte script for one RUN");
     let onbuild = format!("FROM alpine\n{}RUN true\n", "ONBUILD ".repeat(5_000));
-    let value = bounded("5000 ONBUILDs", 20, 256, move || compile("Rockerfile", onbuild, None).map(|_| ()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()));
+    let value = bounded("5000 ONBUILDs", 20, 256, move || {
+        compile("Rockerfile", onbuild, None).map(|_| ()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+    });
     assert!(value.is_err(), "nested ONBUILD compiled");
 }
 
 #[test]
 fn variables_nested_deep_are_an_error() {
     let text = format!("FROM alpine\nENV A={}x{}\n", "${B:-".repeat(DEEP), "}".repeat(DEEP));
-    let value = bounded("100k nested ${B:-", 20, 256, move || compile("Rockerfile", text, None).map(|_| ()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()));
+    let value = bounded("100k nested ${B:-", 20, 256, move || {
+        compile("Rockerfile", text, None).map(|_| ()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+    });
     assert!(value.is_err(), "100k nested ${{B:-...}} compiled");
 }
 
@@ -391,7 +389,9 @@ fn binary_garbage_is_an_error() {
     for seed in 1..=4u64 {
         let bytes = garbage(MB, seed);
         let text = checks::text(&bytes);
-        let value = bounded(&format!("1 MB of garbage (seed {seed})"), 20, 256, move || compile("Rockerfile", text.clone(), None).map(|_| ()).map_err(|f| error_codes(&text, &f)));
+        let value = bounded(&format!("1 MB of garbage (seed {seed})"), 20, 256, move || {
+            compile("Rockerfile", text.clone(), None).map(|_| ()).map_err(|f| error_codes(&text, &f))
+        });
         assert!(value.is_err(), "1 MB of garbage compiled");
     }
 }
@@ -420,7 +420,9 @@ fn too_many_instructions_or_stages_are_an_error() {
     let runs = format!("FROM a\n{}", "RUN a\n".repeat(rockerc::syntax::MAX_INSTRUCTIONS));
     let value = bounded("one instruction over the cap", 60, 512, move || rockerc::syntax::parse(&runs).map(|_| ()).map_err(|d| (d.code, d.message)));
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} instructions", rockerc::syntax::MAX_INSTRUCTIONS))));
-    let value = bounded("one stage over the cap", 60, 512, || rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code, d.message)));
+    let value = bounded("one stage over the cap", 60, 512, || {
+        rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code, d.message))
+    });
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} stages (FROM instructions)", rockerc::syntax::MAX_STAGES))));
 }
 
@@ -451,7 +453,9 @@ fn a_thousand_stages_compile() {
 
 #[test]
 fn a_hundred_thousand_stages_compile_or_fail_clearly_in_bounded_time() {
-    let value = bounded("100k stages", 60, 2048, || compile("Rockerfile", stages(100_000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()));
+    let value = bounded("100k stages", 60, 2048, || {
+        compile("Rockerfile", stages(100_000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+    });
     if let Ok(len) = value {
         assert!(len <= 100_000 * 1024, "the script of 100k stages is {len} bytes, over 1 KiB a stage");
     }
@@ -480,14 +484,18 @@ fn go_step_cap_is_reached_quickly() {
 #[test]
 fn jinja_loops_are_bounded() {
     let text = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}".to_string();
-    let value = bounded("10^10 Jinja loop steps", 20, 256, move || rockerc::render(&SourceFile::new("Rockerfile", text), &checks::template_options(Some(Dialect::Jinja), false)).is_err());
+    let value = bounded("10^10 Jinja loop steps", 20, 256, move || {
+        rockerc::render(&SourceFile::new("Rockerfile", text), &checks::template_options(Some(Dialect::Jinja), false)).is_err()
+    });
     assert!(value, "10^10 Jinja loop steps rendered");
 }
 
 #[test]
 fn jinja_output_is_bounded() {
     let text = "{% for i in range(100000) %}{{ \"a\" * 10000 }}{% endfor %}".to_string();
-    let _ = bounded("1 GB of Jinja output", 20, 512, move || rockerc::render(&SourceFile::new("Rockerfile", text), &checks::template_options(Some(Dialect::Jinja), false)).map(|r| r.text.len()));
+    let _ = bounded("1 GB of Jinja output", 20, 512, move || {
+        rockerc::render(&SourceFile::new("Rockerfile", text), &checks::template_options(Some(Dialect::Jinja), false)).map(|r| r.text.len())
+    });
 }
 
 #[test]
@@ -588,7 +596,10 @@ fn binary_input_is_called_binary() {
 fn utf16_text_is_named_with_its_fix() {
     let run = rockerc_cli(&[], b"\xff\xfeF\0R\0O\0M\0 \0a\0\n\0");
     assert_eq!(run.code, Some(1));
-    assert_eq!(run.stderr, "error[not-utf8]: standard input is UTF-16 text, not UTF-8\n = help: save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)\n");
+    assert_eq!(
+        run.stderr,
+        "error[not-utf8]: standard input is UTF-16 text, not UTF-8\n = help: save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)\n"
+    );
 }
 
 #[test]

@@ -19,11 +19,7 @@ use std::process::{Command, Stdio};
 
 fn examples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("Rockerfile").is_file())
-        .collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("Rockerfile").is_file()).collect();
     dirs.sort();
     dirs
 }
@@ -208,7 +204,8 @@ fn emitted_dockerfiles_with_every_instruction_parse_with_both_parsers() {
     let dockerfiles: Vec<&(String, String)> = out.files.iter().filter(|(n, _)| n.ends_with(".Dockerfile")).collect();
     assert!(dockerfiles.len() >= 3, "expected several Dockerfiles, got {:?}", out.files.iter().map(|(n, _)| n).collect::<Vec<_>>());
     for (name, df) in dockerfiles {
-        let ours: Vec<&str> = rockerc::syntax::parse(df).unwrap_or_else(|d| panic!("{name}: {}", d.message)).ast.instructions.iter().map(|i| i.kind.as_str()).collect();
+        let ours: Vec<&str> =
+            rockerc::syntax::parse(df).unwrap_or_else(|d| panic!("{name}: {}", d.message)).ast.instructions.iter().map(|i| i.kind.as_str()).collect();
         let other = parse_dockerfile::parse(df).unwrap_or_else(|e| panic!("parse-dockerfile cannot read {name}: {e}\n{df}"));
         let theirs: Vec<&str> = other.instructions.iter().map(|i| independent_keyword(i).0).collect();
         assert_eq!(ours, theirs, "{name}:\n{df}");

@@ -40,20 +40,8 @@ mod textmate {
 
     /// Keys a rule may have. Anything else (`while`, nested `repository`, `injections`) is a
     /// construct this tokenizer does not implement, so the grammar may not use it.
-    const RULE_KEYS: [&str; 12] = [
-        "name",
-        "contentName",
-        "match",
-        "begin",
-        "end",
-        "captures",
-        "beginCaptures",
-        "endCaptures",
-        "patterns",
-        "include",
-        "applyEndPatternLast",
-        "comment",
-    ];
+    const RULE_KEYS: [&str; 12] =
+        ["name", "contentName", "match", "begin", "end", "captures", "beginCaptures", "endCaptures", "patterns", "include", "applyEndPatternLast", "comment"];
 
     type RuleId = usize;
 
@@ -226,11 +214,7 @@ mod textmate {
                     Some(p) => self.load_patterns(p, &format!("{at}.{k}.patterns"))?,
                     None => Vec::new(),
                 };
-                let id = self.push(Rule {
-                    name: scopes(v.get("name")),
-                    content_name: scopes(v.get("contentName")),
-                    kind: Kind::Group { patterns },
-                });
+                let id = self.push(Rule { name: scopes(v.get("name")), content_name: scopes(v.get("contentName")), kind: Kind::Group { patterns } });
                 out.insert(n, id);
             }
             Ok(out)
@@ -248,8 +232,7 @@ mod textmate {
             }
             let name = scopes(value.get("name"));
             let content_name = scopes(value.get("contentName"));
-            let str_of =
-                |k: &str| value.get(k).map(|v| v.as_str().map(str::to_string).ok_or(format!("{at}.{k} must be a string"))).transpose();
+            let str_of = |k: &str| value.get(k).map(|v| v.as_str().map(str::to_string).ok_or(format!("{at}.{k} must be a string"))).transpose();
             let kind = if let Some(include) = str_of("include")? {
                 if obj.len() > 1 + obj.contains_key("comment") as usize {
                     return Err(format!("{at}: an include rule has nothing else"));
@@ -404,14 +387,7 @@ mod textmate {
                 .collect())
         }
 
-        fn tokenize_range(
-            &self,
-            text: &str,
-            first_line: bool,
-            mut pos: usize,
-            stack: &mut Vec<Frame>,
-            tokens: &mut Vec<Token>,
-        ) -> Result<(), String> {
+        fn tokenize_range(&self, text: &str, first_line: bool, mut pos: usize, stack: &mut Vec<Frame>, tokens: &mut Vec<Token>) -> Result<(), String> {
             let mut produced = pos;
             let mut anchor: isize = -1;
             let produce = |tokens: &mut Vec<Token>, produced: &mut usize, scopes: &[String], upto: usize| {
@@ -455,10 +431,7 @@ mod textmate {
                         produced = end;
                         anchor = popped.parent_anchor;
                         if !advanced && popped.enter_pos == pos as isize {
-                            return Err(format!(
-                                "a rule was pushed and popped at byte {pos} without advancing: {:?}",
-                                self.rules[popped.rule].name
-                            ));
+                            return Err(format!("a rule was pushed and popped at byte {pos} without advancing: {:?}", self.rules[popped.rule].name));
                         }
                         if stack.is_empty() {
                             return Err("the end of a capture's patterns popped the capture".into());
@@ -536,14 +509,8 @@ mod textmate {
                 let mut content = scopes.clone();
                 content.extend(rule.content_name.iter().cloned());
                 let capture_rule = captures[&group];
-                let mut stack = vec![Frame {
-                    rule: capture_rule,
-                    end: None,
-                    name_scopes: scopes,
-                    content_scopes: content,
-                    enter_pos: s as isize,
-                    parent_anchor: -1,
-                }];
+                let mut stack =
+                    vec![Frame { rule: capture_rule, end: None, name_scopes: scopes, content_scopes: content, enter_pos: s as isize, parent_anchor: -1 }];
                 let mut inner = Vec::new();
                 self.tokenize_range(&text[..e], first_line && s == 0, s, &mut stack, &mut inner)?;
                 for t in inner {
@@ -716,8 +683,7 @@ fn roles(text: &str) -> Result<BTreeMap<usize, Role>, String> {
         set(&mut roles, i.span.start, i.span.end, Role::Instruction);
     }
     // Comment lines: outside heredoc bodies, a line whose first non-blank character is `#`.
-    let bodies: Vec<(usize, usize)> =
-        parsed.ast.instructions.iter().flat_map(|i| i.heredocs.iter().map(|h| (h.body.span.start, h.body.span.end))).collect();
+    let bodies: Vec<(usize, usize)> = parsed.ast.instructions.iter().flat_map(|i| i.heredocs.iter().map(|h| (h.body.span.start, h.body.span.end))).collect();
     let mut offset = 0;
     for line in text.split('\n') {
         let in_body = bodies.iter().any(|&(s, e)| s <= offset && offset < e);
@@ -793,11 +759,7 @@ fn check_against_parser(grammar: &Grammar, name: &str, text: &str) -> Vec<String
         if let Err(why) = check_role(role, scopes) {
             let line = text[..at].matches('\n').count() + 1;
             let col = at - text[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
-            problems.push(format!(
-                "{name}:{line}:{col}: {:?} is {role:?} to the parser but {why}: {}",
-                &text[at..].chars().next().unwrap(),
-                short(scopes)
-            ));
+            problems.push(format!("{name}:{line}:{col}: {:?} is {role:?} to the parser but {why}: {}", &text[at..].chars().next().unwrap(), short(scopes)));
             if problems.len() > 5 {
                 break;
             }

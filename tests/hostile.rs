@@ -201,7 +201,12 @@ impl LinkFarm {
         let ctx = self.ctx();
         let image = |who: &str| format!("rockerc-e2e/links-{who}-{tag}:latest");
         std::fs::write(ctx.join("Dockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\n")).unwrap();
-        let out = Command::new("docker").args(["build", "--no-cache", "-q", "-t", &image("docker"), "."]).env("DOCKER_BUILDKIT", "0").current_dir(&ctx).output().unwrap();
+        let out = Command::new("docker")
+            .args(["build", "--no-cache", "-q", "-t", &image("docker"), "."])
+            .env("DOCKER_BUILDKIT", "0")
+            .current_dir(&ctx)
+            .output()
+            .unwrap();
         std::fs::remove_file(ctx.join("Dockerfile")).unwrap();
         let theirs = if out.status.success() { Ok(self.tree(&image("docker"))) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) };
         std::fs::write(ctx.join("Rockerfile"), format!("FROM {BUSYBOX}\nCOPY {copy}\nTAG {}\n", image("rockerc"))).unwrap();
@@ -335,7 +340,14 @@ fn mount_example(rockerfile: &str, args: &[&str]) -> tempfile::TempDir {
 
 fn run_script(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let cache = tempfile::tempdir().unwrap();
-    Command::new("sh").arg(root.join("ctx/build.sh")).args(args).envs(env.iter().copied()).env("XDG_CACHE_HOME", cache.path()).current_dir(root).output().unwrap()
+    Command::new("sh")
+        .arg(root.join("ctx/build.sh"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("XDG_CACHE_HOME", cache.path())
+        .current_dir(root)
+        .output()
+        .unwrap()
 }
 
 fn tree_of(dir: &std::path::Path) -> Vec<String> {
@@ -448,7 +460,12 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
     let script = std::fs::read_to_string(root.path().join("ctx/build.sh")).unwrap();
     assert!(script.contains("read-only, outside the build context: allowed when compiled\n"), "{script}");
     assert!(run_script(root.path(), &["--no-cache"], &[]).status.success());
-    let out = run_ok(rockerc().args(["build", "--no-cache", "--allow-mount", &format!("{h}/data")]).current_dir(root.path().join("ctx")).env("XDG_CACHE_HOME", host.path().join("cache")));
+    let out = run_ok(
+        rockerc()
+            .args(["build", "--no-cache", "--allow-mount", &format!("{h}/data")])
+            .current_dir(root.path().join("ctx"))
+            .env("XDG_CACHE_HOME", host.path().join("cache")),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("rockerc: MOUNT Rockerfile:2  {h}/data -> /h  read-only, outside the build context: allowed when compiled\n")), "{err}");
 
@@ -474,7 +491,8 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
     let missing = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {h}/missing/dir:/m\nRUN true\n"), &[]);
     let out = run_script(missing.path(), &["--allow-mount", "/"], &[]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("MOUNT at Rockerfile:2: the source {h}/missing/dir does not exist, and rockerc creates nothing outside the build context")));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains(&format!("MOUNT at Rockerfile:2: the source {h}/missing/dir does not exist, and rockerc creates nothing outside the build context")));
     assert!(!std::path::Path::new(&format!("{h}/missing")).exists());
     docker(&["rmi", &tag]);
 }
@@ -490,10 +508,44 @@ fn tag_names_are_accepted_exactly_when_docker_tag_accepts_them() {
     }
     let hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let mut names: Vec<String> = [
-        "x-.io/app:1", "-x.io/app", "x.-io/app", "x..io/app", "x.io/app", "X.IO/app", "x.io:5000/app", "x.io:/app", "x.io:5a/app",
-        "x_y.io/app", "x_y.io:5000/app", "localhost/app", "localhost:5000/a/b/c", "127.0.0.1:5000/x", "Registry/app", "team/App",
-        "MyApp", "a..b", "a._b", "a__b", "a___b", "a--b", "a-", "_a", "app:", "app:-x", "app:.x", "app:_x", "app:1.0+build",
-        "app:TAG_1.x-y", "a:b:c", "a/b:c/d", "re//po", "/app", "app/", "[::1]:5000/app", "docker.io/app", "index.docker.io/app",
+        "x-.io/app:1",
+        "-x.io/app",
+        "x.-io/app",
+        "x..io/app",
+        "x.io/app",
+        "X.IO/app",
+        "x.io:5000/app",
+        "x.io:/app",
+        "x.io:5a/app",
+        "x_y.io/app",
+        "x_y.io:5000/app",
+        "localhost/app",
+        "localhost:5000/a/b/c",
+        "127.0.0.1:5000/x",
+        "Registry/app",
+        "team/App",
+        "MyApp",
+        "a..b",
+        "a._b",
+        "a__b",
+        "a___b",
+        "a--b",
+        "a-",
+        "_a",
+        "app:",
+        "app:-x",
+        "app:.x",
+        "app:_x",
+        "app:1.0+build",
+        "app:TAG_1.x-y",
+        "a:b:c",
+        "a/b:c/d",
+        "re//po",
+        "/app",
+        "app/",
+        "[::1]:5000/app",
+        "docker.io/app",
+        "index.docker.io/app",
         "rockerc-e2e/names:ok",
     ]
     .iter()

@@ -85,7 +85,14 @@ fn the_context_is_the_rockerfiles_folder_wherever_the_script_is_written() {
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     let gone = root.join("elsewhere/proj");
-    assert!(said.contains(&format!("the build context {} is not a directory, so {}/Rockerfile, the Rockerfile this script was compiled from, is not there", gone.display(), gone.display())), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the build context {} is not a directory, so {}/Rockerfile, the Rockerfile this script was compiled from, is not there",
+            gone.display(),
+            gone.display()
+        )),
+        "{said}"
+    );
     assert!(said.contains("--context DIR"), "{said}");
     // The folder the user names with --context, relative to where they are.
     let out = sh(&root.join("elsewhere/a.sh"), &["--context", "proj"], &root, cache.path());
@@ -95,7 +102,14 @@ fn the_context_is_the_rockerfiles_folder_wherever_the_script_is_written() {
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     let other = root.join("elsewhere");
-    assert!(said.contains(&format!("the build context {} does not hold {}/Rockerfile, the Rockerfile this script was compiled from", other.display(), other.display())), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the build context {} does not hold {}/Rockerfile, the Rockerfile this script was compiled from",
+            other.display(),
+            other.display()
+        )),
+        "{said}"
+    );
     assert!(said.contains("--context names the build context"), "{said}");
     // Written outside every folder it shares with the context, it records the context's absolute
     // path: moved anywhere, it still builds.
@@ -155,7 +169,8 @@ fn a_stale_script_says_to_compile_again_and_rockerc_build_recompiles() {
 
     // rockerc build compiles what the Rockerfile says now.
     std::fs::write(proj.join("Rockerfile"), rockerfile.replace("CMD [\"/bin/hello\"]", "CMD [\"/bin/hello\", \"built\"]")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rockerc")).arg("build").current_dir(&proj).env("XDG_CACHE_HOME", cache.path()).stdin(Stdio::null()).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_rockerc")).arg("build").current_dir(&proj).env("XDG_CACHE_HOME", cache.path()).stdin(Stdio::null()).output().unwrap();
     assert!(out.status.success() && !text(&out).contains("up to date"), "{}", text(&out));
     assert_eq!(image_config("rockerc-golden/hello:latest")["Cmd"], serde_json::json!(["/bin/hello", "built"]));
 }
@@ -166,11 +181,8 @@ fn a_stale_script_says_to_compile_again_and_rockerc_build_recompiles() {
 #[test]
 fn suites_that_need_shared_are_ignored_without_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("tests"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(root.join("tests")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "rs")).collect();
     files.push(root.join("tests/common/mod.rs"));
     files.sort();
     let mut shared_tests = Vec::new();
@@ -181,66 +193,34 @@ fn suites_that_need_shared_are_ignored_without_it() {
         // A function reads ../shared if it names one of the variables in code, or calls one that does.
         let mut reads: Vec<&str> = fns
             .iter()
-            .filter(|f| {
-                code(f.body).contains("\"ROCKERC_CONFORMANCE_DIR\"")
-                    || code(f.body).contains("\"ROCKERC_CORPUS_DIR\"")
-            })
+            .filter(|f| code(f.body).contains("\"ROCKERC_CONFORMANCE_DIR\"") || code(f.body).contains("\"ROCKERC_CORPUS_DIR\""))
             .map(|f| f.name)
             .collect();
         loop {
-            let more: Vec<&str> = fns
-                .iter()
-                .filter(|f| {
-                    !reads.contains(&f.name)
-                        && reads
-                            .iter()
-                            .any(|r| code(f.body).contains(&format!("{r}(")))
-                })
-                .map(|f| f.name)
-                .collect();
+            let more: Vec<&str> =
+                fns.iter().filter(|f| !reads.contains(&f.name) && reads.iter().any(|r| code(f.body).contains(&format!("{r}(")))).map(|f| f.name).collect();
             if more.is_empty() {
                 break;
             }
             reads.extend(more);
         }
         let name = path.file_name().unwrap().to_string_lossy();
-        for f in fns
-            .iter()
-            .filter(|f| f.attributes.contains("#[test]") && reads.contains(&f.name))
-        {
+        for f in fns.iter().filter(|f| f.attributes.contains("#[test]") && reads.contains(&f.name)) {
             shared_tests.push(format!("{name}: {}", f.name));
             if !f.attributes.contains("#[ignore = \"needs ../shared") {
-                problems.push(format!(
-                    "{name}: {} reads ../shared but is not #[ignore = \"needs ../shared: ...\"]",
-                    f.name
-                ));
+                problems.push(format!("{name}: {} reads ../shared but is not #[ignore = \"needs ../shared: ...\"]", f.name));
             }
             if code(f.body).contains("return;") || code(f.body).contains("SKIPPED") {
-                problems.push(format!(
-                    "{name}: {} can return without running (a skip reported as `ok`)",
-                    f.name
-                ));
+                problems.push(format!("{name}: {} can return without running (a skip reported as `ok`)", f.name));
             }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    for suite in [
-        "conformance_parser.rs",
-        "conformance_shell.rs",
-        "corpus.rs",
-        "template_corpus.rs",
-    ] {
-        assert!(
-            shared_tests.iter().any(|t| t.starts_with(suite)),
-            "no test of {suite} was found to read ../shared: {shared_tests:?}"
-        );
+    for suite in ["conformance_parser.rs", "conformance_shell.rs", "corpus.rs", "template_corpus.rs"] {
+        assert!(shared_tests.iter().any(|t| t.starts_with(suite)), "no test of {suite} was found to read ../shared: {shared_tests:?}");
     }
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
-    assert!(
-        ci.lines()
-            .any(|l| l.starts_with("cargo test") && l.contains("--ignored")),
-        ".ci/run must run the ignored suites:\n{ci}"
-    );
+    assert!(ci.lines().any(|l| l.starts_with("cargo test") && l.contains("--ignored")), ".ci/run must run the ignored suites:\n{ci}");
 }
 
 struct Function<'a> {
@@ -265,10 +245,7 @@ fn functions(text: &str) -> Vec<Function<'_>> {
         })
         .collect();
     for (i, line) in lines.iter().enumerate() {
-        let Some(rest) = line
-            .strip_prefix("fn ")
-            .or_else(|| line.strip_prefix("pub fn "))
-        else {
+        let Some(rest) = line.strip_prefix("fn ").or_else(|| line.strip_prefix("pub fn ")) else {
             continue;
         };
         let name = &rest[..rest.find(['(', '<']).unwrap_or(rest.len())];
@@ -280,27 +257,16 @@ fn functions(text: &str) -> Vec<Function<'_>> {
                 break;
             }
         }
-        let end = lines[i..]
-            .iter()
-            .position(|l| *l == "}")
-            .map_or(text.len(), |k| starts[i + k]);
-        out.push(Function {
-            name,
-            attributes: attributes.join("\n"),
-            body: &text[starts[i]..end],
-        });
+        let end = lines[i..].iter().position(|l| *l == "}").map_or(text.len(), |k| starts[i + k]);
+        out.push(Function { name, attributes: attributes.join("\n"), body: &text[starts[i]..end] });
     }
     out
 }
 
 /// The code of a body without its comments.
 fn code(body: &str) -> String {
-    body.lines()
-        .map(|l| l.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+    body.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n")
 }
-
 
 /// `tests/setup.sh` on a machine whose package manager, Docker and registry are stand-ins that
 /// record what they are asked: it waits while another apt holds the lock, keeps needrestart quiet,
@@ -313,7 +279,10 @@ fn setup_waits_for_the_package_lock_builds_only_what_is_needed_and_kills_nothing
     let state = sandbox.path().join("state");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(&state).unwrap();
-    for tool in ["sh", "id", "mktemp", "grep", "sed", "head", "tail", "rm", "sleep", "env", "cat", "dirname", "mkdir", "cp", "ln", "chmod", "chown", "tar", "ldd", "sort", "flock", "nohup"] {
+    for tool in [
+        "sh", "id", "mktemp", "grep", "sed", "head", "tail", "rm", "sleep", "env", "cat", "dirname", "mkdir", "cp", "ln", "chmod", "chown", "tar", "ldd",
+        "sort", "flock", "nohup",
+    ] {
         if let Ok(path) = which::which(tool) {
             std::os::unix::fs::symlink(path, bin.join(tool)).unwrap();
         }
@@ -430,7 +399,10 @@ fn every_figure_in_the_docs_names_the_command_behind_it() {
             for figure in figures(&paragraph) {
                 let known = table.contains(&figure) || settings.iter().any(|(s, _)| *s == figure);
                 if !known {
-                    problems.push(format!("{}:{n}: {figure:?} is not in BENCHMARKS.md's \"Other figures\" with its command", doc.strip_prefix(root).unwrap().display()));
+                    problems.push(format!(
+                        "{}:{n}: {figure:?} is not in BENCHMARKS.md's \"Other figures\" with its command",
+                        doc.strip_prefix(root).unwrap().display()
+                    ));
                 }
             }
         }
@@ -468,5 +440,8 @@ fn ci_runs_the_readme_tour_verbatim() {
     assert!(tour > test);
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let section = readme.split("## A five-minute tour").nth(1).expect("the README has its tour").split("\n## ").next().unwrap();
-    assert!(section.matches("```sh").count() >= 3 && section.contains("```text"), "the tour's commands and what they print are what readme_tour.sh runs and checks");
+    assert!(
+        section.matches("```sh").count() >= 3 && section.contains("```text"),
+        "the tour's commands and what they print are what readme_tour.sh runs and checks"
+    );
 }

@@ -160,25 +160,25 @@ const BEFORE: &str = "mkdir -p $P/w/c5 $P/w/c6 $P/w/x11 $P/w/c12/ssh $P/w/c13 $P
 
 /// Each IMPORT: its sources (store paths, as written) and destination.
 const IMPORTS: &[(&str, &str)] = &[
-    ("src/ssh/", "/w/c1"),                 // a 0700 directory's contents onto a new path
-    ("src/ssh", "/w/c2"),                  // a directory into a new path
-    ("src/empty", "/w/c3"),                // an empty directory becomes the new path
-    ("src/file", "/w/c4"),                 // a setuid file becomes the new path
-    ("src/file", "/w/c5"),                 // ... or goes into an existing directory
-    ("src/ssh/", "/w/c6"),                 // contents into an existing 0751 directory: it becomes 0700
-    ("src/link src/alink", "/w/c7/"),      // links as links, relative and absolute
-    ("src/file", "/w/c8"),                 // onto a link to a file: the link is replaced
-    ("src/file src/hard", "/w/c9/"),       // hard links arrive as separate files
-    ("src/file src/ssh", "/w/c10"),        // several sources: a new directory
-    ("src/ssh", "/w/c11"),                 // into a link to a directory: followed
-    ("src/ssh", "/w/c12/"),                // onto an existing directory of that name: merged, mode replaced
-    ("src/ssh", "/w/c13/"),                // onto a link of that name: replaced by the directory
-    ("src/fifo src/sg src/d", "/w/c14/"),  // a FIFO, setgid, a sticky directory
-    ("src/lib/libfoo.so", "/w/c15/"),      // a link named as a source: the link, not its target
-    ("src/lib/", "/w/c16/"),               // the whole chain
-    ("src/file", "/w/c17"),                // onto a link to a directory: into the directory
-    ("src/lib/libfoo.so", "/w/c18"),       // a link onto a new path becomes that link
-    ("src/file", "c19"),                   // relative to WORKDIR
+    ("src/ssh/", "/w/c1"),                // a 0700 directory's contents onto a new path
+    ("src/ssh", "/w/c2"),                 // a directory into a new path
+    ("src/empty", "/w/c3"),               // an empty directory becomes the new path
+    ("src/file", "/w/c4"),                // a setuid file becomes the new path
+    ("src/file", "/w/c5"),                // ... or goes into an existing directory
+    ("src/ssh/", "/w/c6"),                // contents into an existing 0751 directory: it becomes 0700
+    ("src/link src/alink", "/w/c7/"),     // links as links, relative and absolute
+    ("src/file", "/w/c8"),                // onto a link to a file: the link is replaced
+    ("src/file src/hard", "/w/c9/"),      // hard links arrive as separate files
+    ("src/file src/ssh", "/w/c10"),       // several sources: a new directory
+    ("src/ssh", "/w/c11"),                // into a link to a directory: followed
+    ("src/ssh", "/w/c12/"),               // onto an existing directory of that name: merged, mode replaced
+    ("src/ssh", "/w/c13/"),               // onto a link of that name: replaced by the directory
+    ("src/fifo src/sg src/d", "/w/c14/"), // a FIFO, setgid, a sticky directory
+    ("src/lib/libfoo.so", "/w/c15/"),     // a link named as a source: the link, not its target
+    ("src/lib/", "/w/c16/"),              // the whole chain
+    ("src/file", "/w/c17"),               // onto a link to a directory: into the directory
+    ("src/lib/libfoo.so", "/w/c18"),      // a link onto a new path becomes that link
+    ("src/file", "c19"),                  // relative to WORKDIR
 ];
 
 /// Every entry under `root`, as `path kind mode [-> link] [content]`, for comparison.

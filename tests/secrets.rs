@@ -113,12 +113,10 @@ fn secrets_with_newlines_and_any_bytes_are_masked() {
     let dir = tempfile::tempdir().unwrap();
     let printing = "echo \"token=$TOKEN.\" && printf '%s\\n' \"$KEY\" && echo \"$KEY\" | sed -n 3p && echo \"$KEY\" | tail -n 2 | head -n 1 && printf 'odd=%s.\\n' \"$ODD\"";
     let cache = tempfile::tempdir().unwrap();
-    for (n, (rockerfile, args)) in [
-        (format!("FROM {BUSYBOX}\nRUN {printing}\n"), vec!["--verbose", "--no-cache"]),
-        (format!("FROM {BUSYBOX}\nRUN {printing} && exit 3\n"), vec![]),
-    ]
-    .iter()
-    .enumerate()
+    for (n, (rockerfile, args)) in
+        [(format!("FROM {BUSYBOX}\nRUN {printing}\n"), vec!["--verbose", "--no-cache"]), (format!("FROM {BUSYBOX}\nRUN {printing} && exit 3\n"), vec![])]
+            .iter()
+            .enumerate()
     {
         std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
         let out = run_ok(rockerc().current_dir(dir.path()).args(["--secret", "TOKEN", "--secret", "KEY", "--secret", "ODD", "Rockerfile"]));
@@ -170,7 +168,14 @@ fn a_secret_reaches_a_buildkit_run_and_nothing_else() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    run_ok(rockerc().current_dir(dir.path()).env("TOKEN", &token).args(["--emit", "buildkit", "--id", "secret-bk", "--secret", "TOKEN", "-o"]).arg(&out_dir).arg("Rockerfile"));
+    run_ok(
+        rockerc()
+            .current_dir(dir.path())
+            .env("TOKEN", &token)
+            .args(["--emit", "buildkit", "--id", "secret-bk", "--secret", "TOKEN", "-o"])
+            .arg(&out_dir)
+            .arg("Rockerfile"),
+    );
     for entry in std::fs::read_dir(&out_dir).unwrap() {
         let text = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!lines.iter().any(|l| contains(&text, l.as_bytes())), "the secret is in a generated file");
@@ -191,7 +196,8 @@ fn a_secret_reaches_a_buildkit_run_and_nothing_else() {
     assert!(String::from_utf8_lossy(&shown).contains("printed: ***"), "the RUN printed it; the script masked it");
 
     let image = "rockerc-e2e/secret-buildkit:latest";
-    let md5 = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg("printf %s \"$TOKEN\" | md5sum | cut -d ' ' -f 1").env("TOKEN", &token)).stdout).unwrap();
+    let md5 =
+        String::from_utf8(run_ok(Command::new("sh").arg("-c").arg("printf %s \"$TOKEN\" | md5sum | cut -d ' ' -f 1").env("TOKEN", &token)).stdout).unwrap();
     let files = image_files(image);
     assert_eq!(file_text(&files, "/token.md5"), md5, "the RUN received the value, trailing newline and all");
     assert_eq!(file_text(&files, "/mounted.md5"), md5, "a RUN under a MOUNT received it too");
@@ -213,5 +219,9 @@ fn a_secret_reaches_a_buildkit_run_and_nothing_else() {
     // Without the variable the script says what to do before it builds anything.
     let out = build(&[], None);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the secret TOKEN is not set: export TOKEN before running the script"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the secret TOKEN is not set: export TOKEN before running the script"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -50,11 +50,54 @@ fn every_rocker_flag_is_accepted_and_the_unused_ones_say_so() {
     let out = rockerc(
         dir.path(),
         &[
-            "build", "-f", "Rockerfile", "--auth", "me:secret", "--build-arg", "A=1", "-var", "Greeting=hi", "-vars", "none-*.yml",
-            "--no-cache", "--reload-cache", "--cache-dir", "/tmp/c", "--no-reuse", "--push", "--pull", "--attach", "--meta", "--print",
-            "--demand-artifacts", "--id", "x", "--artifacts-path", "/tmp/a", "--no-garbage", "--push-retry", "3", "--verbose", "--vv",
-            "-D", "--json", "--colors", "-C", "--host", "unix:///nowhere.sock", "-H", "unix:///nowhere.sock", "--tlsverify", "--tls",
-            "--tlscacert", "ca.pem", "--tlscert", "cert.pem", "--tlskey", "key.pem", ".",
+            "build",
+            "-f",
+            "Rockerfile",
+            "--auth",
+            "me:secret",
+            "--build-arg",
+            "A=1",
+            "-var",
+            "Greeting=hi",
+            "-vars",
+            "none-*.yml",
+            "--no-cache",
+            "--reload-cache",
+            "--cache-dir",
+            "/tmp/c",
+            "--no-reuse",
+            "--push",
+            "--pull",
+            "--attach",
+            "--meta",
+            "--print",
+            "--demand-artifacts",
+            "--id",
+            "x",
+            "--artifacts-path",
+            "/tmp/a",
+            "--no-garbage",
+            "--push-retry",
+            "3",
+            "--verbose",
+            "--vv",
+            "-D",
+            "--json",
+            "--colors",
+            "-C",
+            "--host",
+            "unix:///nowhere.sock",
+            "-H",
+            "unix:///nowhere.sock",
+            "--tlsverify",
+            "--tls",
+            "--tlscacert",
+            "ca.pem",
+            "--tlscert",
+            "cert.pem",
+            "--tlskey",
+            "key.pem",
+            ".",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -124,7 +167,9 @@ fn build_says_exactly_which_programs_are_missing() {
     let tmp = tempfile::tempdir().unwrap();
     let without_docker: Vec<&str> = rockerc::cli::TOOLS.iter().map(|(tool, _)| *tool).filter(|t| *t != "docker").collect();
     let path = path_of(&without_docker);
-    let run = |path: &Path| Command::new(env!("CARGO_BIN_EXE_rockerc")).arg("build").current_dir(dir.path()).env("PATH", path).env("TMPDIR", tmp.path()).output().unwrap();
+    let run = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_rockerc")).arg("build").current_dir(dir.path()).env("PATH", path).env("TMPDIR", tmp.path()).output().unwrap()
+    };
     let out = run(path.path());
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
@@ -215,12 +260,8 @@ fn the_man_page_lists_every_option() {
     }
     // groff reads it without a warning, where groff is installed.
     if let Ok(groff) = which::which("groff") {
-        let mut child = Command::new(groff)
-            .args(["-man", "-Tutf8", "-ww", "-z"])
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            Command::new(groff).args(["-man", "-Tutf8", "-ww", "-z"]).stdin(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), page.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success() && out.stderr.is_empty(), "groff: {}", text(&out.stderr));

@@ -30,13 +30,8 @@ fn options(strict: bool, vars: &[&str]) -> (TemplateOptions, tempfile::NamedTemp
     let mut env = std::collections::BTreeMap::new();
     env.insert("HOME".to_string(), "/home/user".to_string());
     env.insert("GIT_BRANCH".to_string(), "master".to_string());
-    let options = TemplateOptions {
-        var_files: vec![file.path().to_path_buf()],
-        vars: vars.iter().map(|s| s.to_string()).collect(),
-        env,
-        strict,
-        ..Default::default()
-    };
+    let options =
+        TemplateOptions { var_files: vec![file.path().to_path_buf()], vars: vars.iter().map(|s| s.to_string()).collect(), env, strict, ..Default::default() };
     (options, file)
 }
 

@@ -6,10 +6,73 @@ use rockerc::source::SourceFile;
 use rockerc::template::{render, TemplateOptions};
 
 const PIECES: &[&str] = &[
-    "{{", "}}", "{{- ", " -}}", "{{/*", "*/}}", " ", "\n", ".", ".X", ".list", ".Env.HOME", "$", "$x", ":=", "=", "|", "(", ")", ",",
-    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue", "\"s\"", "`r`", "'c'", "1", "-1", "1.5",
-    "0x1F", "nil", "true", "and", "or", "not", "eq", "lt", "len", "index", "slice", "printf", "\"%d %q %v\"", "seq", "json", "yaml",
-    "shell", "image", "split", "repeat", "assert", "é", "\u{E000}", "{%", "%}", "{#", "#}", "text", "\"\\", "\"\\x4", "1e",
+    "{{",
+    "}}",
+    "{{- ",
+    " -}}",
+    "{{/*",
+    "*/}}",
+    " ",
+    "\n",
+    ".",
+    ".X",
+    ".list",
+    ".Env.HOME",
+    "$",
+    "$x",
+    ":=",
+    "=",
+    "|",
+    "(",
+    ")",
+    ",",
+    "if",
+    "else",
+    "end",
+    "range",
+    "with",
+    "define",
+    "template",
+    "block",
+    "break",
+    "continue",
+    "\"s\"",
+    "`r`",
+    "'c'",
+    "1",
+    "-1",
+    "1.5",
+    "0x1F",
+    "nil",
+    "true",
+    "and",
+    "or",
+    "not",
+    "eq",
+    "lt",
+    "len",
+    "index",
+    "slice",
+    "printf",
+    "\"%d %q %v\"",
+    "seq",
+    "json",
+    "yaml",
+    "shell",
+    "image",
+    "split",
+    "repeat",
+    "assert",
+    "é",
+    "\u{E000}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "text",
+    "\"\\",
+    "\"\\x4",
+    "1e",
 ];
 
 struct Rng(u64);
@@ -82,14 +145,7 @@ fn pathological_nesting_is_an_error_not_a_crash() {
 /// Runs the real binary on `rockerfile` (named `name`, with `files` beside it) under a 1 GB limit
 /// on its address space, writing to `-o out`: it must fail with a diagnostic naming `code`,
 /// exit 1, and leave nothing behind, whatever the template asks for.
-fn refuses_under_a_memory_limit(
-    case: &str,
-    name: &str,
-    rockerfile: &str,
-    files: &[(&str, &str)],
-    args: &[&str],
-    code: &str,
-) {
+fn refuses_under_a_memory_limit(case: &str, name: &str, rockerfile: &str, files: &[(&str, &str)], args: &[&str], code: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(name), rockerfile).unwrap();
     for (file, text) in files {
@@ -108,24 +164,11 @@ fn refuses_under_a_memory_limit(
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
-    assert!(
-        stderr.starts_with(&format!("error[{code}]: ")),
-        "{case}: {stderr}"
-    );
-    assert!(
-        !stderr.contains("memory allocation") && !stderr.contains("panicked"),
-        "{case}: {stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error[{code}]: ")), "{case}: {stderr}");
+    assert!(!stderr.contains("memory allocation") && !stderr.contains("panicked"), "{case}: {stderr}");
     assert!(out.stdout.is_empty(), "{case}");
-    assert!(
-        !dir.path().join("out").exists(),
-        "{case}: -o out was written"
-    );
-    assert!(
-        started.elapsed().as_secs() < 30,
-        "{case}: took {:?}",
-        started.elapsed()
-    );
+    assert!(!dir.path().join("out").exists(), "{case}: -o out was written");
+    assert!(started.elapsed().as_secs() < 30, "{case}: took {:?}", started.elapsed());
 }
 
 const LAUGHS: &str = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n\
@@ -136,16 +179,8 @@ h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\ni: &i [*h, *h, *h, *h, *h, *h, *
 
 #[test]
 fn go_template_bombs_are_diagnostics() {
-    let fan = format!(
-        "{{{{ $a := \"xxxxxxxxxx\" }}}}{}",
-        "{{ $a = printf \"%s%s%s%s%s%s%s%s%s%s\" $a $a $a $a $a $a $a $a $a $a }}".repeat(9)
-    );
-    let keep = format!(
-        "{{{{ $a := repeat \"x\" 30000000 }}}}{}",
-        (0..12)
-            .map(|i| format!("{{{{ $k{i} := printf \"%s\" $a }}}}"))
-            .collect::<String>()
-    );
+    let fan = format!("{{{{ $a := \"xxxxxxxxxx\" }}}}{}", "{{ $a = printf \"%s%s%s%s%s%s%s%s%s%s\" $a $a $a $a $a $a $a $a $a $a }}".repeat(9));
+    let keep = format!("{{{{ $a := repeat \"x\" 30000000 }}}}{}", (0..12).map(|i| format!("{{{{ $k{i} := printf \"%s\" $a }}}}")).collect::<String>());
     let cases: Vec<(&str, String)> = vec![
         ("replace", "{{ $big := repeat \"x\" 1000000 }}{{ $b := replace $big \"x\" $big -1 }}".into()),
         ("replace with an empty needle", "{{ $big := repeat \"x\" 20000000 }}{{ $b := replace $big \"\" \"yy\" -1 }}".into()),
@@ -160,14 +195,7 @@ fn go_template_bombs_are_diagnostics() {
         ("output", "{{ $a := repeat \"x\" 30000000 }}{{ $a }}{{ $a }}".into()),
     ];
     for (case, template) in cases {
-        refuses_under_a_memory_limit(
-            case,
-            "Rockerfile",
-            &format!("{template}\nFROM alpine\n"),
-            &[],
-            &[],
-            "template-too-large",
-        );
+        refuses_under_a_memory_limit(case, "Rockerfile", &format!("{template}\nFROM alpine\n"), &[], &[], "template-too-large");
     }
     refuses_under_a_memory_limit(
         "json of aliases",
@@ -197,14 +225,7 @@ fn jinja_template_bombs_are_diagnostics() {
         ("macro fan-out", "{% macro m(x) %}{{ x }}{{ x }}{{ x }}{{ x }}{% endmacro %}{% set s = m(m(m(m(\"x\" * 10000000)))) %}".into()),
     ];
     for (case, template) in cases {
-        refuses_under_a_memory_limit(
-            case,
-            "Rockerfile.j2",
-            &format!("{template}\nFROM alpine\n"),
-            &[],
-            &[],
-            "template-too-large",
-        );
+        refuses_under_a_memory_limit(case, "Rockerfile.j2", &format!("{template}\nFROM alpine\n"), &[], &[], "template-too-large");
     }
     refuses_under_a_memory_limit(
         "json of aliases",

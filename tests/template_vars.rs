@@ -96,7 +96,15 @@ fn bad_vars_are_reported_all_at_once() {
     let o = opts(d.path(), &["missing.yaml", "bad.yaml", "bad.json", "list.yaml"], &["NOEQUALS", "=x", "K=@nofile"]);
     assert_eq!(
         codes(&o),
-        vec!["vars-file-unreadable", "vars-file-invalid", "vars-file-invalid", "vars-file-not-a-map", "var-missing-equals", "var-empty-name", "var-file-unreadable"]
+        vec![
+            "vars-file-unreadable",
+            "vars-file-invalid",
+            "vars-file-invalid",
+            "vars-file-not-a-map",
+            "var-missing-equals",
+            "var-empty-name",
+            "var-file-unreadable"
+        ]
     );
     let errors = load_vars(&o).unwrap_err().0;
     assert_eq!(errors[4].message, "template variable `NOEQUALS` has no `=`: -var takes NAME=VALUE");

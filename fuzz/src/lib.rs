@@ -115,7 +115,8 @@ pub fn compile(data: &[u8]) {
             }
             // The step files that are Dockerfiles (the others are shell, in the script's checks).
             for (name, dockerfile) in directory.output.files.iter().filter(|(name, _)| name.ends_with(".Dockerfile")) {
-                let parsed = syntax::parse(dockerfile).unwrap_or_else(|d| panic!("emitted {name} does not parse again: {}: {}\n{dockerfile}", d.code, d.message));
+                let parsed =
+                    syntax::parse(dockerfile).unwrap_or_else(|d| panic!("emitted {name} does not parse again: {}: {}\n{dockerfile}", d.code, d.message));
                 for i in &parsed.ast.instructions {
                     assert!(!i.kind.is_rocker() && i.kind != Keyword::Unknown, "emitted {name} holds `{}`, which Docker does not know", i.keyword.value);
                 }
@@ -129,7 +130,11 @@ pub fn compile(data: &[u8]) {
             let codes = |f: &Failure| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>();
             assert_eq!(codes(a), codes(b), "the two layouts fail differently");
         }
-        _ => panic!("one layout compiled and the other did not: single {:?}, directory {:?}", single.as_ref().err().map(|f| &f.diagnostics), directory.as_ref().err().map(|f| &f.diagnostics)),
+        _ => panic!(
+            "one layout compiled and the other did not: single {:?}, directory {:?}",
+            single.as_ref().err().map(|f| &f.diagnostics),
+            directory.as_ref().err().map(|f| &f.diagnostics)
+        ),
     }
 }
 

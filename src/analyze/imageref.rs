@@ -205,7 +205,10 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
         path = format!("library/{path}");
     }
     if domain.len() + 1 + path.len() > NAME_TOTAL_LENGTH_MAX {
-        return Err(error(format!("the repository name is {} characters long with its registry; Docker allows {NAME_TOTAL_LENGTH_MAX}", domain.len() + 1 + path.len()), None));
+        return Err(error(
+            format!("the repository name is {} characters long with its registry; Docker allows {NAME_TOTAL_LENGTH_MAX}", domain.len() + 1 + path.len()),
+            None,
+        ));
     }
     Ok(ImageName { original: s.to_string(), domain, path, tag: tag.map(str::to_string), digest, explicit_domain })
 }
@@ -214,7 +217,10 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
 fn check_domain(domain: &str) -> Result<(), RefError> {
     let whole = Some((0, domain.len()));
     if domain.starts_with('[') {
-        return Err(error(format!("invalid registry `{domain}`: Docker 20.10 and earlier refuse an IPv6 address as a registry; give the registry a host name"), whole));
+        return Err(error(
+            format!("invalid registry `{domain}`: Docker 20.10 and earlier refuse an IPv6 address as a registry; give the registry a host name"),
+            whole,
+        ));
     }
     let (host, port) = match domain.find(':') {
         Some(i) => (&domain[..i], &domain[i..]),
@@ -332,7 +338,8 @@ fn suggest(s: &str, digest_allowed: bool) -> Option<String> {
 /// A path component made valid: lowercase, other characters as `-`, separators that are not
 /// `.`, `_`, `__` or dashes made a single `-`, and none at the ends.
 fn clean_component(part: &str) -> String {
-    let lower: String = part.chars().map(|c| c.to_ascii_lowercase()).map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' }).collect();
+    let lower: String =
+        part.chars().map(|c| c.to_ascii_lowercase()).map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' }).collect();
     let mut out = String::new();
     let mut sep = String::new();
     for c in lower.chars() {

@@ -252,8 +252,7 @@ const ROCKER_V0: [&str; 3] = ["REQUIRE", "INCLUDE", "VAR"];
 fn rocker_v0_help(word: &str, rest: &str) -> String {
     let rest = rest.trim();
     // REQUIRE took a JSON array or a list of names.
-    let names: Vec<String> = serde_json::from_str::<Vec<String>>(rest)
-        .unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
+    let names: Vec<String> = serde_json::from_str::<Vec<String>>(rest).unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
     match word {
         "REQUIRE" if !names.is_empty() => format!(
             "REQUIRE was removed in Rocker 1.0; write `{}` instead, or compile with --strict, which makes every unset variable an error",
@@ -282,9 +281,12 @@ impl<'a> Analyzer<'a> {
                 _ => continue,
             };
             self.warnings.push(
-                Diagnostic::warning("ignored-directive", format!("the `{}` directive {what}; the sh backend builds with Docker's legacy builder, which ignores it", d.name.value))
-                    .at(d.name.span.join(d.value.span), "")
-                    .help("rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it"),
+                Diagnostic::warning(
+                    "ignored-directive",
+                    format!("the `{}` directive {what}; the sh backend builds with Docker's legacy builder, which ignores it", d.name.value),
+                )
+                .at(d.name.span.join(d.value.span), "")
+                .help("rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it"),
             );
         }
         let first_from = ast.instructions.iter().find(|i| i.kind == Keyword::From);
@@ -344,7 +346,8 @@ impl<'a> Analyzer<'a> {
         };
         for flag in &inst.flags {
             if !flag.value.starts_with("--platform=") {
-                self.errors.push(Diagnostic::error("unknown-flag", format!("unknown flag for FROM: `{}`", flag.value)).at(flag.span, "FROM accepts only --platform"));
+                self.errors
+                    .push(Diagnostic::error("unknown-flag", format!("unknown flag for FROM: `{}`", flag.value)).at(flag.span, "FROM accepts only --platform"));
             }
         }
         let (image, alias) = match words.as_slice() {
@@ -491,9 +494,8 @@ impl<'a> Analyzer<'a> {
     /// Points `d` at `var` in the FROM word at `span`, saying why it has no value there.
     fn explain_variable(&self, d: Diagnostic, span: Span, var: &str, globals: &Globals) -> Diagnostic {
         let at = self.variable_span(span, var);
-        let declared_in_stage = self.stages.iter().find(|s| {
-            s.items.iter().any(|i| matches!(&i.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == var)))
-        });
+        let declared_in_stage =
+            self.stages.iter().find(|s| s.items.iter().any(|i| matches!(&i.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == var))));
         let given = self.build_args.iter().any(|(k, _)| k == var);
         match globals.values.get(var).and_then(VarValue::as_str) {
             Some("") => d.at(at, format!("`{var}` is empty")).help(format!("pass `--build-arg {var}=<image>`, or give the ARG a default: `ARG {var}=<image>`")),
@@ -504,7 +506,9 @@ impl<'a> Analyzer<'a> {
             None => {
                 let d = d.at(at, format!("`{var}` is not declared before the first FROM, so it has no value here"));
                 let d = match declared_in_stage {
-                    Some(stage) => d.note(format!("{} declares an ARG `{var}`, but FROM lines see only the ARGs declared before the first FROM", stage.label())),
+                    Some(stage) => {
+                        d.note(format!("{} declares an ARG `{var}`, but FROM lines see only the ARGs declared before the first FROM", stage.label()))
+                    }
                     None if given => d.note(format!("--build-arg {var} reaches FROM lines only through an ARG declared before the first FROM")),
                     None => d,
                 };
@@ -536,7 +540,8 @@ impl<'a> Analyzer<'a> {
             self.errors.push(d);
             return;
         }
-        let mut d = Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why.message);
+        let mut d =
+            Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why.message);
         if let Some(fixed) = why.suggestion {
             d = d.help(format!("did you mean `{fixed}`?"));
         }
@@ -605,7 +610,8 @@ impl<'a> Analyzer<'a> {
             let from = self.stages[stage].from.text.lines().next().unwrap_or_default().trim().to_string();
             let mut d = Diagnostic::warning("arg-out-of-scope", format!("global ARG `{name}` used in a stage that does not declare it"))
                 .at(self.variable_span(span, &name), "the global value does not reach this instruction");
-            if let Some(decl) = self.global_args.iter().find(|g| matches!(&g.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == name))) {
+            if let Some(decl) = self.global_args.iter().find(|g| matches!(&g.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == name)))
+            {
                 d = d.also(decl.span, "declared before the first FROM: only FROM lines see it");
             }
             d = d.help(format!("declare it in the stage to use the global value: `ARG {name}` on a line after `{from}`"));
@@ -715,7 +721,13 @@ impl<'a> Analyzer<'a> {
                     Op::Docker(DockerOp { env: pairs.iter().map(|p| (p.key.value.clone(), p.value.value.clone())).collect(), ..DockerOp::default() })
                 }
                 Args::Pairs(pairs) if !pairs.is_empty() => Op::Docker(DockerOp::default()),
-                _ => return self.fail(inst, &format!("{name} requires at least one argument"), &format!("write `{name} KEY=value`; a value with spaces is quoted: `{name} KEY=\"a b\"`")),
+                _ => {
+                    return self.fail(
+                        inst,
+                        &format!("{name} requires at least one argument"),
+                        &format!("write `{name} KEY=value`; a value with spaces is quoted: `{name} KEY=\"a b\"`"),
+                    )
+                }
             },
             Keyword::Arg => match &inst.args {
                 Args::Words(words) if !words.is_empty() => {
@@ -817,7 +829,14 @@ impl<'a> Analyzer<'a> {
                     self.errors.push(
                         Diagnostic::error("wrong-arguments", format!("{} takes one image name, not {}", kw.as_str(), names.len()))
                             .at(inst.rest.span, format!("{} names", names.len()))
-                            .help(format!("write one {} per name: `{} {}`, then `{} {}` on the next line", kw.as_str(), kw.as_str(), names[0], kw.as_str(), names[1])),
+                            .help(format!(
+                                "write one {} per name: `{} {}`, then `{} {}` on the next line",
+                                kw.as_str(),
+                                kw.as_str(),
+                                names[0],
+                                kw.as_str(),
+                                names[1]
+                            )),
                     );
                     return None;
                 }
@@ -977,10 +996,10 @@ impl<'a> Analyzer<'a> {
                 _ => true,
             };
             if !ok {
-                self.errors.push(
-                    Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`"))
-                        .at(flag.span, if name == "retries" { "expected a number" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" }),
-                );
+                self.errors.push(Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`")).at(
+                    flag.span,
+                    if name == "retries" { "expected a number" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" },
+                ));
             }
         }
         Some(())
@@ -1000,7 +1019,11 @@ impl<'a> Analyzer<'a> {
             Args::Json(v) if !(required && v.is_empty()) => Some(Command::Exec(v.iter().map(|s| s.value.clone()).collect())),
             Args::String(s) if !s.value.trim().is_empty() => Some(Command::Shell(s.value.clone())),
             Args::None | Args::String(_) if !required => Some(Command::Exec(Vec::new())),
-            _ => self.fail(inst, &format!("{} requires at least one argument", inst.kind.as_str()), "write the command to run: `RUN make install`, or in exec form `RUN [\"make\", \"install\"]`"),
+            _ => self.fail(
+                inst,
+                &format!("{} requires at least one argument", inst.kind.as_str()),
+                "write the command to run: `RUN make install`, or in exec form `RUN [\"make\", \"install\"]`",
+            ),
         }
     }
 
@@ -1045,7 +1068,13 @@ impl<'a> Analyzer<'a> {
         let args: Vec<&Spanned<String>> = inst.arg_strings();
         let name = inst.kind.as_str();
         match args.as_slice() {
-            [] => return self.fail(inst, &format!("{name} requires a source and a destination"), &format!("write `{name} . /app/` to copy the whole build context")),
+            [] => {
+                return self.fail(
+                    inst,
+                    &format!("{name} requires a source and a destination"),
+                    &format!("write `{name} . /app/` to copy the whole build context"),
+                )
+            }
             [only] => {
                 self.errors.push(
                     Diagnostic::error("wrong-arguments", format!("{name} requires at least two arguments: the sources, then the destination"))
@@ -1297,6 +1326,5 @@ fn go_duration_ok(s: &str) -> bool {
 
 fn is_stage_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }

@@ -79,11 +79,8 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                     continue;
                 }
                 let off = arg.span.start + src.len() + 1;
-                let (src_span, dest_span) = if verbatim {
-                    (Span::new(arg.span.start, arg.span.start + src.len()), Span::new(off, off + dest.len()))
-                } else {
-                    (arg.span, arg.span)
-                };
+                let (src_span, dest_span) =
+                    if verbatim { (Span::new(arg.span.start, arg.span.start + src.len()), Span::new(off, off + dest.len())) } else { (arg.span, arg.span) };
                 Mount::Bind { src: Spanned::new(src.to_string(), src_span), dest: Spanned::new(dest.to_string(), dest_span), options }
             }
             None => Mount::Volume { dest: arg.clone() },
@@ -137,7 +134,9 @@ pub fn transfer(kind: Keyword, mut args: Vec<Spanned<String>>, errors: &mut Vec<
     let before = errors.len();
     for arg in args.iter().chain(dest.iter()) {
         if let Some(c) = arg.value.chars().find(|c| c.is_control()) {
-            errors.push(Diagnostic::error("bad-path", format!("{name} path contains {c:?}")).at(arg.span, "paths must be on one line, without control characters"));
+            errors.push(
+                Diagnostic::error("bad-path", format!("{name} path contains {c:?}")).at(arg.span, "paths must be on one line, without control characters"),
+            );
         }
         if arg.value.is_empty() {
             errors.push(Diagnostic::error("bad-path", format!("{name} path is empty")).at(arg.span, ""));

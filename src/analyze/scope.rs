@@ -30,8 +30,7 @@ const PROXY_ARGS: [&str; 10] =
     ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"];
 
 /// ARGs BuildKit declares before the first FROM itself, with values from the build's platforms.
-const PLATFORM_ARGS: [&str; 8] =
-    ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"];
+const PLATFORM_ARGS: [&str; 8] = ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"];
 
 /// Whose rules decide between an ENV and an ARG of the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,9 +14,12 @@ const RUNNING: &str = "Running the build";
 const ROCKER_ONLY: &str = "Rocker flags rockerc has no use for (each prints a note)";
 
 #[derive(Args, Debug)]
-#[command(args_override_self = true, after_help = "Rocker's spellings work: -f, -var, -vars, -print, -no-cache, --flag=false, and its global flags \
+#[command(
+    args_override_self = true,
+    after_help = "Rocker's spellings work: -f, -var, -vars, -print, -no-cache, --flag=false, and its global flags \
                         (--verbose, --host, ...) before or after `build`.\n\
-                        Examples:\n  rockerc build -var Version=1.2 --push\n  rockerc build -f images/Rockerfile.app -vars release.yml .")]
+                        Examples:\n  rockerc build -var Version=1.2 --push\n  rockerc build -f images/Rockerfile.app -vars release.yml ."
+)]
 pub struct BuildArgs {
     /// The build context, as `rocker build CONTEXT` took it [default: the Rockerfile's directory]
     #[arg(value_name = "CONTEXT")]
@@ -267,12 +270,24 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
         }
     };
     note(args.reload_cache, "--reload-cache: rockerc rebuilds every step as with --no-cache; the new results replace the cached ones");
-    note(args.auth.is_some(), "--auth: rockerc pushes and pulls with docker's own credentials; run `docker login REGISTRY` once instead (the value given is not used)");
-    note(args.cache_dir.is_some(), "--cache-dir: rockerc keeps no cache directory; Docker's layer cache holds every step (a MOUNTed RUN's result is tagged rockerc-cache:...)");
+    note(
+        args.auth.is_some(),
+        "--auth: rockerc pushes and pulls with docker's own credentials; run `docker login REGISTRY` once instead (the value given is not used)",
+    );
+    note(
+        args.cache_dir.is_some(),
+        "--cache-dir: rockerc keeps no cache directory; Docker's layer cache holds every step (a MOUNTed RUN's result is tagged rockerc-cache:...)",
+    );
     note(args.no_reuse, "--no-reuse: ignored, as Rocker 1.x ignored it");
     note(args.meta, "--meta: ignored, as Rocker 1.x ignored it");
-    note(args.no_garbage, "--no-garbage: rockerc leaves no containers behind; images of untagged steps stay as Docker's build cache (`docker image prune` removes them)");
-    note(args.artifacts_path.is_some(), "--artifacts-path: rockerc writes no artifact files; `docker image inspect --format '{{.RepoDigests}}' NAME` gives a pushed image's digest");
+    note(
+        args.no_garbage,
+        "--no-garbage: rockerc leaves no containers behind; images of untagged steps stay as Docker's build cache (`docker image prune` removes them)",
+    );
+    note(
+        args.artifacts_path.is_some(),
+        "--artifacts-path: rockerc writes no artifact files; `docker image inspect --format '{{.RepoDigests}}' NAME` gives a pushed image's digest",
+    );
     note(args.push_retry.is_some(), "--push-retry: rockerc pushes once; when a push fails, run the build again with --push (the steps come from the cache)");
     note(args.json, "--json: rockerc's progress is text; --error-format json gives compile errors as JSON lines");
     note(args.colors, "--colors: rockerc colours its errors when standard error is a terminal, and nothing else");
@@ -407,7 +422,13 @@ pub fn run(args: &BuildArgs) -> i32 {
     // among them (the script reads it from the environment it inherits from rockerc).
     let tmp = match tempfile::Builder::new().prefix("rockerc-build-").tempdir() {
         Ok(tmp) => tmp,
-        Err(e) => return super::fail(&diagnostics, "rockerc", Diagnostic::error("output-failed", format!("cannot create a temporary directory: {}", super::io_reason(&e)))),
+        Err(e) => {
+            return super::fail(
+                &diagnostics,
+                "rockerc",
+                Diagnostic::error("output-failed", format!("cannot create a temporary directory: {}", super::io_reason(&e))),
+            )
+        }
     };
     crate::template::memory::remove_on_exit(tmp.path());
     let out = tmp.path().join("out");

@@ -179,11 +179,7 @@ fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
 
 pub fn main() -> i32 {
     let args: Vec<String> = std::env::args().collect();
-    let args = if build::is_build(&args) {
-        build::normalize_args(args)
-    } else {
-        normalize_args(args)
-    };
+    let args = if build::is_build(&args) { build::normalize_args(args) } else { normalize_args(args) };
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -246,7 +242,10 @@ fn fail(cli: &Cli, name: &str, diagnostic: Diagnostic) -> i32 {
 /// budget allows (see `template::memory`): it cannot be formatted then, with no memory to spare.
 fn enable_watchdog(cli: &Cli, name: &str) {
     let d = Diagnostic::error("template-too-large", format!("rendering the templates needs more than {} MiB of memory", memory::LIMIT >> 20))
-        .note(format!("the rendered Rockerfile may hold at most {} MiB; something in the templates makes far more than that", crate::template::MAX_RENDERED_BYTES >> 20))
+        .note(format!(
+            "the rendered Rockerfile may hold at most {} MiB; something in the templates makes far more than that",
+            crate::template::MAX_RENDERED_BYTES >> 20
+        ))
         .help("look for text that grows in a loop (`~`, `+`, `join`, `replace`, `printf`), for lists printed whole, and for `*aliases` nested in a -vars file");
     let file = SourceFile::new(name, "");
     let text = match cli.error_format {
@@ -365,7 +364,11 @@ pub fn run(cli: &Cli) -> i32 {
 
     if cli.emit == Emit::Ast {
         if cli.explain {
-            return fail(cli, &name, Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("--emit ast is already meant for programs; see docs/ast.md"));
+            return fail(
+                cli,
+                &name,
+                Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("--emit ast is already meant for programs; see docs/ast.md"),
+            );
         }
         return emit_ast(cli, &file, &template);
     }
@@ -411,10 +414,20 @@ pub fn run(cli: &Cli) -> i32 {
     };
     if cli.output.is_some() && (cli.explain || backend == Backend::Dot) {
         let what = if cli.explain { "--explain" } else { "--emit dot" };
-        return fail(cli, &name, Diagnostic::error("usage", format!("{what} prints to standard output; -o DIR is for the scripts")).help(format!("redirect it: `rockerc {what} ... > FILE`")));
+        return fail(
+            cli,
+            &name,
+            Diagnostic::error("usage", format!("{what} prints to standard output; -o DIR is for the scripts"))
+                .help(format!("redirect it: `rockerc {what} ... > FILE`")),
+        );
     }
     if cli.explain && backend == Backend::Dot {
-        return fail(cli, &name, Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("render the stage graph with `rockerc --emit dot Rockerfile | dot -Tsvg > stages.svg`"));
+        return fail(
+            cli,
+            &name,
+            Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit")
+                .help("render the stage graph with `rockerc --emit dot Rockerfile | dot -Tsvg > stages.svg`"),
+        );
     }
     // The BuildKit backend names MOUNT caches when it compiles: by default from the context's
     // absolute path and the Rockerfile's name, as the sh backend's script does when it runs.
@@ -515,7 +528,15 @@ fn cksum_of(bytes: &[u8]) -> String {
 
 /// What the script was compiled from and how to compile it again, both as seen from the context:
 /// the Rockerfile and the files the template variables came from, and the command line.
-fn sources(cli: &Cli, rockerfile: &Path, stdin: bool, rockerfile_sum: String, context: &Path, template: &TemplateOptions, backend: Backend) -> Option<crate::emit::Sources> {
+fn sources(
+    cli: &Cli,
+    rockerfile: &Path,
+    stdin: bool,
+    rockerfile_sum: String,
+    context: &Path,
+    template: &TemplateOptions,
+    backend: Backend,
+) -> Option<crate::emit::Sources> {
     let cwd = std::env::current_dir().ok()?;
     let context = context.canonicalize().ok()?;
     // A path the user gave (relative to the current directory), as seen from the context.
@@ -651,9 +672,12 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         if let (Ok(cwd), Ok(target)) = (std::env::current_dir().and_then(|d| d.canonicalize()), dir.canonicalize()) {
             if cwd.starts_with(&target) {
                 return Err(Box::new(
-                    Diagnostic::error("output-not-ours", format!("-o {}: the output directory cannot be the current directory or one that holds it", dir.display()))
-                        .note("rockerc replaces the output directory as a whole")
-                        .help("name a directory of its own: `-o build`"),
+                    Diagnostic::error(
+                        "output-not-ours",
+                        format!("-o {}: the output directory cannot be the current directory or one that holds it", dir.display()),
+                    )
+                    .note("rockerc replaces the output directory as a whole")
+                    .help("name a directory of its own: `-o build`"),
                 ));
             }
         }

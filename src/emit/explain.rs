@@ -141,7 +141,11 @@ fn explain_sh_stage(out: &mut String, plan: &BuildPlan, file: &SourceFile, stage
                 w!(out, "replaces the earlier one). No rsync binary and no export volume ever touch an image.");
                 w!(out);
                 let srcs: Vec<String> = x.sources.iter().map(|(s, _)| s.clone()).collect();
-                fenced(out, "sh", &format!("docker create{} IMAGE\ndocker cp CONTAINER:{} STORE/\n", mount_flags(&x.mounts), srcs.join(" STORE/\ndocker cp CONTAINER:")));
+                fenced(
+                    out,
+                    "sh",
+                    &format!("docker create{} IMAGE\ndocker cp CONTAINER:{} STORE/\n", mount_flags(&x.mounts), srcs.join(" STORE/\ndocker cp CONTAINER:")),
+                );
             }
             StepKind::Attach(a) => {
                 w!(out);
@@ -199,7 +203,11 @@ fn explain_build(out: &mut String, b: &BuildStep, exports: &BTreeMap<usize, Stri
         Context::Paths(paths) => {
             w!(out, "**Layer cache, minimal context.** These instructions go into one generated Dockerfile, built with");
             w!(out, "`docker build`. The context the daemon receives holds only what they read, hard-linked into a private");
-            w!(out, "directory: {}. Docker's cache keys each instruction by its parent image (and COPY by the files'", paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "));
+            w!(
+                out,
+                "directory: {}. Docker's cache keys each instruction by its parent image (and COPY by the files'",
+                paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            );
             w!(out, "checksums).");
         }
         Context::Empty if b.exposes_only => {
@@ -323,7 +331,10 @@ pub fn explain_buildkit(ms: &MultiStage, file: &SourceFile) -> String {
         }
         let plain = stage.body.iter().filter(|l| l.how == How::Plain).count();
         if plain > 0 {
-            notes.push(format!("{plain} plain instruction{}: as written; BuildKit's layer cache keys each by its parent and its inputs.", if plain == 1 { "" } else { "s" }));
+            notes.push(format!(
+                "{plain} plain instruction{}: as written; BuildKit's layer cache keys each by its parent and its inputs.",
+                if plain == 1 { "" } else { "s" }
+            ));
         }
         for line in &stage.body {
             let at = line.lines.map(|l| format!("{name}:{l}")).unwrap_or_else(|| "rockerc".into());

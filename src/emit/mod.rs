@@ -79,9 +79,7 @@ pub struct Emitted {
 /// `;`, newlines and non-ASCII text literal. A NUL cannot be passed at all and is rejected
 /// upstream: in the text by `syntax::parse`, written as a JSON `\u0000` by `lower`.
 pub fn sh_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./=:@%+,".contains(&b))
-        && !s.starts_with('=');
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./=:@%+,".contains(&b)) && !s.starts_with('=');
     if plain {
         s.to_string()
     } else {

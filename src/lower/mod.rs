@@ -131,7 +131,10 @@ pub enum StepKind {
     /// host directory or the volume), as Rocker's rsync wrote them there; the image is unchanged.
     ImportToMount(ImportToMountStep),
     /// TAG or PUSH: recorded now, applied when the whole build succeeded.
-    Tag { name: String, push: bool },
+    Tag {
+        name: String,
+        push: bool,
+    },
     /// Keep the current image under a key a later FROM / COPY --from reads.
     Save(String),
     /// Go back to the image before the last `exposes_only` build (the stage continues from it).
@@ -507,9 +510,12 @@ impl<'a> Lowerer<'a> {
                 }
                 if !secrets.is_empty() && matches!(run.command, crate::analyze::Command::Exec(_)) {
                     self.errors.push(
-                        Diagnostic::error("secret-in-exec-form", format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]))
-                            .at(item.span, "")
-                            .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
+                        Diagnostic::error(
+                            "secret-in-exec-form",
+                            format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]),
+                        )
+                        .at(item.span, "")
+                        .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
                     );
                     return;
                 }
@@ -531,7 +537,13 @@ impl<'a> Lowerer<'a> {
                 for m in ms {
                     if let Mount::Bind { src, dest, .. } = m {
                         let lines = self.lines_of(item.span);
-                        self.host_mounts.push(HostMount { src: src.value.clone(), dest: dest.value.clone(), read_only: m.read_only(), lines, src_at: src.span.start });
+                        self.host_mounts.push(HostMount {
+                            src: src.value.clone(),
+                            dest: dest.value.clone(),
+                            read_only: m.read_only(),
+                            lines,
+                            src_at: src.span.start,
+                        });
                     }
                     // A later MOUNT of the same destination replaces the earlier one.
                     cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
@@ -577,7 +589,12 @@ impl<'a> Lowerer<'a> {
                 if !cx.onbuild.is_empty() {
                     self.expose_onbuild(cx, true);
                 }
-                cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: summarize(item), kind: StepKind::Tag { name: name.to_string(), push } });
+                cx.steps.push(Step {
+                    number: 0,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Tag { name: name.to_string(), push },
+                });
                 let key = format!("tag.{}.{}", cx.stage.index, i);
                 if self.saves_needed.contains(&key) {
                     cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key.clone()) });
@@ -775,11 +792,7 @@ impl<'a> Lowerer<'a> {
     /// assumed.
     fn mount_holding(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
         let dest = t.dest_str();
-        let abs = if dest.starts_with('/') {
-            normalize(dest)
-        } else {
-            normalize(&format!("{}/{dest}", state.workdir.as_ref()?))
-        };
+        let abs = if dest.starts_with('/') { normalize(dest) } else { normalize(&format!("{}/{dest}", state.workdir.as_ref()?)) };
         let inside = cx.mounts.iter().any(|m| {
             let target = normalize(&m.dest().value);
             abs == target || abs.starts_with(&format!("{}/", target.trim_end_matches('/')))
@@ -1075,13 +1088,8 @@ fn one_line_of(text: &str) -> String {
 
 /// The instruction on one line (continuations joined, blanks collapsed), cut at 60 characters.
 fn summarize(item: &Item) -> String {
-    let joined: String = item
-        .text
-        .lines()
-        .map(|l| l.trim().trim_end_matches(['\\', '`']).trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let joined: String =
+        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
     let first = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = first.chars().take(60).collect();
     if first.chars().count() > 60 {

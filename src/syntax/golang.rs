@@ -22,10 +22,7 @@ pub fn is_letter(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphabetic();
     }
-    matches!(
-        get_general_category(c),
-        Gc::UppercaseLetter | Gc::LowercaseLetter | Gc::TitlecaseLetter | Gc::ModifierLetter | Gc::OtherLetter
-    )
+    matches!(get_general_category(c), Gc::UppercaseLetter | Gc::LowercaseLetter | Gc::TitlecaseLetter | Gc::ModifierLetter | Gc::OtherLetter)
 }
 
 /// Go's `unicode.IsDigit`: general category Nd.
@@ -43,14 +40,7 @@ pub fn is_print(c: char) -> bool {
     }
     !matches!(
         get_general_category(c),
-        Gc::Control
-            | Gc::Format
-            | Gc::Surrogate
-            | Gc::PrivateUse
-            | Gc::Unassigned
-            | Gc::SpaceSeparator
-            | Gc::LineSeparator
-            | Gc::ParagraphSeparator
+        Gc::Control | Gc::Format | Gc::Surrogate | Gc::PrivateUse | Gc::Unassigned | Gc::SpaceSeparator | Gc::LineSeparator | Gc::ParagraphSeparator
     )
 }
 

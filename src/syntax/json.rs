@@ -141,10 +141,7 @@ mod tests {
         assert_eq!(run["flags"][0]["value"], "--mount=x");
         assert_eq!(run["args"], json!({ "form": "string", "value": run["rest"].clone() }));
         assert_eq!(run["rest"]["value"], "echo hi");
-        assert_eq!(
-            run["span"],
-            json!({ "start": 18, "end": 43, "line": 3, "column": 1, "end_line": 4, "end_column": 10 })
-        );
+        assert_eq!(run["span"], json!({ "start": 18, "end": 43, "line": 3, "column": 1, "end_line": 4, "end_column": 10 }));
 
         assert_eq!(v["instructions"][2]["args"]["pairs"][0]["equals"], true);
         let onbuild = &v["instructions"][3];

@@ -103,9 +103,7 @@ pub fn near_miss(input: &str) -> Option<NearMiss> {
                 i = string_end(input, i);
             }
             '\'' if meant || after_comma || input[i..].contains("',") => return miss(i, "JSON strings are in double quotes (`\"`), not single quotes"),
-            '\u{201c}' | '\u{201d}' | '\u{2018}' | '\u{2019}' if meant || after_comma => {
-                return miss(i, "typographic quotes are not JSON quotes: write `\"`")
-            }
+            '\u{201c}' | '\u{201d}' | '\u{2018}' | '\u{2019}' if meant || after_comma => return miss(i, "typographic quotes are not JSON quotes: write `\"`"),
             ']' if after_comma => return miss(i, "a comma before `]` is not JSON"),
             _ => return None,
         }
@@ -202,14 +200,10 @@ fn array(input: &str) -> Res<'_, Vec<Element<'_>>> {
         return Ok((input, Vec::new()));
     }
     let (input, first) = element(input)?;
-    let (input, mut elements) = fold_many0(
-        preceded((ws, char(','), ws), element),
-        Vec::new,
-        |mut acc, e| {
-            acc.push(e);
-            acc
-        },
-    )
+    let (input, mut elements) = fold_many0(preceded((ws, char(','), ws), element), Vec::new, |mut acc, e| {
+        acc.push(e);
+        acc
+    })
     .parse(input)?;
     elements.insert(0, first);
     let (input, _) = (ws, char(']')).parse(input)?;
@@ -307,14 +301,7 @@ fn number(input: &str) -> Res<'_, bool> {
 }
 
 fn scalar(input: &str) -> Res<'_, bool> {
-    alt((
-        value(false, tag("true")),
-        value(false, tag("false")),
-        value(false, tag("null")),
-        value(false, string),
-        number,
-    ))
-    .parse(input)
+    alt((value(false, tag("true")), value(false, tag("false")), value(false, tag("null")), value(false, string), number)).parse(input)
 }
 
 /// Skips one JSON value of any kind, iteratively so that deep nesting cannot overflow the stack.

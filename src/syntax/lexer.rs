@@ -227,18 +227,12 @@ impl<'a> Lexer<'a> {
                 "\\" => '\\',
                 "`" => '`',
                 other => {
-                    return Err(Diagnostic::error(
-                        "invalid-escape",
-                        format!("invalid escape token '{other}': the escape directive takes '\\' or '`'"),
-                    )
-                    .at(value_span, "expected '\\' or '`'"))
+                    return Err(Diagnostic::error("invalid-escape", format!("invalid escape token '{other}': the escape directive takes '\\' or '`'"))
+                        .at(value_span, "expected '\\' or '`'"))
                 }
             };
         }
-        self.directives.push(Directive {
-            name: Spanned::new(name, name_span),
-            value: Spanned::new(found.value.to_string(), value_span),
-        });
+        self.directives.push(Directive { name: Spanned::new(name, name_span), value: Spanned::new(found.value.to_string(), value_span) });
         Ok(())
     }
 
@@ -278,11 +272,7 @@ impl<'a> LogicalLine<'a> {
     fn join(text: &'a str, ranges: &[Range<usize>], end: usize) -> LogicalLine<'a> {
         match ranges {
             [] => LogicalLine { text: Cow::Borrowed(""), pieces: vec![Piece { logical: 0, source: end }], end },
-            [only] => LogicalLine {
-                text: Cow::Borrowed(&text[only.clone()]),
-                pieces: vec![Piece { logical: 0, source: only.start }],
-                end,
-            },
+            [only] => LogicalLine { text: Cow::Borrowed(&text[only.clone()]), pieces: vec![Piece { logical: 0, source: only.start }], end },
             _ => {
                 let mut joined = String::with_capacity(ranges.iter().map(|r| r.len()).sum());
                 let mut pieces = Vec::with_capacity(ranges.len());
@@ -307,10 +297,7 @@ fn match_directive(line: &str) -> Option<DirectiveMatch<'_>> {
     let is_go_space = |c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ');
     let after_hash = line.strip_prefix('#')?;
     let name_part = after_hash.trim_start_matches(is_go_space);
-    let name_len = name_part
-        .char_indices()
-        .take_while(|&(i, c)| if i == 0 { c.is_ascii_alphabetic() } else { c.is_ascii_alphanumeric() })
-        .count();
+    let name_len = name_part.char_indices().take_while(|&(i, c)| if i == 0 { c.is_ascii_alphabetic() } else { c.is_ascii_alphanumeric() }).count();
     if name_len == 0 {
         return None;
     }

@@ -48,20 +48,13 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
         let mut cx = Cx { line: &line, escape: lexer.escape, warnings: &mut warnings };
         let mut instruction = cx.instruction(&line.text, 0)?;
         if can_contain_heredoc(&instruction) {
-            let declarations = heredoc::declarations(&line.text).map_err(|e| {
-                Diagnostic::error("invalid-heredoc", e.message).at(line.span(e.word), "this heredoc delimiter")
-            })?;
+            let declarations = heredoc::declarations(&line.text)
+                .map_err(|e| Diagnostic::error("invalid-heredoc", e.message).at(line.span(e.word), "this heredoc delimiter"))?;
             for decl in declarations {
                 let Some(body) = lexer.heredoc_body(&decl.name, decl.chomp)? else {
                     return Err(unterminated_heredoc(&decl, line.span(decl.word.clone())));
                 };
-                instruction.heredocs.push(Heredoc {
-                    name: decl.name,
-                    expand: decl.expand,
-                    chomp: decl.chomp,
-                    fd: decl.fd,
-                    body,
-                });
+                instruction.heredocs.push(Heredoc { name: decl.name, expand: decl.expand, chomp: decl.chomp, fd: decl.fd, body });
             }
             if !instruction.heredocs.is_empty() {
                 instruction.span.end = lexer.consumed_end();
@@ -84,10 +77,7 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
     }
     warnings.extend(lexer.warnings);
     warnings.sort_by_key(|w| w.primary.as_ref().map(|l| l.span.start));
-    Ok(Parsed {
-        ast: Ast { directives: lexer.directives, escape: lexer.escape, instructions },
-        warnings,
-    })
+    Ok(Parsed { ast: Ast { directives: lexer.directives, escape: lexer.escape, instructions }, warnings })
 }
 
 /// BuildKit reads heredoc bodies after RUN, ADD and COPY (also as ONBUILD triggers), except in
@@ -133,35 +123,20 @@ impl Cx<'_, '_> {
         let kind = Keyword::from_word(&golang::to_lower(keyword));
         let (after_space, space) = token_space(after_keyword).map_err(|_| self.internal(input))?;
         // Only a blank after the keyword separates arguments (`[\t\v\f\r ]`, as BuildKit splits).
-        let (flags, rest) = if space.is_empty() {
-            (Vec::new(), after_keyword)
-        } else {
-            self.flags(after_space)
-        };
+        let (flags, rest) = if space.is_empty() { (Vec::new(), after_keyword) } else { self.flags(after_space) };
         let rest = rest.trim_matches(golang::is_space);
         let keyword = self.spanned(keyword);
         let args = if kind == Keyword::Onbuild && !rest.is_empty() {
             if depth + 1 >= MAX_ONBUILD_DEPTH {
-                return Err(Diagnostic::error(
-                    "onbuild-too-deep",
-                    format!("ONBUILD triggers are nested more than {MAX_ONBUILD_DEPTH} deep"),
-                )
-                .at(keyword.span, "too deep")
-                .note("Docker does not allow `ONBUILD ONBUILD` at all"));
+                return Err(Diagnostic::error("onbuild-too-deep", format!("ONBUILD triggers are nested more than {MAX_ONBUILD_DEPTH} deep"))
+                    .at(keyword.span, "too deep")
+                    .note("Docker does not allow `ONBUILD ONBUILD` at all"));
             }
             Args::Onbuild(Box::new(self.instruction(rest, depth + 1)?))
         } else {
             self.args(kind, rest)?
         };
-        Ok(Instruction {
-            span: Span::new(keyword.span.start, self.line.end),
-            keyword,
-            kind,
-            flags,
-            args,
-            rest: self.spanned(rest),
-            heredocs: Vec::new(),
-        })
+        Ok(Instruction { span: Span::new(keyword.span.start, self.line.end), keyword, kind, flags, args, rest: self.spanned(rest), heredocs: Vec::new() })
     }
 
     /// BuildKit's `extractBuilderFlags`: leading words that start with `--`, with quotes removed
@@ -232,9 +207,7 @@ impl Cx<'_, '_> {
                 }
                 Ok(None)
             }
-            JsonArray::Strings(elements) => {
-                Ok(Some(elements.into_iter().map(|(value, literal)| Spanned::new(value, self.line.span_of(literal))).collect()))
-            }
+            JsonArray::Strings(elements) => Ok(Some(elements.into_iter().map(|(value, literal)| Spanned::new(value, self.line.span_of(literal))).collect())),
             JsonArray::NotString { element, what } => {
                 Err(Diagnostic::error("json-not-strings", format!("JSON array in {} must contain only strings", kind.as_str()))
                     .at(self.line.span_of(element), format!("this is {what}, not a string")))
@@ -264,13 +237,16 @@ impl Cx<'_, '_> {
             None => "write the JSON form as an array of double-quoted strings separated by commas, or the shell form without brackets".to_string(),
         };
         self.warnings.push(
-            Diagnostic::warning("json-invalid", format!("the JSON form of {keyword} is not valid JSON: rockerc reads the line as the shell form, as Docker does"))
-                .at(span, miss.problem)
-                .note(match kind {
-                    Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => format!("the shell would run `{}` as a command", rest.trim()),
-                    _ => format!("Docker would read the words {}", rest.split_whitespace().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" ")),
-                })
-                .help(help),
+            Diagnostic::warning(
+                "json-invalid",
+                format!("the JSON form of {keyword} is not valid JSON: rockerc reads the line as the shell form, as Docker does"),
+            )
+            .at(span, miss.problem)
+            .note(match kind {
+                Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => format!("the shell would run `{}` as a command", rest.trim()),
+                _ => format!("Docker would read the words {}", rest.split_whitespace().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" ")),
+            })
+            .help(help),
         );
     }
 
@@ -280,9 +256,7 @@ impl Cx<'_, '_> {
         let Some(first) = words.first() else { return Ok(Args::None) };
         if !first.contains('=') {
             let (value, (key, space)) =
-                (take_till1::<_, _, ()>(golang::is_token_space), take_while(golang::is_token_space))
-                    .parse(rest)
-                    .map_err(|_| self.internal(rest))?;
+                (take_till1::<_, _, ()>(golang::is_token_space), take_while(golang::is_token_space)).parse(rest).map_err(|_| self.internal(rest))?;
             if space.is_empty() {
                 return Err(Diagnostic::error("missing-value", format!("`{} {key}` has no value", kind.as_str()))
                     .at(self.line.span_of(key), format!("expected a value after `{key}`"))
@@ -294,12 +268,9 @@ impl Cx<'_, '_> {
         let mut pairs = Vec::with_capacity(words.len());
         for word in words {
             let Some(eq) = word.find('=') else {
-                return Err(Diagnostic::error(
-                    "missing-equals",
-                    format!("`{word}` in {} is not of the form name=value", kind.as_str()),
-                )
-                .at(self.line.span_of(word), "expected `name=value`")
-                .note(format!("once the first word of {} has `=`, every word must have one", kind.as_str())));
+                return Err(Diagnostic::error("missing-equals", format!("`{word}` in {} is not of the form name=value", kind.as_str()))
+                    .at(self.line.span_of(word), "expected `name=value`")
+                    .note(format!("once the first word of {} has `=`, every word must have one", kind.as_str())));
             };
             pairs.push(Pair { key: self.spanned(&word[..eq]), value: self.spanned(&word[eq + 1..]), equals: true });
         }
@@ -309,8 +280,7 @@ impl Cx<'_, '_> {
     /// The parsers above cannot fail on a trimmed, non-empty line; if one does, say so rather
     /// than panic.
     fn internal(&self, input: &str) -> Diagnostic {
-        Diagnostic::error("parser-bug", "rockerc's parser could not split this line (this is a bug in rockerc)")
-            .at(self.line.span_of(input), "")
+        Diagnostic::error("parser-bug", "rockerc's parser could not split this line (this is a bug in rockerc)").at(self.line.span_of(input), "")
     }
 }
 
@@ -332,11 +302,7 @@ fn token_list(input: &str) -> Res<'_, Vec<&str>> {
 fn flag_word(input: &str) -> Res<'_, String> {
     fn quoted<'a>(quote: char) -> impl Parser<&'a str, Output = String, Error = ()> {
         let inside = fold_many0(
-            alt((
-                preceded(char('\\'), anychar).map(Some),
-                value(None, terminated(char('\\'), eof)),
-                satisfy(move |c| c != quote && c != '\\').map(Some),
-            )),
+            alt((preceded(char('\\'), anychar).map(Some), value(None, terminated(char('\\'), eof)), satisfy(move |c| c != quote && c != '\\').map(Some))),
             String::new,
             |mut s, c| {
                 s.extend(c);
@@ -378,19 +344,14 @@ fn word(input: &str, escape: char) -> Res<'_, &str> {
     let single = (char('\''), take_till(|c| c == '\''), opt(char('\''))).map(|_| false);
     let double = (
         char('"'),
-        fold_many0(
-            alt(((char(escape), anychar).map(|_| ()), satisfy(|c| c != '"' && c != escape).map(|_| ()))),
-            || (),
-            |_, _| (),
-        ),
+        fold_many0(alt(((char(escape), anychar).map(|_| ()), satisfy(|c| c != '"' && c != escape).map(|_| ()))), || (), |_, _| ()),
         alt((value(false, char('"')), value(true, terminated(char(escape), eof)), value(false, eof))),
     )
         .map(|(_, _, dropped)| dropped);
     let escaped = (char(escape), anychar).map(|_| false);
     let lone_escape = value(true, terminated(char(escape), eof));
     let plain = satisfy(|c| !golang::is_space(c) && c != '\'' && c != '"' && c != escape).map(|_| false);
-    let (rest, (raw, dropped)) =
-        consumed(fold_many1(alt((single, double, escaped, lone_escape, plain)), || false, |_, d| d)).parse(input)?;
+    let (rest, (raw, dropped)) = consumed(fold_many1(alt((single, double, escaped, lone_escape, plain)), || false, |_, d| d)).parse(input)?;
     let kept = if dropped { &raw[..raw.len() - escape.len_utf8()] } else { raw };
     Ok((rest, kept))
 }

@@ -73,20 +73,12 @@ impl Budget {
 
     /// The error for a result that did not fit in `limit` (what [`limit`](Self::limit) gave).
     pub fn refuse(&self, helper: &str, limit: usize) -> FuncError {
-        self.check(helper, limit as u128 + 1)
-            .err()
-            .unwrap_or_else(|| too_large(helper))
+        self.check(helper, limit as u128 + 1).err().unwrap_or_else(|| too_large(helper))
     }
 }
 
 fn too_large(helper: &str) -> FuncError {
-    FuncError::new(
-        "template-too-large",
-        format!(
-            "error calling {helper}: its result would be larger than {} MiB",
-            MAX_RESULT_BYTES >> 20
-        ),
-    )
+    FuncError::new("template-too-large", format!("error calling {helper}: its result would be larger than {} MiB", MAX_RESULT_BYTES >> 20))
 }
 
 /// A string that refuses to grow past its limit: a write that would cross it is dropped and marks
@@ -100,11 +92,7 @@ pub struct Capped {
 
 impl Capped {
     pub fn new(limit: usize) -> Capped {
-        Capped {
-            text: String::new(),
-            limit,
-            over: false,
-        }
+        Capped { text: String::new(), limit, over: false }
     }
 
     /// Room for everything: for text known to be small.
@@ -198,9 +186,7 @@ mod tests {
     #[test]
     fn the_budget_refuses_before_it_runs_out() {
         let budget = Budget::default();
-        assert!(budget
-            .take("repeat", (MAX_RESULT_BYTES + 1) as u128)
-            .is_err());
+        assert!(budget.take("repeat", (MAX_RESULT_BYTES + 1) as u128).is_err());
         for _ in 0..MAX_TOTAL_BYTES / MAX_RESULT_BYTES {
             budget.take("repeat", MAX_RESULT_BYTES as u128).unwrap();
         }

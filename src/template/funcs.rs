@@ -50,9 +50,41 @@ pub const GO_BUILTINS: &[&str] =
 
 /// Rocker's helpers (template.go), with the `strings` functions under the names Rocker gave them.
 pub const ROCKER_HELPERS: &[&str] = &[
-    "seq", "dump", "assert", "error", "json", "shell", "yaml", "image", "compare", "contains", "containsAny", "count", "equalFold",
-    "hasPrefix", "hasSuffix", "indexOf", "indexAny", "join", "lastIndex", "lastIndexAny", "repeat", "replace", "split", "splitAfter",
-    "splitAfterN", "splitN", "title", "toLower", "toTitle", "toUpper", "trim", "trimLeft", "trimPrefix", "trimRight", "trimSpace",
+    "seq",
+    "dump",
+    "assert",
+    "error",
+    "json",
+    "shell",
+    "yaml",
+    "image",
+    "compare",
+    "contains",
+    "containsAny",
+    "count",
+    "equalFold",
+    "hasPrefix",
+    "hasSuffix",
+    "indexOf",
+    "indexAny",
+    "join",
+    "lastIndex",
+    "lastIndexAny",
+    "repeat",
+    "replace",
+    "split",
+    "splitAfter",
+    "splitAfterN",
+    "splitN",
+    "title",
+    "toLower",
+    "toTitle",
+    "toUpper",
+    "trim",
+    "trimLeft",
+    "trimPrefix",
+    "trimRight",
+    "trimSpace",
     "trimSuffix",
 ];
 
@@ -546,9 +578,7 @@ fn index(item: &Value, keys: &[Value]) -> FuncResult {
                 (GoKind::Nil | GoKind::Missing, _) => {
                     return Err(FuncError::new("template-index", "error calling index: value is nil; should be of type string").arg(i))
                 }
-                _ => {
-                    return Err(FuncError::new("template-index", format!("error calling index: value has type {}; should be string", type_name(key))).arg(i))
-                }
+                _ => return Err(FuncError::new("template-index", format!("error calling index: value has type {}; should be string", type_name(key))).arg(i)),
             },
             _ => return Err(FuncError::new("template-index", format!("error calling index: can't index item of type {}", type_name(&cur))).arg(i - 1)),
         };
@@ -643,7 +673,8 @@ fn equal(a: &Value, b: &Value) -> Result<bool, FuncError> {
 }
 
 fn less(a: &Value, b: &Value, name: &str) -> Result<bool, FuncError> {
-    let bad_type = |i: usize, v: &Value| FuncError::new("template-compare", format!("error calling {name}: invalid type for comparison ({})", type_name(v))).arg(i);
+    let bad_type =
+        |i: usize, v: &Value| FuncError::new("template-compare", format!("error calling {name}: invalid type for comparison ({})", type_name(v))).arg(i);
     let (ka, kb) = (basic(a), basic(b));
     if matches!(ka, Basic::Nil | Basic::Other | Basic::Bool) {
         return Err(bad_type(0, a));

@@ -198,10 +198,7 @@ impl Range {
         let mut comparators = Vec::new();
         let mut exact = true;
         for part in tag.split_whitespace() {
-            let (op, rest) = ["~>", ">=", "<=", "~", "^", ">", "<", "="]
-                .iter()
-                .find_map(|op| part.strip_prefix(op).map(|r| (*op, r)))
-                .unwrap_or(("", part));
+            let (op, rest) = ["~>", ">=", "<=", "~", "^", ">", "<", "="].iter().find_map(|op| part.strip_prefix(op).map(|r| (*op, r))).unwrap_or(("", part));
             let rest = rest.trim_start_matches('v');
             let pieces: Vec<&str> = rest.split('.').collect();
             if pieces.is_empty() || pieces.len() > 3 {
@@ -290,7 +287,12 @@ mod tests {
         let mut vars = BTreeMap::new();
         vars.insert(
             "RockerArtifacts".to_string(),
-            Value::from(vec![art("alpine:3.2", ""), art("golang:1.5", "sha256:ead434"), art("data:master", "sha256:fafe14"), art("ssh:latest", "sha256:ba41cd")]),
+            Value::from(vec![
+                art("alpine:3.2", ""),
+                art("golang:1.5", "sha256:ead434"),
+                art("data:master", "sha256:fafe14"),
+                art("ssh:latest", "sha256:ba41cd"),
+            ]),
         );
         vars.insert("DemandArtifacts".to_string(), Value::from(demand));
         ImageResolver::from_vars(&Value::from(vars))

@@ -166,7 +166,9 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
             }
         }
         ErrorKind::SyntaxError => format!("syntax error: {detail}"),
-        ErrorKind::OutOfFuel => format!("template evaluation took more than its budget of {FUEL} steps (a step is an instruction, or 64 bytes of data it makes)"),
+        ErrorKind::OutOfFuel => {
+            format!("template evaluation took more than its budget of {FUEL} steps (a step is an instruction, or 64 bytes of data it makes)")
+        }
         ErrorKind::WriteFailure if too_large => OutputTooLarge.to_string(),
         _ => detail,
     };
@@ -253,12 +255,10 @@ fn insert_markers(src: &str) -> String {
         let tag = loop {
             match src[search..].find('{').map(|i| search + i) {
                 None => break None,
-                Some(i) if i + 1 < src.len() && matches!(src.as_bytes()[i + 1], b'{' | b'%' | b'#') => {
-                    match find_tag(src, i) {
-                        Some(t) if !in_raw || is_raw(src, &t, "endraw") => break Some(t),
-                        Some(_) | None => search = i + 1,
-                    }
-                }
+                Some(i) if i + 1 < src.len() && matches!(src.as_bytes()[i + 1], b'{' | b'%' | b'#') => match find_tag(src, i) {
+                    Some(t) if !in_raw || is_raw(src, &t, "endraw") => break Some(t),
+                    Some(_) | None => search = i + 1,
+                },
                 Some(i) => search = i + 1,
             }
         };

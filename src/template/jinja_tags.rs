@@ -42,12 +42,8 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
                     // The error is inside a tag that is closed: minijinja's message stands.
                     return None;
                 }
-                let inner = src[open + 2..end - 2]
-                    .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
-                let word = inner
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .next()
-                    .unwrap_or("");
+                let inner = src[open + 2..end - 2].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+                let word = inner.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
                 if in_raw {
                     in_raw = !(closer == "%}" && word == "endraw");
                 } else if closer == "%}" {
@@ -58,28 +54,12 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
             }
             Scan::RunsOn if !in_raw => {
                 let what = if closer == "#}" { "comment" } else { "tag" };
-                let mut d = Diagnostic::error(
-                    "template-syntax",
-                    format!(
-                        "unclosed {what}: `{}` is not closed by `{closer}`",
-                        &src[open..open + 2]
-                    ),
-                )
-                .at(
-                    opener,
-                    format!("this `{}` has no matching `{closer}`", &src[open..open + 2]),
-                )
-                .in_original();
+                let mut d = Diagnostic::error("template-syntax", format!("unclosed {what}: `{}` is not closed by `{closer}`", &src[open..open + 2]))
+                    .at(opener, format!("this `{}` has no matching `{closer}`", &src[open..open + 2]))
+                    .in_original();
                 if at.start >= opener.end && at.start < src.len() {
-                    let end = if at.end > at.start {
-                        at.end
-                    } else {
-                        at.start + src[at.start..].chars().next().map_or(0, char::len_utf8)
-                    };
-                    d = d.also(
-                        Span::new(at.start, end),
-                        format!("the {what} runs on to here: {detail}"),
-                    );
+                    let end = if at.end > at.start { at.end } else { at.start + src[at.start..].chars().next().map_or(0, char::len_utf8) };
+                    d = d.also(Span::new(at.start, end), format!("the {what} runs on to here: {detail}"));
                 }
                 return Some(d.help(format!("close the {what} with `{closer}`")));
             }
@@ -97,18 +77,12 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
     // Every tag is closed; at the end of the file, a block may still be open.
     if detail.contains("end of input") {
         if let Some((word, span)) = blocks.pop() {
-            let end = BLOCKS
-                .iter()
-                .find(|(w, _)| *w == word)
-                .map_or("end", |(_, e)| e);
+            let end = BLOCKS.iter().find(|(w, _)| *w == word).map_or("end", |(_, e)| e);
             return Some(
-                Diagnostic::error(
-                    "template-syntax",
-                    format!("unexpected end of input: {{% {word} %}} has no {{% {end} %}}"),
-                )
-                .at(span, "opened here")
-                .in_original()
-                .help(format!("close it with `{{% {end} %}}`")),
+                Diagnostic::error("template-syntax", format!("unexpected end of input: {{% {word} %}} has no {{% {end} %}}"))
+                    .at(span, "opened here")
+                    .in_original()
+                    .help(format!("close it with `{{% {end} %}}`")),
             );
         }
     }
@@ -122,10 +96,7 @@ fn track_block(blocks: &mut Vec<(&'static str, Span)>, word: &str, inner: &str, 
             return;
         }
         blocks.push((open, span));
-    } else if let Some(last) = blocks
-        .iter()
-        .rposition(|(w, _)| BLOCKS.iter().any(|(o, e)| o == w && *e == word))
-    {
+    } else if let Some(last) = blocks.iter().rposition(|(w, _)| BLOCKS.iter().any(|(o, e)| o == w && *e == word)) {
         blocks.truncate(last);
     }
 }
@@ -172,12 +143,7 @@ fn scan_tag(src: &str, open: usize, closer: &str) -> Scan {
             }
             None if closer != "#}" && (c == b'"' || c == b'\'') => quote = Some((c, i)),
             None if b[i..].starts_with(closer.as_bytes()) => return Scan::Closed(i + 2),
-            None if closer != "#}"
-                && c == b'{'
-                && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')) =>
-            {
-                return Scan::RunsOn
-            }
+            None if closer != "#}" && c == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')) => return Scan::RunsOn,
             None => {}
         }
         i += 1;
@@ -199,26 +165,14 @@ mod tests {
     #[test]
     fn finds_what_is_not_closed() {
         let src = "A {{ x }}\nB {{ y \nC {{ z }}\n";
-        assert_eq!(
-            first_label(src, src.find('C').unwrap(), "unexpected identifier"),
-            Some(("unclosed tag: `{{` is not closed by `}}`".into(), 12))
-        );
+        assert_eq!(first_label(src, src.find('C').unwrap(), "unexpected identifier"), Some(("unclosed tag: `{{` is not closed by `}}`".into(), 12)));
         // A closer inside a string does not close the tag; the string is the culprit.
         let src = "{{ \"a }}\n b\n";
-        assert_eq!(
-            first_label(src, src.len(), "unexpected end of string"),
-            Some(("unterminated string".into(), 3))
-        );
+        assert_eq!(first_label(src, src.len(), "unexpected end of string"), Some(("unterminated string".into(), 3)));
         // A block statement and a set block.
         let src = "{% set a = 1 %}{% set b %}x{% endset %}{% for i in a %}{% if i %}{% endif %}";
         let (message, at) = first_label(src, src.len(), "unexpected end of input").unwrap();
-        assert_eq!(
-            (message.as_str(), at),
-            (
-                "unexpected end of input: {% for %} has no {% endfor %}",
-                src.find("{% for").unwrap()
-            )
-        );
+        assert_eq!((message.as_str(), at), ("unexpected end of input: {% for %} has no {% endfor %}", src.find("{% for").unwrap()));
     }
 
     #[test]

@@ -43,20 +43,16 @@ impl Missing {
 fn help(expr: &str, go: bool) -> String {
     let bare = expr.strip_prefix('.').unwrap_or(expr);
     let parts: Vec<&str> = bare.split('.').collect();
-    let path = (go == expr.starts_with('.')
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_')))
-    .then_some(parts);
-    let default = if go {
-        format!("`{{{{ or {expr} \"...\" }}}}`")
-    } else {
-        format!("`{{{{ {expr} | default(\"...\") }}}}`")
-    };
+    let path = (go == expr.starts_with('.') && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))).then_some(parts);
+    let default = if go { format!("`{{{{ or {expr} \"...\" }}}}`") } else { format!("`{{{{ {expr} | default(\"...\") }}}}`") };
     match path.as_deref() {
-        Some(["Env", var]) => format!("set the environment variable: `export {var}=...` (or `{var}=... rockerc ...`); or give a default in the template: {default}"),
+        Some(["Env", var]) => {
+            format!("set the environment variable: `export {var}=...` (or `{var}=... rockerc ...`); or give a default in the template: {default}")
+        }
         Some([name]) => format!("set it: `-var {name}=...`, or `{name}: ...` in a `-vars` file; or give a default in the template: {default}"),
-        Some([first, rest @ ..]) => format!("set it in a `-vars` file (`{first}:` with `{}` under it); or give a default in the template: {default}", rest.join(".")),
+        Some([first, rest @ ..]) => {
+            format!("set it in a `-vars` file (`{first}:` with `{}` under it); or give a default in the template: {default}", rest.join("."))
+        }
         _ => format!("give what it reads a value (`-var`, `-vars` or the environment), or a default in the template: {default}"),
     }
 }
@@ -64,51 +60,33 @@ fn help(expr: &str, go: bool) -> String {
 /// `d`, an error about a function argument that is `expression`, a variable with no value: the
 /// cause as a note, how to set it as the help.
 pub fn explain_argument(d: Diagnostic, expression: &str) -> Diagnostic {
-    d.note(format!("`{expression}` has no value"))
-        .help(help(expression, true))
-        .note(STRICT)
+    d.note(format!("`{expression}` has no value")).help(help(expression, true)).note(STRICT)
 }
 
-const STRICT: &str =
-    "`--strict` reports every template variable that has no value, before anything else is checked";
+const STRICT: &str = "`--strict` reports every template variable that has no value, before anything else is checked";
 
 /// The error a symptom of `missing` becomes: the variable at its expression, the symptom as a
 /// note.
 fn as_cause(symptom: &Diagnostic, missing: &Missing) -> Diagnostic {
-    let mut d = Diagnostic::error(
-        "template-no-value",
-        format!("`{}` has no value", missing.expression),
-    )
-    .at(missing.action, missing.renders_as())
-    .in_original()
-    .note(format!(
-        "so: {}{}",
-        symptom.message,
-        symptom
-            .primary
-            .as_ref()
-            .filter(|l| !l.message.is_empty())
-            .map(|l| format!(" ({})", l.message))
-            .unwrap_or_default()
-    ));
+    let mut d = Diagnostic::error("template-no-value", format!("`{}` has no value", missing.expression))
+        .at(missing.action, missing.renders_as())
+        .in_original()
+        .note(format!(
+            "so: {}{}",
+            symptom.message,
+            symptom.primary.as_ref().filter(|l| !l.message.is_empty()).map(|l| format!(" ({})", l.message)).unwrap_or_default()
+        ));
     d = d.help(missing.help());
     d.note(STRICT)
 }
 
 /// The warning for a missing value that caused no error.
 fn as_warning(missing: &Missing) -> Diagnostic {
-    Diagnostic::warning(
-        "template-no-value",
-        format!(
-            "`{}` has no value: it {}",
-            missing.expression,
-            missing.renders_as()
-        ),
-    )
-    .at(missing.action, "")
-    .in_original()
-    .help(missing.help())
-    .note(STRICT)
+    Diagnostic::warning("template-no-value", format!("`{}` has no value: it {}", missing.expression, missing.renders_as()))
+        .at(missing.action, "")
+        .in_original()
+        .help(missing.help())
+        .note(STRICT)
 }
 
 /// The line of `text` that holds `at`, as a byte range.
@@ -131,9 +109,7 @@ pub fn blame(diagnostics: Vec<Diagnostic>, missing: &[Missing], rendered: &str) 
             (Some(primary), Severity::Error, Coords::Rendered) => {
                 let (start, _) = line_of(rendered, primary.span.start);
                 let (_, end) = line_of(rendered, primary.span.end);
-                missing
-                    .iter()
-                    .find(|m| m.rendered.start >= start && m.rendered.start <= end)
+                missing.iter().find(|m| m.rendered.start >= start && m.rendered.start <= end)
             }
             _ => None,
         };

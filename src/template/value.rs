@@ -93,9 +93,7 @@ pub fn map_entries(v: &Value) -> Vec<(Value, Value)> {
     };
     keys.sort_by(|a, b| match (kind(a), kind(b)) {
         (GoKind::String, GoKind::String) => a.as_str().unwrap_or("").cmp(b.as_str().unwrap_or("")),
-        (GoKind::Int | GoKind::Float, GoKind::Int | GoKind::Float) => {
-            as_float(a).unwrap_or(0.0).total_cmp(&as_float(b).unwrap_or(0.0))
-        }
+        (GoKind::Int | GoKind::Float, GoKind::Int | GoKind::Float) => as_float(a).unwrap_or(0.0).total_cmp(&as_float(b).unwrap_or(0.0)),
         (GoKind::String, _) => std::cmp::Ordering::Greater,
         (_, GoKind::String) => std::cmp::Ordering::Less,
         _ => a.to_string().cmp(&b.to_string()),

@@ -230,22 +230,23 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
         })?
     };
     match kind(&value) {
-        GoKind::Map => Ok(super::value::map_entries(&value)
-            .into_iter()
-            .map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| k.to_string()), v))
-            .collect()),
+        GoKind::Map => {
+            Ok(super::value::map_entries(&value).into_iter().map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| k.to_string()), v)).collect())
+        }
         GoKind::Nil | GoKind::Missing => Ok(BTreeMap::new()),
         _ => Err(Box::new(
-            Diagnostic::error("vars-file-not-a-map", format!("vars file `{shown}` must hold a mapping of names to values, not a {}", super::value::type_name(&value)))
-                .help("write `NAME: value` lines"),
+            Diagnostic::error(
+                "vars-file-not-a-map",
+                format!("vars file `{shown}` must hold a mapping of names to values, not a {}", super::value::type_name(&value)),
+            )
+            .help("write `NAME: value` lines"),
         )),
     }
 }
 
 fn parse_json(options: &TemplateOptions, text: &str, shown: &str) -> Result<Value, Box<Diagnostic>> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid JSON: {e}")))
-    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid JSON: {e}"))))?;
     // Rocker also accepted a list of "K=V" strings.
     if let serde_json::Value::Array(items) = &json {
         let mut map = BTreeMap::new();

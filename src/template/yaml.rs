@@ -38,7 +38,12 @@ pub const MAX_EXPANDED_BYTES: u64 = super::MAX_RENDERED_BYTES as u64;
 pub fn parse(text: &str) -> Result<Value, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| YamlError { message: e.info().to_string(), line: e.marker().line(), col: e.marker().col() + 1, too_large: false })?;
+    parser.load(&mut builder, false).map_err(|e| YamlError {
+        message: e.info().to_string(),
+        line: e.marker().line(),
+        col: e.marker().col() + 1,
+        too_large: false,
+    })?;
     if let Some(e) = builder.error {
         return Err(e);
     }
@@ -146,7 +151,6 @@ impl MarkedEventReceiver for Builder {
         }
     }
 }
-
 
 /// What a plain scalar means to go-yaml v2 (its `resolve` with no tag).
 #[derive(Clone, Debug, PartialEq)]
@@ -419,7 +423,8 @@ pub fn is_base60_float(s: &str) -> bool {
 pub fn to_yaml(v: &Value, limit: usize) -> Option<String> {
     let mut room = limit;
     let node = Node::of(v, &mut room)?;
-    let mut e = Emitter { out: String::new(), column: 0, indent: -1, indents: Vec::new(), whitespace: true, indention: true, flow_level: 0, cx: Context::default() };
+    let mut e =
+        Emitter { out: String::new(), column: 0, indent: -1, indents: Vec::new(), whitespace: true, indention: true, flow_level: 0, cx: Context::default() };
     e.node(&node, Context::default());
     // DOCUMENT-END (implicit): a line break after the content.
     e.write_indent();
@@ -883,7 +888,11 @@ impl Emitter {
         if self.cx.simple_key && d.multiline {
             style = Style::DoubleQuoted;
         }
-        if style == Style::Plain && (self.flow_level > 0 && !d.flow_plain_allowed || self.flow_level == 0 && !d.block_plain_allowed || text.is_empty() && (self.flow_level > 0 || self.cx.simple_key)) {
+        if style == Style::Plain
+            && (self.flow_level > 0 && !d.flow_plain_allowed
+                || self.flow_level == 0 && !d.block_plain_allowed
+                || text.is_empty() && (self.flow_level > 0 || self.cx.simple_key))
+        {
             style = Style::SingleQuoted;
         }
         if style == Style::SingleQuoted && !d.single_quoted_allowed {
@@ -1142,29 +1151,123 @@ mod tests {
     fn strings_are_quoted_exactly_where_go_yaml_v2_quotes_them() {
         let quoted = [
             // sexagesimal ints and floats
-            "22:22", "00:30", "1:30", "-1:30", "+1:30", "190:20:30", "190:20:30.15", "1:5", "1_0:30", "1:30.",
+            "22:22",
+            "00:30",
+            "1:30",
+            "-1:30",
+            "+1:30",
+            "190:20:30",
+            "190:20:30.15",
+            "1:5",
+            "1_0:30",
+            "1:30.",
             // bools, every spelling
-            "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+            "y",
+            "Y",
+            "yes",
+            "Yes",
+            "YES",
+            "n",
+            "N",
+            "no",
+            "No",
+            "NO",
+            "true",
+            "True",
+            "TRUE",
+            "false",
+            "False",
+            "FALSE",
+            "on",
+            "On",
+            "ON",
+            "off",
+            "Off",
+            "OFF",
             // nulls
-            "", "~", "null", "Null", "NULL",
+            "",
+            "~",
+            "null",
+            "Null",
+            "NULL",
             // ints: decimal, octal, hex, binary, underscores, sign, beyond int64
-            "0", "12", "-12", "+12", "0755", "0o17", "0x1F", "0X1f", "0b101", "-0b101", "1_000", "1_", "18446744073709551615", "99999999999999999999",
+            "0",
+            "12",
+            "-12",
+            "+12",
+            "0755",
+            "0o17",
+            "0x1F",
+            "0X1f",
+            "0b101",
+            "-0b101",
+            "1_000",
+            "1_",
+            "18446744073709551615",
+            "99999999999999999999",
             // floats
-            "1.5", "-1.5", ".5", "-.5", "1.", "1e3", "1E3", "6.8523015e+5", "685.230_15e+03", "08", "1e-400", "0x1p4",
-            ".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.Inf", ".nan", ".NaN", ".NAN", "+inf", "-Infinity",
+            "1.5",
+            "-1.5",
+            ".5",
+            "-.5",
+            "1.",
+            "1e3",
+            "1E3",
+            "6.8523015e+5",
+            "685.230_15e+03",
+            "08",
+            "1e-400",
+            "0x1p4",
+            ".inf",
+            ".Inf",
+            ".INF",
+            "+.inf",
+            "-.inf",
+            "-.Inf",
+            ".nan",
+            ".NaN",
+            ".NAN",
+            "+inf",
+            "-Infinity",
         ];
         for s in quoted {
             assert_eq!(to_yaml(&Value::from(s)), format!("{}\n", super::super::gofmt::quote(s, false)), "{s:?} must be double-quoted");
         }
         let plain = [
             // not base 60 (a group is 0-59), not a number
-            "80:80", "1:60", "12:345", ":30", "a:1",
+            "80:80",
+            "1:60",
+            "12:345",
+            ":30",
+            "a:1",
             // only these spellings are words of YAML 1.1's tables
-            "yEs", "nO", "TRue", "nil", "None", "nan", "inf", "Infinity", "-nan", "+.nan", "<<", "=",
+            "yEs",
+            "nO",
+            "TRue",
+            "nil",
+            "None",
+            "nan",
+            "inf",
+            "Infinity",
+            "-nan",
+            "+.nan",
+            "<<",
+            "=",
             // timestamps: this go-yaml read them as strings
-            "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10 -5",
             // not numbers to Go either
-            "1e400", "0x", "0b2", "._5", "0x1.8", "1.2.3", "12abc", "+", ".", "v1.2",
+            "1e400",
+            "0x",
+            "0b2",
+            "._5",
+            "0x1.8",
+            "1.2.3",
+            "12abc",
+            "+",
+            ".",
+            "v1.2",
         ];
         for s in plain {
             assert_eq!(to_yaml(&Value::from(s)), format!("{s}\n"), "{s:?} must stay plain");

@@ -281,11 +281,7 @@ pub fn added_layers(save: &[u8], base: &str) -> Vec<(Vec<String>, Vec<u8>)> {
         .iter()
         .map(|l| {
             let bytes = blobs[l.as_str().unwrap()].clone();
-            let names = tar::Archive::new(&bytes[..])
-                .entries()
-                .unwrap()
-                .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-                .collect();
+            let names = tar::Archive::new(&bytes[..]).entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
             (names, bytes)
         })
         .collect()

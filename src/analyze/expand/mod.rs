@@ -171,17 +171,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
     fn new(text: &'w str, escape: char, env: &'e E) -> Self {
         // BuildKit reads the word with Go's text/scanner, which skips a leading BOM.
         let at = if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 };
-        Expander {
-            text,
-            at,
-            escape,
-            raw_escapes: false,
-            env,
-            depth: 0,
-            used: Vec::new(),
-            unset: Vec::new(),
-            seen: HashSet::new(),
-        }
+        Expander { text, at, escape, raw_escapes: false, env, depth: 0, used: Vec::new(), unset: Vec::new(), seen: HashSet::new() }
     }
 
     fn peek(&self) -> Option<char> {
@@ -241,10 +231,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
         }
         match stop {
             // Callers replace this with a message about their own construct.
-            Some(stop) => {
-                Err(self
-                    .syntax_error(self.at, format!("unexpected end of statement while looking for matching {stop}")))
-            }
+            Some(stop) => Err(self.syntax_error(self.at, format!("unexpected end of statement while looking for matching {stop}"))),
             None => Ok(out),
         }
     }
@@ -257,11 +244,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
             match self.bump() {
                 Some('\'') => return Ok(out),
                 Some(c) => out.push(c),
-                None => {
-                    return Err(
-                        self.syntax_error(open, "unexpected end of statement while looking for matching single-quote")
-                    )
-                }
+                None => return Err(self.syntax_error(open, "unexpected end of statement while looking for matching single-quote")),
             }
         }
     }
@@ -272,11 +255,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
         let mut out = String::new();
         loop {
             match self.peek() {
-                None => {
-                    return Err(
-                        self.syntax_error(open, "unexpected end of statement while looking for matching double-quote")
-                    )
-                }
+                None => return Err(self.syntax_error(open, "unexpected end of statement while looking for matching double-quote")),
                 Some('"') => {
                     self.bump();
                     return Ok(out);
@@ -354,14 +333,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
     }
 
     /// `${name<op>word}` and `${name:<op>word}` (`colon`), after the operator.
-    fn modifier(
-        &mut self,
-        start: usize,
-        name: &str,
-        op: char,
-        colon: bool,
-        modifier_at: usize,
-    ) -> Result<String, ExpandError> {
+    fn modifier(&mut self, start: usize, name: &str, op: char, colon: bool, modifier_at: usize) -> Result<String, ExpandError> {
         let spelled = if colon { format!(":{op}") } else { op.to_string() };
         let is_pattern = op == '#' || op == '%';
         if colon && is_pattern {
@@ -384,11 +356,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
                     (None, true) => "is not allowed to be unset".to_owned(),
                     (Some(_), true) => "is not allowed to be empty".to_owned(),
                 };
-                Err(ExpandError {
-                    kind: ExpandErrorKind::Required { name: name.to_owned() },
-                    message: format!("{name}: {message}"),
-                    offset: start,
-                })
+                Err(ExpandError { kind: ExpandErrorKind::Required { name: name.to_owned() }, message: format!("{name}: {message}"), offset: start })
             }
             '?' => Ok(value.unwrap_or_default().to_owned()),
             '#' | '%' => {
@@ -398,11 +366,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
                     None => (false, word.as_str()),
                 };
                 let value = value.unwrap_or_default();
-                let trimmed = if op == '#' {
-                    pattern::trim_prefix(pattern, value, greedy)
-                } else {
-                    pattern::trim_suffix(pattern, value, greedy)
-                };
+                let trimmed = if op == '#' { pattern::trim_prefix(pattern, value, greedy) } else { pattern::trim_suffix(pattern, value, greedy) };
                 trimmed.map_err(|e| self.pattern_error(e, pattern, word_at))
             }
             _ => Err(self.unsupported(modifier_at, &spelled)),
@@ -419,23 +383,13 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
         let pattern = self.nested_word('/', true, start, "syntax error: missing '/' in ${}")?;
         let replacement = self.nested_word('}', true, start, "syntax error: missing '}'")?;
         let value = self.lookup(name).unwrap_or_default();
-        let replaced = if all {
-            pattern::replace_all(&pattern, value, &replacement)
-        } else {
-            pattern::replace_first(&pattern, value, &replacement)
-        };
+        let replaced = if all { pattern::replace_all(&pattern, value, &replacement) } else { pattern::replace_first(&pattern, value, &replacement) };
         replaced.map_err(|e| self.pattern_error(e, &pattern, pattern_at))
     }
 
     /// The word inside `${…}` up to `stop`. Any failure that ran into the end of the text is
     /// reported as the `${…}` at `start` being unterminated, as BuildKit does.
-    fn nested_word(
-        &mut self,
-        stop: char,
-        raw_escapes: bool,
-        start: usize,
-        unterminated: &str,
-    ) -> Result<String, ExpandError> {
+    fn nested_word(&mut self, stop: char, raw_escapes: bool, start: usize, unterminated: &str) -> Result<String, ExpandError> {
         self.word(Some(stop), raw_escapes, &mut Words::ignoring()).map_err(|e| {
             if self.peek().is_none() && e.kind != ExpandErrorKind::Limit {
                 self.syntax_error(start, unterminated)
@@ -492,9 +446,7 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
 
     fn pattern_error(&self, error: PatternError, pattern: &str, offset: usize) -> ExpandError {
         match error {
-            PatternError::Invalid(why) => {
-                self.syntax_error(offset, format!("invalid pattern ({pattern}) in substitution: {why}"))
-            }
+            PatternError::Invalid(why) => self.syntax_error(offset, format!("invalid pattern ({pattern}) in substitution: {why}")),
             PatternError::TooLong => ExpandError {
                 kind: ExpandErrorKind::Limit,
                 message: format!("result of substitution is longer than {} bytes", pattern::MAX_RESULT_LEN),

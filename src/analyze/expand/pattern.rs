@@ -124,8 +124,7 @@ fn template_reference(text: &str) -> Option<(&str, &str)> {
         Some(body) => (true, body),
         None => (false, text),
     };
-    let len =
-        body.char_indices().find(|&(_, c)| !(is_letter(c) || is_digit(c) || c == '_')).map_or(body.len(), |(at, _)| at);
+    let len = body.char_indices().find(|&(_, c)| !(is_letter(c) || is_digit(c) || c == '_')).map_or(body.len(), |(at, _)| at);
     if len == 0 {
         return None;
     }
@@ -224,9 +223,7 @@ impl Program {
                         break;
                     }
                     Inst::Char(want) if c == Some(want) => self.add_thread(&mut next, pc + 1, start, &mut stack),
-                    Inst::AnyButNewline if c.is_some_and(|c| c != '\n') => {
-                        self.add_thread(&mut next, pc + 1, start, &mut stack)
-                    }
+                    Inst::AnyButNewline if c.is_some_and(|c| c != '\n') => self.add_thread(&mut next, pc + 1, start, &mut stack),
                     _ => {}
                 }
             }
@@ -315,11 +312,7 @@ mod tests {
 
     #[test]
     fn rejects_other_escapes() {
-        for (pattern, message) in [
-            (r"\", "invalid escape '\\' at the end"),
-            (r"\x", r"invalid escape '\x'"),
-            (r"\\\", "invalid escape '\\' at the end"),
-        ] {
+        for (pattern, message) in [(r"\", "invalid escape '\\' at the end"), (r"\x", r"invalid escape '\x'"), (r"\\\", "invalid escape '\\' at the end")] {
             assert_eq!(Program::compile(pattern, true).unwrap_err(), PatternError::Invalid(message.to_owned()));
         }
     }
@@ -327,8 +320,7 @@ mod tests {
     #[test]
     fn reverses_patterns_keeping_escape_pairs() {
         // BuildKit's TestReversePattern.
-        let cases =
-            [(r"a\*c", r"c\*a"), (r"\\\ab", r"b\a\\"), ("ab\\", "\\ba"), (r"👽\🚀🖖", r"🖖\🚀👽"), (r"\\b", r"b\\")];
+        let cases = [(r"a\*c", r"c\*a"), (r"\\\ab", r"b\a\\"), ("ab\\", "\\ba"), (r"👽\🚀🖖", r"🖖\🚀👽"), (r"\\b", r"b\\")];
         for (pattern, reversed) in cases {
             assert_eq!(reverse_pattern(pattern), reversed, "{pattern}");
         }
@@ -336,9 +328,7 @@ mod tests {
 
     #[test]
     fn finds_leftmost_first_matches() {
-        let find = |pattern: &str, greedy, text: &str, anchored| {
-            Program::compile(pattern, greedy).unwrap().find_at(text, 0, anchored)
-        };
+        let find = |pattern: &str, greedy, text: &str, anchored| Program::compile(pattern, greedy).unwrap().find_at(text, 0, anchored);
         assert_eq!(find("*x", true, "axbxc", true), Some((0, 4)));
         assert_eq!(find("*x", false, "axbxc", true), Some((0, 2)));
         assert_eq!(find("*", false, "abc", true), Some((0, 0)));

@@ -133,8 +133,7 @@ fn a_dollar_before_a_non_name_character_stays() {
 
 #[test]
 fn positional_and_special_parameters_are_empty() {
-    for word in ["$1", "${1}", "$999", "$001", "${001}", "$@", "${@}", "$*", "$#", "$?", "$-", "$$", "$!", "$0", "${0}"]
-    {
+    for word in ["$1", "${1}", "$999", "$001", "${001}", "$@", "${@}", "$*", "$#", "$?", "$-", "$$", "$!", "$0", "${0}"] {
         assert_eq!(expand(word), "", "{word}");
     }
     assert_eq!(expand("he$1x"), "hex");
@@ -300,10 +299,7 @@ fn patterns_come_from_the_expanded_word() {
 fn bad_patterns_are_errors() {
     let env: &[(&str, &str)] = &[("FOO", "xxyy")];
     let e = expand_in(env, r"${FOO#a\b}").unwrap_err();
-    assert_eq!(
-        (e.kind, e.message.as_str(), e.offset),
-        (ExpandErrorKind::Syntax, r"invalid pattern (a\b) in substitution: invalid escape '\b'", 6)
-    );
+    assert_eq!((e.kind, e.message.as_str(), e.offset), (ExpandErrorKind::Syntax, r"invalid pattern (a\b) in substitution: invalid escape '\b'", 6));
     let e = expand_in(env, r"${FOO%%a\b}").unwrap_err();
     assert_eq!(e.message, r"invalid pattern (a\b) in substitution: invalid escape '\b'");
     let e = expand_in(env, r"${FOO/\x/y}").unwrap_err();
@@ -398,8 +394,7 @@ fn records_used_and_unset_variables_once_in_order() {
     let e = Lexer::default().expand_word("${FOO:-$NOPE}", env).unwrap();
     assert_eq!((e.used, e.unset), (vec!["FOO".to_owned()], vec!["NOPE".to_owned()]));
     // BuildKit's TestProcessWithMatchesPlatform.
-    let platform: &[(&str, &str)] =
-        &[("VERSION", "v1.2.3"), ("TARGETOS", "linux"), ("TARGETARCH", "arm"), ("TARGETVARIANT", "v7")];
+    let platform: &[(&str, &str)] = &[("VERSION", "v1.2.3"), ("TARGETOS", "linux"), ("TARGETARCH", "arm"), ("TARGETVARIANT", "v7")];
     let release = "something-${VERSION}.${TARGETOS}-${TARGETARCH}${TARGETVARIANT:+-${TARGETVARIANT}}.tar.gz";
     let e = Lexer::default().expand_word(release, platform).unwrap();
     assert_eq!(e.value, "something-v1.2.3.linux-arm-v7.tar.gz");
@@ -449,10 +444,7 @@ fn nesting_is_limited_without_overflowing_the_stack() {
     let nested = |depth: usize| format!("{}x{}", "${a:-\"".repeat(depth), "\"}".repeat(depth));
     assert_eq!(expand(&nested(MAX_DEPTH)), "x");
     let e = expand_in(ENV, &nested(MAX_DEPTH + 1)).unwrap_err();
-    assert_eq!(
-        (e.kind, e.message.as_str()),
-        (ExpandErrorKind::Limit, "more than 64 levels of ${…} inside one another")
-    );
+    assert_eq!((e.kind, e.message.as_str()), (ExpandErrorKind::Limit, "more than 64 levels of ${…} inside one another"));
     assert_eq!(e.offset, MAX_DEPTH * "${a:-\"".len());
     // Deep nesting in a thread with a small stack: an error, not a crash.
     let deep = nested(100_000);

@@ -43,7 +43,14 @@ pub fn multi_stage(program: &Program, graph: &StageGraph, file: &SourceFile, map
 }
 
 /// [`multi_stage`] for a build that passes `secrets` (`--secret NAME`) to the RUNs that read them.
-pub fn multi_stage_with_secrets(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str, secrets: &[String]) -> Result<MultiStage, Diagnostics> {
+pub fn multi_stage_with_secrets(
+    program: &Program,
+    graph: &StageGraph,
+    file: &SourceFile,
+    map: &SourceMap,
+    build_id: &str,
+    secrets: &[String],
+) -> Result<MultiStage, Diagnostics> {
     plan::plan(program, graph, file, map, build_id, secrets)
 }
 

@@ -128,11 +128,19 @@ pub struct Target {
 pub enum TargetKind {
     /// A stage's final image that no other target builds: built so that all of it runs.
     Build,
-    Tag { name: String, push: bool },
-    Attach { mounts: Vec<Mount>, argv: Vec<String> },
+    Tag {
+        name: String,
+        push: bool,
+    },
+    Attach {
+        mounts: Vec<Mount>,
+        argv: Vec<String>,
+    },
     /// `docker build --output type=local,dest=HOST` of a stage holding what an IMPORT wrote into a
     /// host MOUNT (`host` as written in the MOUNT).
-    Output { host: String },
+    Output {
+        host: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,7 +151,14 @@ pub struct Secret {
     pub lines: Lines,
 }
 
-pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
+pub fn plan(
+    program: &Program,
+    graph: &StageGraph,
+    file: &SourceFile,
+    map: &SourceMap,
+    build_id: &str,
+    env_secrets: &[String],
+) -> Result<MultiStage, Diagnostics> {
     let imports: Vec<ImportInfo> = program
         .stages
         .iter()
@@ -204,7 +219,11 @@ pub fn plan(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sour
     Ok(MultiStage {
         source_name: p.source_name,
         escape: program.escape,
-        global_args: program.global_args.iter().map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.clone(), how: How::Plain, why: Vec::new() }).collect(),
+        global_args: program
+            .global_args
+            .iter()
+            .map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.clone(), how: How::Plain, why: Vec::new() })
+            .collect(),
         stages: p.stages,
         targets: p.targets,
         secrets: p.secrets,
@@ -326,10 +345,13 @@ impl<'a> Planner<'a> {
         for stage in &self.program.stages {
             for (writer, edge) in graph.edges_into(stage.index) {
                 if edge.kind == EdgeKind::HostPath {
-                    let d = Diagnostic::error("buildkit-host-write", format!("{} reads the build context after {} writes into it", stage.label(), self.program.stages[writer].label()))
-                        .at(edge.span, "reads the context (COPY, ADD or a MOUNT)")
-                        .note("the BuildKit backend sends the context to BuildKit once, when the build starts; the sh backend builds the stages one after another")
-                        .help("build this Rockerfile with the sh backend (`--emit sh`, the default)");
+                    let d = Diagnostic::error(
+                        "buildkit-host-write",
+                        format!("{} reads the build context after {} writes into it", stage.label(), self.program.stages[writer].label()),
+                    )
+                    .at(edge.span, "reads the context (COPY, ADD or a MOUNT)")
+                    .note("the BuildKit backend sends the context to BuildKit once, when the build starts; the sh backend builds the stages one after another")
+                    .help("build this Rockerfile with the sh backend (`--emit sh`, the default)");
                     self.errors.push(d);
                 }
             }
@@ -438,13 +460,7 @@ impl<'a> Planner<'a> {
         }
         // A new Dockerfile stage: ARGs are declared per stage.
         for word in &w.args {
-            w.body.push(DLine {
-                lines: None,
-                note: Vec::new(),
-                text: format!("ARG {word}"),
-                how: How::Repeated,
-                why: Vec::new(),
-            });
+            w.body.push(DLine { lines: None, note: Vec::new(), text: format!("ARG {word}"), how: How::Repeated, why: Vec::new() });
         }
     }
 
@@ -528,7 +544,13 @@ impl<'a> Planner<'a> {
                 self.tag_images.insert((w.stage.index, i), image.clone());
                 let state = w.state.clone();
                 self.states.insert(image.clone(), state);
-                self.targets.push(Target { stage: image, image: None, lines: self.lines(item.span), what: summarize(item), kind: TargetKind::Tag { name: name.to_string(), push } });
+                self.targets.push(Target {
+                    stage: image,
+                    image: None,
+                    lines: self.lines(item.span),
+                    what: summarize(item),
+                    kind: TargetKind::Tag { name: name.to_string(), push },
+                });
             }
             Op::Attach(cmd) => {
                 let image = self.base_image(w);
@@ -626,7 +648,10 @@ impl<'a> Planner<'a> {
                 Mount::Volume { .. } => {
                     let id = volume_name(self.build_id, dest);
                     flags.push(format!("--mount=type=cache,id={id},target={dest}"));
-                    note(format!("MOUNT {dest} ({}): a cache mount, kept by BuildKit between builds; its id is the name of the sh backend's volume", self.place(m.dest().span)));
+                    note(format!(
+                        "MOUNT {dest} ({}): a cache mount, kept by BuildKit between builds; its id is the name of the sh backend's volume",
+                        self.place(m.dest().span)
+                    ));
                 }
                 Mount::Bind { src, .. } => match context_path(&src.value) {
                     Some(rel) => {
@@ -645,7 +670,10 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                         if let Some(bad) = mount_path_problem(&rel) {
-                            self.errors.push(Diagnostic::error("buildkit-mount-path", format!("MOUNT source `{}` {bad}", src.value)).at(src.span, "BuildKit's --mount option cannot hold it"));
+                            self.errors.push(
+                                Diagnostic::error("buildkit-mount-path", format!("MOUNT source `{}` {bad}", src.value))
+                                    .at(src.span, "BuildKit's --mount option cannot hold it"),
+                            );
                             continue;
                         }
                         if !self.context_binds.iter().any(|(s, _)| *s == src.value) {
@@ -754,7 +782,11 @@ impl<'a> Planner<'a> {
                 }
             }
             if let Some(bad) = copy_path_problem(&abs) {
-                self.errors.push(Diagnostic::error("buildkit-path", format!("EXPORT `{}` {bad}", s.value)).at(s.span, "COPY --from would read it differently").help("rename the file, or build with the sh backend (`--emit sh`)"));
+                self.errors.push(
+                    Diagnostic::error("buildkit-path", format!("EXPORT `{}` {bad}", s.value))
+                        .at(s.span, "COPY --from would read it differently")
+                        .help("rename the file, or build with the sh backend (`--emit sh`)"),
+                );
             }
             sources.push(abs);
         }
@@ -764,7 +796,13 @@ impl<'a> Planner<'a> {
             self.export_points.insert(id, point);
         } else {
             // A comment only: the part goes on as if the EXPORT were not there.
-            w.body.push(DLine { lines: Some(self.lines(item.span)), note: Vec::new(), text: format!("# {}: no IMPORT reads it", summarize(item)), how: How::Unused, why: Vec::new() });
+            w.body.push(DLine {
+                lines: Some(self.lines(item.span)),
+                note: Vec::new(),
+                text: format!("# {}: no IMPORT reads it", summarize(item)),
+                how: How::Unused,
+                why: Vec::new(),
+            });
         }
     }
 
@@ -804,16 +842,25 @@ impl<'a> Planner<'a> {
                         ],
                         body,
                     });
-                    self.targets.push(Target { stage: name, image: None, lines: self.lines(item.span), what: summarize(item), kind: TargetKind::Output { host: src.value.clone() } });
+                    self.targets.push(Target {
+                        stage: name,
+                        image: None,
+                        lines: self.lines(item.span),
+                        what: summarize(item),
+                        kind: TargetKind::Output { host: src.value.clone() },
+                    });
                 }
                 _ => {
                     let what = if matches!(m, Mount::Volume { .. }) { "a volume" } else { "a read-only host directory" };
                     self.errors.push(
-                        Diagnostic::error("buildkit-import-mount", format!("IMPORT into the MOUNT at `{}`, {what}, cannot be built by BuildKit", m.dest().value))
-                            .at(item.span, "writes into the mount, not into the image")
-                            .also(m.dest().span, "MOUNTed here")
-                            .note("BuildKit's COPY writes only into the image; a cache mount is reachable only from a RUN")
-                            .help("build this Rockerfile with the sh backend (`--emit sh`, the default)"),
+                        Diagnostic::error(
+                            "buildkit-import-mount",
+                            format!("IMPORT into the MOUNT at `{}`, {what}, cannot be built by BuildKit", m.dest().value),
+                        )
+                        .at(item.span, "writes into the mount, not into the image")
+                        .also(m.dest().span, "MOUNTed here")
+                        .note("BuildKit's COPY writes only into the image; a cache mount is reachable only from a RUN")
+                        .help("build this Rockerfile with the sh backend (`--emit sh`, the default)"),
                     );
                 }
             }
@@ -875,7 +922,13 @@ impl<'a> Planner<'a> {
                     from_lines: None,
                     role: Role::Rename,
                     about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
-                    body: vec![DLine { lines: None, note: Vec::new(), text: copy_instruction(&from, &src, &target, false, self.program.escape), how: How::Import, why: Vec::new() }],
+                    body: vec![DLine {
+                        lines: None,
+                        note: Vec::new(),
+                        text: copy_instruction(&from, &src, &target, false, self.program.escape),
+                        how: How::Import,
+                        why: Vec::new(),
+                    }],
                 });
                 from = name;
                 src = target;
@@ -902,8 +955,17 @@ fn check_stage(name: &str, from: &str, path: &str, kind: Kind, what: &str, place
         from: format!("FROM {from}"),
         from_lines: None,
         role: Role::Check,
-        about: vec![format!("{what} ({place}) needs {path} to be {}; nothing in the Rockerfile says so, and COPY treats files and directories differently", kind.as_str())],
-        body: vec![DLine { lines: None, note: Vec::new(), text: format!("RUN [\"/bin/sh\", \"-c\", {}]", json_string(&script)), how: How::Check, why: Vec::new() }],
+        about: vec![format!(
+            "{what} ({place}) needs {path} to be {}; nothing in the Rockerfile says so, and COPY treats files and directories differently",
+            kind.as_str()
+        )],
+        body: vec![DLine {
+            lines: None,
+            note: Vec::new(),
+            text: format!("RUN [\"/bin/sh\", \"-c\", {}]", json_string(&script)),
+            how: How::Check,
+            why: Vec::new(),
+        }],
     }
 }
 
@@ -978,13 +1040,8 @@ fn describe_stage(stage: &Stage) -> String {
 
 /// The instruction on one line (continuations joined), cut at 60 characters.
 pub fn summarize(item: &Item) -> String {
-    let joined: String = item
-        .text
-        .lines()
-        .map(|l| l.trim().trim_end_matches(['\\', '`']).trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let joined: String =
+        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
     let words = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = words.chars().take(60).collect();
     if words.chars().count() > 60 {

@@ -17,7 +17,15 @@ macro_rules! w {
 
 /// The script. With `Layout::Single` the Dockerfile is inside it; with `Layout::Directory` it is
 /// the file `Dockerfile` beside it.
-pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, build_args: &[(String, String)], allow_mounts: &[String], sources: Option<&Sources>) -> String {
+pub fn render(
+    ms: &MultiStage,
+    dockerfile: &str,
+    layout: Layout,
+    context: &str,
+    build_args: &[(String, String)],
+    allow_mounts: &[String],
+    sources: Option<&Sources>,
+) -> String {
     let name = &ms.source_name;
     let mut out = String::new();
     w!(out, "#!/bin/sh");
@@ -120,10 +128,19 @@ pub fn render(ms: &MultiStage, dockerfile: &str, layout: Layout, context: &str, 
                 w!(main, "  rc_mount_opts=''");
                 for m in mounts {
                     match m {
-                        Mount::Volume { dest } => w!(main, "  rc_mount volume {} {}", sh_quote(&super::cksum::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value)),
+                        Mount::Volume { dest } => {
+                            w!(main, "  rc_mount volume {} {}", sh_quote(&super::cksum::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
+                        }
                         Mount::Bind { src, dest, .. } => {
                             let kind = if crate::lower::in_context_path(&src.value) { "c" } else { "b" };
-                            w!(main, "  rc_mount bind {} {} {} {kind} {}", host_path(&src.value), sh_quote(&dest.value), u8::from(m.read_only()), sh_quote(&where_))
+                            w!(
+                                main,
+                                "  rc_mount bind {} {} {} {kind} {}",
+                                host_path(&src.value),
+                                sh_quote(&dest.value),
+                                u8::from(m.read_only()),
+                                sh_quote(&where_)
+                            )
                         }
                     }
                 }

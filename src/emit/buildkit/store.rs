@@ -342,10 +342,9 @@ pub fn resolve_import(store: &Store, sources: &[Spanned<String>], dest: &str, de
         match resolve_source(store, &src.value, dest, dest_is_dir) {
             Ok(c) => copies.extend(c),
             Err(why) => errors.push(
-                Diagnostic::error("buildkit-store", format!("IMPORT `{}` cannot be written as COPY --from", src.value))
-                    .at(src.span, "")
-                    .note(why)
-                    .help("build this Rockerfile with the sh backend (`--emit sh`, the default), which replays the export store with rsync's rules when it runs"),
+                Diagnostic::error("buildkit-store", format!("IMPORT `{}` cannot be written as COPY --from", src.value)).at(src.span, "").note(why).help(
+                    "build this Rockerfile with the sh backend (`--emit sh`, the default), which replays the export store with rsync's rules when it runs",
+                ),
             ),
         }
     }
@@ -394,7 +393,10 @@ fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) ->
             return Err(format!("no EXPORT before this line puts anything at `{}` of the export store", shown(&path)));
         }
         // The store made the directory itself (mkdir -p); each entry inside it is copied to its own path.
-        let why = format!("no EXPORT stored `{}` itself: the store made it a directory for the entries EXPORTs put inside it, and each is copied to its own place", shown(&path));
+        let why = format!(
+            "no EXPORT stored `{}` itself: the store made it a directory for the entries EXPORTs put inside it, and each is copied to its own place",
+            shown(&path)
+        );
         return Ok(later_inside
             .iter()
             .map(|p| StoreCopy {
@@ -415,7 +417,8 @@ fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) ->
     }
     let rest = &path[b.at.len()..];
     let src = join(&b.src, rest);
-    let copy = |dest: String, check: Option<Kind>, rename: Option<String>, why: String| StoreCopy { export: b.export, src: src.clone(), dest, check, rename, why };
+    let copy =
+        |dest: String, check: Option<Kind>, rename: Option<String>, why: String| StoreCopy { export: b.export, src: src.clone(), dest, check, rename, why };
     // The entry's kind, when the placement tells it: (kind, whether the sh backend fails otherwise).
     let known: Option<(Kind, bool)> = if !rest.is_empty() {
         None
@@ -459,7 +462,12 @@ fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) ->
     let what = format!("rockerc takes `{src}` for {} because {reason}{checked}", kind.as_str());
     Ok(vec![match kind {
         Kind::Dir => copy(inside.clone(), check, None, format!("{what}: rsync puts a directory inside `{dest}`, so the COPY names `{inside}`")),
-        Kind::File if basename(&src) == name => copy(dest.to_string(), check, None, format!("{what}: rsync makes a file `{dest}`, or puts it inside `{dest}` if that is a directory, and so does COPY")),
+        Kind::File if basename(&src) == name => copy(
+            dest.to_string(),
+            check,
+            None,
+            format!("{what}: rsync makes a file `{dest}`, or puts it inside `{dest}` if that is a directory, and so does COPY"),
+        ),
         Kind::File => copy(
             dest.to_string(),
             check,

@@ -5,12 +5,12 @@
 
 use super::lex::Number;
 use super::parse::{Command, Node, Operand, OperandKind, Pipe, Tree};
-use crate::template::Missing;
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::source::{Segment, Span};
 use crate::template::funcs::{FuncError, Funcs};
-use crate::template::MAX_RENDERED_BYTES;
 use crate::template::value::{self, kind, list_items, map_entries, map_get, map_keys, missing_to_nil, truth, type_name, GoKind};
+use crate::template::Missing;
+use crate::template::MAX_RENDERED_BYTES;
 use minijinja::value::Value;
 
 /// `{{ template }}` calls nest at most this deep.
@@ -55,7 +55,21 @@ fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, funcs: &'a Funcs, strict: bool) -> Exec<'a> {
-        Exec { src, tree, funcs, strict, out: String::new(), segments: Vec::new(), missing: Vec::new(), origins: Default::default(), vars: Vec::new(), scope: 0, depth: 0, nesting: 0, steps: 0 }
+        Exec {
+            src,
+            tree,
+            funcs,
+            strict,
+            out: String::new(),
+            segments: Vec::new(),
+            missing: Vec::new(),
+            origins: Default::default(),
+            vars: Vec::new(),
+            scope: 0,
+            depth: 0,
+            nesting: 0,
+            steps: 0,
+        }
     }
 
     pub fn run(&mut self, data: Value) -> Result<(), Box<Diagnostic>> {
@@ -129,10 +143,17 @@ impl<'a> Exec<'a> {
         self.nesting += 1;
         if self.nesting > MAX_RUNTIME_NESTING {
             let span = match node {
-                Node::If { span, .. } | Node::With { span, .. } | Node::Range { span, .. } | Node::Template { span, .. } => Span::new(span.start, span.start + 2),
+                Node::If { span, .. } | Node::With { span, .. } | Node::Range { span, .. } | Node::Template { span, .. } => {
+                    Span::new(span.start, span.start + 2)
+                }
                 _ => Span::default(),
             };
-            return Err(error("template-too-deep", span, format!("templates nest deeper than {MAX_RUNTIME_NESTING} levels while rendering"), "too deeply nested"));
+            return Err(error(
+                "template-too-deep",
+                span,
+                format!("templates nest deeper than {MAX_RUNTIME_NESTING} levels while rendering"),
+                "too deeply nested",
+            ));
         }
         let flow = self.walk_node(dot, node);
         self.nesting -= 1;
@@ -186,7 +207,12 @@ impl<'a> Exec<'a> {
                         let n = value::as_int(&collection).unwrap_or(0).max(0);
                         // Every iteration is a step: refuse before building the numbers.
                         if n as u64 > MAX_STEPS - self.steps.min(MAX_STEPS) {
-                            return Err(error("template-too-large", pipe.span, format!("range over {n} is too long: templates may take at most {MAX_STEPS} steps"), ""));
+                            return Err(error(
+                                "template-too-large",
+                                pipe.span,
+                                format!("range over {n} is too long: templates may take at most {MAX_STEPS} steps"),
+                                "",
+                            ));
                         }
                         (0..n).map(|i| (Value::from(i), Value::from(i))).collect()
                     }
@@ -231,7 +257,12 @@ impl<'a> Exec<'a> {
                     return Err(d);
                 };
                 if self.depth >= MAX_TEMPLATE_DEPTH {
-                    return Err(error("template-too-deep", *span, format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"), "called recursively here"));
+                    return Err(error(
+                        "template-too-deep",
+                        *span,
+                        format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+                        "called recursively here",
+                    ));
                 }
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p, false)?,
@@ -404,15 +435,27 @@ impl<'a> Exec<'a> {
                     Value::UNDEFINED
                 }
                 GoKind::Nil => {
-                    return Err(error("template-type", field_span, format!("nil pointer evaluating interface {{}}.{name}"), format!("`{}` is null", &shown[..shown.len() - name.len() - 1])))
+                    return Err(error(
+                        "template-type",
+                        field_span,
+                        format!("nil pointer evaluating interface {{}}.{name}"),
+                        format!("`{}` is null", &shown[..shown.len() - name.len() - 1]),
+                    ))
                 }
                 GoKind::Map => {
                     if has_args && last {
-                        return Err(error("template-not-a-function", field_span, format!("{name} is not a method but has arguments"), "a map key, not a function"));
+                        return Err(error(
+                            "template-not-a-function",
+                            field_span,
+                            format!("{name} is not a method but has arguments"),
+                            "a map key, not a function",
+                        ));
                     }
                     match map_get(&cur, name) {
                         Some(v) => v,
-                        None if self.strict && !truth_test => return Err(self.unknown_variable(&cur, &shown, name, field_span, i == 0 && root.is_none(), root)),
+                        None if self.strict && !truth_test => {
+                            return Err(self.unknown_variable(&cur, &shown, name, field_span, i == 0 && root.is_none(), root))
+                        }
                         None => Value::UNDEFINED,
                     }
                 }

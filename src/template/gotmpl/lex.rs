@@ -127,20 +127,15 @@ fn lex_items(src: &str, open_action: &mut Option<Span>) -> Result<Vec<Item>, Box
         // A comment must follow the delimiter directly and end at the closing one.
         if src[p..].starts_with("/*") {
             let Some(close) = src[p + 2..].find("*/").map(|i| p + 2 + i + 2) else {
-                return Err(syntax_error(Span::new(open, p + 2), "unclosed comment", "comment starts here")
-                    .help("close it with `*/}}`"));
+                return Err(syntax_error(Span::new(open, p + 2), "unclosed comment", "comment starts here").help("close it with `*/}}`"));
             };
             let (next, trim_right) = if src[close..].starts_with("}}") {
                 (close + 2, false)
             } else if src[close..].len() >= 4 && is_space(bytes[close]) && src[close + 1..].starts_with("-}}") {
                 (close + 4, true)
             } else {
-                return Err(syntax_error(
-                    Span::new(open, close),
-                    "comment ends before closing delimiter",
-                    "a comment must be the whole action",
-                )
-                .help("write `{{/* comment */}}` with nothing between `*/` and `}}`"));
+                return Err(syntax_error(Span::new(open, close), "comment ends before closing delimiter", "a comment must be the whole action")
+                    .help("write `{{/* comment */}}` with nothing between `*/` and `}}`"));
             };
             trim_next_text = trim_right;
             pos = next;
@@ -331,9 +326,7 @@ fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), Box<Diagnostic
                         let value = hex.and_then(|h| u32::from_str_radix(h, 16).ok());
                         match value.and_then(char::from_u32) {
                             Some(c) => out.push(c),
-                            None => {
-                                return Err(syntax_error(Span::new(at, (from + n).min(src.len())), "invalid escape in quoted string", ""))
-                            }
+                            None => return Err(syntax_error(Span::new(at, (from + n).min(src.len())), "invalid escape in quoted string", "")),
                         }
                         for _ in 0..n {
                             chars.next();
@@ -351,12 +344,8 @@ fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), Box<Diagnostic
                     }
                     '\n' => return Err(unterminated()),
                     other => {
-                        return Err(syntax_error(
-                            Span::new(at, at + 1 + other.len_utf8()),
-                            format!("invalid escape `\\{other}` in quoted string"),
-                            "",
-                        )
-                        .help("use a raw string (`...`) for literal backslashes"))
+                        return Err(syntax_error(Span::new(at, at + 1 + other.len_utf8()), format!("invalid escape `\\{other}` in quoted string"), "")
+                            .help("use a raw string (`...`) for literal backslashes"))
                     }
                 }
             }
@@ -436,9 +425,7 @@ fn lex_number(src: &str, start: usize) -> Result<(Number, usize), Box<Diagnostic
     }
     let end = p;
     let text = &src[start..end];
-    let bad = |end: usize| {
-        syntax_error(Span::new(start, end), format!("bad number syntax: {:?}", &src[start..end]), "not a number")
-    };
+    let bad = |end: usize| syntax_error(Span::new(start, end), format!("bad number syntax: {:?}", &src[start..end]), "not a number");
     if src[end..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
         let e = ident_end(src, end);
         return Err(bad(e.max(end + 1).min(src.len())));
@@ -498,12 +485,10 @@ mod tests {
     #[test]
     fn numbers_and_minus() {
         assert_eq!(toks("{{-3}}"), vec![Tok::Open, Tok::Num(Number::Int(-3)), Tok::Close]);
-        assert_eq!(toks("{{ 0x1F 1.5 1e3 'a' }}")[1..5], [
-            Tok::Num(Number::Int(31)),
-            Tok::Num(Number::Float(1.5)),
-            Tok::Num(Number::Float(1000.0)),
-            Tok::Char(97)
-        ]);
+        assert_eq!(
+            toks("{{ 0x1F 1.5 1e3 'a' }}")[1..5],
+            [Tok::Num(Number::Int(31)), Tok::Num(Number::Float(1.5)), Tok::Num(Number::Float(1000.0)), Tok::Char(97)]
+        );
     }
 
     #[test]

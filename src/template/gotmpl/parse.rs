@@ -182,8 +182,9 @@ impl Parser<'_> {
                 }
                 Ok(if kw == "break" { Node::Break(span) } else { Node::Continue(span) })
             }
-            Tok::Keyword("define") => Err(syntax(item.span, "unexpected {{define}} inside a control structure", "")
-                .help("`define` is only allowed at the top level of the file")),
+            Tok::Keyword("define") => {
+                Err(syntax(item.span, "unexpected {{define}} inside a control structure", "").help("`define` is only allowed at the top level of the file"))
+            }
             Tok::Close => Err(syntax(open.join(item.span), "missing value for command", "empty action")),
             _ => {
                 let pipe = self.pipeline("command", false)?;
@@ -220,8 +221,7 @@ impl Parser<'_> {
         }
         let (else_list, end_span) = match end {
             None => {
-                return Err(syntax(open, format!("unexpected end of input: {{{{{kw}}}}} has no {{{{end}}}}"), "opened here")
-                    .help("close it with `{{ end }}`"))
+                return Err(syntax(open, format!("unexpected end of input: {{{{{kw}}}}} has no {{{{end}}}}"), "opened here").help("close it with `{{ end }}`"))
             }
             Some(("end", span)) => (None, span),
             Some((_, else_span)) => {
@@ -445,7 +445,10 @@ impl Parser<'_> {
                 self.depth -= 1;
                 match self.next().cloned() {
                     Some(Item { tok: Tok::RParen, span: close, .. }) => span = span.join(close),
-                    Some(other) => return Err(syntax(other.span, format!("unexpected {} in parenthesized pipeline", describe(&other.tok)), "expected `)`").also(item.span, "opened here")),
+                    Some(other) => {
+                        return Err(syntax(other.span, format!("unexpected {} in parenthesized pipeline", describe(&other.tok)), "expected `)`")
+                            .also(item.span, "opened here"))
+                    }
                     None => return Err(syntax(item.span, "unclosed left paren", "")),
                 }
                 OperandKind::Pipe(Box::new(pipe), self.fields())
@@ -454,8 +457,9 @@ impl Parser<'_> {
         };
         // A field chain can only follow a value that has fields.
         if let Some(Item { tok: Tok::Field(_), space_before: false, span: fspan }) = self.peek() {
-            return Err(syntax(*fspan, "unexpected field after this operand", "")
-                .help("wrap the call in parentheses to take a field of its result: `(f x).Field`"));
+            return Err(
+                syntax(*fspan, "unexpected field after this operand", "").help("wrap the call in parentheses to take a field of its result: `(f x).Field`")
+            );
         }
         if let OperandKind::Var(_, f) | OperandKind::Pipe(_, f) | OperandKind::Field(f) = &kind {
             if !f.is_empty() {
