@@ -188,7 +188,7 @@ fn fixture(target: &str, name: &str) -> PathBuf {
 }
 
 /// Every crash input, by target; each has its own test below.
-const CRASHES: &[(&str, &str)] = &[("template", "jinja-comment-non-ascii"), ("compile", "nul-in-from")];
+const CRASHES: &[(&str, &str)] = &[("template", "jinja-comment-non-ascii"), ("compile", "nul-in-from"), ("compile", "tag-starting-non-ascii")];
 
 fn replay(target: &'static str, name: &str) {
     let data = std::fs::read(fixture(target, name)).unwrap_or_else(|e| panic!("{target}/{name}: {e}"));
@@ -233,6 +233,13 @@ fn jinja_comment_with_an_accent_through_the_cli() {
 #[test]
 fn fuzz_compile_nul_in_from() {
     replay("compile", "nul-in-from");
+}
+
+/// Minimised from CI's fuzzing: a tag that starts with a non-ASCII character (`TAG app:éx`);
+/// the diagnostic sliced its first byte out of a two-byte character.
+#[test]
+fn fuzz_compile_tag_starting_non_ascii() {
+    replay("compile", "tag-starting-non-ascii");
 }
 
 #[test]

@@ -194,7 +194,10 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
             return Err(error(format!("the tag is {} characters long; Docker allows 128", tag.len()), at));
         }
         if !tag.starts_with(word) {
-            return Err(error(format!("the tag `{tag}` starts with `{}`: a tag starts with a letter, a digit or `_`", &tag[..1]), at));
+            return Err(error(
+                format!("the tag `{tag}` starts with `{}`: a tag starts with a letter, a digit or `_`", tag.chars().next().unwrap_or_default()),
+                at,
+            ));
         }
         if let Some(c) = tag.chars().find(|&c| !(word(c) || c == '.' || c == '-')) {
             return Err(error(format!("the tag `{tag}` contains `{c}`: tags use letters, digits, `_`, `.` and `-`"), at));
