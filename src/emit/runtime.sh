@@ -1038,6 +1038,7 @@ rc_replace() {
   rm -rf "$2"
   case $2 in */*) mkdir -p "${2%/*}" ;; esac
   cp -PRp "$1" "$2"
+  rc_link_times "$1" "$2"
 }
 
 # rc_no_links STORE PATH: fails if a directory on PATH inside the store is a symbolic link. The
@@ -1080,6 +1081,7 @@ rc_place() {
         rc_cleared=1
       fi
       cp -PRp "$rc_xdir/$rc_i-contents/." "$rc_t/"
+      rc_link_times "$rc_xdir/$rc_i-contents" "$rc_t"
       continue
     fi
     for rc_item in "$rc_xdir/$rc_i"/* "$rc_xdir/$rc_i"/.[!.]* "$rc_xdir/$rc_i"/..?*; do
@@ -1225,12 +1227,29 @@ rc_image_dest() {
   rc_dk=$rc_pk
 }
 
+# rc_stage_copy SRC DST: `cp -PRp`, links' own times included (BusyBox's cp gives a link the
+# time of the copy, which would change the tar at every build and defeat the layer cache).
+rc_stage_copy() {
+  cp -PRp "$1" "$2" || rc_fail "cannot prepare the $rc_what"
+  rc_link_times "$1" "$2"
+}
+
+# rc_link_times SRC DST: gives the links under DST (a copy of SRC) their own times in SRC, where
+# `cp -p` does not (BusyBox).
+rc_link_times() {
+  if [ -z "${rc_gnu_cp:-}" ]; then
+    if cp --version 2>/dev/null | grep -q 'GNU'; then rc_gnu_cp=1; else rc_gnu_cp=0; fi
+  fi
+  [ "$rc_gnu_cp" = 0 ] || return 0
+  find "$2" -type l -exec sh -c 'src=$1 dst=$2; shift 2; for f; do if [ -L "$src${f#"$dst"}" ]; then touch -h -d "@$(stat -c %Y "$src${f#"$dst"}")" "$f"; fi; done' sh "$1" "$2" {} +
+}
+
 # rc_merge SRC DST: adds SRC to the staged tree as DST, keeping what rsync's file list keeps of
 # two entries with one name: a directory over a non-directory, else the first one; two
 # directories are merged (the first one's mode and times).
 rc_merge() {
   if [ ! -e "$2" ] && [ ! -L "$2" ]; then
-    cp -PRp "$1" "$2" || rc_fail "cannot prepare the $rc_what"
+    rc_stage_copy "$1" "$2"
   elif [ -d "$2" ] && [ ! -L "$2" ]; then
     if [ -d "$1" ] && [ ! -L "$1" ]; then
       rc_mcount=$((rc_mcount + 1))
@@ -1245,7 +1264,7 @@ rc_merge() {
     fi
   elif [ -d "$1" ] && [ ! -L "$1" ]; then
     rm -f "$2"
-    cp -PRp "$1" "$2" || rc_fail "cannot prepare the $rc_what"
+    rc_stage_copy "$1" "$2"
   fi
 }
 
@@ -1342,7 +1361,7 @@ rc_import_plan() {
     rc_path=$1 rc_contents=$2
     rc_import_source
     mkdir -p "$rc_stage${rc_abs%/*}"
-    cp -PRp "$rc_hp" "$rc_stage$rc_abs" || rc_fail "cannot prepare the $rc_what"
+    rc_stage_copy "$rc_hp" "$rc_stage$rc_abs"
     rc_members=$(rc_q ".$rc_abs")
     return 0
   fi
@@ -1400,7 +1419,7 @@ rc_import_pack() {
   if [ "$rc_gnu_tar" = 1 ]; then
     eval "tar --numeric-owner --owner=0 --group=0 --sort=name -cf \"\$1\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the tar of the $rc_what"
   else
-    rc_sorted=$(eval "cd \"\$rc_stage\" && find $rc_members" | LC_ALL=C sort | sed "s/'/'\\\\''/g; s/^/'/; s/\$/' /")
+    rc_sorted=$(eval "cd \"\$rc_stage\" && find $rc_members" | LC_ALL=C sort | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/" | tr '\n' ' ')
     eval "tar --numeric-owner --no-recursion -cf \"\$1\" -C \"\$rc_stage\" $rc_sorted" || rc_fail "cannot write the tar of the $rc_what"
   fi
   rm -rf "$rc_stage"
