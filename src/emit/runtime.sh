@@ -1110,7 +1110,7 @@ rc_place() {
 # rc_norm PATH: PATH made absolute, with `.`, `..` and repeated `/` taken out by name (as Docker
 # cleans a destination); in rc_n.
 rc_norm() {
-  rc_n= rc_r=$1
+  rc_n='' rc_r=$1
   while [ -n "$rc_r" ]; do
     rc_c=${rc_r%%/*}
     case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
@@ -1129,7 +1129,7 @@ rc_norm() {
 # store: one that leads out (an absolute link, which pointed into the image Rocker's rsync ran
 # in, or `..` above the store's root) is refused, and nothing is read through it on the host.
 rc_store_path() {
-  rc_sp= rc_r=$2 rc_hops=0
+  rc_sp='' rc_r=$2 rc_hops=0
   while [ -n "$rc_r" ]; do
     rc_c=${rc_r%%/*}
     case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
@@ -1175,7 +1175,7 @@ rc_import_source() {
 # image yet), as lstat sees it, links on the way followed in the image: rc_pk is none, dir, full
 # (a directory with entries), link (its target in rc_pl) or file (anything else).
 rc_probe() {
-  rc_pk=none rc_pl=
+  rc_pk=none rc_pl=''
   if [ "$1" = / ]; then
     rc_pk=full
     return 0
@@ -1191,7 +1191,7 @@ rc_probe() {
       if [ -n "$(sed -n 2p "$rc_tmp/probe.$rc_step.list")" ]; then rc_pk=full; fi
       ;;
     l)
-      rc_pk=link
+      rc_pk='link'
       rm -rf "$rc_tmp/probe.$rc_step.d"
       mkdir "$rc_tmp/probe.$rc_step.d"
       tar -xf "$rc_tmp/probe.$rc_step.tar" -C "$rc_tmp/probe.$rc_step.d" 2>/dev/null || :
@@ -1200,7 +1200,7 @@ rc_probe() {
       done
       rm -rf "$rc_tmp/probe.$rc_step.d"
       ;;
-    *) rc_pk=file ;;
+    *) rc_pk='file' ;;
   esac
 }
 
@@ -1208,7 +1208,7 @@ rc_probe() {
 # the path, rc_dk what is there (none, dir, full, file, or loop); rc_dlink is 1 when PATH itself
 # is a link (rc_dl its target).
 rc_image_dest() {
-  rc_dp=$1 rc_dlink=0 rc_dl= rc_hops=0
+  rc_dp=$1 rc_dlink=0 rc_dl='' rc_hops=0
   while :; do
     rc_probe "$rc_dp"
     [ "$rc_pk" = link ] || break
@@ -1331,7 +1331,7 @@ rc_import_plan() {
     fi
   done
   rc_image_dest "$rc_abs"
-  rc_tdir= rc_new=0
+  rc_tdir='' rc_new=0
   case $rc_dk in
     dir | full) rc_tdir=$rc_dp ;;
     none)
@@ -1367,7 +1367,7 @@ rc_import_plan() {
   fi
   rc_st="$rc_stage${rc_tdir%/}"
   mkdir -p "$rc_st"
-  rc_attr= rc_odd=1
+  rc_attr='' rc_odd=1
   for rc_a in "$@"; do
     if [ "$rc_odd" = 1 ]; then
       rc_path=$rc_a rc_odd=0
@@ -1492,7 +1492,7 @@ $rc_src
 # rc_host_remove PATH: removes the entry at PATH (in the container of rc_import_mount) from the
 # host directory bound there, never following a link: rsync replaced it.
 rc_host_remove() {
-  rc_hbest= rc_hsrc=
+  rc_hbest='' rc_hsrc=''
   while IFS= read -r rc_hd && IFS= read -r rc_hs; do
     rc_norm "$rc_hd"
     case $1 in
