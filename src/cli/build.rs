@@ -300,7 +300,7 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
 /// provides it on Debian. `tar` packs each IMPORT (GNU tar, or BusyBox's).
-pub const TOOLS: [(&str, &str); 28] = [
+pub const TOOLS: [(&str, &str); 30] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
@@ -312,6 +312,8 @@ pub const TOOLS: [(&str, &str); 28] = [
     ("tr", "Debian: coreutils"),
     ("sort", "Debian: coreutils"),
     ("tail", "Debian: coreutils"),
+    ("head", "Debian: coreutils"),
+    ("touch", "Debian: coreutils"),
     ("mktemp", "Debian: coreutils"),
     ("mkdir", "Debian: coreutils"),
     ("rm", "Debian: coreutils"),

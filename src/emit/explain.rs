@@ -188,13 +188,16 @@ fn explain_build(out: &mut String, b: &BuildStep, exports: &BTreeMap<usize, Stri
         Context::Import(imp) => {
             let replayed: Vec<String> = imp.replay.iter().map(|r| exports.get(&r.export).cloned().unwrap_or_else(|| r.export.to_string())).collect();
             w!(out, "**Tar stream (IMPORT).** The script replays the EXPORT at {} into a private store and packs what", replayed.join(", "));
-            w!(out, "this IMPORT reads into a tar laid out for rsync's result (where the destination is a directory, a");
-            w!(out, "`src/` giving it its mode, a link or file in the way replaced), with root as owner; the context holds");
-            w!(out, "only that tar. ADD extracts it with every mode bit (setuid, directory modes), links as links and");
-            w!(out, "hard links as separate files, as `rsync -a` left them; COPY would drop setuid, follow a link named as");
-            w!(out, "a source and write through a link at the destination. When the destination has no trailing `/`,");
-            w!(out, "the script first looks in the image whether it is a directory, as rsync does. Plain instructions");
-            w!(out, "next to the IMPORT go into the same Dockerfile (layer cache).");
+            w!(out, "this IMPORT reads into a tar with what `rsync -a` leaves, under the absolute paths it writes, with");
+            w!(out, "root as owner; the context holds only that tar. The script first looks at the destination in the");
+            w!(out, "image (`docker cp` of single paths), as rsync looked: a link there is followed as rsync followed it");
+            w!(out, "and never written through otherwise, a `src/` gives the directory its mode, duplicate names are kept");
+            w!(out, "as rsync keeps them, and where rsync fails (a dangling link or a file where a directory must be, a");
+            w!(out, "file over a directory with entries) the build fails, naming the IMPORT's line. `ADD` at `/` extracts");
+            w!(out, "the tar with every mode bit (setuid, directory modes), links as links and hard links as separate");
+            w!(out, "files; COPY would drop setuid, follow a link named as a source and write through a link at the");
+            w!(out, "destination. Each IMPORT is a build of its own, on the image with everything before it; plain");
+            w!(out, "instructions after it join that build (layer cache).");
         }
         Context::User => {
             w!(out, "**Layer cache.** These instructions go into one generated Dockerfile, built with `docker build` and the");
@@ -275,6 +278,14 @@ BuildKit can say in a Dockerfile most of what the sh backend had to do around on
   as a source (the file it points to arrives, not the link), and a directory it creates gets mode
   0755 (Docker 20.10's frontend has no `COPY --chmod`). The modes inside, setuid bits included,
   are kept. The sh backend keeps both, through a tar that ADD extracts.
+- **What is at an IMPORT's destination is not looked at.** COPY follows a link there, also where
+  rsync failed: a file IMPORTed to `dang/`, a dangling link, lands where the link points. A
+  `src/` into a link to a directory fills that directory but leaves its mode. A file IMPORTed
+  onto a directory with entries goes inside it (rsync fails). Of two sources with one name, a
+  file after a directory goes inside it and a directory after a file stops the build (rsync keeps
+  the directory, else the first). A link in the exports that leads out of them (an absolute one)
+  is followed in the exporting image. The sh backend does what rsync did, or fails where it
+  failed.
 - **build.sh** does what a Dockerfile cannot say: it builds each image the Rockerfile TAGs as a
   `--target`, applies the names at the end (and pushes with `--push`), runs ATTACH, and writes what an
   IMPORT puts in a host directory with `--output type=local`.

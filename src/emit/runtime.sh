@@ -325,7 +325,7 @@ rc_setup() {
   : > "$rc_tmp/tags"
   rc_run_id=${rc_tmp##*.}
   rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
-  rc_ncontainers=0
+  rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr=
   rc_jobs=
   rc_removers=
   rc_cached=''
@@ -1038,6 +1038,7 @@ rc_replace() {
   rm -rf "$2"
   case $2 in */*) mkdir -p "${2%/*}" ;; esac
   cp -PRp "$1" "$2"
+  rc_link_times "$1" "$2"
 }
 
 # rc_no_links STORE PATH: fails if a directory on PATH inside the store is a symbolic link. The
@@ -1080,6 +1081,7 @@ rc_place() {
         rc_cleared=1
       fi
       cp -PRp "$rc_xdir/$rc_i-contents/." "$rc_t/"
+      rc_link_times "$rc_xdir/$rc_i-contents" "$rc_t"
       continue
     fi
     for rc_item in "$rc_xdir/$rc_i"/* "$rc_xdir/$rc_i"/.[!.]* "$rc_xdir/$rc_i"/..?*; do
@@ -1095,146 +1097,415 @@ rc_place() {
   done
 }
 
-# rc_import_item STORE PATH CONTENTS CTXDIR NAME: puts one IMPORT source (PATH in the store,
-# normalised at compile time, '' for the whole store) into the build context so that
-# `COPY CTXDIR/NAME DEST` has rsync's semantics: a directory arrives nested one level deeper
-# (COPY copies a directory's contents), a file as itself, `src/` as the contents.
-rc_import_item() {
-  rc_p=$1
-  if [ -n "$2" ]; then rc_p="$1/$2"; fi
-  case $2 in */*) rc_no_links "$1" "${2%/*}" ;; esac
-  [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${2:-/}: not in the export store (no EXPORT put it there)"
-  mkdir -p "$4"
-  if [ "$3" = 1 ]; then
-    [ -d "$rc_p" ] || rc_fail "IMPORT ${2:-/}/: not a directory"
-    cp -PRp "$rc_p" "$4/$5"
-  elif [ -d "$rc_p" ] && [ ! -L "$rc_p" ]; then
-    mkdir "$4/$5"
-    cp -PRp "$rc_p" "$4/$5/$5"
-  else
-    cp -PRp "$rc_p" "$4/$5"
+# ---- IMPORT: what `rsync -a SRC... DEST` left -----------------------------------------------
+# Rocker ran rsync in a container of the image, the exports mounted beside it. The script works
+# out the same result from what it can see: the export store on the host, and the image through
+# `docker cp` of single paths (a probe reads the first entries, never a whole tree). It lays the
+# result out under the absolute paths rsync wrote, in a tar that ADD extracts at `/` (Docker's
+# extraction replaces a link or a file where a directory arrives and anything but a directory
+# where a file arrives, as rsync does, and follows the links on the way as the kernel did for
+# rsync); and where rsync failed, the build fails, naming the IMPORT's line. Nothing is ever
+# written through a link that rsync would have replaced, and nothing rsync kept is deleted.
+
+# rc_norm PATH: PATH made absolute, with `.`, `..` and repeated `/` taken out by name (as Docker
+# cleans a destination); in rc_n.
+rc_norm() {
+  rc_n='' rc_r=$1
+  while [ -n "$rc_r" ]; do
+    rc_c=${rc_r%%/*}
+    case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
+    case $rc_c in
+      '' | .) ;;
+      ..) rc_n=${rc_n%/*} ;;
+      *) rc_n="$rc_n/$rc_c" ;;
+    esac
+  done
+  if [ -z "$rc_n" ]; then rc_n=/; fi
+}
+
+# rc_store_path STORE PATH FOLLOW: the entry of the export store that PATH names, in rc_sp
+# (relative; '' is the store itself). Links on the way are followed as the kernel followed them
+# for Rocker's rsync (the last one too with FOLLOW 1, a `src/`), as long as they stay in the
+# store: one that leads out (an absolute link, which pointed into the image Rocker's rsync ran
+# in, or `..` above the store's root) is refused, and nothing is read through it on the host.
+rc_store_path() {
+  rc_sp='' rc_r=$2 rc_hops=0
+  while [ -n "$rc_r" ]; do
+    rc_c=${rc_r%%/*}
+    case $rc_r in */*) rc_r=${rc_r#*/} ;; *) rc_r= ;; esac
+    case $rc_c in
+      '' | .) continue ;;
+      ..)
+        [ -n "$rc_sp" ] || rc_fail "$rc_what: the source ${2:-/} leads out of the export store (\`..\` above its root)"
+        rc_sp=${rc_sp%/*}
+        continue
+        ;;
+    esac
+    if [ -L "$1$rc_sp/$rc_c" ] && { [ -n "$rc_r" ] || [ "$3" = 1 ]; }; then
+      rc_hops=$((rc_hops + 1))
+      [ "$rc_hops" -le 40 ] || rc_fail "$rc_what: the source ${2:-/}: too many levels of symbolic links in the export store"
+      rc_t=$(readlink "$1$rc_sp/$rc_c") || rc_fail "$rc_what: cannot read the link ${rc_sp#/}/$rc_c in the export store"
+      case $rc_t in
+        /*) rc_fail "$rc_what: the source ${2:-/} passes through the symbolic link ${rc_sp#/}${rc_sp:+/}$rc_c -> $rc_t in the export store, which leads out of it; rockerc follows links there only as far as they stay in the store" ;;
+      esac
+      rc_r="$rc_t${rc_r:+/}$rc_r"
+    else
+      rc_sp="$rc_sp/$rc_c"
+    fi
+  done
+  rc_sp=${rc_sp#/}
+}
+
+# rc_import_source: the host path of one IMPORT source ($rc_path, $rc_contents) in rc_hp, and
+# its name in the destination in rc_sname; fails as rsync failed when it is missing or a `src/`
+# that is not a directory.
+rc_import_source() {
+  rc_store_path "$rc_store" "$rc_path" "$rc_contents"
+  rc_hp=$rc_store
+  if [ -n "$rc_sp" ]; then rc_hp="$rc_store/$rc_sp"; fi
+  [ -e "$rc_hp" ] || [ -L "$rc_hp" ] || rc_fail "$rc_what: ${rc_path:-/} is not in the export store (no EXPORT put it there)"
+  if [ "$rc_contents" = 1 ] && { [ ! -d "$rc_hp" ] || [ -L "$rc_hp" ]; }; then
+    rc_fail "$rc_what: ${rc_path:-/}/ is not a directory (rsync -a fails here)"
+  fi
+  rc_sname=${rc_sp##*/}
+  if [ -z "$rc_sname" ]; then rc_sname=store; fi
+}
+
+# rc_probe PATH: what PATH is in the image (through the container rc_pctr, '' when there is no
+# image yet), as lstat sees it, links on the way followed in the image: rc_pk is none, dir, full
+# (a directory with entries), link (its target in rc_pl) or file (anything else).
+rc_probe() {
+  rc_pk=none rc_pl=''
+  if [ "$1" = / ]; then
+    rc_pk=full
+    return 0
+  fi
+  [ -n "$rc_pctr" ] || return 0
+  # `docker cp` streams the path itself first, then a directory's entries: two are enough.
+  docker cp "$rc_pctr:$1" - 2>/dev/null | head -c 8192 > "$rc_tmp/probe.$rc_step.tar"
+  tar -tvf "$rc_tmp/probe.$rc_step.tar" > "$rc_tmp/probe.$rc_step.list" 2>/dev/null || :
+  case $(head -c 1 "$rc_tmp/probe.$rc_step.list") in
+    '') ;;
+    d)
+      rc_pk=dir
+      if [ -n "$(sed -n 2p "$rc_tmp/probe.$rc_step.list")" ]; then rc_pk=full; fi
+      ;;
+    l)
+      rc_pk='link'
+      rm -rf "$rc_tmp/probe.$rc_step.d"
+      mkdir "$rc_tmp/probe.$rc_step.d"
+      tar -xf "$rc_tmp/probe.$rc_step.tar" -C "$rc_tmp/probe.$rc_step.d" 2>/dev/null || :
+      for rc_c in "$rc_tmp/probe.$rc_step.d"/* "$rc_tmp/probe.$rc_step.d"/.[!.]* "$rc_tmp/probe.$rc_step.d"/..?*; do
+        if [ -L "$rc_c" ]; then rc_pl=$(readlink "$rc_c"); fi
+      done
+      rm -rf "$rc_tmp/probe.$rc_step.d"
+      ;;
+    *) rc_pk='file' ;;
+  esac
+}
+
+# rc_image_dest PATH: where PATH leads in the image, links followed as stat follows them: rc_dp
+# the path, rc_dk what is there (none, dir, full, file, or loop); rc_dlink is 1 when PATH itself
+# is a link (rc_dl its target).
+rc_image_dest() {
+  rc_dp=$1 rc_dlink=0 rc_dl='' rc_hops=0
+  while :; do
+    rc_probe "$rc_dp"
+    [ "$rc_pk" = link ] || break
+    if [ "$rc_hops" = 0 ]; then rc_dlink=1 rc_dl=$rc_pl; fi
+    rc_hops=$((rc_hops + 1))
+    if [ "$rc_hops" -gt 40 ]; then
+      rc_pk=loop
+      break
+    fi
+    case $rc_pl in
+      /*) rc_norm "$rc_pl" ;;
+      *) rc_norm "${rc_dp%/*}/$rc_pl" ;;
+    esac
+    rc_dp=$rc_n
+  done
+  rc_dk=$rc_pk
+}
+
+# rc_stage_copy SRC DST: `cp -PRp`, links' own times included (BusyBox's cp gives a link the
+# time of the copy, which would change the tar at every build and defeat the layer cache).
+rc_stage_copy() {
+  cp -PRp "$1" "$2" || rc_fail "cannot prepare the $rc_what"
+  rc_link_times "$1" "$2"
+}
+
+# rc_link_times SRC DST: gives the links under DST (a copy of SRC) their own times in SRC, where
+# `cp -p` does not (BusyBox).
+rc_link_times() {
+  if [ -z "${rc_gnu_cp:-}" ]; then
+    if cp --version 2>/dev/null | grep -q 'GNU'; then rc_gnu_cp=1; else rc_gnu_cp=0; fi
+  fi
+  [ "$rc_gnu_cp" = 0 ] || return 0
+  find "$2" -type l -exec sh -c 'src=$1 dst=$2; shift 2; for f; do if [ -L "$src${f#"$dst"}" ]; then touch -h -d "@$(stat -c %Y "$src${f#"$dst"}")" "$f"; fi; done' sh "$1" "$2" {} +
+}
+
+# rc_merge SRC DST: adds SRC to the staged tree as DST, keeping what rsync's file list keeps of
+# two entries with one name: a directory over a non-directory, else the first one; two
+# directories are merged (the first one's mode and times).
+rc_merge() {
+  if [ ! -e "$2" ] && [ ! -L "$2" ]; then
+    rc_stage_copy "$1" "$2"
+  elif [ -d "$2" ] && [ ! -L "$2" ]; then
+    if [ -d "$1" ] && [ ! -L "$1" ]; then
+      rc_mcount=$((rc_mcount + 1))
+      set -- "$1" "$2" "$rc_tmp/mtime.$rc_step.$rc_mcount"
+      touch -r "$2" "$3"
+      for rc_c in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+        [ -e "$rc_c" ] || [ -L "$rc_c" ] || continue
+        rc_merge "$rc_c" "$2/${rc_c##*/}"
+      done
+      touch -r "$3" "$2"
+      rm -f "$3"
+    fi
+  elif [ -d "$1" ] && [ ! -L "$1" ]; then
+    rm -f "$2"
+    rc_stage_copy "$1" "$2"
   fi
 }
 
-# rc_import_tar STORE TAR LAYOUT DEST NAME WORKDIR -- PATH CONTENTS...: lays one IMPORT's
-# sources (PATH in the store, '' for all of it; CONTENTS 1 for `src/`) out in TAR so that ADD,
-# which extracts a tar with its modes and links and replaces what is in the way, leaves rsync -a's
-# result. LAYOUT `into`: extracted in DEST, each source under its own name. `under`: extracted
-# in DEST's parent, everything under NAME (DEST's last component), so a `src/` source gives DEST
-# its contents and its mode. `decide`: one source, extracted in DEST's parent: inside NAME when
-# DEST is a directory in the image or the source a non-empty directory, as NAME otherwise. The
-# entries are root's; hard links become separate files (rsync -a has no -H).
-rc_import_tar() {
-  rc_store=$1 rc_tar=$2 rc_layout=$3 rc_dest=$4 rc_name=$5 rc_twd=$6
-  shift 7
-  rc_stage="$rc_tar.d"
-  mkdir "$rc_stage"
-  rc_members=
-  while [ $# -gt 0 ]; do
-    rc_path=$1 rc_contents=$2
-    shift 2
-    rc_p=$rc_store
-    if [ -n "$rc_path" ]; then rc_p="$rc_store/$rc_path"; fi
-    case $rc_path in */*) rc_no_links "$rc_store" "${rc_path%/*}" ;; esac
-    [ -e "$rc_p" ] || [ -L "$rc_p" ] || rc_fail "IMPORT ${rc_path:-/}: not in the export store (no EXPORT put it there)"
-    rc_sname=${rc_path##*/}
-    if [ -z "$rc_sname" ]; then rc_sname=store; fi
-    if [ "$rc_contents" = 1 ]; then
-      { [ -d "$rc_p" ] && [ ! -L "$rc_p" ]; } || rc_fail "IMPORT ${rc_path:-/}/: not a directory"
-      rc_rel=$rc_name
-    else
-      case $rc_layout in
-        into) rc_rel=$rc_sname ;;
-        under) rc_rel="$rc_name/$rc_sname" ;;
-        *)
-          if { [ -d "$rc_p" ] && [ ! -L "$rc_p" ] && [ -n "$(ls -A "$rc_p")" ]; } || rc_dir_in_image "$rc_dest" "$rc_twd"; then
-            rc_rel="$rc_name/$rc_sname"
-          else
-            rc_rel=$rc_name
-          fi
-          ;;
-      esac
-    fi
-    if [ -z "$rc_rel" ]; then
-      # `src/` into the root or `.`: the contents, each entry by its own name.
-      cp -PRp "$rc_p/." "$rc_stage/" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
-      for rc_item in "$rc_p"/* "$rc_p"/.[!.]* "$rc_p"/..?*; do
-        [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
-        rc_m=$(rc_q "./${rc_item##*/}")
-        case " $rc_members" in *" $rc_m"*) ;; *) rc_members="$rc_members$rc_m" ;; esac
-      done
+# rc_collide IMAGEPATH STAGED: rsync -a never deletes a directory that has entries to put a
+# non-directory there (it fails, code 23): neither does the build. Looks only where the image
+# has a directory the staged one merges into. With rc_clear 1 (an IMPORT into a MOUNT, which
+# `docker cp` writes and which never replaces a directory by a non-directory or the reverse),
+# it removes in the host directory what rsync replaced there: a link or a file where a
+# directory arrives, an empty directory where a non-directory does.
+rc_collide() {
+  rc_probe "$1"
+  if [ -d "$2" ] && [ ! -L "$2" ]; then
+    case $rc_pk in
+      full)
+        for rc_c in "$2"/* "$2"/.[!.]* "$2"/..?*; do
+          [ -e "$rc_c" ] || [ -L "$rc_c" ] || continue
+          rc_collide "$1/${rc_c##*/}" "$rc_c"
+        done
+        ;;
+      link | file) if [ "$rc_clear" = 1 ]; then rc_host_remove "$1"; fi ;;
+    esac
+  else
+    case $rc_pk in
+      full) rc_fail "$rc_what: rsync -a cannot delete the directory $1, which has entries, to put a file there (it fails, code 23); neither does rockerc" ;;
+      dir) if [ "$rc_clear" = 1 ]; then rc_host_remove "$1"; fi ;;
+    esac
+  fi
+}
+
+# rc_import_plan STORE DEST WORKDIR LINE PATH CONTENTS...: works out what `rsync -a SRC... DEST`
+# leaves (SRC each PATH in the store, a `src/` when CONTENTS is 1) and lays it out in rc_stage
+# under the absolute paths it writes; rc_members are the tar's members (quoted), rc_tdir the
+# directory everything goes into ('' when the one source becomes DEST), rc_new 1 when rsync
+# creates it. Fails where rsync failed.
+rc_import_plan() {
+  rc_store=$1 rc_dest=$2 rc_twd=$3 rc_what="IMPORT at $rc_rockerfile:$4"
+  shift 4
+  case $rc_dest in
+    /*) rc_abs=$rc_dest ;;
+    *)
+      if [ -n "$rc_twd" ]; then rc_wd=$rc_twd; else rc_workdir; fi
+      rc_abs="${rc_wd%/}/$rc_dest"
+      ;;
+  esac
+  # A destination written as a directory (`dir/`, `.`) must be one, or is created as one.
+  rc_asdir=0
+  case /$rc_dest in */ | */. | */..) rc_asdir=1 ;; esac
+  rc_norm "$rc_abs"
+  rc_abs=$rc_n
+  # More than one entry in rsync's file list (several sources, or a directory with entries)
+  # makes DEST a directory; one directory cannot replace a non-directory.
+  rc_multi=0 rc_onedir=0 rc_odd=1
+  if [ $# -gt 2 ]; then rc_multi=1; fi
+  for rc_a in "$@"; do
+    if [ "$rc_odd" = 1 ]; then
+      rc_path=$rc_a rc_odd=0
       continue
     fi
-    case $rc_rel in */*) mkdir -p "$rc_stage/${rc_rel%/*}" ;; esac
-    if [ "$rc_contents" = 1 ] && [ -d "$rc_stage/$rc_rel" ]; then
-      cp -PRp "$rc_p/." "$rc_stage/$rc_rel" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
-    else
-      rm -rf "${rc_stage:?}/$rc_rel"
-      cp -PRp "$rc_p" "$rc_stage/$rc_rel" || rc_fail "cannot prepare IMPORT ${rc_path:-/}"
+    rc_contents=$rc_a rc_odd=1
+    rc_import_source
+    if [ $# = 2 ] && [ -d "$rc_hp" ] && [ ! -L "$rc_hp" ]; then
+      rc_onedir=1
+      if [ -n "$(ls -A "$rc_hp")" ]; then rc_multi=1; fi
     fi
-    # In the tar: NAME itself under `under` (it carries the mode), else the entry.
-    if [ "$rc_layout" = under ]; then rc_m=$(rc_q "./$rc_name"); else rc_m=$(rc_q "./$rc_rel"); fi
-    case " $rc_members" in *" $rc_m"*) ;; *) rc_members="$rc_members$rc_m" ;; esac
   done
-  find "$rc_stage" -type f -links +1 -exec sh -c 'for f; do cp -p "$f" "$f.rockerc-unlinked" && mv -f "$f.rockerc-unlinked" "$f"; done' sh {} +
+  rc_image_dest "$rc_abs"
+  rc_tdir='' rc_new=0
+  case $rc_dk in
+    dir | full) rc_tdir=$rc_dp ;;
+    none)
+      if [ "$rc_multi" = 1 ] || [ "$rc_asdir" = 1 ]; then
+        if [ "$rc_dlink" = 1 ]; then
+          rc_fail "$rc_what: $rc_abs is a symbolic link to $rc_dl, which does not exist in the image; rsync -a fails here (mkdir: File exists, code 11), and rockerc never writes through a link"
+        fi
+        rc_tdir=$rc_abs rc_new=1
+      fi
+      ;;
+    loop) rc_fail "$rc_what: $rc_abs: too many levels of symbolic links in the image (rsync -a fails here)" ;;
+    *)
+      if [ "$rc_multi" = 1 ]; then
+        rc_fail "$rc_what: $rc_abs is not a directory in the image, and more than one file goes there; rsync -a fails here (destination must be a directory, code 3)"
+      elif [ "$rc_onedir" = 1 ]; then
+        rc_fail "$rc_what: $rc_abs is not a directory in the image; rsync -a fails here (cannot overwrite non-directory with a directory, code 3)"
+      elif [ "$rc_asdir" = 1 ]; then
+        rc_fail "$rc_what: $rc_dest names a directory, and $rc_abs is not one in the image; rsync -a fails here (code 3)"
+      fi
+      ;;
+  esac
+  rc_nstage=$((rc_nstage + 1))
+  rc_stage="$rc_tmp/stage.$rc_step.$rc_nstage"
+  mkdir "$rc_stage"
+  if [ -z "$rc_tdir" ]; then
+    # One file, link or empty directory becomes DEST, replacing what is there.
+    rc_path=$1 rc_contents=$2
+    rc_import_source
+    mkdir -p "$rc_stage${rc_abs%/*}"
+    rc_stage_copy "$rc_hp" "$rc_stage$rc_abs"
+    rc_members=$(rc_q ".$rc_abs")
+    return 0
+  fi
+  rc_st="$rc_stage${rc_tdir%/}"
+  mkdir -p "$rc_st"
+  rc_attr='' rc_odd=1
+  for rc_a in "$@"; do
+    if [ "$rc_odd" = 1 ]; then
+      rc_path=$rc_a rc_odd=0
+      continue
+    fi
+    rc_contents=$rc_a rc_odd=1
+    rc_import_source
+    if [ "$rc_contents" = 1 ]; then
+      # The first `src/` gives the destination directory its mode and times.
+      if [ -z "$rc_attr" ]; then rc_attr=$rc_hp; fi
+      for rc_item in "$rc_hp"/* "$rc_hp"/.[!.]* "$rc_hp"/..?*; do
+        [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+        rc_merge "$rc_item" "$rc_st/${rc_item##*/}"
+      done
+    else
+      rc_merge "$rc_hp" "$rc_st/$rc_sname"
+    fi
+  done
+  if [ "$rc_new" = 0 ]; then
+    for rc_item in "$rc_st"/* "$rc_st"/.[!.]* "$rc_st"/..?*; do
+      [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+      rc_collide "${rc_tdir%/}/${rc_item##*/}" "$rc_item"
+    done
+  fi
+  rc_members=
+  if [ -n "$rc_attr" ]; then
+    # Five octal digits: GNU chmod keeps a directory's setgid bit otherwise.
+    chmod "00$(stat -c %a "$rc_attr")" "$rc_st"
+    touch -r "$rc_attr" "$rc_st"
+    rc_members=$(rc_q ".$rc_tdir")
+  else
+    for rc_item in "$rc_st"/* "$rc_st"/.[!.]* "$rc_st"/..?*; do
+      [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+      rc_members="$rc_members$(rc_q ".${rc_tdir%/}/${rc_item##*/}")"
+    done
+  fi
+}
+
+# rc_import_pack TAR: the staged tree's members in TAR. Hard links become separate files (rsync
+# -a has no -H; a directory keeps its time). GNU tar: owners root whoever runs the script,
+# members in name order. Other tars (BusyBox): members listed in byte order, one by one; owners
+# the files have (the script's user's, root where it runs as root). Either way the same bytes
+# every time, so Docker's layer cache holds.
+rc_import_pack() {
+  find "$rc_stage" -type f -links +1 -exec sh -c 'for f; do d=${f%/*}; touch -r "$d" "$0"; cp -p "$f" "$f.rockerc-unlinked" && mv -f "$f.rockerc-unlinked" "$f"; touch -r "$0" "$d"; done' "$rc_tmp/dirtime.$rc_step" {} +
   if [ -z "${rc_gnu_tar:-}" ]; then
     if tar --version 2>/dev/null | grep -q 'GNU tar'; then rc_gnu_tar=1; else rc_gnu_tar=0; fi
   fi
-  # GNU tar: owners root whoever runs the script, members in name order (the same bytes every
-  # time, so the layer cache holds). Other tars (BusyBox) write the owners the files have: the
-  # script's user's, root where it runs as root.
   if [ "$rc_gnu_tar" = 1 ]; then
-    eval "tar --numeric-owner --owner=0 --group=0 --sort=name -cf \"\$rc_tar\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the IMPORT tar"
+    eval "tar --numeric-owner --owner=0 --group=0 --sort=name -cf \"\$1\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the tar of the $rc_what"
   else
-    eval "tar -cf \"\$rc_tar\" -C \"\$rc_stage\" $rc_members" || rc_fail "cannot write the IMPORT tar"
+    rc_sorted=$(eval "cd \"\$rc_stage\" && find $rc_members" | LC_ALL=C sort | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/" | tr '\n' ' ')
+    eval "tar --numeric-owner --no-recursion -cf \"\$1\" -C \"\$rc_stage\" $rc_sorted" || rc_fail "cannot write the tar of the $rc_what"
   fi
   rm -rf "$rc_stage"
 }
 
-# rc_dir_in_image DEST WORKDIR: whether DEST (relative to WORKDIR, or the image's when that is '')
-# is a directory in the current image, links followed, as rsync's destination check sees it.
-rc_dir_in_image() {
-  [ -n "$rc_img" ] || return 1
-  rc_probe=$1
-  case $rc_probe in
-    /*) ;;
-    *)
-      if [ -n "$2" ]; then rc_wd=$2; else rc_workdir; fi
-      rc_probe="${rc_wd%/}/$rc_probe"
-      ;;
-  esac
-  rc_new_container
-  rc_docker create --name "$rc_ctr" "$rc_img" /rockerc-import-never-runs
-  # A directory's `/.` streams a tar (its first block is enough); anything else is an error.
-  docker cp "$rc_ctr:$rc_probe/." - 2>/dev/null | dd bs=512 count=1 > "$rc_tar.probe" 2>/dev/null || :
-  rc_rm_container_later
-  [ -s "$rc_tar.probe" ]
+# rc_import_tar STORE TAR DEST WORKDIR LINE -- PATH CONTENTS...: one IMPORT into the image: its
+# plan (rc_import_plan), probed in a container of the image so far, packed in TAR for
+# `ADD TAR /`.
+rc_import_tar() {
+  rc_itar=$2
+  rc_pctr=
+  if [ -n "$rc_img" ]; then
+    rc_new_container
+    rc_docker create --name "$rc_ctr" "$rc_img" /rockerc-import-never-runs
+    rc_pctr=$rc_ctr
+  fi
+  rc_a1=$1 rc_a3=$3 rc_a4=$4 rc_a5=$5
+  shift 6
+  rc_import_plan "$rc_a1" "$rc_a3" "$rc_a4" "$rc_a5" "$@"
+  rc_import_pack "$rc_itar"
+  if [ -n "$rc_pctr" ]; then rc_rm_container_later; fi
 }
 
-# rc_import_mount DEST MOUNTSPECS... -- ITEM...: an IMPORT into a MOUNTed directory writes into the
-# mount, through a container that has the stage's mounts; `docker cp` follows them. Each ITEM
-# is laid out as for a COPY (rc_import_item): a directory's `/.` has rsync's meaning, a file
-# takes DEST's name unless DEST is a directory.
+# rc_import_mount STORE DEST LINE MOUNTSPECS... -- PATH CONTENTS...: an IMPORT into a MOUNTed
+# directory writes there, as Rocker's rsync did: the same plan, probed in a container that has
+# the stage's MOUNTs, and the tar extracted into it by `docker cp`, which follows the mounts.
 rc_import_mount() {
-  rc_dest=$1
-  shift
+  rc_istore=$1 rc_idest=$2 rc_iline=$3
+  shift 3
   rc_real_binds=1
   rc_mounts "$@"
-  shift "$rc_shift"
+  # Where each bind's destination is on the host, for what rsync replaced there.
+  rc_binds=
+  while [ "$1" != -- ]; do
+    case $1 in
+      b | c)
+        rc_host_path "$1" "$2" "$5" ''
+        rc_binds="$rc_binds$3
+$rc_src
+"
+        shift 5
+        ;;
+      *) shift 2 ;;
+    esac
+  done
   shift
   rc_new_container
   eval "rc_docker create --name \"\$rc_ctr\" $rc_mount_opts \"\$rc_img\" /rockerc-import-never-runs"
-  case $rc_dest in
-    */) rc_docker cp "$rc_tmp/empty/." "$rc_ctr:$rc_dest" ;;
-  esac
-  for rc_item in "$@"; do
-    if [ -d "$rc_item" ] && [ ! -L "$rc_item" ]; then
-      rc_docker cp "$rc_item/." "$rc_ctr:$rc_dest"
-    else
-      rc_docker cp "$rc_item" "$rc_ctr:$rc_dest"
-    fi
-  done
+  rc_pctr=$rc_ctr
+  rc_import_plan "$rc_istore" "$rc_idest" '' "$rc_iline" "$@"
+  if [ "$rc_new" = 0 ] && [ -n "$rc_tdir" ]; then
+    rc_clear=1
+    for rc_item in "$rc_st"/* "$rc_st"/.[!.]* "$rc_st"/..?*; do
+      [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+      rc_collide "${rc_tdir%/}/${rc_item##*/}" "$rc_item"
+    done
+    rc_clear=0
+  elif [ -z "$rc_tdir" ]; then
+    # One entry becomes DEST: what is there goes, unless it is a directory (it is not: rsync
+    # puts the entry inside one).
+    rc_probe "$rc_abs"
+    case $rc_pk in link | file) rc_host_remove "$rc_abs" ;; esac
+  fi
+  rc_import_pack "$rc_tmp/import.$rc_step.tar"
+  docker cp - "$rc_ctr:/" < "$rc_tmp/import.$rc_step.tar" > "$rc_log" 2>&1 || rc_fail "docker cp exited with an error"
+  rm -f "$rc_tmp/import.$rc_step.tar"
   rc_rm_container_later
+}
+
+# rc_host_remove PATH: removes the entry at PATH (in the container of rc_import_mount) from the
+# host directory bound there, never following a link: rsync replaced it.
+rc_host_remove() {
+  rc_hbest='' rc_hsrc=''
+  while IFS= read -r rc_hd && IFS= read -r rc_hs; do
+    rc_norm "$rc_hd"
+    case $1 in
+      "$rc_n"/*)
+        if [ "${#rc_n}" -gt "${#rc_hbest}" ]; then rc_hbest=$rc_n rc_hsrc=$rc_hs; fi
+        ;;
+    esac
+  done <<ROCKERC_BINDS
+$rc_binds
+ROCKERC_BINDS
+  [ -n "$rc_hsrc" ] || rc_fail "$rc_what: rsync -a would replace $1, which is not in a host directory; \`docker cp\` cannot (a directory and a non-directory)"
+  rc_h="$rc_hsrc/${1#"$rc_hbest"/}"
+  if [ -d "$rc_h" ] && [ ! -L "$rc_h" ]; then rmdir "$rc_h"; else rm -f "$rc_h"; fi || rc_fail "$rc_what: cannot remove $rc_h, which rsync -a would replace"
 }
 
 # rc_tag LINE NAME PUSH: records a TAG or PUSH of the current image. Tags are applied (and

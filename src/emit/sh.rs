@@ -2,7 +2,7 @@
 
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
 use crate::analyze::Mount;
-use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind, TarLayout};
+use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -472,11 +472,11 @@ impl<'a> ShEmitter<'a> {
             }
             StepKind::ImportToMount(m) => {
                 need_vars(&mut body, &m.mounts, &where_);
-                self.import_context(&mut body, step, &m.context);
-                let items: Vec<String> = m.context.sources.iter().enumerate().map(|(k, src)| format!("\"$rc_ctx/{k}/\"{}", sh_quote(&src.name))).collect();
-                self.command_lines(&mut body, &format!("rc_import_mount {}", sh_quote(&m.dest)), &m.mounts, &items);
-                let what = "IMPORT into a MOUNTed folder: what the EXPORTs it reads left, laid out as rsync would,\n\
-                            copied in through a container that has the stage's MOUNTs (rc_import_mount).";
+                self.import_store(&mut body, step, &m.context);
+                let items: Vec<String> = m.context.sources.iter().map(|src| format!("{} {}", sh_quote(&src.path), u8::from(src.contents))).collect();
+                self.command_lines(&mut body, &format!("rc_import_mount \"$rc_store\" {} {}", sh_quote(&m.dest), step.lines.first), &m.mounts, &items);
+                let what = "IMPORT into a MOUNTed folder: what the EXPORTs it reads left, laid out as rsync -a leaves it\n\
+                            there, copied in through a container that has the stage's MOUNTs (rc_import_mount).";
                 ("import", what, &m.mounts)
             }
             StepKind::Tag { name: tag, push } => {
@@ -524,14 +524,8 @@ impl<'a> ShEmitter<'a> {
             Context::Import(imp) => {
                 self.import_store(out, step, imp);
                 for (k, t) in imp.tars.iter().enumerate() {
-                    let layout = match t.layout {
-                        TarLayout::Into => "into",
-                        TarLayout::UnderDest => "under",
-                        TarLayout::Decide => "decide",
-                    };
                     let wd = t.workdir.as_deref().map(sh_quote).unwrap_or_else(|| "''".into());
-                    let mut line =
-                        format!("  rc_import_tar \"$rc_store\" \"$rc_ctx/{k}.tar\" {layout} {} {} {wd} --", sh_quote(&t.dest), sh_quote(&t.dest_name));
+                    let mut line = format!("  rc_import_tar \"$rc_store\" \"$rc_ctx/{k}.tar\" {} {wd} {} --", sh_quote(&t.dest), t.line);
                     for s in &imp.sources[t.first..t.first + t.count] {
                         let _ = write!(line, " {} {}", sh_quote(&s.path), u8::from(s.contents));
                     }
@@ -561,15 +555,6 @@ impl<'a> ShEmitter<'a> {
         w!(out, "  mkdir \"$rc_store\" \"$rc_ctx\"");
         for r in &imp.replay {
             w!(out, "  rc_place \"$rc_store\" {} {} {}", r.export, sh_quote(&r.dest), r.nsrc);
-        }
-    }
-
-    /// Replays the EXPORTs an IMPORT reads into a private store and lays its sources out in
-    /// `$rc_ctx/K/NAME`.
-    fn import_context(&self, out: &mut String, step: &Step, imp: &ImportContext) {
-        self.import_store(out, step, imp);
-        for (k, s) in imp.sources.iter().enumerate() {
-            w!(out, "  rc_import_item \"$rc_store\" {} {} \"$rc_ctx/{k}\" {}", sh_quote(&s.path), u8::from(s.contents), sh_quote(&s.name));
         }
     }
 

@@ -183,35 +183,21 @@ pub struct ImportContext {
     pub tars: Vec<ImportTar>,
 }
 
-/// How one IMPORT's sources are laid out in its tar, which `ADD` extracts into the image with
-/// rsync's result: every mode bit kept (setuid, setgid, directory modes), links as links, an
+/// One IMPORT into the image: the tar the script packs with rsync -a's result (worked out when
+/// it runs, from the export store and what is at the destination in the image), which `ADD`
+/// extracts at `/`: every mode bit kept (setuid, setgid, directory modes), links as links, an
 /// existing link or file at a target replaced, owners root.
 #[derive(Clone, Debug)]
 pub struct ImportTar {
     /// `sources[first..first + count]` are this IMPORT's.
     pub first: usize,
     pub count: usize,
-    pub layout: TarLayout,
     /// The destination as written (relative ones are relative to WORKDIR).
     pub dest: String,
-    /// The last component of the destination, the entry that stands for it where the tar is
-    /// extracted in its parent.
-    pub dest_name: String,
     /// WORKDIR when the Rockerfile makes it known (a relative destination is looked up in it).
     pub workdir: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TarLayout {
-    /// Extracted in the destination, a directory: each source under its own name.
-    Into,
-    /// Extracted in the destination's parent, everything under `dest_name`: a `src/` source
-    /// gives the destination its contents and its mode, as rsync does.
-    UnderDest,
-    /// One source into a destination without a trailing `/`, extracted in its parent: the script
-    /// looks in the image whether the destination is a directory (the source goes inside it) or
-    /// not (a file, a link or an empty directory becomes it), as rsync decides.
-    Decide,
+    /// The IMPORT's Rockerfile line, for the errors where rsync fails.
+    pub line: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -570,7 +556,9 @@ impl<'a> Lowerer<'a> {
                 let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
                 self.add_import_sources(cx, i, t, &mut imp);
                 let mut dest = self.mount_holding(cx, state, t).unwrap_or_default();
-                if (t.sources.len() > 1 || t.dest_str().ends_with('/')) && !dest.ends_with('/') {
+                let d = t.dest_str();
+                let names_a_dir = d.ends_with('/') || d.ends_with("/.") || d.ends_with("/..") || d == "." || d == "..";
+                if (t.sources.len() > 1 || names_a_dir) && !dest.ends_with('/') {
                     dest.push('/');
                 }
                 let number = self.next_step();
@@ -708,47 +696,20 @@ impl<'a> Lowerer<'a> {
     }
 
     fn import(&mut self, cx: &mut StageLowering<'a>, state: &StageState, i: usize, item: &'a Item, t: &Transfer) {
-        let dest = t.dest_str().to_string();
-        let n = t.sources.len();
-        let any_contents = t.sources.iter().any(|s| is_contents(&s.value));
-        let trimmed = dest.trim_end_matches('/');
-        let names_a_dir = dest.ends_with('/') || n > 1 || trimmed.is_empty() || matches!(trimmed.rsplit('/').next(), Some("." | ".."));
-        let (layout, target, dest_name) = match trimmed.rsplit_once('/') {
-            // The root, `.`, `..`: extracted in place (their own mode stays).
-            _ if trimmed.is_empty() || matches!(trimmed.rsplit('/').next(), Some("." | "..")) => (TarLayout::Into, format!("{trimmed}/"), String::new()),
-            Some((parent, name)) => {
-                let parent = if parent.is_empty() { "/".to_string() } else { format!("{parent}/") };
-                if any_contents {
-                    (TarLayout::UnderDest, parent, name.to_string())
-                } else if names_a_dir {
-                    (TarLayout::Into, format!("{trimmed}/"), name.to_string())
-                } else {
-                    (TarLayout::Decide, parent, name.to_string())
-                }
-            }
-            None if any_contents => (TarLayout::UnderDest, "./".to_string(), trimmed.to_string()),
-            None if names_a_dir => (TarLayout::Into, format!("{trimmed}/"), trimmed.to_string()),
-            None => (TarLayout::Decide, "./".to_string(), trimmed.to_string()),
-        };
-        // IMPORTs in a row share one build: each gets its own tar in one context. The user's
-        // context cannot be mixed in (it would be uploaded to the runtime build). An IMPORT that
-        // looks at the image first starts a build of its own, so it sees what came before it.
-        if layout == TarLayout::Decide || matches!(cx.pending.context, Some(Context::User | Context::Paths(_))) {
-            self.flush(cx);
-        }
-        let mut imp = match cx.pending.context.take() {
-            Some(Context::Import(imp)) => imp,
-            _ => ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() },
-        };
-        let first = imp.sources.len();
+        // What rsync -a leaves depends on what is at the destination (a directory, a link to
+        // one, a file, a directory with entries): the script looks in the image before it packs
+        // the tar, so each IMPORT starts a build of its own, on the image with everything before
+        // it. The instructions after it join that build.
+        self.flush(cx);
+        let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
         self.add_import_sources(cx, i, t, &mut imp);
-        let k = imp.tars.len();
-        imp.tars.push(ImportTar { first, count: n, layout, dest: dest.clone(), dest_name, workdir: state.workdir.clone() });
-        let words = [json_string(&format!("{k}.tar")), json_string(&docker_escape(&target, self.program.escape))];
-        // The IMPORT as written, then the ADD that does it: the script lays the files out in a tar
-        // with rsync's result, and ADD extracts a tar with every mode bit and link as it is.
-        let line = format!("#   {}\nADD [{}]", one_line_of(&item.text), words.join(", "));
-        self.add_line(cx, item, line, Some(Context::Import(imp)));
+        let line = self.lines_of(item.span).first;
+        imp.tars.push(ImportTar { first: 0, count: t.sources.len(), dest: t.dest_str().to_string(), workdir: state.workdir.clone(), line });
+        // The IMPORT as written, then the ADD that does it: the script lays the files out under
+        // the absolute paths rsync wrote, in a tar that ADD extracts at the root with every mode
+        // bit and link as it is.
+        let text = format!("#   {}\nADD [\"0.tar\", \"/\"]", one_line_of(&item.text));
+        self.add_line(cx, item, text, Some(Context::Import(imp)));
     }
 
     /// The declared secrets an instruction refers to (`$NAME`, `${NAME}`, `${NAME:-...}`).
@@ -1044,18 +1005,6 @@ fn store_path(path: &str, keep_slash: bool) -> String {
     }
 }
 
-/// Escapes a literal path for Docker's word expansion in COPY (`$`, quotes, the escape char).
-fn docker_escape(s: &str, escape: char) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c == escape || matches!(c, '$' | '\'' | '"') {
-            out.push(escape);
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A JSON string literal (for the exec-form lines rockerc writes itself).
 pub fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
@@ -1138,11 +1087,5 @@ mod tests {
         assert!(is_contents("dist/."));
         assert!(is_contents("/"));
         assert!(!is_contents("/dist"));
-    }
-
-    #[test]
-    fn docker_escape_keeps_paths_literal() {
-        assert_eq!(docker_escape("/a $b/'c\"", '\\'), "/a \\$b/\\'c\\\"");
-        assert_eq!(docker_escape("C:\\x", '`'), "C:\\x");
     }
 }
