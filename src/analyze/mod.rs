@@ -885,8 +885,6 @@ impl<'a> Analyzer<'a> {
         Some(op)
     }
 
-    /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
-    /// with the form the instruction takes.
     /// `EXPORT /src /app` stores a directory at `app/src` (rsync copies the directory itself into
     /// the destination) but a file at `app`: a surprise either way unless meant.
     fn lint_rsync_nesting(&mut self, t: &Transfer) {

@@ -82,8 +82,6 @@ pub struct PlanStage {
     /// Where the stage's first image comes from, when its first step is not a build.
     pub start: Start,
     pub steps: Vec<Step>,
-    /// Image names a later FROM refers to that must be saved: `(item index, key)`.
-    pub saves: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,7 +458,6 @@ impl<'a> Lowerer<'a> {
         self.flush(&mut cx);
         let key = format!("stage.{}", stage.index);
         self.states.insert(key.clone(), state);
-        let saves = if self.saves_needed.contains(&key) { vec![key] } else { Vec::new() };
         PlanStage {
             index: stage.index,
             label: stage.label(),
@@ -470,7 +467,6 @@ impl<'a> Lowerer<'a> {
             deps: self.graph.deps(stage.index),
             start,
             steps: cx.steps,
-            saves,
         }
     }
 
