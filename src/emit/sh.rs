@@ -1,8 +1,10 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
-use crate::analyze::Mount;
-use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind, TarLayout};
+
+use crate::lower::{
+    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImportContext, Mount, PlanStage, Start, Step, StepKind, TarLayout,
+};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -368,7 +370,7 @@ impl<'a> ShEmitter<'a> {
         match m {
             Mount::Volume { dest } => format!("v {}", sh_quote(&dest.value)),
             Mount::Bind { src, dest, options } => {
-                let kind = if crate::lower::in_context_path(&src.value) { 'c' } else { 'b' };
+                let kind = if in_context_path(&src.value) { 'c' } else { 'b' };
                 let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
                 let where_ = format!("{}:{lines}", self.plan.source_name);
                 format!("{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_))
@@ -794,7 +796,7 @@ pub fn host_mount_line(source_name: &str, m: &HostMount, allowed: &[String]) -> 
     } else if m.src.starts_with('/') && !m.src.contains('$') && allowed.iter().any(|a| covers(a, &m.src)) {
         "outside the build context: allowed when compiled".to_string()
     } else if m.src.starts_with('/') && !m.src.contains('$') {
-        format!("outside the build context: needs --allow-mount {}", sh_quote(&crate::analyze::normalize(&m.src)))
+        format!("outside the build context: needs --allow-mount {}", sh_quote(&normalize(&m.src)))
     } else {
         "resolved when the script runs; outside the build context it needs --allow-mount".to_string()
     };
@@ -803,8 +805,8 @@ pub fn host_mount_line(source_name: &str, m: &HostMount, allowed: &[String]) -> 
 
 /// Whether the allowed path `a` is `p` or a directory above it (both absolute, compared as written).
 fn covers(a: &str, p: &str) -> bool {
-    let a = crate::analyze::normalize(a);
-    let p = crate::analyze::normalize(p);
+    let a = normalize(a);
+    let p = normalize(p);
     a == "/" || p == a || p.starts_with(&format!("{a}/"))
 }
 

@@ -2,10 +2,9 @@
 //! images along the way, ATTACH, IMPORT into a host directory), and the secrets and context paths
 //! the builds need.
 
-use super::plan::{MultiStage, TargetKind};
-use crate::analyze::Mount;
 use crate::emit::sh::{host_path, host_path_vars};
 use crate::emit::{heredoc_delimiter, sh_quote, sources_code, Layout, Sources, SOURCES_RUNTIME};
+use crate::lower::{in_context_path, Mount, MultiStage, TargetKind};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -89,7 +88,7 @@ pub fn render(
     }
     for secret in &ms.env_secrets {
         w!(main, "  # --secret {secret}: read from the environment when this script runs, passed to the RUNs that use it");
-        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&super::plan::env_secret_id(secret)));
+        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&crate::lower::buildkit::env_secret_id(secret)));
     }
     for s in &ms.secrets {
         let where_ = format!("{name}:{}", s.lines);
@@ -129,10 +128,10 @@ pub fn render(
                 for m in mounts {
                     match m {
                         Mount::Volume { dest } => {
-                            w!(main, "  rc_mount volume {} {}", sh_quote(&super::cksum::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
+                            w!(main, "  rc_mount volume {} {}", sh_quote(&crate::lower::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
                         }
                         Mount::Bind { src, dest, .. } => {
-                            let kind = if crate::lower::in_context_path(&src.value) { "c" } else { "b" };
+                            let kind = if in_context_path(&src.value) { "c" } else { "b" };
                             w!(
                                 main,
                                 "  rc_mount bind {} {} {} {kind} {}",
@@ -156,7 +155,7 @@ pub fn render(
                 for var in host_path_vars(host) {
                     w!(main, "  rc_need_var {var} {}", sh_quote(&where_));
                 }
-                let kind = if crate::lower::in_context_path(host) { "c" } else { "b" };
+                let kind = if in_context_path(host) { "c" } else { "b" };
                 w!(main, "  rc_output {} {kind} {} {} {}", sh_quote(&t.stage), host_path(host), sh_quote(&where_), sh_quote(&what));
             }
         }
