@@ -5,6 +5,7 @@
 use crate::emit::sh::{host_path, host_path_vars};
 use crate::emit::{heredoc_delimiter, sh_quote, sources_code, Layout, Sources, SOURCES_RUNTIME};
 use crate::lower::{in_context_path, Mount, MultiStage, TargetKind};
+use crate::shell::mark_literal_dollars;
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -179,46 +180,4 @@ pub fn render(
 
 fn one_line(s: &str) -> String {
     crate::lower::one_line_name(s.lines().next().unwrap_or_default().trim())
-}
-
-/// Text from the Rockerfile is single-quoted, so a `$` or a backquote in it stays literal.
-/// shellcheck flags such words (SC2016); each generated line that has one says, right above it,
-/// that it is meant.
-fn mark_literal_dollars(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    for line in code.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if !trimmed.starts_with('#') && single_quoted_dollar(line) {
-            let indent = &line[..line.len() - trimmed.len()];
-            out.push_str(indent);
-            out.push_str("# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n");
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn single_quoted_dollar(line: &str) -> bool {
-    let (mut in_single, mut in_double, mut escaped) = (false, false, false);
-    for c in line.chars() {
-        if in_single {
-            if c == '\'' {
-                in_single = false;
-            } else if c == '$' || c == '`' {
-                return true;
-            }
-            continue;
-        }
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            '"' => in_double = !in_double,
-            '\'' if !in_double => in_single = true,
-            _ => {}
-        }
-    }
-    false
 }
