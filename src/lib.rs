@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod graph;
 pub mod lower;
+pub mod shell;
 pub mod source;
 pub mod syntax;
 pub mod template;
@@ -121,10 +122,10 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let output = match backend {
         emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
         emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, options.sources.as_ref()),
-        emit::Backend::Dot => text(emit::dot(&program, &graph, file, &map)),
+        emit::Backend::Dot => text(emit::dot(&lower::picture(&program, &graph, file, &map))),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
-            let ms = emit::buildkit::multi_stage_with_secrets(&program, &graph, file, &map, &build_id, &options.template.secrets).map_err(|d| fail(d, &map))?;
+            let ms = lower::buildkit::plan(&program, &graph, file, &map, &build_id, &options.template.secrets).map_err(|d| fail(d, &map))?;
             if explain {
                 text(emit::explain_buildkit(&ms, file))
             } else {

@@ -16,7 +16,7 @@ mod rocker;
 mod scope;
 
 pub use imageref::{ImageName, RefError};
-pub use rocker::{normalize, Mount, Transfer};
+pub use rocker::{in_context_path, normalize, Mount, Transfer};
 pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
@@ -885,8 +885,6 @@ impl<'a> Analyzer<'a> {
         Some(op)
     }
 
-    /// A `wrong-arguments` error: at the arguments (or the keyword when there are none), labelled
-    /// with the form the instruction takes.
     /// `EXPORT /src /app` stores a directory at `app/src` (rsync copies the directory itself into
     /// the destination) but a file at `app`: a surprise either way unless meant.
     fn lint_rsync_nesting(&mut self, t: &Transfer) {
@@ -918,7 +916,7 @@ impl<'a> Analyzer<'a> {
             }
             let path = if s.starts_with('/') { std::path::PathBuf::from(s) } else { real_context.join(s) };
             let real = path.canonicalize().ok();
-            if crate::lower::in_context_path(s) {
+            if in_context_path(s) {
                 match real {
                     None => self.warnings.push(
                         Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
@@ -947,7 +945,7 @@ impl<'a> Analyzer<'a> {
             if allowed {
                 continue;
             }
-            let option = format!("--allow-mount {}", crate::emit::sh_quote(&shown.to_string_lossy()));
+            let option = format!("--allow-mount {}", crate::shell::sh_quote(&shown.to_string_lossy()));
             let mut d = Diagnostic::warning("mount-outside-context", format!("MOUNT binds `{}`, a host path outside the build context", shown.display()))
                 .at(src.span, "the build script refuses it unless whoever runs the build allows it");
             if real.is_none() {

@@ -184,6 +184,14 @@ pub fn normalize(path: &str) -> String {
     }
 }
 
+/// Whether a MOUNT source is written relative to the context and does not climb out of it.
+pub fn in_context_path(src: &str) -> bool {
+    !(src.starts_with('/') || src.starts_with('~') || src.starts_with('$')) && {
+        let n = normalize(src);
+        n != ".." && !n.starts_with("../")
+    }
+}
+
 fn escapes_root(path: &str) -> bool {
     let mut depth = 0i32;
     for part in path.split('/') {

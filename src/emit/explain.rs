@@ -2,9 +2,9 @@
 //! block says which Rockerfile lines it came from, which Docker mechanism carries it, and why
 //! that one.
 
-use crate::analyze::Mount;
-use crate::emit::buildkit::{self, How, MultiStage, Role, TargetKind};
+use crate::emit::buildkit;
 use crate::lower::{BuildPlan, BuildStep, Context, Lines, PlanStage, Start, StepKind};
+use crate::lower::{How, Mount, MultiStage, Role, TargetKind};
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -396,7 +396,7 @@ pub fn explain_buildkit(ms: &MultiStage, file: &SourceFile) -> String {
 }
 
 /// The Rockerfile lines a Dockerfile stage comes from.
-fn stage_lines(stage: &buildkit::DStage) -> Option<Lines> {
+fn stage_lines(stage: &crate::lower::DStage) -> Option<Lines> {
     let mut all: Vec<Lines> = stage.body.iter().filter_map(|l| l.lines).collect();
     all.extend(stage.from_lines);
     let first = all.iter().map(|l| l.first).min()?;

@@ -1,8 +1,11 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
-use crate::analyze::Mount;
-use crate::lower::{build_arg_name, BuildPlan, BuildStep, Context, HostMount, ImportContext, PlanStage, Start, Step, StepKind};
+
+use crate::lower::{
+    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImportContext, Mount, PlanStage, Start, Step, StepKind,
+};
+use crate::shell::mark_literal_dollars;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -368,7 +371,7 @@ impl<'a> ShEmitter<'a> {
         match m {
             Mount::Volume { dest } => format!("v {}", sh_quote(&dest.value)),
             Mount::Bind { src, dest, options } => {
-                let kind = if crate::lower::in_context_path(&src.value) { 'c' } else { 'b' };
+                let kind = if in_context_path(&src.value) { 'c' } else { 'b' };
                 let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
                 let where_ = format!("{}:{lines}", self.plan.source_name);
                 format!("{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_))
@@ -594,91 +597,6 @@ impl<'a> ShEmitter<'a> {
     }
 }
 
-/// Text from the Rockerfile is single-quoted, so a `$` or a backquote in it stays literal (a RUN's
-/// command is expanded by the shell in the container, a path not at all). shellcheck flags such
-/// words (SC2016); each generated command that has one says, right above it, that it is meant.
-/// A quoted word may span lines (a value with a newline), and so may a command whose lines end in
-/// `\`: quoting and continuations are followed across lines, and the directive goes above the
-/// command's first line, never inside a word or between its lines.
-fn mark_literal_dollars(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    let mut command = String::new();
-    let mut scan = QuoteScan::default();
-    for line in code.split_inclusive('\n') {
-        command.push_str(line);
-        for c in line.chars() {
-            scan.push(c);
-        }
-        let backslashes = line.trim_end_matches('\n').chars().rev().take_while(|&c| c == '\\').count();
-        if scan.in_word() || (!line.trim_start().starts_with('#') && backslashes % 2 == 1) {
-            continue;
-        }
-        let trimmed = command.trim_start();
-        if scan.literal_dollar && !trimmed.starts_with('#') {
-            out.push_str(&command[..command.len() - trimmed.len()]);
-            out.push_str("# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n");
-        }
-        out.push_str(&command);
-        command.clear();
-        scan = QuoteScan::default();
-    }
-    out.push_str(&command);
-    out
-}
-
-/// Quoting state of generated shell code, character by character.
-#[derive(Default)]
-struct QuoteScan {
-    in_single: bool,
-    in_double: bool,
-    escaped: bool,
-    comment: bool,
-    /// A `$` or a backquote inside single quotes was seen.
-    literal_dollar: bool,
-}
-
-impl QuoteScan {
-    fn push(&mut self, c: char) {
-        if self.comment {
-            if c == '\n' {
-                self.comment = false;
-            }
-            return;
-        }
-        if self.in_single {
-            match c {
-                '\'' => self.in_single = false,
-                '$' | '`' => self.literal_dollar = true,
-                _ => {}
-            }
-            return;
-        }
-        if self.escaped {
-            self.escaped = false;
-            return;
-        }
-        match c {
-            '\\' => self.escaped = true,
-            '"' => self.in_double = !self.in_double,
-            '\'' if !self.in_double => self.in_single = true,
-            '#' if !self.in_double => self.comment = true,
-            _ => {}
-        }
-    }
-
-    fn in_word(&self) -> bool {
-        self.in_single || self.in_double
-    }
-}
-
-/// Whether a line of generated code has `$` or a backquote inside single quotes.
-#[cfg(test)]
-fn single_quoted_dollar(line: &str) -> bool {
-    let mut scan = QuoteScan::default();
-    line.chars().for_each(|c| scan.push(c));
-    scan.literal_dollar
-}
-
 fn need_vars(out: &mut String, mounts: &[Mount], where_: &str) {
     for m in mounts {
         if let Mount::Bind { src, .. } = m {
@@ -779,7 +697,7 @@ pub fn host_mount_line(source_name: &str, m: &HostMount, allowed: &[String]) -> 
     } else if m.src.starts_with('/') && !m.src.contains('$') && allowed.iter().any(|a| covers(a, &m.src)) {
         "outside the build context: allowed when compiled".to_string()
     } else if m.src.starts_with('/') && !m.src.contains('$') {
-        format!("outside the build context: needs --allow-mount {}", sh_quote(&crate::analyze::normalize(&m.src)))
+        format!("outside the build context: needs --allow-mount {}", sh_quote(&normalize(&m.src)))
     } else {
         "resolved when the script runs; outside the build context it needs --allow-mount".to_string()
     };
@@ -788,8 +706,8 @@ pub fn host_mount_line(source_name: &str, m: &HostMount, allowed: &[String]) -> 
 
 /// Whether the allowed path `a` is `p` or a directory above it (both absolute, compared as written).
 fn covers(a: &str, p: &str) -> bool {
-    let a = crate::analyze::normalize(a);
-    let p = crate::analyze::normalize(p);
+    let a = normalize(a);
+    let p = normalize(p);
     a == "/" || p == a || p.starts_with(&format!("{a}/"))
 }
 
@@ -800,25 +718,6 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn literal_dollars_are_marked_for_shellcheck() {
-        assert!(single_quoted_dollar("rc_run k '' -- /bin/sh -c 'echo $HOME'"));
-        assert!(single_quoted_dollar("x='`id`'"));
-        assert!(!single_quoted_dollar("rc_build \"$rc_tmp/x\" '' \"$rc_img\""));
-        assert!(!single_quoted_dollar("a \"it's $x\""));
-        let marked = mark_literal_dollars("  a\n  b '$x'\n  # c '$y'\n");
-        assert_eq!(marked, "  a\n  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  b '$x'\n  # c '$y'\n");
-        // A word spanning lines: the directive goes above the command, never inside the word.
-        let marked = mark_literal_dollars("  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
-        assert_eq!(marked, "  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  rc_run k 'A=$(x)\nB=1\n' -- sh\n  next\n");
-        // A command on several lines: the directive goes above its first.
-        let marked = mark_literal_dollars("  rc_run k '' '' \\\n    v /c \\\n    -- sh -c 'echo $x'\n");
-        assert_eq!(
-            marked,
-            "  # shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n  rc_run k '' '' \\\n    v /c \\\n    -- sh -c 'echo $x'\n"
-        );
-    }
 
     #[test]
     fn host_paths_expand_home_vars_and_context_only() {

@@ -12,7 +12,7 @@
 
 pub mod ast;
 pub mod dump;
-mod golang;
+pub mod golang;
 mod heredoc;
 pub mod json;
 mod json_array;

@@ -2,7 +2,8 @@
 //! Jinja), evaluated with minijinja's value model (Go) or minijinja itself (Jinja), with a
 //! [`SourceMap`] from rendered text back to the file.
 //!
-//! See `DESIGN.md` beside this file for the engine choice and how a file selects its dialect.
+//! How a file selects its dialect: [`detect_dialect`]; the template language as users see it:
+//! `docs/templates.md`.
 
 mod budget;
 mod funcs;

@@ -1,6 +1,6 @@
 //! MultiStage -> the text of the multi-stage Dockerfile.
 
-use super::plan::{DLine, DStage, How, MultiStage};
+use crate::lower::{DLine, DStage, How, MultiStage};
 
 pub fn render(ms: &MultiStage) -> String {
     let mut out = String::new();

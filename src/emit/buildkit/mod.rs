@@ -1,25 +1,16 @@
 //! The BuildKit backend: the Rockerfile as one modern multi-stage Dockerfile, plus a short script
 //! for what a Dockerfile cannot say.
 //!
-//! `plan` cuts the Rockerfile into Dockerfile stages and decides every translation (and every
-//! compile error); `store` models Rocker's export store to turn IMPORTs into `COPY --from`;
-//! `dockerfile` and `script` only print. `cksum` names MOUNT caches as the sh backend names its
-//! volumes.
+//! `lower::buildkit` cuts the Rockerfile into Dockerfile stages and decides every translation
+//! (and every compile error); `dockerfile` and `script` here only print its [`MultiStage`].
 
-mod cksum;
 mod dockerfile;
-mod plan;
 mod script;
-mod store;
 
-pub use cksum::{cksum, volume_name};
-pub use plan::{lines_of, summarize, DLine, DStage, How, MultiStage, Role, Secret, Target, TargetKind};
+pub use crate::lower::{cksum, volume_name};
 
 use super::{Emitted, Layout};
-use crate::analyze::Program;
-use crate::diagnostic::Diagnostics;
-use crate::graph::StageGraph;
-use crate::source::{SourceFile, SourceMap};
+use crate::lower::{DStage, MultiStage};
 
 /// Where the script lives and what it passes to every build.
 #[derive(Clone, Debug)]
@@ -35,23 +26,6 @@ pub struct BuildkitOptions<'a> {
     pub allow_mounts: &'a [String],
     /// What the script checks before it builds.
     pub sources: Option<&'a super::Sources>,
-}
-
-/// Program + stage graph -> the multi-stage plan (for `--explain` and the renderers).
-pub fn multi_stage(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, build_id: &str) -> Result<MultiStage, Diagnostics> {
-    multi_stage_with_secrets(program, graph, file, map, build_id, &[])
-}
-
-/// [`multi_stage`] for a build that passes `secrets` (`--secret NAME`) to the RUNs that read them.
-pub fn multi_stage_with_secrets(
-    program: &Program,
-    graph: &StageGraph,
-    file: &SourceFile,
-    map: &SourceMap,
-    build_id: &str,
-    secrets: &[String],
-) -> Result<MultiStage, Diagnostics> {
-    plan::plan(program, graph, file, map, build_id, secrets)
 }
 
 /// The Dockerfile's text.

@@ -2,10 +2,10 @@
 //! images along the way, ATTACH, IMPORT into a host directory), and the secrets and context paths
 //! the builds need.
 
-use super::plan::{MultiStage, TargetKind};
-use crate::analyze::Mount;
 use crate::emit::sh::{host_path, host_path_vars};
 use crate::emit::{heredoc_delimiter, sh_quote, sources_code, Layout, Sources, SOURCES_RUNTIME};
+use crate::lower::{in_context_path, Mount, MultiStage, TargetKind};
+use crate::shell::mark_literal_dollars;
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -89,7 +89,7 @@ pub fn render(
     }
     for secret in &ms.env_secrets {
         w!(main, "  # --secret {secret}: read from the environment when this script runs, passed to the RUNs that use it");
-        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&super::plan::env_secret_id(secret)));
+        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&crate::lower::buildkit::env_secret_id(secret)));
     }
     for s in &ms.secrets {
         let where_ = format!("{name}:{}", s.lines);
@@ -129,10 +129,10 @@ pub fn render(
                 for m in mounts {
                     match m {
                         Mount::Volume { dest } => {
-                            w!(main, "  rc_mount volume {} {}", sh_quote(&super::cksum::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
+                            w!(main, "  rc_mount volume {} {}", sh_quote(&crate::lower::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
                         }
                         Mount::Bind { src, dest, .. } => {
-                            let kind = if crate::lower::in_context_path(&src.value) { "c" } else { "b" };
+                            let kind = if in_context_path(&src.value) { "c" } else { "b" };
                             w!(
                                 main,
                                 "  rc_mount bind {} {} {} {kind} {}",
@@ -156,7 +156,7 @@ pub fn render(
                 for var in host_path_vars(host) {
                     w!(main, "  rc_need_var {var} {}", sh_quote(&where_));
                 }
-                let kind = if crate::lower::in_context_path(host) { "c" } else { "b" };
+                let kind = if in_context_path(host) { "c" } else { "b" };
                 w!(main, "  rc_output {} {kind} {} {} {}", sh_quote(&t.stage), host_path(host), sh_quote(&where_), sh_quote(&what));
             }
         }
@@ -180,46 +180,4 @@ pub fn render(
 
 fn one_line(s: &str) -> String {
     crate::lower::one_line_name(s.lines().next().unwrap_or_default().trim())
-}
-
-/// Text from the Rockerfile is single-quoted, so a `$` or a backquote in it stays literal.
-/// shellcheck flags such words (SC2016); each generated line that has one says, right above it,
-/// that it is meant.
-fn mark_literal_dollars(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    for line in code.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if !trimmed.starts_with('#') && single_quoted_dollar(line) {
-            let indent = &line[..line.len() - trimmed.len()];
-            out.push_str(indent);
-            out.push_str("# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n");
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn single_quoted_dollar(line: &str) -> bool {
-    let (mut in_single, mut in_double, mut escaped) = (false, false, false);
-    for c in line.chars() {
-        if in_single {
-            if c == '\'' {
-                in_single = false;
-            } else if c == '$' || c == '`' {
-                return true;
-            }
-            continue;
-        }
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            '"' => in_double = !in_double,
-            '\'' if !in_double => in_single = true,
-            _ => {}
-        }
-    }
-    false
 }

@@ -16,11 +16,11 @@
 
 use super::cksum::volume_name;
 use super::store::{self, ExportInfo, ImportInfo, Kind, StoreCopy};
+use super::{json_string, lines_of, one_line_name, Lines};
 use crate::analyze::{normalize, Base, Command, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::emit::sh_quote;
 use crate::graph::{EdgeKind, StageGraph};
-use crate::lower::{json_string, one_line_name, Lines};
+use crate::shell::sh_quote;
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::syntax::Keyword;
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,6 +151,7 @@ pub struct Secret {
     pub lines: Lines,
 }
 
+/// Program + stage graph -> the multi-stage plan; `env_secrets` are the `--secret` names a RUN may read.
 pub fn plan(
     program: &Program,
     graph: &StageGraph,
@@ -232,14 +233,6 @@ pub fn plan(
         build_id: build_id.to_string(),
         import_exports: p.import_exports,
     })
-}
-
-/// 1-based Rockerfile lines of a span of the rendered text.
-pub fn lines_of(file: &SourceFile, map: &SourceMap, span: Span) -> Lines {
-    let span = map.span_to_original(span);
-    let first = file.line_col(span.start).0;
-    let last = file.line_col(span.end.saturating_sub(1).max(span.start)).0;
-    Lines { first, last: last.max(first) }
 }
 
 /// Stage names: the Rockerfile's aliases are kept, rockerc's own never collide with them.
@@ -726,7 +719,7 @@ impl<'a> Planner<'a> {
 
     /// The `--secret` names the RUN refers to (`$NAME`, `${NAME}`).
     fn env_secrets_of(&self, item: &Item) -> Vec<String> {
-        self.env_secrets.iter().filter(|name| crate::lower::refers_to(&item.text, name)).cloned().collect()
+        self.env_secrets.iter().filter(|name| super::refers_to(&item.text, name)).cloned().collect()
     }
 
     /// Whether the stage's SHELL (default `/bin/sh -c`) understands `NAME=$(cat f) && export NAME`.

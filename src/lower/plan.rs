@@ -1,0 +1,220 @@
+//! The sh backend's build plan: each Rockerfile stage as a sequence of steps, each step a
+//! `docker build` of a generated Dockerfile or one thing the script does itself (a RUN with
+//! MOUNTs, an EXPORT, an IMPORT, a TAG, an ATTACH). [`super::sh`] makes it; `emit::sh` prints it.
+
+use super::Lines;
+use crate::analyze::{in_context_path, Mount};
+
+#[derive(Clone, Debug)]
+pub struct BuildPlan {
+    /// The Rockerfile's name as the user gave it.
+    pub source_name: String,
+    /// `# escape=` directive for generated Dockerfiles, when the Rockerfile changed it.
+    pub escape: Option<char>,
+    pub stages: Vec<PlanStage>,
+    /// Stages that can build at the same time, level by level.
+    pub levels: Vec<Vec<usize>>,
+    /// `--build-arg K=V` given to rockerc, passed to every build.
+    pub build_args: Vec<(String, String)>,
+    /// Images FROM names outside the file, for --pull.
+    pub externals: Vec<String>,
+    pub step_count: usize,
+    /// Every host path a MOUNT names, in file order: what the script may bind.
+    pub host_mounts: Vec<HostMount>,
+}
+
+/// A MOUNT of a host path (not a volume), as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostMount {
+    /// The source as written: `~` and `$VAR` are expanded by the script when it runs.
+    pub src: String,
+    pub dest: String,
+    pub read_only: bool,
+    /// The MOUNT's Rockerfile lines.
+    pub lines: Lines,
+    /// Where the source starts in the rendered text: it identifies this MOUNT's source among
+    /// the mounts a step carries.
+    pub src_at: usize,
+}
+
+impl HostMount {
+    /// A source written relative to the build context that stays inside it lexically: it must
+    /// stay inside once links are followed, too. Any other source is a host path outside the
+    /// context unless it resolves into it.
+    pub fn in_context(&self) -> bool {
+        in_context_path(&self.src)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanStage {
+    pub index: usize,
+    pub label: String,
+    pub alias: Option<String>,
+    pub from_text: String,
+    /// 1-based first and last Rockerfile line of the stage.
+    pub lines: Lines,
+    pub deps: Vec<usize>,
+    /// Where the stage's first image comes from, when its first step is not a build.
+    pub start: Start,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// `docker image inspect` (and pull) the named image.
+    External(String),
+    /// The saved image of another stage (`stage.N`) or TAG point (`tag.S.I`).
+    Saved(String),
+    Scratch,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// 1-based, across the whole build.
+    pub number: usize,
+    pub lines: Lines,
+    /// A short description for progress lines: `RUN make`, `COPY, RUN (3 instructions)`.
+    pub summary: String,
+    pub kind: StepKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Build(BuildStep),
+    Run(RunStep),
+    Export(ExportStep),
+    Attach(AttachStep),
+    /// An IMPORT whose destination is inside an active MOUNT: the files go into the mount (the
+    /// host directory or the volume), as Rocker's rsync wrote them there; the image is unchanged.
+    ImportToMount(ImportToMountStep),
+    /// TAG or PUSH: recorded now, applied when the whole build succeeded.
+    Tag {
+        name: String,
+        push: bool,
+    },
+    /// Keep the current image under a key a later FROM / COPY --from reads.
+    Save(String),
+    /// Go back to the image before the last `exposes_only` build (the stage continues from it).
+    Restore,
+}
+
+impl StepKind {
+    /// Steps that run docker and get a progress line.
+    pub fn is_counted(&self) -> bool {
+        matches!(self, StepKind::Build(_) | StepKind::Run(_) | StepKind::Export(_) | StepKind::Attach(_) | StepKind::ImportToMount(_))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct BuildStep {
+    pub dockerfile: String,
+    /// `FROM ${ROCKERC_FROM}`: the build starts from the current image (otherwise the
+    /// Dockerfile's FROM names its base itself).
+    pub from_current: bool,
+    pub context: Context,
+    /// Other stages' images this Dockerfile names (`COPY --from`): (build arg, saved key).
+    pub stage_args: Vec<(String, String)>,
+    /// The result is only the image exposed at a TAG (ONBUILD triggers added); the stage goes on
+    /// from the image before it.
+    pub exposes_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Context {
+    /// Nothing from the host: an empty directory.
+    Empty,
+    /// The user's whole build context.
+    User,
+    /// Only these paths of the user's context (relative, literal, ancestors first): what the
+    /// build's COPY/ADD read, so only those bytes are sent to the daemon.
+    Paths(Vec<String>),
+    Import(ImportContext),
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportContext {
+    /// EXPORT ids to replay, in file order, each with its destination and source count.
+    pub replay: Vec<Replay>,
+    pub sources: Vec<ImportSource>,
+    /// Per IMPORT into the image: the tar it becomes (`K.tar` in the context, K its index).
+    pub tars: Vec<ImportTar>,
+}
+
+/// One IMPORT into the image: the tar the script packs with rsync -a's result (worked out when
+/// it runs, from the export store and what is at the destination in the image), which `ADD`
+/// extracts at `/`: every mode bit kept (setuid, setgid, directory modes), links as links, an
+/// existing link or file at a target replaced, owners root.
+#[derive(Clone, Debug)]
+pub struct ImportTar {
+    /// `sources[first..first + count]` are this IMPORT's.
+    pub first: usize,
+    pub count: usize,
+    /// The destination as written (relative ones are relative to WORKDIR).
+    pub dest: String,
+    /// WORKDIR when the Rockerfile makes it known (a relative destination is looked up in it).
+    pub workdir: Option<String>,
+    /// The IMPORT's Rockerfile line, for the errors where rsync fails.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Replay {
+    pub export: usize,
+    pub dest: String,
+    pub nsrc: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportSource {
+    /// Store path, normalised, `""` for the whole store.
+    pub path: String,
+    pub contents: bool,
+    /// Name of the entry in the context's `I/` directory.
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunStep {
+    pub argv: Vec<String>,
+    pub mounts: Vec<Mount>,
+    /// `NAME=VALUE` per ARG in scope with a value.
+    pub env: Vec<(String, String)>,
+    /// Compile-time part of the cache key.
+    pub key: String,
+    /// `--secret` names the command reads (`${NAME}`); the script passes their values from its
+    /// environment, through the wrapper, and never into the image.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExportStep {
+    pub export: usize,
+    /// The stage's WORKDIR, if known at compile time (relative sources are relative to it).
+    pub workdir: Option<String>,
+    pub needs_workdir: bool,
+    pub mounts: Vec<Mount>,
+    /// (path as written, contents?) per source.
+    pub sources: Vec<(String, bool)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportToMountStep {
+    pub context: ImportContext,
+    /// The destination as written (a directory when it ends with `/` or there are several sources).
+    pub dest: String,
+    pub mounts: Vec<Mount>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttachStep {
+    pub mounts: Vec<Mount>,
+    pub argv: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LowerOptions {
+    pub build_args: Vec<(String, String)>,
+    /// `--secret` names.
+    pub secrets: Vec<String>,
+}

@@ -1,0 +1,819 @@
+//! Program + stage graph -> a backend-neutral [`BuildPlan`]: each stage as a sequence of steps.
+//!
+//! Consecutive plain instructions become one generated Dockerfile (one `docker build`, so Docker's
+//! layer cache works). A stage is split wherever Docker alone cannot do what the Rockerfile says:
+//! a RUN while MOUNTs are active, EXPORT, TAG/PUSH (the image at that point), ATTACH, and an
+//! IMPORT whose context cannot be shared with the instructions around it.
+//!
+//! Splitting one Dockerfile into several builds changes a few things Docker keeps per build, and
+//! this module puts them back: ARGs are declared again in every later Dockerfile of the stage,
+//! MAINTAINER likewise, an ENTRYPOINT in a later Dockerfile is followed by the stage's CMD again
+//! (Docker clears CMD at ENTRYPOINT unless this stage set it), and ONBUILD triggers are held back
+//! from the images the stage continues from (Docker would fire them at our next FROM) and added
+//! where an image leaves the stage.
+
+use super::plan::*;
+use super::{build_arg_name, one_line_name, refers_to, Lines};
+use crate::analyze::expand::Lexer;
+use crate::analyze::{normalize, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, Transfer, VarValue};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::graph::StageGraph;
+use crate::source::{SourceFile, SourceMap, Span};
+use crate::syntax::Keyword;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The image configuration Docker tracks through a stage that matters at compile time.
+#[derive(Clone, Debug)]
+struct StageState {
+    /// Absolute WORKDIR, when the Rockerfile makes it known.
+    workdir: Option<String>,
+    shell: Vec<String>,
+}
+
+impl Default for StageState {
+    fn default() -> Self {
+        StageState { workdir: None, shell: vec!["/bin/sh".into(), "-c".into()] }
+    }
+}
+
+/// `file` is the Rockerfile as the user wrote it and `map` takes spans of the rendered text back
+/// to it: every line number in the output is a line of the file the user wrote.
+pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
+    // The name appears in `#` comments of the script and of the Dockerfiles: a newline in a file
+    // name must not end such a comment and start a command or an instruction.
+    let display_name = one_line_name(&file.name);
+    let source_name = display_name.as_str();
+    let (globals, _) = Globals::new(&program.global_args, &options.build_args, Lexer::new(program.escape), Builder::Legacy);
+    let mut lw = Lowerer {
+        program,
+        globals,
+        source_name,
+        graph,
+        file,
+        map,
+        options,
+        steps: 0,
+        errors: Vec::new(),
+        states: BTreeMap::new(),
+        export_ids: BTreeMap::new(),
+        saves_needed: needed_saves(program),
+        host_mounts: Vec::new(),
+    };
+    for (id, e) in graph.exports.iter().enumerate() {
+        lw.export_ids.insert((e.stage, e.item), id);
+    }
+    let mut stages = Vec::new();
+    for stage in &program.stages {
+        stages.push(lw.stage(stage));
+    }
+    if !lw.errors.is_empty() {
+        return Err(Diagnostics(lw.errors));
+    }
+    let mut externals: Vec<String> = program
+        .stages
+        .iter()
+        .filter_map(|s| match &s.from.base {
+            Base::External(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    externals.sort();
+    externals.dedup();
+    Ok(BuildPlan {
+        source_name: source_name.to_string(),
+        escape: (program.escape != '\\').then_some(program.escape),
+        stages,
+        levels: graph.levels(),
+        build_args: options.build_args.clone(),
+        externals,
+        step_count: lw.steps,
+        host_mounts: lw.host_mounts,
+    })
+}
+
+/// Keys of images that later FROMs and COPY --froms read.
+fn needed_saves(program: &Program) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut note = |base: &Base| match base {
+        Base::Stage(s) => keys.push(format!("stage.{s}")),
+        Base::Tagged { stage, item, .. } => keys.push(format!("tag.{stage}.{item}")),
+        _ => {}
+    };
+    for stage in &program.stages {
+        note(&stage.from.base);
+        for item in &stage.items {
+            if let Op::Docker(DockerOp { copy_from: Some((_, base)), .. }) = &item.op {
+                note(base);
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+struct Lowerer<'a> {
+    program: &'a Program,
+    /// The global ARGs and `--build-arg` values, under the legacy builder's rules.
+    globals: Globals,
+    source_name: &'a str,
+    graph: &'a StageGraph,
+    file: &'a SourceFile,
+    map: &'a SourceMap,
+    options: &'a LowerOptions,
+    steps: usize,
+    errors: Vec<Diagnostic>,
+    /// State after each TAG/PUSH item and at each stage's end, for stages that build FROM them.
+    states: BTreeMap<String, StageState>,
+    export_ids: BTreeMap<(usize, usize), usize>,
+    saves_needed: Vec<String>,
+    host_mounts: Vec<HostMount>,
+}
+
+/// Instructions gathered for the next generated Dockerfile.
+#[derive(Default)]
+struct Pending {
+    body: Vec<String>,
+    first: Option<usize>,
+    last: usize,
+    keywords: Vec<&'static str>,
+    /// The one-line summary of each instruction, for a step that has only one.
+    summaries: Vec<String>,
+    context: Option<Context>,
+    stage_args: Vec<(String, String)>,
+    has_cmd: bool,
+    /// ARGs and MAINTAINER declared before this Dockerfile began: a new build must repeat them.
+    args_at_start: Vec<String>,
+    maintainer_at_start: Option<String>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn lines_of(&self, span: Span) -> Lines {
+        let span = self.map.span_to_original(span);
+        let first = self.file.line_col(span.start).0;
+        let last = self.file.line_col(span.end.saturating_sub(1).max(span.start)).0;
+        Lines { first, last: last.max(first) }
+    }
+
+    fn next_step(&mut self) -> usize {
+        self.steps += 1;
+        self.steps
+    }
+
+    fn stage(&mut self, stage: &'a Stage) -> PlanStage {
+        let (mut state, start) = match &stage.from.base {
+            Base::External(name) => (StageState::default(), Start::External(name.clone())),
+            Base::Scratch => (StageState { workdir: Some("/".into()), ..StageState::default() }, Start::Scratch),
+            Base::Stage(s) => (self.states.get(&format!("stage.{s}")).cloned().unwrap_or_default(), Start::Saved(format!("stage.{s}"))),
+            Base::Tagged { stage: s, item, .. } => {
+                let key = format!("tag.{s}.{item}");
+                (self.states.get(&key).cloned().unwrap_or_default(), Start::Saved(key))
+            }
+        };
+        let mut cx = StageLowering {
+            stage,
+            steps: Vec::new(),
+            pending: Pending::default(),
+            advanced: false,
+            args: Vec::new(),
+            maintainer: None,
+            cmd_text: None,
+            onbuild: Vec::new(),
+            mounts: Vec::new(),
+            has_image: !matches!(start, Start::Scratch),
+        };
+        // The ENV/ARG values Docker would expand with, kept up to date item by item.
+        let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
+        for (i, item) in stage.items.iter().enumerate() {
+            self.item(&mut cx, &mut state, &scope, i, item);
+            scope.apply(item, &self.globals);
+        }
+        // The stage's final image: what later stages and the build's tags see, triggers included.
+        if !cx.onbuild.is_empty() {
+            if !cx.pending.is_empty() {
+                let onbuild = std::mem::take(&mut cx.onbuild);
+                cx.pending.body.extend(onbuild);
+            } else {
+                self.flush(&mut cx);
+                self.expose_onbuild(&mut cx, false);
+            }
+        }
+        self.flush(&mut cx);
+        let key = format!("stage.{}", stage.index);
+        self.states.insert(key.clone(), state);
+        PlanStage {
+            index: stage.index,
+            label: stage.label(),
+            alias: stage.from.alias.as_ref().map(|a| a.value.clone()),
+            from_text: stage.from.text.lines().next().unwrap_or_default().to_string(),
+            lines: self.lines_of(stage.span),
+            deps: self.graph.deps(stage.index),
+            start,
+            steps: cx.steps,
+        }
+    }
+
+    fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, i: usize, item: &'a Item) {
+        let secrets = self.secrets_in(item);
+        if !secrets.is_empty() && !matches!(item.op, Op::Run(_)) {
+            self.errors.push(
+                Diagnostic::error("secret-outside-run", format!("the secret `{}` is used in {}", secrets[0], item.keyword.as_str()))
+                    .at(item.span, "only RUN may read a --secret")
+                    .help(match item.keyword {
+                        Keyword::Env | Keyword::Label | Keyword::Arg => "its value would be stored in the image's config or history",
+                        Keyword::Mount => "a MOUNT source is kept in the build's cache key and no-op stamp",
+                        _ => "its value would end up in the image or in the build's output",
+                    }),
+            );
+            return;
+        }
+        match &item.op {
+            Op::Docker(op) => self.docker(cx, state, scope, item, op),
+            Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
+                self.add_line(cx, item, item.text.clone(), None);
+            }
+            Op::Run(run) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let argv = run.command.argv(&state.shell);
+                if argv.iter().any(|a| a.contains('\0')) {
+                    self.errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
+                    return;
+                }
+                let env = self.arg_env(cx, scope);
+                if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\n')) {
+                    self.errors.push(
+                        Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
+                            .at(item.span, "this RUN runs with MOUNTs"),
+                    );
+                }
+                if !secrets.is_empty() && matches!(run.command, crate::analyze::Command::Exec(_)) {
+                    self.errors.push(
+                        Diagnostic::error(
+                            "secret-in-exec-form",
+                            format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]),
+                        )
+                        .at(item.span, "")
+                        .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
+                    );
+                    return;
+                }
+                let mut key = run_key(&argv, &cx.mounts, &env);
+                if !secrets.is_empty() {
+                    // The names, never the values: a changed secret does not rebuild by itself.
+                    key = run_key(&[key, secrets.join(" ")], &[], &[]);
+                }
+                cx.advanced = true;
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key, secrets }),
+                });
+            }
+            Op::Mount(ms) => {
+                for m in ms {
+                    if let Mount::Bind { src, dest, .. } = m {
+                        let lines = self.lines_of(item.span);
+                        self.host_mounts.push(HostMount {
+                            src: src.value.clone(),
+                            dest: dest.value.clone(),
+                            read_only: m.read_only(),
+                            lines,
+                            src_at: src.span.start,
+                        });
+                    }
+                    // A later MOUNT of the same destination replaces the earlier one.
+                    cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
+                    cx.mounts.push(m.clone());
+                }
+            }
+            Op::Export(t) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let export = self.export_ids[&(cx.stage.index, i)];
+                let sources: Vec<(String, bool)> = t.sources.iter().map(|s| (s.value.clone(), is_contents(&s.value))).collect();
+                let needs_workdir = sources.iter().any(|(s, _)| !s.starts_with('/'));
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
+                });
+            }
+            Op::Import(t) if self.mount_holding(cx, state, t).is_some() => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
+                self.add_import_sources(cx, i, t, &mut imp);
+                let mut dest = self.mount_holding(cx, state, t).unwrap_or_default();
+                let d = t.dest_str();
+                let names_a_dir = d.ends_with('/') || d.ends_with("/.") || d.ends_with("/..") || d == "." || d == "..";
+                if (t.sources.len() > 1 || names_a_dir) && !dest.ends_with('/') {
+                    dest.push('/');
+                }
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::ImportToMount(ImportToMountStep { context: imp, dest, mounts: cx.mounts.clone() }),
+                });
+            }
+            Op::Import(t) => self.import(cx, state, i, item, t),
+            Op::Tag(name) | Op::Push(name) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let push = matches!(item.op, Op::Push(_));
+                if !cx.onbuild.is_empty() {
+                    self.expose_onbuild(cx, true);
+                }
+                cx.steps.push(Step {
+                    number: 0,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Tag { name: name.to_string(), push },
+                });
+                let key = format!("tag.{}.{}", cx.stage.index, i);
+                if self.saves_needed.contains(&key) {
+                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key.clone()) });
+                }
+                if !cx.onbuild.is_empty() {
+                    // The exposed image carried the triggers; the stage continues without them.
+                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Restore });
+                }
+                self.states.insert(key, state.clone());
+            }
+            Op::Attach(cmd) => {
+                self.flush(cx);
+                self.need_image(cx, item);
+                let argv = cmd.as_ref().map(|c| c.argv(&state.shell)).unwrap_or_default();
+                let number = self.next_step();
+                cx.steps.push(Step {
+                    number,
+                    lines: self.lines_of(item.span),
+                    summary: summarize(item),
+                    kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }),
+                });
+            }
+        }
+    }
+
+    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, op: &DockerOp) {
+        match item.keyword {
+            Keyword::Workdir => {
+                // Docker expands WORKDIR with the stage's ENV and ARGs; a value that depends on
+                // the base image's ENV is looked up when the script runs.
+                let dir = match scope.expand(op.workdir.as_deref().unwrap_or_default()) {
+                    Ok(e) => match e.value {
+                        VarValue::Known(v) => Some(v),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                state.workdir = match dir {
+                    Some(d) if d.starts_with('/') => Some(normalize(&d)),
+                    Some(d) => state.workdir.as_ref().map(|w| normalize(&format!("{w}/{d}"))),
+                    None => None,
+                };
+            }
+            Keyword::Shell => {
+                if let Some(shell) = &op.shell {
+                    state.shell = shell.clone();
+                }
+            }
+            Keyword::Onbuild => {
+                // Held back: see the module documentation.
+                cx.onbuild.push(item.text.clone());
+                return;
+            }
+            Keyword::Maintainer => cx.maintainer = Some(item.text.clone()),
+            Keyword::Cmd => {
+                cx.cmd_text = Some(item.text.clone());
+            }
+            _ => {}
+        }
+        if op.uses_context && matches!(cx.pending.context, Some(Context::Import(_))) {
+            self.flush(cx);
+        }
+        let mut text = item.text.clone();
+        let mut stage_arg = None;
+        if let Some((flag, base)) = &op.copy_from {
+            let key = match base {
+                Base::Stage(s) => Some(format!("stage.{s}")),
+                Base::Tagged { stage, item, .. } => Some(format!("tag.{stage}.{item}")),
+                _ => None,
+            };
+            if let Some(key) = key {
+                let alias = format!("rockerc-{}", key.replace('.', "-"));
+                // `--from=0` or `--from=app:v1` would mean something else in the generated
+                // Dockerfile; name the image this build receives instead.
+                let start = flag.span.start - item.span.start;
+                let end = flag.span.end - item.span.start;
+                if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
+                    text = format!("{}--from={}{}", &text[..start], alias, &text[end..]);
+                }
+                stage_arg = Some((alias, key));
+            }
+        }
+        let context = if op.uses_context { Some(context_of(&op.context_sources)) } else { None };
+        let mut extra = None;
+        if item.keyword == Keyword::Entrypoint && cx.cmd_text.is_some() && !cx.pending.has_cmd {
+            // Docker clears CMD at ENTRYPOINT unless this stage set CMD; it did, in an earlier
+            // Dockerfile, which a new build does not know.
+            extra = cx.cmd_text.clone();
+        }
+        if item.keyword == Keyword::Arg && op.arg_words.len() > 1 {
+            // The legacy builder takes one name per ARG.
+            text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
+        }
+        self.add_line(cx, item, text, context);
+        if item.keyword == Keyword::Arg {
+            // After add_line: a Dockerfile that starts with this ARG must not declare it twice.
+            cx.args.extend(op.arg_words.iter().cloned());
+        }
+        if let Some(cmd) = extra {
+            cx.pending.body.push(cmd);
+            cx.pending.has_cmd = true;
+        }
+        if item.keyword == Keyword::Cmd {
+            cx.pending.has_cmd = true;
+        }
+        if let Some(arg) = stage_arg {
+            if !cx.pending.stage_args.contains(&arg) {
+                cx.pending.stage_args.push(arg);
+            }
+        }
+    }
+
+    fn import(&mut self, cx: &mut StageLowering<'a>, state: &StageState, i: usize, item: &'a Item, t: &Transfer) {
+        // What rsync -a leaves depends on what is at the destination (a directory, a link to
+        // one, a file, a directory with entries): the script looks in the image before it packs
+        // the tar, so each IMPORT starts a build of its own, on the image with everything before
+        // it. The instructions after it join that build.
+        self.flush(cx);
+        let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
+        self.add_import_sources(cx, i, t, &mut imp);
+        let line = self.lines_of(item.span).first;
+        imp.tars.push(ImportTar { first: 0, count: t.sources.len(), dest: t.dest_str().to_string(), workdir: state.workdir.clone(), line });
+        // The IMPORT as written, then the ADD that does it: the script lays the files out under
+        // the absolute paths rsync wrote, in a tar that ADD extracts at the root with every mode
+        // bit and link as it is.
+        let text = format!("#   {}\nADD [\"0.tar\", \"/\"]", one_line_of(&item.text));
+        self.add_line(cx, item, text, Some(Context::Import(imp)));
+    }
+
+    /// The declared secrets an instruction refers to (`$NAME`, `${NAME}`, `${NAME:-...}`).
+    fn secrets_in(&self, item: &Item) -> Vec<String> {
+        self.options.secrets.iter().filter(|name| refers_to(&item.text, name)).cloned().collect()
+    }
+
+    /// Adds an IMPORT's sources, and the EXPORTs that can affect them, to an import context.
+    fn add_import_sources(&self, cx: &StageLowering, i: usize, t: &Transfer, imp: &mut ImportContext) {
+        let ids = self.graph.imports.get(&(cx.stage.index, i)).map(Vec::as_slice).unwrap_or_default();
+        let mut added = Vec::new();
+        for &id in ids {
+            // IMPORTs in a row share one context: a long run of them must not compare every id
+            // with every replay already there.
+            if imp.replay.binary_search_by_key(&id, |r| r.export).is_err() {
+                let e = self.graph.exports[id];
+                let Op::Export(x) = &self.program.stages[e.stage].items[e.item].op else { unreachable!() };
+                added.push(Replay { export: id, dest: store_path(x.dest_str(), true), nsrc: x.sources.len() });
+            }
+        }
+        // Replays happen in file order (later EXPORTs win, as in the store). Mostly the new ones
+        // come after those already there: then appending keeps the order.
+        let in_order = match (imp.replay.last(), added.first()) {
+            (Some(r), Some(a)) => r.export < a.export,
+            _ => true,
+        };
+        imp.replay.extend(added);
+        if !in_order {
+            imp.replay.sort_by_key(|r| r.export);
+        }
+        for s in &t.sources {
+            let path = store_path(&s.value, false);
+            let contents = is_contents(&s.value);
+            let name = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("store").to_string();
+            imp.sources.push(ImportSource { path, contents, name });
+        }
+    }
+
+    /// The absolute destination of an IMPORT that lies in one of the stage's MOUNTs. A relative
+    /// destination is relative to WORKDIR; when that is not known at compile time, the image is
+    /// assumed.
+    fn mount_holding(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
+        let dest = t.dest_str();
+        let abs = if dest.starts_with('/') { normalize(dest) } else { normalize(&format!("{}/{dest}", state.workdir.as_ref()?)) };
+        let inside = cx.mounts.iter().any(|m| {
+            let target = normalize(&m.dest().value);
+            abs == target || abs.starts_with(&format!("{}/", target.trim_end_matches('/')))
+        });
+        inside.then_some(abs)
+    }
+
+    /// The ARG values a MOUNTed RUN sees, as Docker expands them here. The legacy builder gives
+    /// an ENV precedence even when the base image set it (which the compile cannot see): the
+    /// wrapper exports an ARG only when the container has no such variable.
+    fn arg_env(&self, cx: &StageLowering, scope: &Scope) -> Vec<(String, String)> {
+        let mut names: Vec<&str> = cx.args.iter().map(|w| w.split('=').next().unwrap_or_default()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(*n));
+        names
+            .into_iter()
+            .filter_map(|name| match scope.get(name) {
+                VarValue::Known(v) | VarValue::UnlessBaseEnv(v) => Some((name.to_string(), v)),
+                VarValue::Unset | VarValue::Unknown => None,
+            })
+            .collect()
+    }
+
+    fn need_image(&mut self, cx: &StageLowering, item: &Item) {
+        if !cx.has_image {
+            self.errors.push(
+                Diagnostic::error("no-image", format!("{} right after FROM scratch: there is no image yet", item.keyword.as_str()))
+                    .at(item.span, "")
+                    .help("add files first (COPY, ADD or IMPORT)"),
+            );
+        }
+    }
+
+    fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
+        if let Some(ctx) = context {
+            cx.pending.context = Some(match (cx.pending.context.take(), ctx) {
+                (Some(Context::Paths(mut a)), Context::Paths(b)) => {
+                    a.extend(b);
+                    Context::Paths(sorted_paths(a))
+                }
+                (Some(Context::User), Context::Paths(_)) | (Some(Context::Paths(_)), Context::User) => Context::User,
+                (_, ctx) => ctx,
+            });
+        }
+        let lines = self.lines_of(item.span);
+        if cx.pending.first.is_none() {
+            cx.pending.args_at_start = cx.args.clone();
+            cx.pending.maintainer_at_start = cx.maintainer.clone();
+        }
+        cx.pending.first.get_or_insert(lines.first);
+        cx.pending.last = lines.last;
+        cx.pending.keywords.push(item.keyword.as_str());
+        cx.pending.summaries.push(summarize(item));
+        cx.pending.body.push(format!("# {}:{lines}\n{text}", self.source_name));
+    }
+
+    /// Turns the pending instructions into a build step.
+    fn flush(&mut self, cx: &mut StageLowering<'a>) {
+        if cx.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut cx.pending);
+        let from_current = cx.advanced || !matches!(cx.stage.from.base, Base::External(_) | Base::Scratch);
+        let mut df = self.dockerfile_head(cx, from_current, &pending);
+        for line in &pending.body {
+            df.push_str(line);
+            df.push('\n');
+        }
+        let mut lines = Lines { first: pending.first.unwrap_or(0), last: pending.last };
+        if !from_current {
+            // This Dockerfile repeats the stage's FROM line.
+            lines.first = self.lines_of(cx.stage.from.span).first;
+        }
+        let number = self.next_step();
+        let summary = if pending.summaries.len() == 1 { pending.summaries[0].clone() } else { summarize_keywords(&pending.keywords) };
+        cx.steps.push(Step {
+            number,
+            lines,
+            summary,
+            kind: StepKind::Build(BuildStep {
+                dockerfile: df,
+                from_current,
+                context: pending.context.unwrap_or(Context::Empty),
+                stage_args: pending.stage_args,
+                exposes_only: false,
+            }),
+        });
+        cx.advanced = true;
+        cx.has_image = true;
+    }
+
+    /// The Dockerfile's directives, header comment, FROM lines and re-declarations.
+    fn dockerfile_head(&self, cx: &StageLowering, from_current: bool, pending: &Pending) -> String {
+        let mut df = String::new();
+        if self.program.escape != '\\' {
+            df.push_str(&format!("# escape={}\n", self.program.escape));
+        }
+        for g in &self.program.global_args {
+            df.push_str(&g.text);
+            df.push('\n');
+        }
+        // The script passes image ids as build args; only an ARG before the first FROM is seen
+        // by every FROM line, so all of them are declared here.
+        for (alias, _) in &pending.stage_args {
+            df.push_str(&format!("ARG {}\n", build_arg_name(alias)));
+        }
+        if from_current {
+            df.push_str("ARG ROCKERC_FROM\n");
+        }
+        for (alias, _) in &pending.stage_args {
+            df.push_str(&format!("FROM ${{{}}} AS {alias}\n", build_arg_name(alias)));
+        }
+        if from_current {
+            let what = if cx.advanced {
+                format!("the image {} has built so far", cx.stage.label())
+            } else {
+                format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
+            };
+            df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
+        } else {
+            let from_lines = self.lines_of(cx.stage.from.span);
+            df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
+        }
+        for word in &pending.args_at_start {
+            df.push_str(&format!("ARG {word}\n"));
+        }
+        if let Some(m) = &pending.maintainer_at_start {
+            df.push_str(m);
+            df.push('\n');
+        }
+        df
+    }
+
+    /// An image for TAG (or the stage's end) that carries the held-back ONBUILD triggers.
+    fn expose_onbuild(&mut self, cx: &mut StageLowering, only: bool) {
+        let mut df = String::new();
+        if self.program.escape != '\\' {
+            df.push_str(&format!("# escape={}\n", self.program.escape));
+        }
+        df.push_str("# The image so far, with the stage's ONBUILD triggers (held back from the images the stage builds on).\n");
+        df.push_str("ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n");
+        for o in &cx.onbuild {
+            df.push_str(o);
+            df.push('\n');
+        }
+        let number = self.next_step();
+        cx.steps.push(Step {
+            number,
+            lines: self.lines_of(cx.stage.span),
+            summary: "ONBUILD triggers".into(),
+            kind: StepKind::Build(BuildStep { dockerfile: df, from_current: true, context: Context::Empty, stage_args: Vec::new(), exposes_only: only }),
+        });
+    }
+}
+
+struct StageLowering<'a> {
+    stage: &'a Stage,
+    steps: Vec<Step>,
+    pending: Pending,
+    /// The stage has produced an image of its own (a build or a MOUNTed RUN): the next
+    /// Dockerfile starts FROM it rather than from the FROM line.
+    advanced: bool,
+    /// ARG words declared in the stage so far.
+    args: Vec<String>,
+    maintainer: Option<String>,
+    cmd_text: Option<String>,
+    onbuild: Vec<String>,
+    mounts: Vec<Mount>,
+    /// There is an image to run or export (false right after FROM scratch).
+    has_image: bool,
+}
+
+fn describe_base(base: &Base, program: &Program) -> String {
+    match base {
+        Base::Stage(s) => format!("the image of {}", program.stages[*s].label()),
+        Base::Tagged { stage, name, .. } => format!("TAGged as {name} by {}", program.stages[*stage].label()),
+        Base::External(n) => format!("image {n}"),
+        Base::Scratch => "scratch".into(),
+    }
+}
+
+/// The context a COPY/ADD needs: only its sources when they are literal paths inside the context
+/// (a shell glob skips dotfiles where Docker's does not, and `$X` is Docker's to expand), else
+/// the whole context.
+fn context_of(sources: &[String]) -> Context {
+    let mut paths = Vec::new();
+    for src in sources {
+        if src.is_empty() || src.contains(['*', '?', '[', '$', '\\']) || src.chars().any(char::is_control) {
+            return Context::User;
+        }
+        let rel = normalize(src.trim_start_matches('/'));
+        if rel == "." || rel == ".." || rel.starts_with("../") {
+            return Context::User;
+        }
+        paths.push(rel);
+    }
+    Context::Paths(sorted_paths(paths))
+}
+
+/// Deduplicated, ancestors before what is inside them (the script skips a path whose ancestor is
+/// already in the context).
+fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
+    paths.sort_by(|a, b| a.matches('/').count().cmp(&b.matches('/').count()).then_with(|| a.cmp(b)));
+    paths.dedup();
+    paths
+}
+
+/// Whether an EXPORT/IMPORT source names a directory's contents (`dir/`, `dir/.`, `/`).
+fn is_contents(src: &str) -> bool {
+    src.ends_with('/') || src.ends_with("/.") || src == "." || normalize(src) == "/"
+}
+
+/// A path in the export store: normalised, relative to its root (`""` is the root). With
+/// `keep_slash`, a trailing `/` (a destination that must be a directory) is kept.
+fn store_path(path: &str, keep_slash: bool) -> String {
+    let n = normalize(&format!("/{path}"));
+    let rel = n.trim_start_matches('/').to_string();
+    if keep_slash && path.ends_with('/') && !rel.is_empty() {
+        format!("{rel}/")
+    } else {
+        rel
+    }
+}
+
+fn run_key(argv: &[String], mounts: &[Mount], env: &[(String, String)]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"rockerc run v1\n");
+    for a in argv {
+        h.update(a.as_bytes());
+        h.update(b"\0");
+    }
+    h.update(b"\n");
+    for m in mounts {
+        h.update(m.spec().as_bytes());
+        h.update(b"\0");
+    }
+    h.update(b"\n");
+    for (k, v) in env {
+        h.update(format!("{k}={v}").as_bytes());
+        h.update(b"\0");
+    }
+    let digest = h.finalize();
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+fn one_line_of(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// The instruction on one line (continuations joined, blanks collapsed), cut at 60 characters.
+fn summarize(item: &Item) -> String {
+    let joined: String =
+        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
+    let first = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s: String = first.chars().take(60).collect();
+    if first.chars().count() > 60 {
+        s.push_str(" ...");
+    }
+    s
+}
+
+fn summarize_keywords(kws: &[&str]) -> String {
+    let mut uniq: Vec<&str> = Vec::new();
+    for k in kws {
+        if !uniq.contains(k) {
+            uniq.push(k);
+        }
+    }
+    if kws.len() == 1 {
+        uniq[0].to_string()
+    } else {
+        format!("{} ({} instructions)", uniq.join(", "), kws.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_paths_are_relative_and_normalised() {
+        assert_eq!(store_path("/dist/", true), "dist/");
+        assert_eq!(store_path("./dnsdock", false), "dnsdock");
+        assert_eq!(store_path("/", true), "");
+        assert_eq!(store_path("a/../b", false), "b");
+    }
+
+    #[test]
+    fn secret_references() {
+        assert!(refers_to("curl -H \"Authorization: $TOKEN\" x", "TOKEN"));
+        assert!(refers_to("echo ${TOKEN:-none}", "TOKEN"));
+        assert!(!refers_to("echo $TOKENS $XTOKEN ${TOKEN_2}", "TOKEN"));
+        assert!(!refers_to("echo TOKEN", "TOKEN"));
+    }
+
+    #[test]
+    fn contents_forms() {
+        assert!(is_contents("/dist/"));
+        assert!(is_contents("dist/."));
+        assert!(is_contents("/"));
+        assert!(!is_contents("/dist"));
+    }
+}
