@@ -34,6 +34,9 @@ pub struct BuildPlan {
     pub build_args: Vec<(String, String)>,
     /// Images FROM names outside the file, for --pull.
     pub externals: Vec<String>,
+    /// Images `COPY --from` names outside the file: what they hold is an input of the build
+    /// (the no-op check compares their ids).
+    pub copy_from_images: Vec<String>,
     pub step_count: usize,
     /// Every host path a MOUNT names, in file order: what the script may bind.
     pub host_mounts: Vec<HostMount>,
@@ -318,6 +321,17 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .collect();
     externals.sort();
     externals.dedup();
+    let mut copy_from_images: Vec<String> = program
+        .stages
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|item| match &item.op {
+            Op::Docker(DockerOp { copy_from: Some((_, Base::External(name))), .. }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    copy_from_images.sort();
+    copy_from_images.dedup();
     Ok(BuildPlan {
         source_name: source_name.to_string(),
         escape: (program.escape != '\\').then_some(program.escape),
@@ -325,6 +339,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         levels: graph.levels(),
         build_args: options.build_args.clone(),
         externals,
+        copy_from_images,
         step_count: lw.steps,
         host_mounts: lw.host_mounts,
     })
