@@ -635,8 +635,8 @@ fn a_run_that_rewrites_the_running_script_never_runs_on_the_host() {
             assert!(ran.is_empty(), "{shell} {path}: the host ran what a RUN wrote: {ran:?}");
         }
         // The RUN did write them: the test would have seen it run.
-        assert!(std::fs::read_to_string(ctx.join("build.sh")).unwrap().contains("appended-to-build.sh"));
-        assert!(std::fs::read_to_string(ctx.join("out/rockerc-runtime.sh")).unwrap().contains("appended-to-rockerc-runtime.sh"));
+        assert!(std::fs::read_to_string(ctx.join("build.sh")).unwrap().contains("\ntouch "));
+        assert!(std::fs::read_to_string(ctx.join("out/rockerc-runtime.sh")).unwrap().contains("\ntouch "));
     }
 }
 
@@ -676,7 +676,7 @@ fn a_writable_context_mount_keeps_git_read_only() {
     for (mount, hooks) in [(".:/src", "/src/.git/hooks"), ("./.git:/g", "/g/hooks")] {
         let root = mount_example(
             &format!(
-                "FROM {BUSYBOX}\nMOUNT {mount} ./out:/out\nRUN echo written > /out/file; printf '#!/bin/sh\\necho pwned\\n' > {hooks}/post-checkout && echo hook-written\n"
+                "FROM {BUSYBOX}\nMOUNT {mount} ./out:/out\nRUN echo written > /out/file; (printf '#!/bin/sh\\necho pwned\\n' > {hooks}/post-checkout && echo hook-written) || true\n"
             ),
             &[],
         );

@@ -1613,9 +1613,10 @@ rc_apply_tags() {
       rc_say "pushing $rc_name"
       if ! docker push -- "$rc_name" > "$rc_log" 2>&1; then
         # A failed build leaves the previous images under their names: a push is part of it.
+        rc_failed=$rc_name
         rc_untag
         if [ -n "$rc_pushed" ]; then rc_note "already pushed before that (the registry keeps them):$rc_pushed"; fi
-        rc_fail "cannot push $rc_name; every local tag is back where it was"
+        rc_fail "cannot push $rc_failed; every local tag is back where it was"
       fi
       rc_pushed="$rc_pushed $rc_name"
     else
