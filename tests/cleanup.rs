@@ -193,7 +193,27 @@ fn a_missing_docker_or_daemon_is_reported_before_anything_runs() {
     // No docker on PATH (only the POSIX tools the script uses).
     let bin = tempfile::tempdir().unwrap();
     for tool in [
-        "sh", "mkdir", "rm", "cat", "mktemp", "date", "awk", "cksum", "sha256sum", "cut", "sed", "grep", "find", "tr", "sort", "mv", "cp", "tail", "ps", "getconf", "sleep",
+        "sh",
+        "mkdir",
+        "rm",
+        "cat",
+        "mktemp",
+        "date",
+        "awk",
+        "cksum",
+        "sha256sum",
+        "cut",
+        "sed",
+        "grep",
+        "find",
+        "tr",
+        "sort",
+        "mv",
+        "cp",
+        "tail",
+        "ps",
+        "getconf",
+        "sleep",
         "dirname",
     ] {
         if let Some(path) = ["/usr/bin", "/bin"].iter().map(|d| std::path::Path::new(d).join(tool)).find(|p| p.exists()) {

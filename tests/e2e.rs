@@ -813,8 +813,11 @@ fn the_no_op_sees_whatever_a_full_build_would_see() {
         let d = root.path().join("d");
         std::fs::create_dir_all(d.join("app")).unwrap();
         std::fs::write(d.join("app/main.txt"), "read\n").unwrap();
-        std::fs::write(d.join("Rockerfile"), format!("FROM {BUSYBOX}\nCOPY app/main.txt /f\nMOUNT ./app:/app\nRUN echo written-after > /app/main.txt\nTAG {image}\n"))
-            .unwrap();
+        std::fs::write(
+            d.join("Rockerfile"),
+            format!("FROM {BUSYBOX}\nCOPY app/main.txt /f\nMOUNT ./app:/app\nRUN echo written-after > /app/main.txt\nTAG {image}\n"),
+        )
+        .unwrap();
         let out = run_ok(rockerc().current_dir(&d).args(["--id", &format!("noop-d-{tools}-{}", std::process::id()), "Rockerfile"]));
         std::fs::write(d.join("build.sh"), out.stdout).unwrap();
         assert!(!build(&d, &[]));

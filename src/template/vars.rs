@@ -215,11 +215,8 @@ fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Dia
 fn leaves_checkout(options: &TemplateOptions, path: &Path) -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
-    let roots: Vec<PathBuf> = if options.checkout.is_empty() {
-        vec![options.base_dir.clone().unwrap_or_else(|| PathBuf::from("."))]
-    } else {
-        options.checkout.clone()
-    };
+    let roots: Vec<PathBuf> =
+        if options.checkout.is_empty() { vec![options.base_dir.clone().unwrap_or_else(|| PathBuf::from("."))] } else { options.checkout.clone() };
     let named = lexical(&absolute(path));
     let inside_named = roots.iter().any(|r| named.starts_with(lexical(&absolute(r))) || r.canonicalize().is_ok_and(|c| named.starts_with(c)));
     if !inside_named {
@@ -250,7 +247,10 @@ fn linked_out(what: &str, shown: &str, to: &Path) -> Box<Diagnostic> {
     Box::new(
         Diagnostic::error(
             "vars-file-link-leaves-checkout",
-            format!("{what} `{shown}` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link", to.display()),
+            format!(
+                "{what} `{shown}` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link",
+                to.display()
+            ),
         )
         .note("the files in a checkout may come from a pull request, and a link there could hand any file of this machine to the template")
         .help("put the file itself in the checkout, or, to read a file outside it on purpose, name that file by its own path"),
