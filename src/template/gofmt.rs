@@ -489,7 +489,7 @@ fn fixed_exact(f: f64, p: usize) -> String {
         return format!("{f:.p$}");
     }
     let mut s = format!("{f:.EXACT_DIGITS$}");
-    s.extend(std::iter::repeat_n('0', p - EXACT_DIGITS));
+    s.push_str(&"0".repeat(p - EXACT_DIGITS));
     s
 }
 
