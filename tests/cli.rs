@@ -507,7 +507,8 @@ fn review_output_has_a_file_per_step_and_the_plan_first() {
     let single = sandbox.run(&["Rockerfile"]).stdout();
     let at = |what: &str| single.find(what).unwrap_or_else(|| panic!("no {what:?} in the script"));
     assert!(at("rc_stage_1() {") < at("rc_main() {") && at("rc_main() {") < at("rc_dockerfile_5() {") && at("rc_dockerfile_5() {") < at("rc_parse_args() {"));
-    assert!(single.ends_with("rc_main \"$@\"\n"));
+    // Read whole before it runs: the last lines close the one block the script is.
+    assert!(single.ends_with("rc_main \"$@\"\nexit\n}\n"));
 }
 
 #[test]
