@@ -1530,3 +1530,25 @@ fn an_import_waits_only_for_exports_that_can_change_what_it_reads() {
         ]
     );
 }
+
+/// A vars file in the checkout that a symbolic link takes out of it is refused, naming the file
+/// and where the link leads; nothing is written to stdout.
+#[test]
+fn a_vars_file_linked_out_of_the_checkout_is_refused() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("config.yml"), "auth: HOST-ONLY\n").unwrap();
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM x\nRUN echo {{ json . }}\n");
+    std::os::unix::fs::symlink(host.path().join("config.yml"), sandbox.path("v.yml")).unwrap();
+    let run = sandbox.run(&["-vars", "v.yml", "Rockerfile"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout().is_empty());
+    let to = host.path().join("config.yml").canonicalize().unwrap();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error[vars-file-link-leaves-checkout]: vars file `v.yml` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link\n = note: the files in a checkout may come from a pull request, and a link there could hand any file of this machine to the template\n = help: put the file itself in the checkout, or, to read a file outside it on purpose, name that file by its own path\n",
+            to.display()
+        )
+    );
+}
