@@ -193,7 +193,27 @@ fn a_missing_docker_or_daemon_is_reported_before_anything_runs() {
     // No docker on PATH (only the POSIX tools the script uses).
     let bin = tempfile::tempdir().unwrap();
     for tool in [
-        "sh", "mkdir", "rm", "cat", "mktemp", "date", "awk", "cksum", "cut", "sed", "grep", "find", "tr", "sort", "mv", "cp", "tail", "ps", "getconf", "sleep",
+        "sh",
+        "mkdir",
+        "rm",
+        "cat",
+        "mktemp",
+        "date",
+        "awk",
+        "cksum",
+        "sha256sum",
+        "cut",
+        "sed",
+        "grep",
+        "find",
+        "tr",
+        "sort",
+        "mv",
+        "cp",
+        "tail",
+        "ps",
+        "getconf",
+        "sleep",
         "dirname",
     ] {
         if let Some(path) = ["/usr/bin", "/bin"].iter().map(|d| std::path::Path::new(d).join(tool)).find(|p| p.exists()) {
@@ -290,7 +310,7 @@ impl Scenario {
         let mut tags: Vec<String> = images.lines().filter(|t| *t != "<none>:<none>").map(str::to_string).collect();
         tags.sort();
         let untagged = images.lines().filter(|t| *t == "<none>:<none>").count();
-        let prefix = format!("rockerc_{}_", cksum(&self.id));
+        let prefix = format!("rockerc_{}_", id_hash(&self.id));
         let mut volumes: Vec<String> = docker_str(&["volume", "ls", "-q", "--filter", &format!("name={prefix}")]).lines().map(str::to_string).collect();
         volumes.sort();
         Made { containers, tags, untagged, volumes, temp: temp_dirs_in(self.tmp.path()), processes: processes_naming(self.tmp.path()) }
@@ -322,9 +342,9 @@ impl Scenario {
     }
 }
 
-/// `printf '%s' S | cksum`'s first field, as the script names volumes.
-fn cksum(s: &str) -> String {
-    let out = run_ok(Command::new("sh").args(["-c", "printf '%s' \"$1\" | cksum | cut -d ' ' -f 1", "sh", s]));
+/// What the script names a build id's volumes and lock with: 128 bits of its SHA-256.
+fn id_hash(s: &str) -> String {
+    let out = run_ok(Command::new("sh").args(["-c", "printf '%s' \"$1\" | sha256sum | cut -c 1-32", "sh", s]));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -688,7 +708,7 @@ const OWNER_RUN: &str =
     "MOUNT /shared\nRUN rm -f /shared/owner && echo $$ > /shared/owner && sleep 2 && test \"$(cat /shared/owner)\" = \"$$\" && cat /shared/owner > /seen\n";
 
 fn lock_name(id: &str) -> String {
-    format!("rockerc-lock-{}", cksum(id))
+    format!("rockerc-lock-{}", id_hash(id))
 }
 
 fn lock_containers(id: &str) -> Vec<String> {

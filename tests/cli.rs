@@ -507,7 +507,8 @@ fn review_output_has_a_file_per_step_and_the_plan_first() {
     let single = sandbox.run(&["Rockerfile"]).stdout();
     let at = |what: &str| single.find(what).unwrap_or_else(|| panic!("no {what:?} in the script"));
     assert!(at("rc_stage_1() {") < at("rc_main() {") && at("rc_main() {") < at("rc_dockerfile_5() {") && at("rc_dockerfile_5() {") < at("rc_parse_args() {"));
-    assert!(single.ends_with("rc_main \"$@\"\n"));
+    // Read whole before it runs: the last lines close the one block the script is.
+    assert!(single.ends_with("rc_main \"$@\"\nexit\n}\n"));
 }
 
 #[test]
@@ -1527,5 +1528,27 @@ fn an_import_waits_only_for_exports_that_can_change_what_it_reads() {
             "rc_place \"$rc_store\" 1 artifacts/s1/ 1",
             "rc_place \"$rc_store\" 2 artifacts 1",
         ]
+    );
+}
+
+/// A vars file in the checkout that a symbolic link takes out of it is refused, naming the file
+/// and where the link leads; nothing is written to stdout.
+#[test]
+fn a_vars_file_linked_out_of_the_checkout_is_refused() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("config.yml"), "auth: HOST-ONLY\n").unwrap();
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "FROM x\nRUN echo {{ json . }}\n");
+    std::os::unix::fs::symlink(host.path().join("config.yml"), sandbox.path("v.yml")).unwrap();
+    let run = sandbox.run(&["-vars", "v.yml", "Rockerfile"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout().is_empty());
+    let to = host.path().join("config.yml").canonicalize().unwrap();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error[vars-file-link-leaves-checkout]: vars file `v.yml` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link\n = note: the files in a checkout may come from a pull request, and a link there could hand any file of this machine to the template\n = help: put the file itself in the checkout, or, to read a file outside it on purpose, name that file by its own path\n",
+            to.display()
+        )
     );
 }

@@ -388,7 +388,7 @@ fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: 
     let run = format!("{}-{n}", std::process::id());
     let prefix = |backend: &str| format!("rockerc-diff/{run}-{backend}/");
     let id = format!("rockerc-diff-{run}");
-    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | sha256sum | cut -c 1-32"))).stdout).unwrap();
     let _cleanup = Cleanup { prefixes: vec![prefix("sh"), prefix("buildkit")], volume_prefix: format!("rockerc_{}_", crc.split_whitespace().next().unwrap()) };
 
     // An SSH key for the examples that MOUNT $SSH_KEY_FILE.
@@ -637,7 +637,7 @@ fn attach_opens_the_image_at_that_point_with_the_stages_mounts() {
     assert!(text.contains("inside-attach") && text.contains("/cache"), "{text}");
     assert!(text.contains("ls: /later: No such file or directory"), "ATTACH sees the image at its line, not the stage's end:\n{text}");
     assert!(text.contains("context-file.txt") && text.contains("prepared"), "the second ATTACH sees the MOUNTed context:\n{text}");
-    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | sha256sum | cut -c 1-32"))).stdout).unwrap();
     let volumes = docker_str(&["volume", "ls", "-q"]);
     for v in volumes.lines().filter(|v| v.starts_with(&format!("rockerc_{}_", crc.split_whitespace().next().unwrap()))) {
         docker(&["volume", "rm", v]);

@@ -177,6 +177,43 @@ fn tag_and_push_reach_a_local_registry() {
     assert!(digests.contains("127.0.0.1:5000/rockerc-golden/tag-push@sha256:"), "{digests}");
 }
 
+/// A push that fails fails the build, and a failed build leaves every name where it was: the
+/// tags it had moved go back (the push that did reach the registry before stays there, and the
+/// error says so).
+#[test]
+fn a_failed_push_puts_every_tag_back() {
+    if !engine_or_skip("a_failed_push_puts_every_tag_back") {
+        return;
+    }
+    if local_registry().is_none() {
+        return;
+    }
+    let n = unique("rt12-pushfail-");
+    let local = format!("rockerc-e2e/{n}:1");
+    let pushed = format!("127.0.0.1:5000/rockerc-e2e/{n}:1");
+    let refused = format!("127.0.0.1:1/rockerc-e2e/{n}:1");
+    let ex = inline_example(&format!("FROM {BUSYBOX}\nRUN echo v1 > /v\nTAG {local}\nPUSH {pushed}\nPUSH {refused}\n"));
+    let run = |args: &[&str]| {
+        let cache = tempfile::tempdir().unwrap();
+        Command::new("sh").arg(ex.path().join("build.sh")).args(args).env("XDG_CACHE_HOME", cache.path()).output().unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let before: Vec<String> = [&local, &pushed, &refused].iter().map(|t| image_id(t)).collect();
+    std::fs::write(ex.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo v2 > /v\nTAG {local}\nPUSH {pushed}\nPUSH {refused}\n")).unwrap();
+    let script = run_ok(rockerc().current_dir(ex.path()).arg("Rockerfile")).stdout;
+    std::fs::write(ex.path().join("build.sh"), script).unwrap();
+    let out = run(&["--push"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("cannot push {refused}; every local tag is back where it was")), "{err}");
+    assert!(err.contains(&format!("already pushed before that (the registry keeps them): {pushed}")), "{err}");
+    let after: Vec<String> = [&local, &pushed, &refused].iter().map(|t| image_id(t)).collect();
+    assert_eq!(after, before, "a failed push left the new image under the names");
+    for t in [&local, &pushed, &refused] {
+        docker(&["rmi", t]);
+    }
+}
+
 /// A registry on 127.0.0.1:5000: one that answers, or Debian's docker-registry started here.
 fn local_registry() -> Option<String> {
     let url = "http://127.0.0.1:5000".to_string();
@@ -210,7 +247,7 @@ fn npm_cache_persists_and_the_ssh_key_leaves_nothing() {
     let secret = std::fs::read(&key).unwrap();
 
     // Volumes are named from the build id.
-    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | cksum"))).stdout).unwrap();
+    let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | sha256sum | cut -c 1-32"))).stdout).unwrap();
     let prefix = format!("rockerc_{}_", crc.split_whitespace().next().unwrap());
     let run = |args: &[&str]| {
         let cache = tempfile::tempdir().unwrap();
@@ -769,6 +806,110 @@ fn the_no_op_sees_whatever_a_full_build_would_see() {
         assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "sea\n");
         assert!(!build(&a, &[]), "{tools}: back to A's own context");
         assert_eq!(file_text(&image_files(&image), "/app/main.txt"), "six\n");
+
+        // An input changed while the build ran, after its step had read it (here by the build
+        // itself, through a MOUNT of the context): the stamp says what the build read, so the
+        // next run builds, and its image has what a full build copies.
+        let d = root.path().join("d");
+        std::fs::create_dir_all(d.join("app")).unwrap();
+        std::fs::write(d.join("app/main.txt"), "read\n").unwrap();
+        std::fs::write(
+            d.join("Rockerfile"),
+            format!("FROM {BUSYBOX}\nCOPY app/main.txt /f\nMOUNT ./app:/app\nRUN echo written-after > /app/main.txt\nTAG {image}\n"),
+        )
+        .unwrap();
+        let out = run_ok(rockerc().current_dir(&d).args(["--id", &format!("noop-d-{tools}-{}", std::process::id()), "Rockerfile"]));
+        std::fs::write(d.join("build.sh"), out.stdout).unwrap();
+        assert!(!build(&d, &[]));
+        assert_eq!(file_text(&image_files(&image), "/f"), "read\n");
+        assert!(!build(&d, &[]), "{tools}: the input changed after the build read it, and the next run said up to date");
+        assert_eq!(file_text(&image_files(&image), "/f"), "written-after\n");
         docker(&["rmi", &image]);
+    }
+}
+
+/// `COPY --from=IMAGE` of an image outside the Rockerfile reads that image: when the name moves
+/// to another image (a tool image retagged), the no-op fast path builds again.
+#[test]
+fn the_no_op_sees_a_copy_from_image_that_moved() {
+    if !engine_or_skip("the_no_op_sees_a_copy_from_image_that_moved") {
+        return;
+    }
+    let n = unique("rt12-copyfrom-");
+    let tool = format!("rockerc-e2e/{n}-tool:1");
+    let image = format!("rockerc-e2e/{n}:1");
+    let make_tool = |v: &str| {
+        let mut child = Command::new("docker")
+            .args(["build", "-q", "-t", &tool, "-"])
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("FROM {BUSYBOX}\nRUN echo {v} > /tool\n").as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    make_tool(&format!("one-{n}"));
+    let ex = inline_example(&format!("FROM {BUSYBOX}\nCOPY --from={tool} /tool /tool\nTAG {image}\n"));
+    let cache = tempfile::tempdir().unwrap();
+    let build = || {
+        let out = Command::new("sh").arg(ex.path().join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).starts_with("up to date")
+    };
+    assert!(!build());
+    assert!(build(), "nothing changed");
+    make_tool(&format!("two-{n}"));
+    assert!(!build(), "the COPY --from image moved, and the next run said up to date");
+    assert_eq!(file_text(&image_files(&image), "/tool"), format!("two-{n}\n"));
+    docker(&["rmi", &image, &tool]);
+}
+
+/// A base image's `ONBUILD COPY . /app` (the `*:onbuild` images) reads the build context as
+/// `docker build` sends it: all of it, and nothing of rockerc's own. Also when the stage starts
+/// with a MOUNTed RUN. A change anywhere in the context is then a change to the build.
+#[test]
+fn an_onbuild_copy_of_the_base_image_sees_the_context_docker_build_sends() {
+    if !engine_or_skip("an_onbuild_copy_of_the_base_image_sees_the_context_docker_build_sends") {
+        return;
+    }
+    let n = unique("rt12-onbuild-");
+    let base = format!("rockerc-e2e/{n}-base:1");
+    let root = tempfile::tempdir().unwrap();
+    let (b, ctx) = (root.path().join("base"), root.path().join("ctx"));
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::create_dir_all(ctx.join("src")).unwrap();
+    std::fs::write(b.join("Dockerfile"), format!("FROM {BUSYBOX}\nONBUILD COPY . /app\n")).unwrap();
+    run_ok(Command::new("docker").args(["build", "-q", "-t", &base]).arg(&b).env("DOCKER_BUILDKIT", "0"));
+    std::fs::write(ctx.join("src/main.c"), "int main(){}\n").unwrap();
+    std::fs::write(ctx.join("VERSION"), "1\n").unwrap();
+    let tags = [format!("rockerc-e2e/{n}-copy:1"), format!("rockerc-e2e/{n}-mounted:1"), format!("rockerc-e2e/{n}-docker:1")];
+    std::fs::write(ctx.join("Rockerfile"), format!("FROM {base}\nCOPY VERSION /VERSION\nTAG {}\n", tags[0])).unwrap();
+    std::fs::write(ctx.join("Rockerfile.m"), format!("FROM {base}\nMOUNT /cache\nRUN true\nTAG {}\n", tags[1])).unwrap();
+    std::fs::write(root.path().join("Dockerfile"), format!("FROM {base}\nCOPY VERSION /VERSION\n")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let build = |rockerfile: &str| -> bool {
+        let script = run_ok(rockerc().current_dir(root.path()).args(["--id", &format!("{n}-{rockerfile}")]).arg(format!("ctx/{rockerfile}"))).stdout;
+        std::fs::write(root.path().join("build.sh"), script).unwrap();
+        let out = Command::new("sh").arg(root.path().join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).starts_with("up to date")
+    };
+    assert!(!build("Rockerfile"));
+    assert!(!build("Rockerfile.m"));
+    run_ok(Command::new("docker").args(["build", "-q", "-t", &tags[2], "-f"]).arg(root.path().join("Dockerfile")).arg(&ctx).env("DOCKER_BUILDKIT", "0"));
+    let app = |image: &str| -> Vec<String> { image_files(image).keys().filter(|k| k.starts_with("/app/")).cloned().collect() };
+    let want = app(&tags[2]);
+    assert!(want.contains(&"/app/src/main.c".to_string()) && want.contains(&"/app/Rockerfile.m".to_string()), "{want:?}");
+    assert_eq!(app(&tags[0]), want, "ONBUILD COPY . /app in a stage that starts with a COPY");
+    assert_eq!(app(&tags[1]), want, "ONBUILD COPY . /app in a stage that starts with a MOUNTed RUN");
+    // Every file of the context is an input now, not only those the Rockerfile names.
+    assert!(build("Rockerfile"), "nothing changed");
+    std::fs::write(ctx.join("src/main.c"), "int main(){return 1;}\n").unwrap();
+    assert!(!build("Rockerfile"), "a file only the ONBUILD COPY reads changed, and the next run said up to date");
+    assert_eq!(file_text(&image_files(&tags[0]), "/app/src/main.c"), "int main(){return 1;}\n");
+    for t in tags.iter().chain([&base]) {
+        docker(&["rmi", t]);
     }
 }

@@ -584,3 +584,110 @@ fn ok(accepted: bool) -> &'static str {
         "refuses it"
     }
 }
+
+/// A RUN under a writable MOUNT of the context can write the script that runs it (compiled into
+/// the checkout, as the README does) and the files beside it (`-o DIR`). The shell must never run
+/// what it wrote: the script, the runtime beside it and every step file are read whole before
+/// anything runs, and the step files and Dockerfiles a later step reads come from a private copy
+/// made before the first step. Under dash and under BusyBox sh.
+#[test]
+fn a_run_that_rewrites_the_running_script_never_runs_on_the_host() {
+    if !engine_or_skip("a_run_that_rewrites_the_running_script_never_runs_on_the_host") {
+        return;
+    }
+    let busybox = busybox_path();
+    for shell in ["dash", "busybox"] {
+        let root = tempfile::tempdir().unwrap();
+        let marks = root.path().join("marks");
+        std::fs::create_dir(&marks).unwrap();
+        let ctx = root.path().join("ctx");
+        std::fs::create_dir(&ctx).unwrap();
+        let m = marks.display();
+        // Appends to the stdout script, the -o script and its runtime; overwrites every step file
+        // beside the -o script (a later one too) and its Dockerfiles.
+        let rockerfile = format!(
+            "FROM {BUSYBOX}\nMOUNT .:/src\n\
+             RUN for f in /src/build.sh /src/out/build.sh /src/out/rockerc-runtime.sh; do [ ! -f $f ] || printf '\\ntouch {m}/appended-to-${{f##*/}}\\n' >> $f; done; \
+             for f in /src/out/*.run.sh; do printf 'touch {m}/replaced-${{f##*/}}\\n' > $f; done; \
+             for f in /src/out/*.Dockerfile; do printf 'FROM {BUSYBOX}\\nRUN touch /replaced\\n' > $f; done\n\
+             RUN echo later > /later\n\
+             ENV X=1\n\
+             RUN test ! -e /replaced\n"
+        );
+        std::fs::write(ctx.join("Rockerfile"), &rockerfile).unwrap();
+        for path in ["build.sh", "out/build.sh"] {
+            // Compiled afresh for each run: what an earlier run wrote is another matter.
+            let script = run_ok(rockerc().current_dir(&ctx).arg("Rockerfile")).stdout;
+            std::fs::write(ctx.join("build.sh"), script).unwrap();
+            let _ = std::fs::remove_dir_all(ctx.join("out"));
+            run_ok(rockerc().current_dir(&ctx).args(["-o", "out", "Rockerfile"]));
+            let cache = tempfile::tempdir().unwrap();
+            let mut cmd = if shell == "dash" {
+                Command::new("dash")
+            } else {
+                let mut c = Command::new("/bin/busybox");
+                c.arg("sh").env("PATH", format!("{}:{}", busybox.path().display(), std::env::var("PATH").unwrap()));
+                c
+            };
+            let out = cmd.arg(ctx.join(path)).args(["--no-cache", "--id", &unique("rewrite")]).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+            assert!(out.status.success(), "{shell} {path}: {}", String::from_utf8_lossy(&out.stderr));
+            let ran: Vec<_> = std::fs::read_dir(&marks).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(ran.is_empty(), "{shell} {path}: the host ran what a RUN wrote: {ran:?}");
+        }
+        // The RUN did write them: the test would have seen it run.
+        assert!(std::fs::read_to_string(ctx.join("build.sh")).unwrap().contains("\ntouch "));
+        assert!(std::fs::read_to_string(ctx.join("out/rockerc-runtime.sh")).unwrap().contains("\ntouch "));
+    }
+}
+
+/// A relative MOUNT source that does not exist is created in the context, and only there: one
+/// whose `..` after a missing folder climbs out (`./new/../../x`, or enough `../` to reach any
+/// absolute path) is refused before anything is made.
+#[test]
+fn a_missing_relative_mount_source_creates_nothing_outside_the_context() {
+    if !engine_or_skip("a_missing_relative_mount_source_creates_nothing_outside_the_context") {
+        return;
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let far = elsewhere.path().join("anywhere-on-the-host");
+    let up = "../".repeat(40);
+    let far_src = format!("./n/{up}{}", far.display().to_string().trim_start_matches('/'));
+    for src in ["./new/../../created-by-pr", "new/../../created-by-pr", far_src.as_str()] {
+        let root = mount_example(&format!("FROM {BUSYBOX}\nMOUNT {src}:/o\nRUN true\n"), &[]);
+        let out = run_script(root.path(), &["--id", &unique("mkdir")], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "MOUNT {src} was bound");
+        assert!(err.contains("rockerc: error: MOUNT at Rockerfile:2") && err.contains("creates nothing"), "MOUNT {src}: {err}");
+        assert!(!root.path().join("created-by-pr").exists(), "MOUNT {src} created a folder beside the context");
+        assert!(!far.exists(), "MOUNT {src} created {}", far.display());
+        let made: Vec<_> = std::fs::read_dir(root.path().join("ctx")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(!made.iter().any(|f| f == "new" || f == "n"), "MOUNT {src} left {made:?} in the context");
+    }
+}
+
+/// A writable MOUNT of the context hands the checkout to the Rockerfile, but not its .git: the
+/// code the next git command on the host runs (hooks, config) stays read-only inside the RUN,
+/// whichever folder above it is mounted, and a MOUNT of .git itself is read-only.
+#[test]
+fn a_writable_context_mount_keeps_git_read_only() {
+    if !engine_or_skip("a_writable_context_mount_keeps_git_read_only") {
+        return;
+    }
+    for (mount, hooks) in [(".:/src", "/src/.git/hooks"), ("./.git:/g", "/g/hooks")] {
+        let root = mount_example(
+            &format!(
+                "FROM {BUSYBOX}\nMOUNT {mount} ./out:/out\nRUN echo written > /out/file; (printf '#!/bin/sh\\necho pwned\\n' > {hooks}/post-checkout && echo hook-written) || true\n"
+            ),
+            &[],
+        );
+        let ctx = root.path().join("ctx");
+        std::fs::create_dir_all(ctx.join(".git/hooks")).unwrap();
+        std::fs::write(ctx.join(".git/config"), "[core]\n").unwrap();
+        let out = run_script(root.path(), &["--no-cache", "--id", &unique("git"), "-v"], &[]);
+        let text = String::from_utf8_lossy(&[out.stdout.clone(), out.stderr.clone()].concat()).into_owned();
+        assert!(out.status.success(), "{mount}: {text}");
+        assert!(text.contains("Read-only file system") && !text.contains("hook-written"), "{mount}: {text}");
+        assert!(!ctx.join(".git/hooks/post-checkout").exists(), "MOUNT {mount} wrote a git hook on the host");
+        assert_eq!(std::fs::read_to_string(ctx.join("out/file")).unwrap(), "written\n", "the rest of the checkout stays writable");
+    }
+}

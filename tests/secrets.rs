@@ -225,3 +225,35 @@ fn a_secret_reaches_a_buildkit_run_and_nothing_else() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A one-line secret with blanks (a password `pw  x `, a token file saved with a trailing
+/// blank) printed unquoted, `echo $TOKEN` or `printf '%s\n' $TOKEN`, comes out word-split: the
+/// mask also finds it so, whole and word by word. Both backends.
+#[test]
+fn a_secret_with_blanks_is_masked_as_an_unquoted_echo_prints_it() {
+    if !engine_or_skip("a_secret_with_blanks_is_masked_as_an_unquoted_echo_prints_it") {
+        return;
+    }
+    let words = [format!("Tr0ub4dor&3{}", random_hex(8)), format!("horse-{}", random_hex(8))];
+    let token = format!("  {}  \t {} ", words[0], words[1]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nRUN echo unquoted: $TOKEN; printf 'word:%s\\n' $TOKEN; exit 3\n")).unwrap();
+    let check = |out: std::process::Output, backend: &str| {
+        let shown = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+        assert!(!out.status.success(), "{backend}: {shown}");
+        assert!(shown.contains("unquoted: ***") && shown.contains("word:***"), "{backend}: the RUN printed it:\n{shown}");
+        assert!(!words.iter().any(|w| shown.contains(w.as_str())), "{backend}: the secret is in the output:\n{shown}");
+    };
+    let script = run_ok(rockerc().current_dir(dir.path()).args(["--secret", "TOKEN", "Rockerfile"])).stdout;
+    std::fs::write(dir.path().join("build.sh"), script).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    for args in [&["--no-cache"][..], &["--no-cache", "--verbose"][..]] {
+        let out = Command::new("sh").arg(dir.path().join("build.sh")).args(args).env("TOKEN", &token).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        check(out, "sh");
+    }
+    let Some(client) = buildkit_docker_or_skip("a_secret_with_blanks_is_masked_as_an_unquoted_echo_prints_it") else { return };
+    let out_dir = dir.path().join("bk");
+    run_ok(rockerc().current_dir(dir.path()).args(["--emit", "buildkit", "--secret", "TOKEN", "-o"]).arg(&out_dir).arg("Rockerfile"));
+    let out = Command::new("sh").arg(out_dir.join("build.sh")).arg("--no-cache").env("TOKEN", &token).env("ROCKERC_DOCKER", &client).output().unwrap();
+    check(out, "buildkit");
+}

@@ -139,3 +139,39 @@ fn artifacts_from_yaml_feed_the_image_helper() {
     assert_eq!(err.0[0].code, "template-image-not-found");
     assert_eq!(err.0[0].message, "Cannot find suitable artifact for image debian:8");
 }
+
+/// A vars file named in the checkout (a glob, a path, `-var K=@FILE`) is never read through a
+/// symbolic link that leads out of it; a link that stays inside is fine, and so is a file
+/// outside the checkout named by its own path (the invoker's choice).
+#[test]
+fn vars_files_are_not_read_through_links_out_of_the_checkout() {
+    let load = |o: &TemplateOptions| render(&SourceFile::new("Rockerfile", "FROM x\nRUN echo {{ json . }}\n"), o).map(|r| r.text);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("config.yml"), "auth: HOST-ONLY\n").unwrap();
+    let co = tempfile::tempdir().unwrap();
+    let base = co.path();
+    std::fs::create_dir(base.join("vars")).unwrap();
+    std::fs::write(base.join("vars/a.yml"), "Version: 1\n").unwrap();
+    std::fs::write(base.join("real.yml"), "Inside: yes\n").unwrap();
+    std::os::unix::fs::symlink(host.path().join("config.yml"), base.join("vars/zz.yml")).unwrap();
+    std::os::unix::fs::symlink(host.path(), base.join("hostdir")).unwrap();
+    std::os::unix::fs::symlink("../real.yml", base.join("vars/inside.yml")).unwrap();
+    std::os::unix::fs::symlink(host.path().join("config.yml"), base.join("notes.txt")).unwrap();
+    let refused = |files: &[&str], vars: &[&str], named: &str| {
+        let err = match load(&opts(base, files, vars)) {
+            Ok(v) => panic!("{files:?} {vars:?}: read through the link: {v}"),
+            Err(d) => d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("\n"),
+        };
+        assert!(err.contains(named) && err.contains("leads out of it"), "{err}");
+    };
+    refused(&["vars/*.yml"], &[], "vars/zz.yml");
+    refused(&["vars/zz.yml"], &[], "vars/zz.yml");
+    refused(&["hostdir/config.yml"], &[], "hostdir/config.yml");
+    refused(&[], &["K=@notes.txt"], "notes.txt");
+    let absolute = base.join("vars/zz.yml");
+    refused(&[absolute.to_str().unwrap()], &[], "vars/zz.yml");
+    // Inside, and outside by its own path: read.
+    assert!(load(&opts(base, &["vars/a.yml", "vars/inside.yml"], &[])).unwrap().contains("Inside"));
+    let outside = host.path().join("config.yml");
+    assert!(load(&opts(base, &[outside.to_str().unwrap()], &[&format!("K=@{}", outside.display())])).unwrap().contains("HOST-ONLY"));
+}

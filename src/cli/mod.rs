@@ -343,6 +343,7 @@ pub fn run(cli: &Cli) -> i32 {
             DialectArg::Jinja => crate::template::Dialect::Jinja,
         }),
         base_dir: None,
+        checkout: checkout_roots(cli, &path, stdin),
         secrets: cli.secrets.clone(),
     };
 
@@ -519,6 +520,20 @@ fn stdio_file(fd: i32) -> Option<PathBuf> {
     let by_path = std::fs::metadata(&link).ok()?;
     let by_fd = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
     (link.is_absolute() && by_path.is_file() && by_path.dev() == by_fd.dev() && by_path.ino() == by_fd.ino()).then_some(link)
+}
+
+/// The checkout, for vars files (see [`TemplateOptions::checkout`]): the current directory and
+/// the build context (by default the Rockerfile's folder). Not a git work tree found above them:
+/// that may be a whole home directory.
+fn checkout_roots(cli: &Cli, rockerfile: &Path, stdin: bool) -> Vec<PathBuf> {
+    let mut roots = vec![PathBuf::from(".")];
+    let context = match &cli.context {
+        Some(c) => Some(c.clone()),
+        None if !stdin => Some(rockerfile.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))),
+        None => None,
+    };
+    roots.extend(context.and_then(|c| c.canonicalize().ok()));
+    roots
 }
 
 /// What `cksum` prints for these bytes: `CRC SIZE`.

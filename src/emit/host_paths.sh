@@ -28,6 +28,11 @@ rc_host_path() {
       case $rc_a in */*) rc_a=${rc_a%/*} ;; *) rc_a=. ;; esac
       [ -n "$rc_a" ] || rc_a=/
     done
+    # What mkdir -p would make: with a `..` after a missing folder it climbs back out of what
+    # was checked (./new/../../x), so such a path is refused before anything is created.
+    case "${2#"$rc_a"}/" in
+      */../*) rc_die "MOUNT at $3: the source $rc_shown does not exist, and it climbs with .. out of a folder that does not exist either; rockerc creates nothing it has not checked: write the path without .., or create it first" ;;
+    esac
     rc_real_path "$rc_a" "$3"
     if ! rc_in_context "$rc_real"; then
       rc_die "MOUNT at $3: the source $rc_shown does not exist, and rockerc creates nothing outside the build context: create it first"
@@ -43,6 +48,28 @@ rc_host_path() {
   fi
   rc_allowed "$rc_src" && return 0
   rc_die "MOUNT at $3 binds $rc_src${4:+ (}${4:-}${4:+)}, outside the build context, and whoever runs the build has not allowed it; to allow it, pass --allow-mount $(rc_q "$rc_src")to the script (or set ROCKERC_ALLOW_MOUNT=$(rc_q "$rc_src"| sed 's/ $//'), or compile with rockerc --allow-mount)"
+}
+
+# rc_git_guard SRC DEST: sets rc_guard, the `docker run` options that keep the build context's
+# .git read-only inside a writable bind of SRC at DEST ('' when the bind does not hold it). A
+# Rockerfile that may write the checkout (`MOUNT .:/src`) must still not write what the next git
+# command on the host runs: .git/hooks, .git/config (core.fsmonitor, aliases). Sets rc_ro to
+# ,readonly for a bind of .git itself or of a folder in it.
+rc_git_guard() {
+  rc_guard=
+  [ -e "$rc_context/.git" ] || [ -L "$rc_context/.git" ] || return 0
+  case $1 in
+    "$rc_context/.git"|"$rc_context/.git"/*)
+      rc_ro=,readonly
+      return 0
+      ;;
+  esac
+  rc_g=${1%/}
+  case $rc_context/.git in
+    "$rc_g"/*) ;;
+    *) return 0 ;;
+  esac
+  rc_guard="$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_context/.git")\",\"dst=$(rc_csv "${2%/}${rc_context#"$rc_g"}/.git")\",readonly")"
 }
 
 # rc_real_path PATH WHERE: sets rc_real to PATH's physical path (links and `..` resolved).

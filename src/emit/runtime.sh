@@ -197,7 +197,9 @@ rc_fail() {
 # time, so a value with newlines (a PEM key, a file that ends in a newline) is found too; each
 # line of such a value is also masked on its own (a RUN may print only part of it, or `tail`
 # may cut it). awk reads the values from ENVIRON, so nothing in them is taken as an escape or a
-# pattern, and compares bytes (LC_ALL=C), whatever the bytes are.
+# pattern, and compares bytes (LC_ALL=C), whatever the bytes are. A value with blanks is also
+# masked as an unquoted `echo $TOKEN` prints it (words joined by one blank), and word by word
+# (words of 4 bytes or more: a shorter one would mask common text, and tells little).
 rc_mask() {
   if [ -z "$rc_secrets" ]; then
     cat
@@ -209,6 +211,20 @@ rc_mask() {
       seen[s] = 1
       pats[++np] = s
     }
+    # A value as the shell may hand it on: itself; unquoted (`echo $TOKEN`), its words joined by
+    # one blank; and each word of 4 bytes or more on its own (`printf "%s\n" $TOKEN`).
+    function forms(s,   t, w, nw, i) {
+      add(s)
+      t = s
+      gsub(/[ \t\r\n]+/, " ", t)
+      sub(/^ /, "", t)
+      sub(/ $/, "", t)
+      if (t == s) return
+      if (length(t) >= 4) add(t)
+      nw = split(t, w, " ")
+      if (nw < 2) return
+      for (i = 1; i <= nw; i++) if (length(w[i]) >= 4) add(w[i])
+    }
     BEGIN {
       n = split(ENVIRON["RC_MASK_NAMES"], names, " ")
       for (k = 1; k <= n; k++) {
@@ -216,7 +232,7 @@ rc_mask() {
         # The value as a shell hands it on ($(cat file) drops trailing newlines), so that the
         # line end after it stays.
         sub(/[\r\n]+$/, "", v)
-        add(v)
+        forms(v)
         if (index(v, "\n") == 0) continue
         m = split(v, lines, "\n")
         for (j = 1; j <= m; j++) {
@@ -224,7 +240,7 @@ rc_mask() {
           sub(/\r$/, "", l)
           sub(/^[ \t]+/, "", l)
           sub(/[ \t]+$/, "", l)
-          if (length(l) >= 4) add(l)
+          if (length(l) >= 4) forms(l)
         }
       }
       # Longest first: the whole value before the lines it holds.
@@ -321,10 +337,14 @@ rc_setup() {
   fi
   rc_t0=$(rc_now)
   mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
+  rc_inputs_at_start
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
   rc_run_id=${rc_tmp##*.}
-  rc_id_hash=$(printf '%s' "$rc_build_id" | cksum | cut -d ' ' -f 1)
+  # Names made from the build id (volumes, the lock, cache keys) use 128 bits of its SHA-256:
+  # a build id is anyone's choice (a branch name), and a checksum like cksum's CRC can be matched
+  # in milliseconds, which would give a pull request the volumes of main's build.
+  rc_id_hash=$(rc_hash "$rc_build_id")
   rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr=
   rc_jobs=
   rc_removers=
@@ -333,6 +353,16 @@ rc_setup() {
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
+}
+
+# rc_copy_plan FILE...: with `-o DIR`, the step files and Dockerfiles beside the script are
+# sourced and built from a private copy ($rc_plan) made before any step runs: a RUN that can
+# write beside the script (a writable MOUNT of the context that holds it) cannot change what a
+# later step runs on the host or builds.
+rc_copy_plan() {
+  rc_plan="$rc_tmp/plan"
+  mkdir "$rc_plan"
+  (cd "$rc_here" && cp -- "$@" "$rc_plan/") || rc_die "cannot copy the files beside $0 into $rc_plan"
 }
 
 # One build per build id at a time, per Docker engine: builds of the same Rockerfile share its
@@ -530,8 +560,8 @@ rc_base() {
 # path through a link that leads out of the context simply does not exist. rc_walk follows each
 # path the same way, and the subset gets what the walk met: each link as itself (Docker follows
 # it again, the same way) and the object the path leads to. Nothing is ever read through a link
-# that leads out of the context. Files are hard links where the file system allows: Docker sees
-# the same files, with the same times, so its layer cache is unchanged.
+# that leads out of the context. Files are copies with their modes and times: Docker sees the
+# same files, so its layer cache is unchanged.
 # The context's .dockerignore comes along (the CLI applies it). One that is a link is not read
 # through: the subset gets, as a file, what it leads to inside the context (what Docker ships
 # for `COPY .dockerignore`), or nothing.
@@ -637,13 +667,11 @@ $rc_a
 "
 }
 
-# rc_copy_into FROM TO: TO becomes a copy of FROM (links inside it kept as links), hard-linked
-# where the file system allows.
+# rc_copy_into FROM TO: TO becomes a copy of FROM (links inside it kept as links, modes and
+# times kept: Docker's layer cache sees the same files). Never hard links: a link changes the
+# file's ctime, which the no-op check reads as an edit made during the build.
 rc_copy_into() {
-  cp -PRl "$1" "$2" 2>/dev/null || {
-    rm -rf "$2"
-    cp -PRp "$1" "$2" || rc_fail "cannot prepare the build context with ${1#"$rc_context"/}"
-  }
+  cp -PRp "$1" "$2" || rc_fail "cannot prepare the build context with ${1#"$rc_context"/}"
 }
 
 # rc_note TEXT: said after the error, if the current step fails.
@@ -655,6 +683,11 @@ rc_note() {
 rc_build() {
   rc_df=$1 rc_ctx=$2 rc_from=$3
   shift 3
+  # The FROM of a stage's first Dockerfile (no ROCKERC_FROM) fires its image's ONBUILD triggers.
+  if [ -z "$rc_from" ] && [ "$rc_ctx" != "$rc_context" ] && case $rc_ctx in "$rc_tmp"/sub.*|"$rc_tmp/empty") true ;; *) false ;; esac &&
+    rc_onbuild_reads_context "$rc_img"; then
+    rc_ctx=$rc_context rc_subset_dir=
+  fi
   rm -f "$rc_tmp/iid.$rc_step"
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
@@ -685,7 +718,7 @@ rc_mounts() {
   while [ "$1" != -- ]; do
     case $1 in
       v)
-        rc_vol="rockerc_${rc_id_hash}_$(printf '%s' "$2" | cksum | cut -d ' ' -f 1)"
+        rc_vol="rockerc_${rc_id_hash}_$(rc_hash "$2")"
         rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
         shift 2
         rc_shift=$((rc_shift + 2))
@@ -696,7 +729,9 @@ rc_mounts() {
         rc_host_path "$1" "$2" "$5" "${rc_ro:+read-only}"
         rc_src_csv=$(rc_csv "$rc_src")
         if [ -d "$rc_src" ] || [ "${rc_real_binds:-0}" = 1 ]; then
-          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_src_csv\",\"dst=$(rc_csv "$3")\"$rc_ro")"
+          rc_guard=
+          if [ -z "$rc_ro" ] && [ -d "$rc_src" ]; then rc_git_guard "$rc_src" "$3"; fi
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$rc_src_csv\",\"dst=$(rc_csv "$3")\"$rc_ro")$rc_guard"
         else
           # A file: bound under /dev (a tmpfs that is never committed) and linked into place by
           # the wrapper, so no placeholder for it is left in the image.
@@ -714,7 +749,13 @@ $3
   done
 }
 
-# rc_mount_key MOUNTSPECS... -- ...: a short checksum of the resolved mount list (without the
+# rc_hash TEXT: the first 128 bits of TEXT's SHA-256, in hex (what names made from a build id
+# use; see rc_setup).
+rc_hash() {
+  printf '%s' "$1" | sha256sum | cut -c 1-32
+}
+
+# rc_mount_key MOUNTSPECS... -- ...: 128 bits of the SHA-256 of the resolved mount list (without the
 # Rockerfile lines, so moving a MOUNT keeps the cache).
 rc_mount_key() {
   {
@@ -725,7 +766,7 @@ rc_mount_key() {
         *) printf '%s\n%s\n' "$1" "$2"; shift 2 ;;
       esac
     done
-  } | cksum | tr ' ' '-'
+  } | sha256sum | cut -c 1-32
 }
 
 # The ARG values for a MOUNTed RUN, without those the image's configured ENV sets: Docker's
@@ -985,12 +1026,34 @@ ROCKERC_ONBUILD
 # A stage whose first step is not a build still owes its base image's ONBUILD triggers (Docker
 # runs them at FROM): a build of a FROM-only Dockerfile runs them, when there are any.
 rc_onbuild_triggers() {
-  rc_n=$(docker image inspect --format '{{len .Config.OnBuild}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
-  if [ "$rc_n" != 0 ]; then
+  if rc_onbuild_reads_context "$rc_img"; then
+    # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
+    printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n' > "$rc_tmp/onbuild.Dockerfile"
+    rc_build "$rc_tmp/onbuild.Dockerfile" "$rc_context" "$rc_img"
+  elif [ -n "$rc_triggers" ]; then
     # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
     printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n' > "$rc_tmp/onbuild.Dockerfile"
     rc_build "$rc_tmp/onbuild.Dockerfile" "$rc_tmp/empty" "$rc_img"
   fi
+}
+
+# rc_onbuild_reads_context IMAGE: sets rc_triggers to IMAGE's ONBUILD triggers, and says whether
+# one of them is a COPY or ADD: it reads the build context as `docker build` sends it, all of it
+# (the `*:onbuild` images' `ONBUILD COPY . /app`), so the build that fires them gets all of it,
+# with the Dockerfile outside it, and all of it is an input of the no-op check.
+rc_onbuild_reads_context() {
+  rc_triggers=
+  [ -n "$1" ] || return 1
+  rc_triggers=$(docker image inspect --format '{{range .Config.OnBuild}}{{println .}}{{end}}' -- "$1") || rc_fail "cannot inspect $1"
+  case "
+$rc_triggers" in
+    *"
+"[Cc][Oo][Pp][Yy][\ \	]*|*"
+"[Aa][Dd][Dd][\ \	]*) ;;
+    *) return 1 ;;
+  esac
+  : > "$rc_tmp/linked"
+  return 0
 }
 
 # rc_export ID WORKDIR MOUNTSPECS... -- SRC CONTENTS...: copies each SRC out of the current image
@@ -1543,11 +1606,19 @@ rc_apply_tags() {
     printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
   done < "$rc_tmp/tags.sorted"
   cut -d ' ' -f 2- "$rc_tmp/tags.sorted" > "$rc_tmp/tags"
+  rc_pushed=
   while read -r rc_p rc_id rc_name; do
     [ "$rc_p" = 1 ] || continue
     if [ "$rc_push" = 1 ]; then
       rc_say "pushing $rc_name"
-      docker push -- "$rc_name" > "$rc_log" 2>&1 || rc_fail "cannot push $rc_name"
+      if ! docker push -- "$rc_name" > "$rc_log" 2>&1; then
+        # A failed build leaves the previous images under their names: a push is part of it.
+        rc_failed=$rc_name
+        rc_untag
+        if [ -n "$rc_pushed" ]; then rc_note "already pushed before that (the registry keeps them):$rc_pushed"; fi
+        rc_fail "cannot push $rc_failed; every local tag is back where it was"
+      fi
+      rc_pushed="$rc_pushed $rc_name"
     else
       rc_say "not pushing $rc_name (pass --push to push)"
     fi
@@ -1695,9 +1766,11 @@ rc_stage_in_background() {
 # build that followed a link in the context, all of the context: a link may lead anywhere in
 # it). Any change to a file shows in its ctime, which nothing sets back (`tar -x`, `cp -p`,
 # `rsync -a` and `git checkout` set an old mtime, not an old ctime). Where find(1) has -cnewer
-# (GNU), the next run asks for anything with an mtime or ctime after the stamp; elsewhere
-# (BusyBox) the stamp holds a checksum of every input's name, inode, size, mode, mtime and ctime
-# (nanoseconds), and the next run takes it again. A file added or removed changes its
+# (GNU), the next run asks for anything with an mtime or ctime after the stamp, whose mtime is
+# the time the build started (rc_inputs_at_start): a change made while the build ran is newer.
+# Elsewhere (BusyBox) the stamp holds a checksum of every input's name, inode, size, mode, mtime
+# and ctime (nanoseconds) taken when the build started, written only if it is still the same
+# when the build ends, and the next run takes it again. A file added or removed changes its
 # directory, an input that is gone makes find fail, and a .dockerignore that came or went is
 # seen. The next run checks all that with no temporary directory and a few processes (find, or
 # find, stat and cksum) and one docker call.
@@ -1723,8 +1796,8 @@ rc_inputs_now() {
   rc_inputs="$1 $2 $rc_di"
   if [ "$2" = listed ] && rc_input_dirs_linked "$rc_context"; then return 1; fi
   if [ "$1" = stat ]; then
-    rc_sum=$(cd "$rc_context" && rc_inputs_find "$2" "$rc_di" -exec stat -c '%n %i %s %f %y %z' {} + 2>/dev/null | cksum) || return 1
-    rc_inputs="$rc_inputs ${rc_sum%% *}-${rc_sum##* }"
+    rc_sum=$(cd "$rc_context" && rc_inputs_find "$2" "$rc_di" -exec stat -c '%n %i %s %f %y %z' {} + 2>/dev/null | sha256sum) || return 1
+    rc_inputs="$rc_inputs ${rc_sum%% *}"
   fi
 }
 
@@ -1741,6 +1814,23 @@ rc_inputs_find() {
   fi
 }
 
+# Before any step reads the inputs: the time the build started ($rc_tmp/t0, which the stamp
+# gets as its mtime), and where find(1) has no -cnewer, the inputs' checksum (rc_inputs_now),
+# which must still be the same when the build ends. A stamp must say what the build read, not
+# what the inputs became while it ran (an editor's save, a MOUNTed RUN that writes the context).
+rc_inputs_at_start() {
+  : > "$rc_tmp/t0"
+  rc_stamp_method=none rc_inputs_start=
+  if find "$rc_tmp/empty" -prune -cnewer "$rc_tmp/empty" >/dev/null 2>&1; then
+    rc_stamp_method=newer
+  elif stat -c %n "$rc_tmp/empty" >/dev/null 2>&1; then
+    rc_stamp_method=stat
+    if [ "$rc_reads_context" = 1 ]; then
+      if rc_inputs_now stat "$rc_inputs_scope"; then rc_inputs_start=$rc_inputs; else rc_stamp_method=none; fi
+    fi
+  fi
+}
+
 rc_up_to_date() {
   [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] || return 1
   rc_stamp_file
@@ -1748,7 +1838,8 @@ rc_up_to_date() {
   { IFS= read -r rc_was_id && IFS= read -r rc_was_context && IFS= read -r rc_was_inputs &&
     IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
   [ "$rc_was_id" = "$rc_build_id" ] && [ "$rc_was_context" = "$rc_context" ] || return 1
-  if [ "$rc_reads_context" = 1 ]; then
+  # (A build that reads no context by its Rockerfile may have read it all: an ONBUILD COPY.)
+  if [ "$rc_reads_context" = 1 ] || [ "$rc_was_inputs" != - ]; then
     # shellcheck disable=SC2086 # the stamp's words
     set -- $rc_was_inputs
     [ $# -ge 3 ] || return 1
@@ -1768,7 +1859,7 @@ rc_write_stamp() {
   # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again.
   rc_sources || return 0
   rc_stamp_file
-  # The subsets' hard links changed the inputs' ctimes: they go before the inputs are looked at.
+  # The subsets are copies: nothing in them is an input.
   rm -rf "$rc_tmp"/sub.*
   rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
   rc_report_ids
@@ -1790,25 +1881,44 @@ rc_write_stamp() {
     rc_fingerprint "$@" || return 0
   fi
   rc_inputs=-
+  # A link followed in the context, or a base image's ONBUILD COPY/ADD: all of it was read.
+  if [ -f "$rc_tmp/linked" ]; then rc_reads_context=1; fi
   if [ "$rc_reads_context" = 1 ]; then
     rc_scope=$rc_inputs_scope
     if [ -f "$rc_tmp/linked" ]; then rc_scope=all; fi
-    if find "$rc_tmp/empty" -prune -cnewer "$rc_tmp/empty" >/dev/null 2>&1; then
-      rc_inputs_now newer "$rc_scope" || return 0
-    else
-      stat -c %n "$rc_tmp/empty" >/dev/null 2>&1 || return 0
-      rc_inputs_now stat "$rc_scope" || return 0
-    fi
+    case $rc_stamp_method in
+      newer) rc_inputs_now newer "$rc_scope" || return 0 ;;
+      stat)
+        # Changed since the build started: what it read is not what is there now.
+        if [ -n "$rc_inputs_start" ]; then
+          rc_inputs_now stat "$rc_inputs_scope" || return 0
+          [ "$rc_inputs" = "$rc_inputs_start" ] || return 0
+        fi
+        if [ "$rc_scope" != "$rc_inputs_scope" ] || [ -z "$rc_inputs_start" ]; then
+          # A link led elsewhere in the context: all of it counts, and none of it may have
+          # been written since the start.
+          rc_newer=$(cd "$rc_context" && find . -newer "$rc_tmp/t0" 2>/dev/null | sed -n 1p)
+          [ -z "$rc_newer" ] || return 0
+          rc_inputs_now stat all || return 0
+        fi
+        ;;
+      *) return 0 ;;
+    esac
   fi
   case $rc_build_id$rc_print in *'
 '*) return 0 ;; esac
   case $rc_context in *'
 '*) return 0 ;; esac
-  # A stamp is an optimisation: when it cannot be written, the next run simply builds. With
-  # -cnewer, the time it is written is what the next run compares with.
+  # A stamp is an optimisation: when it cannot be written, the next run simply builds. Its
+  # mtime is the time the build started, which the next run's -newer/-cnewer compares with: an
+  # input changed after that (after a step read it, say) is newer than the stamp.
   if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
     printf '%s\n%s\n%s\n%s\n%s\n' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
-    mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
+    if touch -r "$rc_tmp/t0" "$rc_stamp.$$" 2>/dev/null; then
+      mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
+    else
+      rm -f "$rc_stamp.$$"
+    fi
   fi
 }
 

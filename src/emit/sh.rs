@@ -53,9 +53,16 @@ pub const RUNTIME_FILE: &str = "rockerc-runtime.sh";
 pub fn runtime() -> String {
     let version = env!("CARGO_PKG_VERSION");
     format!(
-        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}"
+        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\n{READ_WHOLE}\n{{\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}}}\n"
     )
 }
+
+/// Why every generated shell file is one `{ ... }` block: the shell parses a compound command
+/// whole before it runs any of it, and reads no further until it is done. dash and BusyBox sh
+/// otherwise read a script a command at a time as they go, so a RUN that can write the file (a
+/// writable MOUNT of the context holding build.sh) would add commands that then run on the host.
+pub(crate) const READ_WHOLE: &str = "# One block, read whole before any of it runs: nothing written to this file while it runs is ever run.\n\
+     # shellcheck disable=SC2317 # (in a block, shellcheck takes the functions only traps call for unreachable)";
 
 /// The first 16 hex digits of the runtime's SHA-256, as build.sh names it.
 pub fn runtime_hash(runtime: &str) -> String {
@@ -126,6 +133,8 @@ impl<'a> ShEmitter<'a> {
                 w!(self.out, "# .attach.sh), and so is {RUNTIME_FILE}, the runtime, the same for every Rockerfile.");
             }
         }
+        w!(self.out, "{READ_WHOLE}");
+        w!(self.out, "{{");
         w!(self.out, "set -eu");
         w!(self.out);
         let settings_start = self.out.len();
@@ -251,6 +260,13 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "  fi");
         w!(self.out, "  rc_check_sources");
         w!(self.out, "  rc_setup");
+        if self.layout == Layout::Directory && !self.files.is_empty() {
+            // The step files and Dockerfiles are read from a private copy made before any step
+            // runs: a RUN that can write beside this script (a writable MOUNT of the context)
+            // cannot change what a later step sources or builds.
+            let names: String = self.files.iter().map(|(f, _)| format!(" {}", sh_quote(f))).collect();
+            w!(self.out, "  rc_copy_plan{names}");
+        }
         w!(self.out, "  rc_check_docker");
         w!(self.out, "  rc_lock");
         if !plan.externals.is_empty() {
@@ -313,6 +329,8 @@ impl<'a> ShEmitter<'a> {
             }
         }
         w!(self.out, "rc_main \"$@\"");
+        w!(self.out, "exit");
+        w!(self.out, "}}");
     }
 
     /// What the no-op check compares: the FROM images and the tags (their ids), and the
@@ -320,6 +338,7 @@ impl<'a> ShEmitter<'a> {
     fn fast_path_inputs(&mut self) {
         let plan = self.plan;
         let mut images: Vec<String> = plan.externals.clone();
+        images.extend(plan.copy_from_images.iter().cloned());
         for stage in &plan.stages {
             for step in &stage.steps {
                 if let StepKind::Tag { name, .. } = &step.kind {
@@ -504,12 +523,15 @@ impl<'a> ShEmitter<'a> {
                 for m in mounts {
                     w!(text, "#   with MOUNT {}", one_line(&m.spec()));
                 }
+                w!(text, "{READ_WHOLE}");
+                w!(text, "{{");
                 for line in body.lines() {
                     w!(text, "{}", line.strip_prefix("  ").unwrap_or(line));
                 }
+                w!(text, "}}");
                 self.files.push((file.clone(), mark_literal_dollars(&text)));
                 w!(out, "  # shellcheck source={file}");
-                w!(out, "  . \"$rc_here/\"{}", sh_quote(&file));
+                w!(out, "  . \"$rc_plan/\"{}", sh_quote(&file));
             }
         }
         w!(out, "  rc_done");
@@ -577,7 +599,7 @@ impl<'a> ShEmitter<'a> {
             Layout::Directory => {
                 let file = format!("{}.Dockerfile", self.step_file_stem(stage, step));
                 self.files.push((file.clone(), text));
-                format!("\"$rc_here/\"{}", sh_quote(&file))
+                format!("\"$rc_plan/\"{}", sh_quote(&file))
             }
             Layout::Single => {
                 let delim = heredoc_delimiter("ROCKERC_DOCKERFILE", &text);

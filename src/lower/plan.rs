@@ -18,6 +18,9 @@ pub struct BuildPlan {
     pub build_args: Vec<(String, String)>,
     /// Images FROM names outside the file, for --pull.
     pub externals: Vec<String>,
+    /// Images `COPY --from` names outside the file: what they hold is an input of the build
+    /// (the no-op check compares their ids).
+    pub copy_from_images: Vec<String>,
     pub step_count: usize,
     /// Every host path a MOUNT names, in file order: what the script may bind.
     pub host_mounts: Vec<HostMount>,

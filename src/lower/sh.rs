@@ -80,6 +80,17 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .collect();
     externals.sort();
     externals.dedup();
+    let mut copy_from_images: Vec<String> = program
+        .stages
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|item| match &item.op {
+            Op::Docker(DockerOp { copy_from: Some((_, Base::External(name))), .. }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    copy_from_images.sort();
+    copy_from_images.dedup();
     Ok(BuildPlan {
         source_name: source_name.to_string(),
         escape: (program.escape != '\\').then_some(program.escape),
@@ -87,6 +98,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         levels: graph.levels(),
         build_args: options.build_args.clone(),
         externals,
+        copy_from_images,
         step_count: lw.steps,
         host_mounts: lw.host_mounts,
     })

@@ -72,29 +72,41 @@ pub fn sprintf(out: &mut Capped, format: &str, args: &[Value]) {
         if let Some(&(_, '*')) = chars.peek() {
             chars.next();
             match args.get(argi).and_then(as_int) {
-                Some(w) => {
+                Some(w) if w.unsigned_abs() <= GO_MAX_NUM as u64 => {
                     if w < 0 {
                         flags.minus = true;
                     }
-                    flags.width = Some(w.unsigned_abs().min(1 << 20) as usize);
+                    flags.width = Some(w.unsigned_abs() as usize);
                 }
-                None => out.push_str("%!(BADWIDTH)"),
+                _ => out.push_str("%!(BADWIDTH)"),
             }
             argi += 1;
         } else {
-            flags.width = read_num(&mut chars);
+            match read_num(&mut chars) {
+                Ok(w) => flags.width = w,
+                Err(()) => {
+                    out.push_str("%!(NOVERB)");
+                    break;
+                }
+            }
         }
         if let Some(&(_, '.')) = chars.peek() {
             chars.next();
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
                 match args.get(argi).and_then(as_int) {
-                    Some(p) if p >= 0 => flags.prec = Some(p.min(1 << 20) as usize),
+                    Some(p) if p >= 0 && p as u64 <= GO_MAX_NUM as u64 => flags.prec = Some(p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
             } else {
-                flags.prec = Some(read_num(&mut chars).unwrap_or(0));
+                match read_num(&mut chars) {
+                    Ok(p) => flags.prec = Some(p.unwrap_or(0)),
+                    Err(()) => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         let Some((_, verb)) = chars.next() else {
@@ -130,18 +142,27 @@ pub fn sprintf(out: &mut Capped, format: &str, args: &[Value]) {
     }
 }
 
-fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<usize> {
+/// Go's `parsenum`: a width or precision above a million is "too large", and Go then gives up on
+/// the rest of the format (`%!(NOVERB)`); `Err` says so, with the format consumed.
+fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Result<Option<usize>, ()> {
     let mut n: Option<usize> = None;
     while let Some(&(_, d)) = chars.peek() {
         if let Some(v) = d.to_digit(10) {
-            n = Some((n.unwrap_or(0) * 10 + v as usize).min(1 << 20));
+            if n.unwrap_or(0) > GO_MAX_NUM {
+                chars.by_ref().for_each(drop);
+                return Err(());
+            }
+            n = Some(n.unwrap_or(0) * 10 + v as usize);
             chars.next();
         } else {
             break;
         }
     }
-    n
+    Ok(n)
 }
+
+/// Go's `tooLarge` bound on widths and precisions.
+const GO_MAX_NUM: usize = 1_000_000;
 
 /// One `printf` operand with width padding applied.
 fn write_arg(out: &mut Capped, v: &Value, verb: char, flags: &Flags) {
@@ -361,7 +382,7 @@ fn write_int(out: &mut Capped, v: &Value, n: i64, verb: char, flags: &Flags) {
         }
     };
     let digits = match flags.prec {
-        Some(p) if digits.len() < p => format!("{}{}", "0".repeat(p - digits.len()), digits),
+        Some(p) if digits.len() < p => format!("{}{}", "0".repeat(clamp_prec(p) - digits.len()), digits),
         Some(0) if mag == 0 => String::new(),
         _ => digits,
     };
@@ -400,14 +421,14 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     let upper = verb.is_ascii_uppercase();
     let s = match verb.to_ascii_lowercase() {
         'f' => match prec {
-            Some(p) => format!("{f:.p$}"),
+            Some(p) => fixed_exact(f, p),
             None => {
                 let (digits, exp) = shortest_digits(f);
                 fixed_from_digits(f < 0.0, &digits, exp, None)
             }
         },
         'e' => match prec {
-            Some(p) => go_exponent(&format!("{f:.p$e}")),
+            Some(p) => go_exponent(&exponent_exact(f, p)),
             None => go_exponent(&format!("{f:e}")),
         },
         _ => {
@@ -419,7 +440,7 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
                 }
                 Some(p) => {
                     let p = p.max(1);
-                    let s = format!("{:.*e}", p - 1, f.abs());
+                    let s = exponent_exact(f.abs(), p - 1);
                     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
                     let mut d: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
                     while d.len() > 1 && d.ends_with('0') {
@@ -448,6 +469,39 @@ pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     } else {
         s
     }
+}
+
+/// Rust's formatter takes a precision up to 65535 and panics above; Go's goes to a million. An
+/// f64's exact decimal expansion has at most 1074 digits after the point and 767 significant
+/// ones, so past [`EXACT_DIGITS`] every digit is a zero: formatted with that many, then padded.
+const EXACT_DIGITS: usize = 1100;
+
+/// A precision past the largest result a template may make only makes a result that is refused:
+/// no more zeros than that are ever written.
+fn clamp_prec(p: usize) -> usize {
+    p.min(super::budget::MAX_RESULT_BYTES + 1)
+}
+
+/// `{f:.p$}` for any precision.
+fn fixed_exact(f: f64, p: usize) -> String {
+    let p = clamp_prec(p);
+    if p <= EXACT_DIGITS {
+        return format!("{f:.p$}");
+    }
+    let mut s = format!("{f:.EXACT_DIGITS$}");
+    s.push_str(&"0".repeat(p - EXACT_DIGITS));
+    s
+}
+
+/// `{f:.p$e}` for any precision.
+fn exponent_exact(f: f64, p: usize) -> String {
+    let p = clamp_prec(p);
+    if p <= EXACT_DIGITS {
+        return format!("{f:.p$e}");
+    }
+    let s = format!("{f:.EXACT_DIGITS$e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    format!("{m}{}e{e}", "0".repeat(p - EXACT_DIGITS))
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 32)`: `f` rounded to float32, its shortest digits, `%e` form
@@ -641,6 +695,39 @@ mod tests {
         assert_eq!(sprintf("%s", &[Value::from(())]), "%!s(<nil>)");
         assert_eq!(sprintf("%c%q", &[Value::from(65), Value::from(66)]), "A'B'");
         assert_eq!(sprintf("%T %T", &[Value::from(1), s("")]), "int string");
+    }
+
+    #[test]
+    fn widths_and_precisions_up_to_go_s_million_never_panic() {
+        let sprintf = |format: &str, args: &[Value]| {
+            let mut out = Capped::unlimited();
+            super::sprintf(&mut out, format, args);
+            out.into_string()
+        };
+        let x = Value::from(1.5);
+        // Past 65535 Rust's own formatter panics; Go prints every digit (zeros past the exact ones).
+        let f = sprintf("%.65536f", std::slice::from_ref(&x));
+        assert_eq!(f.len(), 2 + 65536);
+        assert!(f.starts_with("1.5000") && f.ends_with("000"));
+        for verb in ['e', 'E', 'g', 'G', 'v', 'F'] {
+            let out = sprintf(&format!("%.65536{verb}"), std::slice::from_ref(&x));
+            assert!(out.starts_with("1.5"), "{verb}: {}", &out[..20.min(out.len())]);
+        }
+        let e = sprintf("%.70000e", &[Value::from(0.1)]);
+        assert!(e.starts_with("1.000000000000000055511151231257827") && e.ends_with("e-01") && e.len() == 2 + 70000 + 4, "{}", e.len());
+        assert_eq!(sprintf("%.3000g", &[Value::from(0.5)]), "0.5");
+        assert_eq!(sprintf("%70000d|", &[Value::from(1)]).len(), 70001);
+        assert_eq!(sprintf("%.70000d", &[Value::from(7)]).len(), 70000);
+        assert_eq!(sprintf("%.70000s|", &[s_("ab")]), "ab|");
+        // A number that passes a million before its last digit: Go gives up on the format.
+        assert_eq!(sprintf("a%.100000000fb", std::slice::from_ref(&x)), "a%!(NOVERB)%!(EXTRA float64=1.5)");
+        assert_eq!(sprintf("a%100000000d", &[Value::from(1)]), "a%!(NOVERB)%!(EXTRA int=1)");
+        assert_eq!(sprintf("%*d", &[Value::from(2_000_000), Value::from(1)]), "%!(BADWIDTH)1");
+        assert_eq!(sprintf("%.*f", &[Value::from(2_000_000), Value::from(1.5)]), "%!(BADPREC)1.500000");
+    }
+
+    fn s_(x: &str) -> Value {
+        Value::from(x)
     }
 
     #[test]

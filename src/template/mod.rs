@@ -77,6 +77,11 @@ pub struct TemplateOptions {
     /// Where relative `-vars` and `-var K=@file` paths are resolved; `None` is the current
     /// directory.
     pub base_dir: Option<PathBuf>,
+    /// The checkout: folders whose files may come from a pull request. A vars file named inside
+    /// one (`-vars vars/*.yml`, `-var K=@notes.txt`, or an absolute path into it) is read only if
+    /// it is still inside one once its links are followed. Empty: `base_dir` (or the current
+    /// directory). A path that names a file outside every one of them is the invoker's choice.
+    pub checkout: Vec<PathBuf>,
     /// `--secret NAME`: `.NAME` and `.Env.NAME` render as `${NAME}`, which the build script
     /// fills from its environment for the RUNs that use it.
     pub secrets: Vec<String>,

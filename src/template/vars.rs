@@ -156,6 +156,9 @@ fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Bo
     }
     if let Some(file) = value.strip_prefix('@') {
         let path = resolve_path(options, file);
+        if let Some(to) = leaves_checkout(options, &path) {
+            return Err(linked_out(&format!("the file of `--var {key}=@{file}`,"), &path.display().to_string(), &to));
+        }
         return match read_text(&path) {
             Ok(text) => Ok((key.to_string(), Value::from(text))),
             Err(why) => Err(Box::new(
@@ -206,8 +209,59 @@ fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Dia
     }
 }
 
+/// Where a vars file named inside the checkout leads, when a symbolic link takes it out of it
+/// (see [`TemplateOptions::checkout`]); `None` when it stays in, names a file outside the
+/// checkout, or does not exist (reading it then says so).
+fn leaves_checkout(options: &TemplateOptions, path: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let roots: Vec<PathBuf> =
+        if options.checkout.is_empty() { vec![options.base_dir.clone().unwrap_or_else(|| PathBuf::from("."))] } else { options.checkout.clone() };
+    let named = lexical(&absolute(path));
+    let inside_named = roots.iter().any(|r| named.starts_with(lexical(&absolute(r))) || r.canonicalize().is_ok_and(|c| named.starts_with(c)));
+    if !inside_named {
+        return None;
+    }
+    let real = path.canonicalize().ok()?;
+    let inside_real = roots.iter().filter_map(|r| absolute(r).canonicalize().ok()).any(|c| real.starts_with(c));
+    (!inside_real).then_some(real)
+}
+
+/// `path` with `.` and `..` taken away as written (links not followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The error for a vars file that a link takes out of the checkout.
+fn linked_out(what: &str, shown: &str, to: &Path) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::error(
+            "vars-file-link-leaves-checkout",
+            format!(
+                "{what} `{shown}` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link",
+                to.display()
+            ),
+        )
+        .note("the files in a checkout may come from a pull request, and a link there could hand any file of this machine to the template")
+        .help("put the file itself in the checkout, or, to read a file outside it on purpose, name that file by its own path"),
+    )
+}
+
 fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnostic>) -> Result<BTreeMap<String, Value>, Box<Diagnostic>> {
     let shown = path.display().to_string();
+    if let Some(to) = leaves_checkout(options, path) {
+        return Err(linked_out("vars file", &shown, &to));
+    }
     let text = read_text(path).map_err(|why| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {why}"))))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let value = if ext == "json" {

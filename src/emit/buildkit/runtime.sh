@@ -174,7 +174,8 @@ rc_env_secret() {
 # but a line at a time: BuildKit prints a RUN's output a line at a time, each with its step's
 # prefix, so a value of several lines (a PEM key, a file that ends in a newline) never appears
 # whole; each of its lines is masked on its own. awk reads the values from ENVIRON, so nothing in
-# them is taken as an escape or a pattern, and compares bytes (LC_ALL=C).
+# them is taken as an escape or a pattern, and compares bytes (LC_ALL=C). A value with blanks is
+# also masked as an unquoted `echo $TOKEN` prints it, and word by word (words of 4 bytes or more).
 rc_mask() {
   if [ -z "$rc_secrets" ]; then
     cat
@@ -186,22 +187,42 @@ rc_mask() {
       seen[s] = 1
       pats[++np] = s
     }
+    # A value as the shell may hand it on: itself; unquoted (`echo $TOKEN`), its words joined by
+    # one blank; and each word of 4 bytes or more on its own (`printf "%s\n" $TOKEN`).
+    function forms(s,   t, w, nw, i) {
+      add(s)
+      t = s
+      gsub(/[ \t\r\n]+/, " ", t)
+      sub(/^ /, "", t)
+      sub(/ $/, "", t)
+      if (t == s) return
+      if (length(t) >= 4) add(t)
+      nw = split(t, w, " ")
+      if (nw < 2) return
+      for (i = 1; i <= nw; i++) if (length(w[i]) >= 4) add(w[i])
+    }
     BEGIN {
       n = split(ENVIRON["RC_MASK_NAMES"], names, " ")
       for (k = 1; k <= n; k++) {
         v = ENVIRON[names[k]]
         sub(/[\r\n]+$/, "", v)
         if (index(v, "\n") == 0) {
-          add(v)
+          forms(v)
           continue
         }
+        # Unquoted, the lines come out joined by one blank.
+        t = v
+        gsub(/[ \t\r\n]+/, " ", t)
+        sub(/^ /, "", t)
+        sub(/ $/, "", t)
+        if (length(t) >= 4) add(t)
         m = split(v, lines, "\n")
         for (j = 1; j <= m; j++) {
           l = lines[j]
           sub(/\r$/, "", l)
           sub(/^[ \t]+/, "", l)
           sub(/[ \t]+$/, "", l)
-          if (length(l) >= 4) add(l)
+          if (length(l) >= 4) forms(l)
         }
       }
       # Longest first: a line before the shorter ones it holds.

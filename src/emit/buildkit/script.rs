@@ -40,6 +40,8 @@ pub fn render(
     w!(out, "# a --target of its own; BuildKit's cache makes the stages they share build once.");
     w!(out, "# MOUNT volumes are cache mounts with ids from the build id {}.", one_line(&ms.build_id));
     w!(out, "# The plan (rc_main) comes first, then the runtime, the same for every Rockerfile.");
+    w!(out, "{}", crate::emit::sh::READ_WHOLE);
+    w!(out, "{{");
     w!(out, "set -eu");
     w!(out);
     let allowed: String = allow_mounts.iter().map(|a| format!("{a}\n")).collect();
@@ -82,7 +84,11 @@ pub fn render(
             w!(main, "  rc_df=\"$rc_tmp/Dockerfile\"");
             w!(main, "  rc_dockerfile > \"$rc_df\"");
         }
-        Layout::Directory => w!(main, "  rc_df=\"$rc_here/Dockerfile\""),
+        Layout::Directory => {
+            // A private copy, made before anything runs: each --target's build reads it again.
+            w!(main, "  rc_df=\"$rc_tmp/Dockerfile\"");
+            w!(main, "  cp -- \"$rc_here/Dockerfile\" \"$rc_df\"");
+        }
     }
     for (k, v) in build_args {
         w!(main, "  rc_opt --build-arg {}", sh_quote(&format!("{k}={v}")));
@@ -175,6 +181,8 @@ pub fn render(
     out.push_str(SOURCES_RUNTIME);
     w!(out);
     w!(out, "rc_main \"$@\"");
+    w!(out, "exit");
+    w!(out, "}}");
     out
 }
 
