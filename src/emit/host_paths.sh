@@ -55,6 +55,7 @@ rc_host_path() {
 # Rockerfile that may write the checkout (`MOUNT .:/src`) must still not write what the next git
 # command on the host runs: .git/hooks, .git/config (core.fsmonitor, aliases). Sets rc_ro to
 # ,readonly for a bind of .git itself or of a folder in it.
+# shellcheck disable=SC2034 # read by the sh backend's rc_mounts; the BuildKit script binds no MOUNT itself
 rc_git_guard() {
   rc_guard=
   [ -e "$rc_context/.git" ] || [ -L "$rc_context/.git" ] || return 0
