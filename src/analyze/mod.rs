@@ -38,6 +38,9 @@ pub struct Options {
     /// `--allow-mount PATH` (absolute): host paths outside the context a MOUNT may bind without
     /// a warning.
     pub allow_mounts: Vec<String>,
+    /// The template variables that are set (`-var`, `-vars`, `--secret`): what REQUIRE checks.
+    /// `None` when the caller rendered no template; REQUIRE then checks nothing.
+    pub template_vars: Option<BTreeSet<String>>,
 }
 
 /// A Rockerfile, checked and split into stages.
@@ -202,6 +205,7 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         build_args: &options.build_args,
         context_dir: options.context_dir.as_deref(),
         allow_mounts: &options.allow_mounts,
+        template_vars: options.template_vars.as_ref(),
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
@@ -228,6 +232,7 @@ struct Analyzer<'a> {
     build_args: &'a [(String, String)],
     context_dir: Option<&'a std::path::Path>,
     allow_mounts: &'a [String],
+    template_vars: Option<&'a BTreeSet<String>>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
@@ -245,30 +250,18 @@ struct Analyzer<'a> {
     out_of_scope: BTreeSet<(usize, String)>,
 }
 
-/// Rocker 0.2 instructions that still appear in real Rockerfiles.
-const ROCKER_V0: [&str; 3] = ["REQUIRE", "INCLUDE", "VAR"];
+/// Rocker 0.2 instructions that rockerc does not compile (REQUIRE and INCLUDE it does).
+const ROCKER_V0: [&str; 1] = ["VAR"];
 
 /// What to write instead of a Rocker 0.2 instruction, from its arguments as written.
-fn rocker_v0_help(word: &str, rest: &str) -> String {
-    let rest = rest.trim();
-    // REQUIRE took a JSON array or a list of names.
-    let names: Vec<String> = serde_json::from_str::<Vec<String>>(rest).unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
-    match word {
-        "REQUIRE" if !names.is_empty() => format!(
-            "REQUIRE was removed in Rocker 1.0; write `{}` instead, or compile with --strict, which makes every unset variable an error",
-            names.iter().map(|n| format!("{{{{ assert .{n} }}}}")).collect::<String>()
+fn rocker_v0_help(rest: &str) -> String {
+    match rest.trim().split_once(['=', ' ']) {
+        Some((name, value)) if !name.is_empty() => format!(
+            "VAR was removed in Rocker 1.0; pass `-var {name}={}` to rockerc, or write `{{{{ ${name} := \"{}\" }}}}`",
+            value.trim(),
+            value.trim().trim_matches('"')
         ),
-        "REQUIRE" => "REQUIRE was removed in Rocker 1.0; check a variable with `{{ assert .NAME }}`, or compile with --strict".into(),
-        "INCLUDE" if !rest.is_empty() => format!("INCLUDE was removed in Rocker 1.0; copy the instructions of `{rest}` into this file"),
-        "INCLUDE" => "INCLUDE was removed in Rocker 1.0; copy the included instructions into this file".into(),
-        _ => match rest.split_once(['=', ' ']) {
-            Some((name, value)) if !name.is_empty() => format!(
-                "VAR was removed in Rocker 1.0; pass `-var {name}={}` to rockerc, or write `{{{{ ${name} := \"{}\" }}}}`",
-                value.trim(),
-                value.trim().trim_matches('"')
-            ),
-            _ => "VAR was removed in Rocker 1.0; pass -var NAME=VALUE to rockerc, or write `{{ $name := \"value\" }}`".into(),
-        },
+        _ => "VAR was removed in Rocker 1.0; pass -var NAME=VALUE to rockerc, or write `{{ $name := \"value\" }}`".into(),
     }
 }
 
@@ -693,7 +686,7 @@ impl<'a> Analyzer<'a> {
                 let word = inst.keyword.value.to_uppercase();
                 let mut d = Diagnostic::error("unknown-instruction", format!("unknown instruction `{}`", inst.keyword.value));
                 if ROCKER_V0.contains(&word.as_str()) {
-                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&word, &inst.rest.value));
+                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&inst.rest.value));
                 } else if let Some(s) = suggest(&inst.keyword.value, Keyword::ALL.iter().map(|k| k.as_str())) {
                     d = d.at(inst.keyword.span, format!("did you mean `{s}`?"));
                 } else {
@@ -705,6 +698,19 @@ impl<'a> Analyzer<'a> {
                     }
                 }
                 self.errors.push(d);
+                return None;
+            }
+            Keyword::Require => {
+                self.require(inst);
+                return None;
+            }
+            // Only an INCLUDE the splice did not reach gets here: one inside ONBUILD.
+            Keyword::Include => {
+                self.errors.push(
+                    Diagnostic::error("include-usage", "INCLUDE cannot be an ONBUILD trigger")
+                        .at(inst.keyword.span, "INCLUDE splices a file in when rockerc compiles; a trigger runs when another build starts")
+                        .help("INCLUDE the fragment on a line of its own; to run its instructions in a child image, write them as ONBUILD triggers in the fragment"),
+                );
                 return None;
             }
             Keyword::Run => Op::Run(Run { command: self.command(inst, true)? }),
@@ -1003,6 +1009,42 @@ impl<'a> Analyzer<'a> {
         Some(())
     }
 
+    /// REQUIRE `NAME`, `REQUIRE A B`, `REQUIRE ["A", "B"]` (Rocker 0.2): every name must be a
+    /// template variable that is set, or the compile fails naming it. It builds nothing.
+    fn require(&mut self, inst: &Instruction) {
+        let names: Vec<&Spanned<String>> = match &inst.args {
+            Args::Json(v) | Args::List(v) => v.iter().collect(),
+            _ => Vec::new(),
+        };
+        if names.is_empty() {
+            self.fail::<()>(inst, "REQUIRE requires at least one variable name", "write `REQUIRE VERSION` or `REQUIRE [\"VERSION\", \"COMMIT\"]`");
+            return;
+        }
+        for flag in &inst.flags {
+            self.errors.push(Diagnostic::error("unknown-flag", format!("unknown flag for REQUIRE: `{}`", flag.value)).at(flag.span, "REQUIRE takes no flags"));
+        }
+        for name in names {
+            let bare = name.value.strip_prefix('.').unwrap_or(&name.value);
+            if bare.is_empty() || !bare.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                self.errors.push(
+                    Diagnostic::error("bad-require", format!("REQUIRE `{}` is not a variable name", name.value))
+                        .at(name.span, "a template variable's name: letters, digits and `_`"),
+                );
+                continue;
+            }
+            let Some(set) = self.template_vars else { continue };
+            if !set.contains(bare) {
+                let mut d = Diagnostic::error("required-variable", format!("the variable `{bare}` is required but not set"))
+                    .at(name.span, "REQUIREd here")
+                    .help(format!("set it: `rockerc -var {bare}=VALUE ...`, or `{bare}: VALUE` in a `-vars` file"));
+                if let Some(s) = suggest(bare, set.iter().map(String::as_str)) {
+                    d = d.note(format!("a variable `{s}` is set: did you mean it?"));
+                }
+                self.errors.push(d);
+            }
+        }
+    }
+
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
         let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
         if !help.is_empty() {
@@ -1288,6 +1330,8 @@ fn usage(kind: Keyword) -> &'static str {
         Keyword::Tag => "TAG <name>[:<tag>]",
         Keyword::Push => "PUSH <name>[:<tag>]",
         Keyword::Attach => "ATTACH [<command>]",
+        Keyword::Include => "INCLUDE <path>",
+        Keyword::Require => "REQUIRE <variable>...",
         Keyword::Unknown => "<instruction> <arguments>",
     }
 }
