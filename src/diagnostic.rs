@@ -166,9 +166,18 @@ impl Diagnostic {
             // Each label in the file it points into; a label in a fragment brings the INCLUDE
             // lines that led there (as rustc shows a macro's expansion site).
             let mut located: Vec<(&SourceFile, usize, usize, usize, String, bool)> = Vec::new();
+            let mut includes: Vec<(&SourceFile, Span)> = Vec::new();
+            let mut at_depth: Vec<(&SourceFile, Span, usize, &Label, bool)> = Vec::new();
             for &(label, primary) in &labels {
                 let chain = self.locate(label.span, map, file);
-                for (depth, (f, span)) in chain.into_iter().enumerate() {
+                let (f, span) = chain[0];
+                at_depth.push((f, span, 0, label, primary));
+                includes.extend(chain.into_iter().skip(1));
+            }
+            // The labels first, then the INCLUDE lines that led to them.
+            at_depth.extend(includes.into_iter().map(|(f, span)| (f, span, 1, labels[0].0, false)));
+            {
+                for (f, span, depth, label, primary) in at_depth {
                     let (line, col) = f.line_col(span.start);
                     // Only the first line of a multi-line span is shown.
                     let line_len = f.line_text(line).chars().count();

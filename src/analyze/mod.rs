@@ -723,6 +723,17 @@ impl<'a> Analyzer<'a> {
                 _ => return self.fail(inst, "SHELL requires the arguments to be in JSON form", "write `SHELL [\"/bin/bash\", \"-c\"]`"),
             },
             Keyword::Env | Keyword::Label => match &inst.args {
+                // BuildKit's instruction layer: "ENV names can not be blank".
+                Args::Pairs(pairs) if pairs.iter().any(|p| p.key.value.is_empty()) => {
+                    for p in pairs.iter().filter(|p| p.key.value.is_empty()) {
+                        self.errors.push(
+                            Diagnostic::error("blank-name", format!("{name} names can not be blank"))
+                                .at(p.key.span.join(p.value.span), format!("`={}` has no name before `=`", p.value.value))
+                                .help(format!("write `{name} NAME={}`", p.value.value)),
+                        );
+                    }
+                    return None;
+                }
                 Args::Pairs(pairs) if !pairs.is_empty() && kw == Keyword::Env => {
                     Op::Docker(DockerOp { env: pairs.iter().map(|p| (p.key.value.clone(), p.value.value.clone())).collect(), ..DockerOp::default() })
                 }
@@ -736,6 +747,16 @@ impl<'a> Analyzer<'a> {
                 }
             },
             Keyword::Arg => match &inst.args {
+                Args::Words(words) if words.iter().any(|w| w.value.starts_with('=')) => {
+                    for w in words.iter().filter(|w| w.value.starts_with('=')) {
+                        self.errors.push(
+                            Diagnostic::error("blank-name", "ARG names can not be blank")
+                                .at(w.span, "no name before `=`")
+                                .help(format!("write `ARG NAME{}`", w.value)),
+                        );
+                    }
+                    return None;
+                }
                 Args::Words(words) if !words.is_empty() => {
                     let arg_words: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
                     let arg_names = arg_words.iter().map(|w| w.split('=').next().unwrap_or_default().to_string()).collect();
@@ -755,6 +776,17 @@ impl<'a> Analyzer<'a> {
                 if inst.arg_strings().is_empty() {
                     let help = if kw == Keyword::Expose { "write `EXPOSE 8080` or `EXPOSE 53/udp`" } else { "write `VOLUME /data`" };
                     return self.fail(inst, &format!("{name} requires at least one argument"), help);
+                }
+                if kw == Keyword::Volume {
+                    // BuildKit's instruction layer: "VOLUME specified can not be an empty string".
+                    if let Some(empty) = inst.arg_strings().into_iter().find(|v| v.value.trim().is_empty()) {
+                        self.errors.push(
+                            Diagnostic::error("wrong-arguments", "VOLUME specified can not be an empty string")
+                                .at(empty.span, "an empty path")
+                                .help("name the directory: `VOLUME [\"/data\"]`"),
+                        );
+                        return None;
+                    }
                 }
                 if kw == Keyword::Expose {
                     // Docker checks ports only when it builds. Words with quotes, escapes or
