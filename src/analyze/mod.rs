@@ -704,12 +704,13 @@ impl<'a> Analyzer<'a> {
                 self.require(inst);
                 return None;
             }
-            // Only an INCLUDE the splice did not reach gets here: one inside ONBUILD.
+            // `compile` splices every INCLUDE in before the analysis; only a caller of `analyze`
+            // on text it did not splice gets here.
             Keyword::Include => {
                 self.errors.push(
-                    Diagnostic::error("include-usage", "INCLUDE cannot be an ONBUILD trigger")
-                        .at(inst.keyword.span, "INCLUDE splices a file in when rockerc compiles; a trigger runs when another build starts")
-                        .help("INCLUDE the fragment on a line of its own; to run its instructions in a child image, write them as ONBUILD triggers in the fragment"),
+                    Diagnostic::error("include-usage", "INCLUDE was not resolved before the analysis")
+                        .at(inst.keyword.span, "")
+                        .help("splice fragments in first: rockerc::compile and rockerc::render_included do"),
                 );
                 return None;
             }
