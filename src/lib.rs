@@ -94,12 +94,13 @@ pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, 
 /// variables ([`syntax::include`]): the text the parser sees, and a map that knows which
 /// fragment every line came from.
 pub fn render_included(file: &SourceFile, options: &Options) -> Result<Rendered, Failure> {
-    render_with_includes(file, options).map(|(rendered, _)| rendered)
+    render_with_includes(file, options).map(|(rendered, ..)| rendered)
 }
 
 /// [`render_included`], and the names of the template variables that are set (what REQUIRE
 /// checks).
-fn render_with_includes(file: &SourceFile, options: &Options) -> Result<(Rendered, std::collections::BTreeSet<String>), Failure> {
+#[allow(clippy::type_complexity)]
+fn render_with_includes(file: &SourceFile, options: &Options) -> Result<(Rendered, std::collections::BTreeSet<String>, std::collections::BTreeMap<String, String>), Failure> {
     let _watch = template::memory::watch();
     let vars = template::load_vars(&options.template).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
     let rendered = template::render_with_vars(file, &options.template, &vars).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
@@ -115,7 +116,8 @@ fn render_with_includes(file: &SourceFile, options: &Options) -> Result<(Rendere
     let mut load = |from: Option<&std::path::PathBuf>, written: &str| template::fragment::load(&roots, &options.template, &vars, from, written);
     let rendered = syntax::include::splice(file, key, rendered, &mut load).map_err(|f| Failure { diagnostics: f.diagnostics, map: f.map })?;
     let set = vars.values.keys().chain(&options.template.secrets).cloned().collect();
-    Ok((rendered, set))
+    let values = vars.values.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect();
+    Ok((rendered, set, values))
 }
 
 /// The fragments a compile read, as `(name, cksum)` for the script's sources: a fragment edited
@@ -146,7 +148,7 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
 /// it uses the context's absolute path (`options.context` taken from the current directory) and
 /// the Rockerfile's name, as the sh backend's script does when it runs.
 pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, explain: bool) -> Result<Compiled, Failure> {
-    let (rendered, set_vars) = render_with_includes(file, options)?;
+    let (rendered, set_vars, set_values) = render_with_includes(file, options)?;
     let sources = fragment_sources(&rendered.map, options.sources.as_ref());
     // Template warnings point into the original file; the others are mapped through `map`.
     let template_warnings: Vec<Diagnostic> = rendered.warnings.into_iter().map(Diagnostic::in_original).collect();
@@ -164,6 +166,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
         context_dir: options.context_dir.clone(),
         allow_mounts: options.allow_mounts.clone(),
         template_vars: Some(set_vars),
+        template_values: set_values,
     };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());

@@ -24,7 +24,7 @@ use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
 use expand::{ExpandError, ExpandErrorKind, Lexer};
 use imageref::ImageKey;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the analysis needs besides the file.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +41,9 @@ pub struct Options {
     /// The template variables that are set (`-var`, `-vars`, `--secret`): what REQUIRE checks.
     /// `None` when the caller rendered no template; REQUIRE then checks nothing.
     pub template_vars: Option<BTreeSet<String>>,
+    /// The values of the template variables set as plain strings (`-var`, and `-vars` scalars):
+    /// Rocker 0.2 replaced `$NAME` in TAG and PUSH with them.
+    pub template_values: BTreeMap<String, String>,
 }
 
 /// A Rockerfile, checked and split into stages.
@@ -206,6 +209,7 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         context_dir: options.context_dir.as_deref(),
         allow_mounts: &options.allow_mounts,
         template_vars: options.template_vars.as_ref(),
+        template_values: &options.template_values,
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
@@ -233,6 +237,7 @@ struct Analyzer<'a> {
     context_dir: Option<&'a std::path::Path>,
     allow_mounts: &'a [String],
     template_vars: Option<&'a BTreeSet<String>>,
+    template_values: &'a BTreeMap<String, String>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
@@ -860,7 +865,17 @@ impl<'a> Analyzer<'a> {
             }
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
-                let name = self.one_string(inst)?;
+                let mut name = self.one_string(inst)?;
+                // Rocker 0.2 replaced `$NAME` and `${NAME}` with the `-var` of that name.
+                if let Some(replaced) = rocker_v0_substitute(&name, self.template_values) {
+                    let var = dollar_variable(&name).unwrap_or_default().to_string();
+                    self.warnings.push(
+                        Diagnostic::warning("rocker-v0-variable", format!("`${var}` in {} is Rocker 0.2's variable: rockerc replaced it with the -var", kw.as_str()))
+                            .at(inst.rest.span, format!("read as `{replaced}`"))
+                            .help(format!("write `{{{{ .{var} }}}}`, the template form Rocker 1.x and rockerc read")),
+                    );
+                    name = replaced;
+                }
                 // Several valid names in a row: one TAG per name was meant. Anything else with a
                 // blank in it is a malformed name, reported below.
                 let names: Vec<&str> = name.split_whitespace().collect();
@@ -1296,6 +1311,24 @@ fn is_port_spec(spec: &str) -> bool {
 }
 
 /// The name of the first `$NAME` or `${NAME}` in `text`.
+/// `text` with every `$NAME` / `${NAME}` replaced by the template variable's value, when every
+/// one names a variable that is set; `None` otherwise (or when there is none).
+fn rocker_v0_substitute(text: &str, values: &BTreeMap<String, String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut any = false;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let var = dollar_variable(&rest[at..])?;
+        let braced = rest[at + 1..].starts_with('{');
+        out.push_str(values.get(var)?);
+        rest = &rest[at + 1 + var.len() + if braced { 2 } else { 0 }..];
+        any = true;
+    }
+    out.push_str(rest);
+    any.then_some(out)
+}
+
 fn dollar_variable(text: &str) -> Option<&str> {
     let after = &text[text.find('$')? + 1..];
     let (after, braced) = match after.strip_prefix('{') {
