@@ -508,7 +508,7 @@ fn emit_ast(cli: &Cli, file: &SourceFile, options: &Options) -> i32 {
         }
     };
     report(cli, file, &parsed.warnings, &rendered.map);
-    let json = crate::syntax::json::to_json(&parsed.ast, &rendered.text);
+    let json = crate::syntax::json::to_json_with_origins(&parsed.ast, &rendered.text, Some((&rendered.map, file)));
     let mut out = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     i32::from(writeln!(out, "{text}").and_then(|_| out.flush()).is_err())
