@@ -100,7 +100,10 @@ pub fn render_included(file: &SourceFile, options: &Options) -> Result<Rendered,
 /// [`render_included`], and the names of the template variables that are set (what REQUIRE
 /// checks).
 #[allow(clippy::type_complexity)]
-fn render_with_includes(file: &SourceFile, options: &Options) -> Result<(Rendered, std::collections::BTreeSet<String>, std::collections::BTreeMap<String, String>), Failure> {
+fn render_with_includes(
+    file: &SourceFile,
+    options: &Options,
+) -> Result<(Rendered, std::collections::BTreeSet<String>, std::collections::BTreeMap<String, String>), Failure> {
     let _watch = template::memory::watch();
     let vars = template::load_vars(&options.template).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
     let rendered = template::render_with_vars(file, &options.template, &vars).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
@@ -113,6 +116,8 @@ fn render_with_includes(file: &SourceFile, options: &Options) -> Result<(Rendere
         rockerfile_dir,
         allowed: options.allow_mounts.iter().map(std::path::PathBuf::from).collect(),
     };
+    // `Diagnostic` is the one error type, returned by value by design (see `syntax`).
+    #[allow(clippy::result_large_err)]
     let mut load = |from: Option<&std::path::PathBuf>, written: &str| template::fragment::load(&roots, &options.template, &vars, from, written);
     let rendered = syntax::include::splice(file, key, rendered, &mut load).map_err(|f| Failure { diagnostics: f.diagnostics, map: f.map })?;
     let set = vars.values.keys().chain(&options.template.secrets).cloned().collect();

@@ -26,7 +26,8 @@ const EXPECTED_FAILURES: &[(&str, &str, &str)] = &[
 
 /// Files beside a corpus file that it INCLUDEs (Rocker 0.2), with plausible contents: the corpus
 /// holds Rockerfiles only. gmuch's `Dockerfile` held its build stage's FROM.
-const FRAGMENTS: &[(&str, &str, &str)] = &[("gmuch__gmuch__Rockerfile", "Dockerfile", "FROM golang:1.7\nADD . /go/src/github.com/gmuch/gmuch\nRUN go install github.com/gmuch/gmuch\n")];
+const FRAGMENTS: &[(&str, &str, &str)] =
+    &[("gmuch__gmuch__Rockerfile", "Dockerfile", "FROM golang:1.7\nADD . /go/src/github.com/gmuch/gmuch\nRUN go install github.com/gmuch/gmuch\n")];
 
 /// Variables a file REQUIREs (Rocker 0.2) that the README's table, which lists the template
 /// variables (`.Name`), does not: rocker-compose's Rockerfile.exec reads `$VERSION`.

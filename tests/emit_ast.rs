@@ -275,7 +275,10 @@ fn included_instructions_carry_their_origin() {
         origins,
         vec![
             ("FROM".to_string(), Value::Null),
-            ("ENV".to_string(), serde_json::json!({"file": "common/base.inc", "line": 2, "column": 1, "via": [{"file": "Rockerfile", "line": 2, "column": 1}]})),
+            (
+                "ENV".to_string(),
+                serde_json::json!({"file": "common/base.inc", "line": 2, "column": 1, "via": [{"file": "Rockerfile", "line": 2, "column": 1}]})
+            ),
             (
                 "USER".to_string(),
                 serde_json::json!({"file": "common/user.inc", "line": 1, "column": 1, "via": [

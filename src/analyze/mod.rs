@@ -870,9 +870,12 @@ impl<'a> Analyzer<'a> {
                 if let Some(replaced) = rocker_v0_substitute(&name, self.template_values) {
                     let var = dollar_variable(&name).unwrap_or_default().to_string();
                     self.warnings.push(
-                        Diagnostic::warning("rocker-v0-variable", format!("`${var}` in {} is Rocker 0.2's variable: rockerc replaced it with the -var", kw.as_str()))
-                            .at(inst.rest.span, format!("read as `{replaced}`"))
-                            .help(format!("write `{{{{ .{var} }}}}`, the template form Rocker 1.x and rockerc read")),
+                        Diagnostic::warning(
+                            "rocker-v0-variable",
+                            format!("`${var}` in {} is Rocker 0.2's variable: rockerc replaced it with the -var", kw.as_str()),
+                        )
+                        .at(inst.rest.span, format!("read as `{replaced}`"))
+                        .help(format!("write `{{{{ .{var} }}}}`, the template form Rocker 1.x and rockerc read")),
                     );
                     name = replaced;
                 }

@@ -7,6 +7,9 @@
 //! unreviewed pull request must not splice in `~/.ssh/config` or `/etc/shadow` and show it in an
 //! error. Links are followed, and the physical path is what is checked.
 
+// `Diagnostic` is the project's one error type, returned by value by design (as in `syntax`).
+#![allow(clippy::result_large_err)]
+
 use super::{render_with_vars, TemplateOptions, Vars};
 use crate::diagnostic::Diagnostic;
 use crate::source::{binary_reason, SourceFile};
@@ -46,14 +49,13 @@ pub fn load(roots: &FragmentRoots, options: &TemplateOptions, vars: &Vars, from:
         let dir = key.parent().unwrap_or(&key);
         return Err(Diagnostic::error("include-outside-context", format!("INCLUDE `{written}` leads outside the build context"))
             .note(format!("it is {}; the context is {}", key.display(), roots.context.display()))
-            .help(format!(
-                "move the fragment into the context, or allow its folder as for a MOUNT of a host path: `--allow-mount {}`",
-                dir.display()
-            )));
+            .help(format!("move the fragment into the context, or allow its folder as for a MOUNT of a host path: `--allow-mount {}`", dir.display())));
     }
     let meta = std::fs::metadata(&key).map_err(|e| Diagnostic::error("include-unreadable", format!("cannot read the INCLUDEd file `{written}`: {e}")))?;
     if !meta.is_file() {
-        return Err(Diagnostic::error("include-unreadable", format!("the INCLUDEd path `{written}` is not a file")).help("INCLUDE names one file of instructions"));
+        return Err(
+            Diagnostic::error("include-unreadable", format!("the INCLUDEd path `{written}` is not a file")).help("INCLUDE names one file of instructions")
+        );
     }
     if meta.len() > MAX_FRAGMENT_BYTES {
         return Err(Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is larger than {} MiB", MAX_FRAGMENT_BYTES >> 20)));
@@ -62,9 +64,8 @@ pub fn load(roots: &FragmentRoots, options: &TemplateOptions, vars: &Vars, from:
     if let Some(why) = binary_reason(&bytes) {
         return Err(Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is not text: {why}")));
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
     // Names as the output shows them: relative to the context, the same on every machine.
     let name = match key.strip_prefix(&roots.context) {
         Ok(rel) if inside => rel.display().to_string(),
