@@ -168,13 +168,11 @@ fn splice_all(rendered: Rendered, includes: &[Instruction], chain: &mut Vec<Link
             return Err(fail(vec![d], &segments, &inclusions, Some(inc)));
         }
         out.push_str(body);
-        missing.extend(
-            child
-                .missing
-                .into_iter()
-                .filter(|m| m.rendered.start < body.len())
-                .map(|m| Missing { rendered: Span::new(m.rendered.start + at, m.rendered.end + at), ..m }),
-        );
+        missing.extend(child.missing.into_iter().filter(|m| m.rendered.start < body.len()).map(|m| Missing {
+            rendered: Span::new(m.rendered.start + at, m.rendered.end + at),
+            in_fragment: true,
+            ..m
+        }));
         inclusions.push(inc);
     }
     let tail_at = out.len();
