@@ -104,10 +104,27 @@ impl Diagnostic {
         Some(file.line_col(span.start))
     }
 
+    /// Where the primary span lands in the Rockerfile; for a line an INCLUDE brought in, the
+    /// INCLUDE's place in the Rockerfile.
     fn original_span(&self, span: Span, map: &SourceMap, file: &SourceFile) -> Span {
         match self.coords {
             Coords::Rendered => widen_to_action(map.span_to_original(span), &file.text),
             Coords::Original => span,
+        }
+    }
+
+    /// Where a span was written: the file (the Rockerfile or a fragment) and the span there,
+    /// then the INCLUDE lines that brought that file in, innermost first.
+    fn locate<'a>(&self, span: Span, map: &'a SourceMap, file: &'a SourceFile) -> Vec<(&'a SourceFile, Span)> {
+        match self.coords {
+            Coords::Rendered => {
+                let mut chain = map.locate(span, file);
+                if let Some((f, s)) = chain.first_mut() {
+                    *s = widen_to_action(*s, &f.text);
+                }
+                chain
+            }
+            Coords::Original => vec![(file, span)],
         }
     }
 
@@ -144,41 +161,68 @@ impl Diagnostic {
 
         // A problem with no place in the file (a `-vars` file that cannot be read) shows no
         // `-->` line: pointing at the Rockerfile would send the reader to the wrong file.
+        let mut primary_width = 0;
         if !labels.is_empty() {
-            let located: Vec<(usize, usize, usize, &Label, bool)> = labels
-                .iter()
-                .map(|&(label, primary)| {
-                    let span = self.original_span(label.span, map, file);
-                    let (line, col) = file.line_col(span.start);
+            // Each label in the file it points into; a label in a fragment brings the INCLUDE
+            // lines that led there (as rustc shows a macro's expansion site).
+            let mut located: Vec<(&SourceFile, usize, usize, usize, String, bool)> = Vec::new();
+            let mut includes: Vec<(&SourceFile, Span)> = Vec::new();
+            let mut at_depth: Vec<(&SourceFile, Span, usize, &Label, bool)> = Vec::new();
+            for &(label, primary) in &labels {
+                let chain = self.locate(label.span, map, file);
+                let (f, span) = chain[0];
+                at_depth.push((f, span, 0, label, primary));
+                includes.extend(chain.into_iter().skip(1));
+            }
+            // The labels first, then the INCLUDE lines that led to them.
+            at_depth.extend(includes.into_iter().map(|(f, span)| (f, span, 1, labels[0].0, false)));
+            {
+                for (f, span, depth, label, primary) in at_depth {
+                    let (line, col) = f.line_col(span.start);
                     // Only the first line of a multi-line span is shown.
-                    let line_len = file.line_text(line).chars().count();
-                    let (end_line, end_col) = file.line_col(span.end);
+                    let line_len = f.line_text(line).chars().count();
+                    let (end_line, end_col) = f.line_col(span.end);
                     let width = if end_line == line { end_col.saturating_sub(col).max(1) } else { (line_len + 1).saturating_sub(col).max(1) };
-                    (line, col, width, label, primary)
-                })
-                .collect();
-            let gutter = located.iter().map(|l| l.0.to_string().len()).max().unwrap_or(1);
-            let (line, col, ..) = located[0];
-            let _ = writeln!(out, "{:gutter$}{} {}:{}:{}", "", paint("1;34", "-->"), file.name, line, col);
+                    let message = if depth == 0 { label.message.clone() } else { "in this INCLUDE".to_string() };
+                    let entry = (f, line, col, width, message, primary && depth == 0);
+                    // An INCLUDE shown once is enough, however many labels lead through it.
+                    if depth > 0 && located.iter().any(|l| std::ptr::eq(l.0, f) && l.1 == line && l.2 == col) {
+                        continue;
+                    }
+                    located.push(entry);
+                }
+            }
+            let gutter = located.iter().map(|l| l.1.to_string().len()).max().unwrap_or(1);
+            if self.primary.is_some() {
+                primary_width = located[0].1.to_string().len();
+            }
+            let (first_file, line, col, ..) = located[0];
+            let _ = writeln!(out, "{:gutter$}{} {}:{}:{}", "", paint("1;34", "-->"), first_file.name, line, col);
             let bar = paint("1;34", "|");
             let _ = writeln!(out, "{:gutter$} {}", "", bar);
-            let mut shown_line = 0;
-            for (line, col, width, label, primary) in located {
-                let text = file.line_text(line);
+            let mut shown: (*const SourceFile, usize) = (first_file, 0);
+            for (f, line, col, width, message, primary) in located {
+                if !std::ptr::eq(shown.0, f) {
+                    let _ = writeln!(out, "{:gutter$} {}", "", bar);
+                    let _ = writeln!(out, "{:gutter$}{} {}:{}:{}", "", paint("1;34", ":::"), f.name, line, col);
+                    let _ = writeln!(out, "{:gutter$} {}", "", bar);
+                    shown = (f, 0);
+                }
+                let text = f.line_text(line);
                 // Labels on the line just shown go under it, without repeating the line.
-                if line != shown_line {
+                if line != shown.1 {
                     let _ = writeln!(out, "{} {} {}", paint("1;34", &format!("{line:>gutter$}")), bar, text);
-                    shown_line = line;
+                    shown.1 = line;
                 }
                 let marker = if primary { "^" } else { "-" };
                 // Columns count characters; tabs are kept so the caret lines up under them.
                 let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 let carets = marker.repeat(width);
-                let tail = if label.message.is_empty() { String::new() } else { format!(" {}", label.message) };
+                let tail = if message.is_empty() { String::new() } else { format!(" {message}") };
                 let _ = writeln!(out, "{:gutter$} {} {}{}", "", bar, pad, paint(if primary { sev_color } else { "1;34" }, &format!("{carets}{tail}")));
             }
         }
-        let pad = " ".repeat(self.primary.as_ref().map(|p| file.line_col(self.original_span(p.span, map, file).start).0.to_string().len()).unwrap_or(0));
+        let pad = " ".repeat(primary_width);
         for note in &self.notes {
             let _ = writeln!(out, "{pad} {} note: {}", paint("1;34", "="), note);
         }
@@ -191,14 +235,32 @@ impl Diagnostic {
     /// One JSON object per diagnostic (`--error-format json`), with 1-based positions in the
     /// original file.
     pub fn to_json(&self, file: &SourceFile, map: &SourceMap) -> serde_json::Value {
+        // Positions in the file the span was written in; a span in a fragment also names that
+        // file and the INCLUDE lines that brought it in (`included_from`, innermost first).
         let place = |span: Span| {
-            let span = self.original_span(span, map, file);
-            let (line, column) = file.line_col(span.start);
-            let (end_line, end_column) = file.line_col(span.end);
-            serde_json::json!({
-                "line": line, "column": column, "end_line": end_line, "end_column": end_column,
-                "start": span.start, "end": span.end,
-            })
+            let chain = self.locate(span, map, file);
+            let at = |f: &SourceFile, span: Span| {
+                let (line, column) = f.line_col(span.start);
+                let (end_line, end_column) = f.line_col(span.end);
+                serde_json::json!({
+                    "line": line, "column": column, "end_line": end_line, "end_column": end_column,
+                    "start": span.start, "end": span.end,
+                })
+            };
+            let (f, span) = chain[0];
+            let mut v = at(f, span);
+            if chain.len() > 1 {
+                v["file"] = serde_json::Value::String(f.name.clone());
+                v["included_from"] = chain[1..]
+                    .iter()
+                    .map(|(f, s)| {
+                        let mut w = at(f, *s);
+                        w["file"] = serde_json::Value::String(f.name.clone());
+                        w
+                    })
+                    .collect();
+            }
+            v
         };
         let label = |l: &Label| {
             let mut v = place(l.span);

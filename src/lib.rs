@@ -38,6 +38,9 @@ pub struct Options {
     /// What the script checks before it builds: that its context holds the Rockerfile it was
     /// compiled from, unchanged (`None`: nothing, as for a Rockerfile read from a pipe).
     pub sources: Option<emit::Sources>,
+    /// The Rockerfile's path, when it has one: INCLUDE paths are relative to its folder. `None`
+    /// takes the file's name for its path when that names a file.
+    pub rockerfile_path: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             context_dir: None,
             allow_mounts: Vec::new(),
             sources: None,
+            rockerfile_path: None,
         }
     }
 }
@@ -80,9 +84,60 @@ impl Failure {
     }
 }
 
-/// Renders templates; the rendered text is what the later stages see.
+/// Renders templates; the rendered text is what the later stages see. INCLUDE is not resolved
+/// (see [`render_included`]).
 pub fn render(file: &SourceFile, options: &TemplateOptions) -> Result<Rendered, Failure> {
     template::render(file, options).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })
+}
+
+/// Renders templates and splices in what INCLUDE names, each fragment rendered with the same
+/// variables ([`syntax::include`]): the text the parser sees, and a map that knows which
+/// fragment every line came from.
+pub fn render_included(file: &SourceFile, options: &Options) -> Result<Rendered, Failure> {
+    render_with_includes(file, options).map(|(rendered, ..)| rendered)
+}
+
+/// [`render_included`], and the names of the template variables that are set (what REQUIRE
+/// checks).
+#[allow(clippy::type_complexity)]
+fn render_with_includes(
+    file: &SourceFile,
+    options: &Options,
+) -> Result<(Rendered, std::collections::BTreeSet<String>, std::collections::BTreeMap<String, String>), Failure> {
+    let _watch = template::memory::watch();
+    let vars = template::load_vars(&options.template).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
+    let rendered = template::render_with_vars(file, &options.template, &vars).map_err(|d| Failure { diagnostics: d.0, map: SourceMap::identity() })?;
+    let path = options.rockerfile_path.clone().or_else(|| Some(std::path::PathBuf::from(&file.name)).filter(|p| p.is_file()));
+    let key = path.as_ref().and_then(|p| p.canonicalize().ok());
+    let physical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let rockerfile_dir = key.as_ref().and_then(|k| k.parent()).map(std::path::Path::to_path_buf).unwrap_or_else(|| physical(std::path::Path::new(".")));
+    let roots = template::fragment::FragmentRoots {
+        context: options.context_dir.as_deref().map(physical).unwrap_or_else(|| rockerfile_dir.clone()),
+        rockerfile_dir,
+        allowed: options.allow_mounts.iter().map(std::path::PathBuf::from).collect(),
+    };
+    // `Diagnostic` is the one error type, returned by value by design (see `syntax`).
+    #[allow(clippy::result_large_err)]
+    let mut load = |from: Option<&std::path::PathBuf>, written: &str| template::fragment::load(&roots, &options.template, &vars, from, written);
+    let rendered = syntax::include::splice(file, key, rendered, &mut load).map_err(|f| Failure { diagnostics: f.diagnostics, map: f.map })?;
+    let set = vars.values.keys().chain(&options.template.secrets).cloned().collect();
+    let values = vars.values.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect();
+    Ok((rendered, set, values))
+}
+
+/// The fragments a compile read, as `(name, cksum)` for the script's sources: a fragment edited
+/// after the compile makes the script stop and say how to compile again, and the no-op check
+/// sees it.
+fn fragment_sources(map: &SourceMap, sources: Option<&emit::Sources>) -> Option<emit::Sources> {
+    let mut sources = sources?.clone();
+    for fragment in map.fragments() {
+        let bytes = fragment.text.as_bytes();
+        let entry = (fragment.name.clone(), format!("{} {}", emit::buildkit::cksum(bytes), bytes.len()));
+        if !sources.files.contains(&entry) {
+            sources.files.push(entry);
+        }
+    }
+    Some(sources)
 }
 
 /// Rockerfile in, script and Dockerfiles out.
@@ -98,7 +153,8 @@ pub fn compile(file: &SourceFile, options: &Options) -> Result<Compiled, Failure
 /// it uses the context's absolute path (`options.context` taken from the current directory) and
 /// the Rockerfile's name, as the sh backend's script does when it runs.
 pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, explain: bool) -> Result<Compiled, Failure> {
-    let rendered = render(file, &options.template)?;
+    let (rendered, set_vars, set_values) = render_with_includes(file, options)?;
+    let sources = fragment_sources(&rendered.map, options.sources.as_ref());
     // Template warnings point into the original file; the others are mapped through `map`.
     let template_warnings: Vec<Diagnostic> = rendered.warnings.into_iter().map(Diagnostic::in_original).collect();
     let map = rendered.map.clone();
@@ -110,8 +166,13 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let parsed = syntax::parse(text).map_err(|d| fail(d.into(), &map))?;
     let mut warnings = template_warnings;
     warnings.extend(parsed.warnings);
-    let analyze_options =
-        analyze::Options { build_args: options.build_args.clone(), context_dir: options.context_dir.clone(), allow_mounts: options.allow_mounts.clone() };
+    let analyze_options = analyze::Options {
+        build_args: options.build_args.clone(),
+        context_dir: options.context_dir.clone(),
+        allow_mounts: options.allow_mounts.clone(),
+        template_vars: Some(set_vars),
+        template_values: set_values,
+    };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
@@ -121,7 +182,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let text = |script: String| emit::Emitted { script, files: Vec::new() };
     let output = match backend {
         emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
-        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, options.sources.as_ref()),
+        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref()),
         emit::Backend::Dot => text(emit::dot(&lower::picture(&program, &graph, file, &map))),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
@@ -135,7 +196,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
                     build_id: &build_id,
                     build_args: &options.build_args,
                     allow_mounts: &options.allow_mounts,
-                    sources: options.sources.as_ref(),
+                    sources: sources.as_ref(),
                 };
                 emit::buildkit::buildkit(&ms, &bk)
             }

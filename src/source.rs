@@ -73,7 +73,7 @@ impl Spanned<String> {
 }
 
 /// Byte offset <-> line/column for one text (typst's `Lines`, cut down).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineTable {
     /// Byte offset at which each line starts; `starts[0] == 0`.
     starts: Vec<usize>,
@@ -166,7 +166,7 @@ pub fn binary_reason(bytes: &[u8]) -> Option<String> {
 }
 
 /// A file as the user wrote it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceFile {
     /// The name diagnostics print, as the user gave it (`Rockerfile`, `ci/Rockerfile`, `<stdin>`).
     pub name: String,
@@ -210,7 +210,30 @@ pub struct Segment {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceMap {
     segments: Vec<Segment>,
+    /// Fragments spliced in by INCLUDE, in order; their text is part of the rendered text, but
+    /// not of this file.
+    includes: Vec<Inclusion>,
 }
+
+/// A fragment an INCLUDE spliced into the rendered text: where it sits there, the file it came
+/// from (as written) with its own map, and the INCLUDE that brought it in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inclusion {
+    /// Where the fragment's rendered text starts in the rendered text, and its length.
+    pub start: usize,
+    pub len: usize,
+    /// The INCLUDE instruction, in the including file as written.
+    pub via: Span,
+    /// The fragment as written (its name relative to the context, or as the INCLUDE wrote it).
+    pub file: std::sync::Arc<SourceFile>,
+    /// The fragment's rendered text (offsets from `start`) back to `file`, its own INCLUDEs
+    /// included.
+    pub map: SourceMap,
+}
+
+/// A place in a file as written, and the INCLUDEs that brought that file in, innermost first:
+/// `(fragment, span)`, then `(includer, INCLUDE span)`, ..., ending in the Rockerfile.
+pub type Located<'a> = Vec<(&'a SourceFile, Span)>;
 
 impl SourceMap {
     pub fn identity() -> SourceMap {
@@ -219,15 +242,40 @@ impl SourceMap {
 
     pub fn from_segments(mut segments: Vec<Segment>) -> SourceMap {
         segments.sort_by_key(|s| s.rendered_start);
-        SourceMap { segments }
+        SourceMap { segments, includes: Vec::new() }
+    }
+
+    /// A map with fragments spliced in: `segments` cover the including file's own text (in the
+    /// rendered text's offsets, fragments left out), `includes` the fragments.
+    pub fn with_includes(segments: Vec<Segment>, mut includes: Vec<Inclusion>) -> SourceMap {
+        includes.sort_by_key(|i| i.start);
+        SourceMap { includes, ..SourceMap::from_segments(segments) }
+    }
+
+    pub fn includes(&self) -> &[Inclusion] {
+        &self.includes
+    }
+
+    /// The fragment a rendered offset lies in, if any (an empty fragment holds no offset).
+    fn inclusion_at(&self, rendered: usize) -> Option<&Inclusion> {
+        if self.includes.is_empty() {
+            return None;
+        }
+        let i = self.includes.partition_point(|inc| inc.start <= rendered);
+        let inc = self.includes.get(i.checked_sub(1)?)?;
+        (rendered < inc.start + inc.len).then_some(inc)
     }
 
     pub fn segments(&self) -> &[Segment] {
         &self.segments
     }
 
-    /// The original offset for a rendered offset.
+    /// The original offset for a rendered offset: in this map's file. Text an INCLUDE spliced
+    /// in maps to the INCLUDE instruction (see [`SourceMap::locate`] for the place in the fragment).
     pub fn to_original(&self, rendered: usize) -> usize {
+        if let Some(inc) = self.inclusion_at(rendered) {
+            return inc.via.start;
+        }
         if self.segments.is_empty() {
             return rendered;
         }
@@ -245,9 +293,58 @@ impl SourceMap {
     }
 
     pub fn span_to_original(&self, span: Span) -> Span {
+        if let Some(inc) = self.inclusion_at(span.start) {
+            // A span that starts in a fragment stands, in this file, for the INCLUDE.
+            return inc.via;
+        }
         let start = self.to_original(span.start);
         let end = if span.is_empty() { start } else { self.to_original(span.end - 1) + 1 };
         Span::new(start, end.max(start))
+    }
+
+    /// Where a rendered span was written: in `root` (the file this map renders), or in the
+    /// fragment an INCLUDE brought in, followed by the INCLUDE chain back to `root`. A span that
+    /// starts in a fragment is cut at the fragment's end.
+    pub fn locate<'a>(&'a self, span: Span, root: &'a SourceFile) -> Located<'a> {
+        match self.inclusion_at(span.start) {
+            Some(inc) => {
+                let end = span.end.min(inc.start + inc.len).max(span.start);
+                let inner = Span::new(span.start - inc.start, end - inc.start);
+                let mut chain = inc.map.locate(inner, &inc.file);
+                chain.push((root, inc.via));
+                chain
+            }
+            None => vec![(root, self.span_to_original(span))],
+        }
+    }
+
+    /// How generated output cites a rendered span's lines: `NAME:5` (or `NAME:5-8`, with `lines`
+    /// already computed in `root`), and for a span from a fragment `base.inc:3 via NAME:5`,
+    /// nested INCLUDEs in order.
+    pub fn cite(&self, span: Span, root: &SourceFile, name: &str, lines: impl fmt::Display) -> String {
+        let chain = self.locate(span, root);
+        if chain.len() == 1 {
+            return format!("{name}:{lines}");
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for (i, (file, at)) in chain.iter().enumerate() {
+            let is_root = i + 1 == chain.len();
+            let shown = if is_root { name.to_string() } else { file.name.clone() };
+            let first = file.line_col(at.start).0;
+            let last = file.line_col(at.end.saturating_sub(1).max(at.start)).0.max(first);
+            parts.push(if first == last || i > 0 { format!("{shown}:{first}") } else { format!("{shown}:{first}-{last}") });
+        }
+        parts.join(" via ")
+    }
+
+    /// Every fragment this map splices in, nested ones included, in order.
+    pub fn fragments(&self) -> Vec<&SourceFile> {
+        let mut out = Vec::new();
+        for inc in &self.includes {
+            out.push(&*inc.file);
+            out.extend(inc.map.fragments());
+        }
+        out
     }
 }
 

@@ -755,34 +755,42 @@ fn unknown_word_on_its_own_line_asks_about_a_lost_backslash() {
     );
 }
 
-/// Rocker 0.2's REQUIRE: the help writes the assertions for the names it listed.
+/// Rocker 0.2's REQUIRE: a variable that is not set fails the compile, naming it, its line and
+/// how to set it; nothing is written.
 #[test]
-fn rocker_0_2_require_says_what_to_write_instead() {
+fn require_names_the_unset_variable_and_how_to_set_it() {
     assert_eq!(
-        compile_error("FROM alpine\nREQUIRE [\"VERSION\", \"COMMIT\"]\n", &[]),
-        r#"error[unknown-instruction]: unknown instruction `REQUIRE`
- --> Rockerfile:2:1
+        compile_error("FROM alpine\nREQUIRE [\"VERSION\", \"COMMIT\"]\n", &["-var", "COMMIT=abc"]),
+        r#"error[required-variable]: the variable `VERSION` is required but not set
+ --> Rockerfile:2:10
   |
 2 | REQUIRE ["VERSION", "COMMIT"]
-  | ^^^^^^^ a Rocker 0.2 instruction
-  = help: REQUIRE was removed in Rocker 1.0; write `{{ assert .VERSION }}{{ assert .COMMIT }}` instead, or compile with --strict, which makes every unset variable an error
+  |          ^^^^^^^^^ REQUIREd here
+  = help: set it: `rockerc -var VERSION=VALUE ...`, or `VERSION: VALUE` in a `-vars` file
 "#
     );
 }
 
-/// Rocker 0.2's INCLUDE.
+/// REQUIRE with its variables set builds nothing: the output is the same as without the line.
 #[test]
-fn rocker_0_2_include() {
-    assert_eq!(
-        compile_error("FROM alpine\nINCLUDE common.Rockerfile\n", &[]),
-        r#"error[unknown-instruction]: unknown instruction `INCLUDE`
- --> Rockerfile:2:1
-  |
-2 | INCLUDE common.Rockerfile
-  | ^^^^^^^ a Rocker 0.2 instruction
-  = help: INCLUDE was removed in Rocker 1.0; copy the instructions of `common.Rockerfile` into this file
-"#
-    );
+fn require_satisfied_emits_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.write("Rockerfile", "REQUIRE VERSION\nFROM alpine\nRUN echo {{ .VERSION }}\n");
+    let with = sandbox.run(&["-var", "VERSION=1.2", "--emit", "buildkit", "Rockerfile"]);
+    assert_eq!(with.code, 0, "{with:?}");
+    sandbox.write("Rockerfile", "FROM alpine\nRUN echo {{ .VERSION }}\n");
+    let without = sandbox.run(&["-var", "VERSION=1.2", "--emit", "buildkit", "Rockerfile"]);
+    let strip = |s: &str| s.lines().filter(|l| !l.contains("Rockerfile:") && !l.contains("cksum") && !l.contains("rc_source")).collect::<Vec<_>>().join("\n");
+    assert!(!with.stdout().contains("REQUIRE"), "REQUIRE must leave no trace in the output");
+    assert_eq!(strip(&with.stdout()), strip(&without.stdout()));
+}
+
+/// INCLUDE of a file that is not there: the path it looked at, relative to the including file.
+#[test]
+fn include_of_a_missing_file_says_where_it_looked() {
+    let out = compile_error("FROM alpine\nINCLUDE common.Rockerfile\n", &[]);
+    assert!(out.starts_with("error[include-unreadable]: cannot read the INCLUDEd file `common.Rockerfile`: no such file\n --> Rockerfile:2:9\n"), "{out}");
+    assert!(out.contains("= help: an INCLUDE path is relative to the file that includes it"), "{out}");
 }
 
 /// Rocker 0.2's VAR: the help shows both ways to set the variable now.

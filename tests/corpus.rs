@@ -22,13 +22,16 @@ const EXPECTED_FAILURES: &[(&str, &str, &str)] = &[
         "import-not-exported",
         "IMPORT `iot.agile.protocol.DummyProtocol/target/agile-dummy-protocol-1.0.0-jar-with-dependencies.jar`: no EXPORT before this line puts anything there",
     ),
-    // Rocker 0.2: REQUIRE and INCLUDE (the included Dockerfile held the FROM).
-    ("gmuch__gmuch__Rockerfile", "unknown-instruction", "unknown instruction `REQUIRE`"),
-    // Rocker 0.2: REQUIRE, and `$VERSION` in PUSH.
-    ("grammarly__rocker-compose__Rockerfile.exec", "unknown-instruction", "unknown instruction `REQUIRE`"),
-    // Rocker 0.2: REQUIRE.
-    ("kalbasit__docker-images__notmuch__Rockerfile", "unknown-instruction", "unknown instruction `REQUIRE`"),
 ];
+
+/// Files beside a corpus file that it INCLUDEs (Rocker 0.2), with plausible contents: the corpus
+/// holds Rockerfiles only. gmuch's `Dockerfile` held its build stage's FROM.
+const FRAGMENTS: &[(&str, &str, &str)] =
+    &[("gmuch__gmuch__Rockerfile", "Dockerfile", "FROM golang:1.7\nADD . /go/src/github.com/gmuch/gmuch\nRUN go install github.com/gmuch/gmuch\n")];
+
+/// Variables a file REQUIREs (Rocker 0.2) that the README's table, which lists the template
+/// variables (`.Name`), does not: rocker-compose's Rockerfile.exec reads `$VERSION`.
+const REQUIRED: &[(&str, &str)] = &[("grammarly__rocker-compose__Rockerfile.exec", "VERSION")];
 
 /// Values for variables whose use needs more than any string: MOUNT sources and destinations
 /// (absolute paths), images, values compared in `{{ if eq ... }}` that decide whether a FROM is
@@ -101,9 +104,18 @@ fn corpus_compiles_or_fails_as_pinned() {
             problems.push(format!("{name}: not in the README table"));
             continue;
         };
+        // Each file compiles in a context of its own, with the fragments it INCLUDEs beside it.
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(context.path().join(name), &file.text).unwrap();
+        for (_, fragment, contents) in FRAGMENTS.iter().filter(|(f, ..)| f == name) {
+            std::fs::write(context.path().join(fragment), contents).unwrap();
+        }
+        let required = REQUIRED.iter().filter(|(f, _)| f == name).map(|(_, v)| v.to_string());
         let options = Options {
+            context_dir: Some(context.path().to_path_buf()),
+            rockerfile_path: Some(context.path().join(name)),
             template: TemplateOptions {
-                vars: vars.iter().map(|v| format!("{v}={}", value_of(v))).collect(),
+                vars: vars.iter().cloned().chain(required).map(|v| format!("{v}={}", value_of(&v))).collect(),
                 env: env.iter().map(|e| (e.clone(), value_of(e))).collect(),
                 strict: true,
                 ..TemplateOptions::default()

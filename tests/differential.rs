@@ -33,6 +33,7 @@ const BOTH: &[&str] = &[
     "export-import",
     "from-tagged",
     "import-to-host",
+    "include",
     "npm-cache-ssh",
     "parallel-builders",
     "tag-push",
@@ -452,6 +453,7 @@ differential! {
     both_backends_build_identical_images_export_import => "export-import",
     both_backends_build_identical_images_from_tagged => "from-tagged",
     both_backends_build_identical_images_import_to_host => "import-to-host",
+    both_backends_build_identical_images_include => "include",
     both_backends_build_identical_images_npm_cache_ssh => "npm-cache-ssh",
     both_backends_build_identical_images_parallel_builders => "parallel-builders",
     both_backends_build_identical_images_tag_push => "tag-push",
@@ -537,7 +539,8 @@ fn a_wrong_assumption_stops_the_buildkit_build() {
 fn compile_buildkit(dir: &Path, layout: rockerc::emit::Layout) -> rockerc::emit::Emitted {
     use rockerc::{compile_to, emit::Backend, source::SourceFile, Options};
     let file = SourceFile::new("Rockerfile", std::fs::read_to_string(dir.join("Rockerfile")).unwrap());
-    let mut options = Options { layout, build_id: Some("golden".into()), ..Options::default() };
+    // INCLUDE paths are relative to the Rockerfile.
+    let mut options = Options { layout, build_id: Some("golden".into()), rockerfile_path: Some(dir.join("Rockerfile")), ..Options::default() };
     options.template.base_dir = Some(dir.to_path_buf());
     if dir.join("vars.yml").is_file() {
         options.template.var_files.push(dir.join("vars.yml"));

@@ -913,3 +913,35 @@ fn an_onbuild_copy_of_the_base_image_sees_the_context_docker_build_sends() {
         docker(&["rmi", t]);
     }
 }
+
+/// golden/include: REQUIRE and INCLUDE build for real. The shared fragment's lines (and the
+/// nested one's) are in both images; a second run is a no-op; an edit of a fragment (not of the
+/// Rockerfile) stops the script, which names the fragment and says how to compile again.
+#[test]
+fn include_builds_the_fragments_and_watches_them() {
+    if !engine_or_skip("include_builds_the_fragments_and_watches_them") {
+        return;
+    }
+    let ex = Example::new("include");
+    run_ok(rockerc().current_dir(ex.path()).args(["--vars", "vars.yml", "-o", "out", "Rockerfile"]));
+    let cache = tempfile::tempdir().unwrap();
+    let sh = || Command::new("sh").arg(ex.path().join("out/build.sh")).env("XDG_CACHE_HOME", cache.path()).current_dir("/").output().unwrap();
+    let text = |o: &std::process::Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let first = sh();
+    assert!(first.status.success(), "{}", text(&first));
+    let image = "rockerc-golden/include:1.4";
+    let cfg = image_config(image);
+    assert_eq!(cfg["Labels"]["org.example.version"], "1.4", "the fragment was rendered with the Rockerfile's variables");
+    assert_eq!(cfg["WorkingDir"], "/opt/app", "the nested fragment's WORKDIR");
+    assert!(cfg["Env"].as_array().unwrap().iter().any(|e| e == "APP_HOME=/opt/app"));
+    assert_eq!(docker_str(&["run", "--rm", image]), "built 1.4");
+    let again = sh();
+    assert!(text(&again).contains("up to date"), "{}", text(&again));
+
+    let fragment = ex.path().join("common/user.inc");
+    std::fs::write(&fragment, "WORKDIR /srv\n").unwrap();
+    let stale = sh();
+    let said = text(&stale);
+    assert_eq!(stale.status.code(), Some(1), "{said}");
+    assert!(said.contains("common/user.inc has changed since this script was compiled from it"), "{said}");
+}

@@ -256,3 +256,35 @@ fn go_quoted_strings_read_back() {
     assert_eq!(node.args, [Arg::Node(Node { keyword: "run".into(), flags: Vec::new(), args: vec![Arg::Str("echo".into()), Arg::Str("test".into())] })]);
     assert!(line.is_empty());
 }
+
+/// An instruction an INCLUDE brought in says where it was written and through which INCLUDE
+/// lines; the Rockerfile's own instructions have no `origin`.
+#[test]
+fn included_instructions_carry_their_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("common")).unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), "FROM rockerc-test/busybox\nINCLUDE common/base.inc\nRUN true\n").unwrap();
+    std::fs::write(dir.path().join("common/base.inc"), "# shared\nENV A=1\nINCLUDE user.inc\n").unwrap();
+    std::fs::write(dir.path().join("common/user.inc"), "USER nobody\n").unwrap();
+    let out = rockerc(&["--emit", "ast", "Rockerfile"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ast: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let origins: Vec<(String, Value)> =
+        ast["instructions"].as_array().unwrap().iter().map(|i| (i["keyword"]["value"].as_str().unwrap().to_string(), i["origin"].clone())).collect();
+    assert_eq!(
+        origins,
+        vec![
+            ("FROM".to_string(), Value::Null),
+            (
+                "ENV".to_string(),
+                serde_json::json!({"file": "common/base.inc", "line": 2, "column": 1, "via": [{"file": "Rockerfile", "line": 2, "column": 1}]})
+            ),
+            (
+                "USER".to_string(),
+                serde_json::json!({"file": "common/user.inc", "line": 1, "column": 1, "via": [
+                    {"file": "common/base.inc", "line": 3, "column": 1}, {"file": "Rockerfile", "line": 2, "column": 1}]})
+            ),
+            ("RUN".to_string(), Value::Null),
+        ]
+    );
+}

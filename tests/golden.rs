@@ -30,7 +30,8 @@ fn compile_example(dir: &Path, layout: Layout) -> rockerc::emit::Emitted {
     // As `rockerc [--vars vars.yml] Rockerfile` compiles it in its folder.
     let mut sources = rockerc::emit::Sources { files: vec![("Rockerfile".into(), cksum(&text))], args: "Rockerfile".into() };
     let file = SourceFile::new("Rockerfile", text);
-    let mut options = Options { layout, ..Options::default() };
+    // INCLUDE paths are relative to the Rockerfile, inside its folder (the context).
+    let mut options = Options { layout, rockerfile_path: Some(dir.join("Rockerfile")), context_dir: Some(dir.to_path_buf()), ..Options::default() };
     options.template.base_dir = Some(dir.to_path_buf());
     if dir.join("vars.yml").is_file() {
         options.template.var_files.push(dir.join("vars.yml"));

@@ -24,7 +24,7 @@ use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
 use expand::{ExpandError, ExpandErrorKind, Lexer};
 use imageref::ImageKey;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the analysis needs besides the file.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,12 @@ pub struct Options {
     /// `--allow-mount PATH` (absolute): host paths outside the context a MOUNT may bind without
     /// a warning.
     pub allow_mounts: Vec<String>,
+    /// The template variables that are set (`-var`, `-vars`, `--secret`): what REQUIRE checks.
+    /// `None` when the caller rendered no template; REQUIRE then checks nothing.
+    pub template_vars: Option<BTreeSet<String>>,
+    /// The values of the template variables set as plain strings (`-var`, and `-vars` scalars):
+    /// Rocker 0.2 replaced `$NAME` in TAG and PUSH with them.
+    pub template_values: BTreeMap<String, String>,
 }
 
 /// A Rockerfile, checked and split into stages.
@@ -202,6 +208,8 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         build_args: &options.build_args,
         context_dir: options.context_dir.as_deref(),
         allow_mounts: &options.allow_mounts,
+        template_vars: options.template_vars.as_ref(),
+        template_values: &options.template_values,
         errors: Vec::new(),
         warnings: Vec::new(),
         stages: Vec::new(),
@@ -228,6 +236,8 @@ struct Analyzer<'a> {
     build_args: &'a [(String, String)],
     context_dir: Option<&'a std::path::Path>,
     allow_mounts: &'a [String],
+    template_vars: Option<&'a BTreeSet<String>>,
+    template_values: &'a BTreeMap<String, String>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     stages: Vec<Stage>,
@@ -245,30 +255,18 @@ struct Analyzer<'a> {
     out_of_scope: BTreeSet<(usize, String)>,
 }
 
-/// Rocker 0.2 instructions that still appear in real Rockerfiles.
-const ROCKER_V0: [&str; 3] = ["REQUIRE", "INCLUDE", "VAR"];
+/// Rocker 0.2 instructions that rockerc does not compile (REQUIRE and INCLUDE it does).
+const ROCKER_V0: [&str; 1] = ["VAR"];
 
 /// What to write instead of a Rocker 0.2 instruction, from its arguments as written.
-fn rocker_v0_help(word: &str, rest: &str) -> String {
-    let rest = rest.trim();
-    // REQUIRE took a JSON array or a list of names.
-    let names: Vec<String> = serde_json::from_str::<Vec<String>>(rest).unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
-    match word {
-        "REQUIRE" if !names.is_empty() => format!(
-            "REQUIRE was removed in Rocker 1.0; write `{}` instead, or compile with --strict, which makes every unset variable an error",
-            names.iter().map(|n| format!("{{{{ assert .{n} }}}}")).collect::<String>()
+fn rocker_v0_help(rest: &str) -> String {
+    match rest.trim().split_once(['=', ' ']) {
+        Some((name, value)) if !name.is_empty() => format!(
+            "VAR was removed in Rocker 1.0; pass `-var {name}={}` to rockerc, or write `{{{{ ${name} := \"{}\" }}}}`",
+            value.trim(),
+            value.trim().trim_matches('"')
         ),
-        "REQUIRE" => "REQUIRE was removed in Rocker 1.0; check a variable with `{{ assert .NAME }}`, or compile with --strict".into(),
-        "INCLUDE" if !rest.is_empty() => format!("INCLUDE was removed in Rocker 1.0; copy the instructions of `{rest}` into this file"),
-        "INCLUDE" => "INCLUDE was removed in Rocker 1.0; copy the included instructions into this file".into(),
-        _ => match rest.split_once(['=', ' ']) {
-            Some((name, value)) if !name.is_empty() => format!(
-                "VAR was removed in Rocker 1.0; pass `-var {name}={}` to rockerc, or write `{{{{ ${name} := \"{}\" }}}}`",
-                value.trim(),
-                value.trim().trim_matches('"')
-            ),
-            _ => "VAR was removed in Rocker 1.0; pass -var NAME=VALUE to rockerc, or write `{{ $name := \"value\" }}`".into(),
-        },
+        _ => "VAR was removed in Rocker 1.0; pass -var NAME=VALUE to rockerc, or write `{{ $name := \"value\" }}`".into(),
     }
 }
 
@@ -693,7 +691,7 @@ impl<'a> Analyzer<'a> {
                 let word = inst.keyword.value.to_uppercase();
                 let mut d = Diagnostic::error("unknown-instruction", format!("unknown instruction `{}`", inst.keyword.value));
                 if ROCKER_V0.contains(&word.as_str()) {
-                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&word, &inst.rest.value));
+                    d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&inst.rest.value));
                 } else if let Some(s) = suggest(&inst.keyword.value, Keyword::ALL.iter().map(|k| k.as_str())) {
                     d = d.at(inst.keyword.span, format!("did you mean `{s}`?"));
                 } else {
@@ -707,6 +705,20 @@ impl<'a> Analyzer<'a> {
                 self.errors.push(d);
                 return None;
             }
+            Keyword::Require => {
+                self.require(inst);
+                return None;
+            }
+            // `compile` splices every INCLUDE in before the analysis; only a caller of `analyze`
+            // on text it did not splice gets here.
+            Keyword::Include => {
+                self.errors.push(
+                    Diagnostic::error("include-usage", "INCLUDE was not resolved before the analysis")
+                        .at(inst.keyword.span, "")
+                        .help("splice fragments in first: rockerc::compile and rockerc::render_included do"),
+                );
+                return None;
+            }
             Keyword::Run => Op::Run(Run { command: self.command(inst, true)? }),
             Keyword::Cmd | Keyword::Entrypoint => {
                 self.command(inst, false);
@@ -717,6 +729,17 @@ impl<'a> Analyzer<'a> {
                 _ => return self.fail(inst, "SHELL requires the arguments to be in JSON form", "write `SHELL [\"/bin/bash\", \"-c\"]`"),
             },
             Keyword::Env | Keyword::Label => match &inst.args {
+                // BuildKit's instruction layer: "ENV names can not be blank".
+                Args::Pairs(pairs) if pairs.iter().any(|p| p.key.value.is_empty()) => {
+                    for p in pairs.iter().filter(|p| p.key.value.is_empty()) {
+                        self.errors.push(
+                            Diagnostic::error("blank-name", format!("{name} names can not be blank"))
+                                .at(p.key.span.join(p.value.span), format!("`={}` has no name before `=`", p.value.value))
+                                .help(format!("write `{name} NAME={}`", p.value.value)),
+                        );
+                    }
+                    return None;
+                }
                 Args::Pairs(pairs) if !pairs.is_empty() && kw == Keyword::Env => {
                     Op::Docker(DockerOp { env: pairs.iter().map(|p| (p.key.value.clone(), p.value.value.clone())).collect(), ..DockerOp::default() })
                 }
@@ -730,6 +753,16 @@ impl<'a> Analyzer<'a> {
                 }
             },
             Keyword::Arg => match &inst.args {
+                Args::Words(words) if words.iter().any(|w| w.value.starts_with('=')) => {
+                    for w in words.iter().filter(|w| w.value.starts_with('=')) {
+                        self.errors.push(
+                            Diagnostic::error("blank-name", "ARG names can not be blank")
+                                .at(w.span, "no name before `=`")
+                                .help(format!("write `ARG NAME{}`", w.value)),
+                        );
+                    }
+                    return None;
+                }
                 Args::Words(words) if !words.is_empty() => {
                     let arg_words: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
                     let arg_names = arg_words.iter().map(|w| w.split('=').next().unwrap_or_default().to_string()).collect();
@@ -749,6 +782,17 @@ impl<'a> Analyzer<'a> {
                 if inst.arg_strings().is_empty() {
                     let help = if kw == Keyword::Expose { "write `EXPOSE 8080` or `EXPOSE 53/udp`" } else { "write `VOLUME /data`" };
                     return self.fail(inst, &format!("{name} requires at least one argument"), help);
+                }
+                if kw == Keyword::Volume {
+                    // BuildKit's instruction layer: "VOLUME specified can not be an empty string".
+                    if let Some(empty) = inst.arg_strings().into_iter().find(|v| v.value.trim().is_empty()) {
+                        self.errors.push(
+                            Diagnostic::error("wrong-arguments", "VOLUME specified can not be an empty string")
+                                .at(empty.span, "an empty path")
+                                .help("name the directory: `VOLUME [\"/data\"]`"),
+                        );
+                        return None;
+                    }
                 }
                 if kw == Keyword::Expose {
                     // Docker checks ports only when it builds. Words with quotes, escapes or
@@ -821,7 +865,20 @@ impl<'a> Analyzer<'a> {
             }
             Keyword::Import => Op::Import(self.transfer(inst)?),
             Keyword::Tag | Keyword::Push => {
-                let name = self.one_string(inst)?;
+                let mut name = self.one_string(inst)?;
+                // Rocker 0.2 replaced `$NAME` and `${NAME}` with the `-var` of that name.
+                if let Some(replaced) = rocker_v0_substitute(&name, self.template_values) {
+                    let var = dollar_variable(&name).unwrap_or_default().to_string();
+                    self.warnings.push(
+                        Diagnostic::warning(
+                            "rocker-v0-variable",
+                            format!("`${var}` in {} is Rocker 0.2's variable: rockerc replaced it with the -var", kw.as_str()),
+                        )
+                        .at(inst.rest.span, format!("read as `{replaced}`"))
+                        .help(format!("write `{{{{ .{var} }}}}`, the template form Rocker 1.x and rockerc read")),
+                    );
+                    name = replaced;
+                }
                 // Several valid names in a row: one TAG per name was meant. Anything else with a
                 // blank in it is a malformed name, reported below.
                 let names: Vec<&str> = name.split_whitespace().collect();
@@ -1001,6 +1058,42 @@ impl<'a> Analyzer<'a> {
             }
         }
         Some(())
+    }
+
+    /// REQUIRE `NAME`, `REQUIRE A B`, `REQUIRE ["A", "B"]` (Rocker 0.2): every name must be a
+    /// template variable that is set, or the compile fails naming it. It builds nothing.
+    fn require(&mut self, inst: &Instruction) {
+        let names: Vec<&Spanned<String>> = match &inst.args {
+            Args::Json(v) | Args::List(v) => v.iter().collect(),
+            _ => Vec::new(),
+        };
+        if names.is_empty() {
+            self.fail::<()>(inst, "REQUIRE requires at least one variable name", "write `REQUIRE VERSION` or `REQUIRE [\"VERSION\", \"COMMIT\"]`");
+            return;
+        }
+        for flag in &inst.flags {
+            self.errors.push(Diagnostic::error("unknown-flag", format!("unknown flag for REQUIRE: `{}`", flag.value)).at(flag.span, "REQUIRE takes no flags"));
+        }
+        for name in names {
+            let bare = name.value.strip_prefix('.').unwrap_or(&name.value);
+            if bare.is_empty() || !bare.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                self.errors.push(
+                    Diagnostic::error("bad-require", format!("REQUIRE `{}` is not a variable name", name.value))
+                        .at(name.span, "a template variable's name: letters, digits and `_`"),
+                );
+                continue;
+            }
+            let Some(set) = self.template_vars else { continue };
+            if !set.contains(bare) {
+                let mut d = Diagnostic::error("required-variable", format!("the variable `{bare}` is required but not set"))
+                    .at(name.span, "REQUIREd here")
+                    .help(format!("set it: `rockerc -var {bare}=VALUE ...`, or `{bare}: VALUE` in a `-vars` file"));
+                if let Some(s) = suggest(bare, set.iter().map(String::as_str)) {
+                    d = d.note(format!("a variable `{s}` is set: did you mean it?"));
+                }
+                self.errors.push(d);
+            }
+        }
     }
 
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
@@ -1221,6 +1314,24 @@ fn is_port_spec(spec: &str) -> bool {
 }
 
 /// The name of the first `$NAME` or `${NAME}` in `text`.
+/// `text` with every `$NAME` / `${NAME}` replaced by the template variable's value, when every
+/// one names a variable that is set; `None` otherwise (or when there is none).
+fn rocker_v0_substitute(text: &str, values: &BTreeMap<String, String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut any = false;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let var = dollar_variable(&rest[at..])?;
+        let braced = rest[at + 1..].starts_with('{');
+        out.push_str(values.get(var)?);
+        rest = &rest[at + 1 + var.len() + if braced { 2 } else { 0 }..];
+        any = true;
+    }
+    out.push_str(rest);
+    any.then_some(out)
+}
+
 fn dollar_variable(text: &str) -> Option<&str> {
     let after = &text[text.find('$')? + 1..];
     let (after, braced) = match after.strip_prefix('{') {
@@ -1288,6 +1399,8 @@ fn usage(kind: Keyword) -> &'static str {
         Keyword::Tag => "TAG <name>[:<tag>]",
         Keyword::Push => "PUSH <name>[:<tag>]",
         Keyword::Attach => "ATTACH [<command>]",
+        Keyword::Include => "INCLUDE <path>",
+        Keyword::Require => "REQUIRE <variable>...",
         Keyword::Unknown => "<instruction> <arguments>",
     }
 }

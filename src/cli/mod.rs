@@ -18,7 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
 use crate::template::{memory, TemplateOptions};
-use crate::{compile_to, render, Options};
+use crate::{compile_to, render_included, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -347,8 +347,16 @@ pub fn run(cli: &Cli) -> i32 {
         secrets: cli.secrets.clone(),
     };
 
+    // --print and --emit ast splice in what INCLUDE names, as a compile does.
+    let include_options = |template: &TemplateOptions| Options {
+        template: template.clone(),
+        context_dir: cli.context.clone(),
+        allow_mounts: cli.allow_mounts.iter().map(|p| absolute_path(p)).collect(),
+        rockerfile_path: if stdin { stdio_file(0) } else { Some(path.clone()) },
+        ..Options::default()
+    };
     if cli.print {
-        return match render(&file, &template) {
+        return match render_included(&file, &include_options(&template)) {
             Ok(rendered) => {
                 let mut warnings = crate::template::missing::warnings(&rendered.missing, &rendered.text);
                 warnings.extend(rendered.warnings.iter().cloned());
@@ -371,7 +379,7 @@ pub fn run(cli: &Cli) -> i32 {
                 Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("--emit ast is already meant for programs; see docs/ast.md"),
             );
         }
-        return emit_ast(cli, &file, &template);
+        return emit_ast(cli, &file, &include_options(&template));
     }
 
     // The Rockerfile's own path: standard input has one when it is a file (`rockerc - < Rockerfile`).
@@ -450,6 +458,7 @@ pub fn run(cli: &Cli) -> i32 {
         context_dir: Some(context.clone()),
         allow_mounts,
         sources,
+        rockerfile_path: rockerfile.clone(),
     };
     let compiled = match compile_to(&file, &options, backend, cli.explain) {
         Ok(c) => c,
@@ -478,12 +487,12 @@ pub fn run(cli: &Cli) -> i32 {
 
 /// `--emit ast`: the rendered file's syntax tree as JSON on stdout. The build context and `-o`
 /// play no part.
-fn emit_ast(cli: &Cli, file: &SourceFile, template: &TemplateOptions) -> i32 {
+fn emit_ast(cli: &Cli, file: &SourceFile, options: &Options) -> i32 {
     if cli.output.is_some() {
         eprintln!("error: --emit ast prints to standard output; it takes no -o DIR");
         return 2;
     }
-    let rendered = match render(file, template) {
+    let rendered = match render_included(file, options) {
         Ok(rendered) => rendered,
         Err(f) => {
             report(cli, file, &f.diagnostics, &f.map);
@@ -499,7 +508,7 @@ fn emit_ast(cli: &Cli, file: &SourceFile, template: &TemplateOptions) -> i32 {
         }
     };
     report(cli, file, &parsed.warnings, &rendered.map);
-    let json = crate::syntax::json::to_json(&parsed.ast, &rendered.text);
+    let json = crate::syntax::json::to_json_with_origins(&parsed.ast, &rendered.text, Some((&rendered.map, file)));
     let mut out = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     i32::from(writeln!(out, "{text}").and_then(|_| out.flush()).is_err())

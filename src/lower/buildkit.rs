@@ -488,7 +488,14 @@ impl<'a> Planner<'a> {
         name
     }
 
-    fn push(&self, w: &mut Walk, item: &Item, text: String, how: How, note: Vec<String>) {
+    /// `base.inc:2 via Rockerfile:5` for a line an INCLUDE brought in; `None` for the Rockerfile's own.
+    fn origin(&self, span: Span) -> Option<String> {
+        let lines = self.lines(span);
+        Some(self.map.cite(span, self.file, &self.source_name, lines)).filter(|c| c.contains(" via "))
+    }
+
+    fn push(&self, w: &mut Walk, item: &Item, text: String, how: How, mut note: Vec<String>) {
+        note.extend(self.origin(item.span));
         w.body.push(DLine { lines: Some(self.lines(item.span)), note, text, how, why: Vec::new() });
         w.has_body = true;
     }
@@ -928,7 +935,8 @@ impl<'a> Planner<'a> {
             }
             text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
         }
-        let note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
+        let mut note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
+        note.extend(self.origin(item.span));
         let why = copies.iter().map(|c| c.why.clone()).collect();
         (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
     }

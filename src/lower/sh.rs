@@ -579,7 +579,8 @@ impl<'a> Lowerer<'a> {
         cx.pending.last = lines.last;
         cx.pending.keywords.push(item.keyword.as_str());
         cx.pending.summaries.push(summarize(item));
-        cx.pending.body.push(format!("# {}:{lines}\n{text}", self.source_name));
+        // `# Rockerfile:5`, or for a line an INCLUDE brought in `# base.inc:2 via Rockerfile:5`.
+        cx.pending.body.push(format!("# {}\n{text}", self.map.cite(item.span, self.file, self.source_name, lines)));
     }
 
     /// Turns the pending instructions into a build step.
@@ -647,7 +648,7 @@ impl<'a> Lowerer<'a> {
             df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
-            df.push_str(&format!("# {}:{from_lines}\n{}\n", self.source_name, cx.stage.from.text));
+            df.push_str(&format!("# {}\n{}\n", self.map.cite(cx.stage.from.span, self.file, self.source_name, from_lines), cx.stage.from.text));
         }
         for word in &pending.args_at_start {
             df.push_str(&format!("ARG {word}\n"));

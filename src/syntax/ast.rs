@@ -49,11 +49,15 @@ pub enum Keyword {
     Tag,
     Push,
     Attach,
+    // Rocker 0.2's, resolved before the analysis: INCLUDE splices a fragment in, REQUIRE checks
+    // that template variables are set.
+    Include,
+    Require,
     Unknown,
 }
 
 impl Keyword {
-    pub const ALL: [Keyword; 24] = [
+    pub const ALL: [Keyword; 26] = [
         Keyword::From,
         Keyword::Run,
         Keyword::Cmd,
@@ -78,6 +82,8 @@ impl Keyword {
         Keyword::Tag,
         Keyword::Push,
         Keyword::Attach,
+        Keyword::Include,
+        Keyword::Require,
     ];
 
     /// The canonical upper-case spelling.
@@ -107,6 +113,8 @@ impl Keyword {
             Keyword::Tag => "TAG",
             Keyword::Push => "PUSH",
             Keyword::Attach => "ATTACH",
+            Keyword::Include => "INCLUDE",
+            Keyword::Require => "REQUIRE",
             Keyword::Unknown => "UNKNOWN",
         }
     }
@@ -118,7 +126,10 @@ impl Keyword {
 
     /// Rocker's own instructions, which only rockerc (not Docker) understands.
     pub fn is_rocker(self) -> bool {
-        matches!(self, Keyword::Mount | Keyword::Export | Keyword::Import | Keyword::Tag | Keyword::Push | Keyword::Attach)
+        matches!(
+            self,
+            Keyword::Mount | Keyword::Export | Keyword::Import | Keyword::Tag | Keyword::Push | Keyword::Attach | Keyword::Include | Keyword::Require
+        )
     }
 }
 

@@ -17,7 +17,12 @@
 //!   "rest": Str,               // the text after keyword and flags, trimmed, continuations joined
 //!   "args": Args,
 //!   "heredocs": [ Heredoc ],
-//!   "span": Span               // keyword to the end of the last line consumed
+//!   "span": Span,              // keyword to the end of the last line consumed
+//!   "origin": Origin           // only for an instruction an INCLUDE brought in
+//! }
+//! Origin = {                   // where it was written, and the INCLUDE lines that led there
+//!   "file": string, "line": int, "column": int,
+//!   "via": [ { "file": string, "line": int, "column": int } ]   // innermost first
 //! }
 //! Args =
 //!   { "form": "none" }                                   // nothing after the keyword
@@ -42,13 +47,19 @@
 //! `version`.
 
 use super::ast::{Args, Ast, Heredoc, Instruction, Keyword};
-use crate::source::{LineTable, Span, Spanned};
+use crate::source::{LineTable, SourceFile, SourceMap, Span, Spanned};
 use serde_json::{json, Value};
 
 /// The tree as JSON. `text` is the text that was parsed (spans are offsets into it); it is
 /// needed to turn offsets into lines and columns.
 pub fn to_json(ast: &Ast, text: &str) -> Value {
-    let cx = Cx { text, lines: LineTable::new(text) };
+    to_json_with_origins(ast, text, None)
+}
+
+/// [`to_json`], where `origins` (the map of the rendered text, and the Rockerfile) says which
+/// instructions came from INCLUDEd fragments: those get an `origin`.
+pub fn to_json_with_origins(ast: &Ast, text: &str, origins: Option<(&SourceMap, &SourceFile)>) -> Value {
+    let cx = Cx { text, lines: LineTable::new(text), origins };
     json!({
         "version": 1,
         "escape": ast.escape.to_string(),
@@ -63,6 +74,7 @@ pub fn to_json(ast: &Ast, text: &str) -> Value {
 struct Cx<'t> {
     text: &'t str,
     lines: LineTable,
+    origins: Option<(&'t SourceMap, &'t SourceFile)>,
 }
 
 impl Cx<'_> {
@@ -84,6 +96,23 @@ impl Cx<'_> {
     }
 
     fn instruction(&self, i: &Instruction) -> Value {
+        let mut v = self.instruction_fields(i);
+        if let Some((map, root)) = self.origins {
+            let chain = map.locate(i.span, root);
+            if chain.len() > 1 {
+                let at = |(f, span): &(&SourceFile, Span)| {
+                    let (line, column) = f.line_col(span.start);
+                    json!({ "file": f.name, "line": line, "column": column })
+                };
+                let mut origin = at(&chain[0]);
+                origin["via"] = chain[1..].iter().map(at).collect();
+                v["origin"] = origin;
+            }
+        }
+        v
+    }
+
+    fn instruction_fields(&self, i: &Instruction) -> Value {
         json!({
             "keyword": self.str(&i.keyword),
             "kind": if i.kind == Keyword::Unknown { Value::Null } else { i.kind.as_str().into() },

@@ -14,6 +14,7 @@ pub mod ast;
 pub mod dump;
 pub mod golang;
 mod heredoc;
+pub mod include;
 pub mod json;
 mod json_array;
 mod lexer;

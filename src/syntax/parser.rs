@@ -166,12 +166,17 @@ impl Cx<'_, '_> {
         }
         Ok(match kind {
             From | Expose => Args::List(self.list(rest)),
-            Add | Copy | Volume | Mount | Export | Import => match self.json(kind, rest)? {
+            Add | Copy | Volume | Mount | Export | Import | Require => match self.json(kind, rest)? {
                 Some(elements) => Args::Json(elements),
                 None => Args::List(self.list(rest)),
             },
             Run | Cmd | Entrypoint | Shell | Attach => self.maybe_json(kind, rest)?,
             Maintainer | User | Workdir | Stopsignal | Tag | Push | Unknown => Args::String(self.spanned(rest)),
+            // Rocker 0.2 read the whole rest as the path; a JSON array of one path is accepted too.
+            Include => match self.json(kind, rest)? {
+                Some(elements) => Args::Json(elements),
+                None => Args::String(self.spanned(rest)),
+            },
             Env | Label => self.pairs(kind, rest)?,
             Arg => Args::Words(words(rest, self.escape).into_iter().map(|w| self.spanned(w)).collect()),
             Healthcheck => {

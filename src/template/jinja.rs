@@ -90,7 +90,7 @@ pub fn render(src: &str, data: Value, funcs: Funcs, strict: bool) -> Result<(Str
         .filter_map(|(at, tag)| {
             let end = find_tag(src, tag)?.end;
             let inner = src[tag + 2..end - 2].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
-            Some(Missing { action: Span::new(tag, end), expression: inner.to_string(), rendered: Span::point(at), shown: "" })
+            Some(Missing { action: Span::new(tag, end), expression: inner.to_string(), rendered: Span::point(at), shown: "", in_fragment: false })
         })
         .collect();
     Ok((text, segments, missing))

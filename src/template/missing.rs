@@ -22,6 +22,20 @@ pub struct Missing {
     pub rendered: Span,
     /// How it rendered: `<no value>` (Go) or `` (Jinja).
     pub shown: &'static str,
+    /// It is in a fragment an INCLUDE brought in: `action` is in that file, so diagnostics
+    /// point at `rendered`, which the source map takes into the fragment.
+    pub in_fragment: bool,
+}
+
+impl Missing {
+    /// Points `d` at the expression, in the file it was written in.
+    fn place(&self, d: Diagnostic, label: String) -> Diagnostic {
+        if self.in_fragment {
+            d.at(self.rendered, label)
+        } else {
+            d.at(self.action, label).in_original()
+        }
+    }
 }
 
 impl Missing {
@@ -68,23 +82,19 @@ const STRICT: &str = "`--strict` reports every template variable that has no val
 /// The error a symptom of `missing` becomes: the variable at its expression, the symptom as a
 /// note.
 fn as_cause(symptom: &Diagnostic, missing: &Missing) -> Diagnostic {
-    let mut d = Diagnostic::error("template-no-value", format!("`{}` has no value", missing.expression))
-        .at(missing.action, missing.renders_as())
-        .in_original()
-        .note(format!(
-            "so: {}{}",
-            symptom.message,
-            symptom.primary.as_ref().filter(|l| !l.message.is_empty()).map(|l| format!(" ({})", l.message)).unwrap_or_default()
-        ));
+    let mut d = missing.place(Diagnostic::error("template-no-value", format!("`{}` has no value", missing.expression)), missing.renders_as()).note(format!(
+        "so: {}{}",
+        symptom.message,
+        symptom.primary.as_ref().filter(|l| !l.message.is_empty()).map(|l| format!(" ({})", l.message)).unwrap_or_default()
+    ));
     d = d.help(missing.help());
     d.note(STRICT)
 }
 
 /// The warning for a missing value that caused no error.
 fn as_warning(missing: &Missing) -> Diagnostic {
-    Diagnostic::warning("template-no-value", format!("`{}` has no value: it {}", missing.expression, missing.renders_as()))
-        .at(missing.action, "")
-        .in_original()
+    missing
+        .place(Diagnostic::warning("template-no-value", format!("`{}` has no value: it {}", missing.expression, missing.renders_as())), String::new())
         .help(missing.help())
         .note(STRICT)
 }
@@ -129,14 +139,14 @@ pub fn blame(diagnostics: Vec<Diagnostic>, missing: &[Missing], rendered: &str) 
 /// A warning for each expression (once, however often it rendered) whose missing value landed
 /// on a line that is not a comment.
 pub fn warnings(missing: &[Missing], rendered: &str) -> Vec<Diagnostic> {
-    let mut seen: Vec<Span> = Vec::new();
+    let mut seen: Vec<(bool, Span)> = Vec::new();
     let mut out = Vec::new();
     for m in missing {
         let (start, end) = line_of(rendered, m.rendered.start);
-        if rendered[start..end].trim_start().starts_with('#') || seen.contains(&m.action) {
+        if rendered[start..end].trim_start().starts_with('#') || seen.contains(&(m.in_fragment, m.action)) {
             continue;
         }
-        seen.push(m.action);
+        seen.push((m.in_fragment, m.action));
         out.push(as_warning(m));
     }
     out

@@ -6,6 +6,7 @@
 //! `docs/templates.md`.
 
 mod budget;
+pub mod fragment;
 mod funcs;
 mod gofmt;
 mod gotmpl;

@@ -55,6 +55,8 @@ fn render_line(out: &mut String, name: &str, line: &DLine) {
         (Some(lines), How::Unused) => {
             out.push_str(&format!("# {name}:{lines}\n"));
         }
+        // A line from an INCLUDEd fragment said where it came from in its last note.
+        (Some(lines), _) if line.note.last().is_some_and(|n| n.ends_with(&format!(" via {name}:{lines}"))) => {}
         (Some(lines), _) => out.push_str(&format!("# {name}:{lines}\n")),
         (None, How::Repeated) => out.push_str("# Again: a new Dockerfile stage starts (ARG is per stage; Docker clears CMD at ENTRYPOINT)\n"),
         (None, How::Onbuild) => out.push_str("# Held back to here: Docker fires a stage's ONBUILD triggers in every stage built FROM it\n"),

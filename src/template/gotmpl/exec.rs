@@ -172,7 +172,13 @@ impl<'a> Exec<'a> {
                     if matches!(kind(&v), GoKind::Missing | GoKind::Nil) {
                         let at = self.out.len();
                         let expression = self.expression(pipe);
-                        self.missing.push(Missing { action: *span, expression, rendered: Span::new(at, at + text.len()), shown: value::NO_VALUE });
+                        self.missing.push(Missing {
+                            action: *span,
+                            expression,
+                            rendered: Span::new(at, at + text.len()),
+                            shown: value::NO_VALUE,
+                            in_fragment: false,
+                        });
                     }
                     self.emit_action(span.start, &text, *span)?;
                 }
