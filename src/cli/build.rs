@@ -331,6 +331,8 @@ pub const TOOLS: [(&str, &str); 30] = [
     ("uname", "Debian: coreutils"),
     ("od", "Debian: coreutils"),
     ("sha256sum", "Debian: coreutils"),
+    ("head", "Debian: coreutils"),
+    ("wc", "Debian: coreutils"),
 ];
 
 /// The shell to run the script with, or a diagnostic naming every program missing from PATH.
