@@ -97,6 +97,14 @@ pub struct BuildArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = RUNNING)]
     pub jobs: Option<u32>,
 
+    /// Before the build, make each MOUNT volume that is not on the engine from DIR (see `sh build.sh --help`)
+    #[arg(long = "cache-from", value_name = "DIR", help_heading = RUNNING)]
+    pub cache_from: Option<PathBuf>,
+
+    /// After a successful build, save the MOUNT volumes (and MOUNTed-RUN cache images) to DIR for a CI cache
+    #[arg(long = "cache-to", value_name = "DIR", help_heading = RUNNING)]
+    pub cache_to: Option<PathBuf>,
+
     /// Print errors only
     #[arg(short = 'q', long, help_heading = RUNNING)]
     pub quiet: bool,
@@ -400,6 +408,11 @@ fn script_args(args: &BuildArgs) -> Vec<String> {
     }
     if let Some(n) = args.jobs {
         out.extend(["--jobs".into(), n.to_string()]);
+    }
+    for (flag, dir) in [("--cache-from", &args.cache_from), ("--cache-to", &args.cache_to)] {
+        if let Some(dir) = dir {
+            out.extend([flag.into(), dir.to_string_lossy().into_owned()]);
+        }
     }
     out
 }

@@ -403,13 +403,13 @@ rc_cache_command() {
   case $rc_cache_cmd in
     ls)
       if [ ! -s "$rc_tmp/table" ]; then
-        rc_say "no MOUNT volumes of ${rc_cache_all:+every build id}${rc_cache_all:-build id $rc_build_id} on this engine"
+        if [ "${rc_cache_all:-0}" = 1 ]; then rc_say "no rockerc MOUNT volumes on this engine"; else rc_say "no MOUNT volumes of build id $rc_build_id on this engine"; fi
         exit 0
       fi
       awk -F '\t' -v now="$rc_now_s" -v all="${rc_cache_all:-0}" '
-        BEGIN { printf "%-36s %10s  %-10s  %s\n", "VOLUME", "SIZE", "LAST USE", all == 1 ? "MOUNT PATH (BUILD ID)" : "MOUNT PATH" }
+        BEGIN { printf "%-30s %10s  %-10s  %s\n", "VOLUME", "SIZE", "LAST USE", all == 1 ? "MOUNT PATH (BUILD ID)" : "MOUNT PATH" }
         { age = int((now - $2) / 86400); when = age == 0 ? "today" : age " days ago"
-          printf "%-36s %10s  %-10s  %s%s\n", $1, $3, when, $4, all == 1 ? " (" $5 ")" : "" }' "$rc_tmp/table"
+          printf "%-30s %10s  %-10s  %s%s\n", $1, $3, when, $4, all == 1 ? " (" $5 ")" : "" }' "$rc_tmp/table"
       ;;
     prune)
       rc_removed=0 rc_failed=0
