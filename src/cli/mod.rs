@@ -6,7 +6,7 @@
 //! Nothing is written to stdout unless the compile succeeded, and `-o DIR` is replaced as a
 //! whole or not at all.
 //!
-//! A Rockerfile named `build`, `completions` or `man` is compiled with `rockerc ./build` (or
+//! A Rockerfile named `build`, `completions`, `man` or `cache` is compiled with `rockerc ./build` (or
 //! `-f build`): the bare word is the subcommand.
 
 mod build;
