@@ -133,7 +133,12 @@ rc_cache_restore() {
   case $rc_m_state in
     none) rc_cache_note "--cache-from $rc_from: no cache there yet (the first build fills it with --cache-to); building without it"; return 0 ;;
     corrupt) rc_warn "--cache-from $rc_from: not restored, $rc_m_why; building without it"; return 0 ;;
-    other) rc_warn "--cache-from $rc_from: not restored, it holds the cache of build id '$rc_m_id', not of '$rc_build_id' (--id names the build id); building without it"; return 0 ;;
+    other)
+      # Printed, so only its printable characters: DIR is anyone's who can write the CI cache.
+      rc_m_id=$(printf '%s' "$rc_m_id" | tr -cd '[:print:]' | cut -c 1-200)
+      rc_warn "--cache-from $rc_from: not restored, it holds the cache of build id '$rc_m_id', not of '$rc_build_id' (--id names the build id); building without it"
+      return 0
+      ;;
   esac
   if [ "$rc_m_signed" = 0 ] && [ -n "${ROCKERC_CACHE_KEY:-}" ]; then
     rc_warn "--cache-from $rc_from: not restored, it is not signed with ROCKERC_CACHE_KEY; building without it"
@@ -202,6 +207,8 @@ rc_cache_restore_images() {
     rc_warn "--cache-from $rc_from: the MOUNTed RUNs' cached images not loaded, their archive $rc_file is missing or does not match its hash"
     return 0
   fi
+  # The archive leaves the FROM images' layers out: the engine must have them.
+  for rc_b in $rc_externals; do rc_base "$rc_b" FROM; done
   # Those already on the engine keep their images: what each is now, put back after the load.
   : > "$rc_tmp/cache-had"
   while IFS= read -r rc_name; do
@@ -346,12 +353,36 @@ rc_cache_save_images() {
     # shellcheck disable=SC2046 # image ids and names: one word each
     docker save -o "$rc_stage_dir/images.tar" $(cat "$rc_tmp/cache-ids" "$rc_tmp/cache-tags.sorted") 2> "$rc_tmp/cache.err" ||
       { sed -n '1,3s/^/  /p' "$rc_tmp/cache.err" >&2; rc_warn "--cache-to: the MOUNTed RUNs' cached images could not be saved"; return 0; }
+    rc_strip_base_layers "$rc_stage_dir/images.tar" ||
+      { rc_warn "--cache-to: the MOUNTed RUNs' cached images could not be saved (cannot repack $rc_stage_dir/images.tar)"; return 0; }
     rc_sum=$(rc_sha256 "$rc_stage_dir/images.tar")
     rc_size=$(wc -c < "$rc_stage_dir/images.tar" | tr -d ' ')
     rc_place_archive "$rc_stage_dir/images.tar" "$rc_sum" "$rc_size"
     printf 'images\t%s\t%s\t%s.tar\t%s\n' "$rc_size" "$rc_sum" "$rc_sum" "$rc_set" >> "$rc_stage_dir/manifest"
   fi
   sed "s/^/image$rc_tab/" "$rc_tmp/cache-tags.sorted" >> "$rc_stage_dir/manifest"
+}
+
+# rc_strip_base_layers TAR: takes the FROM images' layers out of a `docker save` archive (a layer
+# file's SHA-256 is its diff id): `docker load` reads a layer's file only when the engine does not
+# have the layer, and the engine that loads it has the FROM images (rc_cache_restore_images pulls
+# them first). Without them the archive is as large as the builder image.
+rc_strip_base_layers() {
+  # shellcheck disable=SC2086 # image names: one word each
+  docker image inspect --format '{{range .RootFS.Layers}}{{println .}}{{end}}' -- $rc_externals 2>/dev/null |
+    sed -n 's/^sha256://p' | sort -u > "$rc_tmp/base-layers" || :
+  [ -s "$rc_tmp/base-layers" ] || return 0
+  rc_unpacked="$rc_stage_dir/images.d"
+  if ! mkdir "$rc_unpacked" || ! tar -xf "$1" -C "$rc_unpacked"; then return 1; fi
+  rm -f "$1"
+  find "$rc_unpacked" -type f \( -name layer.tar -o -path '*/blobs/sha256/*' \) > "$rc_tmp/layer-files"
+  while IFS= read -r rc_f; do
+    rc_h=$(rc_sha256 "$rc_f") || return 1
+    if grep -qxF -e "$rc_h" "$rc_tmp/base-layers"; then rm -f "$rc_f"; fi
+  done < "$rc_tmp/layer-files"
+  # shellcheck disable=SC2046 # the archive's top-level names: hex ids and docker's own files
+  (cd "$rc_unpacked" && tar -cf "$1" $(ls -A)) || return 1
+  rm -rf "$rc_unpacked"
 }
 
 # Records when this build used its volumes, for --cache-ls and --cache-prune: a file per volume
