@@ -308,7 +308,7 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
 /// provides it on Debian. `tar` packs each IMPORT (GNU tar, or BusyBox's).
-pub const TOOLS: [(&str, &str); 30] = [
+pub const TOOLS: [(&str, &str); 31] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
@@ -339,7 +339,6 @@ pub const TOOLS: [(&str, &str); 30] = [
     ("uname", "Debian: coreutils"),
     ("od", "Debian: coreutils"),
     ("sha256sum", "Debian: coreutils"),
-    ("head", "Debian: coreutils"),
     ("wc", "Debian: coreutils"),
 ];
 

@@ -36,7 +36,8 @@ pub fn run(command: &CacheCommand) -> i32 {
         eprintln!("rockerc: error: no `sh` on PATH");
         return 1;
     };
-    let mut script = String::from("set -eu\nrc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile=''\n");
+    // One block like every script rockerc writes (emit::sh::READ_WHOLE says why).
+    let mut script = String::from("{\nset -eu\nrc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile='' rc_reads_context=0\n");
     script.push_str(&format!(
         "rc_build_id={} rc_cache_all={} rc_cache_cmd={what} rc_older_than={}\n",
         sh_quote(args.id.as_deref().unwrap_or("")),
@@ -44,7 +45,7 @@ pub fn run(command: &CacheCommand) -> i32 {
         older_than.map(|d| d.to_string()).unwrap_or_default()
     ));
     script.push_str(&runtime());
-    script.push_str("\nrc_cache_command\n");
+    script.push_str("\nrc_cache_command\n}\n");
     let file = match tempfile::Builder::new().prefix("rockerc-cache-").suffix(".sh").tempfile() {
         Ok(f) => f,
         Err(e) => {

@@ -21,7 +21,7 @@
 
 # rc_volume_name DEST: sets rc_vol, the volume `MOUNT DEST` uses under this build id.
 rc_volume_name() {
-  rc_vol="rockerc_${rc_id_hash}_$(printf '%s' "$1" | cksum | cut -d ' ' -f 1)"
+  rc_vol="rockerc_${rc_id_hash}_$(rc_hash "$1")"
 }
 
 # rc_cache_dir_arg OPTION VALUE: sets rc_dir_arg, VALUE as an absolute path.
@@ -75,7 +75,7 @@ rc_cache_container() {
 rc_existing_volumes() {
   docker volume ls -q --filter "name=rockerc_${rc_id_hash}_" > "$rc_tmp/volumes.all" 2>/dev/null ||
     rc_die "cannot list the engine's volumes"
-  grep "^rockerc_${rc_id_hash}_[0-9]*\$" "$rc_tmp/volumes.all" > "$rc_tmp/volumes" || :
+  grep "^rockerc_${rc_id_hash}_[0-9a-f]*\$" "$rc_tmp/volumes.all" > "$rc_tmp/volumes" || :
 }
 
 # rc_read_manifest DIR: checks DIR/manifest and sets rc_m_state: none (no DIR or no manifest),
@@ -405,7 +405,7 @@ rc_cache_command() {
   rc_check_docker
   rc_lock_image
   if [ "${rc_cache_all:-0}" = 1 ]; then rc_prefix=rockerc_; else rc_prefix="rockerc_${rc_id_hash}_"; fi
-  docker volume ls -q --filter "name=$rc_prefix" 2>/dev/null | grep "^$rc_prefix" | grep '^rockerc_[0-9]*_[0-9]*$' > "$rc_tmp/volumes" || :
+  docker volume ls -q --filter "name=$rc_prefix" 2>/dev/null | grep "^$rc_prefix" | grep '^rockerc_[0-9a-f]*_[0-9a-f]*$' > "$rc_tmp/volumes" || :
   mkdir "$rc_tmp/uses"
   rc_new_container
   if docker create --pull never --name "$rc_ctr" --mount type=volume,src=rockerc-cache-uses,dst=/uses rockerc-lock:1 /rockerc-cache-never-runs > /dev/null 2>&1; then
@@ -438,9 +438,9 @@ rc_cache_command() {
         exit 0
       fi
       awk -F '\t' -v now="$rc_now_s" -v all="${rc_cache_all:-0}" '
-        BEGIN { printf "%-30s %10s  %-10s  %s\n", "VOLUME", "SIZE", "LAST USE", all == 1 ? "MOUNT PATH (BUILD ID)" : "MOUNT PATH" }
+        BEGIN { printf "%-73s %10s  %-10s  %s\n", "VOLUME", "SIZE", "LAST USE", all == 1 ? "MOUNT PATH (BUILD ID)" : "MOUNT PATH" }
         { age = int((now - $2) / 86400); when = age == 0 ? "today" : age " days ago"
-          printf "%-30s %10s  %-10s  %s%s\n", $1, $3, when, $4, all == 1 ? " (" $5 ")" : "" }' "$rc_tmp/table"
+          printf "%-73s %10s  %-10s  %s%s\n", $1, $3, when, $4, all == 1 ? " (" $5 ")" : "" }' "$rc_tmp/table"
       ;;
     prune)
       rc_removed=0 rc_failed=0
