@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -300,7 +301,11 @@ fn cache_ls_and_prune_show_and_remove_a_build_ids_volumes() {
     b.ok(&[], None);
     let (ls, _) = b.ok(&["--cache-ls"], None);
     let row: Vec<&str> = ls.lines().nth(1).expect("a row").split_whitespace().collect();
-    assert!(row[0].starts_with("rockerc_"), "{ls}");
+    // The name the script gives the volume is the one the BuildKit backend gives its cache: 128
+    // bits of the SHA-256 of the build id, then of the MOUNT path (not a CRC another id can match).
+    let h = |t: &str| -> String { sha2::Sha256::digest(t.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect() };
+    assert_eq!(row[0], format!("rockerc_{}_{}", h(&b.id), h("/cache")), "{ls}");
+    assert_eq!(docker_str(&["volume", "inspect", "--format", "{{.Name}}", row[0]]), row[0], "the engine has it by that name");
     assert_eq!(&row[2..], ["today", "/cache"], "{ls}");
     // rockerc's own command sees the same, by build id.
     let out = run_ok(rockerc().args(["cache", "ls", "--id", &b.id]));
