@@ -97,6 +97,14 @@ pub struct BuildArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = RUNNING)]
     pub jobs: Option<u32>,
 
+    /// Before the build, make each MOUNT volume that is not on the engine from DIR (see `sh build.sh --help`)
+    #[arg(long = "cache-from", value_name = "DIR", help_heading = RUNNING)]
+    pub cache_from: Option<PathBuf>,
+
+    /// After a successful build, save the MOUNT volumes (and MOUNTed-RUN cache images) to DIR for a CI cache
+    #[arg(long = "cache-to", value_name = "DIR", help_heading = RUNNING)]
+    pub cache_to: Option<PathBuf>,
+
     /// Print errors only
     #[arg(short = 'q', long, help_heading = RUNNING)]
     pub quiet: bool,
@@ -300,7 +308,7 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
 
 /// What the generated script runs besides shell built-ins (see src/emit/runtime.sh), with what
 /// provides it on Debian. `tar` packs each IMPORT (GNU tar, or BusyBox's).
-pub const TOOLS: [(&str, &str); 30] = [
+pub const TOOLS: [(&str, &str); 31] = [
     ("docker", "the Docker CLI (Debian: apt-get install docker.io)"),
     ("sh", "a POSIX shell (Debian: dash)"),
     ("awk", "Debian: mawk"),
@@ -331,6 +339,7 @@ pub const TOOLS: [(&str, &str); 30] = [
     ("uname", "Debian: coreutils"),
     ("od", "Debian: coreutils"),
     ("sha256sum", "Debian: coreutils"),
+    ("wc", "Debian: coreutils"),
 ];
 
 /// The shell to run the script with, or a diagnostic naming every program missing from PATH.
@@ -398,6 +407,11 @@ fn script_args(args: &BuildArgs) -> Vec<String> {
     }
     if let Some(n) = args.jobs {
         out.extend(["--jobs".into(), n.to_string()]);
+    }
+    for (flag, dir) in [("--cache-from", &args.cache_from), ("--cache-to", &args.cache_to)] {
+        if let Some(dir) = dir {
+            out.extend([flag.into(), dir.to_string_lossy().into_owned()]);
+        }
     }
     out
 }

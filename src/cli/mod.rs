@@ -6,10 +6,11 @@
 //! Nothing is written to stdout unless the compile succeeded, and `-o DIR` is replaced as a
 //! whole or not at all.
 //!
-//! A Rockerfile named `build`, `completions` or `man` is compiled with `rockerc ./build` (or
+//! A Rockerfile named `build`, `completions`, `man` or `cache` is compiled with `rockerc ./build` (or
 //! `-f build`): the bare word is the subcommand.
 
 mod build;
+mod cache;
 mod docs;
 
 pub use build::TOOLS;
@@ -127,6 +128,10 @@ pub enum Command {
     },
     /// Print the man page, as roff (for example `rockerc man | man -l -`)
     Man,
+    /// List or remove the MOUNT volumes builds keep on the engine (`sh build.sh --cache-ls` and
+    /// `--cache-prune` do the same for their own build id)
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 /// What `--emit` writes.
@@ -191,6 +196,7 @@ pub fn main() -> i32 {
         Some(Command::Build(args)) => build::run(args),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
+        Some(Command::Cache(c)) => cache::run(c),
         None => run(&cli),
     }
 }

@@ -17,6 +17,14 @@ Options:
                   let a MOUNT bind PATH (or anything under it) outside the build context
                   (repeatable; also ROCKERC_ALLOW_MOUNT=PATH:PATH...)
   -j, --jobs N    build at most N independent stages at a time (default: the number of CPUs)
+  --cache-from DIR
+                  before the build, make each MOUNT volume that is not on the engine from DIR
+                  (one that is stays as it is)
+  --cache-to DIR  after a successful build, save the MOUNT volumes (and, with ROCKERC_CACHE_KEY,
+                  the MOUNTed RUNs' cached images) to DIR, for a CI cache to keep
+  --cache-ls      list this build id's MOUNT volumes: size, last use, MOUNT path
+  --cache-prune [--older-than DAYS]
+                  remove this build id's MOUNT volumes (those not used for DAYS days)
   -q, --quiet     print errors only
   -v, --verbose   stream Docker's own output
   -h, --help      print this help
@@ -48,6 +56,7 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_jobs_max=
   rc_allow_given=''
+  rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
   rc_context_recorded=$rc_context rc_context_given=0
   while [ $# -gt 0 ]; do
     case $1 in
@@ -66,6 +75,14 @@ rc_parse_args() {
       -j|--jobs) [ $# -ge 2 ] || rc_usage_error "--jobs needs a number"; rc_jobs_max=$2; shift ;;
       -j*) rc_jobs_max=${1#-j} ;;
       --jobs=*) rc_jobs_max=${1#--jobs=} ;;
+      --cache-to) [ $# -ge 2 ] || rc_usage_error "--cache-to needs a directory"; rc_cache_dir_arg --cache-to "$2"; rc_cache_to=$rc_dir_arg; shift ;;
+      --cache-to=*) rc_cache_dir_arg --cache-to "${1#--cache-to=}"; rc_cache_to=$rc_dir_arg ;;
+      --cache-from) [ $# -ge 2 ] || rc_usage_error "--cache-from needs a directory"; rc_cache_dir_arg --cache-from "$2"; rc_cache_from=$rc_dir_arg; shift ;;
+      --cache-from=*) rc_cache_dir_arg --cache-from "${1#--cache-from=}"; rc_cache_from=$rc_dir_arg ;;
+      --cache-ls) rc_cache_cmd='ls' ;;
+      --cache-prune) rc_cache_cmd=prune ;;
+      --older-than) [ $# -ge 2 ] || rc_usage_error "--older-than needs a number of days"; rc_older_than=$2; shift ;;
+      --older-than=*) rc_older_than=${1#--older-than=} ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
@@ -76,6 +93,11 @@ rc_parse_args() {
   case $rc_jobs_max in
     '') ;;
     *[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
+  esac
+  case $rc_older_than in
+    '') ;;
+    *[!0-9]*) rc_usage_error "--older-than needs a whole number of days" ;;
+    *) [ "$rc_cache_cmd" = prune ] || rc_usage_error "--older-than goes with --cache-prune" ;;
   esac
 }
 
@@ -311,6 +333,12 @@ rc_cleanup() {
     done < "$rc_tmp/containers"
   fi
   if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
+  # An interrupted --cache-to: its unfinished archives (DIR still has its old manifest and what
+  # that names); an interrupted --cache-from: the volumes it had not finished filling.
+  if [ -n "${rc_stage_dir:-}" ]; then rm -rf "$rc_stage_dir"; fi
+  if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/restoring" ]; then
+    while IFS= read -r rc_v; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done < "$rc_tmp/restoring"
+  fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ -n "${rc_lock_id:-}" ]; then docker rm -f -v "$rc_lock_id" >/dev/null 2>&1 || :; fi
   exit "$rc_status"
@@ -379,8 +407,12 @@ rc_lock() {
   rc_whoami
   printf '%s\n' "$rc_run_id" > "$rc_tmp/run-id"
   rc_waited=0
+  # A build with MOUNT volumes records their use in the volume rockerc-cache-uses through its lock
+  # (rc_cache_record_use): no container of its own.
   while :; do
-    if rc_lock_id=$(docker create --pull never --name "$rc_lock_name" --label "rockerc.lock=$rc_me" \
+    set --
+    if [ -n "$rc_volumes" ]; then set -- --mount type=volume,src=rockerc-cache-uses,dst=/uses; fi
+    if rc_lock_id=$(docker create --pull never --name "$rc_lock_name" --label "rockerc.lock=$rc_me" "$@" \
       rockerc-lock:1 /rockerc-lock-never-runs 2> "$rc_tmp/lock.err"); then
       return 0
     fi
@@ -485,12 +517,15 @@ rc_reap() {
   rc_dead_run=$(printf '%s\n' "$1" | cut -d ' ' -f 4)
   rc_dead_tmp=$(printf '%s\n' "$1" | cut -d ' ' -f 5-)
   case $rc_dead_run in ''|*[!A-Za-z0-9]*) rc_dead_run= ;; esac
+  rc_dead_restoring=
   rc_say "a build of $rc_rockerfile that held the lock is gone; removing what it left"
   case $rc_dead_tmp in
     /*/rockerc.*)
       if [ -n "$rc_dead_run" ] && [ -d "$rc_dead_tmp" ] && [ ! -L "$rc_dead_tmp" ] && [ -f "$rc_dead_tmp/run-id" ] &&
         [ "$(cat "$rc_dead_tmp/run-id" 2>/dev/null)" = "$rc_dead_run" ]; then
         rm -f "$rc_dead_tmp"/run.*/secret.* 2>/dev/null || :
+        # Volumes its --cache-from had not finished filling: removed once its containers are.
+        if [ -f "$rc_dead_tmp/restoring" ]; then rc_dead_restoring=$(grep '^rockerc_[0-9a-f]*_[0-9a-f]*$' "$rc_dead_tmp/restoring" 2>/dev/null) || :; fi
         rm -rf "$rc_dead_tmp" 2>/dev/null || :
       fi
       ;;
@@ -504,6 +539,7 @@ rc_reap() {
     done < "$rc_tmp/dead"
     [ "$rc_sweep" = 2 ] || sleep 1
   done
+  for rc_v in $rc_dead_restoring; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
@@ -718,7 +754,7 @@ rc_mounts() {
   while [ "$1" != -- ]; do
     case $1 in
       v)
-        rc_vol="rockerc_${rc_id_hash}_$(rc_hash "$2")"
+        rc_volume_name "$2"
         rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
         shift 2
         rc_shift=$((rc_shift + 2))
@@ -892,6 +928,7 @@ rc_run() {
     [ -n "${rc_hit%% *}" ] && [ "${rc_hit#* }" = "$rc_cache_label $(rc_sign "${rc_hit%% *}")" ]; then
     rc_img=${rc_hit%% *}
     rc_cached="cached, "
+    printf '%s\n' "$rc_cache" >> "$rc_tmp/cache-tags"
     return 0
   fi
   rc_real_binds=0
@@ -917,7 +954,9 @@ rc_run() {
 rc_cache_entry() {
   [ -n "$rc_sign_key" ] || return 0
   printf 'FROM %s\nLABEL rockerc.cache="%s %s"\n' "$rc_img" "$rc_cache_label" "$(rc_sign "$rc_img")" > "$rc_tmp/cache.$rc_step.Dockerfile"
-  docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1 || :
+  if docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1; then
+    printf '%s\n' "$rc_cache" >> "$rc_tmp/cache-tags"
+  fi
 }
 
 rc_run_once() {
@@ -1832,7 +1871,7 @@ rc_inputs_at_start() {
 }
 
 rc_up_to_date() {
-  [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] || return 1
+  [ "$rc_no_cache$rc_pull$rc_attach$rc_push" = 0000 ] && [ -z "$rc_cache_to$rc_cache_from" ] || return 1
   rc_stamp_file
   [ -f "$rc_stamp" ] || return 1
   { IFS= read -r rc_was_id && IFS= read -r rc_was_context && IFS= read -r rc_was_inputs &&
