@@ -412,7 +412,14 @@ rc_cache_command() {
     docker cp "$rc_ctr:/uses/." - 2>/dev/null | tar -xf - -C "$rc_tmp/uses" 2>/dev/null || :
     rc_rm_container
   fi
-  docker system df -v --format '{{range .Volumes}}{{.Name}} {{.Size}}{{println}}{{end}}' > "$rc_tmp/sizes" 2>/dev/null || :
+  # The engine runs one disk-usage query at a time and refuses a second ("a disk usage operation
+  # is already running"): another build's size report or `cache ls` may hold it, so ask again.
+  rc_try=0
+  until docker system df -v --format '{{range .Volumes}}{{.Name}} {{.Size}}{{println}}{{end}}' > "$rc_tmp/sizes" 2>/dev/null; do
+    rc_try=$((rc_try + 1))
+    if [ "$rc_try" -ge 10 ]; then : > "$rc_tmp/sizes"; break; fi
+    sleep 1
+  done
   : > "$rc_tmp/table"
   rc_now_s=$(date +%s)
   while IFS= read -r rc_vol; do
