@@ -13,7 +13,7 @@ the binary before a refactor and after each step, then compare the two trees:
 
 The inputs: every golden example (with its vars.yml and env), every Rockerfile under
 tests/fixtures (a diagnostics fixture with the arguments, files and stdin its header names),
-the shared corpus (with the variables its README lists, as tests/corpus.rs passes them), the
+the shared corpus (with the variables its README lists, as tests/integration/corpus.rs passes them), the
 BuildKit parser conformance files, and a few files from the shared generator. Each compiles in a
 fixed directory under /tmp/rockerc-oracle-work, so that paths in the output (the build id of the
 BuildKit backend, the context in warnings) are the same in every run.
@@ -48,7 +48,7 @@ MODES = {
     "buildkit-options": ["--emit", "buildkit", "--id", "oracle-id", "--build-arg", "ORACLE=1", "--secret", "TOKEN", "-o", "out"],
 }
 
-# As tests/corpus.rs: values for variables whose use needs more than any string.
+# As tests/integration/corpus.rs: values for variables whose use needs more than any string.
 CORPUS_VALUES = {
     "ARCH": "amd64", "BASE_IMAGE": "ubuntu:16.04", "DockerImage": "okdocker/nginx:1.0", "DOCKER_IMAGE": "igalia/mesa",
     "NginxVariant": "stable", "USE_TXC_DXTN": "yes", "TARGET": "x11_egl", "DEBUG": "true", "SERVICE": "api",

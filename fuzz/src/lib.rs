@@ -1,4 +1,4 @@
-//! What the fuzz targets check, shared with `tests/fuzz_regressions.rs` (which includes this file
+//! What the fuzz targets check, shared with `tests/integration/fuzz_regressions.rs` (which includes this file
 //! as a module), so a crash input replays through exactly the checks that found it.
 //!
 //! Every target takes arbitrary bytes and must end in a result or in diagnostics, never a panic,
@@ -18,7 +18,7 @@
 //! code, and every diagnostic (errors and warnings) must render as text and as JSON.
 //!
 //! Bytes that are not UTF-8 never reach the library: the CLI rejects them with `not-utf8`
-//! (tests/cli.rs, tests/fuzz_regressions.rs) and the library takes `&str`. The targets decode
+//! (tests/integration/cli.rs, tests/integration/fuzz_regressions.rs) and the library takes `&str`. The targets decode
 //! with `String::from_utf8_lossy` rather than skipping such inputs, so a mutation that breaks a
 //! character still exercises the stages (as U+FFFD) instead of wasting a run.
 

@@ -109,10 +109,14 @@ rc_csv() {
   esac
 }
 
-# Quotes one word for eval: 'it'\''s'.
+# Quotes one word for eval: 'it'\''s'. (The x keeps the word's trailing newlines, which the
+# command substitution would strip.)
 rc_q() {
   case $1 in
-    *\'*) printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+    *\'*)
+      rc_qw=$(printf '%sx' "$1" | sed "s/'/'\\\\''/g")
+      printf "'%s' " "${rc_qw%x}"
+      ;;
     *) printf "'%s' " "$1" ;;
   esac
 }

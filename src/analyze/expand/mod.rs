@@ -4,7 +4,7 @@
 //! rockerc has to know at compile time what `WORKDIR $HOME/app` or `ENV PATH=$PATH:/opt/bin`
 //! will mean to Docker, so this is a port of the behaviour of BuildKit's
 //! `frontend/dockerfile/shell` lexer, pinned by BuildKit's own `envVarTest` and `wordsTest` data
-//! (see `tests/conformance_shell.rs`). In short:
+//! (see `tests/integration/conformance_shell.rs`). In short:
 //!
 //! - `'…'` is literal. In `"…"` only `\"`, `\$` and `\\` are escapes and `$` expands. Outside
 //!   quotes `\x` is `x` and a trailing lone `\` is dropped. The escape character is the lexer's
