@@ -290,7 +290,7 @@ rc_word '$x'; echo"#;
 
 /// What every lock test sets before rc_lock: this build's temporary directory (as rc_setup makes
 /// it), its run id and the hash of its build id.
-const LOCK_SETUP: &str = r#"rc_quiet=0 rc_rockerfile=Rockerfile rc_main_pid=$$ rc_id_hash=42
+const LOCK_SETUP: &str = r#"rc_quiet=0 rc_rockerfile=Rockerfile rc_main_pid=$$ rc_id_hash=42 rc_volumes=''
 rc_tmp=$(mktemp -d "$TMPDIR/rockerc.XXXXXX")
 mkdir "$rc_tmp/empty"
 rc_run_id=${rc_tmp##*.}
@@ -420,7 +420,8 @@ fn a_dead_holder_label_cannot_make_the_lock_remove_another_directory() {
 // The no-op stamps
 
 /// A project compiled with `-o build`: a Rockerfile that COPYs one file, and the plan's own
-/// definitions (build.sh without its last line, `rc_main "$@"`) to source.
+/// definitions to source (build.sh is one block, `{ ... rc_main "$@"; exit; }`: without the
+/// braces and the call).
 fn stamped_project(bench: &Bench) -> PathBuf {
     let proj = bench.path("proj");
     std::fs::create_dir_all(proj.join("src")).unwrap();
@@ -429,7 +430,8 @@ fn stamped_project(bench: &Bench) -> PathBuf {
     std::fs::write(proj.join("unrelated.txt"), "not read by the build\n").unwrap();
     Test::at(&proj).args(["-o", "build", "Rockerfile"]).status(0).run();
     let script = std::fs::read_to_string(proj.join("build/build.sh")).unwrap();
-    let plan = script.strip_suffix("rc_main \"$@\"\n").expect("build.sh ends by calling rc_main");
+    let plan = script.strip_suffix("rc_main \"$@\"\nexit\n}\n").expect("build.sh ends by calling rc_main");
+    let plan = plan.replacen("\n{\n", "\n", 1);
     std::fs::write(proj.join("build/plan.sh"), plan).unwrap();
     for (image, id) in [("rockerc-test/busybox", "sha256:base1"), ("rockerc-noop/app:1", "sha256:app1"), ("sha256:app1", "sha256:app1")] {
         std::fs::write(bench.path("fake/images").join(image.replace('/', "_")), format!("{id}\n")).unwrap();
@@ -442,9 +444,11 @@ fn plan_script(args: &str, then: &str) -> String {
     format!("cd proj/build\n. ./plan.sh\nrc_parse_args {args}\nrc_resolve_context\n{then}")
 }
 
-/// What a finished build does last: writes the stamp (the one stage built `sha256:app1`).
+/// A build, as the stamp sees it: notes the inputs before any step reads them, and when done
+/// writes the stamp (the one stage built `sha256:app1`).
 const WRITE_STAMP: &str = r#"rc_tmp=$(mktemp -d "$TMPDIR/rockerc.XXXXXX")
 mkdir "$rc_tmp/img" "$rc_tmp/empty"
+rc_inputs_at_start
 echo sha256:app1 > "$rc_tmp/img/stage.0"
 : > "$rc_tmp/steps"; : > "$rc_tmp/tags"
 rc_write_stamp
