@@ -176,16 +176,23 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
-    let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
-    let plan = lower::lower(&program, &graph, file, &map, &lower_options).map_err(|d| fail(d, &map))?;
-    let host_mounts = plan.host_mounts.iter().map(|m| emit::host_mount_line(&plan.source_name, m, &options.allow_mounts)).collect();
+    // After the graph, so that a Rockerfile with errors of both kinds reports the graph's first.
+    analyze::check_steps(&program, &options.template.secrets).map_err(|d| fail(d, &map))?;
+    // The name as the output's comments show it (control characters escaped).
+    let source_name = lower::one_line_name(&file.name);
+    let host_mounts = lower::host_mounts(&program, file, &map).iter().map(|m| emit::host_mount_line(&source_name, m, &options.allow_mounts)).collect();
     let text = |script: String| emit::Emitted { script, files: Vec::new() };
+    // Only the lowering of the backend asked for runs.
+    let sh_plan = || {
+        let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
+        lower::lower(&program, &graph, file, &map, &lower_options)
+    };
     let output = match backend {
-        emit::Backend::Sh if explain => text(emit::explain_sh(&plan, file)),
-        emit::Backend::Sh => emit::sh(&plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref()),
+        emit::Backend::Sh if explain => text(emit::explain_sh(&sh_plan(), file)),
+        emit::Backend::Sh => emit::sh(&sh_plan(), options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref()),
         emit::Backend::Dot => text(emit::dot(&lower::picture(&program, &graph, file, &map))),
         emit::Backend::Buildkit => {
-            let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &plan.source_name));
+            let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &source_name));
             let ms = lower::buildkit::plan(&program, &graph, file, &map, &build_id, &options.template.secrets).map_err(|d| fail(d, &map))?;
             if explain {
                 text(emit::explain_buildkit(&ms, file))

@@ -14,10 +14,12 @@ pub mod expand;
 mod imageref;
 mod rocker;
 mod scope;
+mod steps;
 
 pub use imageref::{ImageName, RefError};
 pub use rocker::{in_context_path, normalize, Mount, Transfer};
 pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
+pub use steps::{arg_env, check_steps, mount_holding, refers_to, StageState};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};

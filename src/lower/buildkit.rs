@@ -726,7 +726,7 @@ impl<'a> Planner<'a> {
 
     /// The `--secret` names the RUN refers to (`$NAME`, `${NAME}`).
     fn env_secrets_of(&self, item: &Item) -> Vec<String> {
-        self.env_secrets.iter().filter(|name| super::refers_to(&item.text, name)).cloned().collect()
+        self.env_secrets.iter().filter(|name| crate::analyze::refers_to(&item.text, name)).cloned().collect()
     }
 
     /// Whether the stage's SHELL (default `/bin/sh -c`) understands `NAME=$(cat f) && export NAME`.

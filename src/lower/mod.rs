@@ -23,6 +23,7 @@ pub use picture::{picture, Image, MountSource, Order, Picture, PictureStage, Row
 pub use plan::*;
 pub use sh::lower;
 
+use crate::analyze::{Op, Program};
 use crate::source::{SourceFile, SourceMap, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,21 +60,25 @@ pub fn build_arg_name(alias: &str) -> String {
     alias.to_uppercase().replace(['-', '.'], "_")
 }
 
-/// Whether shell-like text refers to the variable `name`.
-pub fn refers_to(text: &str, name: &str) -> bool {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        let after = &rest[i + 1..];
-        let candidate = after.strip_prefix('{').unwrap_or(after);
-        if let Some(tail) = candidate.strip_prefix(name) {
-            if !tail.starts_with(is_name) {
-                return true;
+/// Every MOUNT of a host path, in the order written: what the script's header lists and
+/// `--allow-mount` is about.
+pub fn host_mounts(program: &Program, file: &SourceFile, map: &SourceMap) -> Vec<HostMount> {
+    let mut out = Vec::new();
+    for item in program.stages.iter().flat_map(|s| &s.items) {
+        let Op::Mount(ms) = &item.op else { continue };
+        for m in ms {
+            if let Mount::Bind { src, dest, .. } = m {
+                out.push(HostMount {
+                    src: src.value.clone(),
+                    dest: dest.value.clone(),
+                    read_only: m.read_only(),
+                    lines: lines_of(file, map, item.span),
+                    src_at: src.span.start,
+                });
             }
         }
-        rest = after;
     }
-    false
+    out
 }
 
 /// A JSON string literal (for the exec-form lines rockerc writes itself).

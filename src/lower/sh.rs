@@ -13,33 +13,24 @@
 //! where an image leaves the stage.
 
 use super::plan::*;
-use super::{build_arg_name, one_line_name, refers_to, Lines};
+use super::{build_arg_name, one_line_name, Lines};
 use crate::analyze::expand::Lexer;
-use crate::analyze::{normalize, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, Transfer, VarValue};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::analyze::{
+    arg_env, mount_holding, normalize, refers_to, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, StageState,
+    Transfer,
+};
 use crate::graph::StageGraph;
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::syntax::Keyword;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// The image configuration Docker tracks through a stage that matters at compile time.
-#[derive(Clone, Debug)]
-struct StageState {
-    /// Absolute WORKDIR, when the Rockerfile makes it known.
-    workdir: Option<String>,
-    shell: Vec<String>,
-}
-
-impl Default for StageState {
-    fn default() -> Self {
-        StageState { workdir: None, shell: vec!["/bin/sh".into(), "-c".into()] }
-    }
-}
-
 /// `file` is the Rockerfile as the user wrote it and `map` takes spans of the rendered text back
 /// to it: every line number in the output is a line of the file the user wrote.
-pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, options: &LowerOptions) -> Result<BuildPlan, Diagnostics> {
+///
+/// The program has passed [`crate::analyze::check_steps`]: every step here can run, so lowering
+/// cannot fail.
+pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, options: &LowerOptions) -> BuildPlan {
     // The name appears in `#` comments of the script and of the Dockerfiles: a newline in a file
     // name must not end such a comment and start a command or an instruction.
     let display_name = one_line_name(&file.name);
@@ -54,11 +45,9 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         map,
         options,
         steps: 0,
-        errors: Vec::new(),
         states: BTreeMap::new(),
         export_ids: BTreeMap::new(),
         saves_needed: needed_saves(program),
-        host_mounts: Vec::new(),
     };
     for (id, e) in graph.exports.iter().enumerate() {
         lw.export_ids.insert((e.stage, e.item), id);
@@ -66,9 +55,6 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
     let mut stages = Vec::new();
     for stage in &program.stages {
         stages.push(lw.stage(stage));
-    }
-    if !lw.errors.is_empty() {
-        return Err(Diagnostics(lw.errors));
     }
     let mut externals: Vec<String> = program
         .stages
@@ -91,7 +77,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .collect();
     copy_from_images.sort();
     copy_from_images.dedup();
-    Ok(BuildPlan {
+    BuildPlan {
         source_name: source_name.to_string(),
         escape: (program.escape != '\\').then_some(program.escape),
         stages,
@@ -100,8 +86,8 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         externals,
         copy_from_images,
         step_count: lw.steps,
-        host_mounts: lw.host_mounts,
-    })
+        host_mounts: super::host_mounts(program, file, map),
+    }
 }
 
 /// Keys of images that later FROMs and COPY --froms read.
@@ -135,12 +121,10 @@ struct Lowerer<'a> {
     map: &'a SourceMap,
     options: &'a LowerOptions,
     steps: usize,
-    errors: Vec<Diagnostic>,
     /// State after each TAG/PUSH item and at each stage's end, for stages that build FROM them.
     states: BTreeMap<String, StageState>,
     export_ids: BTreeMap<(usize, usize), usize>,
     saves_needed: Vec<String>,
-    host_mounts: Vec<HostMount>,
 }
 
 /// Instructions gathered for the next generated Dockerfile.
@@ -182,7 +166,7 @@ impl<'a> Lowerer<'a> {
     fn stage(&mut self, stage: &'a Stage) -> PlanStage {
         let (mut state, start) = match &stage.from.base {
             Base::External(name) => (StageState::default(), Start::External(name.clone())),
-            Base::Scratch => (StageState { workdir: Some("/".into()), ..StageState::default() }, Start::Scratch),
+            Base::Scratch => (StageState::scratch(), Start::Scratch),
             Base::Stage(s) => (self.states.get(&format!("stage.{s}")).cloned().unwrap_or_default(), Start::Saved(format!("stage.{s}"))),
             Base::Tagged { stage: s, item, .. } => {
                 let key = format!("tag.{s}.{item}");
@@ -199,7 +183,6 @@ impl<'a> Lowerer<'a> {
             cmd_text: None,
             onbuild: Vec::new(),
             mounts: Vec::new(),
-            has_image: !matches!(start, Start::Scratch),
         };
         // The ENV/ARG values Docker would expand with, kept up to date item by item.
         let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
@@ -233,19 +216,8 @@ impl<'a> Lowerer<'a> {
     }
 
     fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, i: usize, item: &'a Item) {
+        // Only a RUN reads a secret (`check_steps`).
         let secrets = self.secrets_in(item);
-        if !secrets.is_empty() && !matches!(item.op, Op::Run(_)) {
-            self.errors.push(
-                Diagnostic::error("secret-outside-run", format!("the secret `{}` is used in {}", secrets[0], item.keyword.as_str()))
-                    .at(item.span, "only RUN may read a --secret")
-                    .help(match item.keyword {
-                        Keyword::Env | Keyword::Label | Keyword::Arg => "its value would be stored in the image's config or history",
-                        Keyword::Mount => "a MOUNT source is kept in the build's cache key and no-op stamp",
-                        _ => "its value would end up in the image or in the build's output",
-                    }),
-            );
-            return;
-        }
         match &item.op {
             Op::Docker(op) => self.docker(cx, state, scope, item, op),
             Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
@@ -253,30 +225,8 @@ impl<'a> Lowerer<'a> {
             }
             Op::Run(run) => {
                 self.flush(cx);
-                self.need_image(cx, item);
                 let argv = run.command.argv(&state.shell);
-                if argv.iter().any(|a| a.contains('\0')) {
-                    self.errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
-                    return;
-                }
-                let env = self.arg_env(cx, scope);
-                if let Some((k, _)) = env.iter().find(|(_, v)| v.contains('\n')) {
-                    self.errors.push(
-                        Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
-                            .at(item.span, "this RUN runs with MOUNTs"),
-                    );
-                }
-                if !secrets.is_empty() && matches!(run.command, crate::analyze::Command::Exec(_)) {
-                    self.errors.push(
-                        Diagnostic::error(
-                            "secret-in-exec-form",
-                            format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]),
-                        )
-                        .at(item.span, "")
-                        .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
-                    );
-                    return;
-                }
+                let env = arg_env(&cx.args, scope);
                 let mut key = run_key(&argv, &cx.mounts, &env);
                 if !secrets.is_empty() {
                     // The names, never the values: a changed secret does not rebuild by itself.
@@ -293,16 +243,6 @@ impl<'a> Lowerer<'a> {
             }
             Op::Mount(ms) => {
                 for m in ms {
-                    if let Mount::Bind { src, dest, .. } = m {
-                        let lines = self.lines_of(item.span);
-                        self.host_mounts.push(HostMount {
-                            src: src.value.clone(),
-                            dest: dest.value.clone(),
-                            read_only: m.read_only(),
-                            lines,
-                            src_at: src.span.start,
-                        });
-                    }
                     // A later MOUNT of the same destination replaces the earlier one.
                     cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
                     cx.mounts.push(m.clone());
@@ -310,7 +250,6 @@ impl<'a> Lowerer<'a> {
             }
             Op::Export(t) => {
                 self.flush(cx);
-                self.need_image(cx, item);
                 let export = self.export_ids[&(cx.stage.index, i)];
                 let sources: Vec<(String, bool)> = t.sources.iter().map(|s| (s.value.clone(), is_contents(&s.value))).collect();
                 let needs_workdir = sources.iter().any(|(s, _)| !s.starts_with('/'));
@@ -322,12 +261,11 @@ impl<'a> Lowerer<'a> {
                     kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
                 });
             }
-            Op::Import(t) if self.mount_holding(cx, state, t).is_some() => {
+            Op::Import(t) if mount_holding(state.workdir.as_deref(), &cx.mounts, t.dest_str()).is_some() => {
                 self.flush(cx);
-                self.need_image(cx, item);
                 let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
                 self.add_import_sources(cx, i, t, &mut imp);
-                let mut dest = self.mount_holding(cx, state, t).unwrap_or_default();
+                let mut dest = mount_holding(state.workdir.as_deref(), &cx.mounts, t.dest_str()).unwrap_or_default();
                 let d = t.dest_str();
                 let names_a_dir = d.ends_with('/') || d.ends_with("/.") || d.ends_with("/..") || d == "." || d == "..";
                 if (t.sources.len() > 1 || names_a_dir) && !dest.ends_with('/') {
@@ -344,7 +282,6 @@ impl<'a> Lowerer<'a> {
             Op::Import(t) => self.import(cx, state, i, item, t),
             Op::Tag(name) | Op::Push(name) => {
                 self.flush(cx);
-                self.need_image(cx, item);
                 let push = matches!(item.op, Op::Push(_));
                 if !cx.onbuild.is_empty() {
                     self.expose_onbuild(cx, true);
@@ -367,7 +304,6 @@ impl<'a> Lowerer<'a> {
             }
             Op::Attach(cmd) => {
                 self.flush(cx);
-                self.need_image(cx, item);
                 let argv = cmd.as_ref().map(|c| c.argv(&state.shell)).unwrap_or_default();
                 let number = self.next_step();
                 cx.steps.push(Step {
@@ -381,28 +317,8 @@ impl<'a> Lowerer<'a> {
     }
 
     fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, op: &DockerOp) {
+        state.apply(item.keyword, op, scope);
         match item.keyword {
-            Keyword::Workdir => {
-                // Docker expands WORKDIR with the stage's ENV and ARGs; a value that depends on
-                // the base image's ENV is looked up when the script runs.
-                let dir = match scope.expand(op.workdir.as_deref().unwrap_or_default()) {
-                    Ok(e) => match e.value {
-                        VarValue::Known(v) => Some(v),
-                        _ => None,
-                    },
-                    Err(_) => None,
-                };
-                state.workdir = match dir {
-                    Some(d) if d.starts_with('/') => Some(normalize(&d)),
-                    Some(d) => state.workdir.as_ref().map(|w| normalize(&format!("{w}/{d}"))),
-                    None => None,
-                };
-            }
-            Keyword::Shell => {
-                if let Some(shell) = &op.shell {
-                    state.shell = shell.clone();
-                }
-            }
             Keyword::Onbuild => {
                 // Held back: see the module documentation.
                 cx.onbuild.push(item.text.clone());
@@ -520,45 +436,6 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// The absolute destination of an IMPORT that lies in one of the stage's MOUNTs. A relative
-    /// destination is relative to WORKDIR; when that is not known at compile time, the image is
-    /// assumed.
-    fn mount_holding(&self, cx: &StageLowering, state: &StageState, t: &Transfer) -> Option<String> {
-        let dest = t.dest_str();
-        let abs = if dest.starts_with('/') { normalize(dest) } else { normalize(&format!("{}/{dest}", state.workdir.as_ref()?)) };
-        let inside = cx.mounts.iter().any(|m| {
-            let target = normalize(&m.dest().value);
-            abs == target || abs.starts_with(&format!("{}/", target.trim_end_matches('/')))
-        });
-        inside.then_some(abs)
-    }
-
-    /// The ARG values a MOUNTed RUN sees, as Docker expands them here. The legacy builder gives
-    /// an ENV precedence even when the base image set it (which the compile cannot see): the
-    /// wrapper exports an ARG only when the container has no such variable.
-    fn arg_env(&self, cx: &StageLowering, scope: &Scope) -> Vec<(String, String)> {
-        let mut names: Vec<&str> = cx.args.iter().map(|w| w.split('=').next().unwrap_or_default()).collect();
-        let mut seen = std::collections::BTreeSet::new();
-        names.retain(|n| seen.insert(*n));
-        names
-            .into_iter()
-            .filter_map(|name| match scope.get(name) {
-                VarValue::Known(v) | VarValue::UnlessBaseEnv(v) => Some((name.to_string(), v)),
-                VarValue::Unset | VarValue::Unknown => None,
-            })
-            .collect()
-    }
-
-    fn need_image(&mut self, cx: &StageLowering, item: &Item) {
-        if !cx.has_image {
-            self.errors.push(
-                Diagnostic::error("no-image", format!("{} right after FROM scratch: there is no image yet", item.keyword.as_str()))
-                    .at(item.span, "")
-                    .help("add files first (COPY, ADD or IMPORT)"),
-            );
-        }
-    }
-
     fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
         if let Some(ctx) = context {
             cx.pending.context = Some(match (cx.pending.context.take(), ctx) {
@@ -615,7 +492,6 @@ impl<'a> Lowerer<'a> {
             }),
         });
         cx.advanced = true;
-        cx.has_image = true;
     }
 
     /// The Dockerfile's directives, header comment, FROM lines and re-declarations.
@@ -695,8 +571,6 @@ struct StageLowering<'a> {
     cmd_text: Option<String>,
     onbuild: Vec<String>,
     mounts: Vec<Mount>,
-    /// There is an image to run or export (false right after FROM scratch).
-    has_image: bool,
 }
 
 fn describe_base(base: &Base, program: &Program) -> String {
