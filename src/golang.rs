@@ -1,7 +1,8 @@
 //! Go's definitions of the few character classes and the quoting that BuildKit's parser output
-//! depends on. Rust's own classes differ at the edges (`char::is_alphabetic` is wider than Go's
-//! `unicode.IsLetter`; `str::to_lowercase` turns `İ` into two characters), and the conformance
-//! files are compared byte for byte, so these follow Go exactly.
+//! and the templates' `%q` depend on. Rust's own classes differ at the edges (`char::is_alphabetic`
+//! is wider than Go's `unicode.IsLetter`; `str::to_lowercase` turns `İ` into two characters), and
+//! the conformance files are compared byte for byte, so these follow Go exactly. Shared by
+//! `template` and `syntax`, so it sits beside them.
 
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
@@ -72,39 +73,47 @@ pub fn quote(s: &str) -> String {
 
 /// [`quote`], appended to `out`.
 pub fn quote_into(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ if is_print(c) => out.push(c),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            _ => {
-                let n = c as u32;
-                let (prefix, digits) = if n < 0x20 || n == 0x7f {
-                    ("\\x", 2)
-                } else if n < 0x10000 {
-                    ("\\u", 4)
-                } else {
-                    ("\\U", 8)
-                };
-                out.push_str(prefix);
-                for shift in (0..digits).rev() {
-                    out.push(HEX[((n >> (shift * 4)) & 0xf) as usize] as char);
-                }
+        escape_rune(out, c, '"', false);
+    }
+    out.push('"');
+}
+
+/// One character of a Go string (`quote` `"`) or rune (`'`) literal, as `strconv` writes it
+/// (`appendEscapedRune`): the quote and `\` escaped, printable characters as they are (only
+/// ASCII ones with `ascii_only`, as `QuoteToASCII`), the rest as `\a`..`\v`, `\xNN`, `\uNNNN`
+/// or `\UNNNNNNNN`. The one Go quoter: BuildKit's parser dump and the templates' `%q` use it.
+pub fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        _ if c == quote || c == '\\' => {
+            out.push('\\');
+            out.push(c);
+        }
+        _ if is_print(c) && (c.is_ascii() || !ascii_only) => out.push(c),
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        _ => {
+            let n = c as u32;
+            let (prefix, digits) = if n < 0x20 || n == 0x7f {
+                ("\\x", 2)
+            } else if n < 0x10000 {
+                ("\\u", 4)
+            } else {
+                ("\\U", 8)
+            };
+            out.push_str(prefix);
+            for shift in (0..digits).rev() {
+                out.push(HEX[((n >> (shift * 4)) & 0xf) as usize] as char);
             }
         }
     }
-    out.push('"');
 }
 
 #[cfg(test)]

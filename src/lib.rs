@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;
+pub mod golang;
 pub mod graph;
 pub mod lower;
 pub mod shell;

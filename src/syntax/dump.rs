@@ -12,7 +12,7 @@
 //! `(foo "")`; Rocker's instructions are rockerc's own, so they print their real nodes.
 
 use super::ast::{Args, Ast, Instruction, Keyword};
-use super::golang;
+use crate::golang;
 
 /// The whole tree, each instruction on its own line (every line ends with `\n`).
 pub fn dump(ast: &Ast) -> String {

@@ -12,7 +12,7 @@
 //! directive says, and with one quirk kept on purpose: every nested `${...}` clears the word
 //! being built around it (BuildKit shares one word buffer between nesting levels).
 
-use super::golang;
+use crate::golang;
 use std::ops::Range;
 
 /// A heredoc opened on an instruction line.

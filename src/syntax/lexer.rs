@@ -12,8 +12,8 @@
 //! has heredocs depends on its instruction, which only the parser knows.
 
 use super::ast::Directive;
-use super::golang;
 use crate::diagnostic::Diagnostic;
+use crate::golang;
 use crate::source::{Span, Spanned};
 use std::borrow::Cow;
 use std::ops::Range;

@@ -12,7 +12,6 @@
 
 pub mod ast;
 pub mod dump;
-pub mod golang;
 mod heredoc;
 pub mod include;
 pub mod json;

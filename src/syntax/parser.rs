@@ -8,8 +8,9 @@
 use super::ast::{Args, Ast, Heredoc, Instruction, Keyword, Pair};
 use super::json_array::{self, JsonArray};
 use super::lexer::{Lexer, LogicalLine};
-use super::{golang, heredoc, Parsed};
+use super::{heredoc, Parsed};
 use crate::diagnostic::Diagnostic;
+use crate::golang;
 use crate::source::{Span, Spanned};
 use nom::branch::alt;
 use nom::bytes::complete::{take_till, take_till1, take_while, take_while1};

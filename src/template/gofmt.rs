@@ -583,38 +583,6 @@ fn go_exponent(s: &str) -> String {
     }
 }
 
-fn is_print(c: char) -> bool {
-    c == ' ' || !(c.is_control() || c.is_whitespace() || matches!(c, '\u{AD}' | '\u{FEFF}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'))
-}
-
-fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
-    match c {
-        '\x07' => out.push_str("\\a"),
-        '\x08' => out.push_str("\\b"),
-        '\x0c' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\x0b' => out.push_str("\\v"),
-        '\\' => out.push_str("\\\\"),
-        c if c == quote => {
-            out.push('\\');
-            out.push(c);
-        }
-        c if c.is_ascii() && is_print(c) => out.push(c),
-        c if !c.is_ascii() && !ascii_only && is_print(c) => out.push(c),
-        c if (c as u32) < 0x80 => {
-            let _ = write!(out, "\\x{:02x}", c as u32);
-        }
-        c if (c as u32) < 0x10000 => {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        }
-        c => {
-            let _ = write!(out, "\\U{:08x}", c as u32);
-        }
-    }
-}
-
 /// `strconv.Quote` (or `QuoteToASCII` with `ascii_only`), for messages: a long string is cut
 /// after a few kilobytes, with `...`.
 pub fn quote(s: &str, ascii_only: bool) -> String {
@@ -637,7 +605,7 @@ pub fn write_quoted(out: &mut Capped, s: &str, ascii_only: bool) {
             return;
         }
         rune.clear();
-        escape_rune(&mut rune, c, '"', ascii_only);
+        crate::golang::escape_rune(&mut rune, c, '"', ascii_only);
         out.push_str(&rune);
     }
     out.push('"');
@@ -645,7 +613,7 @@ pub fn write_quoted(out: &mut Capped, s: &str, ascii_only: bool) {
 
 fn quote_rune(c: char, ascii_only: bool) -> String {
     let mut out = String::from("'");
-    escape_rune(&mut out, c, '\'', ascii_only);
+    crate::golang::escape_rune(&mut out, c, '\'', ascii_only);
     out.push('\'');
     out
 }
@@ -671,6 +639,17 @@ mod tests {
         assert_eq!(format_float(1234.5678, 'e', Some(2)), "1.23e+03");
         assert_eq!(format_float(1234.5678, 'g', Some(3)), "1.23e+03");
         assert_eq!(format_float(0.0, 'g', None), "0");
+    }
+
+    /// `%q` quotes as Go's `strconv` does, with Go's idea of printable: private-use, unassigned
+    /// and format characters are escaped, `%+q` escapes everything outside ASCII.
+    #[test]
+    fn q_quotes_as_go_does() {
+        let q = |s: &str, ascii_only: bool| quote(s, ascii_only);
+        assert_eq!(q("\u{e000}\u{ad}\u{378}é", false), r#""\ue000\u00ad\u0378é""#);
+        assert_eq!(q("é\u{1F600}", true), r#""\u00e9\U0001f600""#);
+        assert_eq!(quote_rune('\'', false), r"'\''");
+        assert_eq!(quote_rune('"', false), "'\"'");
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod tests;
 
 /// Go's `unicode.IsLetter` and `unicode.IsDigit`, which BuildKit reads variable names with (Rust's
 /// `is_alphabetic` and `is_numeric` are wider: combining marks, letter numbers, `²`).
-use crate::syntax::golang as unicode;
+use crate::golang as unicode;
 
 use pattern::PatternError;
 use std::collections::{BTreeMap, HashMap, HashSet};

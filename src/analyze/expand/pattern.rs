@@ -17,7 +17,7 @@
 //! `${v%pat}` matches from the right; like BuildKit it reverses the pattern (keeping `\x` pairs
 //! together) and the value, and trims from the left.
 
-use crate::syntax::golang::{is_digit, is_letter};
+use crate::golang::{is_digit, is_letter};
 
 /// Past this many bytes a `${v//pat/repl}` result is refused: each level of nesting multiplies
 /// the size (`${v//?/${v//?/…}}`), and a build that big would fail in Docker anyway.
