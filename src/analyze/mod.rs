@@ -343,12 +343,7 @@ impl<'a> Analyzer<'a> {
             Args::List(words) => words.clone(),
             _ => Vec::new(),
         };
-        for flag in &inst.flags {
-            if !flag.value.starts_with("--platform=") {
-                self.errors
-                    .push(Diagnostic::error("unknown-flag", format!("unknown flag for FROM: `{}`", flag.value)).at(flag.span, "FROM accepts only --platform"));
-            }
-        }
+        self.check_flags(inst);
         let (image, alias) = match words.as_slice() {
             [image] => (image.clone(), None),
             [image, as_kw, alias] if as_kw.value.eq_ignore_ascii_case("as") => (image.clone(), Some(alias.clone())),
@@ -357,6 +352,11 @@ impl<'a> Analyzer<'a> {
                     .at(inst.span_for_args(), "expected `FROM <image>` or `FROM <image> AS <name>`");
                 d = match words.as_slice() {
                     [] => d.help("name the base image: `FROM alpine:3.19`, or `FROM scratch` for an empty one"),
+                    // `FROM --platform linux/arm64 alpine`: the flag's value was taken for the image.
+                    [value, image] if inst.flags.last().is_some_and(|f| !f.value.contains('=')) => {
+                        let flag = &inst.flags.last().unwrap().value;
+                        d.help(format!("a flag's value follows `=`: write `FROM {flag}={} {}`", value.value, image.value))
+                    }
                     [image, name] => d.help(format!("to name the stage, write `FROM {} AS {}`", image.value, name.value)),
                     [image, _, name] => d.help(format!("the second word must be AS: `FROM {} AS {}`", image.value, name.value)),
                     _ => d,
@@ -386,6 +386,15 @@ impl<'a> Analyzer<'a> {
                         .also(prev.from.alias.as_ref().unwrap().span, "first used here")
                         .note("stage names are case-insensitive")
                         .help("give each stage its own name"),
+                );
+            }
+            if matches!(alias.value.as_str(), "scratch" | "context") {
+                // BuildKit's ReservedStageName check: `FROM scratch` and `--from=context` mean
+                // something else, so a stage of that name is a trap.
+                self.warnings.push(
+                    Diagnostic::warning("reserved-stage-name", format!("`{}` is a reserved word, not a good stage name", alias.value))
+                        .at(alias.span, if alias.value == "scratch" { "`FROM scratch` means the empty image" } else { "`context` names the build context in BuildKit" })
+                        .help("give the stage another name, e.g. `base`"),
                 );
             }
             if !is_stage_name(&alias.value) {
@@ -1311,6 +1320,7 @@ impl<'a> Analyzer<'a> {
             return;
         }
         let allowed: &[&str] = match inst.kind {
+            Keyword::From => &["platform"],
             Keyword::Copy => &["from", "chown"],
             Keyword::Add => &["chown"],
             Keyword::Healthcheck => &["interval", "timeout", "start-period", "start-interval", "retries"],
@@ -1340,6 +1350,7 @@ impl<'a> Analyzer<'a> {
                             .help(match name {
                                 "from" => "write `--from=<stage or image>`".to_string(),
                                 "chown" => "write `--chown=<user>:<group>`".to_string(),
+                                "platform" => "write `--platform=linux/amd64`, or `--platform=$BUILDPLATFORM`".to_string(),
                                 _ => format!("write `--{name}=<value>`"),
                             }),
                     );
