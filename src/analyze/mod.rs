@@ -393,7 +393,10 @@ impl<'a> Analyzer<'a> {
                 // something else, so a stage of that name is a trap.
                 self.warnings.push(
                     Diagnostic::warning("reserved-stage-name", format!("`{}` is a reserved word, not a good stage name", alias.value))
-                        .at(alias.span, if alias.value == "scratch" { "`FROM scratch` means the empty image" } else { "`context` names the build context in BuildKit" })
+                        .at(
+                            alias.span,
+                            if alias.value == "scratch" { "`FROM scratch` means the empty image" } else { "`context` names the build context in BuildKit" },
+                        )
                         .help("give the stage another name, e.g. `base`"),
                 );
             }
@@ -1086,7 +1089,9 @@ impl<'a> Analyzer<'a> {
                     ("NONE", Args::None) => return Some(()),
                     ("NONE", _) => return self.fail(inst, "HEALTHCHECK NONE takes no other arguments", "write just `HEALTHCHECK NONE`"),
                     ("CMD", Args::None) => return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`"),
-                    ("CMD", Args::Json(v)) if v.is_empty() => return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`"),
+                    ("CMD", Args::Json(v)) if v.is_empty() => {
+                        return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`")
+                    }
                     ("CMD", _) => {}
                     _ => {
                         self.errors.push(
@@ -1111,7 +1116,11 @@ impl<'a> Analyzer<'a> {
             if !ok {
                 self.errors.push(Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`")).at(
                     flag.span,
-                    if name == "retries" { "expected a number from 0 to 2147483647" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" },
+                    if name == "retries" {
+                        "expected a number from 0 to 2147483647"
+                    } else {
+                        "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)"
+                    },
                 ));
             }
         }
@@ -1345,14 +1354,14 @@ impl<'a> Analyzer<'a> {
                 // BuildKit's flag parser: a string flag needs `=value`, and none may repeat.
                 if !flag.value.contains('=') && inst.kind != Keyword::Healthcheck {
                     self.errors.push(
-                        Diagnostic::error("bad-flag-value", format!("missing a value on flag --{name}"))
-                            .at(flag.span, format!("--{name} takes a value"))
-                            .help(match name {
+                        Diagnostic::error("bad-flag-value", format!("missing a value on flag --{name}")).at(flag.span, format!("--{name} takes a value")).help(
+                            match name {
                                 "from" => "write `--from=<stage or image>`".to_string(),
                                 "chown" => "write `--chown=<user>:<group>`".to_string(),
                                 "platform" => "write `--platform=linux/amd64`, or `--platform=$BUILDPLATFORM`".to_string(),
                                 _ => format!("write `--{name}=<value>`"),
-                            }),
+                            },
+                        ),
                     );
                 } else if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name).filter(|_| !repeatable.contains(&name)) {
                     self.errors.push(
@@ -1537,8 +1546,8 @@ fn go_duration_ok(s: &str) -> bool {
 
 /// Linux signal names as Docker's `signal.SignalMap` has them, without `SIG`.
 const SIGNALS: [&str; 36] = [
-    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP",
-    "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT",
+    "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
 ];
 
 /// What Docker's `signal.ParseSignal` accepts on Linux: a number from 1 to 255, or a signal
