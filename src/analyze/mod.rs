@@ -298,6 +298,7 @@ impl<'a> Analyzer<'a> {
             }
             let Some(item) = self.item(inst) else { continue };
             if !self.stages.is_empty() {
+                self.check_expansion(inst);
                 self.check_scope(inst);
                 if let (Some(scope), Some(globals)) = (&mut self.scope, &self.globals) {
                     scope.apply(&item, globals);
@@ -344,12 +345,7 @@ impl<'a> Analyzer<'a> {
             Args::List(words) => words.clone(),
             _ => Vec::new(),
         };
-        for flag in &inst.flags {
-            if !flag.value.starts_with("--platform=") {
-                self.errors
-                    .push(Diagnostic::error("unknown-flag", format!("unknown flag for FROM: `{}`", flag.value)).at(flag.span, "FROM accepts only --platform"));
-            }
-        }
+        self.check_flags(inst);
         let (image, alias) = match words.as_slice() {
             [image] => (image.clone(), None),
             [image, as_kw, alias] if as_kw.value.eq_ignore_ascii_case("as") => (image.clone(), Some(alias.clone())),
@@ -358,6 +354,11 @@ impl<'a> Analyzer<'a> {
                     .at(inst.span_for_args(), "expected `FROM <image>` or `FROM <image> AS <name>`");
                 d = match words.as_slice() {
                     [] => d.help("name the base image: `FROM alpine:3.19`, or `FROM scratch` for an empty one"),
+                    // `FROM --platform linux/arm64 alpine`: the flag's value was taken for the image.
+                    [value, image] if inst.flags.last().is_some_and(|f| !f.value.contains('=')) => {
+                        let flag = &inst.flags.last().unwrap().value;
+                        d.help(format!("a flag's value follows `=`: write `FROM {flag}={} {}`", value.value, image.value))
+                    }
                     [image, name] => d.help(format!("to name the stage, write `FROM {} AS {}`", image.value, name.value)),
                     [image, _, name] => d.help(format!("the second word must be AS: `FROM {} AS {}`", image.value, name.value)),
                     _ => d,
@@ -387,6 +388,18 @@ impl<'a> Analyzer<'a> {
                         .also(prev.from.alias.as_ref().unwrap().span, "first used here")
                         .note("stage names are case-insensitive")
                         .help("give each stage its own name"),
+                );
+            }
+            if matches!(alias.value.as_str(), "scratch" | "context") {
+                // BuildKit's ReservedStageName check: `FROM scratch` and `--from=context` mean
+                // something else, so a stage of that name is a trap.
+                self.warnings.push(
+                    Diagnostic::warning("reserved-stage-name", format!("`{}` is a reserved word, not a good stage name", alias.value))
+                        .at(
+                            alias.span,
+                            if alias.value == "scratch" { "`FROM scratch` means the empty image" } else { "`context` names the build context in BuildKit" },
+                        )
+                        .help("give the stage another name, e.g. `base`"),
                 );
             }
             if !is_stage_name(&alias.value) {
@@ -588,6 +601,36 @@ impl<'a> Analyzer<'a> {
         span
     }
 
+    /// Docker expands the arguments of ENV, LABEL, ARG, WORKDIR, USER, COPY, ... when the stage
+    /// builds, and stops the build on a word it cannot expand: an unclosed quote or `${`, an
+    /// unsupported modifier (`${X:=y}`). Those words fail on every engine, so they fail here.
+    /// (RUN's shell form is the shell's to read.)
+    fn check_expansion(&mut self, inst: &Instruction) {
+        if inst.kind == Keyword::Run {
+            return;
+        }
+        let lexer = Lexer::new(self.escape);
+        let empty: BTreeMap<String, String> = BTreeMap::new();
+        for word in expanded_words(inst) {
+            let Err(e) = lexer.expand_word(&word.value, &empty) else { continue };
+            if e.kind != ExpandErrorKind::Syntax {
+                continue;
+            }
+            self.errors.push(
+                Diagnostic::error("bad-expansion", format!("cannot expand `{}` in {}: {}", word.value, inst.kind.as_str(), e.message))
+                    .at(self.point_in(word.span, &word.value, e.offset), "Docker cannot expand this, and stops the build")
+                    .help(if e.message.contains("matching") {
+                        format!("close the quote; a literal quote is escaped: `{}\"`", self.escape)
+                    } else if e.message.contains("modifier") {
+                        "Docker's modifiers are `${NAME:-default}`, `${NAME:+value}`, `${NAME:?message}` (each also without the `:`) and the `#`, `%` and `/` patterns".to_string()
+                    } else {
+                        format!("close the `${{`; a literal `$` is escaped: `{}$`", self.escape)
+                    }),
+            );
+            return;
+        }
+    }
+
     /// Warns about global ARGs that an instruction uses where the stage has not declared them:
     /// Docker expands them to nothing (or to an ENV of the base image).
     fn check_scope(&mut self, inst: &Instruction) {
@@ -776,7 +819,27 @@ impl<'a> Analyzer<'a> {
                 let dir = self.one_string(inst)?;
                 Op::Docker(DockerOp { workdir: Some(dir), ..DockerOp::default() })
             }
-            Keyword::User | Keyword::Stopsignal | Keyword::Maintainer => {
+            Keyword::Stopsignal => {
+                let signal = self.one_string(inst)?;
+                // Docker checks the signal when the stage builds, after expanding variables;
+                // a word with a `$` or quotes is left to it.
+                if !signal.contains(['$', '"', '\'', self.escape]) && !is_signal(&signal) {
+                    let names: Vec<String> = SIGNALS.iter().map(|n| format!("SIG{n}")).collect();
+                    let label = match suggest(&signal.to_ascii_uppercase(), names.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "expected a signal name such as SIGTERM or TERM, or a number from 1 to 255".to_string(),
+                    };
+                    self.errors.push(
+                        Diagnostic::error("bad-signal", format!("invalid signal `{signal}` in STOPSIGNAL"))
+                            .at(inst.rest.span, label)
+                            .note("Docker checks the signal when the stage builds, and fails the build on this one")
+                            .help("write `STOPSIGNAL SIGTERM`, `STOPSIGNAL SIGKILL` or `STOPSIGNAL 9`"),
+                    );
+                    return None;
+                }
+                Op::Docker(DockerOp::default())
+            }
+            Keyword::User | Keyword::Maintainer => {
                 self.one_string(inst)?;
                 Op::Docker(DockerOp::default())
             }
@@ -1024,14 +1087,13 @@ impl<'a> Analyzer<'a> {
             Args::Healthcheck { kind, command } => {
                 let word = kind.value.to_uppercase();
                 match (word.as_str(), command.as_ref()) {
-                    ("NONE", Args::None) => {
-                        if !inst.flags.is_empty() {
-                            self.errors.push(Diagnostic::error("wrong-arguments", "HEALTHCHECK NONE takes no flags").at(inst.flags[0].span, ""));
-                            return None;
-                        }
-                    }
+                    // Flags on NONE are ignored, as Docker does (a warning in `check_flags`).
+                    ("NONE", Args::None) => return Some(()),
                     ("NONE", _) => return self.fail(inst, "HEALTHCHECK NONE takes no other arguments", "write just `HEALTHCHECK NONE`"),
                     ("CMD", Args::None) => return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`"),
+                    ("CMD", Args::Json(v)) if v.is_empty() => {
+                        return self.fail(inst, "HEALTHCHECK CMD requires a command", "write `HEALTHCHECK CMD curl -f http://localhost/`")
+                    }
                     ("CMD", _) => {}
                     _ => {
                         self.errors.push(
@@ -1048,14 +1110,19 @@ impl<'a> Analyzer<'a> {
         for flag in &inst.flags {
             let (name, value) = flag.value.trim_start_matches('-').split_once('=').unwrap_or((flag.value.trim_start_matches('-'), ""));
             let ok = match name {
-                "retries" => value.parse::<i64>().is_ok_and(|n| n >= 0),
+                // Go's `strconv.ParseInt(value, 10, 32)`: a 32-bit number.
+                "retries" => value.parse::<i32>().is_ok_and(|n| n >= 0),
                 "interval" | "timeout" | "start-period" | "start-interval" => go_duration_ok(value),
                 _ => true,
             };
             if !ok {
                 self.errors.push(Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`")).at(
                     flag.span,
-                    if name == "retries" { "expected a number" } else { "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)" },
+                    if name == "retries" {
+                        "expected a number from 0 to 2147483647"
+                    } else {
+                        "expected a duration such as 30s, 1m30s or 500ms (at least 1ms, or 0)"
+                    },
                 ));
             }
         }
@@ -1250,21 +1317,63 @@ impl<'a> Analyzer<'a> {
     /// Flags that only BuildKit understands are compile errors for the sh backend, which builds
     /// with Docker's legacy builder; unknown flags are errors everywhere.
     fn check_flags(&mut self, inst: &Instruction) {
+        // Docker parses no flags for STOPSIGNAL and for `HEALTHCHECK NONE`: it accepts any and
+        // ignores them, so they build; rockerc says they do nothing.
+        if inst.kind == Keyword::Stopsignal || matches!(&inst.args, Args::Healthcheck { kind, .. } if kind.value.eq_ignore_ascii_case("NONE")) {
+            let what = if inst.kind == Keyword::Stopsignal { "STOPSIGNAL" } else { "HEALTHCHECK NONE" };
+            for flag in inst.flags.iter().filter(|f| f.value != "--") {
+                self.warnings.push(
+                    Diagnostic::warning("ignored-flag", format!("Docker ignores flags on {what}: `{}` does nothing", flag.value))
+                        .at(flag.span, format!("{what} reads no flags"))
+                        .help("remove the flag"),
+                );
+            }
+            return;
+        }
         let allowed: &[&str] = match inst.kind {
+            Keyword::From => &["platform"],
             Keyword::Copy => &["from", "chown"],
             Keyword::Add => &["chown"],
             Keyword::Healthcheck => &["interval", "timeout", "start-period", "start-interval", "retries"],
             _ => &[],
         };
         let buildkit_only: &[&str] = match inst.kind {
-            Keyword::Run => &["mount", "network", "security"],
+            Keyword::Run => &["mount", "network", "security", "device"],
             Keyword::Copy => &["link", "parents", "exclude", "chmod"],
-            Keyword::Add => &["link", "exclude", "chmod", "checksum", "keep-git-dir"],
+            Keyword::Add => &["link", "exclude", "chmod", "checksum", "keep-git-dir", "unpack"],
             _ => &[],
         };
+        // Flags Docker allows more than once (BuildKit's `AddStrings`).
+        let repeatable: &[&str] = &["mount", "exclude", "device"];
+        let mut seen: Vec<(&str, Span)> = Vec::new();
         for flag in &inst.flags {
+            // A bare `--` ends the flags.
+            if flag.value == "--" {
+                break;
+            }
             let name = flag.value.trim_start_matches('-').split('=').next().unwrap_or_default();
             if allowed.contains(&name) {
+                // BuildKit's flag parser: a string flag needs `=value`, and none may repeat.
+                if !flag.value.contains('=') && inst.kind != Keyword::Healthcheck {
+                    self.errors.push(
+                        Diagnostic::error("bad-flag-value", format!("missing a value on flag --{name}")).at(flag.span, format!("--{name} takes a value")).help(
+                            match name {
+                                "from" => "write `--from=<stage or image>`".to_string(),
+                                "chown" => "write `--chown=<user>:<group>`".to_string(),
+                                "platform" => "write `--platform=linux/amd64`, or `--platform=$BUILDPLATFORM`".to_string(),
+                                _ => format!("write `--{name}=<value>`"),
+                            },
+                        ),
+                    );
+                } else if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name).filter(|_| !repeatable.contains(&name)) {
+                    self.errors.push(
+                        Diagnostic::error("duplicate-flag", format!("duplicate flag specified: --{name}"))
+                            .at(flag.span, "given again here")
+                            .also(first, "first given here")
+                            .help(format!("{} takes --{name} once: keep the one you mean", inst.kind.as_str())),
+                    );
+                }
+                seen.push((name, flag.span));
                 continue;
             }
             let d = if buildkit_only.contains(&name) {
@@ -1435,6 +1544,24 @@ fn go_duration_ok(s: &str) -> bool {
         rest = &rest[unit_len..];
     }
     total == 0.0 || total >= 1e-3
+}
+
+/// Linux signal names as Docker's `signal.SignalMap` has them, without `SIG`.
+const SIGNALS: [&str; 36] = [
+    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT",
+    "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+];
+
+/// What Docker's `signal.ParseSignal` accepts on Linux: a number from 1 to 255, or a signal
+/// name with or without `SIG`, in any case (`RTMIN+3` and `RTMAX-2` included).
+fn is_signal(text: &str) -> bool {
+    if let Ok(n) = text.parse::<u8>() {
+        return n != 0;
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let offset = |rest: &str| rest.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n)) && !rest.starts_with(['+', '0']);
+    SIGNALS.contains(&name) || name.strip_prefix("RTMIN+").is_some_and(offset) || name.strip_prefix("RTMAX-").is_some_and(offset)
 }
 
 fn is_stage_name(name: &str) -> bool {

@@ -140,3 +140,49 @@ fn heredoc_fixture_bodies() {
     );
     assert!(matches!(ast.instructions.last().unwrap().args, Args::List(_)));
 }
+
+/// BuildKit's `TestParseExtractsHeredoc`, whole: every instruction's heredocs (name, body,
+/// whether the body expands, `<<-`, the file descriptor), `USER <<INVALID` being no heredoc
+/// (so `INVALID` is an instruction), `"<<NOHEREDOC"` quoted, and `<<  EOF` with blanks.
+#[test]
+fn heredoc_buildkit_extracts() {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syntax/heredocs-buildkit/Rockerfile"));
+    let ast = parse(&text).unwrap().ast;
+    type Doc<'a> = (&'a str, &'a str, bool, bool, Option<u32>);
+    let got: Vec<Vec<Doc>> = ast
+        .instructions
+        .iter()
+        .skip(1)
+        .map(|i| i.heredocs.iter().map(|h| (h.name.as_str(), h.body.value.as_str(), h.expand, h.chomp, h.fd)).collect())
+        .collect();
+    let expected: Vec<Vec<Doc>> = vec![
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![("EMPTY", "", true, false, None)],
+        vec![("EMPTY2", "", true, false, Some(3))],
+        vec![],
+        vec![("INDENT", "\tfoo\n\tbar\n", true, false, None)],
+        vec![("UNINDENT", "\tbaz\n\tquux\n", true, true, None)],
+        vec![("UNINDENT2", "\tbaz\n\tquux\n", true, true, None)],
+        vec![("EXPAND", "\texpand $NAME\n", true, true, None)],
+        vec![("NOEXPAND", "\tdon't expand $NAME\n", false, true, None)],
+        vec![("COPY", "echo hello world\necho foo bar\n", true, false, None)],
+        vec![("COMMENT", "# internal comment\necho hello world\necho foo bar # trailing comment\n", true, false, None)],
+        vec![("MOUNT", "echo hello\n", true, false, None)],
+        vec![("FILE1", "content 1\n", true, false, None), ("FILE2", "content 2\n", true, false, None)],
+        vec![("EOF", "\"foo\"\n'bar'\n", true, false, None)],
+        vec![("X", "Y\n", true, false, None), ("Y", "X\n", true, false, None)],
+        vec![("COMPLEX", "print('hello world')\n", true, false, None)],
+        vec![("file.txt", "hello world\n", true, false, None)],
+        vec![("eof", "echo foo\n", false, false, None)],
+        vec![("eo'f", "echo foo\n", true, false, None)],
+        vec![("eo'f", "echo foo\n", false, false, None)],
+        vec![("one two", "echo bar\n", false, false, None)],
+        vec![("$EOF", "", true, false, None)],
+        vec![("EOF", "", true, false, None)],
+        vec![("EOF", "", true, false, None)],
+    ];
+    assert_eq!(got, expected);
+}

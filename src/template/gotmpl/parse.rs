@@ -432,7 +432,12 @@ impl Parser<'_> {
                     let mut d = Diagnostic::error("template-unknown-function", format!("function `{name}` is not defined"))
                         .at(item.span, "unknown function")
                         .in_original();
-                    if let Some(s) = suggest(&name, self.funcs.names()) {
+                    if name.eq_ignore_ascii_case("include") {
+                        // Helm's and Rocker 0.2's habit: the fragment is an instruction here.
+                        d = d.help(
+                            "to splice in a file, use the INCLUDE instruction on a line of its own: `INCLUDE path/to/fragment` (the path is relative to this file, and the fragment is rendered with the same variables)",
+                        );
+                    } else if let Some(s) = suggest(&name, self.funcs.names()) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }
                     return Err(Box::new(d));
