@@ -30,11 +30,17 @@ fn build(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runs the build.sh in `dir` with `args` (and `path` as the whole PATH, for BusyBox's tools):
-/// whether it succeeded, and what it printed.
+/// whether it succeeded, and what it printed. Always with `--no-cache`: every test of the one
+/// integration binary runs at once, and another test's `docker rmi` can remove the untagged
+/// image a legacy-builder cache hit has just chosen ("unable to find image"); these tests are
+/// about what a build makes, not about the cache.
 fn try_build(dir: &Path, args: &[&str], path: Option<&Path>) -> (bool, String) {
     let cache = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("sh");
     cmd.arg(dir.join("build.sh")).args(args).env("XDG_CACHE_HOME", cache.path());
+    if !args.contains(&"--no-cache") {
+        cmd.arg("--no-cache");
+    }
     if let Some(path) = path {
         cmd.env("PATH", path);
     }
