@@ -156,6 +156,8 @@ pub struct DockerOp {
     pub uses_context: bool,
     /// The context paths a COPY/ADD reads, as written (globs kept); empty for other instructions.
     pub context_sources: Vec<String>,
+    /// The http(s) URLs an ADD downloads, as written: the no-op check asks each whether it changed.
+    pub url_sources: Vec<String>,
     /// COPY --from=...
     pub copy_from: Option<(Spanned<String>, Base)>,
     /// WORKDIR's argument as written.
@@ -1202,6 +1204,9 @@ impl<'a> Analyzer<'a> {
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));
         if op.uses_context {
             op.context_sources = sources.iter().filter(|s| !is_url(&s.value)).map(|s| s.value.clone()).collect();
+        }
+        if inst.kind == Keyword::Add && op.copy_from.is_none() {
+            op.url_sources = sources.iter().filter(|s| s.value.starts_with("http://") || s.value.starts_with("https://")).map(|s| s.value.clone()).collect();
         }
         Some(Op::Docker(op))
     }

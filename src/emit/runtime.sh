@@ -378,6 +378,11 @@ rc_setup() {
   rc_removers=
   rc_cached=''
   rc_step=0 rc_step_where='' rc_step_what=setup rc_log="$rc_tmp/log.0"
+  if [ -n "$rc_urls" ]; then
+    rc_urls_record &
+    rc_url_pid=$!
+    rc_jobs=" $rc_url_pid"
+  fi
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
@@ -1875,7 +1880,7 @@ rc_up_to_date() {
   rc_stamp_file
   [ -f "$rc_stamp" ] || return 1
   { IFS= read -r rc_was_id && IFS= read -r rc_was_context && IFS= read -r rc_was_inputs &&
-    IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
+    IFS= read -r rc_built && IFS= read -r rc_was && rc_read_stamp_urls; } < "$rc_stamp" || return 1
   [ "$rc_was_id" = "$rc_build_id" ] && [ "$rc_was_context" = "$rc_context" ] || return 1
   # (A build that reads no context by its Rockerfile may have read it all: an ONBUILD COPY.)
   if [ "$rc_reads_context" = 1 ] || [ "$rc_was_inputs" != - ]; then
@@ -1891,7 +1896,18 @@ rc_up_to_date() {
   fi
   # shellcheck disable=SC2086 # image ids and names: one word each
   rc_fingerprint $rc_built $rc_fast_images || return 1
-  [ "$rc_print" = "$rc_was" ]
+  [ "$rc_print" = "$rc_was" ] || return 1
+  # Last: a request over the network for each URL an ADD downloads.
+  rc_urls_unchanged
+}
+
+# The stamp's lines after the fifth: one per URL an ADD downloads (see rc_url_check).
+rc_read_stamp_urls() {
+  rc_stamp_urls=
+  while IFS= read -r rc_l; do
+    rc_stamp_urls="$rc_stamp_urls$rc_l
+"
+  done
 }
 
 rc_write_stamp() {
@@ -1944,6 +1960,14 @@ rc_write_stamp() {
       *) return 0 ;;
     esac
   fi
+  rc_url_lines=
+  if [ -n "$rc_urls" ]; then
+    # What the URLs served while the build ran: without an answer from each, no stamp.
+    wait "$rc_url_pid" 2>/dev/null || :
+    rc_jobs=${rc_jobs% " $rc_url_pid"}
+    [ -f "$rc_tmp/urls" ] || return 0
+    rc_url_lines=$(cat "$rc_tmp/urls")
+  fi
   case $rc_build_id$rc_print in *'
 '*) return 0 ;; esac
   case $rc_context in *'
@@ -1952,7 +1976,8 @@ rc_write_stamp() {
   # mtime is the time the build started, which the next run's -newer/-cnewer compares with: an
   # input changed after that (after a step read it, say) is newer than the stamp.
   if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
-    printf '%s\n%s\n%s\n%s\n%s\n' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
+    printf '%s\n%s\n%s\n%s\n%s\n%s' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" "${rc_url_lines:+$rc_url_lines
+}" > "$rc_stamp.$$" 2>/dev/null; then
     if touch -r "$rc_tmp/t0" "$rc_stamp.$$" 2>/dev/null; then
       mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
     else
@@ -1981,4 +2006,176 @@ rc_saved() {
 rc_need_var() {
   eval "rc_set=\${$1+x}"
   [ -n "$rc_set" ] || rc_die "MOUNT at $2 uses \$$1, which is not set in the environment"
+}
+
+# ---- ADD <url>: whether what a URL serves has changed ----
+# The no-op path is only as good as its proof that nothing changed, and an ADD'ed URL is an
+# input like a file: every run asks each URL. The stamp keeps, per URL, the SHA-256 of what it
+# served and the validators that came with it: a strong ETag, and a Last-Modified at least two
+# seconds older than the response's Date (one from the same second as the request could be
+# followed by another change in that second, which the server's whole-second comparison would
+# miss). The next run asks with If-None-Match / If-Modified-Since: 304 is unchanged; anything
+# else is downloaded and its checksum compared. With neither curl nor wget (GNU or BusyBox),
+# nothing can be asked, and the script builds (Docker downloads the URL and keeps the layer when
+# its checksum is the same).
+
+# Sets rc_fetch: curl, wget, or '' when there is neither.
+rc_url_tool() {
+  if command -v curl >/dev/null 2>&1; then
+    rc_fetch=curl
+  elif command -v wget >/dev/null 2>&1; then
+    rc_fetch=wget
+  else
+    rc_fetch=
+  fi
+}
+
+# rc_url_get URL DIR [HEADER...]: GETs URL (redirects followed) into DIR/body, the response
+# headers into DIR/head. Returns the tool's status.
+rc_url_get() {
+  rc_u=$1 rc_ud=$2
+  shift 2
+  rm -f "$rc_ud/body" "$rc_ud/head"
+  if [ "$rc_fetch" = curl ]; then
+    rc_n=$#
+    while [ "$rc_n" -gt 0 ]; do
+      set -- "$@" -H "$1"
+      shift
+      rc_n=$((rc_n - 1))
+    done
+    curl -sS -L --max-redirs 10 --connect-timeout 20 -D "$rc_ud/head" -o "$rc_ud/body" "$@" -- "$rc_u" 2>/dev/null
+  else
+    rc_n=$#
+    while [ "$rc_n" -gt 0 ]; do
+      set -- "$@" --header "$1"
+      shift
+      rc_n=$((rc_n - 1))
+    done
+    # wget -S prints the headers of every response (redirects too) on stderr. (No -T: BusyBox
+    # 1.35's wget crashes with it.)
+    wget -q -S -O "$rc_ud/body" "$@" "$rc_u" 2> "$rc_ud/head"
+  fi
+}
+
+# rc_url_head DIR: prints, from DIR/head, the last response's status, then its strong ETag and
+# its Last-Modified when they can be trusted ('-' otherwise), one per line.
+rc_url_head() {
+  awk '
+    function epoch(s,   a, n, mon, m, d, y) {
+      n = split(s, a, /[ ,:]+/)
+      if (n < 7) return -1
+      mon = index("JanFebMarAprMayJunJulAugSepOctNovDec", a[3])
+      if (!mon) return -1
+      m = (mon + 2) / 3; d = a[2] + 0; y = a[4] + 0
+      if (m <= 2) { y--; m += 12 }
+      return (365 * y + int(y / 4) - int(y / 100) + int(y / 400) + int((153 * (m - 3) + 2) / 5) + d - 719469) * 86400 + a[5] * 3600 + a[6] * 60 + a[7]
+    }
+    { sub(/\r$/, ""); sub(/^ +/, "") }
+    /^HTTP\// { split($0, f, " "); status = f[2]; etag = lm = date = ""; next }
+    {
+      i = index($0, ":")
+      if (!i) next
+      name = tolower(substr($0, 1, i - 1)); v = substr($0, i + 1)
+      sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+      if (name == "etag") etag = v
+      else if (name == "last-modified") lm = v
+      else if (name == "date") date = v
+    }
+    END {
+      if (etag == "" || etag ~ /^W\// || etag ~ /\t/) etag = "-"
+      l = epoch(lm); t = epoch(date)
+      if (lm == "" || lm ~ /\t/ || l < 0 || t < 0 || t - l < 2) lm = "-"
+      print (status == "" ? "-" : status); print etag; print lm
+    }' "$1/head" 2>/dev/null
+}
+
+# rc_url_check URL OLD DIR: asks URL whether it still serves what OLD (a stamp line: URL, SHA,
+# ETAG, LAST-MODIFIED, tab-separated; '' when there is none) describes, with DIR for the
+# download. Sets rc_url_line to the line that describes it now; returns 0 when it is unchanged.
+rc_url_check() {
+  rc_url_line='' rc_old_line=$2
+  rc_old_url='' rc_old_sha=- rc_old_etag=- rc_old_lm=-
+  if [ -n "$rc_old_line" ]; then
+    IFS='	' read -r rc_old_url rc_old_sha rc_old_etag rc_old_lm <<ROCKERC_URL
+$rc_old_line
+ROCKERC_URL
+  fi
+  set -- "$1" "$3"
+  [ "$rc_old_url" = "$1" ] || rc_old_sha=- rc_old_etag=- rc_old_lm=-
+  if [ "$rc_old_etag" != - ]; then set -- "$@" "If-None-Match: $rc_old_etag"; fi
+  if [ "$rc_old_lm" != - ]; then set -- "$@" "If-Modified-Since: $rc_old_lm"; fi
+  rc_url_status=0
+  rc_url_get "$@" || rc_url_status=$?
+  {
+    IFS= read -r rc_code
+    IFS= read -r rc_etag
+    IFS= read -r rc_lm
+  } <<ROCKERC_URL
+$(rc_url_head "$2")
+ROCKERC_URL
+  # A 304 answers only a conditional request.
+  if [ "$rc_code" = 304 ] && [ $# -gt 2 ]; then
+    rc_url_line=$rc_old_line
+    return 0
+  fi
+  [ "$rc_url_status" = 0 ] && [ "$rc_code" = 200 ] && [ -f "$2/body" ] || return 1
+  rc_sha=$(sha256sum < "$2/body" | cut -c 1-64) || return 1
+  rc_url_line="$1	$rc_sha	$rc_etag	$rc_lm"
+  [ "$rc_sha" = "$rc_old_sha" ]
+}
+
+# rc_url_old URL: sets rc_url_was, the stamp's line for URL ('' when it has none).
+rc_url_old() {
+  rc_url_was=
+  [ -n "${rc_stamp_urls:-}" ] || return 0
+  while IFS= read -r rc_l; do
+    case $rc_l in "$1	"*) rc_url_was=$rc_l; return 0 ;; esac
+  done <<ROCKERC_URL
+$rc_stamp_urls
+ROCKERC_URL
+}
+
+# Whether every URL the ADDs download serves what the stamp (rc_stamp_urls) recorded. A URL the
+# script cannot ask about (written with a variable: Docker expands it) has always changed.
+rc_urls_unchanged() {
+  [ -n "$rc_urls" ] || return 0
+  rc_url_tool
+  [ -n "$rc_fetch" ] || return 1
+  case $rc_urls in *'$'*) return 1 ;; esac
+  rc_udir=$(mktemp -d "${TMPDIR:-/tmp}/rockerc-url.XXXXXX") || return 1
+  rc_url_same=0
+  while IFS= read -r rc_url; do
+    [ -n "$rc_url" ] || continue
+    rc_url_old "$rc_url"
+    if [ -z "$rc_url_was" ] || ! rc_url_check "$rc_url" "$rc_url_was" "$rc_udir"; then
+      rc_url_same=1
+      break
+    fi
+  done <<ROCKERC_URL
+$rc_urls
+ROCKERC_URL
+  rm -rf "$rc_udir"
+  return "$rc_url_same"
+}
+
+# Run in the background while the build runs: what each URL serves now, for the stamp (written
+# to $rc_tmp/urls when every URL answered; without it no stamp is written). The request is
+# conditional on the last stamp's validators, so an unchanged URL is not downloaded again.
+rc_urls_record() {
+  rc_url_tool
+  [ -n "$rc_fetch" ] || return 0
+  case $rc_urls in *'$'*) return 0 ;; esac
+  mkdir "$rc_tmp/url"
+  : > "$rc_tmp/urls.new"
+  while IFS= read -r rc_url; do
+    [ -n "$rc_url" ] || continue
+    rc_url_old "$rc_url"
+    rc_url_check "$rc_url" "$rc_url_was" "$rc_tmp/url" || :
+    [ -n "$rc_url_line" ] || return 0
+    printf '%s\n' "$rc_url_line" >> "$rc_tmp/urls.new"
+  done <<ROCKERC_URL
+$rc_urls
+ROCKERC_URL
+  rm -rf "$rc_tmp/url"
+  mv "$rc_tmp/urls.new" "$rc_tmp/urls"
 }

@@ -377,6 +377,8 @@ impl<'a> ShEmitter<'a> {
         // Image names never hold blanks (analyze validates them): a plain word list.
         w!(self.out, "rc_fast_images={}", sh_quote(&images.join(" ")));
         w!(self.out, "rc_externals={}", sh_quote(&plan.externals.join(" ")));
+        // ADD's URLs, one a line (a URL holds no blank: Docker splits ADD's arguments at them).
+        w!(self.out, "rc_urls={}", sh_quote(&plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>()));
         let mut vars: Vec<String> = Vec::new();
         for stage in &plan.stages {
             for step in &stage.steps {

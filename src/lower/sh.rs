@@ -91,6 +91,18 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .collect();
     copy_from_images.sort();
     copy_from_images.dedup();
+    let mut urls: Vec<String> = program
+        .stages
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|i| match &i.op {
+            Op::Docker(op) => Some(op.url_sources.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    urls.sort();
+    urls.dedup();
     Ok(BuildPlan {
         source_name: source_name.to_string(),
         escape: (program.escape != '\\').then_some(program.escape),
@@ -101,6 +113,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         copy_from_images,
         step_count: lw.steps,
         host_mounts: lw.host_mounts,
+        urls,
     })
 }
 
