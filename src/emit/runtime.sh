@@ -25,25 +25,65 @@ Options:
   --cache-ls      list this build id's MOUNT volumes: size, last use, MOUNT path
   --cache-prune [--older-than DAYS]
                   remove this build id's MOUNT volumes (those not used for DAYS days)
-  -q, --quiet     print errors only
-  -v, --verbose   stream Docker's own output
+  --progress MODE auto (the default: tty on a terminal, plain otherwise), tty (a live line per
+                  running step), plain (a line when a step starts and ends, and a heartbeat every
+                  30 s, ROCKERC_HEARTBEAT, while one runs), quiet (as -q)
+  --json          JSON lines on stdout, one object per event (see the README), nothing else
+  -q, --quiet     print errors only, and the final image id
+  -v, --verbose   stream Docker's own output (and plain progress)
   -h, --help      print this help
 ROCKERC_USAGE
 }
 
 rc_die() {
-  printf 'rockerc: error: %s\n' "$*" >&2
+  printf '%srockerc: error: %s\n' "${rc_clr_err:-}" "$*" >&2
+  if [ "${rc_json:-0}" = 1 ]; then rc_json event error message "$*"; fi
   exit 1
 }
 
 rc_warn() {
-  printf 'rockerc: warning: %s\n' "$*" >&2
+  printf '%srockerc: warning: %s\n' "${rc_clr_err:-}" "$*" >&2
+  if [ "${rc_json:-0}" = 1 ]; then rc_json event warning message "$*"; fi
 }
 
 # A write to a reader that has gone (`| head -1`) ends the script through its cleanup (SIGPIPE,
 # or errexit where SIGPIPE is ignored); the shell's own complaint about it is not worth showing.
+# With --json, stdout has JSON lines only: the text goes to stderr. On a terminal with live
+# lines, rc_clr first clears them (the cursor waits at their top; see rc_monitor).
 rc_say() {
-  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*" 2>/dev/null; fi
+  case $rc_mode in
+    quiet) ;;
+    json) printf '%s\n' "$*" 2>/dev/null >&2 ;;
+    *) printf '%s%s\n' "$rc_clr" "$*" 2>/dev/null ;;
+  esac
+}
+
+# rc_json KEY VALUE...: prints one JSON object. A KEY ending in `#` takes its VALUE as it is (a
+# number, true or false; '' is null); every other VALUE is a string. awk takes the words from
+# ARGV, which nothing unescapes.
+rc_json() {
+  awk 'function q(s,   o, i, c) {
+      o = ""
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (c == "\\") o = o "\\\\"
+        else if (c == "\"") o = o "\\\""
+        else if (c in ctl) o = o ctl[c]
+        else o = o c
+      }
+      return "\"" o "\""
+    }
+    BEGIN {
+      for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = sprintf("\\u%04x", i)
+      ctl["\n"] = "\\n"; ctl["\t"] = "\\t"; ctl["\r"] = "\\r"; ctl[sprintf("%c", 127)] = "\\u007f"
+      o = "{"
+      for (i = 1; i + 1 < ARGC; i += 2) {
+        k = ARGV[i]; v = ARGV[i + 1]
+        if (k ~ /#$/) { k = substr(k, 1, length(k) - 1); if (v == "") v = "null" } else v = q(v)
+        o = o (i > 1 ? "," : "") q(k) ":" v
+      }
+      print o "}"
+    }' "$@" 2>/dev/null
 }
 
 rc_usage_error() {
@@ -54,6 +94,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
+  rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''
   rc_jobs_max=
   rc_allow_given=''
   rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
@@ -85,6 +126,9 @@ rc_parse_args() {
       --older-than=*) rc_older_than=${1#--older-than=} ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
+      --progress) [ $# -ge 2 ] || rc_usage_error "--progress needs auto, tty, plain or quiet"; rc_progress=$2; shift ;;
+      --progress=*) rc_progress=${1#--progress=} ;;
+      --json) rc_json=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
       *) rc_usage_error "unknown option: $1" ;;
     esac
@@ -99,6 +143,15 @@ rc_parse_args() {
     *[!0-9]*) rc_usage_error "--older-than needs a whole number of days" ;;
     *) [ "$rc_cache_cmd" = prune ] || rc_usage_error "--older-than goes with --cache-prune" ;;
   esac
+  case $rc_progress in
+    auto|tty|plain) ;;
+    quiet) rc_quiet=1 ;;
+    *) rc_usage_error "--progress needs auto, tty, plain or quiet, not $rc_progress" ;;
+  esac
+  # What the no-op path says goes by this; rc_setup decides on live lines only when it builds.
+  rc_mode=plain
+  if [ "$rc_quiet" = 1 ]; then rc_mode=quiet; fi
+  if [ "$rc_json" = 1 ]; then rc_mode=json; fi
 }
 
 # `--mount` is a CSV list: inside a quoted field a quote is written twice.
@@ -138,13 +191,52 @@ rc_step() {
   rc_cached=''
   rc_log="$rc_tmp/log.$rc_step"
   : > "$rc_log"
+  case $rc_mode in
+    plain|tty)
+      # What the monitor shows while the step runs (emptied when it ends).
+      printf '%s\t%s\t%s\t%s\n' "$rc_step_t0" "[$rc_step/$rc_steps] $rc_step_where" "$rc_step_what" "$rc_log" > "$rc_tmp/live/$rc_step"
+      if [ "$rc_mode" = plain ]; then rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ..."; fi
+      ;;
+    json) rc_json event start step# "$rc_step" steps# "$rc_steps" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" ;;
+  esac
 }
 
 rc_done() {
   if [ "$rc_img" != "$rc_parent" ]; then
     printf '%s\t%s\t%s\t%s %s\n' "$rc_step" "$rc_parent" "$rc_img" "$rc_step_where" "$rc_step_what" >> "$rc_tmp/steps"
   fi
+  case $rc_mode in
+    plain|tty) : > "$rc_tmp/live/$rc_step" ;;
+    json) rc_json_step; return 0 ;;
+  esac
   rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ($rc_cached$(rc_elapsed "$rc_step_t0"))"
+}
+
+# The JSON line of a finished step: whether it came from the cache (a MOUNTed RUN's cache, or a
+# build whose every instruction Docker took from its cache), its time, its image and parent,
+# and their sizes.
+rc_json_step() {
+  rc_jc=false
+  if [ -n "$rc_cached" ]; then
+    rc_jc=true
+  elif [ "$rc_verbose" = 1 ] && [ ! -s "$rc_log" ]; then
+    rc_jc=
+  elif grep -q -e '^ ---> Using cache' "$rc_log" && ! grep -q -e '^ ---> Running in ' "$rc_log"; then
+    rc_jc=true
+  fi
+  rc_size='' rc_psize=0
+  if [ -n "$rc_img" ]; then
+    set -- "$rc_img"
+    if [ -n "$rc_parent" ]; then set -- "$rc_img" "$rc_parent"; fi
+    rc_sizes=$(docker image inspect --format '{{.Size}}' -- "$@" 2>/dev/null) || rc_sizes=
+    rc_size=$(printf '%s\n' "$rc_sizes" | sed -n 1p)
+    if [ -n "$rc_parent" ]; then rc_psize=$(printf '%s\n' "$rc_sizes" | sed -n 2p); fi
+  fi
+  rc_delta=
+  if [ -n "$rc_size" ] && [ -n "$rc_psize" ]; then rc_delta=$((rc_size - rc_psize)); fi
+  rc_secs=$(rc_elapsed "$rc_step_t0")
+  rc_json event step step# "$rc_step" steps# "$rc_steps" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" \
+    cached# "$rc_jc" seconds# "${rc_secs%s}" image "$rc_img" parent "$rc_parent" size# "$rc_size" delta# "$rc_delta"
 }
 
 # rc_wait COMMAND...: runs COMMAND in the background and waits for it. A shell runs a trap only
@@ -165,13 +257,17 @@ rc_wait() {
 # secrets. Returns the command's status.
 rc_logged() {
   if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    rc_wait "$@" < /dev/null
+    if [ "$rc_json" = 1 ]; then
+      rc_wait "$@" < /dev/null >&2
+    else
+      rc_wait "$@" < /dev/null
+    fi
     return
   fi
   rc_logged_status=0
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
-    rc_mask < "$rc_log"
+    if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" >&2; else rc_mask < "$rc_log"; fi
     : > "$rc_log"
   fi
   return "$rc_logged_status"
@@ -200,7 +296,13 @@ rc_failed_line() {
 }
 
 rc_fail() {
-  printf 'rockerc: error: step %s failed: %s %s\n' "$rc_step" "$rc_step_where" "$rc_step_what" >&2
+  if [ -f "${rc_tmp:-/nonexistent}/live/$rc_step" ]; then : > "$rc_tmp/live/$rc_step"; fi
+  if [ "$rc_json" = 1 ]; then
+    rc_tail=
+    if [ -s "$rc_log" ]; then rc_tail=$(rc_mask < "$rc_log" | tail -n 25); fi
+    rc_json event error step "$rc_step" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" message "$1" output "$rc_tail"
+  fi
+  printf '%srockerc: error: step %s failed: %s %s\n' "$rc_clr_err" "$rc_step" "$rc_step_where" "$rc_step_what" >&2
   printf 'rockerc: %s\n' "$1" >&2
   if [ -s "${rc_tmp:-/nonexistent}/notes.$rc_step" ]; then sed 's/^/rockerc: /' "$rc_tmp/notes.$rc_step" >&2; fi
   if [ "$rc_verbose" = 0 ] && [ -s "$rc_log" ]; then
@@ -313,6 +415,7 @@ rc_cleanup() {
   # short.
   trap - EXIT
   trap '' INT TERM HUP USR1 PIPE
+  rc_monitor_stop
   # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
   # still streams from it. Then the containers (after the removals already under way), and only
   # then wait: a `docker run` client exits when its container is removed (it only passes the
@@ -386,6 +489,8 @@ rc_setup() {
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
+  rc_progress_mode
+  rc_monitor_start
 }
 
 # rc_copy_plan FILE...: with `-o DIR`, the step files and Dockerfiles beside the script are
@@ -1648,6 +1753,7 @@ rc_apply_tags() {
       rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_name; every tag is where it was"
     fi
     printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
+    if [ "$rc_json" = 1 ]; then rc_json event tag name "$rc_name" image "$rc_id" line# "$rc_line"; fi
   done < "$rc_tmp/tags.sorted"
   cut -d ' ' -f 2- "$rc_tmp/tags.sorted" > "$rc_tmp/tags"
   rc_pushed=
@@ -1663,8 +1769,13 @@ rc_apply_tags() {
         rc_fail "cannot push $rc_failed; every local tag is back where it was"
       fi
       rc_pushed="$rc_pushed $rc_name"
+      if [ "$rc_json" = 1 ]; then
+        rc_digest=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$rc_log" | tail -n 1)
+        rc_json event push name "$rc_name" image "$rc_id" pushed# true digest "$rc_digest"
+      fi
     else
       rc_say "not pushing $rc_name (pass --push to push)"
+      if [ "$rc_json" = 1 ]; then rc_json event push name "$rc_name" image "$rc_id" pushed# false; fi
     fi
   done < "$rc_tmp/tags"
 }
@@ -1711,15 +1822,39 @@ rc_attach() {
 }
 
 rc_report() {
-  [ "$rc_quiet" = 0 ] || return 0
-  if [ -s "$rc_tmp/ids" ]; then rc_size_table; fi
-  printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
+  rc_monitor_stop
+  rc_final_id=$(cat "$rc_tmp/img/$rc_final")
+  case $rc_mode in
+    quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
+    json)
+      rc_secs=$(rc_elapsed "$rc_t0")
+      rc_json event result image "$rc_final_id" up_to_date# false seconds# "${rc_secs%s}"
+      ;;
+    *)
+      if [ -s "$rc_tmp/ids" ]; then rc_size_table; fi
+      printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
+      # What scripts around Rocker read (and `docker build` printed): the final image's id.
+      printf 'Successfully built %s\n' "$rc_final_id"
+      ;;
+  esac
+}
+
+# rc_noop MESSAGE: the no-op path's report: MESSAGE, and the final image's id, which the
+# fingerprint has just checked (the stamp lists it first).
+rc_noop() {
+  rc_final_id=${rc_print%% *}
+  case $rc_mode in
+    quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
+    json) rc_json event result image "$rc_final_id" up_to_date# true seconds# 0 ;;
+    *) rc_say "$1" && rc_say "Successfully built $rc_final_id" ;;
+  esac
+  exit 0
 }
 
 # The images the size table shows: each step's parent and result, and every image tagged.
 rc_report_ids() {
   : > "$rc_tmp/ids"
-  [ "$rc_quiet" = 0 ] || return 0
+  case $rc_mode in quiet|json) return 0 ;; esac
   [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
   {
     cut -f 2,3 "$rc_tmp/steps" 2>/dev/null | tr '\t' '\n'
@@ -1916,7 +2051,8 @@ rc_write_stamp() {
   rc_stamp_file
   # The subsets are copies: nothing in them is an input.
   rm -rf "$rc_tmp"/sub.*
-  rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  # The final image first: the no-op path reports its id.
+  rc_built=$(cat "$rc_tmp/img/$rc_final" "$rc_tmp"/img/stage.* | tr '\n' ' ')
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
   # fingerprint's images, in order.
@@ -2178,4 +2314,153 @@ $rc_urls
 ROCKERC_URL
   rm -rf "$rc_tmp/url"
   mv "$rc_tmp/urls.new" "$rc_tmp/urls"
+}
+
+# ---- Progress while a step runs ----
+# Each running step has a file in $rc_tmp/live (its start time, its progress label, its log),
+# written by rc_step and emptied by rc_done. One process, started by rc_setup when it builds,
+# looks at them once a second: with `--progress plain` it prints a heartbeat line for a step that
+# has run another ROCKERC_HEARTBEAT seconds (30 by default), with the last line of its output; on
+# a terminal (`tty`) it draws one line per running step (parallel stages each have theirs) with
+# the step's Rockerfile lines, its elapsed time and its last line of output, in place. Its
+# cursor rests at the top of those lines, and everyone else who writes to the terminal starts
+# with "clear to the end of the screen" (rc_clr), so a finished step's line replaces them, and
+# the next drawing goes below it. A build whose steps all take less than a second never sees
+# either; the process costs one fork, and one `date` a second while a step runs.
+
+# rc_progress_mode: decides rc_mode for a build (rc_parse_args set plain, quiet or json).
+rc_progress_mode() {
+  [ "$rc_mode" = plain ] || return 0
+  rc_heartbeat=${ROCKERC_HEARTBEAT:-30}
+  case $rc_heartbeat in ''|*[!0-9]*|0) rc_heartbeat=30 ;; esac
+  # Streaming everything (-v) and an interactive ATTACH own the terminal: plain lines only.
+  case $rc_progress in
+    tty) rc_mode='tty' ;;
+    auto) if [ "$rc_verbose" = 0 ] && [ "$rc_attach" = 0 ] && [ -t 1 ] && rc_ansi_ok; then rc_mode='tty'; fi ;;
+  esac
+  if [ "$rc_verbose" = 1 ] || [ "$rc_attach" = 1 ]; then rc_mode=plain; fi
+  if [ "$rc_mode" = tty ]; then
+    rc_esc=$(printf '\033')
+    rc_clr="${rc_esc}[J"
+    if [ -t 2 ]; then rc_clr_err=$rc_clr; fi
+    rc_dim='' rc_undim=''
+    if [ -z "${NO_COLOR:-}" ]; then rc_dim="${rc_esc}[2m" rc_undim="${rc_esc}[0m"; fi
+    rc_cols=${COLUMNS:-}
+    case $rc_cols in ''|*[!0-9]*) rc_cols=$(tput cols 2>/dev/null) || rc_cols=80 ;; esac
+    case $rc_cols in ''|*[!0-9]*|?) rc_cols=80 ;; esac
+  fi
+}
+
+# Whether the terminal takes "cursor up" and "clear to the end of the screen": what terminfo says
+# where tput is there, the terminals known to take ANSI's otherwise.
+rc_ansi_ok() {
+  case ${TERM:-dumb} in dumb|unknown|'') return 1 ;; esac
+  if command -v tput >/dev/null 2>&1; then
+    tput cuu1 >/dev/null 2>&1 && tput ed >/dev/null 2>&1
+    return
+  fi
+  case $TERM in
+    xterm*|screen*|tmux*|vt1[0-9][0-9]*|vt2[0-9][0-9]*|linux|rxvt*|ansi*|alacritty*|foot*|kitty*|wezterm*|konsole*|st-*|cygwin|putty*) return 0 ;;
+  esac
+  return 1
+}
+
+rc_monitor_start() {
+  case $rc_mode in plain|tty) ;; *) return 0 ;; esac
+  mkdir "$rc_tmp/live"
+  rc_monitor &
+  rc_monitor_pid=$!
+}
+
+# Stops the monitor (it clears its lines first) and waits for it.
+rc_monitor_stop() {
+  [ -n "${rc_monitor_pid:-}" ] || return 0
+  kill "$rc_monitor_pid" 2>/dev/null || :
+  wait "$rc_monitor_pid" 2>/dev/null || :
+  rc_monitor_pid=
+}
+
+rc_monitor() {
+  trap - EXIT
+  # Ctrl-C reaches the whole process group: the main shell's cleanup stops this one.
+  trap '' INT HUP
+  rc_sleep_pid='' rc_drawn=0
+  trap 'if [ -n "$rc_sleep_pid" ]; then kill "$rc_sleep_pid" 2>/dev/null; fi; if [ "$rc_drawn" = 1 ]; then printf "%s" "$rc_clr" 2>/dev/null; fi; exit 0' TERM
+  while :; do
+    # In the background and waited for: TERM interrupts `wait` at once, not `sleep`.
+    sleep 1 &
+    rc_sleep_pid=$!
+    wait "$rc_sleep_pid" || :
+    rc_sleep_pid=
+    [ -d "$rc_tmp/live" ] || exit 0
+    rc_monitor_tick
+  done
+}
+
+rc_monitor_tick() {
+  rc_now_s='' rc_frame='' rc_nlines=0
+  for rc_f in "$rc_tmp/live"/*; do
+    [ -s "$rc_f" ] || continue
+    IFS='	' read -r rc_t0 rc_label rc_what rc_flog < "$rc_f" || continue
+    [ -n "$rc_now_s" ] || rc_now_s=$(date +%s)
+    rc_el=$((rc_now_s - ${rc_t0%%.*}))
+    if [ "$rc_mode" = plain ]; then
+      rc_k=${rc_f##*/} rc_hb=0
+      eval "rc_hb=\${rc_hb_$rc_k:-0}"
+      if [ "$rc_el" -ge $(((rc_hb + 1) * rc_heartbeat)) ]; then
+        eval "rc_hb_$rc_k=$((rc_el / rc_heartbeat))"
+        rc_line=$(rc_last_line "$rc_flog" | rc_fit 200)
+        printf '%s %s: running for %ss%s\n' "$rc_label" "$rc_what" "$rc_el" "${rc_line:+: $rc_line}" 2>/dev/null || exit 0
+      fi
+    else
+      # One column less than the width: a full line wraps on some terminals.
+      rc_line=$(rc_last_line "$rc_flog" | rc_fit "$((rc_cols - 1))" "$rc_label ${rc_el}s" "$rc_what")
+      rc_frame="$rc_frame$rc_dim$rc_line$rc_undim
+"
+      rc_nlines=$((rc_nlines + 1))
+    fi
+  done
+  if [ "$rc_mode" = tty ]; then
+    if [ "$rc_nlines" -gt 0 ]; then
+      # Drawn below, then back to the top of the lines.
+      printf '\r%s%s%s[%sA' "$rc_clr" "$rc_frame" "$rc_esc" "$rc_nlines" 2>/dev/null || exit 0
+      rc_drawn=1
+    elif [ "$rc_drawn" = 1 ]; then
+      printf '%s' "$rc_clr" 2>/dev/null || exit 0
+      rc_drawn=0
+    fi
+  fi
+}
+
+# rc_last_line LOG: the last line of output in LOG that has text, without control characters (a
+# progress bar's carriage returns, colours); secrets masked.
+rc_last_line() {
+  [ -s "$1" ] || return 0
+  if [ -n "$rc_secrets" ]; then rc_mask < "$1"; else tail -c 4096 "$1"; fi | awk '
+    {
+      sub(/\r+$/, "")
+      n = split($0, parts, "\r"); l = parts[n]
+      gsub(/\033\[[0-9;?]*[A-Za-z]/, "", l)
+      gsub(/[[:cntrl:]]/, "", l)
+      sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
+      if (l != "") last = l
+    }
+    END { printf "%s", last }' 2>/dev/null
+}
+
+# rc_fit WIDTH [HEAD WHAT]: the line on stdin cut to WIDTH characters; with HEAD and WHAT, the
+# live line `HEAD WHAT | LINE` in WIDTH: HEAD whole, then WHAT and LINE share what is left.
+rc_fit() {
+  awk -v w="$1" -v head="${2:-}" -v what="${3:-}" '
+    function cut(s, n) { if (n < 4) return ""; return length(s) > n ? substr(s, 1, n - 3) "..." : s }
+    { last = $0 }
+    END {
+      if (head == "") { printf "%s", cut(last, w); exit }
+      rest = w - length(head) - 1
+      if (last == "") { printf "%s", cut(head " " what, w); exit }
+      wl = rest - 3 - length(what)
+      if (wl < rest / 2) wl = int(rest / 2)
+      s = head " " cut(what, rest - 3 - (length(last) < wl ? length(last) : wl))
+      printf "%s", cut(s " | " last, w)
+    }' 2>/dev/null
 }
