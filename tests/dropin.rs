@@ -162,3 +162,51 @@ fn add_url_uses_a_conditional_request() {
     assert!(!up_to_date(&out), "{out}");
     docker(&["rmi", &image]);
 }
+
+/// Issue 20, item 3: proxy build args follow Docker's rule in every RUN, MOUNTed ones included:
+/// they reach the command without an ARG, and another proxy is a cache hit, unless an ARG
+/// declares the variable, which puts it in the cache key.
+#[test]
+fn proxy_build_args_stay_out_of_the_cache_key() {
+    if !engine_or_skip("proxy_build_args_stay_out_of_the_cache_key") {
+        return;
+    }
+    let tag = format!("rockerc-e2e/{}:latest", unique("proxy"));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |declare: bool| {
+        let arg = if declare { "ARG http_proxy\n" } else { "" };
+        std::fs::write(
+            dir.path().join("Rockerfile"),
+            format!(
+                "FROM {BUSYBOX}\n{arg}RUN echo \"plain $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /plain\n\
+                 MOUNT /cache\nRUN echo \"mounted $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /mounted\nTAG {tag}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let build = |proxy: &str| {
+        let cache = tempfile::tempdir().unwrap();
+        let out = run_ok(rockerc().current_dir(dir.path()).args(["--build-arg", &format!("http_proxy={proxy}"), "Rockerfile"]));
+        std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+        let out = Command::new("sh").arg(dir.path().join("build.sh")).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let files = image_files(&tag);
+        (file_text(&files, "/plain"), file_text(&files, "/mounted"), image_id(&tag))
+    };
+    // A unique proxy each run, so no earlier run's cache answers the first build.
+    let a = format!("http://{}:3128", unique("proxy-a"));
+    let b = format!("http://{}:3128", unique("proxy-b"));
+    write(false);
+    let first = build(&a);
+    assert!(first.0.starts_with(&format!("plain {a} ")) && first.1.starts_with(&format!("mounted {a} ")), "the proxy reaches both RUNs: {first:?}");
+    assert_eq!(build(&b), first, "another proxy is a cache hit, for the MOUNTed RUN too");
+    write(true);
+    let declared = build(&a);
+    let other = build(&b);
+    assert!(other.0.starts_with(&format!("plain {b} ")) && other.1.starts_with(&format!("mounted {b} ")), "declared: in the key: {other:?}");
+    assert_ne!(other.2, declared.2);
+    // The proxy never reaches the image's history or config.
+    let history = docker_str(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", &first.2]);
+    assert!(!history.contains("proxy-a"), "{history}");
+    docker(&["rmi", &tag]);
+}

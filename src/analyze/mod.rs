@@ -17,7 +17,7 @@ mod scope;
 
 pub use imageref::{ImageName, RefError};
 pub use rocker::{in_context_path, normalize, Mount, Transfer};
-pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
+pub use scope::{is_proxy_arg, scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};

@@ -295,6 +295,15 @@ impl<'a> Lowerer<'a> {
                     // The names, never the values: a changed secret does not rebuild by itself.
                     key = run_key(&[key, secrets.join(" ")], &[], &[]);
                 }
+                // Docker's rule, which every other RUN follows: the proxy variables given with
+                // --build-arg reach the command without an ARG, and stay out of the cache key
+                // (and the history) unless an ARG declares them; the key was made above.
+                let mut env = env;
+                for (k, v) in &self.options.build_args {
+                    if crate::analyze::is_proxy_arg(k) && !env.iter().any(|(n, _)| n == k) {
+                        env.push((k.clone(), v.clone()));
+                    }
+                }
                 cx.advanced = true;
                 let number = self.next_step();
                 cx.steps.push(Step {
