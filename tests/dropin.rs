@@ -171,14 +171,17 @@ fn proxy_build_args_stay_out_of_the_cache_key() {
     if !engine_or_skip("proxy_build_args_stay_out_of_the_cache_key") {
         return;
     }
-    let tag = format!("rockerc-e2e/{}:latest", unique("proxy"));
+    let run = unique("proxy");
+    let tag = format!("rockerc-e2e/{run}:latest");
     let dir = tempfile::tempdir().unwrap();
+    // The proxy is not in the key: only a label of this run's own keeps an earlier run's layers
+    // (kept alive by its MOUNTed RUN's cache tag) from answering the first build.
     let write = |declare: bool| {
         let arg = if declare { "ARG http_proxy\n" } else { "" };
         std::fs::write(
             dir.path().join("Rockerfile"),
             format!(
-                "FROM {BUSYBOX}\n{arg}RUN echo \"plain $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /plain\n\
+                "FROM {BUSYBOX}\nLABEL rockerc.test={run}\n{arg}RUN echo \"plain $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /plain\n\
                  MOUNT /cache\nRUN echo \"mounted $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /mounted\nTAG {tag}\n"
             ),
         )
@@ -193,7 +196,7 @@ fn proxy_build_args_stay_out_of_the_cache_key() {
         let files = image_files(&tag);
         (file_text(&files, "/plain"), file_text(&files, "/mounted"), image_id(&tag))
     };
-    // A unique proxy each run, so no earlier run's cache answers the first build.
+    // A unique proxy each run, to tell which build a RUN's output came from.
     let a = format!("http://{}:3128", unique("proxy-a"));
     let b = format!("http://{}:3128", unique("proxy-b"));
     write(false);
