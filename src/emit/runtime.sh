@@ -435,7 +435,26 @@ rc_cleanup() {
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/containers"
   fi
-  if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
+  if [ -n "${rc_jobs:-}" ]; then
+    # Bounded: a client whose container outlived `docker rm -f` (created just after it, or a
+    # daemon too slow to kill it) waits for its command, minutes of `sleep 300`. After 3 s the
+    # clients left are killed, and so are the clients of background stages (they stopped them
+    # with TERM and exited; see rc_stage_in_background), and the containers are swept again:
+    # a client killed mid-create may have left one behind it.
+    rc_overdue=0
+    # shellcheck disable=SC2086 # a list of process ids
+    rc_bounded_wait 3 $rc_jobs || rc_overdue=1
+    if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/strays" ]; then
+      # shellcheck disable=SC2046 # a list of process ids
+      rc_strays_stop $(cat "$rc_tmp/strays") || rc_overdue=1
+    fi
+    if [ "$rc_overdue" = 1 ] && [ -s "$rc_tmp/containers" ]; then
+      while IFS= read -r rc_c; do
+        if [ -f "$rc_tmp/removed" ] && grep -qxF -e "$rc_c" "$rc_tmp/removed"; then continue; fi
+        docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
+      done < "$rc_tmp/containers"
+    fi
+  fi
   # An interrupted --cache-to: its unfinished archives (DIR still has its old manifest and what
   # that names); an interrupted --cache-from: the volumes it had not finished filling.
   if [ -n "${rc_stage_dir:-}" ]; then rm -rf "$rc_stage_dir"; fi
@@ -445,6 +464,48 @@ rc_cleanup() {
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ -n "${rc_lock_id:-}" ]; then docker rm -f -v "$rc_lock_id" >/dev/null 2>&1 || :; fi
   exit "$rc_status"
+}
+
+# rc_bounded_wait SECONDS PID...: waits for these children of this shell, for SECONDS at most:
+# then they are killed (SIGKILL) and waited for. Returns 1 when it had to kill. `wait` has no
+# timeout: a watchdog in the background does the killing; it sleeps a second at a time, so
+# when the children end first and it is killed, its last `sleep` (fds on /dev/null) is gone
+# within a second.
+rc_bounded_wait() {
+  rc_bw_secs=$1
+  shift
+  rm -f "$rc_tmp/overdue"
+  (
+    rc_i=0
+    while [ "$rc_i" -lt "$rc_bw_secs" ]; do
+      sleep 1
+      rc_i=$((rc_i + 1))
+    done
+    : > "$rc_tmp/overdue"
+    kill -9 "$@" 2>/dev/null
+  ) < /dev/null > /dev/null 2>&1 &
+  rc_bw_dog=$!
+  wait "$@" 2>/dev/null || :
+  kill -9 "$rc_bw_dog" 2>/dev/null || :
+  wait "$rc_bw_dog" 2>/dev/null || :
+  [ ! -f "$rc_tmp/overdue" ]
+}
+
+# rc_strays_stop PID...: the docker clients of background stages, which are not this shell's
+# children (the stages stopped them with TERM and ended): given 3 s to end, then killed.
+# Returns 1 when it had to kill.
+rc_strays_stop() {
+  for rc_i in 1 2 3 4; do
+    rc_left=
+    for rc_p in "$@"; do
+      if kill -0 "$rc_p" 2>/dev/null; then rc_left="$rc_left $rc_p"; fi
+    done
+    [ -n "$rc_left" ] || return 0
+    if [ "$rc_i" != 4 ]; then sleep 1; fi
+  done
+  # shellcheck disable=SC2086 # a list of process ids
+  kill -9 $rc_left 2>/dev/null || :
+  return 1
 }
 
 rc_setup() {
@@ -1922,7 +1983,9 @@ rc_stage_in_background() {
   rc_jobs=
   rc_removers=
   # shellcheck disable=SC2086 # a list of process ids
-  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
+  # Its clients, stopped with TERM, outlive it (a `docker run` client ends when its container
+  # is removed): the main shell's cleanup kills those still there after the containers are gone.
+  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; printf "%s\n" $rc_jobs >> "$rc_tmp/strays" 2>/dev/null; fi; exit 143' TERM
   # shellcheck disable=SC2086 # a list of process ids
   trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 141' PIPE
   # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
@@ -2372,11 +2435,13 @@ rc_monitor_start() {
   rc_monitor_pid=$!
 }
 
-# Stops the monitor (it clears its lines first) and waits for it.
+# Stops the monitor (it clears its lines first) and waits for it, 2 s at most: a monitor blocked
+# writing to a terminal or a pipe that nobody reads does not run its TERM trap, and must not
+# hang the build's end or its cleanup; it is killed instead.
 rc_monitor_stop() {
   [ -n "${rc_monitor_pid:-}" ] || return 0
   kill "$rc_monitor_pid" 2>/dev/null || :
-  wait "$rc_monitor_pid" 2>/dev/null || :
+  rc_bounded_wait 2 "$rc_monitor_pid" || :
   rc_monitor_pid=
 }
 
@@ -2393,6 +2458,10 @@ rc_monitor() {
     wait "$rc_sleep_pid" || :
     rc_sleep_pid=
     [ -d "$rc_tmp/live" ] || exit 0
+    # The script was killed (SIGKILL, its cleanup never ran): nothing will stop this process,
+    # which holds the script's stdout and stderr (a `$(sh build.sh)` or `rockerc build` reading
+    # them would wait for ever).
+    kill -0 "$rc_main_pid" 2>/dev/null || exit 0
     rc_monitor_tick
   done
 }
