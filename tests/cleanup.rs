@@ -406,7 +406,13 @@ fn interrupt_in_with(s: &Scenario, options: &[&str], phase: Phase, unfinished: &
     use std::os::unix::process::CommandExt;
     for (signal, whole_group) in [("INT", true), ("TERM", false)] {
         let before = s.made();
-        let mut child = s.command(&[&["--jobs", "1"], options].concat()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
+        let mut child = s
+            .command(&[&["--jobs", "1"], options].concat())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let started = std::time::Instant::now();
         while !phase.reached(s) {
             if let Some(status) = child.try_wait().unwrap() {
@@ -1009,7 +1015,8 @@ fn a_killed_script_leaves_no_progress_monitor_behind() {
     let _g = engine_lock();
     let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
     for mode in ["plain", "tty"] {
-        let mut child = s.command(&["--no-cache", "--progress", mode]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child =
+            s.command(&["--no-cache", "--progress", mode]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
         let started = std::time::Instant::now();
         while !Phase::RunningContainer.reached(&s) {
             assert!(child.try_wait().unwrap().is_none(), "{mode}: the build ended before its RUN started");
@@ -1036,7 +1043,10 @@ fn a_killed_script_leaves_no_progress_monitor_behind() {
         assert!(shells().is_empty(), "{mode}: processes of the script left: {:?}", shells());
         eprintln!("{mode}: stdout reached its end {eof:.1?} after SIGKILL");
         // The killed build's RUN container and lock (the next build would reap them).
-        for c in docker_str(&["ps", "-a", "-q", "--filter", &format!("label=rockerc.test={}", s.id)]).lines().chain(lock_containers(&s.id).iter().map(String::as_str)) {
+        for c in docker_str(&["ps", "-a", "-q", "--filter", &format!("label=rockerc.test={}", s.id)])
+            .lines()
+            .chain(lock_containers(&s.id).iter().map(String::as_str))
+        {
             docker(&["rm", "-f", "-v", c]);
         }
         for d in temp_dirs_in(s.tmp.path()) {
@@ -1082,8 +1092,15 @@ fn an_interrupt_never_waits_for_a_container_that_outlived_its_removal() {
     .unwrap();
     run_ok(Command::new("chmod").arg("+x").arg(shim.path().join("docker")));
     let path = format!("{}:{}", shim.path().display(), std::env::var("PATH").unwrap());
-    let mut child =
-        s.command(&["--no-cache"]).env("PATH", path).env("SHIM_MARK", &mark).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
+    let mut child = s
+        .command(&["--no-cache"])
+        .env("PATH", path)
+        .env("SHIM_MARK", &mark)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let started = std::time::Instant::now();
     while !mark.exists() {
         assert!(child.try_wait().unwrap().is_none(), "the build ended before its RUN");

@@ -2213,10 +2213,13 @@ rc_need_var() {
 # served and the validators that came with it: a strong ETag, and a Last-Modified at least two
 # seconds older than the response's Date (one from the same second as the request could be
 # followed by another change in that second, which the server's whole-second comparison would
-# miss). The next run asks with If-None-Match / If-Modified-Since: 304 is unchanged; anything
-# else is downloaded and its checksum compared. With neither curl nor wget (GNU or BusyBox),
-# nothing can be asked, and the script builds (Docker downloads the URL and keeps the layer when
-# its checksum is the same).
+# miss). With a strong ETag a HEAD request is the whole check, as Rocker made it: the same ETag
+# is unchanged, and nothing is downloaded, neither by the next run nor by the build beside
+# Docker's own download (a server counting downloads sees one per build, as with Rocker). With
+# a Last-Modified only, the next run asks with If-Modified-Since: 304 is unchanged; anything else
+# is downloaded and its checksum compared. A URL that sends neither is not recorded: the next
+# run builds, and Docker downloads it once and keeps the layer when its checksum is the same.
+# With neither curl nor wget (GNU or BusyBox), nothing can be asked, and the script builds.
 
 # Sets rc_fetch: curl, wget, or '' when there is neither.
 rc_url_tool() {
@@ -2235,6 +2238,16 @@ rc_url_get() {
   rc_u=$1 rc_ud=$2
   shift 2
   rm -f "$rc_ud/body" "$rc_ud/head"
+  if [ "${rc_url_method:-GET}" = HEAD ]; then
+    # HEAD: headers only (GNU wget's --spider asks with HEAD; BusyBox's with a GET whose body
+    # it does not read).
+    if [ "$rc_fetch" = curl ]; then
+      curl -sS -I -L --max-redirs 10 --connect-timeout 20 -D "$rc_ud/head" -o /dev/null -- "$rc_u" 2>/dev/null
+    else
+      wget -q -S --spider "$rc_u" 2> "$rc_ud/head"
+    fi
+    return
+  fi
   if [ "$rc_fetch" = curl ]; then
     rc_n=$#
     while [ "$rc_n" -gt 0 ]; do
@@ -2283,8 +2296,9 @@ rc_url_head() {
     END {
       if (etag == "" || etag ~ /^W\// || etag ~ /\t/) etag = "-"
       l = epoch(lm); t = epoch(date)
+      seen = (lm == "" ? 0 : 1)
       if (lm == "" || lm ~ /\t/ || l < 0 || t < 0 || t - l < 2) lm = "-"
-      print (status == "" ? "-" : status); print etag; print lm
+      print (status == "" ? "-" : status); print etag; print lm; print seen
     }' "$1/head" 2>/dev/null
 }
 
@@ -2301,7 +2315,32 @@ ROCKERC_URL
   fi
   set -- "$1" "$3"
   [ "$rc_old_url" = "$1" ] || rc_old_sha=- rc_old_etag=- rc_old_lm=-
-  if [ "$rc_old_etag" != - ]; then set -- "$@" "If-None-Match: $rc_old_etag"; fi
+  if [ "$rc_old_etag" != - ] || [ "${rc_url_probe:-0}" = 1 ]; then
+    # A strong ETag: HEAD tells. The same one is unchanged; another (or none) is a change,
+    # unless a checksum was recorded to compare a download with.
+    rc_url_status=0
+    rc_url_method=HEAD
+    rc_url_get "$@" || rc_url_status=$?
+    rc_url_method=GET
+    {
+      IFS= read -r rc_code
+      IFS= read -r rc_etag
+      IFS= read -r rc_lm
+      IFS= read -r rc_lm_seen
+    } <<ROCKERC_URL
+$(rc_url_head "$2")
+ROCKERC_URL
+    if [ "$rc_url_status" = 0 ] && [ "$rc_code" = 200 ] && [ "$rc_etag" != - ]; then
+      rc_url_line="$1	-	$rc_etag	$rc_lm"
+      [ "$rc_etag" != "$rc_old_etag" ] || return 0
+      [ "$rc_old_sha" != - ] && [ "${rc_url_probe:-0}" = 0 ] || return 1
+    elif [ "${rc_url_probe:-0}" = 1 ] && { [ "$rc_url_status" != 0 ] || [ "$rc_code" != 200 ] || [ "$rc_lm_seen" != 1 ]; }; then
+      # Recording, and no validator to check it by next time (or no answer): not recorded. (A
+      # Last-Modified too young to trust is downloaded below: its checksum is the record.)
+      return 1
+    fi
+    rc_old_etag=-
+  fi
   if [ "$rc_old_lm" != - ]; then set -- "$@" "If-Modified-Since: $rc_old_lm"; fi
   rc_url_status=0
   rc_url_get "$@" || rc_url_status=$?
@@ -2369,6 +2408,8 @@ rc_urls_record() {
   while IFS= read -r rc_url; do
     [ -n "$rc_url" ] || continue
     rc_url_old "$rc_url"
+    # HEAD first: a URL with a strong ETag is recorded without a download of its own.
+    rc_url_probe=1
     rc_url_check "$rc_url" "$rc_url_was" "$rc_tmp/url" || :
     [ -n "$rc_url_line" ] || return 0
     printf '%s\n' "$rc_url_line" >> "$rc_tmp/urls.new"

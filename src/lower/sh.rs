@@ -168,6 +168,8 @@ struct Pending {
     context: Option<Context>,
     stage_args: Vec<(String, String)>,
     has_cmd: bool,
+    /// Where in `body` the last HEALTHCHECK is: a later one replaces it (see `docker`).
+    healthcheck_at: Option<usize>,
     /// ARGs and MAINTAINER declared before this Dockerfile began: a new build must repeat them.
     args_at_start: Vec<String>,
     maintainer_at_start: Option<String>,
@@ -469,6 +471,18 @@ impl<'a> Lowerer<'a> {
         if item.keyword == Keyword::Arg && op.arg_words.len() > 1 {
             // The legacy builder takes one name per ARG.
             text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
+        }
+        if item.keyword == Keyword::Healthcheck {
+            // The legacy builder merges a HEALTHCHECK with the one before it: `HEALTHCHECK NONE`
+            // after `HEALTHCHECK --interval=5m CMD ...` kept the 5m (BuildKit and Rocker did not).
+            // Only the last one of a Dockerfile counts: the earlier ones stay, commented out.
+            if let Some(at) = cx.pending.healthcheck_at {
+                let old = std::mem::take(&mut cx.pending.body[at]);
+                let (cite, earlier) = old.split_once('\n').unwrap_or((old.as_str(), ""));
+                let earlier: Vec<String> = earlier.lines().map(|l| format!("#   {l}")).collect();
+                cx.pending.body[at] = format!("{cite} (replaced by the HEALTHCHECK below)\n{}", earlier.join("\n"));
+            }
+            cx.pending.healthcheck_at = Some(cx.pending.body.len());
         }
         self.add_line(cx, item, text, context);
         if item.keyword == Keyword::Arg {
