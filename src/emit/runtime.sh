@@ -2471,6 +2471,8 @@ rc_ansi_ok() {
 
 rc_monitor_start() {
   case $rc_mode in plain|tty) ;; *) return 0 ;; esac
+  # --cache-ls and --cache-prune run no steps.
+  [ -z "${rc_cache_cmd:-}" ] || return 0
   mkdir "$rc_tmp/live"
   rc_monitor &
   rc_monitor_pid=$!
