@@ -18,7 +18,7 @@ mod steps;
 
 pub use imageref::{ImageName, RefError};
 pub use rocker::{in_context_path, normalize, Mount, Transfer};
-pub use scope::{scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
+pub use scope::{is_proxy_arg, scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 pub use steps::{arg_env, check_steps, mount_holding, refers_to, StageState};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
@@ -158,6 +158,8 @@ pub struct DockerOp {
     pub uses_context: bool,
     /// The context paths a COPY/ADD reads, as written (globs kept); empty for other instructions.
     pub context_sources: Vec<String>,
+    /// The http(s) URLs an ADD downloads, as written: the no-op check asks each whether it changed.
+    pub url_sources: Vec<String>,
     /// COPY --from=...
     pub copy_from: Option<(Spanned<String>, Base)>,
     /// WORKDIR's argument as written.
@@ -1271,6 +1273,9 @@ impl<'a> Analyzer<'a> {
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));
         if op.uses_context {
             op.context_sources = sources.iter().filter(|s| !is_url(&s.value)).map(|s| s.value.clone()).collect();
+        }
+        if inst.kind == Keyword::Add && op.copy_from.is_none() {
+            op.url_sources = sources.iter().filter(|s| s.value.starts_with("http://") || s.value.starts_with("https://")).map(|s| s.value.clone()).collect();
         }
         Some(Op::Docker(op))
     }

@@ -29,6 +29,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 const PROXY_ARGS: [&str; 10] =
     ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"];
 
+/// Whether NAME is one of the proxy variables Docker passes to RUN without an ARG (and leaves
+/// out of the cache key unless an ARG declares it).
+pub fn is_proxy_arg(name: &str) -> bool {
+    PROXY_ARGS.contains(&name)
+}
+
 /// ARGs BuildKit declares before the first FROM itself, with values from the build's platforms.
 const PLATFORM_ARGS: [&str; 8] = ["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"];
 

@@ -105,13 +105,17 @@ pub struct BuildArgs {
     #[arg(long = "cache-to", value_name = "DIR", help_heading = RUNNING)]
     pub cache_to: Option<PathBuf>,
 
-    /// Print errors only
+    /// Print errors only, and the final image id
     #[arg(short = 'q', long, help_heading = RUNNING)]
     pub quiet: bool,
 
-    /// Stream Docker's own output (Rocker's --verbose, --vv, -D)
+    /// Stream Docker's own output, RUN output included: the default, as Rocker showed it (--verbose, --vv, -D are Rocker's spellings)
     #[arg(short = 'v', long, visible_alias = "vv", short_alias = 'D', help_heading = RUNNING)]
     pub verbose: bool,
+
+    /// auto, tty (a live line per running step), plain (start lines and heartbeats) or quiet; instead of streaming Docker's output
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "tty", "plain", "quiet"], help_heading = RUNNING)]
+    pub progress: Option<String>,
 
     /// Print rockerc's version and this command line first
     #[arg(short = 'C', long, help_heading = RUNNING)]
@@ -153,8 +157,8 @@ pub struct BuildArgs {
     #[arg(long = "push-retry", value_name = "N", help_heading = ROCKER_ONLY)]
     pub push_retry: Option<String>,
 
-    /// JSON log lines: rockerc's progress is text (--error-format json for compile errors)
-    #[arg(long, help_heading = ROCKER_ONLY)]
+    /// JSON lines on stdout, one object per step, tag, push, error and the result (nothing else)
+    #[arg(long, help_heading = RUNNING)]
     pub json: bool,
 
     /// Coloured logs: rockerc colours errors when standard error is a terminal
@@ -297,7 +301,6 @@ fn notes(args: &BuildArgs) -> Vec<&'static str> {
         "--artifacts-path: rockerc writes no artifact files; `docker image inspect --format '{{.RepoDigests}}' NAME` gives a pushed image's digest",
     );
     note(args.push_retry.is_some(), "--push-retry: rockerc pushes once; when a push fails, run the build again with --push (the steps come from the cache)");
-    note(args.json, "--json: rockerc's progress is text; --error-format json gives compile errors as JSON lines");
     note(args.colors, "--colors: rockerc colours its errors when standard error is a terminal, and nothing else");
     note(
         args.tlscacert.is_some() || args.tlscert.is_some() || args.tlskey.is_some(),
@@ -399,11 +402,18 @@ fn script_args(args: &BuildArgs) -> Vec<String> {
         (args.no_cache || args.reload_cache, "--no-cache"),
         (args.pull, "--pull"),
         (args.quiet, "--quiet"),
-        (args.verbose, "--verbose"),
+        (args.json, "--json"),
     ] {
         if given {
             out.push(flag.into());
         }
+    }
+    // As `rocker build` did, RUN output streams unless asked otherwise.
+    if args.verbose || !(args.quiet || args.json || args.progress.is_some()) {
+        out.push("--verbose".into());
+    }
+    if let Some(mode) = &args.progress {
+        out.extend(["--progress".into(), mode.clone()]);
     }
     if let Some(n) = args.jobs {
         out.extend(["--jobs".into(), n.to_string()]);

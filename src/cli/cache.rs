@@ -38,7 +38,8 @@ pub fn run(command: &CacheCommand) -> i32 {
     };
     // One block like every script rockerc writes (emit::sh::READ_WHOLE says why).
     let mut script = String::from(
-        "{\nset -eu\nrc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile='' rc_reads_context=0\n",
+        "{\nset -eu\nrc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile='' rc_reads_context=0\n\
+         rc_urls='' rc_mode=plain rc_progress=plain rc_json=0 rc_attach=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''\n",
     );
     script.push_str(&format!(
         "rc_build_id={} rc_cache_all={} rc_cache_cmd={what} rc_older_than={}\n",

@@ -25,25 +25,65 @@ Options:
   --cache-ls      list this build id's MOUNT volumes: size, last use, MOUNT path
   --cache-prune [--older-than DAYS]
                   remove this build id's MOUNT volumes (those not used for DAYS days)
-  -q, --quiet     print errors only
-  -v, --verbose   stream Docker's own output
+  --progress MODE auto (the default: tty on a terminal, plain otherwise), tty (a live line per
+                  running step), plain (a line when a step starts and ends, and a heartbeat every
+                  30 s, ROCKERC_HEARTBEAT, while one runs), quiet (as -q)
+  --json          JSON lines on stdout, one object per event (see the README), nothing else
+  -q, --quiet     print errors only, and the final image id
+  -v, --verbose   stream Docker's own output (and plain progress)
   -h, --help      print this help
 ROCKERC_USAGE
 }
 
 rc_die() {
-  printf 'rockerc: error: %s\n' "$*" >&2
+  printf '%srockerc: error: %s\n' "${rc_clr_err:-}" "$*" >&2
+  if [ "${rc_json:-0}" = 1 ]; then rc_json event error message "$*"; fi
   exit 1
 }
 
 rc_warn() {
-  printf 'rockerc: warning: %s\n' "$*" >&2
+  printf '%srockerc: warning: %s\n' "${rc_clr_err:-}" "$*" >&2
+  if [ "${rc_json:-0}" = 1 ]; then rc_json event warning message "$*"; fi
 }
 
 # A write to a reader that has gone (`| head -1`) ends the script through its cleanup (SIGPIPE,
 # or errexit where SIGPIPE is ignored); the shell's own complaint about it is not worth showing.
+# With --json, stdout has JSON lines only: the text goes to stderr. On a terminal with live
+# lines, rc_clr first clears them (the cursor waits at their top; see rc_monitor).
 rc_say() {
-  if [ "$rc_quiet" = 0 ]; then printf '%s\n' "$*" 2>/dev/null; fi
+  case $rc_mode in
+    quiet) ;;
+    json) printf '%s\n' "$*" 2>/dev/null >&2 ;;
+    *) printf '%s%s\n' "$rc_clr" "$*" 2>/dev/null ;;
+  esac
+}
+
+# rc_json KEY VALUE...: prints one JSON object. A KEY ending in `#` takes its VALUE as it is (a
+# number, true or false; '' is null); every other VALUE is a string. awk takes the words from
+# ARGV, which nothing unescapes.
+rc_json() {
+  awk 'function q(s,   o, i, c) {
+      o = ""
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (c == "\\") o = o "\\\\"
+        else if (c == "\"") o = o "\\\""
+        else if (c in ctl) o = o ctl[c]
+        else o = o c
+      }
+      return "\"" o "\""
+    }
+    BEGIN {
+      for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = sprintf("\\u%04x", i)
+      ctl["\n"] = "\\n"; ctl["\t"] = "\\t"; ctl["\r"] = "\\r"; ctl[sprintf("%c", 127)] = "\\u007f"
+      o = "{"
+      for (i = 1; i + 1 < ARGC; i += 2) {
+        k = ARGV[i]; v = ARGV[i + 1]
+        if (k ~ /#$/) { k = substr(k, 1, length(k) - 1); if (v == "") v = "null" } else v = q(v)
+        o = o (i > 1 ? "," : "") q(k) ":" v
+      }
+      print o "}"
+    }' "$@" 2>/dev/null
 }
 
 rc_usage_error() {
@@ -54,6 +94,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
+  rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''
   rc_jobs_max=
   rc_allow_given=''
   rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
@@ -85,6 +126,9 @@ rc_parse_args() {
       --older-than=*) rc_older_than=${1#--older-than=} ;;
       -q|--quiet) rc_quiet=1 ;;
       -v|--verbose) rc_verbose=1 ;;
+      --progress) [ $# -ge 2 ] || rc_usage_error "--progress needs auto, tty, plain or quiet"; rc_progress=$2; shift ;;
+      --progress=*) rc_progress=${1#--progress=} ;;
+      --json) rc_json=1 ;;
       -h|--help) rc_help; rc_usage; exit 0 ;;
       *) rc_usage_error "unknown option: $1" ;;
     esac
@@ -99,6 +143,15 @@ rc_parse_args() {
     *[!0-9]*) rc_usage_error "--older-than needs a whole number of days" ;;
     *) [ "$rc_cache_cmd" = prune ] || rc_usage_error "--older-than goes with --cache-prune" ;;
   esac
+  case $rc_progress in
+    auto|tty|plain) ;;
+    quiet) rc_quiet=1 ;;
+    *) rc_usage_error "--progress needs auto, tty, plain or quiet, not $rc_progress" ;;
+  esac
+  # What the no-op path says goes by this; rc_setup decides on live lines only when it builds.
+  rc_mode=plain
+  if [ "$rc_quiet" = 1 ]; then rc_mode=quiet; fi
+  if [ "$rc_json" = 1 ]; then rc_mode=json; fi
 }
 
 # `--mount` is a CSV list: inside a quoted field a quote is written twice.
@@ -142,13 +195,52 @@ rc_step() {
   rc_cached=''
   rc_log="$rc_tmp/log.$rc_step"
   : > "$rc_log"
+  case $rc_mode in
+    plain|tty)
+      # What the monitor shows while the step runs (emptied when it ends).
+      printf '%s\t%s\t%s\t%s\n' "$rc_step_t0" "[$rc_step/$rc_steps] $rc_step_where" "$rc_step_what" "$rc_log" > "$rc_tmp/live/$rc_step"
+      if [ "$rc_mode" = plain ]; then rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ..."; fi
+      ;;
+    json) rc_json event start step# "$rc_step" steps# "$rc_steps" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" ;;
+  esac
 }
 
 rc_done() {
   if [ "$rc_img" != "$rc_parent" ]; then
     printf '%s\t%s\t%s\t%s %s\n' "$rc_step" "$rc_parent" "$rc_img" "$rc_step_where" "$rc_step_what" >> "$rc_tmp/steps"
   fi
+  case $rc_mode in
+    plain|tty) : > "$rc_tmp/live/$rc_step" ;;
+    json) rc_json_step; return 0 ;;
+  esac
   rc_say "[$rc_step/$rc_steps] $rc_step_where $rc_step_what ($rc_cached$(rc_elapsed "$rc_step_t0"))"
+}
+
+# The JSON line of a finished step: whether it came from the cache (a MOUNTed RUN's cache, or a
+# build whose every instruction Docker took from its cache), its time, its image and parent,
+# and their sizes.
+rc_json_step() {
+  rc_jc=false
+  if [ -n "$rc_cached" ]; then
+    rc_jc=true
+  elif [ "$rc_verbose" = 1 ] && [ ! -s "$rc_log" ]; then
+    rc_jc=
+  elif grep -q -e '^ ---> Using cache' "$rc_log" && ! grep -q -e '^ ---> Running in ' "$rc_log"; then
+    rc_jc=true
+  fi
+  rc_size='' rc_psize=0
+  if [ -n "$rc_img" ]; then
+    set -- "$rc_img"
+    if [ -n "$rc_parent" ]; then set -- "$rc_img" "$rc_parent"; fi
+    rc_sizes=$(docker image inspect --format '{{.Size}}' -- "$@" 2>/dev/null) || rc_sizes=
+    rc_size=$(printf '%s\n' "$rc_sizes" | sed -n 1p)
+    if [ -n "$rc_parent" ]; then rc_psize=$(printf '%s\n' "$rc_sizes" | sed -n 2p); fi
+  fi
+  rc_delta=
+  if [ -n "$rc_size" ] && [ -n "$rc_psize" ]; then rc_delta=$((rc_size - rc_psize)); fi
+  rc_secs=$(rc_elapsed "$rc_step_t0")
+  rc_json event step step# "$rc_step" steps# "$rc_steps" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" \
+    cached# "$rc_jc" seconds# "${rc_secs%s}" image "$rc_img" parent "$rc_parent" size# "$rc_size" delta# "$rc_delta"
 }
 
 # rc_wait COMMAND...: runs COMMAND in the background and waits for it. A shell runs a trap only
@@ -169,13 +261,17 @@ rc_wait() {
 # secrets. Returns the command's status.
 rc_logged() {
   if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    rc_wait "$@" < /dev/null
+    if [ "$rc_json" = 1 ]; then
+      rc_wait "$@" < /dev/null >&2
+    else
+      rc_wait "$@" < /dev/null
+    fi
     return
   fi
   rc_logged_status=0
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
-    rc_mask < "$rc_log"
+    if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" >&2; else rc_mask < "$rc_log"; fi
     : > "$rc_log"
   fi
   return "$rc_logged_status"
@@ -204,7 +300,13 @@ rc_failed_line() {
 }
 
 rc_fail() {
-  printf 'rockerc: error: step %s failed: %s %s\n' "$rc_step" "$rc_step_where" "$rc_step_what" >&2
+  if [ -f "${rc_tmp:-/nonexistent}/live/$rc_step" ]; then : > "$rc_tmp/live/$rc_step"; fi
+  if [ "$rc_json" = 1 ]; then
+    rc_tail=
+    if [ -s "$rc_log" ]; then rc_tail=$(rc_mask < "$rc_log" | tail -n 25); fi
+    rc_json event error step "$rc_step" file "${rc_step_where%:*}" lines "${rc_step_where##*:}" instruction "$rc_step_what" message "$1" output "$rc_tail"
+  fi
+  printf '%srockerc: error: step %s failed: %s %s\n' "$rc_clr_err" "$rc_step" "$rc_step_where" "$rc_step_what" >&2
   printf 'rockerc: %s\n' "$1" >&2
   if [ -s "${rc_tmp:-/nonexistent}/notes.$rc_step" ]; then sed 's/^/rockerc: /' "$rc_tmp/notes.$rc_step" >&2; fi
   if [ "$rc_verbose" = 0 ] && [ -s "$rc_log" ]; then
@@ -317,6 +419,7 @@ rc_cleanup() {
   # short.
   trap - EXIT
   trap '' INT TERM HUP USR1 PIPE
+  rc_monitor_stop
   # Stop the docker clients first: the daemon does not remove a container while a `docker cp`
   # still streams from it. Then the containers (after the removals already under way), and only
   # then wait: a `docker run` client exits when its container is removed (it only passes the
@@ -336,7 +439,26 @@ rc_cleanup() {
       docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
     done < "$rc_tmp/containers"
   fi
-  if [ -n "${rc_jobs:-}" ]; then wait 2>/dev/null || :; fi
+  if [ -n "${rc_jobs:-}" ]; then
+    # Bounded: a client whose container outlived `docker rm -f` (created just after it, or a
+    # daemon too slow to kill it) waits for its command, minutes of `sleep 300`. After 3 s the
+    # clients left are killed, and so are the clients of background stages (they stopped them
+    # with TERM and exited; see rc_stage_in_background), and the containers are swept again:
+    # a client killed mid-create may have left one behind it.
+    rc_overdue=0
+    # shellcheck disable=SC2086 # a list of process ids
+    rc_bounded_wait 3 $rc_jobs || rc_overdue=1
+    if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/strays" ]; then
+      # shellcheck disable=SC2046 # a list of process ids
+      rc_strays_stop $(cat "$rc_tmp/strays") || rc_overdue=1
+    fi
+    if [ "$rc_overdue" = 1 ] && [ -s "$rc_tmp/containers" ]; then
+      while IFS= read -r rc_c; do
+        if [ -f "$rc_tmp/removed" ] && grep -qxF -e "$rc_c" "$rc_tmp/removed"; then continue; fi
+        docker rm -f -v "$rc_c" >/dev/null 2>&1 || :
+      done < "$rc_tmp/containers"
+    fi
+  fi
   # An interrupted --cache-to: its unfinished archives (DIR still has its old manifest and what
   # that names); an interrupted --cache-from: the volumes it had not finished filling.
   if [ -n "${rc_stage_dir:-}" ]; then rm -rf "$rc_stage_dir"; fi
@@ -346,6 +468,48 @@ rc_cleanup() {
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ -n "${rc_lock_id:-}" ]; then docker rm -f -v "$rc_lock_id" >/dev/null 2>&1 || :; fi
   exit "$rc_status"
+}
+
+# rc_bounded_wait SECONDS PID...: waits for these children of this shell, for SECONDS at most:
+# then they are killed (SIGKILL) and waited for. Returns 1 when it had to kill. `wait` has no
+# timeout: a watchdog in the background does the killing; it sleeps a second at a time, so
+# when the children end first and it is killed, its last `sleep` (fds on /dev/null) is gone
+# within a second.
+rc_bounded_wait() {
+  rc_bw_secs=$1
+  shift
+  rm -f "$rc_tmp/overdue"
+  (
+    rc_i=0
+    while [ "$rc_i" -lt "$rc_bw_secs" ]; do
+      sleep 1
+      rc_i=$((rc_i + 1))
+    done
+    : > "$rc_tmp/overdue"
+    kill -9 "$@" 2>/dev/null
+  ) < /dev/null > /dev/null 2>&1 &
+  rc_bw_dog=$!
+  wait "$@" 2>/dev/null || :
+  kill -9 "$rc_bw_dog" 2>/dev/null || :
+  wait "$rc_bw_dog" 2>/dev/null || :
+  [ ! -f "$rc_tmp/overdue" ]
+}
+
+# rc_strays_stop PID...: the docker clients of background stages, which are not this shell's
+# children (the stages stopped them with TERM and ended): given 3 s to end, then killed.
+# Returns 1 when it had to kill.
+rc_strays_stop() {
+  for rc_i in 1 2 3 4; do
+    rc_left=
+    for rc_p in "$@"; do
+      if kill -0 "$rc_p" 2>/dev/null; then rc_left="$rc_left $rc_p"; fi
+    done
+    [ -n "$rc_left" ] || return 0
+    if [ "$rc_i" != 4 ]; then sleep 1; fi
+  done
+  # shellcheck disable=SC2086 # a list of process ids
+  kill -9 $rc_left 2>/dev/null || :
+  return 1
 }
 
 rc_setup() {
@@ -382,9 +546,16 @@ rc_setup() {
   rc_removers=
   rc_cached=''
   rc_step=0 rc_step_where='' rc_step_what=setup rc_log="$rc_tmp/log.0"
+  if [ -n "$rc_urls" ]; then
+    rc_urls_record &
+    rc_url_pid=$!
+    rc_jobs=" $rc_url_pid"
+  fi
   # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
   DOCKER_BUILDKIT=0
   export DOCKER_BUILDKIT
+  rc_progress_mode
+  rc_monitor_start
 }
 
 # rc_copy_plan FILE...: with `-o DIR`, the step files and Dockerfiles beside the script are
@@ -1647,6 +1818,7 @@ rc_apply_tags() {
       rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_name; every tag is where it was"
     fi
     printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
+    if [ "$rc_json" = 1 ]; then rc_json event tag name "$rc_name" image "$rc_id" line# "$rc_line"; fi
   done < "$rc_tmp/tags.sorted"
   cut -d ' ' -f 2- "$rc_tmp/tags.sorted" > "$rc_tmp/tags"
   rc_pushed=
@@ -1662,8 +1834,13 @@ rc_apply_tags() {
         rc_fail "cannot push $rc_failed; every local tag is back where it was"
       fi
       rc_pushed="$rc_pushed $rc_name"
+      if [ "$rc_json" = 1 ]; then
+        rc_digest=$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$rc_log" | tail -n 1)
+        rc_json event push name "$rc_name" image "$rc_id" pushed# true digest "$rc_digest"
+      fi
     else
       rc_say "not pushing $rc_name (pass --push to push)"
+      if [ "$rc_json" = 1 ]; then rc_json event push name "$rc_name" image "$rc_id" pushed# false; fi
     fi
   done < "$rc_tmp/tags"
 }
@@ -1710,15 +1887,39 @@ rc_attach() {
 }
 
 rc_report() {
-  [ "$rc_quiet" = 0 ] || return 0
-  if [ -s "$rc_tmp/ids" ]; then rc_size_table; fi
-  printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
+  rc_monitor_stop
+  rc_final_id=$(cat "$rc_tmp/img/$rc_final")
+  case $rc_mode in
+    quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
+    json)
+      rc_secs=$(rc_elapsed "$rc_t0")
+      rc_json event result image "$rc_final_id" up_to_date# false seconds# "${rc_secs%s}"
+      ;;
+    *)
+      if [ -s "$rc_tmp/ids" ]; then rc_size_table; fi
+      printf '\nbuilt in %s\n' "$(rc_elapsed "$rc_t0")"
+      # What scripts around Rocker read (and `docker build` printed): the final image's id.
+      printf 'Successfully built %s\n' "$rc_final_id"
+      ;;
+  esac
+}
+
+# rc_noop MESSAGE: the no-op path's report: MESSAGE, and the final image's id, which the
+# fingerprint has just checked (the stamp lists it first).
+rc_noop() {
+  rc_final_id=${rc_print%% *}
+  case $rc_mode in
+    quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
+    json) rc_json event result image "$rc_final_id" up_to_date# true seconds# 0 ;;
+    *) rc_say "$1" && rc_say "Successfully built $rc_final_id" ;;
+  esac
+  exit 0
 }
 
 # The images the size table shows: each step's parent and result, and every image tagged.
 rc_report_ids() {
   : > "$rc_tmp/ids"
-  [ "$rc_quiet" = 0 ] || return 0
+  case $rc_mode in quiet|json) return 0 ;; esac
   [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
   {
     cut -f 2,3 "$rc_tmp/steps" 2>/dev/null | tr '\t' '\n'
@@ -1786,7 +1987,9 @@ rc_stage_in_background() {
   rc_jobs=
   rc_removers=
   # shellcheck disable=SC2086 # a list of process ids
-  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 143' TERM
+  # Its clients, stopped with TERM, outlive it (a `docker run` client ends when its container
+  # is removed): the main shell's cleanup kills those still there after the containers are gone.
+  trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; printf "%s\n" $rc_jobs >> "$rc_tmp/strays" 2>/dev/null; fi; exit 143' TERM
   # shellcheck disable=SC2086 # a list of process ids
   trap 'if [ -n "$rc_jobs" ]; then kill $rc_jobs 2>/dev/null; fi; exit 141' PIPE
   # POSIX sh has no `wait -n`: a failing stage tells the main shell at once, whichever stage
@@ -1879,7 +2082,7 @@ rc_up_to_date() {
   rc_stamp_file
   [ -f "$rc_stamp" ] || return 1
   { IFS= read -r rc_was_id && IFS= read -r rc_was_context && IFS= read -r rc_was_inputs &&
-    IFS= read -r rc_built && IFS= read -r rc_was; } < "$rc_stamp" || return 1
+    IFS= read -r rc_built && IFS= read -r rc_was && rc_read_stamp_urls; } < "$rc_stamp" || return 1
   [ "$rc_was_id" = "$rc_build_id" ] && [ "$rc_was_context" = "$rc_context" ] || return 1
   # (A build that reads no context by its Rockerfile may have read it all: an ONBUILD COPY.)
   if [ "$rc_reads_context" = 1 ] || [ "$rc_was_inputs" != - ]; then
@@ -1895,7 +2098,18 @@ rc_up_to_date() {
   fi
   # shellcheck disable=SC2086 # image ids and names: one word each
   rc_fingerprint $rc_built $rc_fast_images || return 1
-  [ "$rc_print" = "$rc_was" ]
+  [ "$rc_print" = "$rc_was" ] || return 1
+  # Last: a request over the network for each URL an ADD downloads.
+  rc_urls_unchanged
+}
+
+# The stamp's lines after the fifth: one per URL an ADD downloads (see rc_url_check).
+rc_read_stamp_urls() {
+  rc_stamp_urls=
+  while IFS= read -r rc_l; do
+    rc_stamp_urls="$rc_stamp_urls$rc_l
+"
+  done
 }
 
 rc_write_stamp() {
@@ -1904,7 +2118,8 @@ rc_write_stamp() {
   rc_stamp_file
   # The subsets are copies: nothing in them is an input.
   rm -rf "$rc_tmp"/sub.*
-  rc_built=$(cat "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  # The final image first: the no-op path reports its id.
+  rc_built=$(cat "$rc_tmp/img/$rc_final" "$rc_tmp"/img/stage.* | tr '\n' ' ')
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
   # fingerprint's images, in order.
@@ -1948,6 +2163,14 @@ rc_write_stamp() {
       *) return 0 ;;
     esac
   fi
+  rc_url_lines=
+  if [ -n "$rc_urls" ]; then
+    # What the URLs served while the build ran: without an answer from each, no stamp.
+    wait "$rc_url_pid" 2>/dev/null || :
+    rc_jobs=${rc_jobs% " $rc_url_pid"}
+    [ -f "$rc_tmp/urls" ] || return 0
+    rc_url_lines=$(cat "$rc_tmp/urls")
+  fi
   case $rc_build_id$rc_print in *'
 '*) return 0 ;; esac
   case $rc_context in *'
@@ -1956,7 +2179,8 @@ rc_write_stamp() {
   # mtime is the time the build started, which the next run's -newer/-cnewer compares with: an
   # input changed after that (after a step read it, say) is newer than the stamp.
   if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
-    printf '%s\n%s\n%s\n%s\n%s\n' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" > "$rc_stamp.$$" 2>/dev/null; then
+    printf '%s\n%s\n%s\n%s\n%s\n%s' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" "${rc_url_lines:+$rc_url_lines
+}" > "$rc_stamp.$$" 2>/dev/null; then
     if touch -r "$rc_tmp/t0" "$rc_stamp.$$" 2>/dev/null; then
       mv "$rc_stamp.$$" "$rc_stamp" 2>/dev/null || rm -f "$rc_stamp.$$"
     else
@@ -1985,4 +2209,374 @@ rc_saved() {
 rc_need_var() {
   eval "rc_set=\${$1+x}"
   [ -n "$rc_set" ] || rc_die "MOUNT at $2 uses \$$1, which is not set in the environment"
+}
+
+# ---- ADD <url>: whether what a URL serves has changed ----
+# The no-op path is only as good as its proof that nothing changed, and an ADD'ed URL is an
+# input like a file: every run asks each URL. The stamp keeps, per URL, the SHA-256 of what it
+# served and the validators that came with it: a strong ETag, and a Last-Modified at least two
+# seconds older than the response's Date (one from the same second as the request could be
+# followed by another change in that second, which the server's whole-second comparison would
+# miss). With a strong ETag a HEAD request is the whole check, as Rocker made it: the same ETag
+# is unchanged, and nothing is downloaded, neither by the next run nor by the build beside
+# Docker's own download (a server counting downloads sees one per build, as with Rocker). With
+# a Last-Modified only, the next run asks with If-Modified-Since: 304 is unchanged; anything else
+# is downloaded and its checksum compared. A URL that sends neither is not recorded: the next
+# run builds, and Docker downloads it once and keeps the layer when its checksum is the same.
+# With neither curl nor wget (GNU or BusyBox), nothing can be asked, and the script builds.
+
+# Sets rc_fetch: curl, wget, or '' when there is neither.
+rc_url_tool() {
+  if command -v curl >/dev/null 2>&1; then
+    rc_fetch=curl
+  elif command -v wget >/dev/null 2>&1; then
+    rc_fetch=wget
+  else
+    rc_fetch=
+  fi
+}
+
+# rc_url_get URL DIR [HEADER...]: GETs URL (redirects followed) into DIR/body, the response
+# headers into DIR/head. Returns the tool's status.
+rc_url_get() {
+  rc_u=$1 rc_ud=$2
+  shift 2
+  rm -f "$rc_ud/body" "$rc_ud/head"
+  if [ "${rc_url_method:-GET}" = HEAD ]; then
+    # HEAD: headers only (GNU wget's --spider asks with HEAD; BusyBox's with a GET whose body
+    # it does not read).
+    if [ "$rc_fetch" = curl ]; then
+      curl -sS -I -L --max-redirs 10 --connect-timeout 20 -D "$rc_ud/head" -o /dev/null -- "$rc_u" 2>/dev/null
+    else
+      wget -q -S --spider "$rc_u" 2> "$rc_ud/head"
+    fi
+    return
+  fi
+  if [ "$rc_fetch" = curl ]; then
+    rc_n=$#
+    while [ "$rc_n" -gt 0 ]; do
+      set -- "$@" -H "$1"
+      shift
+      rc_n=$((rc_n - 1))
+    done
+    curl -sS -L --max-redirs 10 --connect-timeout 20 -D "$rc_ud/head" -o "$rc_ud/body" "$@" -- "$rc_u" 2>/dev/null
+  else
+    rc_n=$#
+    while [ "$rc_n" -gt 0 ]; do
+      set -- "$@" --header "$1"
+      shift
+      rc_n=$((rc_n - 1))
+    done
+    # wget -S prints the headers of every response (redirects too) on stderr. (No -T: BusyBox
+    # 1.35's wget crashes with it.)
+    wget -q -S -O "$rc_ud/body" "$@" "$rc_u" 2> "$rc_ud/head"
+  fi
+}
+
+# rc_url_head DIR: prints, from DIR/head, the last response's status, then its strong ETag and
+# its Last-Modified when they can be trusted ('-' otherwise), one per line.
+rc_url_head() {
+  awk '
+    function epoch(s,   a, n, mon, m, d, y) {
+      n = split(s, a, /[ ,:]+/)
+      if (n < 7) return -1
+      mon = index("JanFebMarAprMayJunJulAugSepOctNovDec", a[3])
+      if (!mon) return -1
+      m = (mon + 2) / 3; d = a[2] + 0; y = a[4] + 0
+      if (m <= 2) { y--; m += 12 }
+      return (365 * y + int(y / 4) - int(y / 100) + int(y / 400) + int((153 * (m - 3) + 2) / 5) + d - 719469) * 86400 + a[5] * 3600 + a[6] * 60 + a[7]
+    }
+    { sub(/\r$/, ""); sub(/^ +/, "") }
+    /^HTTP\// { split($0, f, " "); status = f[2]; etag = lm = date = ""; next }
+    {
+      i = index($0, ":")
+      if (!i) next
+      name = tolower(substr($0, 1, i - 1)); v = substr($0, i + 1)
+      sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+      if (name == "etag") etag = v
+      else if (name == "last-modified") lm = v
+      else if (name == "date") date = v
+    }
+    END {
+      if (etag == "" || etag ~ /^W\// || etag ~ /\t/) etag = "-"
+      l = epoch(lm); t = epoch(date)
+      seen = (lm == "" ? 0 : 1)
+      if (lm == "" || lm ~ /\t/ || l < 0 || t < 0 || t - l < 2) lm = "-"
+      print (status == "" ? "-" : status); print etag; print lm; print seen
+    }' "$1/head" 2>/dev/null
+}
+
+# rc_url_check URL OLD DIR: asks URL whether it still serves what OLD (a stamp line: URL, SHA,
+# ETAG, LAST-MODIFIED, tab-separated; '' when there is none) describes, with DIR for the
+# download. Sets rc_url_line to the line that describes it now; returns 0 when it is unchanged.
+rc_url_check() {
+  rc_url_line='' rc_old_line=$2
+  rc_old_url='' rc_old_sha=- rc_old_etag=- rc_old_lm=-
+  if [ -n "$rc_old_line" ]; then
+    IFS='	' read -r rc_old_url rc_old_sha rc_old_etag rc_old_lm <<ROCKERC_URL
+$rc_old_line
+ROCKERC_URL
+  fi
+  set -- "$1" "$3"
+  [ "$rc_old_url" = "$1" ] || rc_old_sha=- rc_old_etag=- rc_old_lm=-
+  if [ "$rc_old_etag" != - ] || [ "${rc_url_probe:-0}" = 1 ]; then
+    # A strong ETag: HEAD tells. The same one is unchanged; another (or none) is a change,
+    # unless a checksum was recorded to compare a download with.
+    rc_url_status=0
+    rc_url_method=HEAD
+    rc_url_get "$@" || rc_url_status=$?
+    rc_url_method=GET
+    {
+      IFS= read -r rc_code
+      IFS= read -r rc_etag
+      IFS= read -r rc_lm
+      IFS= read -r rc_lm_seen
+    } <<ROCKERC_URL
+$(rc_url_head "$2")
+ROCKERC_URL
+    if [ "$rc_url_status" = 0 ] && [ "$rc_code" = 200 ] && [ "$rc_etag" != - ]; then
+      rc_url_line="$1	-	$rc_etag	$rc_lm"
+      [ "$rc_etag" != "$rc_old_etag" ] || return 0
+      [ "$rc_old_sha" != - ] && [ "${rc_url_probe:-0}" = 0 ] || return 1
+    elif [ "${rc_url_probe:-0}" = 1 ] && { [ "$rc_url_status" != 0 ] || [ "$rc_code" != 200 ] || [ "$rc_lm_seen" != 1 ]; }; then
+      # Recording, and no validator to check it by next time (or no answer): not recorded. (A
+      # Last-Modified too young to trust is downloaded below: its checksum is the record.)
+      return 1
+    fi
+    rc_old_etag=-
+  fi
+  if [ "$rc_old_lm" != - ]; then set -- "$@" "If-Modified-Since: $rc_old_lm"; fi
+  rc_url_status=0
+  rc_url_get "$@" || rc_url_status=$?
+  {
+    IFS= read -r rc_code
+    IFS= read -r rc_etag
+    IFS= read -r rc_lm
+  } <<ROCKERC_URL
+$(rc_url_head "$2")
+ROCKERC_URL
+  # A 304 answers only a conditional request.
+  if [ "$rc_code" = 304 ] && [ $# -gt 2 ]; then
+    rc_url_line=$rc_old_line
+    return 0
+  fi
+  [ "$rc_url_status" = 0 ] && [ "$rc_code" = 200 ] && [ -f "$2/body" ] || return 1
+  rc_sha=$(sha256sum < "$2/body" | cut -c 1-64) || return 1
+  rc_url_line="$1	$rc_sha	$rc_etag	$rc_lm"
+  [ "$rc_sha" = "$rc_old_sha" ]
+}
+
+# rc_url_old URL: sets rc_url_was, the stamp's line for URL ('' when it has none).
+rc_url_old() {
+  rc_url_was=
+  [ -n "${rc_stamp_urls:-}" ] || return 0
+  while IFS= read -r rc_l; do
+    case $rc_l in "$1	"*) rc_url_was=$rc_l; return 0 ;; esac
+  done <<ROCKERC_URL
+$rc_stamp_urls
+ROCKERC_URL
+}
+
+# Whether every URL the ADDs download serves what the stamp (rc_stamp_urls) recorded. A URL the
+# script cannot ask about (written with a variable: Docker expands it) has always changed.
+rc_urls_unchanged() {
+  [ -n "$rc_urls" ] || return 0
+  rc_url_tool
+  [ -n "$rc_fetch" ] || return 1
+  case $rc_urls in *'$'*) return 1 ;; esac
+  rc_udir=$(mktemp -d "${TMPDIR:-/tmp}/rockerc-url.XXXXXX") || return 1
+  rc_url_same=0
+  while IFS= read -r rc_url; do
+    [ -n "$rc_url" ] || continue
+    rc_url_old "$rc_url"
+    if [ -z "$rc_url_was" ] || ! rc_url_check "$rc_url" "$rc_url_was" "$rc_udir"; then
+      rc_url_same=1
+      break
+    fi
+  done <<ROCKERC_URL
+$rc_urls
+ROCKERC_URL
+  rm -rf "$rc_udir"
+  return "$rc_url_same"
+}
+
+# Run in the background while the build runs: what each URL serves now, for the stamp (written
+# to $rc_tmp/urls when every URL answered; without it no stamp is written). The request is
+# conditional on the last stamp's validators, so an unchanged URL is not downloaded again.
+rc_urls_record() {
+  rc_url_tool
+  [ -n "$rc_fetch" ] || return 0
+  case $rc_urls in *'$'*) return 0 ;; esac
+  mkdir "$rc_tmp/url"
+  : > "$rc_tmp/urls.new"
+  while IFS= read -r rc_url; do
+    [ -n "$rc_url" ] || continue
+    rc_url_old "$rc_url"
+    # HEAD first: a URL with a strong ETag is recorded without a download of its own.
+    rc_url_probe=1
+    rc_url_check "$rc_url" "$rc_url_was" "$rc_tmp/url" || :
+    [ -n "$rc_url_line" ] || return 0
+    printf '%s\n' "$rc_url_line" >> "$rc_tmp/urls.new"
+  done <<ROCKERC_URL
+$rc_urls
+ROCKERC_URL
+  rm -rf "$rc_tmp/url"
+  mv "$rc_tmp/urls.new" "$rc_tmp/urls"
+}
+
+# ---- Progress while a step runs ----
+# Each running step has a file in $rc_tmp/live (its start time, its progress label, its log),
+# written by rc_step and emptied by rc_done. One process, started by rc_setup when it builds,
+# looks at them once a second: with `--progress plain` it prints a heartbeat line for a step that
+# has run another ROCKERC_HEARTBEAT seconds (30 by default), with the last line of its output; on
+# a terminal (`tty`) it draws one line per running step (parallel stages each have theirs) with
+# the step's Rockerfile lines, its elapsed time and its last line of output, in place. Its
+# cursor rests at the top of those lines, and everyone else who writes to the terminal starts
+# with "clear to the end of the screen" (rc_clr), so a finished step's line replaces them, and
+# the next drawing goes below it. A build whose steps all take less than a second never sees
+# either; the process costs one fork, and one `date` a second while a step runs.
+
+# rc_progress_mode: decides rc_mode for a build (rc_parse_args set plain, quiet or json).
+rc_progress_mode() {
+  [ "$rc_mode" = plain ] || return 0
+  rc_heartbeat=${ROCKERC_HEARTBEAT:-30}
+  case $rc_heartbeat in ''|*[!0-9]*|0) rc_heartbeat=30 ;; esac
+  # Streaming everything (-v) and an interactive ATTACH own the terminal: plain lines only.
+  case $rc_progress in
+    tty) rc_mode='tty' ;;
+    auto) if [ "$rc_verbose" = 0 ] && [ "$rc_attach" = 0 ] && [ -t 1 ] && rc_ansi_ok; then rc_mode='tty'; fi ;;
+  esac
+  if [ "$rc_verbose" = 1 ] || [ "$rc_attach" = 1 ]; then rc_mode=plain; fi
+  if [ "$rc_mode" = tty ]; then
+    rc_esc=$(printf '\033')
+    rc_clr="${rc_esc}[J"
+    if [ -t 2 ]; then rc_clr_err=$rc_clr; fi
+    rc_dim='' rc_undim=''
+    if [ -z "${NO_COLOR:-}" ]; then rc_dim="${rc_esc}[2m" rc_undim="${rc_esc}[0m"; fi
+    rc_cols=${COLUMNS:-}
+    case $rc_cols in ''|*[!0-9]*) rc_cols=$(tput cols 2>/dev/null) || rc_cols=80 ;; esac
+    case $rc_cols in ''|*[!0-9]*|?) rc_cols=80 ;; esac
+  fi
+}
+
+# Whether the terminal takes "cursor up" and "clear to the end of the screen": what terminfo says
+# where tput is there, the terminals known to take ANSI's otherwise.
+rc_ansi_ok() {
+  case ${TERM:-dumb} in dumb|unknown|'') return 1 ;; esac
+  if command -v tput >/dev/null 2>&1; then
+    tput cuu1 >/dev/null 2>&1 && tput ed >/dev/null 2>&1
+    return
+  fi
+  case $TERM in
+    xterm*|screen*|tmux*|vt1[0-9][0-9]*|vt2[0-9][0-9]*|linux|rxvt*|ansi*|alacritty*|foot*|kitty*|wezterm*|konsole*|st-*|cygwin|putty*) return 0 ;;
+  esac
+  return 1
+}
+
+rc_monitor_start() {
+  case $rc_mode in plain|tty) ;; *) return 0 ;; esac
+  # --cache-ls and --cache-prune run no steps.
+  [ -z "${rc_cache_cmd:-}" ] || return 0
+  mkdir "$rc_tmp/live"
+  rc_monitor &
+  rc_monitor_pid=$!
+}
+
+# Stops the monitor (it clears its lines first) and waits for it, 2 s at most: a monitor blocked
+# writing to a terminal or a pipe that nobody reads does not run its TERM trap, and must not
+# hang the build's end or its cleanup; it is killed instead.
+rc_monitor_stop() {
+  [ -n "${rc_monitor_pid:-}" ] || return 0
+  kill "$rc_monitor_pid" 2>/dev/null || :
+  rc_bounded_wait 2 "$rc_monitor_pid" || :
+  rc_monitor_pid=
+}
+
+rc_monitor() {
+  trap - EXIT
+  # Ctrl-C reaches the whole process group: the main shell's cleanup stops this one.
+  trap '' INT HUP
+  rc_sleep_pid='' rc_drawn=0
+  trap 'if [ -n "$rc_sleep_pid" ]; then kill "$rc_sleep_pid" 2>/dev/null; fi; if [ "$rc_drawn" = 1 ]; then printf "%s" "$rc_clr" 2>/dev/null; fi; exit 0' TERM
+  while :; do
+    # In the background and waited for: TERM interrupts `wait` at once, not `sleep`.
+    sleep 1 &
+    rc_sleep_pid=$!
+    wait "$rc_sleep_pid" || :
+    rc_sleep_pid=
+    [ -d "$rc_tmp/live" ] || exit 0
+    # The script was killed (SIGKILL, its cleanup never ran): nothing will stop this process,
+    # which holds the script's stdout and stderr (a `$(sh build.sh)` or `rockerc build` reading
+    # them would wait for ever).
+    kill -0 "$rc_main_pid" 2>/dev/null || exit 0
+    rc_monitor_tick
+  done
+}
+
+rc_monitor_tick() {
+  rc_now_s='' rc_frame='' rc_nlines=0
+  for rc_f in "$rc_tmp/live"/*; do
+    [ -s "$rc_f" ] || continue
+    IFS='	' read -r rc_t0 rc_label rc_what rc_flog < "$rc_f" || continue
+    [ -n "$rc_now_s" ] || rc_now_s=$(date +%s)
+    rc_el=$((rc_now_s - ${rc_t0%%.*}))
+    if [ "$rc_mode" = plain ]; then
+      rc_k=${rc_f##*/} rc_hb=0
+      eval "rc_hb=\${rc_hb_$rc_k:-0}"
+      if [ "$rc_el" -ge $(((rc_hb + 1) * rc_heartbeat)) ]; then
+        eval "rc_hb_$rc_k=$((rc_el / rc_heartbeat))"
+        rc_line=$(rc_last_line "$rc_flog" | rc_fit 200)
+        printf '%s %s: running for %ss%s\n' "$rc_label" "$rc_what" "$rc_el" "${rc_line:+: $rc_line}" 2>/dev/null || exit 0
+      fi
+    else
+      # One column less than the width: a full line wraps on some terminals.
+      rc_line=$(rc_last_line "$rc_flog" | rc_fit "$((rc_cols - 1))" "$rc_label ${rc_el}s" "$rc_what")
+      rc_frame="$rc_frame$rc_dim$rc_line$rc_undim
+"
+      rc_nlines=$((rc_nlines + 1))
+    fi
+  done
+  if [ "$rc_mode" = tty ]; then
+    if [ "$rc_nlines" -gt 0 ]; then
+      # Drawn below, then back to the top of the lines.
+      printf '\r%s%s%s[%sA' "$rc_clr" "$rc_frame" "$rc_esc" "$rc_nlines" 2>/dev/null || exit 0
+      rc_drawn=1
+    elif [ "$rc_drawn" = 1 ]; then
+      printf '%s' "$rc_clr" 2>/dev/null || exit 0
+      rc_drawn=0
+    fi
+  fi
+}
+
+# rc_last_line LOG: the last line of output in LOG that has text, without control characters (a
+# progress bar's carriage returns, colours); secrets masked.
+rc_last_line() {
+  [ -s "$1" ] || return 0
+  if [ -n "$rc_secrets" ]; then rc_mask < "$1"; else tail -c 4096 "$1"; fi | awk '
+    {
+      sub(/\r+$/, "")
+      n = split($0, parts, "\r"); l = parts[n]
+      gsub(/\033\[[0-9;?]*[A-Za-z]/, "", l)
+      gsub(/[[:cntrl:]]/, "", l)
+      sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
+      if (l != "") last = l
+    }
+    END { printf "%s", last }' 2>/dev/null
+}
+
+# rc_fit WIDTH [HEAD WHAT]: the line on stdin cut to WIDTH characters; with HEAD and WHAT, the
+# live line `HEAD WHAT | LINE` in WIDTH: HEAD whole, then WHAT and LINE share what is left.
+rc_fit() {
+  awk -v w="$1" -v head="${2:-}" -v what="${3:-}" '
+    function cut(s, n) { if (n < 4) return ""; return length(s) > n ? substr(s, 1, n - 3) "..." : s }
+    { last = $0 }
+    END {
+      if (head == "") { printf "%s", cut(last, w); exit }
+      rest = w - length(head) - 1
+      if (last == "") { printf "%s", cut(head " " what, w); exit }
+      wl = rest - 3 - length(what)
+      if (wl < rest / 2) wl = int(rest / 2)
+      s = head " " cut(what, rest - 3 - (length(last) < wl ? length(last) : wl))
+      printf "%s", cut(s " | " last, w)
+    }' 2>/dev/null
 }

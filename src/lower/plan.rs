@@ -24,6 +24,8 @@ pub struct BuildPlan {
     pub step_count: usize,
     /// Every host path a MOUNT names, in file order: what the script may bind.
     pub host_mounts: Vec<HostMount>,
+    /// The http(s) URLs the ADDs download, sorted: the no-op check asks each whether it changed.
+    pub urls: Vec<String>,
 }
 
 /// A MOUNT of a host path (not a volume), as written.

@@ -77,6 +77,18 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .collect();
     copy_from_images.sort();
     copy_from_images.dedup();
+    let mut urls: Vec<String> = program
+        .stages
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|i| match &i.op {
+            Op::Docker(op) => Some(op.url_sources.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    urls.sort();
+    urls.dedup();
     BuildPlan {
         source_name: source_name.to_string(),
         escape: (program.escape != '\\').then_some(program.escape),
@@ -87,6 +99,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         copy_from_images,
         step_count: lw.steps,
         host_mounts: super::host_mounts(program, file, map),
+        urls,
     }
 }
 
@@ -139,6 +152,8 @@ struct Pending {
     context: Option<Context>,
     stage_args: Vec<(String, String)>,
     has_cmd: bool,
+    /// Where in `body` the last HEALTHCHECK is: a later one replaces it (see `docker`).
+    healthcheck_at: Option<usize>,
     /// ARGs and MAINTAINER declared before this Dockerfile began: a new build must repeat them.
     args_at_start: Vec<String>,
     maintainer_at_start: Option<String>,
@@ -231,6 +246,15 @@ impl<'a> Lowerer<'a> {
                 if !secrets.is_empty() {
                     // The names, never the values: a changed secret does not rebuild by itself.
                     key = run_key(&[key, secrets.join(" ")], &[], &[]);
+                }
+                // Docker's rule, which every other RUN follows: the proxy variables given with
+                // --build-arg reach the command without an ARG, and stay out of the cache key
+                // (and the history) unless an ARG declares them; the key was made above.
+                let mut env = env;
+                for (k, v) in &self.options.build_args {
+                    if crate::analyze::is_proxy_arg(k) && !env.iter().any(|(n, _)| n == k) {
+                        env.push((k.clone(), v.clone()));
+                    }
                 }
                 cx.advanced = true;
                 let number = self.next_step();
@@ -363,6 +387,18 @@ impl<'a> Lowerer<'a> {
         if item.keyword == Keyword::Arg && op.arg_words.len() > 1 {
             // The legacy builder takes one name per ARG.
             text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
+        }
+        if item.keyword == Keyword::Healthcheck {
+            // The legacy builder merges a HEALTHCHECK with the one before it: `HEALTHCHECK NONE`
+            // after `HEALTHCHECK --interval=5m CMD ...` kept the 5m (BuildKit and Rocker did not).
+            // Only the last one of a Dockerfile counts: the earlier ones stay, commented out.
+            if let Some(at) = cx.pending.healthcheck_at {
+                let old = std::mem::take(&mut cx.pending.body[at]);
+                let (cite, earlier) = old.split_once('\n').unwrap_or((old.as_str(), ""));
+                let earlier: Vec<String> = earlier.lines().map(|l| format!("#   {l}")).collect();
+                cx.pending.body[at] = format!("{cite} (replaced by the HEALTHCHECK below)\n{}", earlier.join("\n"));
+            }
+            cx.pending.healthcheck_at = Some(cx.pending.body.len());
         }
         self.add_line(cx, item, text, context);
         if item.keyword == Keyword::Arg {

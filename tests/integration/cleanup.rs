@@ -317,7 +317,15 @@ impl Scenario {
         let prefix = format!("rockerc_{}_", id_hash(&self.id));
         let mut volumes: Vec<String> = docker_str(&["volume", "ls", "-q", "--filter", &format!("name={prefix}")]).lines().map(str::to_string).collect();
         volumes.sort();
-        Made { containers, tags, untagged, volumes, temp: temp_dirs_in(self.tmp.path()), processes: processes_naming(self.tmp.path()) }
+        // The script's own processes (the progress monitor, a stage in the background) name
+        // build.sh in the context; its helpers name files in its temporary directory.
+        let mut processes = processes_naming(self.tmp.path());
+        for p in processes_naming(self.ctx.path()) {
+            if !processes.contains(&p) {
+                processes.push(p);
+            }
+        }
+        Made { containers, tags, untagged, volumes, temp: temp_dirs_in(self.tmp.path()), processes }
     }
 
     /// Removes what the build made on the engine (the test's own leftovers).
@@ -394,10 +402,21 @@ impl Phase {
 /// plus `persisting` (the resources that are meant to stay). `unfinished` is the step whose
 /// progress line must not have been printed: the signal landed before it was done.
 fn interrupt_in(s: &Scenario, phase: Phase, unfinished: &str, persisting: impl Fn(&Made) -> Made) {
+    interrupt_in_with(s, &[], phase, unfinished, persisting)
+}
+
+/// The same, with these options given to the script.
+fn interrupt_in_with(s: &Scenario, options: &[&str], phase: Phase, unfinished: &str, persisting: impl Fn(&Made) -> Made) {
     use std::os::unix::process::CommandExt;
     for (signal, whole_group) in [("INT", true), ("TERM", false)] {
         let before = s.made();
-        let mut child = s.command(&["--jobs", "1"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
+        let mut child = s
+            .command(&[&["--jobs", "1"], options].concat())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let started = std::time::Instant::now();
         while !phase.reached(s) {
             if let Some(status) = child.try_wait().unwrap() {
@@ -420,7 +439,12 @@ fn interrupt_in(s: &Scenario, phase: Phase, unfinished: &str, persisting: impl F
         // A TERM to the script alone once waited for a `docker cp` to finish its stream.
         assert!(stopped.as_secs() < 5, "SIG{signal} took {stopped:?} to stop the build");
         assert!(!out.status.success(), "SIG{signal}: the script must exit non-zero");
-        assert!(!stdout.contains(unfinished), "SIG{signal} landed after `{unfinished}` was done:\n{stdout}");
+        // A step's start line ("[2/3] Rockerfile:4 RUN ... ...") and its heartbeats name it while it
+        // runs; only its finished line ("... (1.2s)", "... (cached, ...)") says it was done.
+        // On a terminal the live lines name it too ("[1/1] Rockerfile:3-4 2s RUN ... | output"):
+        // a finished line ends with its time in parentheses.
+        let finished = stdout.lines().any(|l| l.contains(unfinished) && !l.ends_with(" ...") && !l.contains(": running for ") && l.trim_end().ends_with("s)"));
+        assert!(!finished, "SIG{signal} landed after `{unfinished}` was done:\n{stdout}");
         // The daemon removes the container of a cancelled `docker build` RUN itself, just after
         // the client is gone: give it a moment.
         let mut after = s.made();
@@ -979,5 +1003,129 @@ fn a_build_whose_main_process_alone_was_killed_leaves_nothing_running_after_the_
     let made = s.made();
     assert_eq!(running(), 0, "a container of the killed build still runs: {made:?}");
     assert!(made.containers.is_empty() && made.temp.is_empty() && made.processes.is_empty(), "{made:?}");
+    s.remove_all();
+}
+
+/// The script killed with SIGKILL mid-step (its cleanup never runs): its progress monitor, which
+/// holds the script's stdout, ends within seconds instead of drawing for ever, so whatever reads
+/// the output (`$(sh build.sh)`, `rockerc build`, a CI log) reaches its end. In both progress modes
+/// that start a monitor.
+#[test]
+fn a_killed_script_leaves_no_progress_monitor_behind() {
+    if !engine_or_skip("a_killed_script_leaves_no_progress_monitor_behind") {
+        return;
+    }
+    use std::io::Read;
+    let _g = engine_lock(module_path!());
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    for mode in ["plain", "tty"] {
+        let mut child =
+            s.command(&["--no-cache", "--progress", mode]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while !Phase::RunningContainer.reached(&s) {
+            assert!(child.try_wait().unwrap().is_none(), "{mode}: the build ended before its RUN started");
+            assert!(started.elapsed().as_secs() < 60, "{mode}: the RUN never started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // The premise: the monitor runs beside the script (a shell process running build.sh).
+        let shells = || processes_naming(s.ctx.path()).into_iter().filter(|p| p.starts_with("sh ")).collect::<Vec<_>>();
+        assert!(shells().len() >= 2, "{mode}: no monitor beside the script: {:?}", shells());
+        let mut stdout = child.stdout.take().unwrap();
+        run_ok(Command::new("kill").arg("-KILL").arg(child.id().to_string()));
+        child.wait().unwrap();
+        let killed = std::time::Instant::now();
+        // Read to the end in a thread: without the fix the monitor keeps the pipe open for ever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = stdout.read_to_end(&mut out);
+            let _ = tx.send(out);
+        });
+        let out = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(out.is_ok(), "{mode}: the script's stdout was still open 10 s after it was killed: {:?}", shells());
+        let eof = killed.elapsed();
+        assert!(shells().is_empty(), "{mode}: processes of the script left: {:?}", shells());
+        eprintln!("{mode}: stdout reached its end {eof:.1?} after SIGKILL");
+        // The killed build's RUN container and lock (the next build would reap them).
+        for c in docker_str(&["ps", "-a", "-q", "--filter", &format!("label=rockerc.test={}", s.id)])
+            .lines()
+            .chain(lock_containers(&s.id).iter().map(String::as_str))
+        {
+            docker(&["rm", "-f", "-v", c]);
+        }
+        for d in temp_dirs_in(s.tmp.path()) {
+            let _ = std::fs::remove_dir_all(s.tmp.path().join(d));
+        }
+    }
+    s.remove_all();
+}
+
+/// Ctrl-C and TERM with live lines (`--progress tty`): the monitor is stopped with the rest, and
+/// the build cleans up as it does with plain lines.
+#[test]
+fn interrupts_with_live_progress_stop_the_build_and_clean_up() {
+    if !engine_or_skip("interrupts_with_live_progress_stop_the_build_and_clean_up") {
+        return;
+    }
+    let _g = engine_lock(module_path!());
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    interrupt_in_with(&s, &["--progress", "tty"], Phase::RunningContainer, "RUN echo", |before| with_persisting(before, 1, &[], &s));
+    s.remove_all();
+}
+
+/// A `docker run` client that takes its time (a loaded daemon) creates its container after the
+/// cleanup's `docker rm -f` went by, and then waits for the container's `sleep 300`, ignoring the
+/// TERM it was sent. The cleanup waits for it 3 s at most: it kills the client and removes the
+/// container it made, and the build ends with 130 (it once waited the 300 s). A `docker` on PATH
+/// stands in for the slow client: for this RUN it ignores INT and TERM and waits a second first.
+#[test]
+fn an_interrupt_never_waits_for_a_container_that_outlived_its_removal() {
+    if !engine_or_skip("an_interrupt_never_waits_for_a_container_that_outlived_its_removal") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let _g = engine_lock(module_path!());
+    let s = Scenario::new(&format!("FROM {BUSYBOX}\n{{label}}\nMOUNT /cache\nRUN echo $$ started; sleep 300\n"));
+    let real = String::from_utf8(run_ok(Command::new("sh").args(["-c", "command -v docker"])).stdout).unwrap().trim().to_string();
+    let shim = tempfile::tempdir().unwrap();
+    let mark = shim.path().join("delaying");
+    std::fs::write(
+        shim.path().join("docker"),
+        format!("#!/bin/sh\nif [ \"$1\" = run ]; then case \"$*\" in *'sleep 300'*) trap '' INT TERM; : > \"$SHIM_MARK\"; sleep 1 ;; esac; fi\nexec {real} \"$@\"\n"),
+    )
+    .unwrap();
+    run_ok(Command::new("chmod").arg("+x").arg(shim.path().join("docker")));
+    let path = format!("{}:{}", shim.path().display(), std::env::var("PATH").unwrap());
+    let mut child = s
+        .command(&["--no-cache"])
+        .env("PATH", path)
+        .env("SHIM_MARK", &mark)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the build ended before its RUN");
+        assert!(started.elapsed().as_secs() < 60, "the RUN never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run_ok(Command::new("kill").arg("-INT").arg("--").arg(format!("-{}", child.id())));
+    let interrupted = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stopped = interrupted.elapsed();
+    assert!(stopped.as_secs() < 15, "SIGINT took {stopped:?} to stop the build");
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut made = s.made();
+    let settle = std::time::Instant::now();
+    while !made.containers.is_empty() && settle.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        made = s.made();
+    }
+    let clients = processes_naming(shim.path());
+    eprintln!("stopped in {stopped:.1?}; left: {made:?}, clients {clients:?}");
+    assert_eq!((made.containers, made.temp, made.processes, clients), (vec![], vec![], vec![], vec![]), "containers, temp dirs or processes left");
+    assert!(lock_containers(&s.id).is_empty(), "the lock is left");
     s.remove_all();
 }
