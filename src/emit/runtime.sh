@@ -260,19 +260,30 @@ rc_wait() {
 # log; with --verbose to the terminal, through the mask (a step at a time) when there are
 # secrets. Returns the command's status.
 rc_logged() {
-  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    if [ "$rc_json" = 1 ]; then
-      rc_wait "$@" < /dev/null >&2
-    else
-      rc_wait "$@" < /dev/null
-    fi
-    return
-  fi
   rc_logged_status=0
+  if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
+    # Streamed as it runs, and kept in the step's log as well (through a FIFO, so that the
+    # command's status is its own, not tee's, and rc_wait still knows its pid): a failure names
+    # its Rockerfile line from the log (rc_failed_line), as without --verbose.
+    rc_fifo="$rc_tmp/stream.$rc_step"
+    rm -f "$rc_fifo"
+    mkfifo "$rc_fifo"
+    if [ "$rc_json" = 1 ]; then
+      tee -a "$rc_log" < "$rc_fifo" >&2 &
+    else
+      tee -a "$rc_log" < "$rc_fifo" &
+    fi
+    rc_tee=$!
+    rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
+    wait "$rc_tee" 2>/dev/null || :
+    rm -f "$rc_fifo"
+    return "$rc_logged_status"
+  fi
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
     if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" >&2; else rc_mask < "$rc_log"; fi
-    : > "$rc_log"
+    # Kept when the step failed: rc_failed_line reads it for the Rockerfile line.
+    if [ "$rc_logged_status" = 0 ]; then : > "$rc_log"; fi
   fi
   return "$rc_logged_status"
 }

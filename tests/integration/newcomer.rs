@@ -372,6 +372,7 @@ fn every_figure_in_the_docs_names_the_command_behind_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let settings: &[(&str, &str)] = &[
         ("45 seconds", "how long .ci/run fuzzes each target"),
+        ("30 seconds", "the progress heartbeat's default interval (ROCKERC_HEARTBEAT)"),
         ("10 MB", "the size of a hostile test input"),
         ("32 MiB", "a template limit"),
         ("64 MiB", "a template limit"),

@@ -30,17 +30,11 @@ fn build(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runs the build.sh in `dir` with `args` (and `path` as the whole PATH, for BusyBox's tools):
-/// whether it succeeded, and what it printed. Always with `--no-cache`: every test of the one
-/// integration binary runs at once, and another test's `docker rmi` can remove the untagged
-/// image a legacy-builder cache hit has just chosen ("unable to find image"); these tests are
-/// about what a build makes, not about the cache.
+/// whether it succeeded, and what it printed.
 fn try_build(dir: &Path, args: &[&str], path: Option<&Path>) -> (bool, String) {
     let cache = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("sh");
     cmd.arg(dir.join("build.sh")).args(args).env("XDG_CACHE_HOME", cache.path());
-    if !args.contains(&"--no-cache") {
-        cmd.arg("--no-cache");
-    }
     if let Some(path) = path {
         cmd.env("PATH", path);
     }
@@ -361,7 +355,10 @@ fn imports_fail_where_rsync_a_fails() {
             "FROM {BUSYBOX}\nRUN R=/src; {TREE}\nEXPORT /src\n\nFROM {BUSYBOX}\nRUN P=; mkdir -p /w && {before}\nIMPORT {src} {dest}\nRUN echo built\n"
         ));
         for path in [None, Some(busybox.path())] {
-            let (ok, text) = try_build(dir.path(), &[], path);
+            // --no-cache: every test of the one integration binary runs at once, and another
+            // test's `docker rmi` can remove the untagged image a legacy-builder cache hit has
+            // just chosen ("unable to find image", seen in the whole suite).
+            let (ok, text) = try_build(dir.path(), &["--no-cache"], path);
             let tools = if path.is_some() { "BusyBox" } else { "GNU" };
             assert!(!ok, "case {k} ({tools}): IMPORT {src} {dest} succeeded where rsync -a fails:\n{text}");
             assert!(text.contains("IMPORT at Rockerfile:7:"), "case {k} ({tools}): the error does not name the IMPORT's line:\n{text}");

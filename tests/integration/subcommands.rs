@@ -40,7 +40,8 @@ fn rocker_global_flags_may_come_before_build() {
     let out = rockerc(dir.path(), &["--json", "build", "--var=Greeting=hi", "--var", "Version=1", "--print=true", "--push=false"]);
     assert_eq!(out.code, 0, "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "FROM rockerc-test/busybox\nRUN echo hi\nTAG x/y:1\n");
-    assert_eq!(text(&out.stderr), "rockerc: note: --json: rockerc's progress is text; --error-format json gives compile errors as JSON lines\n");
+    // --json is Rocker's machine-readable log, which rockerc build now prints (issue 20): no note.
+    assert_eq!(text(&out.stderr), "");
 }
 
 /// Every flag of Rocker 1.3's `build` and its global flags is accepted; those rockerc has no use
@@ -117,7 +118,6 @@ fn every_rocker_flag_is_accepted_and_the_unused_ones_say_so() {
             "rockerc: note: --no-garbage: rockerc leaves no containers behind; images of untagged steps stay as Docker's build cache (`docker image prune` removes them)",
             "rockerc: note: --artifacts-path: rockerc writes no artifact files; `docker image inspect --format '{{.RepoDigests}}' NAME` gives a pushed image's digest",
             "rockerc: note: --push-retry: rockerc pushes once; when a push fails, run the build again with --push (the steps come from the cache)",
-            "rockerc: note: --json: rockerc's progress is text; --error-format json gives compile errors as JSON lines",
             "rockerc: note: --colors: rockerc colours its errors when standard error is a terminal, and nothing else",
             "rockerc: note: --tlscacert/--tlscert/--tlskey: the docker CLI reads ca.pem, cert.pem and key.pem from one directory: set DOCKER_CERT_PATH to it",
         ]
