@@ -5,7 +5,7 @@
 #
 #   Without `images`: installs what is missing (the Docker engine docker.io, shellcheck, the
 #   registry docker-registry, busybox-static and debootstrap for base images, curl, graphviz and
-#   less for the README's tour),
+#   less for the README's tour, script (bsdutils), rsync and python3 for the tests that use them),
 #   waiting for the package manager's lock when another apt holds it; starts dockerd when
 #   `docker info` fails, and a registry on 127.0.0.1:5000 when none answers there.
 #   With `images`: none of that; the Docker engine must answer.
@@ -80,6 +80,9 @@ install_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
   command -v curl >/dev/null 2>&1 || missing="$missing curl"
   command -v script >/dev/null 2>&1 || missing="$missing bsdutils"
+  # rsync: the IMPORT parity tests compare with it; python3: the drop-in tests' HTTP server.
+  command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+  command -v python3 >/dev/null 2>&1 || missing="$missing python3"
   command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
   command -v less >/dev/null 2>&1 || missing="$missing less"
   if [ -n "$missing" ]; then
