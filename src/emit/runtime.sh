@@ -2284,6 +2284,19 @@ rc_url_get() {
   fi
 }
 
+# rc_url_answer DIR: rc_url_head's four lines (status, ETag, Last-Modified, whether that
+# Last-Modified is old enough to trust) into rc_code, rc_etag, rc_lm and rc_lm_seen.
+rc_url_answer() {
+  {
+    IFS= read -r rc_code
+    IFS= read -r rc_etag
+    IFS= read -r rc_lm
+    IFS= read -r rc_lm_seen
+  } <<ROCKERC_URL
+$(rc_url_head "$1")
+ROCKERC_URL
+}
+
 # rc_url_head DIR: prints, from DIR/head, the last response's status, then its strong ETag and
 # its Last-Modified when they can be trusted ('-' otherwise), one per line.
 rc_url_head() {
@@ -2337,14 +2350,7 @@ ROCKERC_URL
     rc_url_method=HEAD
     rc_url_get "$@" || rc_url_status=$?
     rc_url_method=GET
-    {
-      IFS= read -r rc_code
-      IFS= read -r rc_etag
-      IFS= read -r rc_lm
-      IFS= read -r rc_lm_seen
-    } <<ROCKERC_URL
-$(rc_url_head "$2")
-ROCKERC_URL
+    rc_url_answer "$2"
     if [ "$rc_url_status" = 0 ] && [ "$rc_code" = 200 ] && [ "$rc_etag" != - ]; then
       rc_url_line="$1	-	$rc_etag	$rc_lm"
       [ "$rc_etag" != "$rc_old_etag" ] || return 0
@@ -2359,13 +2365,7 @@ ROCKERC_URL
   if [ "$rc_old_lm" != - ]; then set -- "$@" "If-Modified-Since: $rc_old_lm"; fi
   rc_url_status=0
   rc_url_get "$@" || rc_url_status=$?
-  {
-    IFS= read -r rc_code
-    IFS= read -r rc_etag
-    IFS= read -r rc_lm
-  } <<ROCKERC_URL
-$(rc_url_head "$2")
-ROCKERC_URL
+  rc_url_answer "$2"
   # A 304 answers only a conditional request.
   if [ "$rc_code" = 304 ] && [ $# -gt 2 ]; then
     rc_url_line=$rc_old_line
