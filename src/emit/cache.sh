@@ -54,7 +54,7 @@ rc_manifest_sig() {
 rc_lock_image() {
   docker image inspect rockerc-lock:1 >/dev/null 2>&1 && return 0
   printf 'FROM scratch\nLABEL rockerc.lock-image=1\n' > "$rc_tmp/lock.Dockerfile"
-  docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
+  DOCKER_BUILDKIT=0 docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
     { sed -n '1,5s/^/  /p' "$rc_tmp/lock.err" >&2; rc_die "cannot create the image rockerc-lock:1"; }
 }
 

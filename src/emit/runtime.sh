@@ -11,6 +11,9 @@ Options:
   --attach        open an interactive container at each ATTACH
   --no-cache      rebuild every step: no Docker layer cache, no cache for MOUNTed RUNs
   --pull          pull every FROM image before building
+  --builder auto|buildkit|legacy
+                  which of Docker's builders builds the steps (default: auto, BuildKit where
+                  the docker client and engine have it; DOCKER_BUILDKIT=1 or 0 picks too)
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
   --allow-mount PATH
@@ -96,6 +99,7 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''
   rc_jobs_max=
+  rc_builder_arg=''
   rc_allow_given=''
   rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
   rc_context_recorded=$rc_context rc_context_given=0
@@ -105,6 +109,8 @@ rc_parse_args() {
       --attach) rc_attach=1 ;;
       --no-cache) rc_no_cache=1 ;;
       --pull) rc_pull=1 ;;
+      --builder) [ $# -ge 2 ] || rc_usage_error "--builder needs auto, buildkit or legacy"; rc_builder_arg=$2; shift ;;
+      --builder=*) rc_builder_arg=${1#--builder=} ;;
       --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
       --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
@@ -134,6 +140,10 @@ rc_parse_args() {
     esac
     shift
   done
+  case $rc_builder_arg in
+    ''|auto|buildkit|legacy) ;;
+    *) rc_usage_error "--builder needs auto, buildkit or legacy, not $rc_builder_arg" ;;
+  esac
   case $rc_jobs_max in
     '') ;;
     *[!0-9]*|0) rc_usage_error "--jobs needs a positive number" ;;
@@ -300,13 +310,26 @@ rc_docker() {
 # The Rockerfile line of the instruction a failed `docker build` stopped at: Docker's log names
 # its step ("Step 3/4 : RUN make"), counting instructions from 1, and the generated Dockerfile
 # has a `# Rockerfile:N` comment above each instruction.
+# BuildKit's names the step it stopped at as ` > [3/4] RUN make:` (`[build 3/4]` in a named
+# stage), counting only FROM and the instructions that change files (RUN, COPY, ADD, WORKDIR).
 rc_failed_line() {
   rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p' "$rc_log" | tail -n 1)
+  rc_only=''
+  if [ -z "$rc_k" ]; then
+    rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\2/p' "$rc_log" | tail -n 1)
+    rc_only=buildkit
+  fi
   [ -n "$rc_k" ] || return 0
-  awk -v k="$rc_k" '
+  awk -v k="$rc_k" -v only="$rc_only" '
     /^# Rockerfile:/ { where = substr($0, 3); next }
     /^#/ || /^[ \t]*$/ { next }
-    !cont && ++n == k { print where; exit }
+    !cont {
+      w = toupper($1)
+      if (w == "FROM") from = 1
+      if (only == "" || (from && (w == "FROM" || w == "RUN" || w == "COPY" || w == "ADD" || w == "WORKDIR"))) {
+        if (++n == k) { print where; exit }
+      }
+    }
     { cont = /\\$/ }' "$rc_df"
 }
 
@@ -325,7 +348,7 @@ rc_fail() {
     # Masked before anything is cut or left out: a secret's lines must all be there to be found.
     rc_mask < "$rc_log" | grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^ *$' \
+      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^#[0-9]* sha256:' -e '^ *$' \
       | tail -n 25 >&2
   fi
   exit 1
@@ -476,6 +499,12 @@ rc_cleanup() {
   if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/restoring" ]; then
     while IFS= read -r rc_v; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done < "$rc_tmp/restoring"
   fi
+  # The per-run tags BuildKit found images by (rc_ref); an image only they held goes with them
+  # (BuildKit's own cache makes it again, with the same id, when a build needs it).
+  if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/runtag-names" ]; then
+    # shellcheck disable=SC2046 # tag names: one word each
+    docker image rm --no-prune -- $(cat "$rc_tmp/runtag-names") >/dev/null 2>&1 || :
+  fi
   if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rm -rf "$rc_tmp"; fi
   if [ -n "${rc_lock_id:-}" ]; then docker rm -f -v "$rc_lock_id" >/dev/null 2>&1 || :; fi
   exit "$rc_status"
@@ -562,11 +591,109 @@ rc_setup() {
     rc_url_pid=$!
     rc_jobs=" $rc_url_pid"
   fi
-  # Generated Dockerfiles need only the legacy builder; never depend on BuildKit being there.
-  DOCKER_BUILDKIT=0
-  export DOCKER_BUILDKIT
+  rc_buildkit=0 rc_ntags=0
   rc_progress_mode
   rc_monitor_start
+}
+
+# Picks the builder (rc_buildkit 1 or 0) and says which on the first line of output: --builder,
+# else the user's DOCKER_BUILDKIT, else BuildKit where the docker client and the engine have it.
+# The generated Dockerfiles build under either; the legacy builder is deprecated since Docker 23
+# and may go, so the script must not depend on it, nor on BuildKit, which some engines (Podman,
+# old or Windows daemons) and clients (23 and later without buildx) lack. One `docker version`
+# (about 30 ms) answers for both ends; `docker buildx version` is asked only of a client from 23
+# on, where `docker build` is BuildKit only through buildx.
+rc_pick_builder() {
+  rc_want=$rc_builder_arg rc_why="--builder $rc_builder_arg"
+  if [ -z "$rc_want" ] && [ -n "${DOCKER_BUILDKIT:-}" ]; then
+    rc_why="DOCKER_BUILDKIT=$DOCKER_BUILDKIT"
+    case $DOCKER_BUILDKIT in
+      1|t|T|true|TRUE|True) rc_want=buildkit ;;
+      0|f|F|false|FALSE|False) rc_want=legacy ;;
+      *) rc_die "DOCKER_BUILDKIT=$DOCKER_BUILDKIT is neither 1 nor 0 (docker reads it as a boolean); or pass --builder auto|buildkit|legacy" ;;
+    esac
+  fi
+  if [ -z "$rc_want" ]; then rc_want=auto rc_why=auto; fi
+  rc_buildkit=0
+  if [ "$rc_want" = legacy ]; then
+    rc_say "builder: legacy ($rc_why)"
+  else
+    rc_can_buildkit
+    if [ "$rc_can" = 1 ]; then
+      rc_buildkit=1
+      rc_say "builder: BuildKit ($rc_why: $rc_can_why; --builder legacy for the legacy builder)"
+    elif [ "$rc_want" = buildkit ]; then
+      rc_die "$rc_why: BuildKit is not available here: $rc_can_why; pass --builder legacy (or auto)"
+    else
+      rc_say "builder: legacy ($rc_why: $rc_can_why)"
+    fi
+  fi
+  DOCKER_BUILDKIT=$rc_buildkit
+  export DOCKER_BUILDKIT
+}
+
+# Sets rc_can (1 when `DOCKER_BUILDKIT=1 docker build` builds with BuildKit here) and rc_can_why.
+rc_can_buildkit() {
+  rc_can=0
+  rc_v=$(docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}' 2>/dev/null) || rc_v=
+  # shellcheck disable=SC2086 # the words of the answer
+  set -- $rc_v ''
+  rc_cv=${1:-} rc_sv=${2:-} rc_os=${3:-} rc_comp=${4:-}
+  rc_can_why="docker client $rc_cv, engine $rc_sv"
+  case $rc_comp in
+    *[Pp]odman*) rc_can_why="the engine is Podman ($rc_sv), which has no BuildKit"; return 0 ;;
+  esac
+  if [ -z "$rc_sv" ]; then rc_can_why="the engine did not say its version"; return 0; fi
+  if [ "$rc_os" != linux ]; then rc_can_why="$rc_can_why on $rc_os, which has no BuildKit"; return 0; fi
+  rc_version_at_least "$rc_sv" 18 9 || { rc_can_why="$rc_can_why, which has no BuildKit"; return 0; }
+  rc_version_at_least "$rc_cv" 18 9 || { rc_can_why="$rc_can_why; the client has no BuildKit"; return 0; }
+  if rc_version_at_least "$rc_cv" 23 0; then
+    if ! docker buildx version >/dev/null 2>&1; then
+      rc_can_why="$rc_can_why; the client has no buildx, which it needs for BuildKit"
+      return 0
+    fi
+    rc_can_why="$rc_can_why, buildx"
+  fi
+  rc_can=1
+}
+
+# rc_version_at_least VERSION MAJOR MINOR: 20.10.24+dfsg1 is at least 18 9.
+rc_version_at_least() {
+  rc_maj=${1%%.*} rc_min=${1#*.}
+  rc_min=${rc_min%%[!0-9]*}
+  case $rc_maj in ''|*[!0-9]*) return 1 ;; esac
+  case $rc_min in ''|*[!0-9]*) rc_min=0 ;; esac
+  [ "$rc_maj" -gt "$2" ] || { [ "$rc_maj" -eq "$2" ] && [ "$rc_min" -ge "$3" ]; }
+}
+
+# rc_ref IMAGE: sets rc_ref to a name the builder finds IMAGE by. The legacy builder takes an
+# image id in FROM; BuildKit (the docker driver of 20.10) takes `sha256:...` for a name on
+# Docker Hub and tries to pull it. Under BuildKit an id gets a private per-run tag,
+# rockerc-run:RUNID-STEP-N (recorded before it exists, so that an interrupt removes it too),
+# which the cleanup removes: nothing is left under that name.
+rc_ref() {
+  rc_ref=$1
+  [ "$rc_buildkit" = 1 ] || return 0
+  case $1 in sha256:*) ;; *) return 0 ;; esac
+  if [ -s "$rc_tmp/runtags" ]; then
+    while read -r rc_a rc_b; do
+      if [ "$rc_a" = "$1" ]; then
+        rc_ref=$rc_b
+        return 0
+      fi
+    done < "$rc_tmp/runtags"
+  fi
+  rc_run_tag
+  docker tag "$1" "$rc_tagname" >/dev/null 2>&1 || rc_fail "cannot tag $1 as $rc_tagname for BuildKit"
+  printf '%s %s\n' "$1" "$rc_tagname" >> "$rc_tmp/runtags"
+  rc_ref=$rc_tagname
+}
+
+# A new per-run tag name in rc_tagname, recorded for the cleanup.
+rc_run_tag() {
+  rc_ntags=$((rc_ntags + 1))
+  rc_tagname="rockerc-run:$rc_run_id-$rc_step-$rc_ntags"
+  printf '%s\n' "$rc_tagname" >> "$rc_tmp/runtag-names"
 }
 
 # rc_copy_plan FILE...: with `-o DIR`, the step files and Dockerfiles beside the script are
@@ -606,7 +733,7 @@ rc_lock() {
     if grep -q -i 'no such image' "$rc_tmp/lock.err"; then
       # The image the lock containers are made of: nothing but a label, never run.
       printf 'FROM scratch\nLABEL rockerc.lock-image=1\n' > "$rc_tmp/lock.Dockerfile"
-      docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
+      DOCKER_BUILDKIT=0 docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
         { sed -n '1,5s/^/  /p' "$rc_tmp/lock.err" >&2; rc_die "cannot create the lock image rockerc-lock:1"; }
       continue
     fi
@@ -911,6 +1038,25 @@ rc_build() {
     rc_ctx=$rc_context rc_subset_dir=
   fi
   rm -f "$rc_tmp/iid.$rc_step"
+  if [ "$rc_buildkit" = 1 ]; then
+    # Image ids passed as build args become per-run tags (rc_ref); the result gets one too, so
+    # that a later build can start from it at no extra docker call.
+    rc_n=$#
+    while [ "$rc_n" -gt 0 ]; do
+      rc_a=$1
+      shift
+      rc_n=$((rc_n - 1))
+      if [ "$rc_a" = --build-arg ] && [ "$rc_n" -gt 0 ]; then
+        case $1 in
+          ROCKERC_*=sha256:*) rc_ref "${1#*=}"; rc_a="${1%%=*}=$rc_ref"; set -- "$@" --build-arg; shift; rc_n=$((rc_n - 1)) ;;
+        esac
+      fi
+      set -- "$@" "$rc_a"
+    done
+    if [ -n "$rc_from" ]; then rc_ref "$rc_from"; rc_from=$rc_ref; fi
+    rc_run_tag
+    set -- "$@" --progress=plain --tag "$rc_tagname"
+  fi
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
   rc_file=$rc_df
@@ -928,6 +1074,7 @@ rc_build() {
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
+  if [ "$rc_buildkit" = 1 ]; then printf '%s %s\n' "$rc_img" "$rc_tagname" >> "$rc_tmp/runtags"; fi
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
@@ -1140,7 +1287,8 @@ rc_run() {
 rc_cache_entry() {
   [ -n "$rc_sign_key" ] || return 0
   printf 'FROM %s\nLABEL rockerc.cache="%s %s"\n' "$rc_img" "$rc_cache_label" "$(rc_sign "$rc_img")" > "$rc_tmp/cache.$rc_step.Dockerfile"
-  if docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1; then
+  # The legacy builder whatever builds the steps: the entry must be a child of the result.
+  if DOCKER_BUILDKIT=0 docker build -q --force-rm --tag "$rc_cache" --file "$rc_tmp/cache.$rc_step.Dockerfile" "$rc_tmp/empty" >/dev/null 2>&1; then
     printf '%s\n' "$rc_cache" >> "$rc_tmp/cache-tags"
   fi
 }
@@ -2131,6 +2279,12 @@ rc_write_stamp() {
   rm -rf "$rc_tmp"/sub.*
   # The final image first: the no-op path reports its id.
   rc_built=$(cat "$rc_tmp/img/$rc_final" "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  if [ -s "$rc_tmp/runtags" ]; then
+    # Images only a per-run tag holds are gone after the cleanup: the fingerprint has those the
+    # build keeps (the tagged ones, by name, are in it anyway). The final image is kept (rc_keep_final).
+    cut -d ' ' -f 1 "$rc_tmp/runtags" > "$rc_tmp/runtag-ids"
+    rc_built="$(cat "$rc_tmp/img/$rc_final") $(cat "$rc_tmp"/img/stage.* | grep -v -x -F -f "$rc_tmp/runtag-ids" | tr '\n' ' ')" || :
+  fi
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
   # fingerprint's images, in order.

@@ -140,6 +140,9 @@ struct Lowerer<'a> {
     saves_needed: Vec<String>,
 }
 
+/// Instructions that change only the image's config, never a file or the working directory.
+const METADATA_ONLY: &[&str] = &["LABEL", "ENV", "CMD", "ENTRYPOINT", "EXPOSE", "STOPSIGNAL", "HEALTHCHECK", "MAINTAINER"];
+
 /// Instructions gathered for the next generated Dockerfile.
 #[derive(Default)]
 struct Pending {
@@ -423,8 +426,14 @@ impl<'a> Lowerer<'a> {
         // What rsync -a leaves depends on what is at the destination (a directory, a link to
         // one, a file, a directory with entries): the script looks in the image before it packs
         // the tar, so each IMPORT starts a build of its own, on the image with everything before
-        // it. The instructions after it join that build.
-        self.flush(cx);
+        // it. The instructions after it join that build. Instructions before it that change
+        // neither a file nor the working directory (LABEL, ENV, CMD...) join it too: the image
+        // before them has the same files, so the script looks there, and a build (a container
+        // commit for each of them under the legacy builder, a BuildKit session) is saved.
+        let metadata_only = cx.pending.context.is_none() && cx.pending.keywords.iter().all(|k| METADATA_ONLY.contains(k));
+        if !metadata_only {
+            self.flush(cx);
+        }
         let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
         self.add_import_sources(cx, i, t, &mut imp);
         let line = self.lines_of(item.span).first;

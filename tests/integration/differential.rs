@@ -1,8 +1,11 @@
 //! Differential: every golden example that both backends can build is built by both, and the
 //! images they TAG are compared file by file and config by config.
 //!
-//! - the sh backend: `rockerc Rockerfile > build.sh`, run with the `docker` on PATH (the legacy
-//!   builder, as always);
+//! - the sh backend: `rockerc Rockerfile > build.sh`, run with `DOCKER_BUILDKIT=0` (the legacy
+//!   builder);
+//! - the sh backend again, under BuildKit: the same script, run with the BuildKit client's
+//!   directory first on PATH (the script picks the builder itself and says so on its first
+//!   line); its images must be identical to the legacy builder's, in every golden example;
 //! - the BuildKit backend: `rockerc --emit buildkit Rockerfile > build.sh`, run with a docker
 //!   client that has BuildKit built in (Debian's `docker.io` 20.10, found with `dpkg -L`, or
 //!   `ROCKERC_BUILDKIT_DOCKER`), `DOCKER_BUILDKIT=1`.
@@ -335,15 +338,17 @@ fn run_script(dir: &Path, env: &[(&str, String)]) -> String {
 
 fn compare(name: &str) {
     let test = format!("both_backends_build_identical_images_{name}");
-    let n = BOTH.iter().position(|b| *b == name).unwrap();
+    let n = BOTH.iter().position(|b| *b == name).or_else(|| SH_ONLY.iter().position(|(b, ..)| *b == name).map(|k| BOTH.len() + 1 + k)).unwrap();
     let golden = repo_root().join("golden").join(name);
     let mut args: Vec<String> = Vec::new();
     if golden.join("vars.yml").is_file() {
         args = vec!["--vars".into(), "vars.yml".into()];
     }
     let env = example_env(&golden);
-    let Some(differences) = compare_builds(&test, name, n, &|dir: &Path| copy_golden(name, dir), &args, &env) else { return };
-    assert!(differences.is_empty(), "{name}: the backends' images differ:\n  {}", differences.join("\n  "));
+    let sh_only = SH_ONLY.iter().any(|(n, ..)| *n == name);
+    let Some((backends, builders)) = compare_builds(&test, name, n, &|dir: &Path| copy_golden(name, dir), &args, &env, sh_only) else { return };
+    assert!(backends.is_empty(), "{name}: the backends' images differ:\n  {}", backends.join("\n  "));
+    assert!(builders.is_empty(), "{name}: the sh backend's images differ between the legacy builder and BuildKit:\n  {}", builders.join("\n  "));
 }
 
 /// A golden example's files (no snapshots) in `dir`.
@@ -353,11 +358,51 @@ fn copy_golden(name: &str, dir: &Path) {
     need_images_for(&std::fs::read_to_string(dir.join("Rockerfile")).unwrap());
 }
 
-/// Builds what `make` puts in a directory with both backends (the Rockerfile's `rockerc-golden/`
-/// names moved under a prefix of each) and compares every image they TAG, and what they wrote
-/// under `dist/` on the host; returns the differences (`None`: skipped). `n` makes the names
-/// unique among the tests of this run.
-fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: &[String], env: &[(String, String)]) -> Option<Vec<String>> {
+/// How one build is made: the sh backend's script under the legacy builder (`DOCKER_BUILDKIT=0`,
+/// the user's own override) or under BuildKit (the BuildKit client's directory first on PATH, as
+/// a machine with such a client presents it, and the script picking the builder itself), or the
+/// BuildKit backend's script.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Build {
+    ShLegacy,
+    ShBuildkit,
+    BuildkitBackend,
+}
+
+impl Build {
+    fn name(self) -> &'static str {
+        match self {
+            Build::ShLegacy => "sh",
+            Build::ShBuildkit => "shbk",
+            Build::BuildkitBackend => "buildkit",
+        }
+    }
+}
+
+/// `PATH` with the directory of `docker` (a client with BuildKit) first.
+fn path_with(docker: &str) -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    match Path::new(docker).parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => format!("{}:{path}", dir.display()),
+        None => path,
+    }
+}
+
+/// Builds what `make` puts in a directory with the sh backend under both builders and, unless
+/// `sh_only`, with the BuildKit backend (the Rockerfile's `rockerc-golden/` names moved under a
+/// prefix of each), and compares every image they TAG, and what they wrote under `dist/` on the
+/// host: the sh backend under the legacy builder against the BuildKit backend, and against
+/// itself under BuildKit. Returns those two lists of differences (`None`: skipped); the second
+/// is prefixed `builders: `. `n` makes the names unique among the tests of this run.
+fn compare_builds(
+    test: &str,
+    name: &str,
+    n: usize,
+    make: &dyn Fn(&Path),
+    args: &[String],
+    env: &[(String, String)],
+    sh_only: bool,
+) -> Option<(Vec<String>, Vec<String>)> {
     let bk_docker = buildkit_or_skip(test)?;
     // Its Cleanup removes what the sh backend built: no other test builds this example meanwhile.
     let _alone = golden_lock(name).exclusive();
@@ -365,54 +410,85 @@ fn compare_builds(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args: 
     let prefix = |backend: &str| format!("rockerc-diff/{run}-{backend}/");
     let id = format!("rockerc-diff-{run}");
     let crc = String::from_utf8(run_ok(Command::new("sh").arg("-c").arg(format!("printf %s {id} | sha256sum | cut -c 1-32"))).stdout).unwrap();
-    let _cleanup = Cleanup { prefixes: vec![prefix("sh"), prefix("buildkit")], volume_prefix: format!("rockerc_{}_", crc.split_whitespace().next().unwrap()) };
+    let builds: Vec<Build> = if sh_only { vec![Build::ShLegacy, Build::ShBuildkit] } else { vec![Build::ShLegacy, Build::ShBuildkit, Build::BuildkitBackend] };
+    let _cleanup =
+        Cleanup { prefixes: builds.iter().map(|b| prefix(b.name())).collect(), volume_prefix: format!("rockerc_{}_", crc.split_whitespace().next().unwrap()) };
 
     // An SSH key for the examples that MOUNT $SSH_KEY_FILE.
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("id_rsa");
     run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
-    // It lies outside the build context: the environment allows it (as a CI configuration would).
-    let build_env =
-        vec![("SSH_KEY_FILE", key.display().to_string()), ("ROCKERC_ALLOW_MOUNT", key_dir.path().display().to_string()), ("ROCKERC_DOCKER", bk_docker.clone())];
 
     let mut built = Vec::new();
-    for backend in ["sh", "buildkit"] {
+    for &build in &builds {
+        // It lies outside the build context: the environment allows it (as a CI configuration would).
+        let mut build_env = vec![
+            ("SSH_KEY_FILE", key.display().to_string()),
+            ("ROCKERC_ALLOW_MOUNT", key_dir.path().display().to_string()),
+            ("ROCKERC_DOCKER", bk_docker.clone()),
+        ];
+        match build {
+            Build::ShLegacy => build_env.push(("DOCKER_BUILDKIT", "0".into())),
+            Build::ShBuildkit => build_env.push(("PATH", path_with(&bk_docker))),
+            Build::BuildkitBackend => {}
+        }
         let dir = tempfile::Builder::new().prefix(&format!("rockerc-diff-{name}-")).tempdir().unwrap();
         make(dir.path());
         let rockerfile = std::fs::read_to_string(dir.path().join("Rockerfile")).unwrap();
-        std::fs::write(dir.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix(backend))).unwrap();
+        std::fs::write(dir.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix(build.name()))).unwrap();
         let mut all: Vec<String> = vec!["--id".into(), id.clone()];
-        if backend == "buildkit" {
+        if build == Build::BuildkitBackend {
             all.extend(["--emit".to_string(), "buildkit".to_string()]);
         }
         all.extend(args.iter().cloned());
         let out = env.iter().fold(Test::at(dir.path()).env_clear(), |test, (k, v)| test.env(k, v)).args(&all).arg("Rockerfile").status(0).run();
         std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
-        run_script(dir.path(), &build_env);
+        let log = run_script(dir.path(), &build_env);
+        // The script says first which builder it picked.
+        let first = log.lines().next().unwrap_or_default();
+        match build {
+            Build::ShLegacy => assert!(first.starts_with("builder: legacy (DOCKER_BUILDKIT=0)"), "{name}: first line under DOCKER_BUILDKIT=0: {first}\n{log}"),
+            Build::ShBuildkit => {
+                assert!(first.starts_with("builder: BuildKit (auto: docker client "), "{name}: first line with {bk_docker} first on PATH: {first}\n{log}")
+            }
+            Build::BuildkitBackend => {}
+        }
         built.push(dir);
     }
 
-    let (sh, bk) = (tags_under(&prefix("sh")), tags_under(&prefix("buildkit")));
-    assert!(!sh.is_empty(), "{name}: the sh backend tagged nothing under {}", prefix("sh"));
-    assert_eq!(sh.keys().collect::<Vec<_>>(), bk.keys().collect::<Vec<_>>(), "{name}: both backends tag the same names");
-    let mut differences = Vec::new();
-    for (tag, sh_image) in &sh {
-        let bk_image = &bk[tag];
-        differences.extend(tree_differences(name, tag, &image_tree(sh_image), &image_tree(bk_image)));
-        let (a, b) = (image_config(sh_image), image_config(bk_image));
-        for key in CONFIG_KEYS {
-            if a[key] != b[key] {
-                differences.push(format!("{tag}: config {key}: {} vs {} (sh vs BuildKit)", a[key], b[key]));
-            }
-        }
-    }
-    // What the builds wrote on the host (IMPORT into a MOUNTed directory).
-    let (sh_host, bk_host) = (host_tree(built[0].path()), host_tree(built[1].path()));
+    let tags: Vec<BTreeMap<String, String>> = builds.iter().map(|b| tags_under(&prefix(b.name()))).collect();
+    assert!(!tags[0].is_empty(), "{name}: the sh backend tagged nothing under {}", prefix("sh"));
+    let trees: Vec<BTreeMap<String, FileInfo>> = built.iter().map(|d| host_tree(d.path())).collect();
     let written =
         |t: &BTreeMap<String, FileInfo>| t.iter().filter(|(p, _)| p.starts_with("dist")).map(|(p, f)| (p.clone(), f.clone())).collect::<BTreeMap<_, _>>();
-    differences.extend(tree_differences(name, "host", &written(&sh_host), &written(&bk_host)));
-    eprintln!("{name}: {} image(s) compared ({}), {} difference(s)", sh.len(), sh.keys().cloned().collect::<Vec<_>>().join(", "), differences.len());
-    Some(differences)
+    let differ = |other: usize, label: &str| {
+        let (sh, bk) = (&tags[0], &tags[other]);
+        assert_eq!(sh.keys().collect::<Vec<_>>(), bk.keys().collect::<Vec<_>>(), "{name}: {label}: both tag the same names");
+        let mut differences = Vec::new();
+        for (tag, sh_image) in sh {
+            let bk_image = &bk[tag];
+            differences.extend(tree_differences(name, &format!("{label}{tag}"), &image_tree(sh_image), &image_tree(bk_image)));
+            let (a, b) = (image_config(sh_image), image_config(bk_image));
+            for key in CONFIG_KEYS {
+                if a[key] != b[key] {
+                    differences.push(format!("{label}{tag}: config {key}: {} vs {} (sh vs BuildKit)", a[key], b[key]));
+                }
+            }
+        }
+        // What the builds wrote on the host (IMPORT into a MOUNTed directory).
+        differences.extend(tree_differences(name, &format!("{label}host"), &written(&trees[0]), &written(&trees[other])));
+        differences
+    };
+    let builders = differ(1, "builders: ");
+    let backends = if sh_only { Vec::new() } else { differ(2, "") };
+    eprintln!(
+        "{name}: {} image(s) compared ({}), {} difference(s) between the backends, {} between the sh backend's builders",
+        tags[0].len(),
+        tags[0].keys().cloned().collect::<Vec<_>>().join(", "),
+        backends.len(),
+        builders.len()
+    );
+    Some((backends, builders))
 }
 
 macro_rules! differential {
@@ -436,6 +512,8 @@ differential! {
     both_backends_build_identical_images_template_jinja => "template-jinja",
     both_backends_build_identical_images_template_service => "template-service",
     both_backends_build_identical_images_trailing_slash => "trailing-slash",
+    both_builders_build_identical_images_attach => "attach",
+    both_builders_build_identical_images_context_writeback => "context-writeback",
 }
 
 /// What the golden examples leave out, built by both backends and compared the same way: ONBUILD
@@ -487,7 +565,8 @@ fn both_backends_build_identical_images_of_what_the_examples_leave_out() {
         std::fs::write(dir.join("input.txt"), "from the context\n").unwrap();
     };
     let test = "both_backends_build_identical_images_of_what_the_examples_leave_out";
-    let Some(differences) = compare_builds(test, "features", BOTH.len(), &make, &[], &[]) else { return };
+    let Some((differences, builders)) = compare_builds(test, "features", BOTH.len(), &make, &[], &[], false) else { return };
+    assert!(builders.is_empty(), "the sh backend's images differ between the legacy builder and BuildKit:\n  {}", builders.join("\n  "));
     let known: Vec<&str> = FEATURES_KNOWN.iter().map(|(d, _)| *d).collect();
     assert_eq!(differences, known, "the differences are exactly the known ones (FEATURES_KNOWN; update it and docs/multi-stage.md when they change)");
 }

@@ -623,7 +623,9 @@ fn rockerc_build_builds_a_golden_example_with_rockers_spellings() {
     let (log, err) = (stdout(&out), String::from_utf8_lossy(&out.stderr).into_owned());
     assert!(out.status.success(), "{log}\n{err}");
     assert!(err.starts_with("rockerc: note: --no-garbage: rockerc leaves no containers behind;"), "{err}");
-    assert!(log.starts_with("[1/"), "{log}");
+    // The first line says which builder the script picked; the steps follow.
+    assert!(log.starts_with("builder: "), "{log}");
+    assert!(log.lines().nth(1).is_some_and(|l| l.starts_with("[1/")), "{log}");
     assert!(log.contains(&format!("{image} ")), "the size table names the image:\n{log}");
     let files = image_files(&image);
     assert_eq!(files["/usr/local/bin/greeter"].kind, 'f');
