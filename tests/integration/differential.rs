@@ -468,6 +468,23 @@ fn compare_builds(
         for (tag, sh_image) in sh {
             let bk_image = &bk[tag];
             differences.extend(tree_differences(name, &format!("{label}{tag}"), &image_tree(sh_image), &image_tree(bk_image)));
+            // The number of layers and of history entries, where the builders differ: each makes a
+            // layer of every RUN, COPY, ADD (and WORKDIR) and a history entry of every instruction.
+            if !label.is_empty() {
+                let count = |image: &str, layers: bool| {
+                    if layers {
+                        docker_str(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", image])
+                    } else {
+                        docker_str(&["history", "--quiet", "--no-trunc", image]).lines().count().to_string()
+                    }
+                };
+                for (layers, name) in [(true, "layers"), (false, "history entries")] {
+                    let (x, y) = (count(sh_image, layers), count(bk_image, layers));
+                    if x != y {
+                        differences.push(format!("{label}{tag}: {name}: {x} vs {y} (sh vs BuildKit)"));
+                    }
+                }
+            }
             let (a, b) = (image_config(sh_image), image_config(bk_image));
             for key in CONFIG_KEYS {
                 if a[key] != b[key] {
