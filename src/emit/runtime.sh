@@ -348,7 +348,8 @@ rc_fail() {
     # Masked before anything is cut or left out: a secret's lines must all be there to be found.
     rc_mask < "$rc_log" | grep -v -e '^DEPRECATED: The legacy builder' -e '^ *BuildKit is currently disabled' \
       -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/' \
-      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^#[0-9]* sha256:' -e '^ *$' \
+      -e '^ *environment-variable\.' -e '^Removing intermediate container ' -e '^ *$' \
+      -e '^#[0-9]* sha256:' -e '^#[0-9]* \[internal\]' -e '^#[0-9]* transferring ' -e '^#[0-9]* DONE ' \
       | tail -n 25 >&2
   fi
   exit 1

@@ -44,6 +44,32 @@ const BOTH: &[&str] = &[
     "trailing-slash",
 ];
 
+/// Differences between the sh backend's images under the legacy builder and under BuildKit, in
+/// the golden examples and FEATURES: (example, difference, why). Files and config never differ;
+/// these are Docker's own bookkeeping, and the README ("Which builder builds the steps") lists them.
+const BUILDERS_KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "template-agent",
+        "builders: template-agent:3-slots: layers: 6 vs 7 (sh vs BuildKit)",
+        "`WORKDIR /work` names a directory that exists: BuildKit makes an (empty) layer of it, the legacy builder none",
+    ),
+    (
+        "features",
+        "builders: child:latest: history entries: 22 vs 21 (sh vs BuildKit)",
+        "ARG leaves a history entry under the legacy builder, none under BuildKit",
+    ),
+    (
+        "features",
+        "builders: onbuild-base:latest: history entries: 5 vs 4 (sh vs BuildKit)",
+        "ARG leaves a history entry under the legacy builder, none under BuildKit",
+    ),
+];
+
+/// The differences between the builders that `BUILDERS_KNOWN` does not list for `example`.
+fn unknown_builder_differences(example: &str, found: &[String]) -> Vec<String> {
+    found.iter().filter(|d| !BUILDERS_KNOWN.iter().any(|(e, k, _)| *e == example && k == d)).cloned().collect()
+}
+
 /// Golden examples only the sh backend builds: the BuildKit backend's error code, and why.
 const SH_ONLY: &[(&str, &str, &str)] = &[
     ("attach", "buildkit-host-write", "its RUN runs while `MOUNT .:/workspace` is writable, and BuildKit cannot write to the host"),
@@ -348,7 +374,8 @@ fn compare(name: &str) {
     let sh_only = SH_ONLY.iter().any(|(n, ..)| *n == name);
     let Some((backends, builders)) = compare_builds(&test, name, n, &|dir: &Path| copy_golden(name, dir), &args, &env, sh_only) else { return };
     assert!(backends.is_empty(), "{name}: the backends' images differ:\n  {}", backends.join("\n  "));
-    assert!(builders.is_empty(), "{name}: the sh backend's images differ between the legacy builder and BuildKit:\n  {}", builders.join("\n  "));
+    let unknown = unknown_builder_differences(name, &builders);
+    assert!(unknown.is_empty(), "{name}: the sh backend's images differ between the legacy builder and BuildKit:\n  {}", unknown.join("\n  "));
 }
 
 /// A golden example's files (no snapshots) in `dir`.
@@ -583,7 +610,8 @@ fn both_backends_build_identical_images_of_what_the_examples_leave_out() {
     };
     let test = "both_backends_build_identical_images_of_what_the_examples_leave_out";
     let Some((differences, builders)) = compare_builds(test, "features", BOTH.len(), &make, &[], &[], false) else { return };
-    assert!(builders.is_empty(), "the sh backend's images differ between the legacy builder and BuildKit:\n  {}", builders.join("\n  "));
+    let unknown = unknown_builder_differences("features", &builders);
+    assert!(unknown.is_empty(), "the sh backend's images differ between the legacy builder and BuildKit:\n  {}", unknown.join("\n  "));
     let known: Vec<&str> = FEATURES_KNOWN.iter().map(|(d, _)| *d).collect();
     assert_eq!(differences, known, "the differences are exactly the known ones (FEATURES_KNOWN; update it and docs/multi-stage.md when they change)");
 }
