@@ -754,6 +754,7 @@ fn the_script_shows_steps_with_times_a_size_table_and_the_total() {
     // Docker's own output too.
     let quiet = stdout(&build(&["--quiet", "--no-cache"]));
     assert_eq!(quiet, format!("{}\n", docker_str(&["image", "inspect", "--format", "{{.Id}}", &tag])));
+    // (the step's log, BuildKit's progress from stderr too, streams to stdout)
     let verbose = stdout(&build(&["--verbose", "--no-cache"]));
     assert!(verbose.contains("Step 2/2 : RUN printf 0123456789 > /ten") || verbose.contains("[2/2] RUN printf 0123456789 > /ten"), "{verbose}");
     assert!(verbose.contains("[1/4] Rockerfile:1-2"), "{verbose}");
