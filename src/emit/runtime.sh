@@ -1040,8 +1040,11 @@ rc_build() {
   fi
   rm -f "$rc_tmp/iid.$rc_step"
   if [ "$rc_buildkit" = 1 ]; then
-    # Image ids passed as build args become per-run tags (rc_ref); the result gets one too, so
-    # that a later build can start from it at no extra docker call.
+    # Image ids passed as build args become per-run tags (rc_ref). The result gets none here:
+    # untagged, it stays as the legacy builder leaves its result, where a tag removed by the
+    # cleanup would take it along; so the final image, whose id the script prints last
+    # (`Successfully built`, -q, --json), is still there after the build. A later build that
+    # starts from it tags it then (one `docker tag`).
     rc_n=$#
     while [ "$rc_n" -gt 0 ]; do
       rc_a=$1
@@ -1055,8 +1058,7 @@ rc_build() {
       set -- "$@" "$rc_a"
     done
     if [ -n "$rc_from" ]; then rc_ref "$rc_from"; rc_from=$rc_ref; fi
-    rc_run_tag
-    set -- "$@" --progress=plain --tag "$rc_tagname"
+    set -- "$@" --progress=plain
   fi
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
@@ -1075,7 +1077,6 @@ rc_build() {
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
-  if [ "$rc_buildkit" = 1 ]; then printf '%s %s\n' "$rc_img" "$rc_tagname" >> "$rc_tmp/runtags"; fi
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
