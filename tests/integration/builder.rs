@@ -6,9 +6,7 @@
 //! legacy builder. The BuildKit client is found as a user's machine presents it: its directory
 //! first on PATH.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -102,12 +100,16 @@ fn auto_picks_buildkit_where_the_client_has_it_and_builds_the_same_image() {
     assert!(out.status.success(), "{log}");
     assert!(log.starts_with("builder: BuildKit (auto: docker client "), "{log}");
     assert!(log.contains("[4/4]"), "every step runs and says so:\n{log}");
-    // BuildKit names what it built ("naming to docker.io/library/rockerc-run:..."): each of
-    // those per-run tags is gone after the build.
+    // BuildKit starts later steps FROM per-run tags (`FROM docker.io/library/rockerc-run:...`):
+    // each of them is gone after the build.
     let named: Vec<&str> = log.split_whitespace().filter_map(|w| w.strip_prefix("docker.io/library/")).filter(|w| w.starts_with("rockerc-run:")).collect();
-    assert!(!named.is_empty(), "the steps are built under per-run tags:\n{log}");
+    assert!(!named.is_empty(), "the steps are built from per-run tags:\n{log}");
     let left = run_tags();
     assert!(named.iter().all(|t| !left.iter().any(|l| l == t)), "per-run tags left: {named:?} in {left:?}");
+    // The final image's id, printed last, names an image that is still there.
+    let last = log.lines().last().unwrap_or_default();
+    let final_id = last.strip_prefix("Successfully built ").unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(final_id, image_id(&p.tag), "{log}");
     assert!(log.contains(&p.tag) && log.contains("ADDED"), "the size report:\n{log}");
     let files = image_files(&p.tag);
     assert_eq!(file_text(&files, "/copied"), "one\n");
@@ -146,7 +148,8 @@ fn the_user_picks_the_builder_with_the_option_or_docker_buildkit() {
     assert_eq!(first(&out), "builder: legacy (DOCKER_BUILDKIT=0)", "{}", text(&out));
     // The option wins over the environment.
     let out = p.run(&path, Some("0"), &["--builder=buildkit", "--no-cache", "-q"]);
-    assert!(out.status.success() && text(&out).is_empty(), "-q prints nothing, the builder line neither:\n{}", text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(text(&out), format!("{}\n", image_id(&p.tag)), "-q prints the final image's id alone, the builder line not");
     let out = p.run(&path, Some("1"), &["--no-cache"]);
     assert!(first(&out).starts_with("builder: BuildKit (DOCKER_BUILDKIT=1: docker client "), "{}", text(&out));
     let out = p.run(&path, Some("maybe"), &["--no-cache"]);

@@ -12,6 +12,7 @@
 
 mod common;
 
+mod builder;
 mod cache;
 mod cleanup;
 mod cli;
