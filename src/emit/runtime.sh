@@ -278,8 +278,12 @@ rc_logged() {
     rc_fifo="$rc_tmp/stream.$rc_step"
     rm -f "$rc_fifo"
     mkfifo "$rc_fifo"
-    if [ "$rc_json" = 1 ]; then
+    if [ "$rc_json" = 1 ] && [ "${rc_buildkit:-0}" = 1 ]; then
+      tee -a "$rc_log" < "$rc_fifo" | rc_plain_output >&2 &
+    elif [ "$rc_json" = 1 ]; then
       tee -a "$rc_log" < "$rc_fifo" >&2 &
+    elif [ "${rc_buildkit:-0}" = 1 ]; then
+      tee -a "$rc_log" < "$rc_fifo" | rc_plain_output &
     else
       tee -a "$rc_log" < "$rc_fifo" &
     fi
@@ -291,11 +295,22 @@ rc_logged() {
   fi
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
-    if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" >&2; else rc_mask < "$rc_log"; fi
+    if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" | rc_plain_output >&2; else rc_mask < "$rc_log" | rc_plain_output; fi
     # Kept when the step failed: rc_failed_line reads it for the Rockerfile line.
     if [ "$rc_logged_status" = 0 ]; then : > "$rc_log"; fi
   fi
   return "$rc_logged_status"
+}
+
+# Copies a step's output as it comes, a line at a time. Under BuildKit, a RUN's output lines
+# lose the `#7 1.234 ` (vertex, seconds) before them: what the command printed reads as under the
+# legacy builder (and as `rocker build` showed it), line for line; BuildKit's own lines stay.
+rc_plain_output() {
+  if [ "${rc_buildkit:-0}" = 1 ]; then
+    awk '{ if ($0 ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, ""); print; fflush() }'
+  else
+    cat
+  fi
 }
 
 # Runs docker for the current step (rc_logged); on failure the step, its Rockerfile lines and
@@ -2716,7 +2731,10 @@ rc_monitor_tick() {
 }
 
 # rc_last_line LOG: the last line of output in LOG that has text, without control characters (a
-# progress bar's carriage returns, colours); secrets masked.
+# progress bar's carriage returns, colours); secrets masked. BuildKit's plain progress (`#7 1.234
+# make: ...`) loses its vertex number and time, and its own bookkeeping (`#7 DONE 0.4s`, `#7
+# CACHED`, the context's transfer, the export) is no output: what is left reads as the legacy
+# builder's log does.
 rc_last_line() {
   [ -s "$1" ] || return 0
   if [ -n "$rc_secrets" ]; then rc_mask < "$1"; else tail -c 4096 "$1"; fi | awk '
@@ -2725,6 +2743,9 @@ rc_last_line() {
       n = split($0, parts, "\r"); l = parts[n]
       gsub(/\033\[[0-9;?]*[A-Za-z]/, "", l)
       gsub(/[[:cntrl:]]/, "", l)
+      if (l ~ /^#[0-9]+ (DONE [0-9.]+s|CACHED|sha256:|\[internal\]|transferring |exporting |writing image |naming to |resolve |extracting )/ || l ~ /^#[0-9]+ *$/) next
+      if (l ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", l)
+      else if (l ~ /^#[0-9]+ /) sub(/^#[0-9]+ /, "", l)
       sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
       if (l != "") last = l
     }
