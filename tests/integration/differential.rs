@@ -76,6 +76,14 @@ const SH_ONLY: &[(&str, &str, &str)] = &[
     ("context-writeback", "buildkit-host-write", "it writes its artifact to the host through `MOUNT .:/context`, and its second stage COPYs it from there"),
 ];
 
+/// Two values of a config key are the same, where an empty map and none are one: `docker commit`
+/// (a MOUNTed RUN) leaves `Labels: {}` and the legacy builder keeps it, where BuildKit writes
+/// none (null) for the same image without labels; both mean no label.
+fn same_config_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let empty = |v: &serde_json::Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty());
+    a == b || (empty(a) && empty(b))
+}
+
 /// The parts of the image config compared.
 const CONFIG_KEYS: &[&str] = &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
 
@@ -514,7 +522,7 @@ fn compare_builds(
             }
             let (a, b) = (image_config(sh_image), image_config(bk_image));
             for key in CONFIG_KEYS {
-                if a[key] != b[key] {
+                if !same_config_value(&a[key], &b[key]) {
                     differences.push(format!("{label}{tag}: config {key}: {} vs {} (sh vs BuildKit)", a[key], b[key]));
                 }
             }
