@@ -124,7 +124,13 @@ fn auto_picks_buildkit_where_the_client_has_it_and_builds_the_same_image() {
     // A rebuild (another cache directory: no stamp) is BuildKit's cache hit, the same image;
     // --no-cache runs every RUN again (the last one writes the time).
     let q = Project { dir: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap(), tag: String::new() };
-    let again = Command::new("sh").arg(p.dir.path().join("build.sh")).env("PATH", path_with(&bk)).env("XDG_CACHE_HOME", q.cache.path()).output().unwrap();
+    let again = Command::new("sh")
+        .arg(p.dir.path().join("build.sh"))
+        .env("PATH", path_with(&bk))
+        .env_remove("DOCKER_BUILDKIT")
+        .env("XDG_CACHE_HOME", q.cache.path())
+        .output()
+        .unwrap();
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(image_id(&p.tag), id, "a cached rebuild under BuildKit gives the same image");
     let fresh = p.run(&path_with(&bk), None, &["--no-cache"]);

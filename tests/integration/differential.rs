@@ -464,7 +464,9 @@ fn compare_builds(
         ];
         match build {
             Build::ShLegacy => build_env.push(("DOCKER_BUILDKIT", "0".into())),
-            Build::ShBuildkit => build_env.push(("PATH", path_with(&bk_docker))),
+            // The script picks (auto), whatever DOCKER_BUILDKIT the tests run with (.ci/run runs
+            // them again with DOCKER_BUILDKIT=0): empty, it is the user's choice of none.
+            Build::ShBuildkit => build_env.extend([("PATH", path_with(&bk_docker)), ("DOCKER_BUILDKIT", String::new())]),
             Build::BuildkitBackend => {}
         }
         let dir = tempfile::Builder::new().prefix(&format!("rockerc-diff-{name}-")).tempdir().unwrap();
