@@ -118,7 +118,8 @@ fn a_failing_stage_stops_the_stages_running_beside_it() {
     // The legacy builder's last lines, or BuildKit's.
     assert!(
         err.contains("broken on purpose\nThe command '/bin/sh -c sleep 2; echo broken on purpose; exit 7' returned a non-zero code: 7")
-            || (err.contains(" broken on purpose\n") && err.contains("ERROR: executor failed running [/bin/sh -c sleep 2; echo broken on purpose; exit 7]: exit code: 7")),
+            || (err.contains(" broken on purpose\n")
+                && err.contains("ERROR: executor failed running [/bin/sh -c sleep 2; echo broken on purpose; exit 7]: exit code: 7")),
         "{err}"
     );
     let made = s.made();
