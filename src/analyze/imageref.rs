@@ -122,9 +122,6 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
     if let Some((i, c)) = s.char_indices().find(|(_, c)| c.is_whitespace() || c.is_control()) {
         return Err(error(format!("image names cannot contain {c:?}"), Some((i, i + c.len_utf8()))));
     }
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(error("a name of 64 hexadecimal digits is an image ID to Docker, not a repository name", None));
-    }
     // The digest follows the first `@`.
     let (rest, digest) = match s.split_once('@') {
         Some((rest, digest)) => {
@@ -145,6 +142,11 @@ fn parse_exact(s: &str, digest_allowed: bool) -> Result<ImageName, RefError> {
     };
     if name.is_empty() {
         return Err(error("the repository name is missing", Some((0, 1))));
+    }
+    // Docker 20.10's daemon checks the repository without its tag (`0123…ef:1` is refused there,
+    // accepted by Docker 23 and later): refused here whatever the tag.
+    if name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(error("a name of 64 hexadecimal digits is an image ID to Docker, not a repository name", Some((0, 64))));
     }
     // `splitDockerDomain`. Docker 23 and later also take a first component with capitals for a
     // registry; Docker 20.10 takes it for a repository name, and refuses it. A name that one of

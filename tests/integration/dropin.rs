@@ -174,14 +174,15 @@ fn proxy_build_args_stay_out_of_the_cache_key() {
     let run = unique("proxy");
     let tag = format!("rockerc-e2e/{run}:latest");
     let dir = tempfile::tempdir().unwrap();
-    // The proxy is not in the key: only a label of this run's own keeps an earlier run's layers
-    // (kept alive by its MOUNTed RUN's cache tag) from answering the first build.
+    // The proxy is not in the key: only a layer of this run's own keeps an earlier run's layers
+    // (kept alive by its MOUNTed RUN's cache tag) from answering the first build. A LABEL would
+    // not do: BuildKit's cache key of a RUN leaves the image config out.
     let write = |declare: bool| {
         let arg = if declare { "ARG http_proxy\n" } else { "" };
         std::fs::write(
             dir.path().join("Rockerfile"),
             format!(
-                "FROM {BUSYBOX}\nLABEL rockerc.test={run}\n{arg}RUN echo \"plain $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /plain\n\
+                "FROM {BUSYBOX}\nRUN echo {run} > /test-run\n{arg}RUN echo \"plain $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /plain\n\
                  MOUNT /cache\nRUN echo \"mounted $http_proxy $(cat /proc/sys/kernel/random/uuid)\" > /mounted\nTAG {tag}\n"
             ),
         )

@@ -498,8 +498,8 @@ fn a_host_mount_outside_the_context_needs_whoever_runs_the_build_to_allow_it() {
 
 /// rockerc accepts a TAG name exactly when `docker tag` does, so a name Docker refuses never gets
 /// past the compile and half-applies a build's tags. Each name is tried both ways on the engine
-/// (the tags made are removed again); a name the older engine (20.10) refuses and newer ones
-/// accept is refused by rockerc, and must be refused by this engine.
+/// (the tags made are removed again); a name Docker 20.10 refuses and newer clients accept is
+/// refused by rockerc whichever client runs the test.
 #[test]
 fn tag_names_are_accepted_exactly_when_docker_tag_accepts_them() {
     if !engine_or_skip("tag_names_are_accepted_exactly_when_docker_tag_accepts_them") {
@@ -559,8 +559,11 @@ fn tag_names_are_accepted_exactly_when_docker_tag_accepts_them() {
     names.push(format!("app:{}", "t".repeat(129)));
     let dir = tempfile::tempdir().unwrap();
     let mut differ = Vec::new();
+    // Refused by Docker 20.10 (its daemon checks the repository without the tag), accepted by a
+    // client from Docker 23 on: rockerc refuses it whichever client this machine has first.
+    let older_refuses = [format!("{hex}:1")];
     for name in &names {
-        let docker_ok = Command::new("docker").args(["tag", BUSYBOX, name]).output().unwrap().status.success();
+        let docker_ok = !older_refuses.contains(name) && Command::new("docker").args(["tag", BUSYBOX, name]).output().unwrap().status.success();
         if docker_ok {
             let _ = Command::new("docker").args(["rmi", name]).output();
         }
