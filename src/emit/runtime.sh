@@ -2733,7 +2733,7 @@ rc_monitor_tick() {
 # rc_last_line LOG: the last line of output in LOG that has text, without control characters (a
 # progress bar's carriage returns, colours); secrets masked. BuildKit's plain progress (`#7 1.234
 # make: ...`) loses its vertex number and time, and its own bookkeeping (`#7 DONE 0.4s`, `#7
-# CACHED`, the context's transfer, the export) is no output: what is left reads as the legacy
+# CACHED`, the step's heading, the context's transfer, the export) is no output: what is left reads as the legacy
 # builder's log does.
 rc_last_line() {
   [ -s "$1" ] || return 0
@@ -2744,6 +2744,8 @@ rc_last_line() {
       gsub(/\033\[[0-9;?]*[A-Za-z]/, "", l)
       gsub(/[[:cntrl:]]/, "", l)
       if (l ~ /^#[0-9]+ (DONE [0-9.]+s|CACHED|sha256:|\[internal\]|transferring |exporting |writing image |naming to |resolve |extracting )/ || l ~ /^#[0-9]+ *$/) next
+      # A step heading (#5 [2/2] RUN ..., #5 [build 3/4] COPY ...) is no output either.
+      if (l ~ /^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] /) next
       if (l ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", l)
       else if (l ~ /^#[0-9]+ /) sub(/^#[0-9]+ /, "", l)
       sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
