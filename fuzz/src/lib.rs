@@ -149,10 +149,10 @@ pub fn check_failure(file: &SourceFile, failure: &Failure) {
 
 /// A kebab-case code, a message, and it renders as text and as JSON without panicking.
 pub fn check_diagnostic(file: &SourceFile, map: &SourceMap, d: &Diagnostic) {
-    let kebab = !d.code.is_empty()
-        && d.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !d.code.starts_with('-')
-        && !d.code.ends_with('-');
+    let kebab = !d.code.as_str().is_empty()
+        && d.code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !d.code.as_str().starts_with('-')
+        && !d.code.as_str().ends_with('-');
     assert!(kebab, "diagnostic code {:?} is not kebab-case", d.code);
     assert!(!d.message.is_empty(), "diagnostic {} has no message", d.code);
     let human = d.render(file, map, false);

@@ -140,7 +140,7 @@ fn compile(name: &str, text: String, dialect: Option<Dialect>) -> Result<Compile
 /// The codes of a failure's errors, checked as the fuzz targets check them.
 fn error_codes(text: &str, failure: &Failure) -> Vec<&'static str> {
     checks::check_failure(&SourceFile::new("Rockerfile", text), failure);
-    failure.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code).collect()
+    failure.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect()
 }
 
 /// Compiles `text` and expects it to fail with `code` within the bounds.
@@ -313,7 +313,7 @@ fn a_10_mb_line_of_braces_is_an_error() {
 #[test]
 fn a_10_mb_line_parses_to_a_clear_error() {
     let text = format!("FROM alpine\nRUN {}\n", "x ".repeat(TEN_MB / 2));
-    let value = bounded("parse of a 10 MB line", 20, 200, move || rockerc::syntax::parse(&text).map(|_| ()).map_err(|d| d.code));
+    let value = bounded("parse of a 10 MB line", 20, 200, move || rockerc::syntax::parse(&text).map(|_| ()).map_err(|d| d.code.as_str()));
     assert_eq!(value, Err("line-too-long"));
 }
 
@@ -425,10 +425,10 @@ fn stages(n: usize) -> String {
 #[test]
 fn too_many_instructions_or_stages_are_an_error() {
     let runs = format!("FROM a\n{}", "RUN a\n".repeat(rockerc::syntax::MAX_INSTRUCTIONS));
-    let value = bounded("one instruction over the cap", 60, 512, move || rockerc::syntax::parse(&runs).map(|_| ()).map_err(|d| (d.code, d.message)));
+    let value = bounded("one instruction over the cap", 60, 512, move || rockerc::syntax::parse(&runs).map(|_| ()).map_err(|d| (d.code.as_str(), d.message)));
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} instructions", rockerc::syntax::MAX_INSTRUCTIONS))));
     let value = bounded("one stage over the cap", 60, 512, || {
-        rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code, d.message))
+        rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code.as_str(), d.message))
     });
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} stages (FROM instructions)", rockerc::syntax::MAX_STAGES))));
 }
@@ -446,7 +446,7 @@ fn a_file_the_size_of_the_benchmark_is_within_the_caps() {
     };
     let text: String = (0..1000).map(stage).collect();
     assert!(text.len() > 5_000_000 && text.len() < rockerc::template::MAX_RENDERED_BYTES / 4, "{} bytes", text.len());
-    let parsed = bounded("a 6 MB file", 120, 2048, move || rockerc::syntax::parse(&text).map(|p| p.ast.instructions.len()).map_err(|d| d.code));
+    let parsed = bounded("a 6 MB file", 120, 2048, move || rockerc::syntax::parse(&text).map(|p| p.ast.instructions.len()).map_err(|d| d.code.as_str()));
     let n = parsed.expect("the benchmark's shape parses");
     assert!(n > 100_000 && n < rockerc::syntax::MAX_INSTRUCTIONS / 4, "{n} instructions");
 }
