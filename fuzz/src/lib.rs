@@ -106,8 +106,8 @@ pub fn compile(data: &[u8]) {
     match (&single, &directory) {
         (Ok(single), Ok(directory)) => {
             for out in [&single.output, &directory.output] {
-                assert!(out.script.starts_with("#!/bin/sh\n"), "the script does not start with #!/bin/sh");
-                assert!(!out.script.contains('\0'), "the script holds a NUL byte");
+                assert!(out.script_text().starts_with("#!/bin/sh\n"), "the script does not start with #!/bin/sh");
+                assert!(!out.script_text().contains('\0'), "the script holds a NUL byte");
             }
             assert!(single.output.files.is_empty(), "the single-file layout wrote files beside the script");
             for (name, text) in &directory.output.files {

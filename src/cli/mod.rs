@@ -482,8 +482,8 @@ pub fn run(cli: &Cli) -> i32 {
     }
     match &cli.output {
         None => {
-            let mut out = std::io::stdout().lock();
-            i32::from(out.write_all(compiled.output.script.as_bytes()).and_then(|_| out.flush()).is_err())
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            i32::from(compiled.output.write_script(&mut out).and_then(|_| out.flush()).is_err())
         }
         Some(dir) => match write_dir(dir, &compiled.output) {
             Ok(()) => 0,
@@ -748,9 +748,15 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
     }
     std::fs::create_dir_all(parent).map_err(|e| failed(format!("cannot create `{}`", parent.display()), &e))?;
     let tmp = tempfile::Builder::new().prefix(".rockerc-").tempdir_in(parent).map_err(|e| failed(format!("cannot write in `{}`", parent.display()), &e))?;
-    let write = |name: &str, text: &str, exec: bool| -> Result<(), Box<Diagnostic>> {
+    type Contents<'c> = &'c dyn Fn(&mut dyn Write) -> std::io::Result<()>;
+    let write = |name: &str, contents: Contents, exec: bool| -> Result<(), Box<Diagnostic>> {
         let p = tmp.path().join(name);
-        std::fs::write(&p, text).map_err(|e| failed(format!("cannot write `{}`", p.display()), &e))?;
+        std::fs::File::create(&p)
+            .and_then(|file| {
+                let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+                contents(&mut w).and_then(|_| w.flush())
+            })
+            .map_err(|e| failed(format!("cannot write `{}`", p.display()), &e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -759,9 +765,9 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         }
         Ok(())
     };
-    write("build.sh", &out.script, true)?;
+    write("build.sh", &|w| out.write_script(w), true)?;
     for (name, text) in &out.files {
-        write(name, text, false)?;
+        write(name, &|w| w.write_all(text.as_bytes()), false)?;
     }
     let staged = tmp.keep();
     if dir.exists() {

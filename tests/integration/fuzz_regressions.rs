@@ -147,7 +147,7 @@ fn error_codes(text: &str, failure: &Failure) -> Vec<&'static str> {
 fn compile_fails_with(what: &str, text: String, dialect: Option<Dialect>, code: &'static str, seconds: u64, heap_mb: usize) {
     let value = bounded(what, seconds, heap_mb, move || {
         let result = compile("Rockerfile", text.clone(), dialect);
-        result.map(|c| c.output.script.len()).map_err(|f| error_codes(&text, &f))
+        result.map(|c| c.output.script_text().len()).map_err(|f| error_codes(&text, &f))
     });
     match value {
         Ok(len) => panic!("{what} compiled (a {len}-byte script); expected error[{code}]"),
@@ -255,7 +255,7 @@ fn a_nul_anywhere_is_an_error() {
     ];
     for (text, dialect, at) in cases {
         let failure = match compile("Rockerfile", text.to_string(), dialect) {
-            Ok(c) => panic!("{text:?} compiled; script holds NUL: {}", c.output.script.contains('\0')),
+            Ok(c) => panic!("{text:?} compiled; script holds NUL: {}", c.output.script_text().contains('\0')),
             Err(f) => f,
         };
         let codes = error_codes(text, &failure);
@@ -368,8 +368,9 @@ fn json_arrays_and_onbuild_nested_deep_are_errors() {
     let json = |depth: usize| format!("FROM alpine\nRUN {}\"a\"{}\n", "[".repeat(depth), "]".repeat(depth));
     compile_fails_with("5k-deep JSON array", json(5_000), None, "json-not-strings", 20, 256);
     let deeper = json(30_000);
-    let value =
-        bounded("30k-deep JSON array", 20, 256, move || compile("Rockerfile", deeper, None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.len()));
+    let value = bounded("30k-deep JSON array", 20, 256, move || {
+        compile("Rockerfile", deeper, None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics.len())
+    });
     let len = value.expect("past the depth limit it is a shell-form RUN");
     assert!(len < 4 * 60_000 + 64 * 1024, "a {len}-byte script for one RUN");
     let onbuild = format!("FROM alpine\n{}RUN true\n", "ONBUILD ".repeat(5_000));
@@ -453,7 +454,7 @@ fn a_file_the_size_of_the_benchmark_is_within_the_caps() {
 
 #[test]
 fn a_thousand_stages_compile() {
-    let value = bounded("1000 stages", 20, 256, || compile("Rockerfile", stages(1000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics));
+    let value = bounded("1000 stages", 20, 256, || compile("Rockerfile", stages(1000), None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics));
     let len = value.expect("1000 stages compile");
     assert!(len <= 1000 * 1024, "the script of 1000 stages is {len} bytes, over 1 KiB a stage");
 }
@@ -461,7 +462,7 @@ fn a_thousand_stages_compile() {
 #[test]
 fn a_hundred_thousand_stages_compile_or_fail_clearly_in_bounded_time() {
     let value = bounded("100k stages", 60, 2048, || {
-        compile("Rockerfile", stages(100_000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+        compile("Rockerfile", stages(100_000), None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
     });
     if let Ok(len) = value {
         assert!(len <= 100_000 * 1024, "the script of 100k stages is {len} bytes, over 1 KiB a stage");
