@@ -500,30 +500,44 @@ impl ShEmitter<'_, '_> {
 
     /// A mount spec as the runtime reads it (see rc_mounts in runtime.sh): `v DEST`, or
     /// `c SRC DEST OPTIONS WHERE` (a host path in the context) / `b SRC DEST OPTIONS WHERE`.
-    fn mount_words(&self, m: &Mount) -> String {
+    fn mount_words(&self, out: &mut String, m: &Mount) {
         match m {
-            Mount::Volume { dest } => format!("v {}", sh_quote(&dest.value)),
+            Mount::Volume { dest } => {
+                out.push_str("v ");
+                out.push_str(&sh_quote(&dest.value));
+            }
             Mount::Bind { src, dest, options } => {
                 let kind = if in_context_path(&src.value) { 'c' } else { 'b' };
-                let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
+                // The host mounts are in file order: a binary search, not a walk past every earlier one.
+                let mounts = &self.plan.host_mounts;
+                let at = mounts.partition_point(|h| h.src_at < src.span.start);
+                let found = mounts.get(at).filter(|h| h.src_at == src.span.start).or_else(|| mounts.iter().find(|h| h.src_at == src.span.start));
+                let lines = found.map(|h| h.lines.to_string()).unwrap_or_default();
                 let where_ = format!("{}:{lines}", self.plan.source_name);
-                format!("{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_))
+                let _ = write!(out, "{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_));
             }
         }
     }
 
     /// `  HEAD MOUNTSPEC... -- WORD...`: a mount per line when there are any.
     fn command_lines(&self, out: &mut String, head: &str, mounts: &[Mount], words: &[String]) {
-        let tail: String = std::iter::once("--").chain(words.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
-        if mounts.is_empty() {
-            w!(out, "  {head} {tail}");
-            return;
+        out.push_str("  ");
+        out.push_str(head);
+        if !mounts.is_empty() {
+            out.push_str(" \\\n");
+            for m in mounts {
+                out.push_str("    ");
+                self.mount_words(out, m);
+                out.push_str(" \\\n");
+            }
+            out.push_str("   ");
         }
-        w!(out, "  {head} \\");
-        for m in mounts {
-            w!(out, "    {} \\", self.mount_words(m));
+        out.push_str(" --");
+        for word in words {
+            out.push(' ');
+            out.push_str(word);
         }
-        w!(out, "    {tail}");
+        out.push('\n');
     }
 
     /// `NN-stageS` or `NN-stageS-ALIAS`: a step's files, in the order the steps run.
@@ -576,7 +590,13 @@ impl ShEmitter<'_, '_> {
             StepKind::Build(b) => return self.build(out, stage, step, b),
             StepKind::Run(r) => {
                 need_vars(&mut body, &r.mounts, &where_);
-                let env: String = r.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+                let mut env = String::with_capacity(r.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+                for (k, v) in &r.env {
+                    env.push_str(k);
+                    env.push('=');
+                    env.push_str(v);
+                    env.push('\n');
+                }
                 let head = format!("rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
                 self.command_lines(&mut body, &head, &r.mounts, &r.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
                 let what = "A RUN while MOUNTs are active: `docker run` of the image so far with them, then `docker\n\
@@ -879,8 +899,8 @@ fn covers(a: &str, p: &str) -> bool {
     a == "/" || p == a || p.starts_with(&format!("{a}/"))
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
+fn one_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default().trim()
 }
 
 #[cfg(test)]
