@@ -225,6 +225,11 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         out_of_scope: BTreeSet::new(),
     };
     cx.run(ast);
+    // The items' vectors grew by doubling; what the lowering reads beside the plan it builds
+    // need not keep the spare half.
+    for stage in &mut cx.stages {
+        stage.items.shrink_to_fit();
+    }
     if cx.errors.is_empty() {
         Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings, build_args: options.build_args.clone() })
     } else {

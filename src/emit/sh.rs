@@ -581,7 +581,7 @@ impl ShEmitter<'_, '_> {
         if step.kind.is_counted() {
             w!(out);
             w!(out, "  # {where_}  {}", one_line(&step.summary));
-            w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(&one_line(&step.summary)));
+            w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(one_line(&step.summary)));
         }
         // A step that is not a Dockerfile: its code, inline or (`-o DIR`) in a file of its own
         // that the stage function sources, as it names a Dockerfile for a build.
