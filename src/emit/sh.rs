@@ -3,7 +3,7 @@
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Script, Sources, SOURCES_RUNTIME};
 
 use crate::lower::{
-    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImportContext, Mount, PlanStage, Start, Step, StepKind,
+    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImageKey, ImportContext, Mount, PlanStage, Start, Step, StepKind,
 };
 use crate::shell::mark_literal_dollars;
 use sha2::{Digest, Sha256};
@@ -236,7 +236,7 @@ impl ShEmitter<'_, '_> {
         w!(s, "rc_default_id={}", sh_quote(build_id.unwrap_or("")));
         w!(s, "rc_steps={}", plan.step_count);
         // The image a build ends with, reported as its result: the last stage's.
-        w!(s, "rc_final=stage.{}", plan.stages.len().saturating_sub(1));
+        w!(s, "rc_final={}", ImageKey::Stage(plan.stages.len().saturating_sub(1)));
         let mut secrets: Vec<&str> = plan
             .stages
             .iter()
@@ -559,7 +559,7 @@ impl ShEmitter<'_, '_> {
             Start::External(image) => {
                 w!(out, "  rc_base {} {}", sh_quote(image), sh_quote(&format!("{name}:{}", stage.lines.first)));
             }
-            Start::Saved(key) => w!(out, "  rc_load {}", sh_quote(key)),
+            Start::Saved(key) => w!(out, "  rc_load {key}"),
             Start::Scratch => w!(out, "  rc_img=''"),
         }
         let first_is_build = matches!(stage.steps.first(), Some(Step { kind: StepKind::Build(_), .. }));
@@ -570,7 +570,7 @@ impl ShEmitter<'_, '_> {
         for step in &stage.steps {
             self.step(out, stage, step);
         }
-        w!(out, "  rc_save {}", sh_quote(&format!("stage.{}", stage.index)));
+        w!(out, "  rc_save {}", ImageKey::Stage(stage.index));
         w!(out, "}}");
         w!(out);
     }
@@ -640,7 +640,7 @@ impl ShEmitter<'_, '_> {
                 w!(out, "  rc_tag {} {} {}", step.lines.first, sh_quote(tag), u8::from(*push));
                 return;
             }
-            StepKind::Save(key) => return w!(out, "  rc_save {}", sh_quote(key)),
+            StepKind::Save(key) => return w!(out, "  rc_save {key}"),
             StepKind::Restore => return w!(out, "  rc_img=$rc_exposed_from"),
         };
         match self.layout {
@@ -699,7 +699,7 @@ impl ShEmitter<'_, '_> {
         let from = if b.from_current { "\"$rc_img\"" } else { "''" };
         let mut line = format!("  rc_build {df_path} {ctx} {from}");
         for (alias, key) in &b.stage_args {
-            let _ = write!(line, " --build-arg \"{}=$(rc_saved {})\"", build_arg_name(alias), sh_quote(key));
+            let _ = write!(line, " --build-arg \"{}=$(rc_saved {})\"", build_arg_name(alias), sh_quote(&key.to_string()));
         }
         for (k, v) in &self.plan.build_args {
             let _ = write!(line, " --build-arg {}", sh_quote(&format!("{k}={v}")));
