@@ -907,6 +907,45 @@ fn one_line(s: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// Takes at most 100 bytes a call, and fails once it holds `limit` bytes.
+    struct Limited {
+        taken: Vec<u8>,
+        limit: usize,
+    }
+
+    impl std::io::Write for Limited {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.taken.len() >= self.limit {
+                return Err(std::io::Error::other("no space left"));
+            }
+            let n = buf.len().min(100).min(self.limit - self.taken.len());
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_script_is_printed_into_a_sink_and_a_failed_write_is_an_error() {
+        let text = "FROM busybox\nMOUNT /cache\nRUN echo '$HOME'\nTAG app:1\nFROM app:1\nRUN true\n";
+        let file = crate::source::SourceFile::new("Rockerfile", text);
+        let output = crate::compile(&file, &crate::Options::default()).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output;
+        let whole = output.script_text();
+        assert!(whole.starts_with("#!/bin/sh\n") && whole.ends_with("rc_main \"$@\"\nexit\n}\n"), "{whole}");
+        let mut sink = Limited { taken: Vec::new(), limit: usize::MAX };
+        output.write_script(&mut sink).unwrap();
+        assert_eq!(String::from_utf8(sink.taken).unwrap(), whole, "printed in pieces, the same bytes");
+        // The plan hash the script states is the hash of the text printed with placeholders.
+        let stated = whole.lines().find_map(|l| l.strip_prefix("rc_plan_hash=")).unwrap();
+        assert!(stated.len() == 16 && stated.bytes().all(|b| b.is_ascii_hexdigit()), "{stated}");
+        let mut full = Limited { taken: Vec::new(), limit: 1000 };
+        assert!(output.write_script(&mut full).is_err(), "a sink that fails makes the printing fail");
+        assert_eq!(full.taken, whole.as_bytes()[..1000]);
+    }
+
     #[test]
     fn host_paths_expand_home_vars_and_context_only() {
         assert_eq!(host_path("."), "\"$rc_context\"'/''.'");
