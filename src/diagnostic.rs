@@ -1,6 +1,10 @@
 //! The one error type. Every stage reports problems as [`Diagnostic`]s carrying spans; they are
 //! turned into text (or JSON) exactly once, by [`Diagnostic::render`], at the edge of the program.
 
+mod code;
+
+pub use code::Code;
+
 use crate::source::{SourceFile, SourceMap, Span};
 use std::fmt::Write as _;
 
@@ -38,9 +42,8 @@ pub struct Label {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// A stable, kebab-case name for the class of problem (`unknown-instruction`); editors and
-    /// tests key on it, so it never changes once released.
-    pub code: &'static str,
+    /// The class of problem; its name (`unknown-instruction`) is what editors and tests key on.
+    pub code: Code,
     pub message: String,
     /// Where the problem is; `None` for problems with no place in the file (a missing context dir).
     pub primary: Option<Label>,
@@ -51,7 +54,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -64,7 +67,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
@@ -269,7 +272,7 @@ impl Diagnostic {
         };
         serde_json::json!({
             "severity": self.severity.as_str(),
-            "code": self.code,
+            "code": self.code.as_str(),
             "message": self.message,
             "file": file.name,
             "primary": self.primary.as_ref().map(label),
@@ -319,20 +322,16 @@ impl From<Diagnostic> for Diagnostics {
 }
 
 /// The candidate closest to `word` (case-insensitively), if it is close enough to be a typo.
+/// Distance is strsim's optimal string alignment (Levenshtein with an adjacent transposition
+/// counting as one edit), so `RUNN`, `RNU` and `RU` are each one edit from `RUN`.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word_l = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word_l, &c.to_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&word_l, &c.to_lowercase()), c))
         .filter(|&(d, c)| d > 0 && d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance with an adjacent transposition counting as one edit (optimal string
-/// alignment), so `RUNN`, `RNU` and `RU` are each one edit from `RUN`.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]
@@ -342,7 +341,7 @@ mod tests {
     #[test]
     fn renders_file_line_column_and_the_line() {
         let file = SourceFile::new("Rockerfile", "FROM a\nRUNN echo hi\n");
-        let d = Diagnostic::error("unknown-instruction", "unknown instruction `RUNN`").at(Span::new(7, 11), "did you mean `RUN`?");
+        let d = Diagnostic::error(Code::UnknownInstruction, "unknown instruction `RUNN`").at(Span::new(7, 11), "did you mean `RUN`?");
         assert_eq!(
             d.render(&file, &SourceMap::identity(), false),
             "error[unknown-instruction]: unknown instruction `RUNN`\n\
@@ -356,14 +355,14 @@ mod tests {
     #[test]
     fn a_problem_without_a_place_names_no_file_position() {
         let file = SourceFile::new("Rockerfile", "FROM a\n");
-        let d = Diagnostic::error("var-missing-equals", "`--var foo` has no `=`").help("write `--var foo=VALUE`");
+        let d = Diagnostic::error(Code::VarMissingEquals, "`--var foo` has no `=`").help("write `--var foo=VALUE`");
         assert_eq!(d.render(&file, &SourceMap::identity(), false), "error[var-missing-equals]: `--var foo` has no `=`\n = help: write `--var foo=VALUE`\n");
     }
 
     #[test]
     fn labels_on_one_line_show_it_once() {
         let file = SourceFile::new("Rockerfile", "{{ assert .X }}\n");
-        let d = Diagnostic::error("template-assert-failed", "assertion failed")
+        let d = Diagnostic::error(Code::TemplateAssertFailed, "assertion failed")
             .at(Span::new(10, 12), "this argument")
             .also(Span::new(3, 9), "in this call")
             .in_original();
@@ -396,6 +395,7 @@ mod tests {
         assert_eq!(suggest("RUNN", kws), Some("RUN"));
         assert_eq!(suggest("exprot", kws), Some("EXPORT"));
         assert_eq!(suggest("FORM", kws), Some("FROM"));
+        assert_eq!(suggest("RNU", kws), Some("RUN"));
         assert_eq!(suggest("XYZZY", kws), None);
     }
 }

@@ -9,7 +9,7 @@
 //! scheduler.
 
 use crate::analyze::{Base, Mount, Op, Program, Transfer};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::Span;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -201,7 +201,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
                 {
                     if exports.is_empty() {
                         errors.push(
-                            Diagnostic::error("import-before-export", "IMPORT before any EXPORT")
+                            Diagnostic::error(Code::ImportBeforeExport, "IMPORT before any EXPORT")
                                 .at(item.span, "nothing has been EXPORTed at this point of the file")
                                 .help("EXPORT the files from an earlier stage: `EXPORT /path/in/builder`"),
                         );
@@ -251,7 +251,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
     if let Err(cycle) = toposort(&graph, None) {
         let stage = &program.stages[graph[cycle.node_id()]];
         errors.push(
-            Diagnostic::error("stage-cycle", format!("{} depends on itself", stage.label())).at(stage.from.span, "this stage is part of a dependency cycle"),
+            Diagnostic::error(Code::StageCycle, format!("{} depends on itself", stage.label())).at(stage.from.span, "this stage is part of a dependency cycle"),
         );
     }
     if errors.is_empty() {
@@ -272,7 +272,7 @@ fn import_not_exported(source: &str, span: Span, placed: &[String]) -> Diagnosti
         Some(tail) => format!("did you mean `{tail}`?"),
         None => "no EXPORT before this line puts anything at this path of the export store".to_string(),
     };
-    let d = Diagnostic::error("import-not-exported", format!("IMPORT `{source}`: no EXPORT before this line puts anything there"))
+    let d = Diagnostic::error(Code::ImportNotExported, format!("IMPORT `{source}`: no EXPORT before this line puts anything there"))
         .at(span, label)
         .note(format!("the export store holds: {}", shown.join(", ")));
     let rule = "EXPORT keeps only the last component of the path it copies, as rsync does: `EXPORT /a/b/c` puts `c` in the store";

@@ -175,6 +175,9 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
         template_values: set_values,
     };
     let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
+    // The program owns what it needs of the syntax tree: the tree goes before the lowering
+    // builds the plan, which would otherwise hold memory beside it.
+    drop(parsed.ast);
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
     // After the graph, so that a Rockerfile with errors of both kinds reports the graph's first.
@@ -182,7 +185,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     // The name as the output's comments show it (control characters escaped).
     let source_name = lower::one_line_name(&file.name);
     let host_mounts = lower::host_mounts(&program, file, &map).iter().map(|m| emit::host_mount_line(&source_name, m, &options.allow_mounts)).collect();
-    let text = |script: String| emit::Emitted { script, files: Vec::new() };
+    let text = |script: String| emit::Emitted::text(script, Vec::new());
     // Only the lowering of the backend asked for runs.
     let sh_plan = || {
         let lower_options = lower::LowerOptions { build_args: options.build_args.clone(), secrets: options.template.secrets.clone() };
@@ -190,7 +193,7 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
     };
     let output = match backend {
         emit::Backend::Sh if explain => text(emit::explain_sh(&sh_plan(), file)),
-        emit::Backend::Sh => emit::sh(&sh_plan(), options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref()),
+        emit::Backend::Sh => emit::sh(sh_plan(), options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref()),
         emit::Backend::Dot => text(emit::dot(&lower::picture(&program, &graph, file, &map))),
         emit::Backend::Buildkit => {
             let build_id = options.build_id.clone().unwrap_or_else(|| default_build_id(&options.context, &source_name));

@@ -21,25 +21,25 @@ pub fn sh_quote(s: &str) -> String {
 /// the quote, to people and to shellcheck).
 pub fn sh_quote_always(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    let mut run = String::new();
-    let flush = |out: &mut String, run: &mut String| {
-        if !run.is_empty() {
-            out.push('\'');
-            out.push_str(run);
-            out.push('\'');
-            run.clear();
-        }
-    };
-    for c in s.chars() {
-        if c == '\'' || c == '\\' {
-            flush(&mut out, &mut run);
+    // Runs between the `'` and `\` (both ASCII, so every cut is at a character boundary).
+    let mut run_start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'\'' || b == b'\\' {
+            if run_start < i {
+                out.push('\'');
+                out.push_str(&s[run_start..i]);
+                out.push('\'');
+            }
             out.push('\\');
-            out.push(c);
-        } else {
-            run.push(c);
+            out.push(b as char);
+            run_start = i + 1;
         }
     }
-    flush(&mut out, &mut run);
+    if run_start < s.len() {
+        out.push('\'');
+        out.push_str(&s[run_start..]);
+        out.push('\'');
+    }
     if out.is_empty() {
         out.push_str("''");
     }
@@ -64,32 +64,37 @@ pub fn heredoc_delimiter(base: &str, body: &str) -> String {
 /// `\`: quoting and continuations are followed across lines, and the directive goes above the
 /// command's first line, never inside a word or between its lines.
 pub fn mark_literal_dollars(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    let mut command = String::new();
+    // No `$` and no backquote: nothing to mark (most of a script's stage functions).
+    if !code.contains(['$', '`']) {
+        return code.to_string();
+    }
+    let mut out = String::with_capacity(code.len() + 256);
+    // Where the command being read starts in `code`; it is copied out once it ends.
+    let mut start = 0;
     let mut scan = QuoteScan::default();
     for line in code.split_inclusive('\n') {
-        command.push_str(line);
-        for c in line.chars() {
-            scan.push(c);
-        }
-        let backslashes = line.trim_end_matches('\n').chars().rev().take_while(|&c| c == '\\').count();
+        // Every byte the scan cares about is ASCII; the bytes of other characters change nothing.
+        scan.scan(line.as_bytes());
+        let end = line.as_ptr() as usize - code.as_ptr() as usize + line.len();
+        let backslashes = line.trim_end_matches('\n').bytes().rev().take_while(|&c| c == b'\\').count();
         if scan.in_word() || (!line.trim_start().starts_with('#') && backslashes % 2 == 1) {
             continue;
         }
+        let command = &code[start..end];
         let trimmed = command.trim_start();
         if scan.literal_dollar && !trimmed.starts_with('#') {
             out.push_str(&command[..command.len() - trimmed.len()]);
             out.push_str("# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n");
         }
-        out.push_str(&command);
-        command.clear();
+        out.push_str(command);
+        start = end;
         scan = QuoteScan::default();
     }
-    out.push_str(&command);
+    out.push_str(&code[start..]);
     out
 }
 
-/// Quoting state of generated shell code, character by character.
+/// Quoting state of generated shell code, byte by byte.
 #[derive(Default)]
 struct QuoteScan {
     in_single: bool,
@@ -101,31 +106,37 @@ struct QuoteScan {
 }
 
 impl QuoteScan {
-    fn push(&mut self, c: char) {
-        if self.comment {
-            if c == '\n' {
+    /// Reads `bytes`, jumping from one byte that matters in the current state to the next.
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            if self.comment {
+                let Some(p) = rest.iter().position(|&b| b == b'\n') else { return };
                 self.comment = false;
+                i += p + 1;
+            } else if self.in_single {
+                let Some(p) = rest.iter().position(|&b| matches!(b, b'\'' | b'$' | b'`')) else { return };
+                if rest[p] == b'\'' {
+                    self.in_single = false;
+                } else {
+                    self.literal_dollar = true;
+                }
+                i += p + 1;
+            } else if self.escaped {
+                self.escaped = false;
+                i += 1;
+            } else {
+                let Some(p) = rest.iter().position(|&b| matches!(b, b'\\' | b'"' | b'\'' | b'#')) else { return };
+                match rest[p] {
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_double = !self.in_double,
+                    b'\'' if !self.in_double => self.in_single = true,
+                    b'#' if !self.in_double => self.comment = true,
+                    _ => {}
+                }
+                i += p + 1;
             }
-            return;
-        }
-        if self.in_single {
-            match c {
-                '\'' => self.in_single = false,
-                '$' | '`' => self.literal_dollar = true,
-                _ => {}
-            }
-            return;
-        }
-        if self.escaped {
-            self.escaped = false;
-            return;
-        }
-        match c {
-            '\\' => self.escaped = true,
-            '"' => self.in_double = !self.in_double,
-            '\'' if !self.in_double => self.in_single = true,
-            '#' if !self.in_double => self.comment = true,
-            _ => {}
         }
     }
 
@@ -138,7 +149,7 @@ impl QuoteScan {
 #[cfg(test)]
 fn single_quoted_dollar(line: &str) -> bool {
     let mut scan = QuoteScan::default();
-    line.chars().for_each(|c| scan.push(c));
+    scan.scan(line.as_bytes());
     scan.literal_dollar
 }
 

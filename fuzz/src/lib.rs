@@ -106,8 +106,8 @@ pub fn compile(data: &[u8]) {
     match (&single, &directory) {
         (Ok(single), Ok(directory)) => {
             for out in [&single.output, &directory.output] {
-                assert!(out.script.starts_with("#!/bin/sh\n"), "the script does not start with #!/bin/sh");
-                assert!(!out.script.contains('\0'), "the script holds a NUL byte");
+                assert!(out.script_text().starts_with("#!/bin/sh\n"), "the script does not start with #!/bin/sh");
+                assert!(!out.script_text().contains('\0'), "the script holds a NUL byte");
             }
             assert!(single.output.files.is_empty(), "the single-file layout wrote files beside the script");
             for (name, text) in &directory.output.files {
@@ -149,10 +149,10 @@ pub fn check_failure(file: &SourceFile, failure: &Failure) {
 
 /// A kebab-case code, a message, and it renders as text and as JSON without panicking.
 pub fn check_diagnostic(file: &SourceFile, map: &SourceMap, d: &Diagnostic) {
-    let kebab = !d.code.is_empty()
-        && d.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !d.code.starts_with('-')
-        && !d.code.ends_with('-');
+    let kebab = !d.code.as_str().is_empty()
+        && d.code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !d.code.as_str().starts_with('-')
+        && !d.code.as_str().ends_with('-');
     assert!(kebab, "diagnostic code {:?} is not kebab-case", d.code);
     assert!(!d.message.is_empty(), "diagnostic {} has no message", d.code);
     let human = d.render(file, map, false);

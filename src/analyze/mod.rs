@@ -21,7 +21,7 @@ pub use rocker::{in_context_path, normalize, Mount, Transfer};
 pub use scope::{is_proxy_arg, scope_after_from, Builder, Expanded, Globals, Scope, VarValue, DEFAULT_PATH};
 pub use steps::{arg_env, check_steps, mount_holding, refers_to, StageState};
 
-use crate::diagnostic::{suggest, Diagnostic, Diagnostics};
+use crate::diagnostic::{suggest, Code, Diagnostic, Diagnostics};
 use crate::source::{Span, Spanned};
 use crate::syntax::{Args, Ast, Instruction, Keyword};
 use expand::{ExpandError, ExpandErrorKind, Lexer};
@@ -225,6 +225,11 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         out_of_scope: BTreeSet::new(),
     };
     cx.run(ast);
+    // The items' vectors grew by doubling; what the lowering reads beside the plan it builds
+    // need not keep the spare half.
+    for stage in &mut cx.stages {
+        stage.items.shrink_to_fit();
+    }
     if cx.errors.is_empty() {
         Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings, build_args: options.build_args.clone() })
     } else {
@@ -284,7 +289,7 @@ impl<'a> Analyzer<'a> {
             };
             self.warnings.push(
                 Diagnostic::warning(
-                    "ignored-directive",
+                    Code::IgnoredDirective,
                     format!("the `{}` directive {what}; the sh backend builds with Docker's legacy builder, which ignores it", d.name.value),
                 )
                 .at(d.name.span.join(d.value.span), "")
@@ -321,11 +326,11 @@ impl<'a> Analyzer<'a> {
                     before_from_reported = true;
                     let keyword = item.keyword.as_str();
                     self.errors.push(match first_from {
-                        Some(from) => Diagnostic::error("before-from", format!("{keyword} before the first FROM"))
+                        Some(from) => Diagnostic::error(Code::BeforeFrom, format!("{keyword} before the first FROM"))
                             .at(inst.keyword.span, "only ARG may come before the first FROM")
                             .also(from.keyword.span, "the first FROM")
                             .help(format!("move the {keyword} below a FROM: instructions run in the image a FROM starts")),
-                        None => Diagnostic::error("no-from", "the Rockerfile has no FROM instruction")
+                        None => Diagnostic::error(Code::NoFrom, "the Rockerfile has no FROM instruction")
                             .at(inst.keyword.span, format!("{keyword} needs an image, and no FROM starts one"))
                             .help("start the file with `FROM <image>`; if a template should write the FROM, `rockerc --print` shows what it wrote"),
                     });
@@ -334,7 +339,8 @@ impl<'a> Analyzer<'a> {
         }
         if self.stages.is_empty() && self.errors.is_empty() {
             let at = ast.instructions.last().map(|i| i.span).unwrap_or_default();
-            self.errors.push(Diagnostic::error("no-from", "the Rockerfile has no FROM instruction").at(at, "").help("a Rockerfile starts with `FROM <image>`"));
+            self.errors
+                .push(Diagnostic::error(Code::NoFrom, "the Rockerfile has no FROM instruction").at(at, "").help("a Rockerfile starts with `FROM <image>`"));
         }
     }
 
@@ -352,7 +358,7 @@ impl<'a> Analyzer<'a> {
             [image] => (image.clone(), None),
             [image, as_kw, alias] if as_kw.value.eq_ignore_ascii_case("as") => (image.clone(), Some(alias.clone())),
             _ => {
-                let mut d = Diagnostic::error("wrong-arguments", "FROM requires either one or three arguments")
+                let mut d = Diagnostic::error(Code::WrongArguments, "FROM requires either one or three arguments")
                     .at(inst.span_for_args(), "expected `FROM <image>` or `FROM <image> AS <name>`");
                 d = match words.as_slice() {
                     [] => d.help("name the base image: `FROM alpine:3.19`, or `FROM scratch` for an empty one"),
@@ -385,7 +391,7 @@ impl<'a> Analyzer<'a> {
         if let Some(alias) = &alias {
             if let Some(prev) = self.aliases.get(&alias.value).map(|&i| &self.stages[i]) {
                 self.errors.push(
-                    Diagnostic::error("duplicate-stage", format!("stage name `{}` is already used", alias.value))
+                    Diagnostic::error(Code::DuplicateStage, format!("stage name `{}` is already used", alias.value))
                         .at(alias.span, format!("already the name of {}", prev.label()))
                         .also(prev.from.alias.as_ref().unwrap().span, "first used here")
                         .note("stage names are case-insensitive")
@@ -396,7 +402,7 @@ impl<'a> Analyzer<'a> {
                 // BuildKit's ReservedStageName check: `FROM scratch` and `--from=context` mean
                 // something else, so a stage of that name is a trap.
                 self.warnings.push(
-                    Diagnostic::warning("reserved-stage-name", format!("`{}` is a reserved word, not a good stage name", alias.value))
+                    Diagnostic::warning(Code::ReservedStageName, format!("`{}` is a reserved word, not a good stage name", alias.value))
                         .at(
                             alias.span,
                             if alias.value == "scratch" { "`FROM scratch` means the empty image" } else { "`context` names the build context in BuildKit" },
@@ -406,7 +412,7 @@ impl<'a> Analyzer<'a> {
             }
             if !is_stage_name(&alias.value) {
                 self.errors.push(
-                    Diagnostic::error("bad-stage-name", format!("invalid stage name `{}`", alias.value))
+                    Diagnostic::error(Code::BadStageName, format!("invalid stage name `{}`", alias.value))
                         .at(alias.span, "stage names start with a letter and use letters, digits, `_`, `-` and `.`"),
                 );
             }
@@ -452,7 +458,7 @@ impl<'a> Analyzer<'a> {
                 Some(at) => self.point_in(Span::new(at, at + word.len()), word, name.len() + 1 + e.offset),
                 None => item.span,
             };
-            let d = Diagnostic::error("bad-expansion", format!("cannot expand the default of ARG `{name}`: {}", e.message))
+            let d = Diagnostic::error(Code::BadExpansion, format!("cannot expand the default of ARG `{name}`: {}", e.message))
                 .at(span, expansion_label(&e))
                 .note(format!("the default as written: `{}`", default.unwrap_or_default()));
             self.errors.push(d);
@@ -466,7 +472,7 @@ impl<'a> Analyzer<'a> {
         let expanded = match globals.expand(&image.value) {
             Ok(e) => e,
             Err(e) => {
-                let mut d = Diagnostic::error("bad-expansion", format!("cannot expand `{}` in FROM: {}", image.value, e.message))
+                let mut d = Diagnostic::error(Code::BadExpansion, format!("cannot expand `{}` in FROM: {}", image.value, e.message))
                     .at(self.point_in(image.span, &image.value, e.offset), expansion_label(&e));
                 if let ExpandErrorKind::Required { name } = &e.kind {
                     d = d.help(format!("pass `--build-arg {name}=...`, or declare it with a default before the first FROM: `ARG {name}=...`"));
@@ -481,7 +487,7 @@ impl<'a> Analyzer<'a> {
             return None;
         }
         if name.is_empty() {
-            let mut d = Diagnostic::error("empty-base-name", format!("FROM `{}` names no image: it expands to nothing", image.value));
+            let mut d = Diagnostic::error(Code::EmptyBaseName, format!("FROM `{}` names no image: it expands to nothing", image.value));
             d = match self.culprit(&expanded.expansion.unset, &expanded.expansion.used, globals) {
                 Some(var) => self.explain_variable(d, image.span, &var, globals),
                 None => d.at(image.span, "an empty image name"),
@@ -492,7 +498,7 @@ impl<'a> Analyzer<'a> {
         // A variable no global ARG declares is empty here, whatever the file does later.
         for var in &expanded.expansion.unset {
             if !globals.declared.contains(var) {
-                let d = Diagnostic::warning("undefined-arg-in-from", format!("FROM uses `{var}`, which no ARG before the first FROM declares"));
+                let d = Diagnostic::warning(Code::UndefinedArgInFrom, format!("FROM uses `{var}`, which no ARG before the first FROM declares"));
                 let d = self.explain_variable(d, image.span, var, globals);
                 self.warnings.push(d);
             }
@@ -540,7 +546,7 @@ impl<'a> Analyzer<'a> {
             Some((start, end)) if verbatim && end <= name.len() && start < end => Span::new(span.start + start, span.start + end),
             _ => span,
         };
-        let d = Diagnostic::error("bad-image-name", message).at(at, why.message);
+        let d = Diagnostic::error(Code::BadImageName, message).at(at, why.message);
         match why.suggestion {
             Some(fixed) => d.help(format!("did you mean `{fixed}`?")),
             None => d,
@@ -556,7 +562,7 @@ impl<'a> Analyzer<'a> {
             return;
         }
         let mut d =
-            Diagnostic::error("bad-image-name", format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why.message);
+            Diagnostic::error(Code::BadImageName, format!("FROM `{}` expands to `{name}`, which is not a valid image name", image.value)).note(why.message);
         if let Some(fixed) = why.suggestion {
             d = d.help(format!("did you mean `{fixed}`?"));
         }
@@ -619,7 +625,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             self.errors.push(
-                Diagnostic::error("bad-expansion", format!("cannot expand `{}` in {}: {}", word.value, inst.kind.as_str(), e.message))
+                Diagnostic::error(Code::BadExpansion, format!("cannot expand `{}` in {}: {}", word.value, inst.kind.as_str(), e.message))
                     .at(self.point_in(word.span, &word.value, e.offset), "Docker cannot expand this, and stops the build")
                     .help(if e.message.contains("matching") {
                         format!("close the quote; a literal quote is escaped: `{}\"`", self.escape)
@@ -653,7 +659,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             let from = self.stages[stage].from.text.lines().next().unwrap_or_default().trim().to_string();
-            let mut d = Diagnostic::warning("arg-out-of-scope", format!("global ARG `{name}` used in a stage that does not declare it"))
+            let mut d = Diagnostic::warning(Code::ArgOutOfScope, format!("global ARG `{name}` used in a stage that does not declare it"))
                 .at(self.variable_span(span, &name), "the global value does not reach this instruction");
             if let Some(decl) = self.global_args.iter().find(|g| matches!(&g.op, Op::Docker(op) if op.arg_words.iter().any(|w| scope::split_arg(w).0 == name)))
             {
@@ -676,7 +682,7 @@ impl<'a> Analyzer<'a> {
                     return Base::Stage(n);
                 }
                 self.errors.push(
-                    Diagnostic::error("unknown-stage", format!("there is no stage {n} before this one"))
+                    Diagnostic::error(Code::UnknownStage, format!("there is no stage {n} before this one"))
                         .at(image.span, format!("stages are numbered from 0; {} so far", self.stages.len()))
                         .help(format!(
                             "name an earlier stage by its number or its AS name: {}",
@@ -711,7 +717,7 @@ impl<'a> Analyzer<'a> {
         if !self.aliases.is_empty() && !name.contains([':', '/', '@', '$']) {
             if let Some(stage) = suggest(name, self.stages.iter().filter_map(|s| s.from.alias.as_ref()).map(|a| a.value.as_str())) {
                 self.warnings.push(
-                    Diagnostic::warning("stage-typo", format!("`{name}` is not a stage of this file, so it names an image to pull"))
+                    Diagnostic::warning(Code::StageTypo, format!("`{name}` is not a stage of this file, so it names an image to pull"))
                         .at(image.span, format!("did you mean the stage `{stage}`?")),
                 );
             }
@@ -736,7 +742,7 @@ impl<'a> Analyzer<'a> {
             Keyword::From => unreachable!("FROM starts a stage"),
             Keyword::Unknown => {
                 let word = inst.keyword.value.to_uppercase();
-                let mut d = Diagnostic::error("unknown-instruction", format!("unknown instruction `{}`", inst.keyword.value));
+                let mut d = Diagnostic::error(Code::UnknownInstruction, format!("unknown instruction `{}`", inst.keyword.value));
                 if ROCKER_V0.contains(&word.as_str()) {
                     d = d.at(inst.keyword.span, "a Rocker 0.2 instruction").help(rocker_v0_help(&inst.rest.value));
                 } else if let Some(s) = suggest(&inst.keyword.value, Keyword::ALL.iter().map(|k| k.as_str())) {
@@ -760,7 +766,7 @@ impl<'a> Analyzer<'a> {
             // on text it did not splice gets here.
             Keyword::Include => {
                 self.errors.push(
-                    Diagnostic::error("include-usage", "INCLUDE was not resolved before the analysis")
+                    Diagnostic::error(Code::IncludeUsage, "INCLUDE was not resolved before the analysis")
                         .at(inst.keyword.span, "")
                         .help("splice fragments in first: rockerc::compile and rockerc::render_included do"),
                 );
@@ -780,7 +786,7 @@ impl<'a> Analyzer<'a> {
                 Args::Pairs(pairs) if pairs.iter().any(|p| p.key.value.is_empty()) => {
                     for p in pairs.iter().filter(|p| p.key.value.is_empty()) {
                         self.errors.push(
-                            Diagnostic::error("blank-name", format!("{name} names can not be blank"))
+                            Diagnostic::error(Code::BlankName, format!("{name} names can not be blank"))
                                 .at(p.key.span.join(p.value.span), format!("`={}` has no name before `=`", p.value.value))
                                 .help(format!("write `{name} NAME={}`", p.value.value)),
                         );
@@ -803,7 +809,7 @@ impl<'a> Analyzer<'a> {
                 Args::Words(words) if words.iter().any(|w| w.value.starts_with('=')) => {
                     for w in words.iter().filter(|w| w.value.starts_with('=')) {
                         self.errors.push(
-                            Diagnostic::error("blank-name", "ARG names can not be blank")
+                            Diagnostic::error(Code::BlankName, "ARG names can not be blank")
                                 .at(w.span, "no name before `=`")
                                 .help(format!("write `ARG NAME{}`", w.value)),
                         );
@@ -832,7 +838,7 @@ impl<'a> Analyzer<'a> {
                         None => "expected a signal name such as SIGTERM or TERM, or a number from 1 to 255".to_string(),
                     };
                     self.errors.push(
-                        Diagnostic::error("bad-signal", format!("invalid signal `{signal}` in STOPSIGNAL"))
+                        Diagnostic::error(Code::BadSignal, format!("invalid signal `{signal}` in STOPSIGNAL"))
                             .at(inst.rest.span, label)
                             .note("Docker checks the signal when the stage builds, and fails the build on this one")
                             .help("write `STOPSIGNAL SIGTERM`, `STOPSIGNAL SIGKILL` or `STOPSIGNAL 9`"),
@@ -854,7 +860,7 @@ impl<'a> Analyzer<'a> {
                     // BuildKit's instruction layer: "VOLUME specified can not be an empty string".
                     if let Some(empty) = inst.arg_strings().into_iter().find(|v| v.value.trim().is_empty()) {
                         self.errors.push(
-                            Diagnostic::error("wrong-arguments", "VOLUME specified can not be an empty string")
+                            Diagnostic::error(Code::WrongArguments, "VOLUME specified can not be an empty string")
                                 .at(empty.span, "an empty path")
                                 .help("name the directory: `VOLUME [\"/data\"]`"),
                         );
@@ -870,7 +876,7 @@ impl<'a> Analyzer<'a> {
                         .into_iter()
                         .filter(|port| plain(&port.value) && !is_port_spec(&port.value))
                         .map(|port| {
-                            Diagnostic::error("bad-port", format!("invalid port `{}` in EXPOSE", port.value))
+                            Diagnostic::error(Code::BadPort, format!("invalid port `{}` in EXPOSE", port.value))
                                 .at(port.span, "expected a port number (0-65535), a range, and optionally /tcp, /udp or /sctp")
                                 .help("write `EXPOSE 8080`, `EXPOSE 53/udp` or `EXPOSE 8000-8010`")
                         })
@@ -896,14 +902,14 @@ impl<'a> Analyzer<'a> {
                             format!("{trigger_name} isn't allowed as an ONBUILD trigger")
                         };
                         self.errors.push(
-                            Diagnostic::error("wrong-arguments", message)
+                            Diagnostic::error(Code::WrongArguments, message)
                                 .at(trigger.keyword.span, "Docker rejects this trigger when an image builds FROM this one"),
                         );
                         return None;
                     }
                     k if k.is_rocker() => {
                         self.errors.push(
-                            Diagnostic::error("rocker-onbuild", format!("{} can't be an ONBUILD trigger", k.as_str()))
+                            Diagnostic::error(Code::RockerOnbuild, format!("{} can't be an ONBUILD trigger", k.as_str()))
                                 .at(trigger.keyword.span, "Docker runs ONBUILD triggers and does not know Rocker's instructions")
                                 .help("put the instruction in the Rockerfile that builds FROM this image"),
                         );
@@ -938,7 +944,7 @@ impl<'a> Analyzer<'a> {
                     let var = dollar_variable(&name).unwrap_or_default().to_string();
                     self.warnings.push(
                         Diagnostic::warning(
-                            "rocker-v0-variable",
+                            Code::RockerV0Variable,
                             format!("`${var}` in {} is Rocker 0.2's variable: rockerc replaced it with the -var", kw.as_str()),
                         )
                         .at(inst.rest.span, format!("read as `{replaced}`"))
@@ -951,7 +957,7 @@ impl<'a> Analyzer<'a> {
                 let names: Vec<&str> = name.split_whitespace().collect();
                 if names.len() > 1 && names.iter().all(|n| ImageName::parse(n).is_ok()) {
                     self.errors.push(
-                        Diagnostic::error("wrong-arguments", format!("{} takes one image name, not {}", kw.as_str(), names.len()))
+                        Diagnostic::error(Code::WrongArguments, format!("{} takes one image name, not {}", kw.as_str(), names.len()))
                             .at(inst.rest.span, format!("{} names", names.len()))
                             .help(format!(
                                 "write one {} per name: `{} {}`, then `{} {}` on the next line",
@@ -968,10 +974,13 @@ impl<'a> Analyzer<'a> {
                     Ok(image) if image.reserved().is_some() => {
                         let repo = image.reserved().unwrap_or_default();
                         self.errors.push(
-                            Diagnostic::error("reserved-image-name", format!("{} {name}: `{repo}` is a repository the build script uses itself", kw.as_str()))
-                                .at(inst.rest.span, format!("the script keeps its own images under `{repo}`"))
-                                .note("a TAG there could be taken for the script's cache of MOUNTed RUNs, and a later build would use it")
-                                .help(format!("choose another repository name, e.g. `{}`", image.original.replacen(repo, "my-app", 1))),
+                            Diagnostic::error(
+                                Code::ReservedImageName,
+                                format!("{} {name}: `{repo}` is a repository the build script uses itself", kw.as_str()),
+                            )
+                            .at(inst.rest.span, format!("the script keeps its own images under `{repo}`"))
+                            .note("a TAG there could be taken for the script's cache of MOUNTed RUNs, and a later build would use it")
+                            .help(format!("choose another repository name, e.g. `{}`", image.original.replacen(repo, "my-app", 1))),
                         );
                         return None;
                     }
@@ -981,7 +990,7 @@ impl<'a> Analyzer<'a> {
                         } else {
                             if !image.explicit_domain {
                                 self.warnings.push(
-                                    Diagnostic::warning("push-without-registry", format!("PUSH {name} goes to Docker Hub"))
+                                    Diagnostic::warning(Code::PushWithoutRegistry, format!("PUSH {name} goes to Docker Hub"))
                                         .at(inst.rest.span, format!("no registry in the name: {}/{}", image.domain, image.path))
                                         .help("name the registry to push elsewhere: `PUSH registry.example.com/team/app:1.0`"),
                                 );
@@ -1019,7 +1028,7 @@ impl<'a> Analyzer<'a> {
         }
         let (s, d) = (src.value.as_str(), dest.value.as_str());
         self.warnings.push(
-            Diagnostic::warning("rsync-nesting", format!("EXPORT {s} {d}: a directory lands at {d}/{}, a file at {d}", base(s)))
+            Diagnostic::warning(Code::RsyncNesting, format!("EXPORT {s} {d}: a directory lands at {d}/{}, a file at {d}", base(s)))
                 .at(src.span.join(dest.span), "rsync copies a directory into the destination")
                 .help(format!("write `EXPORT {s}/ {d}` for the directory's contents at {d}, or `EXPORT {s} {d}/` to nest it on purpose")),
         );
@@ -1043,12 +1052,12 @@ impl<'a> Analyzer<'a> {
             if in_context_path(s) {
                 match real {
                     None => self.warnings.push(
-                        Diagnostic::warning("mount-source-missing", format!("MOUNT source `{s}` does not exist in the build context"))
+                        Diagnostic::warning(Code::MountSourceMissing, format!("MOUNT source `{s}` does not exist in the build context"))
                             .at(src.span, "the build script will create it as an empty directory")
                             .help("create it, or check the path (it is relative to the build context)"),
                     ),
                     Some(r) if !r.starts_with(&real_context) => self.warnings.push(
-                        Diagnostic::warning("mount-outside-context", format!("MOUNT source `{s}` leads out of the build context, to `{}`", r.display()))
+                        Diagnostic::warning(Code::MountOutsideContext, format!("MOUNT source `{s}` leads out of the build context, to `{}`", r.display()))
                             .at(src.span, "a symbolic link on the way points outside the context: the build script refuses this MOUNT")
                             .help("a relative MOUNT source must stay in the build context; to bind that path, name it: `MOUNT /path:/dest` with --allow-mount /path"),
                     ),
@@ -1070,7 +1079,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             let option = format!("--allow-mount {}", crate::shell::sh_quote(&shown.to_string_lossy()));
-            let mut d = Diagnostic::warning("mount-outside-context", format!("MOUNT binds `{}`, a host path outside the build context", shown.display()))
+            let mut d = Diagnostic::warning(Code::MountOutsideContext, format!("MOUNT binds `{}`, a host path outside the build context", shown.display()))
                 .at(src.span, "the build script refuses it unless whoever runs the build allows it");
             if real.is_none() {
                 d = d.note("it does not exist here, and the build script creates nothing outside the build context");
@@ -1099,7 +1108,7 @@ impl<'a> Analyzer<'a> {
                     ("CMD", _) => {}
                     _ => {
                         self.errors.push(
-                            Diagnostic::error("wrong-arguments", format!("unknown HEALTHCHECK type `{}`", kind.value))
+                            Diagnostic::error(Code::WrongArguments, format!("unknown HEALTHCHECK type `{}`", kind.value))
                                 .at(kind.span, "expected CMD or NONE")
                                 .help("write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`"),
                         );
@@ -1118,7 +1127,7 @@ impl<'a> Analyzer<'a> {
                 _ => true,
             };
             if !ok {
-                self.errors.push(Diagnostic::error("bad-flag-value", format!("invalid value for --{name}: `{value}`")).at(
+                self.errors.push(Diagnostic::error(Code::BadFlagValue, format!("invalid value for --{name}: `{value}`")).at(
                     flag.span,
                     if name == "retries" {
                         "expected a number from 0 to 2147483647"
@@ -1143,20 +1152,21 @@ impl<'a> Analyzer<'a> {
             return;
         }
         for flag in &inst.flags {
-            self.errors.push(Diagnostic::error("unknown-flag", format!("unknown flag for REQUIRE: `{}`", flag.value)).at(flag.span, "REQUIRE takes no flags"));
+            self.errors
+                .push(Diagnostic::error(Code::UnknownFlag, format!("unknown flag for REQUIRE: `{}`", flag.value)).at(flag.span, "REQUIRE takes no flags"));
         }
         for name in names {
             let bare = name.value.strip_prefix('.').unwrap_or(&name.value);
             if bare.is_empty() || !bare.chars().all(|c| c.is_alphanumeric() || c == '_') {
                 self.errors.push(
-                    Diagnostic::error("bad-require", format!("REQUIRE `{}` is not a variable name", name.value))
+                    Diagnostic::error(Code::BadRequire, format!("REQUIRE `{}` is not a variable name", name.value))
                         .at(name.span, "a template variable's name: letters, digits and `_`"),
                 );
                 continue;
             }
             let Some(set) = self.template_vars else { continue };
             if !set.contains(bare) {
-                let mut d = Diagnostic::error("required-variable", format!("the variable `{bare}` is required but not set"))
+                let mut d = Diagnostic::error(Code::RequiredVariable, format!("the variable `{bare}` is required but not set"))
                     .at(name.span, "REQUIREd here")
                     .help(format!("set it: `rockerc -var {bare}=VALUE ...`, or `{bare}: VALUE` in a `-vars` file"));
                 if let Some(s) = suggest(bare, set.iter().map(String::as_str)) {
@@ -1168,7 +1178,7 @@ impl<'a> Analyzer<'a> {
     }
 
     fn fail<T>(&mut self, inst: &Instruction, message: &str, help: &str) -> Option<T> {
-        let mut d = Diagnostic::error("wrong-arguments", message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
+        let mut d = Diagnostic::error(Code::WrongArguments, message.to_string()).at(inst.span_for_args(), format!("expected `{}`", usage(inst.kind)));
         if !help.is_empty() {
             d = d.help(help.to_string());
         }
@@ -1239,7 +1249,7 @@ impl<'a> Analyzer<'a> {
             }
             [only] => {
                 self.errors.push(
-                    Diagnostic::error("wrong-arguments", format!("{name} requires at least two arguments: the sources, then the destination"))
+                    Diagnostic::error(Code::WrongArguments, format!("{name} requires at least two arguments: the sources, then the destination"))
                         .at(only.span, "the only argument: a destination is missing")
                         .help(format!("write where it goes in the image: `{name} {} /app/`", only.value)),
                 );
@@ -1259,7 +1269,7 @@ impl<'a> Analyzer<'a> {
                 if let Base::External(name) = &base {
                     if let Err(why) = ImageName::parse(name) {
                         self.errors.push(
-                            Diagnostic::error("bad-image-name", format!("invalid image name `{name}` in COPY --from"))
+                            Diagnostic::error(Code::BadImageName, format!("invalid image name `{name}` in COPY --from"))
                                 .at(from.span, why)
                                 .help("name an earlier stage (by its AS name or number) or an image"),
                         );
@@ -1285,7 +1295,7 @@ impl<'a> Analyzer<'a> {
     fn variable_in_copy_from(&mut self, from: &Spanned<String>) {
         let var = dollar_variable(&from.value).unwrap_or("X").to_string();
         let alias = var.to_lowercase().replace('_', "-");
-        let mut d = Diagnostic::error("variable-in-copy-from", format!("Docker does not expand variables in COPY --from: `{}`", from.value))
+        let mut d = Diagnostic::error(Code::VariableInCopyFrom, format!("Docker does not expand variables in COPY --from: `{}`", from.value))
             .at(from.span, "used as written, which names no stage and no valid image");
         d = d.help(format!(
             "name a stage after the image before this one: `ARG {var}` before the first FROM, then `FROM ${{{var}}} AS {alias}`, and write `COPY --from={alias}`"
@@ -1313,7 +1323,7 @@ impl<'a> Analyzer<'a> {
             _ => format!("write the commands on the RUN line, joined with `&&` (continue lines with `{}`), or COPY a script and RUN it", self.escape),
         };
         self.errors.push(
-            Diagnostic::error("needs-buildkit", format!("{name} with a heredoc (`<<{delimiter}`) needs BuildKit"))
+            Diagnostic::error(Code::NeedsBuildkit, format!("{name} with a heredoc (`<<{delimiter}`) needs BuildKit"))
                 .at(span, "the sh backend builds with Docker's legacy builder, which reads the heredoc body as instructions")
                 .help(help),
         );
@@ -1328,7 +1338,7 @@ impl<'a> Analyzer<'a> {
             let what = if inst.kind == Keyword::Stopsignal { "STOPSIGNAL" } else { "HEALTHCHECK NONE" };
             for flag in inst.flags.iter().filter(|f| f.value != "--") {
                 self.warnings.push(
-                    Diagnostic::warning("ignored-flag", format!("Docker ignores flags on {what}: `{}` does nothing", flag.value))
+                    Diagnostic::warning(Code::IgnoredFlag, format!("Docker ignores flags on {what}: `{}` does nothing", flag.value))
                         .at(flag.span, format!("{what} reads no flags"))
                         .help("remove the flag"),
                 );
@@ -1361,18 +1371,18 @@ impl<'a> Analyzer<'a> {
                 // BuildKit's flag parser: a string flag needs `=value`, and none may repeat.
                 if !flag.value.contains('=') && inst.kind != Keyword::Healthcheck {
                     self.errors.push(
-                        Diagnostic::error("bad-flag-value", format!("missing a value on flag --{name}")).at(flag.span, format!("--{name} takes a value")).help(
-                            match name {
+                        Diagnostic::error(Code::BadFlagValue, format!("missing a value on flag --{name}"))
+                            .at(flag.span, format!("--{name} takes a value"))
+                            .help(match name {
                                 "from" => "write `--from=<stage or image>`".to_string(),
                                 "chown" => "write `--chown=<user>:<group>`".to_string(),
                                 "platform" => "write `--platform=linux/amd64`, or `--platform=$BUILDPLATFORM`".to_string(),
                                 _ => format!("write `--{name}=<value>`"),
-                            },
-                        ),
+                            }),
                     );
                 } else if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name).filter(|_| !repeatable.contains(&name)) {
                     self.errors.push(
-                        Diagnostic::error("duplicate-flag", format!("duplicate flag specified: --{name}"))
+                        Diagnostic::error(Code::DuplicateFlag, format!("duplicate flag specified: --{name}"))
                             .at(flag.span, "given again here")
                             .also(first, "first given here")
                             .help(format!("{} takes --{name} once: keep the one you mean", inst.kind.as_str())),
@@ -1382,7 +1392,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             let d = if buildkit_only.contains(&name) {
-                let mut d = Diagnostic::error("needs-buildkit", format!("{} --{name} needs BuildKit", inst.kind.as_str()))
+                let mut d = Diagnostic::error(Code::NeedsBuildkit, format!("{} --{name} needs BuildKit", inst.kind.as_str()))
                     .at(flag.span, "the sh backend builds with Docker's legacy builder, which does not support this flag");
                 d = d.help(if inst.kind == Keyword::Run && name == "mount" {
                     "use Rocker's MOUNT instruction, which the sh backend lowers to `docker run` with mounts"
@@ -1391,7 +1401,7 @@ impl<'a> Analyzer<'a> {
                 });
                 d
             } else {
-                let mut d = Diagnostic::error("unknown-flag", format!("unknown flag for {}: `{}`", inst.kind.as_str(), flag.value));
+                let mut d = Diagnostic::error(Code::UnknownFlag, format!("unknown flag for {}: `{}`", inst.kind.as_str(), flag.value));
                 let mut label = if allowed.is_empty() {
                     format!("{} takes no flags", inst.kind.as_str())
                 } else {

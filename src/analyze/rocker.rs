@@ -1,6 +1,6 @@
 //! Arguments of Rocker's own instructions: MOUNT specs and EXPORT/IMPORT transfers.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Span, Spanned};
 use crate::syntax::Keyword;
 
@@ -44,7 +44,7 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
     for arg in args {
         let s = arg.value.as_str();
         if let Some(c) = s.chars().find(|c| *c == '\n' || *c == '\0') {
-            errors.push(Diagnostic::error("bad-mount", format!("MOUNT argument contains {c:?}")).at(arg.span, "paths in MOUNT must be on one line"));
+            errors.push(Diagnostic::error(Code::BadMount, format!("MOUNT argument contains {c:?}")).at(arg.span, "paths in MOUNT must be on one line"));
             continue;
         }
         let mount = match s.split_once(':') {
@@ -52,7 +52,7 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                 let (dest, opts) = rest.split_once(':').unwrap_or((rest, ""));
                 if src.is_empty() {
                     errors.push(
-                        Diagnostic::error("bad-mount", "MOUNT source is empty")
+                        Diagnostic::error(Code::BadMount, "MOUNT source is empty")
                             .at(arg.span, "expected `source:/destination`")
                             .help("for a volume that persists between builds, write just the destination: `MOUNT /root/.cache`"),
                     );
@@ -72,7 +72,7 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
                         None => "not a mount option".to_string(),
                     };
                     errors.push(
-                        Diagnostic::error("bad-mount", format!("unknown MOUNT option `{bad}`"))
+                        Diagnostic::error(Code::BadMount, format!("unknown MOUNT option `{bad}`"))
                             .at(span, label)
                             .help(format!("options after the destination are {}", MOUNT_OPTIONS.join(", "))),
                     );
@@ -89,7 +89,7 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
         if !dest.value.starts_with('/') {
             let what = if matches!(mount, Mount::Volume { .. }) { "volume" } else { "MOUNT" };
             errors.push(
-                Diagnostic::error("bad-mount", format!("{what} destination `{}` is not an absolute path", dest.value))
+                Diagnostic::error(Code::BadMount, format!("{what} destination `{}` is not an absolute path", dest.value))
                     .at(dest.span, "mount destinations must start with `/`")
                     .help(if matches!(mount, Mount::Volume { .. }) {
                         format!(
@@ -105,7 +105,7 @@ pub fn mounts(args: &[Spanned<String>], errors: &mut Vec<Diagnostic>) -> Option<
             continue;
         }
         if normalize(&dest.value) == "/" || normalize(&dest.value).starts_with("/dev/.rockerc") {
-            errors.push(Diagnostic::error("bad-mount", format!("cannot MOUNT over `{}`", dest.value)).at(dest.span, ""));
+            errors.push(Diagnostic::error(Code::BadMount, format!("cannot MOUNT over `{}`", dest.value)).at(dest.span, ""));
             continue;
         }
         out.push(mount);
@@ -135,11 +135,11 @@ pub fn transfer(kind: Keyword, mut args: Vec<Spanned<String>>, errors: &mut Vec<
     for arg in args.iter().chain(dest.iter()) {
         if let Some(c) = arg.value.chars().find(|c| c.is_control()) {
             errors.push(
-                Diagnostic::error("bad-path", format!("{name} path contains {c:?}")).at(arg.span, "paths must be on one line, without control characters"),
+                Diagnostic::error(Code::BadPath, format!("{name} path contains {c:?}")).at(arg.span, "paths must be on one line, without control characters"),
             );
         }
         if arg.value.is_empty() {
-            errors.push(Diagnostic::error("bad-path", format!("{name} path is empty")).at(arg.span, ""));
+            errors.push(Diagnostic::error(Code::BadPath, format!("{name} path is empty")).at(arg.span, ""));
         }
     }
     // Store paths are rooted at the export store: `..` must not climb out of it.
@@ -151,7 +151,7 @@ pub fn transfer(kind: Keyword, mut args: Vec<Spanned<String>>, errors: &mut Vec<
         if escapes_root(&p.value) {
             let role = if kind == Keyword::Export { "destination" } else { "source" };
             errors.push(
-                Diagnostic::error("bad-path", format!("{name} {role} `{}` leaves the export store", p.value))
+                Diagnostic::error(Code::BadPath, format!("{name} {role} `{}` leaves the export store", p.value))
                     .at(p.span, "`..` may not climb above the store's root"),
             );
         }

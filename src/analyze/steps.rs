@@ -10,7 +10,7 @@
 
 use super::expand::Lexer;
 use super::{normalize, scope_after_from, Base, Builder, Command, DockerOp, Globals, Item, Mount, Op, Program, Scope, VarValue};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::syntax::Keyword;
 use std::collections::BTreeMap;
 
@@ -121,7 +121,7 @@ pub fn check_steps(program: &Program, secrets: &[String]) -> Result<(), Diagnost
             let need_image = |errors: &mut Vec<Diagnostic>| {
                 if !has_image {
                     errors.push(
-                        Diagnostic::error("no-image", format!("{} right after FROM scratch: there is no image yet", item.keyword.as_str()))
+                        Diagnostic::error(Code::NoImage, format!("{} right after FROM scratch: there is no image yet", item.keyword.as_str()))
                             .at(item.span, "")
                             .help("add files first (COPY, ADD or IMPORT)"),
                     );
@@ -170,7 +170,7 @@ pub fn check_steps(program: &Program, secrets: &[String]) -> Result<(), Diagnost
 }
 
 fn secret_outside_run(item: &Item, secret: &str) -> Diagnostic {
-    Diagnostic::error("secret-outside-run", format!("the secret `{secret}` is used in {}", item.keyword.as_str()))
+    Diagnostic::error(Code::SecretOutsideRun, format!("the secret `{secret}` is used in {}", item.keyword.as_str()))
         .at(item.span, "only RUN may read a --secret")
         .help(match item.keyword {
             Keyword::Env | Keyword::Label | Keyword::Arg => "its value would be stored in the image's config or history",
@@ -184,18 +184,18 @@ fn secret_outside_run(item: &Item, secret: &str) -> Diagnostic {
 fn run_with_mounts(item: &Item, command: &Command, state: &StageState, scope: &Scope, args: &[String], secrets: &[&String]) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     if command.argv(&state.shell).iter().any(|a| a.contains('\0')) {
-        errors.push(Diagnostic::error("nul-byte", "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
+        errors.push(Diagnostic::error(Code::NulByte, "RUN contains a NUL character").at(item.span, "a process argument cannot hold NUL"));
         return errors;
     }
     if let Some((k, _)) = arg_env(args, scope).into_iter().find(|(_, v)| v.contains('\n')) {
         errors.push(
-            Diagnostic::error("multiline-arg", format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
+            Diagnostic::error(Code::MultilineArg, format!("ARG {k} has a value with a newline, which a MOUNTed RUN cannot receive"))
                 .at(item.span, "this RUN runs with MOUNTs"),
         );
     }
     if !secrets.is_empty() && matches!(command, Command::Exec(_)) {
         errors.push(
-            Diagnostic::error("secret-in-exec-form", format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]))
+            Diagnostic::error(Code::SecretInExecForm, format!("the secret `{}` is used in the exec form of RUN, which no shell expands", secrets[0]))
                 .at(item.span, "")
                 .help("write the RUN in shell form: `RUN cmd ${NAME}`"),
         );

@@ -4,7 +4,7 @@
 //! the script; the others print a one-line note saying what rockerc does instead.
 
 use super::{Cli, DialectArg, Emit, ErrorFormat};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use clap::{ArgAction, Args, CommandFactory};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -352,7 +352,7 @@ fn find_tools() -> Result<PathBuf, Box<Diagnostic>> {
         return which::which("sh").map_err(|_| unreachable!("sh was found above"));
     }
     let names: Vec<String> = missing.iter().map(|(name, _)| format!("`{name}`")).collect();
-    let mut d = Diagnostic::error("missing-tool", format!("cannot build: {} not on PATH", join_names(&names)));
+    let mut d = Diagnostic::error(Code::MissingTool, format!("cannot build: {} not on PATH", join_names(&names)));
     for (name, what) in missing {
         d = d.note(format!("`{name}`: {what}"));
     }
@@ -452,7 +452,7 @@ pub fn run(args: &BuildArgs) -> i32 {
             return super::fail(
                 &diagnostics,
                 "rockerc",
-                Diagnostic::error("output-failed", format!("cannot create a temporary directory: {}", super::io_reason(&e))),
+                Diagnostic::error(Code::OutputFailed, format!("cannot create a temporary directory: {}", super::io_reason(&e))),
             )
         }
     };
@@ -490,7 +490,7 @@ fn rockerfile_elsewhere(args: &BuildArgs) -> Option<Diagnostic> {
     }
     let theirs = context.join("Rockerfile");
     Some(
-        Diagnostic::error("file-unreadable", "cannot read `Rockerfile`: no such file or directory")
+        Diagnostic::error(Code::FileUnreadable, "cannot read `Rockerfile`: no such file or directory")
             .note("rockerc build reads ./Rockerfile whatever the context, as rocker build did")
             .help(format!("name the context's Rockerfile: `rockerc build -f {} {}`", theirs.display(), context.display())),
     )

@@ -15,7 +15,7 @@ mod docs;
 
 pub use build::TOOLS;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::{Backend, Layout};
 use crate::source::{SourceFile, SourceMap};
 use crate::template::{memory, TemplateOptions};
@@ -247,7 +247,7 @@ fn fail(cli: &Cli, name: &str, diagnostic: Diagnostic) -> i32 {
 /// Prepares the diagnostic the memory watchdog prints if a template asks for more memory than any
 /// budget allows (see `template::memory`): it cannot be formatted then, with no memory to spare.
 fn enable_watchdog(cli: &Cli, name: &str) {
-    let d = Diagnostic::error("template-too-large", format!("rendering the templates needs more than {} MiB of memory", memory::LIMIT >> 20))
+    let d = Diagnostic::error(Code::TemplateTooLarge, format!("rendering the templates needs more than {} MiB of memory", memory::LIMIT >> 20))
         .note(format!(
             "the rendered Rockerfile may hold at most {} MiB; something in the templates makes far more than that",
             crate::template::MAX_RENDERED_BYTES >> 20
@@ -280,13 +280,13 @@ fn io_reason(e: &std::io::Error) -> String {
 fn utf8(name: &str, shown: &str, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
     if let Some(why) = crate::source::binary_reason(&bytes) {
         return Err(Box::new(
-            Diagnostic::error("binary-file", format!("{shown} looks like a binary file, not a Rockerfile: {why}"))
+            Diagnostic::error(Code::BinaryFile, format!("{shown} looks like a binary file, not a Rockerfile: {why}"))
                 .help("name the Rockerfile, a text file of instructions: `rockerc path/to/Rockerfile` (or `-f FILE`)"),
         ));
     }
     if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
         return Err(Box::new(
-            Diagnostic::error("not-utf8", format!("{shown} is UTF-16 text, not UTF-8"))
+            Diagnostic::error(Code::NotUtf8, format!("{shown} is UTF-16 text, not UTF-8"))
                 .help("save the Rockerfile as UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)"),
         ));
     }
@@ -295,7 +295,7 @@ fn utf8(name: &str, shown: &str, bytes: Vec<u8>) -> Result<String, Box<Diagnosti
         let prefix = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
         let (line, column) = SourceFile::new(name, prefix).line_col(valid);
         Box::new(
-            Diagnostic::error("not-utf8", format!("{shown} is not UTF-8 text: byte 0x{:02x} at line {line}, column {column}", e.as_bytes()[valid]))
+            Diagnostic::error(Code::NotUtf8, format!("{shown} is not UTF-8 text: byte 0x{:02x} at line {line}, column {column}", e.as_bytes()[valid]))
                 .help("save the Rockerfile as UTF-8 (for example with `iconv -f LATIN1 -t UTF-8`)"),
         )
     })
@@ -308,21 +308,21 @@ pub fn run(cli: &Cli) -> i32 {
     let bytes = if stdin {
         let mut buf = Vec::new();
         if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-            return fail(cli, &name, Diagnostic::error("file-unreadable", format!("cannot read standard input: {}", io_reason(&e))));
+            return fail(cli, &name, Diagnostic::error(Code::FileUnreadable, format!("cannot read standard input: {}", io_reason(&e))));
         }
         buf
     } else if path.is_dir() {
         return fail(
             cli,
             &name,
-            Diagnostic::error("file-unreadable", format!("`{name}` is a directory, not a Rockerfile"))
+            Diagnostic::error(Code::FileUnreadable, format!("`{name}` is a directory, not a Rockerfile"))
                 .help(format!("name the file: `rockerc {}`", path.join("Rockerfile").display())),
         );
     } else {
         match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let mut d = Diagnostic::error("file-unreadable", format!("cannot read `{name}`: {}", io_reason(&e)));
+                let mut d = Diagnostic::error(Code::FileUnreadable, format!("cannot read `{name}`: {}", io_reason(&e)));
                 if e.kind() == std::io::ErrorKind::NotFound && cli.file.is_none() && cli.rockerfile.is_none() {
                     d = d.help("rockerc reads ./Rockerfile by default; name another file with `rockerc FILE` or `-f FILE`");
                 }
@@ -382,7 +382,8 @@ pub fn run(cli: &Cli) -> i32 {
             return fail(
                 cli,
                 &name,
-                Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit").help("--emit ast is already meant for programs; see docs/ast.md"),
+                Diagnostic::error(Code::Usage, "--explain explains --emit sh or --emit buildkit")
+                    .help("--emit ast is already meant for programs; see docs/ast.md"),
             );
         }
         return emit_ast(cli, &file, &include_options(&template));
@@ -403,7 +404,7 @@ pub fn run(cli: &Cli) -> i32 {
         } else {
             "the context defaults to the Rockerfile's directory; pass another with -C DIR"
         };
-        return fail(cli, &name, Diagnostic::error("bad-context", format!("the build context `{}` {what}", context.display())).help(help));
+        return fail(cli, &name, Diagnostic::error(Code::BadContext, format!("the build context `{}` {what}", context.display())).help(help));
     }
     // The script records its context relative to its own folder: `-o DIR`, or the folder of the
     // file standard output goes to (`rockerc Rockerfile > ../build.sh`), or the current one when
@@ -416,7 +417,7 @@ pub fn run(cli: &Cli) -> i32 {
         return fail(
             cli,
             &name,
-            Diagnostic::error("bad-context", format!("cannot express the build context `{}` relative to `{}`", context.display(), script_dir.display()))
+            Diagnostic::error(Code::BadContext, format!("cannot express the build context `{}` relative to `{}`", context.display(), script_dir.display()))
                 .help("the script records its context as a relative path; use paths that are valid UTF-8"),
         );
     };
@@ -432,7 +433,7 @@ pub fn run(cli: &Cli) -> i32 {
         return fail(
             cli,
             &name,
-            Diagnostic::error("usage", format!("{what} prints to standard output; -o DIR is for the scripts"))
+            Diagnostic::error(Code::Usage, format!("{what} prints to standard output; -o DIR is for the scripts"))
                 .help(format!("redirect it: `rockerc {what} ... > FILE`")),
         );
     }
@@ -440,7 +441,7 @@ pub fn run(cli: &Cli) -> i32 {
         return fail(
             cli,
             &name,
-            Diagnostic::error("usage", "--explain explains --emit sh or --emit buildkit")
+            Diagnostic::error(Code::Usage, "--explain explains --emit sh or --emit buildkit")
                 .help("render the stage graph with `rockerc --emit dot Rockerfile | dot -Tsvg > stages.svg`"),
         );
     }
@@ -481,8 +482,8 @@ pub fn run(cli: &Cli) -> i32 {
     }
     match &cli.output {
         None => {
-            let mut out = std::io::stdout().lock();
-            i32::from(out.write_all(compiled.output.script.as_bytes()).and_then(|_| out.flush()).is_err())
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            i32::from(compiled.output.write_script(&mut out).and_then(|_| out.flush()).is_err())
         }
         Some(dir) => match write_dir(dir, &compiled.output) {
             Ok(()) => 0,
@@ -696,14 +697,14 @@ fn relative_path(target: &Path, base: &Path) -> Option<String> {
 /// Writes DIR/build.sh and the Dockerfiles into a fresh directory beside DIR, then swaps it in:
 /// a failure leaves DIR as it was. DIR must be new, empty, or a previous rockerc output.
 fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnostic>> {
-    let failed = |what: String, e: &std::io::Error| Box::new(Diagnostic::error("output-failed", format!("{what}: {}", io_reason(e))));
+    let failed = |what: String, e: &std::io::Error| Box::new(Diagnostic::error(Code::OutputFailed, format!("{what}: {}", io_reason(e))));
     if dir.exists() {
         // The directory is swapped out as a whole: it cannot be where rockerc runs, or above it.
         if let (Ok(cwd), Ok(target)) = (std::env::current_dir().and_then(|d| d.canonicalize()), dir.canonicalize()) {
             if cwd.starts_with(&target) {
                 return Err(Box::new(
                     Diagnostic::error(
-                        "output-not-ours",
+                        Code::OutputNotOurs,
                         format!("-o {}: the output directory cannot be the current directory or one that holds it", dir.display()),
                     )
                     .note("rockerc replaces the output directory as a whole")
@@ -713,7 +714,7 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         }
         if !dir.is_dir() {
             return Err(Box::new(
-                Diagnostic::error("output-not-ours", format!("-o {}: a file of that name exists", dir.display()))
+                Diagnostic::error(Code::OutputNotOurs, format!("-o {}: a file of that name exists", dir.display()))
                     .help("-o names a directory for build.sh and the Dockerfiles; choose another name"),
             ));
         }
@@ -721,7 +722,7 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !ours && !empty {
             return Err(Box::new(
-                Diagnostic::error("output-not-ours", format!("-o {}: the directory is not empty and is not an earlier rockerc output", dir.display()))
+                Diagnostic::error(Code::OutputNotOurs, format!("-o {}: the directory is not empty and is not an earlier rockerc output", dir.display()))
                     .note("rockerc replaces the whole directory, so it only writes into a new or empty one, or one it wrote before")
                     .help("choose another -o directory"),
             ));
@@ -741,15 +742,21 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
     }
     if let Some(file) = parent.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir()) {
         return Err(Box::new(
-            Diagnostic::error("output-failed", format!("cannot create `{}`: `{}` is a file, not a directory", dir.display(), file.display()))
+            Diagnostic::error(Code::OutputFailed, format!("cannot create `{}`: `{}` is a file, not a directory", dir.display(), file.display()))
                 .help("choose another -o directory"),
         ));
     }
     std::fs::create_dir_all(parent).map_err(|e| failed(format!("cannot create `{}`", parent.display()), &e))?;
     let tmp = tempfile::Builder::new().prefix(".rockerc-").tempdir_in(parent).map_err(|e| failed(format!("cannot write in `{}`", parent.display()), &e))?;
-    let write = |name: &str, text: &str, exec: bool| -> Result<(), Box<Diagnostic>> {
+    type Contents<'c> = &'c dyn Fn(&mut dyn Write) -> std::io::Result<()>;
+    let write = |name: &str, contents: Contents, exec: bool| -> Result<(), Box<Diagnostic>> {
         let p = tmp.path().join(name);
-        std::fs::write(&p, text).map_err(|e| failed(format!("cannot write `{}`", p.display()), &e))?;
+        std::fs::File::create(&p)
+            .and_then(|file| {
+                let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+                contents(&mut w).and_then(|_| w.flush())
+            })
+            .map_err(|e| failed(format!("cannot write `{}`", p.display()), &e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -758,9 +765,9 @@ fn write_dir(dir: &Path, out: &crate::emit::Emitted) -> Result<(), Box<Diagnosti
         }
         Ok(())
     };
-    write("build.sh", &out.script, true)?;
+    write("build.sh", &|w| out.write_script(w), true)?;
     for (name, text) in &out.files {
-        write(name, text, false)?;
+        write(name, &|w| w.write_all(text.as_bytes()), false)?;
     }
     let staged = tmp.keep();
     if dir.exists() {

@@ -3,7 +3,7 @@
 //! that one.
 
 use crate::emit::buildkit;
-use crate::lower::{BuildPlan, BuildStep, Context, Lines, PlanStage, Start, StepKind};
+use crate::lower::{BuildPlan, BuildStep, Context, ImageKey, Lines, PlanStage, Start, StepKind};
 use crate::lower::{How, Mount, MultiStage, Role, TargetKind};
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
@@ -89,7 +89,7 @@ fn explain_sh_stage(out: &mut String, plan: &BuildPlan, file: &SourceFile, stage
     w!(out);
     let start = match &stage.start {
         Start::External(image) => format!("It starts from the image `{image}` (`docker image inspect`, pulled when missing or with `--pull`)."),
-        Start::Saved(key) if key.starts_with("tag.") => "It starts from the image an earlier TAG of this file named, as this build made it.".to_string(),
+        Start::Saved(ImageKey::Tag { .. }) => "It starts from the image an earlier TAG of this file named, as this build made it.".to_string(),
         Start::Saved(_) => "It starts from the final image of an earlier stage of this build.".to_string(),
         Start::Scratch => "It starts from nothing (`FROM scratch`).".to_string(),
     };

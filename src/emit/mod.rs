@@ -9,7 +9,7 @@ mod sh;
 pub use crate::shell::{heredoc_delimiter, sh_quote, sh_quote_always};
 pub use dot::dot;
 pub use explain::{explain_buildkit, explain_sh};
-pub use sh::{host_mount_line, runtime, runtime_hash, sh, Layout, RUNTIME_FILE};
+pub use sh::{host_mount_line, runtime, runtime_hash, sh, Layout, ShScript, RUNTIME_FILE};
 
 /// The script's code that says what it was compiled from (see [`Sources`]): `rc_sources`, which
 /// checks each file, and how to compile it again. Without sources (a Rockerfile read from a pipe)
@@ -66,9 +66,53 @@ pub struct Sources {
 pub const SOURCES_RUNTIME: &str = include_str!("sources.sh");
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Emitted {
-    pub script: String,
+    pub script: Script,
     /// (path relative to the output directory, contents), in step order.
     pub files: Vec<(String, String)>,
+}
+
+/// Two outputs are the same when they print the same bytes.
+impl PartialEq for Emitted {
+    fn eq(&self, other: &Emitted) -> bool {
+        self.files == other.files && self.script_text() == other.script_text()
+    }
+}
+
+impl Eq for Emitted {}
+
+/// A backend's script: text, or (the sh backend, whose script is the largest output by far)
+/// a printer that writes it into a sink when asked, so that it is never held whole.
+#[derive(Clone, Debug)]
+pub enum Script {
+    Text(String),
+    Sh(Box<ShScript>),
+}
+
+impl Emitted {
+    /// Output that is text already.
+    pub fn text(script: String, files: Vec<(String, String)>) -> Emitted {
+        Emitted { script: Script::Text(script), files }
+    }
+
+    /// Writes the script into `w` (which should be buffered).
+    pub fn write_script(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.script {
+            Script::Text(text) => w.write_all(text.as_bytes()),
+            Script::Sh(sh) => sh.write_to(w),
+        }
+    }
+
+    /// The script as one string (tests, and callers that want it whole).
+    pub fn script_text(&self) -> String {
+        match &self.script {
+            Script::Text(text) => text.clone(),
+            Script::Sh(_) => {
+                let mut out = Vec::new();
+                self.write_script(&mut out).expect("writing to memory does not fail");
+                String::from_utf8(out).expect("the script is UTF-8")
+            }
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
-use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Sources, SOURCES_RUNTIME};
+use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Script, Sources, SOURCES_RUNTIME};
 
 use crate::lower::{
-    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImportContext, Mount, PlanStage, Start, Step, StepKind,
+    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImageKey, ImportContext, Mount, PlanStage, Start, Step, StepKind,
 };
 use crate::shell::mark_literal_dollars;
 use sha2::{Digest, Sha256};
@@ -23,26 +23,119 @@ pub enum Layout {
     Directory,
 }
 
+/// The sh backend's output, to be printed: the plan it prints, what it prints it with, and the
+/// plan's hash. The script is never held whole: [`ShScript::write_to`] prints it into a sink, and
+/// the hash (which the script states near its top, and which covers all of it) comes from a first
+/// printing into the hasher alone.
+#[derive(Clone, Debug)]
+pub struct ShScript {
+    plan: BuildPlan,
+    layout: Layout,
+    context: String,
+    build_id: Option<String>,
+    allow_mounts: Vec<String>,
+    sources: Option<Sources>,
+    hash: String,
+}
+
 /// The script and its files. `context` is the build context relative to where the script will
 /// live (it is resolved against the script's own directory when it runs). `allow_mounts` are the
 /// host paths outside the context its MOUNTs may bind without being allowed again when it runs
 /// (`--allow-mount` given to rockerc: absolute paths); `sources`, what the script checks before
 /// it builds.
-pub fn sh(plan: &BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String], sources: Option<&Sources>) -> Emitted {
-    let mut e = ShEmitter { plan, layout, sources, out: String::new(), files: Vec::new(), dockerfiles: String::new(), allow_mounts };
-    e.script(context, build_id);
+pub fn sh(plan: BuildPlan, layout: Layout, context: &str, build_id: Option<&str>, allow_mounts: &[String], sources: Option<&Sources>) -> Emitted {
+    let mut script = ShScript {
+        plan,
+        layout,
+        context: context.to_string(),
+        build_id: build_id.map(str::to_string),
+        allow_mounts: allow_mounts.to_vec(),
+        sources: sources.cloned(),
+        hash: String::new(),
+    };
     // The plan's checksum names the no-op stamp: a recompiled script with any change starts over.
-    let mut h = Sha256::new();
-    h.update(e.out.as_bytes());
-    for (name, text) in &e.files {
-        h.update(name.as_bytes());
-        h.update(text.as_bytes());
+    let mut h = Hasher(Sha256::new());
+    let files = script.print(&mut h, None).expect("hashing does not fail");
+    for (name, text) in &files {
+        h.0.update(name.as_bytes());
+        h.0.update(text.as_bytes());
     }
-    let hash: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
-    // What the script was compiled from is not part of the plan: a new comment in the Rockerfile
-    // makes the script check another checksum, not build again.
-    let script = e.out.replacen(PLAN_HASH, &hash, 1).replacen(SOURCES, &mark_literal_dollars(&sources_code(sources, layout)), 1);
-    Emitted { script, files: e.files }
+    script.hash = h.0.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Emitted { script: Script::Sh(Box::new(script)), files }
+}
+
+impl ShScript {
+    /// Prints the script into `w` (buffer it: the printer writes many small pieces).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.print(w, Some(&self.hash)).map(drop)
+    }
+
+    /// One printing: with `hash`, the script as it is written; without, the text the hash is
+    /// taken of (placeholders where the hash and the sources go). Returns the files beside the
+    /// script (`-o DIR`).
+    fn print(&self, w: &mut dyn std::io::Write, hash: Option<&str>) -> std::io::Result<Vec<(String, String)>> {
+        let mut e = ShEmitter {
+            plan: &self.plan,
+            layout: self.layout,
+            sources: self.sources.as_ref(),
+            out: Sink { w, error: None },
+            files: Vec::new(),
+            allow_mounts: &self.allow_mounts,
+        };
+        // What the script was compiled from is not part of the plan: a new comment in the Rockerfile
+        // makes the script check another checksum, not build again.
+        let settings = |text: String| match hash {
+            Some(hash) => text.replacen(PLAN_HASH, hash, 1).replacen(SOURCES, &mark_literal_dollars(&sources_code(self.sources.as_ref(), self.layout)), 1),
+            None => text,
+        };
+        e.script(&self.context, self.build_id.as_deref(), settings);
+        match e.out.error {
+            Some(error) => Err(error),
+            None => Ok(e.files),
+        }
+    }
+}
+
+/// Feeds what the printer writes to SHA-256.
+struct Hasher(Sha256);
+
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where the printer writes: `w!` and `push_str` as on a `String`; the first I/O error is kept
+/// (and the rest of the printing goes nowhere) for [`ShScript::print`] to return.
+struct Sink<'w> {
+    w: &'w mut dyn std::io::Write,
+    error: Option<std::io::Error>,
+}
+
+impl Sink<'_> {
+    fn push_str(&mut self, s: &str) {
+        if self.error.is_none() {
+            if let Err(e) = self.w.write_all(s.as_bytes()) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+}
+
+impl std::fmt::Write for Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
 }
 
 const PLAN_HASH: &str = "@PLAN_HASH@";
@@ -72,14 +165,12 @@ pub fn runtime_hash(runtime: &str) -> String {
 }
 const SOURCES: &str = "@SOURCES@\n";
 
-struct ShEmitter<'a> {
+struct ShEmitter<'a, 'w> {
     plan: &'a BuildPlan,
     layout: Layout,
     sources: Option<&'a Sources>,
-    out: String,
+    out: Sink<'w>,
     files: Vec<(String, String)>,
-    /// Single layout: the functions that print each Dockerfile.
-    dockerfiles: String,
     allow_mounts: &'a [String],
 }
 
@@ -88,8 +179,8 @@ macro_rules! w {
     ($dst:expr, $($arg:tt)*) => {{ let _ = writeln!($dst, $($arg)*); }};
 }
 
-impl<'a> ShEmitter<'a> {
-    fn script(&mut self, context: &str, build_id: Option<&str>) {
+impl ShEmitter<'_, '_> {
+    fn script(&mut self, context: &str, build_id: Option<&str>, settings: impl FnOnce(String) -> String) {
         let plan = self.plan;
         let name = &plan.source_name;
         w!(self.out, "#!/bin/sh");
@@ -139,13 +230,13 @@ impl<'a> ShEmitter<'a> {
         w!(self.out, "{{");
         w!(self.out, "set -eu");
         w!(self.out);
-        let settings_start = self.out.len();
-        w!(self.out, "rc_rockerfile={}", sh_quote(name));
-        w!(self.out, "rc_context={}", sh_quote(context));
-        w!(self.out, "rc_default_id={}", sh_quote(build_id.unwrap_or("")));
-        w!(self.out, "rc_steps={}", plan.step_count);
+        let mut s = String::new();
+        w!(s, "rc_rockerfile={}", sh_quote(name));
+        w!(s, "rc_context={}", sh_quote(context));
+        w!(s, "rc_default_id={}", sh_quote(build_id.unwrap_or("")));
+        w!(s, "rc_steps={}", plan.step_count);
         // The image a build ends with, reported as its result: the last stage's.
-        w!(self.out, "rc_final=stage.{}", plan.stages.len().saturating_sub(1));
+        w!(s, "rc_final={}", ImageKey::Stage(plan.stages.len().saturating_sub(1)));
         let mut secrets: Vec<&str> = plan
             .stages
             .iter()
@@ -158,7 +249,7 @@ impl<'a> ShEmitter<'a> {
             .collect();
         secrets.sort_unstable();
         secrets.dedup();
-        w!(self.out, "rc_secrets={}", sh_quote(&secrets.join(" ")));
+        w!(s, "rc_secrets={}", sh_quote(&secrets.join(" ")));
         // The MOUNT volumes' paths, one a line: what --cache-to saves and --cache-from restores.
         let mut volumes: Vec<&str> = plan
             .stages
@@ -179,11 +270,11 @@ impl<'a> ShEmitter<'a> {
         volumes.sort_unstable();
         volumes.dedup();
         let volumes: String = volumes.iter().map(|v| format!("{v}\n")).collect();
-        w!(self.out, "rc_volumes={}", sh_quote(&volumes));
-        w!(self.out, "rc_plan_hash={PLAN_HASH}");
+        w!(s, "rc_volumes={}", sh_quote(&volumes));
+        w!(s, "rc_plan_hash={PLAN_HASH}");
         let allowed: String = self.allow_mounts.iter().map(|a| format!("{a}\n")).collect();
-        w!(self.out, "rc_allow_compiled={}", sh_quote(&allowed));
-        self.out.push_str(SOURCES);
+        w!(s, "rc_allow_compiled={}", sh_quote(&allowed));
+        s.push_str(SOURCES);
         // What the no-op check looks at for changes: the whole context, or only the paths the
         // build's COPY/ADD read.
         let mut inputs: Vec<&str> = Vec::new();
@@ -214,18 +305,18 @@ impl<'a> ShEmitter<'a> {
         if sources_seen && !whole {
             inputs.extend(self.sources.iter().flat_map(|s| &s.files).map(|(path, _)| path.as_str()));
         }
-        w!(self.out, "rc_sources_seen={}", u8::from(sources_seen));
-        w!(self.out, "rc_reads_context={}", u8::from(!inputs.is_empty()));
-        w!(self.out, "rc_inputs_scope={}", if whole { "all" } else { "listed" });
-        w!(self.out, "rc_find_inputs() {{");
+        w!(s, "rc_sources_seen={}", u8::from(sources_seen));
+        w!(s, "rc_reads_context={}", u8::from(!inputs.is_empty()));
+        w!(s, "rc_inputs_scope={}", if whole { "all" } else { "listed" });
+        w!(s, "rc_find_inputs() {{");
         if inputs.is_empty() || whole {
-            w!(self.out, "  find . \"$@\"");
+            w!(s, "  find . \"$@\"");
         } else {
             // `./` first: a path that starts with `-` must not be taken for an option.
             let paths: String = inputs.iter().map(|p| format!(" {}", sh_quote(&format!("./{p}")))).collect();
-            w!(self.out, "  find{paths} \"$@\"");
+            w!(s, "  find{paths} \"$@\"");
         }
-        w!(self.out, "}}");
+        w!(s, "}}");
         // The directories above the inputs: if one becomes a link, Docker reads elsewhere.
         let mut dirs: Vec<String> = Vec::new();
         if !whole {
@@ -239,38 +330,41 @@ impl<'a> ShEmitter<'a> {
         }
         dirs.sort();
         dirs.dedup();
-        w!(self.out, "rc_input_dirs_linked() {{");
+        w!(s, "rc_input_dirs_linked() {{");
         if dirs.is_empty() {
-            w!(self.out, "  return 1");
+            w!(s, "  return 1");
         } else {
-            w!(self.out, "  {}", dirs.iter().map(|d| format!("[ -L \"$1\"/{} ]", sh_quote_always(d))).collect::<Vec<_>>().join(" || "));
+            w!(s, "  {}", dirs.iter().map(|d| format!("[ -L \"$1\"/{} ]", sh_quote_always(d))).collect::<Vec<_>>().join(" || "));
         }
-        w!(self.out, "}}");
+        w!(s, "}}");
         // The script's own directory, physically, without a subshell or `dirname` (each process
         // is a measurable part of a no-op run).
-        w!(self.out, "case $0 in */*) rc_here=${{0%/*}} ;; *) rc_here=. ;; esac");
-        w!(self.out, "rc_cwd=$PWD");
-        w!(self.out, "CDPATH='' cd -P -- \"${{rc_here:-/}}\" || {{ printf 'rockerc: cannot enter %s\\n' \"$rc_here\" >&2; exit 1; }}");
-        w!(self.out, "rc_here=$PWD");
-        w!(self.out, "cd -- \"$rc_cwd\" || exit 1");
-        w!(self.out);
-        w!(self.out, "rc_help() {{");
+        w!(s, "case $0 in */*) rc_here=${{0%/*}} ;; *) rc_here=. ;; esac");
+        w!(s, "rc_cwd=$PWD");
+        w!(s, "CDPATH='' cd -P -- \"${{rc_here:-/}}\" || {{ printf 'rockerc: cannot enter %s\\n' \"$rc_here\" >&2; exit 1; }}");
+        w!(s, "rc_here=$PWD");
+        w!(s, "cd -- \"$rc_cwd\" || exit 1");
+        w!(s);
+        w!(s, "rc_help() {{");
         w!(
-            self.out,
+            s,
             "  printf 'Builds the images of %s (a script generated by rockerc %s).\\n\\nUsage: sh {} [options]\\n' \"$rc_rockerfile\" \"$rc_runtime\"",
             self.script_name()
         );
-        w!(self.out, "}}");
-        w!(self.out);
-        self.mark_from(settings_start);
-        let inputs_start = self.out.len();
-        self.fast_path_inputs();
-        self.mark_from(inputs_start);
-        let mut stages = String::new();
+        w!(s, "}}");
+        w!(s);
+        self.out.push_str(&settings(mark_literal_dollars(&s)));
+        let mut inputs = String::new();
+        self.fast_path_inputs(&mut inputs);
+        self.out.push_str(&mark_literal_dollars(&inputs));
+        // A stage function at a time (each ends between commands, so marking it alone marks it
+        // as marking them all together would).
+        let mut text = String::new();
         for stage in &plan.stages {
-            self.stage(&mut stages, stage);
+            text.clear();
+            self.stage(&mut text, stage);
+            self.out.push_str(&mark_literal_dollars(&text));
         }
-        self.out.push_str(&mark_literal_dollars(&stages));
         w!(self.out, "rc_main() {{");
         w!(self.out, "  rc_parse_args \"$@\"");
         w!(self.out, "  rc_resolve_context");
@@ -327,11 +421,7 @@ impl<'a> ShEmitter<'a> {
         let version = env!("CARGO_PKG_VERSION");
         match self.layout {
             Layout::Single => {
-                if !self.dockerfiles.is_empty() {
-                    w!(self.out, "# ---- The generated Dockerfiles, one per build step ----");
-                    w!(self.out);
-                    self.out.push_str(&self.dockerfiles);
-                }
+                self.dockerfile_functions();
                 w!(self.out, "# ---- The runtime of rockerc {version}: the same for every Rockerfile (sha256 {}) ----", runtime_hash(&runtime));
                 w!(self.out);
                 self.out.push_str(&runtime);
@@ -364,7 +454,7 @@ impl<'a> ShEmitter<'a> {
 
     /// What the no-op check compares: the FROM images and the tags (their ids), and the
     /// environment variables MOUNT sources read.
-    fn fast_path_inputs(&mut self) {
+    fn fast_path_inputs(&self, out: &mut String) {
         let plan = self.plan;
         let mut images: Vec<String> = plan.externals.clone();
         images.extend(plan.copy_from_images.iter().cloned());
@@ -377,10 +467,10 @@ impl<'a> ShEmitter<'a> {
         }
         images.dedup();
         // Image names never hold blanks (analyze validates them): a plain word list.
-        w!(self.out, "rc_fast_images={}", sh_quote(&images.join(" ")));
-        w!(self.out, "rc_externals={}", sh_quote(&plan.externals.join(" ")));
+        w!(out, "rc_fast_images={}", sh_quote(&images.join(" ")));
+        w!(out, "rc_externals={}", sh_quote(&plan.externals.join(" ")));
         // ADD's URLs, one a line (a URL holds no blank: Docker splits ADD's arguments at them).
-        w!(self.out, "rc_urls={}", sh_quote(&plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>()));
+        w!(out, "rc_urls={}", sh_quote(&plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>()));
         let mut vars: Vec<String> = Vec::new();
         for stage in &plan.stages {
             for step in &stage.steps {
@@ -402,45 +492,52 @@ impl<'a> ShEmitter<'a> {
         }
         vars.sort();
         vars.dedup();
-        w!(self.out, "rc_env_inputs() {{");
-        w!(self.out, "  rc_envs=\"{}\"", vars.iter().map(|v| format!("${{{v}-}}")).collect::<Vec<_>>().join("|"));
-        w!(self.out, "}}");
-        w!(self.out);
-    }
-
-    /// Marks the literal `$` in the code written since `start` (see [`mark_literal_dollars`]).
-    fn mark_from(&mut self, start: usize) {
-        let marked = mark_literal_dollars(&self.out[start..]);
-        self.out.truncate(start);
-        self.out.push_str(&marked);
+        w!(out, "rc_env_inputs() {{");
+        w!(out, "  rc_envs=\"{}\"", vars.iter().map(|v| format!("${{{v}-}}")).collect::<Vec<_>>().join("|"));
+        w!(out, "}}");
+        w!(out);
     }
 
     /// A mount spec as the runtime reads it (see rc_mounts in runtime.sh): `v DEST`, or
     /// `c SRC DEST OPTIONS WHERE` (a host path in the context) / `b SRC DEST OPTIONS WHERE`.
-    fn mount_words(&self, m: &Mount) -> String {
+    fn mount_words(&self, out: &mut String, m: &Mount) {
         match m {
-            Mount::Volume { dest } => format!("v {}", sh_quote(&dest.value)),
+            Mount::Volume { dest } => {
+                out.push_str("v ");
+                out.push_str(&sh_quote(&dest.value));
+            }
             Mount::Bind { src, dest, options } => {
                 let kind = if in_context_path(&src.value) { 'c' } else { 'b' };
-                let lines = self.plan.host_mounts.iter().find(|h| h.src_at == src.span.start).map(|h| h.lines.to_string()).unwrap_or_default();
+                // The host mounts are in file order: a binary search, not a walk past every earlier one.
+                let mounts = &self.plan.host_mounts;
+                let at = mounts.partition_point(|h| h.src_at < src.span.start);
+                let found = mounts.get(at).filter(|h| h.src_at == src.span.start).or_else(|| mounts.iter().find(|h| h.src_at == src.span.start));
+                let lines = found.map(|h| h.lines.to_string()).unwrap_or_default();
                 let where_ = format!("{}:{lines}", self.plan.source_name);
-                format!("{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_))
+                let _ = write!(out, "{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_));
             }
         }
     }
 
     /// `  HEAD MOUNTSPEC... -- WORD...`: a mount per line when there are any.
     fn command_lines(&self, out: &mut String, head: &str, mounts: &[Mount], words: &[String]) {
-        let tail: String = std::iter::once("--").chain(words.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
-        if mounts.is_empty() {
-            w!(out, "  {head} {tail}");
-            return;
+        out.push_str("  ");
+        out.push_str(head);
+        if !mounts.is_empty() {
+            out.push_str(" \\\n");
+            for m in mounts {
+                out.push_str("    ");
+                self.mount_words(out, m);
+                out.push_str(" \\\n");
+            }
+            out.push_str("   ");
         }
-        w!(out, "  {head} \\");
-        for m in mounts {
-            w!(out, "    {} \\", self.mount_words(m));
+        out.push_str(" --");
+        for word in words {
+            out.push(' ');
+            out.push_str(word);
         }
-        w!(out, "    {tail}");
+        out.push('\n');
     }
 
     /// `NN-stageS` or `NN-stageS-ALIAS`: a step's files, in the order the steps run.
@@ -462,7 +559,7 @@ impl<'a> ShEmitter<'a> {
             Start::External(image) => {
                 w!(out, "  rc_base {} {}", sh_quote(image), sh_quote(&format!("{name}:{}", stage.lines.first)));
             }
-            Start::Saved(key) => w!(out, "  rc_load {}", sh_quote(key)),
+            Start::Saved(key) => w!(out, "  rc_load {key}"),
             Start::Scratch => w!(out, "  rc_img=''"),
         }
         let first_is_build = matches!(stage.steps.first(), Some(Step { kind: StepKind::Build(_), .. }));
@@ -473,7 +570,7 @@ impl<'a> ShEmitter<'a> {
         for step in &stage.steps {
             self.step(out, stage, step);
         }
-        w!(out, "  rc_save {}", sh_quote(&format!("stage.{}", stage.index)));
+        w!(out, "  rc_save {}", ImageKey::Stage(stage.index));
         w!(out, "}}");
         w!(out);
     }
@@ -484,7 +581,7 @@ impl<'a> ShEmitter<'a> {
         if step.kind.is_counted() {
             w!(out);
             w!(out, "  # {where_}  {}", one_line(&step.summary));
-            w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(&one_line(&step.summary)));
+            w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(one_line(&step.summary)));
         }
         // A step that is not a Dockerfile: its code, inline or (`-o DIR`) in a file of its own
         // that the stage function sources, as it names a Dockerfile for a build.
@@ -493,7 +590,13 @@ impl<'a> ShEmitter<'a> {
             StepKind::Build(b) => return self.build(out, stage, step, b),
             StepKind::Run(r) => {
                 need_vars(&mut body, &r.mounts, &where_);
-                let env: String = r.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+                let mut env = String::with_capacity(r.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+                for (k, v) in &r.env {
+                    env.push_str(k);
+                    env.push('=');
+                    env.push_str(v);
+                    env.push('\n');
+                }
                 let head = format!("rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
                 self.command_lines(&mut body, &head, &r.mounts, &r.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
                 let what = "A RUN while MOUNTs are active: `docker run` of the image so far with them, then `docker\n\
@@ -537,7 +640,7 @@ impl<'a> ShEmitter<'a> {
                 w!(out, "  rc_tag {} {} {}", step.lines.first, sh_quote(tag), u8::from(*push));
                 return;
             }
-            StepKind::Save(key) => return w!(out, "  rc_save {}", sh_quote(key)),
+            StepKind::Save(key) => return w!(out, "  rc_save {key}"),
             StepKind::Restore => return w!(out, "  rc_img=$rc_exposed_from"),
         };
         match self.layout {
@@ -596,7 +699,7 @@ impl<'a> ShEmitter<'a> {
         let from = if b.from_current { "\"$rc_img\"" } else { "''" };
         let mut line = format!("  rc_build {df_path} {ctx} {from}");
         for (alias, key) in &b.stage_args {
-            let _ = write!(line, " --build-arg \"{}=$(rc_saved {})\"", build_arg_name(alias), sh_quote(key));
+            let _ = write!(line, " --build-arg \"{}=$(rc_saved {})\"", build_arg_name(alias), sh_quote(&key.to_string()));
         }
         for (k, v) in &self.plan.build_args {
             let _ = write!(line, " --build-arg {}", sh_quote(&format!("{k}={v}")));
@@ -614,37 +717,69 @@ impl<'a> ShEmitter<'a> {
         }
     }
 
-    /// Makes the Dockerfile available and returns the shell word for its path.
-    fn dockerfile(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) -> String {
+    /// A step's Dockerfile as three pieces: the `# escape=` line (if any: a parser directive must
+    /// stay the file's first line), rockerc's header, and the rest, so that the Dockerfiles are
+    /// printed without being copied whole.
+    fn dockerfile_pieces<'b>(&self, stage: &PlanStage, step: &Step, b: &'b BuildStep) -> (&'b str, String, &'b str) {
         let header =
             format!("# Generated by rockerc from {}:{}, {}: step {} of {}.\n", self.plan.source_name, step.lines, stage.label, step.number, self.script_name());
-        // A parser directive must stay the file's first line.
-        let text = match b.dockerfile.strip_prefix("# escape=") {
+        match b.dockerfile.strip_prefix("# escape=") {
             Some(rest) => {
-                let (directive, body) = rest.split_once('\n').unwrap_or((rest, ""));
-                format!("# escape={directive}\n{header}{body}")
+                let body = rest.split_once('\n').map_or("", |(_, body)| body);
+                let directive = &b.dockerfile[..b.dockerfile.len() - body.len()];
+                (directive, header, body)
             }
-            None => format!("{header}{}", b.dockerfile),
-        };
+            None => ("", header, &b.dockerfile),
+        }
+    }
+
+    /// Makes the Dockerfile available and returns the shell word for its path.
+    fn dockerfile(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) -> String {
         match self.layout {
             Layout::Directory => {
+                let (directive, header, body) = self.dockerfile_pieces(stage, step, b);
+                // `split_once` took the directive's newline: put it back when the file has none.
+                let directive = if directive.is_empty() || directive.ends_with('\n') { directive.to_string() } else { format!("{directive}\n") };
                 let file = format!("{}.Dockerfile", self.step_file_stem(stage, step));
-                self.files.push((file.clone(), text));
+                self.files.push((file.clone(), format!("{directive}{header}{body}")));
                 format!("\"$rc_plan/\"{}", sh_quote(&file))
             }
             Layout::Single => {
-                let delim = heredoc_delimiter("ROCKERC_DOCKERFILE", &text);
-                w!(self.dockerfiles, "rc_dockerfile_{}() {{", step.number);
-                w!(self.dockerfiles, "  cat <<'{delim}'");
-                self.dockerfiles.push_str(&text);
-                if !text.ends_with('\n') {
-                    self.dockerfiles.push('\n');
-                }
-                w!(self.dockerfiles, "{delim}");
-                w!(self.dockerfiles, "}}");
-                w!(self.dockerfiles);
                 w!(out, "  rc_dockerfile_{} > \"$rc_tmp/Dockerfile.{}\"", step.number, step.number);
                 format!("\"$rc_tmp/Dockerfile.{}\"", step.number)
+            }
+        }
+    }
+
+    /// Single layout: a function per build step that prints its Dockerfile, in step order.
+    fn dockerfile_functions(&mut self) {
+        let plan = self.plan;
+        let mut first = true;
+        for stage in &plan.stages {
+            for step in &stage.steps {
+                let StepKind::Build(b) = &step.kind else { continue };
+                if first {
+                    w!(self.out, "# ---- The generated Dockerfiles, one per build step ----");
+                    w!(self.out);
+                    first = false;
+                }
+                let (directive, header, body) = self.dockerfile_pieces(stage, step, b);
+                // rockerc's header and the directive are comments: no line of them is a delimiter.
+                let delim = heredoc_delimiter("ROCKERC_DOCKERFILE", body);
+                w!(self.out, "rc_dockerfile_{}() {{", step.number);
+                w!(self.out, "  cat <<'{delim}'");
+                self.out.push_str(directive);
+                if !directive.is_empty() && !directive.ends_with('\n') {
+                    self.out.push('\n');
+                }
+                self.out.push_str(&header);
+                self.out.push_str(body);
+                if !body.is_empty() && !body.ends_with('\n') {
+                    self.out.push('\n');
+                }
+                w!(self.out, "{delim}");
+                w!(self.out, "}}");
+                w!(self.out);
             }
         }
     }
@@ -764,13 +899,52 @@ fn covers(a: &str, p: &str) -> bool {
     a == "/" || p == a || p.starts_with(&format!("{a}/"))
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
+fn one_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default().trim()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Takes at most 100 bytes a call, and fails once it holds `limit` bytes.
+    struct Limited {
+        taken: Vec<u8>,
+        limit: usize,
+    }
+
+    impl std::io::Write for Limited {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.taken.len() >= self.limit {
+                return Err(std::io::Error::other("no space left"));
+            }
+            let n = buf.len().min(100).min(self.limit - self.taken.len());
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_script_is_printed_into_a_sink_and_a_failed_write_is_an_error() {
+        let text = "FROM busybox\nMOUNT /cache\nRUN echo '$HOME'\nTAG app:1\nFROM app:1\nRUN true\n";
+        let file = crate::source::SourceFile::new("Rockerfile", text);
+        let output = crate::compile(&file, &crate::Options::default()).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output;
+        let whole = output.script_text();
+        assert!(whole.starts_with("#!/bin/sh\n") && whole.ends_with("rc_main \"$@\"\nexit\n}\n"), "{whole}");
+        let mut sink = Limited { taken: Vec::new(), limit: usize::MAX };
+        output.write_script(&mut sink).unwrap();
+        assert_eq!(String::from_utf8(sink.taken).unwrap(), whole, "printed in pieces, the same bytes");
+        // The plan hash the script states is the hash of the text printed with placeholders.
+        let stated = whole.lines().find_map(|l| l.strip_prefix("rc_plan_hash=")).unwrap();
+        assert!(stated.len() == 16 && stated.bytes().all(|b| b.is_ascii_hexdigit()), "{stated}");
+        let mut full = Limited { taken: Vec::new(), limit: 1000 };
+        assert!(output.write_script(&mut full).is_err(), "a sink that fails makes the printing fail");
+        assert_eq!(full.taken, whole.as_bytes()[..1000]);
+    }
 
     #[test]
     fn host_paths_expand_home_vars_and_context_only() {

@@ -18,7 +18,7 @@ use super::cksum::volume_name;
 use super::store::{self, ExportInfo, ImportInfo, Kind, StoreCopy};
 use super::{json_string, lines_of, one_line_name, Lines};
 use crate::analyze::{normalize, Base, Command, DockerOp, Item, Mount, Op, Program, Stage, Transfer};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::graph::{EdgeKind, StageGraph};
 use crate::shell::sh_quote;
 use crate::source::{SourceFile, SourceMap, Span};
@@ -339,7 +339,7 @@ impl<'a> Planner<'a> {
             for (writer, edge) in graph.edges_into(stage.index) {
                 if edge.kind == EdgeKind::HostPath {
                     let d = Diagnostic::error(
-                        "buildkit-host-write",
+                        Code::BuildkitHostWrite,
                         format!("{} reads the build context after {} writes into it", stage.label(), self.program.stages[writer].label()),
                     )
                     .at(edge.span, "reads the context (COPY, ADD or a MOUNT)")
@@ -638,7 +638,7 @@ impl<'a> Planner<'a> {
             let dest = &m.dest().value;
             if let Some(bad) = mount_path_problem(dest) {
                 self.errors.push(
-                    Diagnostic::error("buildkit-mount-path", format!("MOUNT destination `{dest}` {bad}"))
+                    Diagnostic::error(Code::BuildkitMountPath, format!("MOUNT destination `{dest}` {bad}"))
                         .at(m.dest().span, "BuildKit's --mount option cannot hold it")
                         .help("choose a path without blanks, commas or quotes, or build with the sh backend (`--emit sh`)"),
                 );
@@ -657,7 +657,7 @@ impl<'a> Planner<'a> {
                     Some(rel) => {
                         if !m.read_only() {
                             self.errors.push(
-                                Diagnostic::error("buildkit-host-write", "a RUN with a writable host MOUNT cannot be built by BuildKit")
+                                Diagnostic::error(Code::BuildkitHostWrite, "a RUN with a writable host MOUNT cannot be built by BuildKit")
                                     .at(item.span, "this RUN may write into the host directory")
                                     .also(src.span, format!("MOUNT {}", m.spec()))
                                     .note("BuildKit bind mounts are snapshots of the build context: read-only, and with `rw` the writes are thrown away; Rocker wrote them to the host")
@@ -671,7 +671,7 @@ impl<'a> Planner<'a> {
                         }
                         if let Some(bad) = mount_path_problem(&rel) {
                             self.errors.push(
-                                Diagnostic::error("buildkit-mount-path", format!("MOUNT source `{}` {bad}", src.value))
+                                Diagnostic::error(Code::BuildkitMountPath, format!("MOUNT source `{}` {bad}", src.value))
                                     .at(src.span, "BuildKit's --mount option cannot hold it"),
                             );
                             continue;
@@ -702,7 +702,7 @@ impl<'a> Planner<'a> {
         for name in self.env_secrets_of(item) {
             if !self.shell_is_posix(w) {
                 self.errors.push(
-                    Diagnostic::error("buildkit-secret-shell", format!("the RUN reads the secret `{name}`, and its SHELL is not a POSIX shell"))
+                    Diagnostic::error(Code::BuildkitSecretShell, format!("the RUN reads the secret `{name}`, and its SHELL is not a POSIX shell"))
                         .at(item.span, "")
                         .note("under BuildKit a secret reaches the command as `NAME=$(cat FILE) && export NAME && ...`, which needs sh, bash, dash, ash, ksh or zsh")
                         .help("run this RUN under a POSIX shell (`SHELL [\"/bin/sh\", \"-c\"]`), or build with the sh backend (`--emit sh`)"),
@@ -761,7 +761,7 @@ impl<'a> Planner<'a> {
                 normalize(&format!("{wd}/{}", s.value))
             } else {
                 self.errors.push(
-                    Diagnostic::error("buildkit-workdir", format!("EXPORT `{}`: a relative path needs the WORKDIR, which the Rockerfile does not say", s.value))
+                    Diagnostic::error(Code::BuildkitWorkdir, format!("EXPORT `{}`: a relative path needs the WORKDIR, which the Rockerfile does not say", s.value))
                         .at(s.span, "relative to the image's working directory")
                         .note("COPY --from reads paths from the image's root; the WORKDIR here comes from the base image (or a variable), which rockerc sees only when the build runs")
                         .help("write the absolute path, or set WORKDIR in this stage"),
@@ -773,7 +773,7 @@ impl<'a> Planner<'a> {
                 let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{}/", b.trim_end_matches('/')));
                 if inside(&abs, &target) || inside(&target, &abs) {
                     self.errors.push(
-                        Diagnostic::error("buildkit-export-mount", format!("EXPORT `{}` reads from the MOUNT at `{}`", s.value, m.dest().value))
+                        Diagnostic::error(Code::BuildkitExportMount, format!("EXPORT `{}` reads from the MOUNT at `{}`", s.value, m.dest().value))
                             .at(s.span, "")
                             .also(m.dest().span, "MOUNTed here")
                             .note("Rocker's EXPORT saw the stage's MOUNTs; COPY --from sees only the image, where a MOUNT is an empty directory")
@@ -783,7 +783,7 @@ impl<'a> Planner<'a> {
             }
             if let Some(bad) = copy_path_problem(&abs) {
                 self.errors.push(
-                    Diagnostic::error("buildkit-path", format!("EXPORT `{}` {bad}", s.value))
+                    Diagnostic::error(Code::BuildkitPath, format!("EXPORT `{}` {bad}", s.value))
                         .at(s.span, "COPY --from would read it differently")
                         .help("rename the file, or build with the sh backend (`--emit sh`)"),
                 );
@@ -854,7 +854,7 @@ impl<'a> Planner<'a> {
                     let what = if matches!(m, Mount::Volume { .. }) { "a volume" } else { "a read-only host directory" };
                     self.errors.push(
                         Diagnostic::error(
-                            "buildkit-import-mount",
+                            Code::BuildkitImportMount,
                             format!("IMPORT into the MOUNT at `{}`, {what}, cannot be built by BuildKit", m.dest().value),
                         )
                         .at(item.span, "writes into the mount, not into the image")

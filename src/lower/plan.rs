@@ -65,12 +65,40 @@ pub struct PlanStage {
     pub steps: Vec<Step>,
 }
 
+/// An image the build keeps for later FROMs and `COPY --from`s: a stage's final image, or the
+/// image at a TAG (the TAG's stage and item). The script names it `stage.N` or `tag.S.I`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImageKey {
+    Stage(usize),
+    Tag { stage: usize, item: usize },
+}
+
+impl ImageKey {
+    /// The image a FROM or `COPY --from` base names, when this build makes it.
+    pub fn of(base: &crate::analyze::Base) -> Option<ImageKey> {
+        match base {
+            crate::analyze::Base::Stage(s) => Some(ImageKey::Stage(*s)),
+            crate::analyze::Base::Tagged { stage, item, .. } => Some(ImageKey::Tag { stage: *stage, item: *item }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ImageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageKey::Stage(s) => write!(f, "stage.{s}"),
+            ImageKey::Tag { stage, item } => write!(f, "tag.{stage}.{item}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Start {
     /// `docker image inspect` (and pull) the named image.
     External(String),
-    /// The saved image of another stage (`stage.N`) or TAG point (`tag.S.I`).
-    Saved(String),
+    /// The saved image of another stage or TAG point.
+    Saved(ImageKey),
     Scratch,
 }
 
@@ -99,7 +127,7 @@ pub enum StepKind {
         push: bool,
     },
     /// Keep the current image under a key a later FROM / COPY --from reads.
-    Save(String),
+    Save(ImageKey),
     /// Go back to the image before the last `exposes_only` build (the stage continues from it).
     Restore,
 }
@@ -119,7 +147,7 @@ pub struct BuildStep {
     pub from_current: bool,
     pub context: Context,
     /// Other stages' images this Dockerfile names (`COPY --from`): (build arg, saved key).
-    pub stage_args: Vec<(String, String)>,
+    pub stage_args: Vec<(String, ImageKey)>,
     /// The result is only the image exposed at a TAG (ONBUILD triggers added); the stage goes on
     /// from the image before it.
     pub exposes_only: bool,

@@ -104,13 +104,9 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
 }
 
 /// Keys of images that later FROMs and COPY --froms read.
-fn needed_saves(program: &Program) -> Vec<String> {
+fn needed_saves(program: &Program) -> Vec<ImageKey> {
     let mut keys = Vec::new();
-    let mut note = |base: &Base| match base {
-        Base::Stage(s) => keys.push(format!("stage.{s}")),
-        Base::Tagged { stage, item, .. } => keys.push(format!("tag.{stage}.{item}")),
-        _ => {}
-    };
+    let mut note = |base: &Base| keys.extend(ImageKey::of(base));
     for stage in &program.stages {
         note(&stage.from.base);
         for item in &stage.items {
@@ -135,9 +131,9 @@ struct Lowerer<'a> {
     options: &'a LowerOptions,
     steps: usize,
     /// State after each TAG/PUSH item and at each stage's end, for stages that build FROM them.
-    states: BTreeMap<String, StageState>,
+    states: BTreeMap<ImageKey, StageState>,
     export_ids: BTreeMap<(usize, usize), usize>,
-    saves_needed: Vec<String>,
+    saves_needed: Vec<ImageKey>,
 }
 
 /// Instructions that change only the image's config, never a file or the working directory.
@@ -153,7 +149,7 @@ struct Pending {
     /// The one-line summary of each instruction, for a step that has only one.
     summaries: Vec<String>,
     context: Option<Context>,
-    stage_args: Vec<(String, String)>,
+    stage_args: Vec<(String, ImageKey)>,
     has_cmd: bool,
     /// Where in `body` the last HEALTHCHECK is: a later one replaces it (see `docker`).
     healthcheck_at: Option<usize>,
@@ -185,9 +181,9 @@ impl<'a> Lowerer<'a> {
         let (mut state, start) = match &stage.from.base {
             Base::External(name) => (StageState::default(), Start::External(name.clone())),
             Base::Scratch => (StageState::scratch(), Start::Scratch),
-            Base::Stage(s) => (self.states.get(&format!("stage.{s}")).cloned().unwrap_or_default(), Start::Saved(format!("stage.{s}"))),
+            Base::Stage(s) => (self.states.get(&ImageKey::Stage(*s)).cloned().unwrap_or_default(), Start::Saved(ImageKey::Stage(*s))),
             Base::Tagged { stage: s, item, .. } => {
-                let key = format!("tag.{s}.{item}");
+                let key = ImageKey::Tag { stage: *s, item: *item };
                 (self.states.get(&key).cloned().unwrap_or_default(), Start::Saved(key))
             }
         };
@@ -219,8 +215,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.flush(&mut cx);
-        let key = format!("stage.{}", stage.index);
-        self.states.insert(key.clone(), state);
+        self.states.insert(ImageKey::Stage(stage.index), state);
         PlanStage {
             index: stage.index,
             label: stage.label(),
@@ -319,9 +314,9 @@ impl<'a> Lowerer<'a> {
                     summary: summarize(item),
                     kind: StepKind::Tag { name: name.to_string(), push },
                 });
-                let key = format!("tag.{}.{}", cx.stage.index, i);
+                let key = ImageKey::Tag { stage: cx.stage.index, item: i };
                 if self.saves_needed.contains(&key) {
-                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key.clone()) });
+                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key) });
                 }
                 if !cx.onbuild.is_empty() {
                     // The exposed image carried the triggers; the stage continues without them.
@@ -363,13 +358,8 @@ impl<'a> Lowerer<'a> {
         let mut text = item.text.clone();
         let mut stage_arg = None;
         if let Some((flag, base)) = &op.copy_from {
-            let key = match base {
-                Base::Stage(s) => Some(format!("stage.{s}")),
-                Base::Tagged { stage, item, .. } => Some(format!("tag.{stage}.{item}")),
-                _ => None,
-            };
-            if let Some(key) = key {
-                let alias = format!("rockerc-{}", key.replace('.', "-"));
+            if let Some(key) = ImageKey::of(base) {
+                let alias = format!("rockerc-{}", key.to_string().replace('.', "-"));
                 // `--from=0` or `--from=app:v1` would mean something else in the generated
                 // Dockerfile; name the image this build receives instead.
                 let start = flag.span.start - item.span.start;

@@ -18,7 +18,7 @@
 //! EXPORT that replaces part of an earlier one's directory: `COPY` only adds) is a compile error.
 
 use crate::analyze::{normalize, Transfer};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::graph::store_components;
 use crate::source::Spanned;
 use std::collections::{HashMap, HashSet};
@@ -331,7 +331,7 @@ fn one_line(t: &Transfer) -> String {
 /// the store as the EXPORTs before the IMPORT left it.
 pub fn resolve_import(store: &Store, sources: &[Spanned<String>], dest: &str, dest_is_dir: bool) -> Result<Vec<StoreCopy>, Vec<Diagnostic>> {
     if let Some(why) = &store.broken {
-        return Err(vec![Diagnostic::error("buildkit-store", "this IMPORT cannot be written as COPY --from")
+        return Err(vec![Diagnostic::error(Code::BuildkitStore, "this IMPORT cannot be written as COPY --from")
             .at(sources.first().map(|s| s.span).unwrap_or_default(), "reads what that EXPORT placed")
             .note(why.clone())
             .help("write the EXPORT's destination with a trailing `/` (the store keeps the name), or build with the sh backend (`--emit sh`), which decides when it runs")]);
@@ -342,7 +342,7 @@ pub fn resolve_import(store: &Store, sources: &[Spanned<String>], dest: &str, de
         match resolve_source(store, &src.value, dest, dest_is_dir) {
             Ok(c) => copies.extend(c),
             Err(why) => errors.push(
-                Diagnostic::error("buildkit-store", format!("IMPORT `{}` cannot be written as COPY --from", src.value)).at(src.span, "").note(why).help(
+                Diagnostic::error(Code::BuildkitStore, format!("IMPORT `{}` cannot be written as COPY --from", src.value)).at(src.span, "").note(why).help(
                     "build this Rockerfile with the sh backend (`--emit sh`, the default), which replays the export store with rsync's rules when it runs",
                 ),
             ),

@@ -15,7 +15,7 @@
 //! template) is the caller's: [`splice`] is handed a loader.
 
 use super::{parse, Args, Instruction, Keyword};
-use crate::diagnostic::{Coords, Diagnostic};
+use crate::diagnostic::{Code, Coords, Diagnostic};
 use crate::source::{Inclusion, Segment, SourceFile, SourceMap, Span};
 use crate::template::{Missing, Rendered};
 use std::path::PathBuf;
@@ -124,7 +124,7 @@ fn splice_all(rendered: Rendered, includes: &[Instruction], chain: &mut Vec<Link
         // The INCLUDE, in the text being built (the file's own text up to it is in place).
         let here = |span: Span| Span::new(span.start - inst.span.start + at, span.end - inst.span.start + at);
         if chain.len() > MAX_INCLUDE_DEPTH {
-            let d = Diagnostic::error("include-too-deep", format!("INCLUDEs are nested more than {MAX_INCLUDE_DEPTH} deep"))
+            let d = Diagnostic::error(Code::IncludeTooDeep, format!("INCLUDEs are nested more than {MAX_INCLUDE_DEPTH} deep"))
                 .at(here(path.1), "one INCLUDE too many")
                 .help("a fragment that includes itself through others is reported as a cycle; this chain is merely long: flatten it");
             return Err(fail(vec![d], &segments, &inclusions, None));
@@ -138,7 +138,7 @@ fn splice_all(rendered: Rendered, includes: &[Instruction], chain: &mut Vec<Link
         };
         if let Some(start) = chain.iter().position(|l| l.key.as_ref() == Some(&loaded.key)) {
             let cycle: Vec<String> = chain[start..].iter().map(|l| l.name.clone()).chain([loaded.file.name.clone()]).collect();
-            let d = Diagnostic::error("include-cycle", format!("INCLUDE cycle: {}", cycle.join(" -> ")))
+            let d = Diagnostic::error(Code::IncludeCycle, format!("INCLUDE cycle: {}", cycle.join(" -> ")))
                 .at(here(path.1), format!("`{}` is already being included", loaded.file.name))
                 .note("each INCLUDE below brought in the file that holds the next; a fragment cannot include itself, directly or through others")
                 .help("move what the files share into a fragment that neither of them includes back");
@@ -186,14 +186,16 @@ fn splice_all(rendered: Rendered, includes: &[Instruction], chain: &mut Vec<Link
 fn include_path(inst: &Instruction) -> Result<(String, Span), Diagnostic> {
     let usage = "write `INCLUDE path/to/fragment`, relative to the file that includes it";
     if let Some(flag) = inst.flags.first() {
-        return Err(Diagnostic::error("include-usage", format!("INCLUDE takes no flags, found `{}`", flag.value)).at(flag.span, "").help(usage));
+        return Err(Diagnostic::error(Code::IncludeUsage, format!("INCLUDE takes no flags, found `{}`", flag.value)).at(flag.span, "").help(usage));
     }
     match &inst.args {
         Args::String(s) if s.value.split_whitespace().count() == 1 => Ok((s.value.clone(), s.span)),
-        Args::String(s) => Err(Diagnostic::error("include-usage", "INCLUDE takes exactly one path").at(s.span, "more than one word").help(usage)),
+        Args::String(s) => Err(Diagnostic::error(Code::IncludeUsage, "INCLUDE takes exactly one path").at(s.span, "more than one word").help(usage)),
         Args::Json(v) if v.len() == 1 && !v[0].value.is_empty() => Ok((v[0].value.clone(), v[0].span)),
-        Args::Json(v) => Err(Diagnostic::error("include-usage", "INCLUDE takes exactly one path").at(inst.rest.span, format!("{} paths", v.len())).help(usage)),
-        _ => Err(Diagnostic::error("include-usage", "INCLUDE requires a path").at(inst.keyword.span, "no path after INCLUDE").help(usage)),
+        Args::Json(v) => {
+            Err(Diagnostic::error(Code::IncludeUsage, "INCLUDE takes exactly one path").at(inst.rest.span, format!("{} paths", v.len())).help(usage))
+        }
+        _ => Err(Diagnostic::error(Code::IncludeUsage, "INCLUDE requires a path").at(inst.keyword.span, "no path after INCLUDE").help(usage)),
     }
 }
 
@@ -214,7 +216,7 @@ fn ends_open(fragment: &SourceFile, body: &str, at: usize) -> Option<Diagnostic>
     }
     let end = body.rfind(trimmed)? + trimmed.len();
     Some(
-        Diagnostic::error("include-open-line", format!("the fragment `{}` ends inside a continued line", fragment.name))
+        Diagnostic::error(Code::IncludeOpenLine, format!("the fragment `{}` ends inside a continued line", fragment.name))
             .at(Span::new(at + end - 1, at + end), "the last line continues into the file that includes it")
             .help(format!("remove the trailing `{escape}`: a fragment's instructions must end in the fragment")),
     )

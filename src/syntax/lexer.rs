@@ -12,7 +12,7 @@
 //! has heredocs depends on its instruction, which only the parser knows.
 
 use super::ast::Directive;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::golang;
 use crate::source::{Span, Spanned};
 use std::borrow::Cow;
@@ -107,7 +107,7 @@ impl<'a> Lexer<'a> {
         if line_end - start > MAX_LINE_LEN {
             let shown = floor_char_boundary(self.text, start + 40).min(line_end);
             return Err(Diagnostic::error(
-                "line-too-long",
+                Code::LineTooLong,
                 format!("line is {} bytes long; Docker reads lines of at most {MAX_LINE_LEN} bytes", line_end - start),
             )
             .at(Span::new(start, shown), "this line is too long"));
@@ -174,7 +174,7 @@ impl<'a> Lexer<'a> {
             let logical = LogicalLine::join(text, &ranges, end);
             if let Some(span) = empty_line {
                 self.warnings.push(
-                    Diagnostic::warning("empty-continuation-line", "empty continuation line")
+                    Diagnostic::warning(Code::EmptyContinuationLine, "empty continuation line")
                         .at(span, "this blank line continues the instruction above it")
                         .note("Docker ignores it for now, but warns that empty continuation lines will become errors"),
                 );
@@ -218,7 +218,7 @@ impl<'a> Lexer<'a> {
         let name_span = Span::new(at + found.name_at, at + found.name_at + found.name.len());
         let value_span = Span::new(at + found.value_at, at + found.value_at + found.value.len());
         if let Some(first) = self.directives.iter().find(|d| d.name.value == name) {
-            return Err(Diagnostic::error("duplicate-directive", format!("only one {name} parser directive can be used"))
+            return Err(Diagnostic::error(Code::DuplicateDirective, format!("only one {name} parser directive can be used"))
                 .at(name_span, "repeated here")
                 .also(first.name.span, "first set here"));
         }
@@ -227,7 +227,7 @@ impl<'a> Lexer<'a> {
                 "\\" => '\\',
                 "`" => '`',
                 other => {
-                    return Err(Diagnostic::error("invalid-escape", format!("invalid escape token '{other}': the escape directive takes '\\' or '`'"))
+                    return Err(Diagnostic::error(Code::InvalidEscape, format!("invalid escape token '{other}': the escape directive takes '\\' or '`'"))
                         .at(value_span, "expected '\\' or '`'"))
                 }
             };
@@ -359,7 +359,7 @@ mod tests {
         let line = lexer.next_logical().unwrap().unwrap();
         assert_eq!(line.text, "RUN echo hello this is more");
         assert_eq!(lexer.warnings.len(), 1);
-        assert_eq!(lexer.warnings[0].code, "empty-continuation-line");
+        assert_eq!(lexer.warnings[0].code, Code::EmptyContinuationLine);
         assert_eq!(lexer.warnings[0].primary.as_ref().unwrap().span, Span::new(27, 27));
         assert_eq!(lexer.next_logical().unwrap().unwrap().text, "FROM x");
     }
@@ -411,10 +411,10 @@ mod tests {
     #[test]
     fn directive_errors() {
         let err = Lexer::new("# escape=`\n# Escape=\\\nFROM a").next_logical().unwrap_err();
-        assert_eq!(err.code, "duplicate-directive");
+        assert_eq!(err.code, Code::DuplicateDirective);
         assert_eq!(err.message, "only one escape parser directive can be used");
         let err = Lexer::new("# escape=``\nFROM a").next_logical().unwrap_err();
-        assert_eq!(err.code, "invalid-escape");
+        assert_eq!(err.code, Code::InvalidEscape);
         assert_eq!(err.message, "invalid escape token '``': the escape directive takes '\\' or '`'");
     }
 
@@ -436,7 +436,7 @@ mod tests {
         let mut lexer = Lexer::new(&long);
         lexer.next_logical().unwrap();
         let err = lexer.next_logical().unwrap_err();
-        assert_eq!(err.code, "line-too-long");
+        assert_eq!(err.code, Code::LineTooLong);
         assert_eq!(err.message, "line is 65536 bytes long; Docker reads lines of at most 65535 bytes");
     }
 

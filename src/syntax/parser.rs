@@ -9,7 +9,7 @@ use super::ast::{Args, Ast, Heredoc, Instruction, Keyword, Pair};
 use super::json_array::{self, JsonArray};
 use super::lexer::{Lexer, LogicalLine};
 use super::{heredoc, Parsed};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::golang;
 use crate::source::{Span, Spanned};
 use nom::branch::alt;
@@ -37,7 +37,7 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
     // Checked once, before any line is read: every instruction's text may end up in a generated
     // Dockerfile or in the script's arguments, and neither can hold a NUL.
     if let Some(at) = text.find('\0') {
-        return Err(Diagnostic::error("nul-byte", "the Rockerfile contains a NUL character")
+        return Err(Diagnostic::error(Code::NulByte, "the Rockerfile contains a NUL character")
             .at(Span::new(at, at + 1), "a NUL here")
             .help("neither a Dockerfile nor a shell script can hold a NUL; remove it (a template that writes one is the likely source)"));
     }
@@ -50,7 +50,7 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
         let mut instruction = cx.instruction(&line.text, 0)?;
         if can_contain_heredoc(&instruction) {
             let declarations = heredoc::declarations(&line.text)
-                .map_err(|e| Diagnostic::error("invalid-heredoc", e.message).at(line.span(e.word), "this heredoc delimiter"))?;
+                .map_err(|e| Diagnostic::error(Code::InvalidHeredoc, e.message).at(line.span(e.word), "this heredoc delimiter"))?;
             for decl in declarations {
                 let Some(body) = lexer.heredoc_body(&decl.name, decl.chomp)? else {
                     return Err(unterminated_heredoc(&decl, line.span(decl.word.clone())));
@@ -74,7 +74,7 @@ pub fn parse(text: &str) -> Result<Parsed, Diagnostic> {
     }
     if instructions.is_empty() {
         // The whole file is the problem: no position to point at.
-        return Err(Diagnostic::error("empty-file", "file with no instructions").help("a Rockerfile starts with a FROM instruction"));
+        return Err(Diagnostic::error(Code::EmptyFile, "file with no instructions").help("a Rockerfile starts with a FROM instruction"));
     }
     warnings.extend(lexer.warnings);
     warnings.sort_by_key(|w| w.primary.as_ref().map(|l| l.span.start));
@@ -92,14 +92,14 @@ fn can_contain_heredoc(instruction: &Instruction) -> bool {
 }
 
 fn too_many(at: &Instruction, what: String) -> Diagnostic {
-    Diagnostic::error("too-many-instructions", format!("the Rockerfile has {what}"))
+    Diagnostic::error(Code::TooManyInstructions, format!("the Rockerfile has {what}"))
         .at(at.keyword.span, "the limit is reached here")
         .help("a template that loops over a large range is the likely cause; `rockerc --print` shows what it wrote")
 }
 
 fn unterminated_heredoc(decl: &heredoc::Declaration, word: Span) -> Diagnostic {
     let tabs = if decl.chomp { " (leading tabs allowed)" } else { "" };
-    Diagnostic::error("unterminated-heredoc", format!("unterminated heredoc `{}`", decl.name))
+    Diagnostic::error(Code::UnterminatedHeredoc, format!("unterminated heredoc `{}`", decl.name))
         .at(word, "the file ends before this heredoc is closed")
         .help(format!("end the body with a line that is exactly `{}`{tabs}", decl.name))
 }
@@ -129,7 +129,7 @@ impl Cx<'_, '_> {
         let keyword = self.spanned(keyword);
         let args = if kind == Keyword::Onbuild && !rest.is_empty() {
             if depth + 1 >= MAX_ONBUILD_DEPTH {
-                return Err(Diagnostic::error("onbuild-too-deep", format!("ONBUILD triggers are nested more than {MAX_ONBUILD_DEPTH} deep"))
+                return Err(Diagnostic::error(Code::OnbuildTooDeep, format!("ONBUILD triggers are nested more than {MAX_ONBUILD_DEPTH} deep"))
                     .at(keyword.span, "too deep")
                     .note("Docker does not allow `ONBUILD ONBUILD` at all"));
             }
@@ -215,14 +215,14 @@ impl Cx<'_, '_> {
             }
             JsonArray::Strings(elements) => Ok(Some(elements.into_iter().map(|(value, literal)| Spanned::new(value, self.line.span_of(literal))).collect())),
             JsonArray::NotString { element, what } => {
-                Err(Diagnostic::error("json-not-strings", format!("JSON array in {} must contain only strings", kind.as_str()))
+                Err(Diagnostic::error(Code::JsonNotStrings, format!("JSON array in {} must contain only strings", kind.as_str()))
                     .at(self.line.span_of(element), format!("this is {what}, not a string")))
             }
             JsonArray::Trailing { array_end } => {
                 let extra = &rest[array_end..];
                 self.warnings.push(
                     Diagnostic::warning(
-                        "json-trailing-text",
+                        Code::JsonTrailingText,
                         format!("text after the JSON array in {}: rockerc reads the line as the shell form", kind.as_str()),
                     )
                     .at(self.line.span_of(extra), "Docker ignores this text and uses the JSON form")
@@ -244,7 +244,7 @@ impl Cx<'_, '_> {
         };
         self.warnings.push(
             Diagnostic::warning(
-                "json-invalid",
+                Code::JsonInvalid,
                 format!("the JSON form of {keyword} is not valid JSON: rockerc reads the line as the shell form, as Docker does"),
             )
             .at(span, miss.problem)
@@ -264,7 +264,7 @@ impl Cx<'_, '_> {
             let (value, (key, space)) =
                 (take_till1::<_, _, ()>(golang::is_token_space), take_while(golang::is_token_space)).parse(rest).map_err(|_| self.internal(rest))?;
             if space.is_empty() {
-                return Err(Diagnostic::error("missing-value", format!("`{} {key}` has no value", kind.as_str()))
+                return Err(Diagnostic::error(Code::MissingValue, format!("`{} {key}` has no value", kind.as_str()))
                     .at(self.line.span_of(key), format!("expected a value after `{key}`"))
                     .help(format!("write `{} {key}=value` (`{key}=\"\"` for an empty value)", kind.as_str())));
             }
@@ -274,7 +274,7 @@ impl Cx<'_, '_> {
         let mut pairs = Vec::with_capacity(words.len());
         for word in words {
             let Some(eq) = word.find('=') else {
-                return Err(Diagnostic::error("missing-equals", format!("`{word}` in {} is not of the form name=value", kind.as_str()))
+                return Err(Diagnostic::error(Code::MissingEquals, format!("`{word}` in {} is not of the form name=value", kind.as_str()))
                     .at(self.line.span_of(word), "expected `name=value`")
                     .note(format!("once the first word of {} has `=`, every word must have one", kind.as_str())));
             };
@@ -286,7 +286,7 @@ impl Cx<'_, '_> {
     /// The parsers above cannot fail on a trimmed, non-empty line; if one does, say so rather
     /// than panic.
     fn internal(&self, input: &str) -> Diagnostic {
-        Diagnostic::error("parser-bug", "rockerc's parser could not split this line (this is a bug in rockerc)").at(self.line.span_of(input), "")
+        Diagnostic::error(Code::ParserBug, "rockerc's parser could not split this line (this is a bug in rockerc)").at(self.line.span_of(input), "")
     }
 }
 
@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(dumped("CMD ['a']\n"), "(cmd \"['a']\")\n");
         assert_eq!(dumped("COPY [\"a\" /b\n"), "(copy \"[\\\"a\\\"\" \"/b\")\n");
         let err = error("FROM a\nCMD [ \"echo\", [ \"nested json\" ] ]\n");
-        assert_eq!((err.code, err.message.as_str()), ("json-not-strings", "JSON array in CMD must contain only strings"));
+        assert_eq!((err.code, err.message.as_str()), (Code::JsonNotStrings, "JSON array in CMD must contain only strings"));
         let label = err.primary.unwrap();
         assert_eq!((label.span, label.message.as_str()), (Span::new(21, 38), "this is an array, not a string"));
         assert_eq!(error("HEALTHCHECK CMD [1]").message, "JSON array in HEALTHCHECK must contain only strings");
@@ -423,7 +423,7 @@ mod tests {
         let parsed = parse("RUN [\"ls\"],\n").unwrap();
         assert_eq!(dump(&parsed.ast), "(run \"[\\\"ls\\\"],\")\n");
         assert_eq!(parsed.warnings.len(), 1);
-        assert_eq!(parsed.warnings[0].code, "json-trailing-text");
+        assert_eq!(parsed.warnings[0].code, Code::JsonTrailingText);
         assert_eq!(parsed.warnings[0].message, "text after the JSON array in RUN: rockerc reads the line as the shell form");
         assert_eq!(parsed.warnings[0].primary.as_ref().unwrap().span, Span::new(10, 11));
     }
@@ -433,11 +433,11 @@ mod tests {
         assert_eq!(dumped("ENV a=1 b=\"x y\" c=\n"), "(env \"a\" \"1\" \"=\" \"b\" \"\\\"x y\\\"\" \"=\" \"c\" \"\" \"=\")\n");
         assert_eq!(dumped("LABEL k the  rest\n"), "(label \"k\" \"the  rest\" \"\")\n");
         let err = error("FROM busybox\n\nENV PATH\n");
-        assert_eq!((err.code, err.message.as_str()), ("missing-value", "`ENV PATH` has no value"));
+        assert_eq!((err.code, err.message.as_str()), (Code::MissingValue, "`ENV PATH` has no value"));
         assert_eq!(err.primary.unwrap().span, Span::new(18, 22));
         assert_eq!(err.help.as_deref(), Some("write `ENV PATH=value` (`PATH=\"\"` for an empty value)"));
         let err = error("ENV a=1 b\n");
-        assert_eq!((err.code, err.message.as_str()), ("missing-equals", "`b` in ENV is not of the form name=value"));
+        assert_eq!((err.code, err.message.as_str()), (Code::MissingEquals, "`b` in ENV is not of the form name=value"));
         assert_eq!(err.primary.unwrap().span, Span::new(8, 9));
     }
 
@@ -456,7 +456,7 @@ mod tests {
         assert_eq!(dumped("ONBUILD RUN --mount=x echo hi\nONBUILD\n"), "(onbuild (run [\"--mount=x\"] \"echo hi\"))\n(onbuild)\n");
         assert_eq!(dumped("ONBUILD ONBUILD ADD . /\n"), "(onbuild (onbuild (add \".\" \"/\")))\n");
         let deep = format!("{}RUN x\n", "ONBUILD ".repeat(100));
-        assert_eq!(error(&deep).code, "onbuild-too-deep");
+        assert_eq!(error(&deep).code, Code::OnbuildTooDeep);
     }
 
     #[test]
@@ -532,7 +532,7 @@ mod tests {
     #[test]
     fn unterminated_heredoc() {
         let err = error("FROM a\nRUN cat <<EOF\nhello\n");
-        assert_eq!((err.code, err.message.as_str()), ("unterminated-heredoc", "unterminated heredoc `EOF`"));
+        assert_eq!((err.code, err.message.as_str()), (Code::UnterminatedHeredoc, "unterminated heredoc `EOF`"));
         assert_eq!(err.primary.unwrap().span, Span::new(15, 20));
     }
 
@@ -540,7 +540,7 @@ mod tests {
     fn empty_files() {
         for text in ["", "# only\n# comments\n\n", "\n\n   \n", "\\\n"] {
             let err = error(text);
-            assert_eq!((err.code, err.message.as_str()), ("empty-file", "file with no instructions"));
+            assert_eq!((err.code, err.message.as_str()), (Code::EmptyFile, "file with no instructions"));
         }
     }
 

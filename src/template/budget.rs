@@ -12,6 +12,7 @@
 
 use super::funcs::FuncError;
 use super::MAX_RENDERED_BYTES;
+use crate::diagnostic::Code;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The largest result one helper may make.
@@ -41,7 +42,7 @@ impl Budget {
         }
         if bytes > self.limit() as u128 {
             return Err(FuncError::new(
-                "template-too-large",
+                Code::TemplateTooLarge,
                 format!("error calling {helper}: the template's helpers would make more than {} MiB of text in all", MAX_TOTAL_BYTES >> 20),
             ));
         }
@@ -78,7 +79,7 @@ impl Budget {
 }
 
 fn too_large(helper: &str) -> FuncError {
-    FuncError::new("template-too-large", format!("error calling {helper}: its result would be larger than {} MiB", MAX_RESULT_BYTES >> 20))
+    FuncError::new(Code::TemplateTooLarge, format!("error calling {helper}: its result would be larger than {} MiB", MAX_RESULT_BYTES >> 20))
 }
 
 /// A string that refuses to grow past its limit: a write that would cross it is dropped and marks
@@ -191,7 +192,7 @@ mod tests {
             budget.take("repeat", MAX_RESULT_BYTES as u128).unwrap();
         }
         let e = budget.take("printf", 1).unwrap_err();
-        assert_eq!(e.code, "template-too-large");
+        assert_eq!(e.code, Code::TemplateTooLarge);
         assert!(e.message.contains("in all"), "{}", e.message);
     }
 }

@@ -11,7 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::{render_with_vars, TemplateOptions, Vars};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{binary_reason, SourceFile};
 use crate::syntax::include::Loaded;
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ pub fn load(roots: &FragmentRoots, options: &TemplateOptions, vars: &Vars, from:
         Ok(p) => p,
         Err(e) => {
             let reason = if e.kind() == std::io::ErrorKind::NotFound { "no such file".to_string() } else { e.to_string() };
-            return Err(Diagnostic::error("include-unreadable", format!("cannot read the INCLUDEd file `{written}`: {reason}"))
+            return Err(Diagnostic::error(Code::IncludeUnreadable, format!("cannot read the INCLUDEd file `{written}`: {reason}"))
                 .note(format!("looked for {}", wanted.display()))
                 .help("an INCLUDE path is relative to the file that includes it"));
         }
@@ -47,25 +47,26 @@ pub fn load(roots: &FragmentRoots, options: &TemplateOptions, vars: &Vars, from:
     let inside = key.starts_with(&roots.context);
     if !inside && !roots.allowed.iter().any(|a| key.starts_with(a)) {
         let dir = key.parent().unwrap_or(&key);
-        return Err(Diagnostic::error("include-outside-context", format!("INCLUDE `{written}` leads outside the build context"))
+        return Err(Diagnostic::error(Code::IncludeOutsideContext, format!("INCLUDE `{written}` leads outside the build context"))
             .note(format!("it is {}; the context is {}", key.display(), roots.context.display()))
             .help(format!("move the fragment into the context, or allow its folder as for a MOUNT of a host path: `--allow-mount {}`", dir.display())));
     }
-    let meta = std::fs::metadata(&key).map_err(|e| Diagnostic::error("include-unreadable", format!("cannot read the INCLUDEd file `{written}`: {e}")))?;
+    let meta = std::fs::metadata(&key).map_err(|e| Diagnostic::error(Code::IncludeUnreadable, format!("cannot read the INCLUDEd file `{written}`: {e}")))?;
     if !meta.is_file() {
         return Err(
-            Diagnostic::error("include-unreadable", format!("the INCLUDEd path `{written}` is not a file")).help("INCLUDE names one file of instructions")
+            Diagnostic::error(Code::IncludeUnreadable, format!("the INCLUDEd path `{written}` is not a file")).help("INCLUDE names one file of instructions")
         );
     }
     if meta.len() > MAX_FRAGMENT_BYTES {
-        return Err(Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is larger than {} MiB", MAX_FRAGMENT_BYTES >> 20)));
+        return Err(Diagnostic::error(Code::IncludeUnreadable, format!("the INCLUDEd file `{written}` is larger than {} MiB", MAX_FRAGMENT_BYTES >> 20)));
     }
-    let bytes = std::fs::read(&key).map_err(|e| Diagnostic::error("include-unreadable", format!("cannot read the INCLUDEd file `{written}`: {e}")))?;
+    let bytes = std::fs::read(&key).map_err(|e| Diagnostic::error(Code::IncludeUnreadable, format!("cannot read the INCLUDEd file `{written}`: {e}")))?;
     if let Some(why) = binary_reason(&bytes) {
-        return Err(Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is not text: {why}")));
+        return Err(Diagnostic::error(Code::IncludeUnreadable, format!("the INCLUDEd file `{written}` is not text: {why}")));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Diagnostic::error("include-unreadable", format!("the INCLUDEd file `{written}` is not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(Code::IncludeUnreadable, format!("the INCLUDEd file `{written}` is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+    })?;
     // Names as the output shows them: relative to the context, the same on every machine.
     let name = match key.strip_prefix(&roots.context) {
         Ok(rel) if inside => rel.display().to_string(),

@@ -7,19 +7,20 @@ use super::budget::{Budget, Capped, SLOT_BYTES};
 use super::gofmt::{self, quote};
 use super::image::ImageResolver;
 use super::value::{as_float, as_int, kind, list_items, map_entries, map_get, truth, type_name, GoKind};
+use crate::diagnostic::Code;
 use minijinja::value::Value;
 
 /// A failed call. `arg` is the index of the argument to point at, when one is to blame.
 #[derive(Clone, Debug)]
 pub struct FuncError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub help: Option<String>,
     pub arg: Option<usize>,
 }
 
 impl FuncError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> FuncError {
+    pub fn new(code: Code, message: impl Into<String>) -> FuncError {
         FuncError { code, message: message.into(), help: None, arg: None }
     }
 
@@ -146,12 +147,12 @@ impl Funcs {
             }
             "call" => {
                 at_least(name, args, 1)?;
-                Err(FuncError::new("template-call-failed", format!("error calling call: can't call a value of type {}", type_name(&args[0]))).arg(0))
+                Err(FuncError::new(Code::TemplateCallFailed, format!("error calling call: can't call a value of type {}", type_name(&args[0]))).arg(0))
             }
             "eq" => {
                 at_least(name, args, 1)?;
                 if args.len() == 1 {
-                    return Err(FuncError::new("template-compare", "error calling eq: missing argument for comparison"));
+                    return Err(FuncError::new(Code::TemplateCompare, "error calling eq: missing argument for comparison"));
                 }
                 for (i, b) in args[1..].iter().enumerate() {
                     if equal(&args[0], b).map_err(|e| e.arg(i + 1))? {
@@ -201,7 +202,7 @@ impl Funcs {
                 if truth(&args[0]) {
                     Ok(Value::from(""))
                 } else {
-                    Err(FuncError::new("template-assert-failed", "error calling assert: Assertion failed").arg(0))
+                    Err(FuncError::new(Code::TemplateAssertFailed, "error calling assert: Assertion failed").arg(0))
                 }
             }
             "error" => {
@@ -209,19 +210,19 @@ impl Funcs {
                 let mut message = Capped::new(self.budget.limit());
                 gofmt::sprintf(&mut message, "%s", &args[..1]);
                 let message = self.budget.finish(name, message)?;
-                Err(FuncError::new("template-error-called", message))
+                Err(FuncError::new(Code::TemplateErrorCalled, message))
             }
             "json" => {
                 count(1)?;
                 let mut out = Capped::new(self.budget.limit());
-                json_encode(&mut out, &args[0]).map_err(|m| FuncError::new("template-call-failed", format!("error calling json: {m}")).arg(0))?;
+                json_encode(&mut out, &args[0]).map_err(|m| FuncError::new(Code::TemplateCallFailed, format!("error calling json: {m}")).arg(0))?;
                 Ok(Value::from(self.budget.finish(name, out)?))
             }
             "yaml" => {
                 let (indent, v) = match args.len() {
                     1 => (0, &args[0]),
-                    2 => (to_int(&args[0]).map_err(|m| FuncError::new("template-wrong-type", format!("error calling yaml: {m}")).arg(0))?, &args[1]),
-                    k => return Err(FuncError::new("template-wrong-arg-count", format!("yaml helper expects from 1 to 2 arguments, {k} given"))),
+                    2 => (to_int(&args[0]).map_err(|m| FuncError::new(Code::TemplateWrongType, format!("error calling yaml: {m}")).arg(0))?, &args[1]),
+                    k => return Err(FuncError::new(Code::TemplateWrongArgCount, format!("yaml helper expects from 1 to 2 arguments, {k} given"))),
                 };
                 let limit = self.budget.limit();
                 let Some(text) = super::yaml::to_yaml(v, limit) else { return Err(self.budget.refuse(name, limit)) };
@@ -243,10 +244,10 @@ impl Funcs {
             }
             "image" => {
                 if args.is_empty() || args.len() > 2 {
-                    return Err(FuncError::new("template-wrong-arg-count", format!("wrong number of args for image: want 1 or 2 got {}", args.len())));
+                    return Err(FuncError::new(Code::TemplateWrongArgCount, format!("wrong number of args for image: want 1 or 2 got {}", args.len())));
                 }
                 let tag = if args.len() == 2 { Some(s(1)?) } else { None };
-                self.image.resolve(s(0)?, tag).map(Value::from).map_err(|m| FuncError::new("template-image-not-found", m).arg(0))
+                self.image.resolve(s(0)?, tag).map(Value::from).map_err(|m| FuncError::new(Code::TemplateImageNotFound, m).arg(0))
             }
             "compare" => {
                 count(2)?;
@@ -315,7 +316,7 @@ impl Funcs {
                         Some(p) if kind(&item) == GoKind::String => parts.push(p.to_string()),
                         _ => {
                             return Err(FuncError::new(
-                                "template-wrong-type",
+                                Code::TemplateWrongType,
                                 format!("error calling join: list element is {}, not a string", type_name(&item)),
                             )
                             .arg(0))
@@ -328,7 +329,7 @@ impl Funcs {
                 count(2)?;
                 let (text, times) = (s(0)?, n(1)?);
                 if times < 0 {
-                    return Err(FuncError::new("template-call-failed", "error calling repeat: strings: negative Repeat count").arg(1));
+                    return Err(FuncError::new(Code::TemplateCallFailed, "error calling repeat: strings: negative Repeat count").arg(1));
                 }
                 self.budget.take(name, (text.len() as u128) * (times as u128))?;
                 Ok(Value::from(text.repeat(times as usize)))
@@ -390,7 +391,7 @@ impl Funcs {
                 count(1)?;
                 self.text(name, s(0)?.trim())
             }
-            _ => Err(FuncError::new("template-unknown-function", format!("function `{name}` is not defined"))),
+            _ => Err(FuncError::new(Code::TemplateUnknownFunction, format!("function `{name}` is not defined"))),
         }
     }
 
@@ -435,14 +436,14 @@ fn split_count(s: &str, sep: &str, n: i64) -> usize {
 
 fn exactly(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() != n {
-        return Err(FuncError::new("template-wrong-arg-count", format!("wrong number of args for {name}: want {n} got {}", args.len())));
+        return Err(FuncError::new(Code::TemplateWrongArgCount, format!("wrong number of args for {name}: want {n} got {}", args.len())));
     }
     Ok(())
 }
 
 fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() < n {
-        return Err(FuncError::new("template-wrong-arg-count", format!("wrong number of args for {name}: want at least {n} got {}", args.len())));
+        return Err(FuncError::new(Code::TemplateWrongArgCount, format!("wrong number of args for {name}: want at least {n} got {}", args.len())));
     }
     Ok(())
 }
@@ -454,7 +455,7 @@ fn wrong_type(name: &str, i: usize, want: &str, got: &Value) -> FuncError {
     } else {
         format!("error calling {name}: wrong type for argument {}; expected {want}; got {got_name}", i + 1)
     };
-    let mut e = FuncError::new("template-wrong-type", message).arg(i);
+    let mut e = FuncError::new(Code::TemplateWrongType, message).arg(i);
     if want == "int" && kind(got) == GoKind::String {
         e = e.help("`-var` values are always strings; write the number literally, or pass it in a `--vars` YAML file");
     }
@@ -499,11 +500,11 @@ fn to_int(v: &Value) -> Result<i64, String> {
 /// Rocker's `seq`: `seq N`, `seq FROM TO`, `seq FROM TO STEP`.
 fn seq(budget: &Budget, args: &[Value]) -> FuncResult {
     if args.is_empty() || args.len() > 3 {
-        return Err(FuncError::new("template-wrong-arg-count", format!("seq helper expects from 1 to 3 arguments, {} given", args.len())));
+        return Err(FuncError::new(Code::TemplateWrongArgCount, format!("seq helper expects from 1 to 3 arguments, {} given", args.len())));
     }
     let mut n = Vec::new();
     for (i, a) in args.iter().enumerate() {
-        n.push(to_int(a).map_err(|m| FuncError::new("template-wrong-type", format!("error calling seq: {m}")).arg(i))?);
+        n.push(to_int(a).map_err(|m| FuncError::new(Code::TemplateWrongType, format!("error calling seq: {m}")).arg(i))?);
     }
     let (from, to, step) = match n.len() {
         1 if n[0] == 0 => return Ok(Value::from(Vec::<Value>::new())),
@@ -513,11 +514,11 @@ fn seq(budget: &Budget, args: &[Value]) -> FuncResult {
         _ => (n[0], n[1], n[2]),
     };
     if step <= 0 {
-        return Err(FuncError::new("template-call-failed", format!("error calling seq: step should be a positive integer, `{step}` given")).arg(2));
+        return Err(FuncError::new(Code::TemplateCallFailed, format!("error calling seq: step should be a positive integer, `{step}` given")).arg(2));
     }
     let len = (from as i128 - to as i128).abs() / step as i128 + 1;
     if len > MAX_SEQ_LEN as i128 {
-        return Err(FuncError::new("template-too-large", format!("error calling seq: {len} numbers is more than the {MAX_SEQ_LEN} allowed")));
+        return Err(FuncError::new(Code::TemplateTooLarge, format!("error calling seq: {len} numbers is more than the {MAX_SEQ_LEN} allowed")));
     }
     budget.take("seq", len as u128 * SLOT_BYTES as u128)?;
     let mut out = Vec::with_capacity(len as usize);
@@ -537,19 +538,19 @@ fn length(v: &Value) -> FuncResult {
     match kind(v) {
         GoKind::String => Ok(Value::from(v.as_str().unwrap_or("").len() as i64)),
         GoKind::List | GoKind::Map => Ok(Value::from(v.len().unwrap_or(0) as i64)),
-        GoKind::Nil | GoKind::Missing => Err(FuncError::new("template-wrong-type", "error calling len: len of nil pointer").arg(0)),
-        _ => Err(FuncError::new("template-wrong-type", format!("error calling len: len of type {}", type_name(v))).arg(0)),
+        GoKind::Nil | GoKind::Missing => Err(FuncError::new(Code::TemplateWrongType, "error calling len: len of nil pointer").arg(0)),
+        _ => Err(FuncError::new(Code::TemplateWrongType, format!("error calling len: len of type {}", type_name(v))).arg(0)),
     }
 }
 
 fn index_arg(v: &Value, len: usize, i: usize, what: &str) -> Result<usize, FuncError> {
     match as_int(v) {
         Some(x) if x >= 0 && (x as u64) < len as u64 => Ok(x as usize),
-        Some(x) => Err(FuncError::new("template-index", format!("error calling {what}: index out of range: {x}")).arg(i)),
+        Some(x) => Err(FuncError::new(Code::TemplateIndex, format!("error calling {what}: index out of range: {x}")).arg(i)),
         None if matches!(kind(v), GoKind::Nil | GoKind::Missing) => {
-            Err(FuncError::new("template-index", format!("error calling {what}: cannot index slice/array with nil")).arg(i))
+            Err(FuncError::new(Code::TemplateIndex, format!("error calling {what}: cannot index slice/array with nil")).arg(i))
         }
-        None => Err(FuncError::new("template-index", format!("error calling {what}: cannot index slice/array with type {}", type_name(v))).arg(i)),
+        None => Err(FuncError::new(Code::TemplateIndex, format!("error calling {what}: cannot index slice/array with type {}", type_name(v))).arg(i)),
     }
 }
 
@@ -557,12 +558,12 @@ fn index_arg(v: &Value, len: usize, i: usize, what: &str) -> Result<usize, FuncE
 fn index(item: &Value, keys: &[Value]) -> FuncResult {
     let mut cur = item.clone();
     if matches!(kind(&cur), GoKind::Nil | GoKind::Missing) {
-        return Err(FuncError::new("template-index", "error calling index: index of untyped nil").arg(0));
+        return Err(FuncError::new(Code::TemplateIndex, "error calling index: index of untyped nil").arg(0));
     }
     for (n, key) in keys.iter().enumerate() {
         let i = n + 1;
         cur = match kind(&cur) {
-            GoKind::Nil | GoKind::Missing => return Err(FuncError::new("template-index", "error calling index: index of nil pointer").arg(i)),
+            GoKind::Nil | GoKind::Missing => return Err(FuncError::new(Code::TemplateIndex, "error calling index: index of nil pointer").arg(i)),
             GoKind::List => {
                 let items = list_items(&cur);
                 let x = index_arg(key, items.len(), i, "index")?;
@@ -576,11 +577,13 @@ fn index(item: &Value, keys: &[Value]) -> FuncResult {
             GoKind::Map => match (kind(key), key.as_str()) {
                 (GoKind::String, Some(k)) => map_get(&cur, k).unwrap_or(Value::from(())),
                 (GoKind::Nil | GoKind::Missing, _) => {
-                    return Err(FuncError::new("template-index", "error calling index: value is nil; should be of type string").arg(i))
+                    return Err(FuncError::new(Code::TemplateIndex, "error calling index: value is nil; should be of type string").arg(i))
                 }
-                _ => return Err(FuncError::new("template-index", format!("error calling index: value has type {}; should be string", type_name(key))).arg(i)),
+                _ => {
+                    return Err(FuncError::new(Code::TemplateIndex, format!("error calling index: value has type {}; should be string", type_name(key))).arg(i))
+                }
             },
-            _ => return Err(FuncError::new("template-index", format!("error calling index: can't index item of type {}", type_name(&cur))).arg(i - 1)),
+            _ => return Err(FuncError::new(Code::TemplateIndex, format!("error calling index: can't index item of type {}", type_name(&cur))).arg(i - 1)),
         };
     }
     Ok(cur)
@@ -589,23 +592,23 @@ fn index(item: &Value, keys: &[Value]) -> FuncResult {
 /// Go's `slice`: `slice x 1 2` is `x[1:2]`.
 fn slice(budget: &Budget, item: &Value, idx: &[Value]) -> FuncResult {
     if idx.len() > 3 {
-        return Err(FuncError::new("template-wrong-arg-count", format!("error calling slice: too many slice indexes: {}", idx.len())));
+        return Err(FuncError::new(Code::TemplateWrongArgCount, format!("error calling slice: too many slice indexes: {}", idx.len())));
     }
     let len = match kind(item) {
         GoKind::String => item.as_str().unwrap_or("").len(),
         GoKind::List => list_items(item).len(),
-        GoKind::Nil | GoKind::Missing => return Err(FuncError::new("template-index", "error calling slice: slice of untyped nil").arg(0)),
-        _ => return Err(FuncError::new("template-index", format!("error calling slice: can't slice item of type {}", type_name(item))).arg(0)),
+        GoKind::Nil | GoKind::Missing => return Err(FuncError::new(Code::TemplateIndex, "error calling slice: slice of untyped nil").arg(0)),
+        _ => return Err(FuncError::new(Code::TemplateIndex, format!("error calling slice: can't slice item of type {}", type_name(item))).arg(0)),
     };
     if kind(item) == GoKind::String && idx.len() == 3 {
-        return Err(FuncError::new("template-index", "error calling slice: cannot 3-index slice a string"));
+        return Err(FuncError::new(Code::TemplateIndex, "error calling slice: cannot 3-index slice a string"));
     }
     let mut bounds = [0usize, len, len];
     for (i, v) in idx.iter().enumerate() {
         bounds[i] = index_arg(v, len + 1, i + 1, "slice")?;
     }
     if bounds[0] > bounds[1] {
-        return Err(FuncError::new("template-index", format!("error calling slice: invalid slice index: {} > {}", bounds[0], bounds[1])));
+        return Err(FuncError::new(Code::TemplateIndex, format!("error calling slice: invalid slice index: {} > {}", bounds[0], bounds[1])));
     }
     if kind(item) == GoKind::String {
         let s = item.as_str().unwrap_or("");
@@ -614,7 +617,7 @@ fn slice(budget: &Budget, item: &Value, idx: &[Value]) -> FuncResult {
                 budget.take("slice", sub.len() as u128)?;
                 Ok(Value::from(sub))
             }
-            None => Err(FuncError::new("template-index", "error calling slice: the bounds split a UTF-8 character")),
+            None => Err(FuncError::new(Code::TemplateIndex, "error calling slice: the bounds split a UTF-8 character")),
         };
     }
     budget.take("slice", (bounds[1] - bounds[0]) as u128 * SLOT_BYTES as u128)?;
@@ -643,7 +646,7 @@ fn basic(v: &Value) -> Basic {
 }
 
 fn incompatible(a: &Value, b: &Value) -> FuncError {
-    let mut e = FuncError::new("template-compare", format!("error calling eq: incompatible types for comparison ({} and {})", type_name(a), type_name(b)));
+    let mut e = FuncError::new(Code::TemplateCompare, format!("error calling eq: incompatible types for comparison ({} and {})", type_name(a), type_name(b)));
     let ints_and_strings = matches!((basic(a), basic(b)), (Basic::String, Basic::Int | Basic::Float) | (Basic::Int | Basic::Float, Basic::String));
     if ints_and_strings {
         e = e.help("`-var` values are always strings: compare with a quoted value, e.g. `eq .Port \"80\"`");
@@ -667,14 +670,14 @@ fn equal(a: &Value, b: &Value) -> Result<bool, FuncError> {
         Basic::String => a.as_str() == b.as_str(),
         Basic::Nil => true,
         Basic::Other => {
-            return Err(FuncError::new("template-compare", format!("error calling eq: non-comparable type {}", type_name(a))));
+            return Err(FuncError::new(Code::TemplateCompare, format!("error calling eq: non-comparable type {}", type_name(a))));
         }
     })
 }
 
 fn less(a: &Value, b: &Value, name: &str) -> Result<bool, FuncError> {
     let bad_type =
-        |i: usize, v: &Value| FuncError::new("template-compare", format!("error calling {name}: invalid type for comparison ({})", type_name(v))).arg(i);
+        |i: usize, v: &Value| FuncError::new(Code::TemplateCompare, format!("error calling {name}: invalid type for comparison ({})", type_name(v))).arg(i);
     let (ka, kb) = (basic(a), basic(b));
     if matches!(ka, Basic::Nil | Basic::Other | Basic::Bool) {
         return Err(bad_type(0, a));

@@ -10,7 +10,7 @@
 
 use super::funcs::{Funcs, ROCKER_HELPERS};
 use super::MAX_RENDERED_BYTES;
-use crate::diagnostic::{suggest, Diagnostic};
+use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::{Segment, Span};
 use crate::template::Missing;
 use minijinja::value::{Rest, Value};
@@ -147,14 +147,14 @@ fn to_diagnostic(src: &str, e: &minijinja::Error, data: &Value) -> Diagnostic {
         .and_then(|io| io.get_ref())
         .is_some_and(|inner| inner.is::<OutputTooLarge>());
     let code = match e.kind() {
-        _ if helper_error.is_some() => helper_error.map(|h| h.code).unwrap_or("template-error"),
-        ErrorKind::OutOfFuel => "template-too-large",
-        ErrorKind::WriteFailure if too_large => "template-too-large",
-        ErrorKind::SyntaxError => "template-syntax",
-        ErrorKind::UndefinedError => "template-unknown-variable",
-        ErrorKind::UnknownFunction | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownMethod => "template-unknown-function",
-        ErrorKind::TooManyArguments | ErrorKind::MissingArgument => "template-wrong-arg-count",
-        _ => "template-error",
+        _ if helper_error.is_some() => helper_error.map(|h| h.code).unwrap_or(Code::TemplateError),
+        ErrorKind::OutOfFuel => Code::TemplateTooLarge,
+        ErrorKind::WriteFailure if too_large => Code::TemplateTooLarge,
+        ErrorKind::SyntaxError => Code::TemplateSyntax,
+        ErrorKind::UndefinedError => Code::TemplateUnknownVariable,
+        ErrorKind::UnknownFunction | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownMethod => Code::TemplateUnknownFunction,
+        ErrorKind::TooManyArguments | ErrorKind::MissingArgument => Code::TemplateWrongArgCount,
+        _ => Code::TemplateError,
     };
     let message = match e.kind() {
         ErrorKind::UndefinedError => {

@@ -4,7 +4,7 @@
 //! of the file first: an opener without its closer, a string without its quote, a block tag
 //! without its end tag are reported where they open.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 
 /// The block tags and the tag that ends each.
@@ -54,7 +54,7 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
             }
             Scan::RunsOn if !in_raw => {
                 let what = if closer == "#}" { "comment" } else { "tag" };
-                let mut d = Diagnostic::error("template-syntax", format!("unclosed {what}: `{}` is not closed by `{closer}`", &src[open..open + 2]))
+                let mut d = Diagnostic::error(Code::TemplateSyntax, format!("unclosed {what}: `{}` is not closed by `{closer}`", &src[open..open + 2]))
                     .at(opener, format!("this `{}` has no matching `{closer}`", &src[open..open + 2]))
                     .in_original();
                 if at.start >= opener.end && at.start < src.len() {
@@ -65,7 +65,7 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
             }
             Scan::String(quote) if !in_raw => {
                 return Some(
-                    Diagnostic::error("template-syntax", "unterminated string")
+                    Diagnostic::error(Code::TemplateSyntax, "unterminated string")
                         .at(Span::new(quote, quote + 1), "string starts here")
                         .in_original()
                         .help(format!("close it with `{}`", &src[quote..quote + 1])),
@@ -79,7 +79,7 @@ pub fn unclosed(src: &str, at: Span, detail: &str) -> Option<Diagnostic> {
         if let Some((word, span)) = blocks.pop() {
             let end = BLOCKS.iter().find(|(w, _)| *w == word).map_or("end", |(_, e)| e);
             return Some(
-                Diagnostic::error("template-syntax", format!("unexpected end of input: {{% {word} %}} has no {{% {end} %}}"))
+                Diagnostic::error(Code::TemplateSyntax, format!("unexpected end of input: {{% {word} %}} has no {{% {end} %}}"))
                     .at(span, "opened here")
                     .in_original()
                     .help(format!("close it with `{{% {end} %}}`")),

@@ -8,7 +8,7 @@
 //! is (the variable, the `{{ ... }}` that reads it, how to set it), with the symptom as a note,
 //! and every other one is a warning.
 
-use crate::diagnostic::{Coords, Diagnostic, Severity};
+use crate::diagnostic::{Code, Coords, Diagnostic, Severity};
 use crate::source::Span;
 
 /// An expression that rendered a missing value.
@@ -82,7 +82,7 @@ const STRICT: &str = "`--strict` reports every template variable that has no val
 /// The error a symptom of `missing` becomes: the variable at its expression, the symptom as a
 /// note.
 fn as_cause(symptom: &Diagnostic, missing: &Missing) -> Diagnostic {
-    let mut d = missing.place(Diagnostic::error("template-no-value", format!("`{}` has no value", missing.expression)), missing.renders_as()).note(format!(
+    let mut d = missing.place(Diagnostic::error(Code::TemplateNoValue, format!("`{}` has no value", missing.expression)), missing.renders_as()).note(format!(
         "so: {}{}",
         symptom.message,
         symptom.primary.as_ref().filter(|l| !l.message.is_empty()).map(|l| format!(" ({})", l.message)).unwrap_or_default()
@@ -94,7 +94,7 @@ fn as_cause(symptom: &Diagnostic, missing: &Missing) -> Diagnostic {
 /// The warning for a missing value that caused no error.
 fn as_warning(missing: &Missing) -> Diagnostic {
     missing
-        .place(Diagnostic::warning("template-no-value", format!("`{}` has no value: it {}", missing.expression, missing.renders_as())), String::new())
+        .place(Diagnostic::warning(Code::TemplateNoValue, format!("`{}` has no value: it {}", missing.expression, missing.renders_as())), String::new())
         .help(missing.help())
         .note(STRICT)
 }

@@ -3,7 +3,7 @@
 
 use super::value::{kind, list_items, GoKind};
 use super::TemplateOptions;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use minijinja::value::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub fn load_vars(options: &TemplateOptions) -> Result<Vars, Diagnostics> {
     for raw in &options.vars {
         match parse_var(options, raw) {
             Ok((k, _)) if options.secrets.contains(&k) => errors.push(
-                Diagnostic::error("secret-value-given", format!("`{k}` is a --secret: its value is not given to rockerc"))
+                Diagnostic::error(Code::SecretValueGiven, format!("`{k}` is a --secret: its value is not given to rockerc"))
                     .help(format!("drop `--var {k}=...`, and export {k} when the build script runs: the script passes it to the RUNs that use it")),
             ),
             Ok((k, v)) => {
@@ -64,7 +64,7 @@ pub fn load_vars(options: &TemplateOptions) -> Result<Vars, Diagnostics> {
     merge(&mut vars.values, cli);
     if vars.values.contains_key("Env") {
         vars.warnings.push(
-            Diagnostic::warning("var-env-shadowed", "a variable named `Env` is replaced by the environment")
+            Diagnostic::warning(Code::VarEnvShadowed, "a variable named `Env` is replaced by the environment")
                 .note("`.Env` always holds the environment at compile time, as in Rocker"),
         );
     }
@@ -147,12 +147,12 @@ fn read_text(path: &Path) -> Result<String, String> {
 fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Box<Diagnostic>> {
     let Some((key, value)) = raw.split_once('=') else {
         return Err(Box::new(
-            Diagnostic::error("var-missing-equals", format!("template variable `{raw}` has no `=`: -var takes NAME=VALUE"))
+            Diagnostic::error(Code::VarMissingEquals, format!("template variable `{raw}` has no `=`: -var takes NAME=VALUE"))
                 .help(format!("write `--var {raw}=VALUE` (or `--var {raw}=` for an empty value)")),
         ));
     };
     if key.is_empty() {
-        return Err(Box::new(Diagnostic::error("var-empty-name", format!("template variable `{raw}` has an empty name")).help("write `--var NAME=VALUE`")));
+        return Err(Box::new(Diagnostic::error(Code::VarEmptyName, format!("template variable `{raw}` has an empty name")).help("write `--var NAME=VALUE`")));
     }
     if let Some(file) = value.strip_prefix('@') {
         let path = resolve_path(options, file);
@@ -162,7 +162,7 @@ fn parse_var(options: &TemplateOptions, raw: &str) -> Result<(String, Value), Bo
         return match read_text(&path) {
             Ok(text) => Ok((key.to_string(), Value::from(text))),
             Err(why) => Err(Box::new(
-                Diagnostic::error("var-file-unreadable", format!("cannot read `{}` for `--var {key}=@{file}`: {why}", path.display()))
+                Diagnostic::error(Code::VarFileUnreadable, format!("cannot read `{}` for `--var {key}=@{file}`: {why}", path.display()))
                     .help(format!("a value that starts with `@` names a file; write `--var {key}=\\@{file}` for the literal text")),
             )),
         };
@@ -198,12 +198,12 @@ fn expand_glob(options: &TemplateOptions, pattern: &Path, warnings: &mut Vec<Dia
             let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
             found.sort();
             if found.is_empty() {
-                warnings.push(Diagnostic::warning("vars-glob-empty", format!("`--vars {text}` matches no file")));
+                warnings.push(Diagnostic::warning(Code::VarsGlobEmpty, format!("`--vars {text}` matches no file")));
             }
             found
         }
         Err(e) => {
-            errors.push(Diagnostic::error("vars-glob-invalid", format!("`--vars {text}` is not a valid pattern: {e}")));
+            errors.push(Diagnostic::error(Code::VarsGlobInvalid, format!("`--vars {text}` is not a valid pattern: {e}")));
             Vec::new()
         }
     }
@@ -246,7 +246,7 @@ fn lexical(path: &Path) -> PathBuf {
 fn linked_out(what: &str, shown: &str, to: &Path) -> Box<Diagnostic> {
     Box::new(
         Diagnostic::error(
-            "vars-file-link-leaves-checkout",
+            Code::VarsFileLinkLeavesCheckout,
             format!(
                 "{what} `{shown}` is in the checkout, but a symbolic link on the way leads out of it, to `{}`; rockerc reads no vars file through such a link",
                 to.display()
@@ -262,24 +262,24 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
     if let Some(to) = leaves_checkout(options, path) {
         return Err(linked_out("vars file", &shown, &to));
     }
-    let text = read_text(path).map_err(|why| Box::new(Diagnostic::error("vars-file-unreadable", format!("cannot read vars file `{shown}`: {why}"))))?;
+    let text = read_text(path).map_err(|why| Box::new(Diagnostic::error(Code::VarsFileUnreadable, format!("cannot read vars file `{shown}`: {why}"))))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let value = if ext == "json" {
         parse_json(options, &text, &shown)?
     } else {
         if !matches!(ext.as_str(), "yaml" | "yml") {
             warnings.push(
-                Diagnostic::warning("vars-file-extension", format!("vars file `{shown}` is neither .yaml, .yml nor .json; reading it as YAML"))
+                Diagnostic::warning(Code::VarsFileExtension, format!("vars file `{shown}` is neither .yaml, .yml nor .json; reading it as YAML"))
                     .note("Rocker silently ignored such files"),
             );
         }
         super::yaml::parse(&text).map_err(|e| {
             Box::new(if e.too_large {
-                Diagnostic::error("vars-file-too-large", format!("vars file `{shown}` is too large: {} (line {}, column {})", e.message, e.line, e.col))
+                Diagnostic::error(Code::VarsFileTooLarge, format!("vars file `{shown}` is too large: {} (line {}, column {})", e.message, e.line, e.col))
                     .note("each `*alias` stands for all that its `&anchor` holds, so aliases nested a few levels deep multiply (a \"billion laughs\")")
                     .help("write the values out, or nest fewer aliases")
             } else {
-                Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col))
+                Diagnostic::error(Code::VarsFileInvalid, format!("vars file `{shown}` is not valid YAML: {} at line {}, column {}", e.message, e.line, e.col))
             })
         })?
     };
@@ -290,7 +290,7 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
         GoKind::Nil | GoKind::Missing => Ok(BTreeMap::new()),
         _ => Err(Box::new(
             Diagnostic::error(
-                "vars-file-not-a-map",
+                Code::VarsFileNotAMap,
                 format!("vars file `{shown}` must hold a mapping of names to values, not a {}", super::value::type_name(&value)),
             )
             .help("write `NAME: value` lines"),
@@ -300,13 +300,13 @@ fn load_file(options: &TemplateOptions, path: &Path, warnings: &mut Vec<Diagnost
 
 fn parse_json(options: &TemplateOptions, text: &str, shown: &str) -> Result<Value, Box<Diagnostic>> {
     let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Box::new(Diagnostic::error("vars-file-invalid", format!("vars file `{shown}` is not valid JSON: {e}"))))?;
+        serde_json::from_str(text).map_err(|e| Box::new(Diagnostic::error(Code::VarsFileInvalid, format!("vars file `{shown}` is not valid JSON: {e}"))))?;
     // Rocker also accepted a list of "K=V" strings.
     if let serde_json::Value::Array(items) = &json {
         let mut map = BTreeMap::new();
         for item in items {
             let Some(s) = item.as_str() else {
-                return Err(Box::new(Diagnostic::error("vars-file-not-a-map", format!("vars file `{shown}` is a list, but not of \"NAME=VALUE\" strings"))));
+                return Err(Box::new(Diagnostic::error(Code::VarsFileNotAMap, format!("vars file `{shown}` is a list, but not of \"NAME=VALUE\" strings"))));
             };
             let (k, v) = parse_var(options, s)?;
             map.insert(k, v);

@@ -14,7 +14,10 @@ use std::process::Command;
 /// template variables: what stdout must be, byte for byte.
 fn expected_script(name: &str, text: &str, context: &str) -> String {
     let options = Options { context: context.into(), sources: Some(sources_of(name, text, context)), ..Options::default() };
-    rockerc::compile(&SourceFile::new(name, text), &options).unwrap_or_else(|f| panic!("{}", f.render(&SourceFile::new(name, text), false))).output.script
+    rockerc::compile(&SourceFile::new(name, text), &options)
+        .unwrap_or_else(|f| panic!("{}", f.render(&SourceFile::new(name, text), false)))
+        .output
+        .script_text()
 }
 
 /// What a script compiled from `name` (relative to the current directory, inside `context`)
@@ -135,7 +138,7 @@ fn ports_in_quotes_or_variables_are_left_to_docker() {
 fn dash_reads_standard_input() {
     // From a pipe: there is no file the script could compare.
     let options = Options { context: ".".into(), ..Options::default() };
-    let expected = rockerc::compile(&SourceFile::new("<stdin>", HELLO), &options).unwrap().output.script;
+    let expected = rockerc::compile(&SourceFile::new("<stdin>", HELLO), &options).unwrap().output.script_text();
     Test::new().arg("-").stdin(HELLO).status(0).stderr("").stdout(expected).run();
 }
 
@@ -236,7 +239,7 @@ fn output_dir_holds_an_executable_script_and_one_dockerfile_per_step() {
     let mut names: Vec<String> = expected.files.iter().map(|(n, _)| n.clone()).chain(["build.sh".to_string()]).collect();
     names.sort();
     assert_eq!(written, names);
-    assert_eq!(std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap(), expected.script);
+    assert_eq!(std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap(), expected.script_text());
     assert_eq!(mode(&sandbox.path("build/build.sh")), 0o755);
     for (name, text) in &expected.files {
         assert!([".Dockerfile", ".sh", ".shellcheckrc"].iter().any(|s| name.ends_with(s)), "{name}");
@@ -330,7 +333,7 @@ fn output_dir_replaces_an_earlier_output_as_a_whole() {
     names.sort();
     assert!(names.len() < two, "{names:?}");
     assert_eq!(names.len(), expected.files.len() + 1);
-    assert_eq!(std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap(), expected.script);
+    assert_eq!(std::fs::read_to_string(sandbox.path("build/build.sh")).unwrap(), expected.script_text());
     // Nothing but the Rockerfile and the output beside it.
     let top: Vec<String> = std::fs::read_dir(sandbox.root()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(top.len(), 2, "{top:?}");

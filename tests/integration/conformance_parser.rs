@@ -118,7 +118,7 @@ fn rockerc_syntax_fixtures() {
             let expected = read(&case.join("error"));
             let (code, message) = expected.trim_end_matches('\n').split_once('\n').unwrap_or((expected.trim(), ""));
             match result {
-                Err(e) if e.code == code && e.message == message => {}
+                Err(e) if e.code.as_str() == code && e.message == message => {}
                 Err(e) => failures.push(format!("{name}: expected {code}: {message}\n got {}: {}", e.code, e.message)),
                 Ok(parsed) => failures.push(format!("{name}: parsed, but must fail:\n{}", dump(&parsed.ast))),
             }

@@ -25,8 +25,8 @@
 //! "files written" lists every path the run created or changed (contents or mode). The temporary
 //! directory's path is masked as `[TMP]`; nothing else is.
 //!
-//! `every_diagnostic_code_is_pinned` then scans `src/` for every code rockerc can emit and fails
-//! naming each one that no snapshot here (nor a verbatim pin in tests/integration/cli.rs,
+//! `every_diagnostic_code_is_pinned` then goes through the type `rockerc::diagnostic::Code` and
+//! fails naming each code that no snapshot here (nor a verbatim pin in tests/integration/cli.rs,
 //! expansion.rs or subcommands.rs) shows.
 //!
 //! Add a case: write the fixture, add its name to the `fixtures!` list below (a test checks that
@@ -34,7 +34,8 @@
 //! (or `cargo insta test --accept`), and read the new snapshot. Each fixture is a test of its own.
 
 use crate::common::{Dir, Test};
-use std::collections::{BTreeMap, BTreeSet};
+use rockerc::diagnostic::Code;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -361,58 +362,16 @@ fn every_fixture_has_a_test() {
 }
 
 /// Codes that no input from outside can produce, each with the reason.
-const UNREACHABLE: &[(&str, &str)] = &[
-    ("invalid-heredoc", "BuildKit's check that a delimiter the line lexer accepted also lexes alone; no input is known to fail it (a search of every delimiter of up to 6 characters from `<E'\"\\${}:- /` found none), so it is kept as BuildKit keeps it"),
-    ("stage-cycle", "every edge of the stage graph goes from an earlier stage to a later one (FROM, COPY --from and IMPORT resolve backwards only); the check guards that invariant"),
-    ("parser-bug", "an internal invariant: the line splitters it guards cannot fail on a trimmed, non-empty line"),
+const UNREACHABLE: &[(Code, &str)] = &[
+    (Code::InvalidHeredoc, "BuildKit's check that a delimiter the line lexer accepted also lexes alone; no input is known to fail it (a search of every delimiter of up to 6 characters from `<E'\"\\${}:- /` found none), so it is kept as BuildKit keeps it"),
+    (Code::StageCycle, "every edge of the stage graph goes from an earlier stage to a later one (FROM, COPY --from and IMPORT resolve backwards only); the check guards that invariant"),
+    (Code::ParserBug, "an internal invariant: the line splitters it guards cannot fail on a trimmed, non-empty line"),
 ];
 
-/// Every diagnostic code in `src/`: the string literal that opens a call of
-/// `Diagnostic::error(`, `Diagnostic::warning(`, `FuncError::new(` or the template executor's
-/// `error(` helper (possibly on the next line), and every `"template-..."` literal (the Jinja
-/// dialect picks its codes in a `match`).
-fn codes_in_src() -> BTreeSet<String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    let is_code = |s: &str| {
-        !s.is_empty() && s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
-    let mut files = Vec::new();
-    walk(&root().join("src"), &mut files);
-    let mut codes = BTreeSet::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (at, _) in text.match_indices('(') {
-            let before = &text[..at];
-            let opener = ["Diagnostic::error", "Diagnostic::warning", "FuncError::new"].iter().any(|o| before.ends_with(o))
-                || (before.ends_with("error") && !before[..at - "error".len()].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':'));
-            let Some(literal) = text[at + 1..].trim_start().strip_prefix('"') else { continue };
-            let literal = &literal[..literal.find('"').unwrap_or(0)];
-            if opener && is_code(literal) {
-                codes.insert(literal.to_string());
-            }
-        }
-        for piece in text.split('"').skip(1).step_by(2) {
-            if piece.starts_with("template-") && is_code(piece) {
-                codes.insert(piece.to_string());
-            }
-        }
-    }
-    codes
-}
-
+/// Every code the type `Code` has is shown by a snapshot (or one of the verbatim pins), unless
+/// UNREACHABLE says why no input can produce it.
 #[test]
 fn every_diagnostic_code_is_pinned() {
-    let codes = codes_in_src();
-    assert!(codes.len() > 50 && codes.contains("unknown-instruction") && codes.contains("template-syntax"), "the scan of src/ found too little: {codes:?}");
     let mut pinned = String::new();
     for entry in std::fs::read_dir(fixture_dir().join("snapshots")).unwrap() {
         pinned += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -421,13 +380,34 @@ fn every_diagnostic_code_is_pinned() {
     for file in ["tests/integration/cli.rs", "tests/integration/expansion.rs", "tests/integration/subcommands.rs"] {
         pinned += &std::fs::read_to_string(root().join(file)).unwrap();
     }
+    let shown = |code: &Code| pinned.contains(&format!("error[{code}]: ")) || pinned.contains(&format!("warning[{code}]: "));
     for (code, _) in UNREACHABLE {
-        assert!(codes.contains(*code), "`{code}` is allowed to be unpinned, but src/ no longer emits it");
+        assert!(!shown(code), "`{code}` is listed as unreachable, but a snapshot shows it: take it off the list");
     }
-    let missing: Vec<&String> = codes
-        .iter()
-        .filter(|c| !UNREACHABLE.iter().any(|(u, _)| u == c))
-        .filter(|c| !pinned.contains(&format!("error[{c}]: ")) && !pinned.contains(&format!("warning[{c}]: ")))
-        .collect();
+    let missing: Vec<String> =
+        Code::ALL.iter().filter(|c| !UNREACHABLE.iter().any(|(u, _)| u == *c)).filter(|c| !shown(c)).map(|c| format!("{c} ({})", c.summary())).collect();
     assert!(missing.is_empty(), "diagnostic codes with no fixture in tests/fixtures/diagnostics/ whose snapshot shows them: {missing:?}");
+}
+
+/// docs/diagnostics.md lists every code with its summary, as `Code` has them; with
+/// `ROCKERC_UPDATE_DOCS=1` the test writes the list instead.
+#[test]
+fn the_list_of_codes_in_the_docs_is_the_type() {
+    let mut text = String::from(
+        "# Diagnostic codes\n\n\
+         Every error and warning rockerc prints names its class in brackets (`error[unknown-instruction]`), and\n\
+         `--error-format json` carries it as `code`. The names are stable. This list is generated from\n\
+         `src/diagnostic/code.rs` (`ROCKERC_UPDATE_DOCS=1 cargo test --test integration diagnostics::`); each\n\
+         code's fixtures in `tests/fixtures/diagnostics/` show the full text.\n\n\
+         | code | what it reports |\n|---|---|\n",
+    );
+    for code in Code::ALL {
+        text += &format!("| `{code}` | {} |\n", code.summary().replace('|', "\\|"));
+    }
+    let path = root().join("docs/diagnostics.md");
+    if std::env::var_os("ROCKERC_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(on_disk == text, "docs/diagnostics.md is not the list of codes in src/diagnostic/code.rs: run `ROCKERC_UPDATE_DOCS=1 cargo test --test integration diagnostics::` and review it");
 }

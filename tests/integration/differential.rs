@@ -701,7 +701,7 @@ fn buildkit_scripts_are_shellcheck_clean() {
             let mut child = Command::new("shellcheck").args(["-s", "sh", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
             {
                 use std::io::Write;
-                child.stdin.take().unwrap().write_all(out.script.as_bytes()).unwrap();
+                child.stdin.take().unwrap().write_all(out.script_text().as_bytes()).unwrap();
             }
             let result = child.wait_with_output().unwrap();
             assert!(

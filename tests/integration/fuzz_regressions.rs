@@ -140,14 +140,14 @@ fn compile(name: &str, text: String, dialect: Option<Dialect>) -> Result<Compile
 /// The codes of a failure's errors, checked as the fuzz targets check them.
 fn error_codes(text: &str, failure: &Failure) -> Vec<&'static str> {
     checks::check_failure(&SourceFile::new("Rockerfile", text), failure);
-    failure.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code).collect()
+    failure.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect()
 }
 
 /// Compiles `text` and expects it to fail with `code` within the bounds.
 fn compile_fails_with(what: &str, text: String, dialect: Option<Dialect>, code: &'static str, seconds: u64, heap_mb: usize) {
     let value = bounded(what, seconds, heap_mb, move || {
         let result = compile("Rockerfile", text.clone(), dialect);
-        result.map(|c| c.output.script.len()).map_err(|f| error_codes(&text, &f))
+        result.map(|c| c.output.script_text().len()).map_err(|f| error_codes(&text, &f))
     });
     match value {
         Ok(len) => panic!("{what} compiled (a {len}-byte script); expected error[{code}]"),
@@ -255,7 +255,7 @@ fn a_nul_anywhere_is_an_error() {
     ];
     for (text, dialect, at) in cases {
         let failure = match compile("Rockerfile", text.to_string(), dialect) {
-            Ok(c) => panic!("{text:?} compiled; script holds NUL: {}", c.output.script.contains('\0')),
+            Ok(c) => panic!("{text:?} compiled; script holds NUL: {}", c.output.script_text().contains('\0')),
             Err(f) => f,
         };
         let codes = error_codes(text, &failure);
@@ -313,7 +313,7 @@ fn a_10_mb_line_of_braces_is_an_error() {
 #[test]
 fn a_10_mb_line_parses_to_a_clear_error() {
     let text = format!("FROM alpine\nRUN {}\n", "x ".repeat(TEN_MB / 2));
-    let value = bounded("parse of a 10 MB line", 20, 200, move || rockerc::syntax::parse(&text).map(|_| ()).map_err(|d| d.code));
+    let value = bounded("parse of a 10 MB line", 20, 200, move || rockerc::syntax::parse(&text).map(|_| ()).map_err(|d| d.code.as_str()));
     assert_eq!(value, Err("line-too-long"));
 }
 
@@ -368,8 +368,9 @@ fn json_arrays_and_onbuild_nested_deep_are_errors() {
     let json = |depth: usize| format!("FROM alpine\nRUN {}\"a\"{}\n", "[".repeat(depth), "]".repeat(depth));
     compile_fails_with("5k-deep JSON array", json(5_000), None, "json-not-strings", 20, 256);
     let deeper = json(30_000);
-    let value =
-        bounded("30k-deep JSON array", 20, 256, move || compile("Rockerfile", deeper, None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.len()));
+    let value = bounded("30k-deep JSON array", 20, 256, move || {
+        compile("Rockerfile", deeper, None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics.len())
+    });
     let len = value.expect("past the depth limit it is a shell-form RUN");
     assert!(len < 4 * 60_000 + 64 * 1024, "a {len}-byte script for one RUN");
     let onbuild = format!("FROM alpine\n{}RUN true\n", "ONBUILD ".repeat(5_000));
@@ -425,10 +426,10 @@ fn stages(n: usize) -> String {
 #[test]
 fn too_many_instructions_or_stages_are_an_error() {
     let runs = format!("FROM a\n{}", "RUN a\n".repeat(rockerc::syntax::MAX_INSTRUCTIONS));
-    let value = bounded("one instruction over the cap", 60, 512, move || rockerc::syntax::parse(&runs).map(|_| ()).map_err(|d| (d.code, d.message)));
+    let value = bounded("one instruction over the cap", 60, 512, move || rockerc::syntax::parse(&runs).map(|_| ()).map_err(|d| (d.code.as_str(), d.message)));
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} instructions", rockerc::syntax::MAX_INSTRUCTIONS))));
     let value = bounded("one stage over the cap", 60, 512, || {
-        rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code, d.message))
+        rockerc::syntax::parse(&stages(rockerc::syntax::MAX_STAGES + 1)).map(|_| ()).map_err(|d| (d.code.as_str(), d.message))
     });
     assert_eq!(value, Err(("too-many-instructions", format!("the Rockerfile has more than {} stages (FROM instructions)", rockerc::syntax::MAX_STAGES))));
 }
@@ -446,14 +447,14 @@ fn a_file_the_size_of_the_benchmark_is_within_the_caps() {
     };
     let text: String = (0..1000).map(stage).collect();
     assert!(text.len() > 5_000_000 && text.len() < rockerc::template::MAX_RENDERED_BYTES / 4, "{} bytes", text.len());
-    let parsed = bounded("a 6 MB file", 120, 2048, move || rockerc::syntax::parse(&text).map(|p| p.ast.instructions.len()).map_err(|d| d.code));
+    let parsed = bounded("a 6 MB file", 120, 2048, move || rockerc::syntax::parse(&text).map(|p| p.ast.instructions.len()).map_err(|d| d.code.as_str()));
     let n = parsed.expect("the benchmark's shape parses");
     assert!(n > 100_000 && n < rockerc::syntax::MAX_INSTRUCTIONS / 4, "{n} instructions");
 }
 
 #[test]
 fn a_thousand_stages_compile() {
-    let value = bounded("1000 stages", 20, 256, || compile("Rockerfile", stages(1000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics));
+    let value = bounded("1000 stages", 20, 256, || compile("Rockerfile", stages(1000), None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics));
     let len = value.expect("1000 stages compile");
     assert!(len <= 1000 * 1024, "the script of 1000 stages is {len} bytes, over 1 KiB a stage");
 }
@@ -461,7 +462,7 @@ fn a_thousand_stages_compile() {
 #[test]
 fn a_hundred_thousand_stages_compile_or_fail_clearly_in_bounded_time() {
     let value = bounded("100k stages", 60, 2048, || {
-        compile("Rockerfile", stages(100_000), None).map(|c| c.output.script.len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+        compile("Rockerfile", stages(100_000), None).map(|c| c.output.script_text().len()).map_err(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
     });
     if let Ok(len) = value {
         assert!(len <= 100_000 * 1024, "the script of 100k stages is {len} bytes, over 1 KiB a stage");

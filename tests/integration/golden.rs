@@ -59,7 +59,7 @@ fn golden_outputs_match_their_snapshots() {
         settings.set_omit_expression(true);
         settings.set_description(format!("rockerc -o DIR golden/{name}/Rockerfile"));
         settings.bind(|| {
-            insta::assert_snapshot!("build.sh", out.script);
+            insta::assert_snapshot!("build.sh", out.script_text());
             for (file, text) in &out.files {
                 if file == RUNTIME_FILE {
                     // The same file for every example: src/emit/runtime.sh and sources.sh.
@@ -165,7 +165,7 @@ fn scripts_are_shellcheck_clean() {
             // runtime beside it (the .shellcheckrc there says so).
             let out = compile_example(&dir, layout);
             let written = tempfile::tempdir().unwrap();
-            std::fs::write(written.path().join("build.sh"), &out.script).unwrap();
+            std::fs::write(written.path().join("build.sh"), out.script_text()).unwrap();
             for (file, text) in &out.files {
                 std::fs::write(written.path().join(file), text).unwrap();
             }
@@ -187,7 +187,7 @@ fn line_numbers_are_those_of_the_file_as_written() {
     let file = SourceFile::new("R", "{{/* a\nb\nc */}}\nFROM rockerc-test/busybox\nRUN echo {{ .X }}\nTAG x\n");
     let mut options = Options::default();
     options.template.vars = vec!["X=1".into()];
-    let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output.script;
+    let out = compile(&file, &options).unwrap_or_else(|f| panic!("{}", f.render(&file, false))).output.script_text();
     for expected in ["#   stage 1  R:4-6  FROM rockerc-test/busybox", "  rc_step 1 R:4-5 'RUN echo 1'", "  # R:6  TAG x", "# R:5\nRUN echo 1"] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }

@@ -1225,10 +1225,10 @@ fn check_example(grammar: &Grammar, block: &Block, ex: &Example) -> Result<(), S
     let analyzed = parsed.as_ref().ok().map(|p| rockerc::analyze::analyze(&p.ast, &text));
     match (&ex.reject, &parsed, &analyzed) {
         (None, Err(d), _) => return Err(format!("does not parse: {}: {}", d.code, d.message)),
-        (Some(code), Err(d), _) if d.code != code => return Err(format!("fails with {}, not {code}: {}", d.code, d.message)),
+        (Some(code), Err(d), _) if d.code.as_str() != code => return Err(format!("fails with {}, not {code}: {}", d.code.as_str(), d.message)),
         (Some(code), Ok(_), Some(Ok(_))) => return Err(format!("parses and compiles, but should fail with {code}")),
-        (Some(code), Ok(_), Some(Err(ds))) if !ds.0.iter().any(|d| d.code == code) => {
-            let codes: Vec<&str> = ds.0.iter().map(|d| d.code).collect();
+        (Some(code), Ok(_), Some(Err(ds))) if !ds.0.iter().any(|d| d.code.as_str() == code) => {
+            let codes: Vec<&str> = ds.0.iter().map(|d| d.code.as_str()).collect();
             return Err(format!("fails with {codes:?}, not {code}"));
         }
         (None, Ok(_), Some(Err(ds))) if ex.compiles => {

@@ -50,7 +50,7 @@ fn ok(src: &str) -> String {
 fn err_code(src: &str, strict: bool) -> &'static str {
     match run(src, strict, &[]) {
         Ok(r) => panic!("{src:?} rendered {:?}, expected an error", r.text),
-        Err(d) => d.0.last().unwrap().code,
+        Err(d) => d.0.last().unwrap().code.as_str(),
     }
 }
 
@@ -261,7 +261,7 @@ fn first_error(src: &str, strict: bool) -> rockerc::diagnostic::Diagnostic {
 #[test]
 fn strict_mode_reports_unknown_variables_with_a_suggestion() {
     let d = first_error("TAG app:{{ .Verison }}", true);
-    assert_eq!(d.code, "template-unknown-variable");
+    assert_eq!(d.code.as_str(), "template-unknown-variable");
     assert_eq!(d.message, "unknown variable `.Verison`");
     assert_eq!(d.help.as_deref(), Some("did you mean `.Version`?"));
     let file = SourceFile::new("Rockerfile", "TAG app:{{ .Verison }}");
@@ -278,14 +278,14 @@ fn strict_mode_reports_unknown_variables_with_a_suggestion() {
     // Existence tests stay legal: `if`, `with`, `or`, `and`, `not`.
     let r = run("{{ if .Missing }}x{{ end }}{{ with .Missing }}y{{ end }}{{ or .Missing \"d\" }}{{ not .Missing }}{{ and .Missing 1 }}", true, &[]).unwrap();
     assert_eq!(r.text, "dtrue<no value>");
-    assert_eq!(first_error("{{ eq .Missing \"a\" }}", true).code, "template-unknown-variable");
+    assert_eq!(first_error("{{ eq .Missing \"a\" }}", true).code.as_str(), "template-unknown-variable");
 }
 
 #[test]
 fn errors_point_at_the_line_the_user_wrote() {
     let src = "FROM a\n{{ if .list }}\nRUN echo {{ lenn 1 }}\n{{ end }}\n";
     let d = first_error(src, false);
-    assert_eq!(d.code, "template-unknown-function");
+    assert_eq!(d.code.as_str(), "template-unknown-function");
     assert_eq!(d.help.as_deref(), Some("did you mean `len`?"));
     let file = SourceFile::new("Rockerfile", src);
     let map = rockerc::source::SourceMap::identity();
@@ -296,7 +296,7 @@ fn errors_point_at_the_line_the_user_wrote() {
     // Runtime errors too, after lines were added and removed above them.
     let src = "{{ range .list }}\n# {{ . }}\n{{ end }}\nRUN {{ assert .empty }}\n";
     let d = first_error(src, false);
-    assert_eq!(d.code, "template-assert-failed");
+    assert_eq!(d.code.as_str(), "template-assert-failed");
     assert_eq!(d.location(&SourceFile::new("f", src), &map), Some((4, 15)));
 }
 
@@ -338,7 +338,7 @@ fn var_values_are_strings_and_yaml_values_are_typed() {
     let r = run("{{ printf \"%T %T %T\" .n .one .t }}", false, &["n=5"]).unwrap();
     assert_eq!(r.text, "string int bool");
     let d = first_error("{{ if eq .one \"1\" }}{{ end }}", false);
-    assert_eq!(d.code, "template-compare");
+    assert_eq!(d.code.as_str(), "template-compare");
     let r = run("{{ .one }}", false, &["one=override"]).unwrap();
     assert_eq!(r.text, "override");
 }
@@ -356,7 +356,7 @@ PUSH rocker:{{ $branch }}{{ $commit }}\n";
 #[test]
 fn a_dash_in_a_field_name_suggests_index() {
     let d = first_error("RUN {{ .a.b.my-var }}", false);
-    assert_eq!(d.code, "template-syntax");
+    assert_eq!(d.code.as_str(), "template-syntax");
     assert_eq!(d.message, "unrecognized character in action: '-'");
     assert_eq!(d.help.as_deref(), Some("a field name cannot contain '-'; write `index .a.b \"my-var\"`"));
 }

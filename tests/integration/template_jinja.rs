@@ -48,21 +48,21 @@ fn jinja_errors_point_into_the_file() {
     let src = "# rockerc: dialect=jinja\nFROM a\nRUN {{ nope( }}\n";
     let err = render(&SourceFile::new("Rockerfile", src), &options(&[], false)).unwrap_err();
     let d = &err.0[0];
-    assert_eq!(d.code, "template-syntax");
+    assert_eq!(d.code.as_str(), "template-syntax");
     let file = SourceFile::new("Rockerfile", src);
     assert_eq!(d.location(&file, &Default::default()).unwrap().0, 3);
 
     let src = "# rockerc: dialect=jinja\nTAG app:{{ Verison }}\n";
     let err = render(&SourceFile::new("Rockerfile", src), &options(&["Version=1"], true)).unwrap_err();
     let d = &err.0[0];
-    assert_eq!(d.code, "template-unknown-variable");
+    assert_eq!(d.code.as_str(), "template-unknown-variable");
     assert_eq!(d.help.as_deref(), Some("did you mean `Version`?"));
     assert_eq!(d.location(&SourceFile::new("Rockerfile", src), &Default::default()).unwrap().0, 2);
 
     let src = "# rockerc: dialect=jinja\n{{ assert(false) }}\n";
     let err = render(&SourceFile::new("Rockerfile", src), &options(&[], false)).unwrap_err();
     assert!(err.0[0].message.contains("Assertion failed"), "{}", err.0[0].message);
-    assert_eq!(err.0[0].code, "template-assert-failed");
+    assert_eq!(err.0[0].code.as_str(), "template-assert-failed");
 }
 
 #[test]

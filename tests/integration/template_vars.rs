@@ -25,7 +25,7 @@ fn render_with(options: &TemplateOptions, src: &str) -> String {
 }
 
 fn codes(options: &TemplateOptions) -> Vec<&'static str> {
-    load_vars(options).unwrap_err().0.iter().map(|d| d.code).collect()
+    load_vars(options).unwrap_err().0.iter().map(|d| d.code.as_str()).collect()
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn globs_expand_in_order() {
     let o = opts(d.path(), &["*.yml"], &[]);
     assert_eq!(render_with(&o, "{{ .A }}{{ .B }}"), "twob");
     let vars = load_vars(&opts(d.path(), &["nothing-*.yml"], &[])).unwrap();
-    assert_eq!(vars.warnings[0].code, "vars-glob-empty");
+    assert_eq!(vars.warnings[0].code.as_str(), "vars-glob-empty");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn env_is_the_environment_and_shadows_a_var_named_env() {
     o.env.insert("USER".into(), "me".into());
     let r = render(&SourceFile::new("R", "{{ .Env.USER }}"), &o).unwrap();
     assert_eq!(r.text, "me");
-    assert_eq!(r.warnings[0].code, "var-env-shadowed");
+    assert_eq!(r.warnings[0].code.as_str(), "var-env-shadowed");
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn unknown_extension_reads_as_yaml_with_a_warning() {
     let d = dir();
     fs::write(d.path().join("vars.txt"), "A: 1\n").unwrap();
     let vars = load_vars(&opts(d.path(), &["vars.txt"], &[])).unwrap();
-    assert_eq!(vars.warnings[0].code, "vars-file-extension");
+    assert_eq!(vars.warnings[0].code.as_str(), "vars-file-extension");
     assert!(vars.values.contains_key("A"));
 }
 
@@ -136,7 +136,7 @@ fn artifacts_from_yaml_feed_the_image_helper() {
     assert_eq!(render_with(&o, "{{ image \"golang:1.*\" }} {{ image \"alpine:3\" }} {{ image \"debian\" }}"), "golang@sha256:ead434 alpine:3.2 debian:latest");
     o.demand_artifacts = true;
     let err = render(&SourceFile::new("R", "FROM {{ image \"debian:8\" }}"), &o).unwrap_err();
-    assert_eq!(err.0[0].code, "template-image-not-found");
+    assert_eq!(err.0[0].code.as_str(), "template-image-not-found");
     assert_eq!(err.0[0].message, "Cannot find suitable artifact for image debian:8");
 }
 

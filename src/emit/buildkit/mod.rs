@@ -46,5 +46,5 @@ pub fn buildkit(ms: &MultiStage, options: &BuildkitOptions) -> Emitted {
         Layout::Single => Vec::new(),
         Layout::Directory => vec![("Dockerfile".to_string(), dockerfile)],
     };
-    Emitted { script, files }
+    Emitted::text(script, files)
 }

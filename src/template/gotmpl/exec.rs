@@ -5,7 +5,7 @@
 
 use super::lex::Number;
 use super::parse::{Command, Node, Operand, OperandKind, Pipe, Tree};
-use crate::diagnostic::{suggest, Diagnostic};
+use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::{Segment, Span};
 use crate::template::funcs::{FuncError, Funcs};
 use crate::template::value::{self, kind, list_items, map_entries, map_get, map_keys, missing_to_nil, truth, type_name, GoKind};
@@ -49,7 +49,7 @@ pub struct Exec<'a> {
     steps: u64,
 }
 
-fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Box<Diagnostic> {
+fn error(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Box<Diagnostic> {
     Box::new(Diagnostic::error(code, message).at(span, label).in_original())
 }
 
@@ -82,7 +82,7 @@ impl<'a> Exec<'a> {
     fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
-            return Err(error("template-too-large", span, format!("template evaluation took more than {MAX_STEPS} steps"), "while evaluating this"));
+            return Err(error(Code::TemplateTooLarge, span, format!("template evaluation took more than {MAX_STEPS} steps"), "while evaluating this"));
         }
         Ok(())
     }
@@ -95,7 +95,7 @@ impl<'a> Exec<'a> {
     }
 
     fn too_large(&self, span: Span) -> Box<Diagnostic> {
-        error("template-too-large", span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this")
+        error(Code::TemplateTooLarge, span, format!("rendered text is larger than {} MiB", MAX_RENDERED_BYTES >> 20), "while writing this")
     }
 
     fn emit_verbatim(&mut self, span: Span) -> R<()> {
@@ -149,7 +149,7 @@ impl<'a> Exec<'a> {
                 _ => Span::default(),
             };
             return Err(error(
-                "template-too-deep",
+                Code::TemplateTooDeep,
                 span,
                 format!("templates nest deeper than {MAX_RUNTIME_NESTING} levels while rendering"),
                 "too deeply nested",
@@ -214,7 +214,7 @@ impl<'a> Exec<'a> {
                         // Every iteration is a step: refuse before building the numbers.
                         if n as u64 > MAX_STEPS - self.steps.min(MAX_STEPS) {
                             return Err(error(
-                                "template-too-large",
+                                Code::TemplateTooLarge,
                                 pipe.span,
                                 format!("range over {n} is too long: templates may take at most {MAX_STEPS} steps"),
                                 "",
@@ -225,7 +225,7 @@ impl<'a> Exec<'a> {
                     GoKind::Missing | GoKind::Nil => Vec::new(),
                     _ => {
                         return Err(error(
-                            "template-type",
+                            Code::TemplateType,
                             pipe.span,
                             format!("range can't iterate over {}", value::to_go_string(&collection)),
                             format!("this is a {}, not a list or map", type_name(&collection)),
@@ -255,7 +255,7 @@ impl<'a> Exec<'a> {
             Node::Template { span, name, pipe } => {
                 self.step(*span)?;
                 let Some(body) = self.tree.defines.get(name) else {
-                    let mut d = error("template-no-such-template", *span, format!("no such template {name:?}"), "not defined");
+                    let mut d = error(Code::TemplateNoSuchTemplate, *span, format!("no such template {name:?}"), "not defined");
                     let names: Vec<&str> = self.tree.defines.keys().map(String::as_str).collect();
                     if let Some(s) = suggest(name, names) {
                         d.help = Some(format!("did you mean {s:?}?"));
@@ -264,7 +264,7 @@ impl<'a> Exec<'a> {
                 };
                 if self.depth >= MAX_TEMPLATE_DEPTH {
                     return Err(error(
-                        "template-too-deep",
+                        Code::TemplateTooDeep,
                         *span,
                         format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
                         "called recursively here",
@@ -337,7 +337,7 @@ impl<'a> Exec<'a> {
     fn var(&self, name: &str, span: Span) -> R<Value> {
         match self.vars.iter().rev().find(|(n, _)| n == name) {
             Some((_, v)) => Ok(v.clone()),
-            None => Err(error("template-undefined-variable", span, format!("undefined variable `{name}`"), "")),
+            None => Err(error(Code::TemplateUndefinedVariable, span, format!("undefined variable `{name}`"), "")),
         }
     }
 
@@ -380,7 +380,7 @@ impl<'a> Exec<'a> {
             let text = &self.src[first.span.start..first.span.end];
             let at = if cmd.args.len() > 1 { cmd.args[1].span } else { cmd.span };
             return Err(Box::new(
-                Diagnostic::error("template-not-a-function", format!("can't give argument to non-function {text}"))
+                Diagnostic::error(Code::TemplateNotAFunction, format!("can't give argument to non-function {text}"))
                     .at(at, "extra argument")
                     .also(first.span, "this is a value, not a function")
                     .in_original(),
@@ -413,7 +413,7 @@ impl<'a> Exec<'a> {
                 }
             }
             OperandKind::Func(name) => self.call(dot, name, first.span, &cmd.args[1..], final_value, cmd.span),
-            OperandKind::Nil => Err(error("template-nil-command", first.span, "nil is not a command", "")),
+            OperandKind::Nil => Err(error(Code::TemplateNilCommand, first.span, "nil is not a command", "")),
             _ => {
                 self.not_a_function(cmd, final_value.is_some())?;
                 self.eval_arg(dot, first, false)
@@ -436,13 +436,13 @@ impl<'a> Exec<'a> {
             cur = match kind(&cur) {
                 GoKind::Missing => {
                     if self.strict && !truth_test {
-                        return Err(error("template-unknown-variable", field_span, format!("no value for `{shown}`: its parent is missing"), ""));
+                        return Err(error(Code::TemplateUnknownVariable, field_span, format!("no value for `{shown}`: its parent is missing"), ""));
                     }
                     Value::UNDEFINED
                 }
                 GoKind::Nil => {
                     return Err(error(
-                        "template-type",
+                        Code::TemplateType,
                         field_span,
                         format!("nil pointer evaluating interface {{}}.{name}"),
                         format!("`{}` is null", &shown[..shown.len() - name.len() - 1]),
@@ -451,7 +451,7 @@ impl<'a> Exec<'a> {
                 GoKind::Map => {
                     if has_args && last {
                         return Err(error(
-                            "template-not-a-function",
+                            Code::TemplateNotAFunction,
                             field_span,
                             format!("{name} is not a method but has arguments"),
                             "a map key, not a function",
@@ -467,7 +467,7 @@ impl<'a> Exec<'a> {
                 }
                 _ => {
                     return Err(error(
-                        "template-type",
+                        Code::TemplateType,
                         field_span,
                         format!("can't evaluate field {name} in type {}", type_name(&cur)),
                         format!("`{}` is a {}", if i == 0 { root.unwrap_or(".") } else { &shown[..shown.len() - name.len() - 1] }, type_name(&cur)),
@@ -481,7 +481,7 @@ impl<'a> Exec<'a> {
     fn unknown_variable(&self, map: &Value, shown: &str, name: &str, span: Span, top: bool, root: Option<&str>) -> Box<Diagnostic> {
         let is_env = shown.starts_with(".Env.") && shown.matches('.').count() == 2;
         let message = if is_env { format!("environment variable `{name}` is not set (`{shown}`)") } else { format!("unknown variable `{shown}`") };
-        let mut d = Diagnostic::error("template-unknown-variable", message).at(span, "no such key").in_original();
+        let mut d = Diagnostic::error(Code::TemplateUnknownVariable, message).at(span, "no such key").in_original();
         let keys = map_keys(map);
         if let Some(s) = suggest(name, keys.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{}{}`?", &shown[..shown.len() - name.len()], s));
@@ -528,7 +528,7 @@ impl<'a> Exec<'a> {
         self.step(span)?;
         if name == "and" || name == "or" {
             if args.is_empty() && final_value.is_none() {
-                return Err(error("template-wrong-arg-count", span, format!("wrong number of args for {name}: want at least 1 got 0"), ""));
+                return Err(error(Code::TemplateWrongArgCount, span, format!("wrong number of args for {name}: want at least 1 got 0"), ""));
             }
             // Short-circuit: return the first operand that decides, else the last one.
             let want = name == "or";
@@ -581,11 +581,11 @@ impl<'a> Exec<'a> {
     fn call_error(&self, e: FuncError, name: &str, name_span: Span, span: Span, spans: &[Span], missing: &[(usize, String)]) -> Box<Diagnostic> {
         let (at, label) = match e.arg.and_then(|i| spans.get(i)) {
             Some(s) => (*s, "this argument"),
-            None if e.code == "template-wrong-arg-count" => (span, "in this call"),
+            None if e.code == Code::TemplateWrongArgCount => (span, "in this call"),
             None => (span, ""),
         };
         let mut d = Diagnostic::error(e.code, e.message).at(at, label).in_original();
-        if at != name_span && e.code != "template-error-called" {
+        if at != name_span && e.code != Code::TemplateErrorCalled {
             d = d.also(name_span, format!("in this call to `{name}`"));
         }
         if let Some(h) = e.help {

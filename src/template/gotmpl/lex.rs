@@ -2,7 +2,7 @@
 //! and the tokens inside `{{ ... }}`. Comments (`{{/* */}}`) leave nothing but their trimming.
 
 use super::BoxedDiagnostic as _;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,7 @@ fn is_space(b: u8) -> bool {
 }
 
 fn syntax_error(span: Span, message: impl Into<String>, label: &str) -> Box<Diagnostic> {
-    Box::new(Diagnostic::error("template-syntax", message).at(span, label).in_original())
+    Box::new(Diagnostic::error(Code::TemplateSyntax, message).at(span, label).in_original())
 }
 
 pub fn lex(src: &str) -> Result<Vec<Item>, Box<Diagnostic>> {

@@ -4,7 +4,7 @@
 
 use super::lex::{Item, Number, Tok};
 use super::BoxedDiagnostic as _;
-use crate::diagnostic::{suggest, Diagnostic};
+use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -86,7 +86,7 @@ pub fn parse(items: &[Item], funcs: &dyn FuncSet) -> Result<Tree, Box<Diagnostic
 }
 
 fn syntax(span: Span, message: impl Into<String>, label: impl Into<String>) -> Box<Diagnostic> {
-    Box::new(Diagnostic::error("template-syntax", message).at(span, label).in_original())
+    Box::new(Diagnostic::error(Code::TemplateSyntax, message).at(span, label).in_original())
 }
 
 struct Parser<'a> {
@@ -198,7 +198,7 @@ impl Parser<'_> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             return Err(Box::new(
-                Diagnostic::error("template-too-deep", format!("template nesting is deeper than {MAX_NESTING} levels"))
+                Diagnostic::error(Code::TemplateTooDeep, format!("template nesting is deeper than {MAX_NESTING} levels"))
                     .at(span, "too deeply nested")
                     .in_original(),
             ));
@@ -429,7 +429,7 @@ impl Parser<'_> {
             }
             Tok::Ident(name) => {
                 if !self.funcs.has(&name) {
-                    let mut d = Diagnostic::error("template-unknown-function", format!("function `{name}` is not defined"))
+                    let mut d = Diagnostic::error(Code::TemplateUnknownFunction, format!("function `{name}` is not defined"))
                         .at(item.span, "unknown function")
                         .in_original();
                     if name.eq_ignore_ascii_case("include") {
@@ -475,7 +475,7 @@ impl Parser<'_> {
     }
 
     fn undefined_variable(&self, name: &str, span: Span) -> Box<Diagnostic> {
-        let mut d = Diagnostic::error("template-undefined-variable", format!("undefined variable `{name}`")).at(span, "not declared here").in_original();
+        let mut d = Diagnostic::error(Code::TemplateUndefinedVariable, format!("undefined variable `{name}`")).at(span, "not declared here").in_original();
         if let Some(s) = suggest(name, self.vars.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{s}`?"));
         } else {
