@@ -7,7 +7,8 @@
 # exec-root, pidfile, socket and bridge. Never `--bridge none`: a second daemon given it deletes
 # the first daemon's docker0, and every container of the first daemon then fails.
 #
-# Usage: sh tests/remote-engine.sh start    prints the DOCKER_HOST to export (idempotent)
+# Usage: sh tests/remote-engine.sh start    prints the DOCKER_HOST to export (idempotent; copies
+#                                          the base images it lacks from the client's engine)
 #        sh tests/remote-engine.sh stop     stops the daemon this script started (by its pidfile)
 # Environment: ROCKERC_REMOTE_DIR (default /run/rockerc-remote), ROCKERC_REMOTE_ROOT
 # (/var/lib/rockerc-remote), ROCKERC_REMOTE_BRIDGE (rmt0), ROCKERC_REMOTE_NET (10.250.0.1/24),
@@ -38,7 +39,20 @@ case ${1:-start} in
   *) printf 'usage: sh tests/remote-engine.sh start|stop\n' >&2; exit 2 ;;
 esac
 
-if DOCKER_HOST=$sock docker info >/dev/null 2>&1; then printf '%s\n' "$sock"; exit 0; fi
+copy_images() {
+  for img in rockerc-test/busybox:latest rockerc-test/builder:latest rockerc-test/node:latest; do
+    if ! DOCKER_HOST=$sock docker image inspect "$img" >/dev/null 2>&1 &&
+      DOCKER_HOST=$from docker image inspect "$img" >/dev/null 2>&1; then
+      DOCKER_HOST=$from docker save "$img" | DOCKER_HOST=$sock docker load >/dev/null
+    fi
+  done
+}
+
+if DOCKER_HOST=$sock docker info >/dev/null 2>&1; then
+  copy_images
+  printf '%s\n' "$sock"
+  exit 0
+fi
 mkdir -p "$dir"
 if ! ip link show "$br" >/dev/null 2>&1; then
   ip link add "$br" type bridge
@@ -51,6 +65,7 @@ for d in /tmp /root /home /work "$parent"; do
   if [ -d "$d" ]; then hide="$hide $d"; fi
 done
 # shellcheck disable=SC2016 # the inner sh expands its arguments
+# shellcheck disable=SC2086 # $hide: a list of folders, none with blanks
 nohup unshare -m --propagation private sh -c '
   dir=$1 root=$2 br=$3 sock=$4
   shift 4
@@ -64,10 +79,6 @@ until DOCKER_HOST=$sock docker info >/dev/null 2>&1; do
   if [ $i -ge 60 ]; then tail -n 20 "$dir/dockerd.log" >&2; exit 1; fi
   sleep 1
 done
-for img in rockerc-test/busybox:latest rockerc-test/builder:latest rockerc-test/node:latest; do
-  if ! DOCKER_HOST=$sock docker image inspect "$img" >/dev/null 2>&1 &&
-    DOCKER_HOST=$from docker image inspect "$img" >/dev/null 2>&1; then
-    DOCKER_HOST=$from docker save "$img" | DOCKER_HOST=$sock docker load >/dev/null
-  fi
-done
+# The base images the tests build FROM (no registry is reachable), from the client's engine.
+copy_images
 printf '%s\n' "$sock"

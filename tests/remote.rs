@@ -22,6 +22,8 @@ fn remote_or_skip(test: &str) -> Option<String> {
         if let Ok(h) = std::env::var("ROCKERC_REMOTE_HOST") {
             return Ok(h);
         }
+        // The golden examples' base images, on the local engine first: the script copies them.
+        need_images_for(&format!("{BUSYBOX} {BUILDER} {NODE}"));
         let out = Command::new("sh").arg(repo_root().join("tests/remote-engine.sh")).arg("start").output().map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -225,4 +227,98 @@ fn every_golden_example_builds_the_same_on_a_remote_engine() {
     }
     eprintln!("remote parity: {same} of {total} golden examples give the same result");
     assert_eq!(same, total, "{report}");
+}
+
+fn ctime(p: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p).unwrap().ctime_nsec() + std::fs::symlink_metadata(p).unwrap().ctime() * 1_000_000_000
+}
+
+/// kB the script says it sent to the engine (its `sent N kB` lines).
+fn sent_kb(out: &Output) -> u64 {
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().strip_prefix("sent ")?.split(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+/// A MOUNTed folder on a remote engine, reached three ways (`rockerc build -H`, DOCKER_HOST,
+/// DOCKER_CONTEXT): what the RUN deleted, changed and added is on the client afterwards, and
+/// what it left alone is untouched (same ctime); a second build sends only what changed; a
+/// MOUNTed key leaves nothing on the engine: no volume, no byte in the image.
+#[test]
+fn a_mounted_folder_round_trips_through_a_remote_engine() {
+    let Some(remote) = remote_or_skip("a_mounted_folder_round_trips_through_a_remote_engine") else { return };
+    let (_kd, key) = key();
+    let secret = std::fs::read(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("gone"), "delete me\n").unwrap();
+    std::fs::write(data.join("changed"), "old\n").unwrap();
+    std::fs::write(data.join("kept"), vec![b'k'; 300_000]).unwrap();
+    let tag = unique("rockerc-remote/roundtrip");
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!(
+            "FROM {BUSYBOX}\nMOUNT ./data:/data\nMOUNT $SSH_KEY_FILE:/root/.ssh/id\n\
+             RUN rm /data/gone && echo new > /data/changed && mkdir -p /data/sub && cat /root/.ssh/id | wc -c > /data/sub/keylen\n\
+             RUN ls /data > /listing\nTAG {tag}\n"
+        ),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let kept_ctime = ctime(&data.join("kept"));
+    // 1: rockerc build -H.
+    let out = rockerc()
+        .current_dir(dir.path())
+        .args(["build", "-H", &remote, "--no-cache", "--allow-mount"])
+        .arg(key.parent().unwrap())
+        .arg(".")
+        .env("SSH_KEY_FILE", &key)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("DOCKER_CONTEXT")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot see this machine's files"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!data.join("gone").exists(), "the RUN deleted it");
+    assert_eq!(std::fs::read_to_string(data.join("changed")).unwrap(), "new\n");
+    assert_eq!(std::fs::read_to_string(data.join("sub/keylen")).unwrap().trim(), secret.len().to_string());
+    assert_eq!(ctime(&data.join("kept")), kept_ctime, "an unchanged file is not rewritten");
+    assert!(sent_kb(&out) >= 290, "the first build sends the folder: {} kB", sent_kb(&out));
+
+    // The key: not in the image, no volume of the run left on the engine.
+    let save = docker_on(Some(&remote)).args(["save", &tag]).output().unwrap().stdout;
+    assert!(!save.windows(secret.len()).any(|w| w == secret.as_slice()), "the key's bytes are in the image");
+    let vols = String::from_utf8(run_ok(docker_on(Some(&remote)).args(["volume", "ls", "-q"])).stdout).unwrap();
+    assert!(!vols.lines().any(|v| v.starts_with("rockerc-run-")), "{vols}");
+
+    // 2: the script with DOCKER_HOST (the same build id as `rockerc build`): the folder as the
+    // last build left it, plus the file put back since, which alone is sent.
+    let script = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout;
+    std::fs::write(dir.path().join("build.sh"), script).unwrap();
+    std::fs::write(data.join("gone"), "delete me\n").unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let mut sh = Command::new("sh");
+        sh.arg(dir.path().join("build.sh")).args(["--no-cache", "--allow-mount"]).arg(key.parent().unwrap());
+        sh.env("SSH_KEY_FILE", &key).env("XDG_CACHE_HOME", cache.path()).env_remove("DOCKER_CONTEXT").env_remove("DOCKER_HOST");
+        for (k, v) in env {
+            sh.env(k, v);
+        }
+        let out = sh.output().unwrap();
+        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let out = run(&[("DOCKER_HOST", &remote)]);
+    assert!(!data.join("gone").exists());
+    assert!(sent_kb(&out) < 100, "{} kB", sent_kb(&out));
+    // 3: through a docker context; only the file written since is sent.
+    std::fs::write(data.join("changed"), "edited on the client\n").unwrap();
+    std::fs::write(data.join("gone"), "delete me\n").unwrap();
+    let ctx = unique("rockerc-remote-ctx");
+    run_ok(Command::new("docker").args(["context", "create", &ctx, "--docker", &format!("host={remote}")]));
+    let out = run(&[("DOCKER_CONTEXT", &ctx)]);
+    run_ok(Command::new("docker").args(["context", "rm", "-f", &ctx]));
+    assert!(sent_kb(&out) < 100, "an unchanged 300 kB folder is not sent again: {} kB\n{}", sent_kb(&out), String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read_to_string(data.join("changed")).unwrap(), "new\n");
+    assert_eq!(ctime(&data.join("kept")), kept_ctime, "an unchanged file is not rewritten");
+    let _ = docker_on(Some(&remote)).args(["rmi", &tag]).output();
 }
