@@ -322,3 +322,33 @@ fn a_mounted_folder_round_trips_through_a_remote_engine() {
     assert_eq!(ctime(&data.join("kept")), kept_ctime, "an unchanged file is not rewritten");
     let _ = docker_on(Some(&remote)).args(["rmi", &tag]).output();
 }
+
+/// ATTACH on a remote engine: the shell sees the MOUNTed context, and what it writes there is on
+/// the client afterwards, as with a bind.
+#[test]
+fn attach_on_a_remote_engine_sees_and_writes_the_mounted_context() {
+    let Some(remote) = remote_or_skip("attach_on_a_remote_engine_sees_and_writes_the_mounted_context") else { return };
+    let ex = Example::new("attach");
+    ex.compile(&["--id", &unique("remote-attach")]);
+    let cache = tempfile::tempdir().unwrap();
+    let cmd = format!("sh {} --attach", ex.path().join("build.sh").display());
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("DOCKER_HOST", &remote)
+        .env_remove("DOCKER_CONTEXT")
+        .env("XDG_CACHE_HOME", cache.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"echo inside-attach; echo from-attach > /workspace/written; exit\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("inside-attach"), "{text}");
+    assert!(text.contains("context-file.txt"), "the second ATTACH sees the MOUNTed context:\n{text}");
+    assert_eq!(std::fs::read_to_string(ex.path().join("written")).unwrap(), "from-attach\n", "{text}");
+}
