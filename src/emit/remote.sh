@@ -45,19 +45,19 @@ rc_rmt_probe() {
     case $rc_rmt_mode in local|remote) return 0 ;; esac
   fi
   # A file only this run knows, bound into a container that never runs and read back through it.
-  mkdir "$rc_tmp/probe"
-  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$rc_tmp/probe/token"
+  mkdir "$rc_tmp/probe.$rc_step"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$rc_tmp/probe.$rc_step/token"
   rc_rmt_mode=remote
   rc_ncontainers=$((rc_ncontainers + 1))
   rc_pc="rockerc-$rc_run_id-probe-$rc_ncontainers"
   printf '%s\n' "$rc_pc" >> "$rc_tmp/containers"
-  if docker create --name "$rc_pc" --mount "type=bind,\"src=$(rc_csv "$rc_tmp/probe")\",dst=/.rockerc-probe,readonly" "$rc_img" /rockerc-probe-never-runs >/dev/null 2>&1; then
-    if [ "$(docker cp "$rc_pc:/.rockerc-probe/token" - 2>/dev/null | tar -xOf - 2>/dev/null)" = "$(cat "$rc_tmp/probe/token")" ]; then
+  if docker create --name "$rc_pc" --mount "type=bind,\"src=$(rc_csv "$rc_tmp/probe.$rc_step")\",dst=/.rockerc-probe,readonly" "$rc_img" /rockerc-probe-never-runs >/dev/null 2>&1; then
+    if [ "$(docker cp "$rc_pc:/.rockerc-probe/token" - 2>/dev/null | tar -xOf - 2>/dev/null)" = "$(cat "$rc_tmp/probe.$rc_step/token")" ]; then
       rc_rmt_mode=local
     fi
     docker rm -f -v "$rc_pc" >/dev/null 2>&1 && printf '%s\n' "$rc_pc" >> "$rc_tmp/removed"
   fi
-  rm -rf "$rc_tmp/probe"
+  rm -rf "$rc_tmp/probe.$rc_step"
   if [ "$rc_rmt_mode" = remote ]; then
     rc_say "the Docker engine cannot see this machine's files: MOUNTed host paths are sent to it (and brought back)"
   fi
@@ -73,7 +73,7 @@ rc_rmt_mount() {
     if [ "$1" = c ] || rc_in_context "$rc_src"; then
       rc_v="rockerc-mirror-$rc_id_hash-$(rc_hash "$rc_src" | cut -c 1-16)"
     else
-      rc_v="rockerc-run-$rc_run_id-$(rc_hash "$rc_src" | cut -c 1-16)"
+      rc_v="rockerc-run-$rc_run_id-$rc_step-$(rc_hash "$rc_src" | cut -c 1-16)"
     fi
     rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,src=$rc_v,\"dst=$(rc_csv "$2")\",volume-nocopy$3")"
     rc_rmt_dirs="$rc_rmt_dirs$rc_v ${3:-,rw} $rc_src
@@ -95,8 +95,8 @@ rc_rmt_helper() {
   rc_ncontainers=$((rc_ncontainers + 1))
   rc_hc="rockerc-$rc_run_id-$rc_step-v$rc_ncontainers"
   printf '%s\n' "$rc_hc" >> "$rc_tmp/containers"
-  docker create --name "$rc_hc" --mount "type=volume,src=$1,dst=/.rockerc-v,volume-nocopy" "$rc_img" /rockerc-volume-never-runs > "$rc_tmp/helper.err" 2>&1 ||
-    { sed -n '1,3s/^/  /p' "$rc_tmp/helper.err" >&2; rc_fail "cannot create a container to carry files to the Docker engine"; }
+  docker create --name "$rc_hc" --mount "type=volume,src=$1,dst=/.rockerc-v,volume-nocopy" "$rc_img" /rockerc-volume-never-runs > "$rc_tmp/helper.err.$rc_step" 2>&1 ||
+    { sed -n '1,3s/^/  /p' "$rc_tmp/helper.err.$rc_step" >&2; rc_fail "cannot create a container to carry files to the Docker engine"; }
 }
 
 rc_rmt_helper_done() {
@@ -127,7 +127,7 @@ ROCKERC_DIRS
 
 rc_rmt_send_dir() {
   rc_rmt_manifest "$1"
-  rc_rmt_list "$2" > "$rc_tmp/list.now" || rc_fail "cannot list $2"
+  rc_rmt_list "$2" > "$rc_tmp/list.now.$rc_step" || rc_fail "cannot list $2"
   rc_full=1 rc_hc='' rc_k0=$rc_rmt_sent
   case $1 in rockerc-run-*) ;; *)
     rc_gen=$(docker volume inspect --format '{{if .Labels}}{{index .Labels "rockerc.mirror"}}{{end}}' -- "$1" 2>/dev/null) || rc_gen=
@@ -135,11 +135,11 @@ rc_rmt_send_dir() {
     if [ -n "$rc_gen" ] && [ -s "$rc_mf" ] && [ "$(sed -n 1p "$rc_mf")" = "$rc_gen" ] &&
       [ -z "$(cd "$2" && find . -name '*
 *' | sed -n 1p)" ]; then
-      sed 1d "$rc_mf" > "$rc_tmp/list.was"
+      sed 1d "$rc_mf" > "$rc_tmp/list.was.$rc_step"
       # Gone since: a volume cannot lose a file through `docker cp`, so it is filled again.
-      rc_rmt_names "$rc_tmp/list.was" > "$rc_tmp/names.was"
-      rc_rmt_names "$rc_tmp/list.now" > "$rc_tmp/names.now"
-      if [ -z "$(LC_ALL=C comm -23 "$rc_tmp/names.was" "$rc_tmp/names.now" | sed -n 1p)" ]; then rc_full=0; fi
+      rc_rmt_names "$rc_tmp/list.was.$rc_step" > "$rc_tmp/names.was.$rc_step"
+      rc_rmt_names "$rc_tmp/list.now.$rc_step" > "$rc_tmp/names.now.$rc_step"
+      if [ -z "$(LC_ALL=C comm -23 "$rc_tmp/names.was.$rc_step" "$rc_tmp/names.now.$rc_step" | sed -n 1p)" ]; then rc_full=0; fi
     fi
     ;;
   esac
@@ -148,25 +148,25 @@ rc_rmt_send_dir() {
     docker volume rm -f -- "$1" >/dev/null 2>&1 || :
     rc_gen=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
     docker volume create --label "rockerc.mirror=$rc_gen" -- "$1" >/dev/null || rc_fail "cannot create the volume $1"
-    case $1 in rockerc-run-*) printf '%s\n' "$1" >> "$rc_tmp/run-volumes" ;; esac
+    case $1 in rockerc-run-*) printf '%s\n' "$1" >> "$rc_tmp/run-volumes.$rc_step" ;; esac
     rc_rmt_helper "$1"
     (cd "$2" && tar -cf - .) | docker cp - "$rc_hc:/.rockerc-v" > "$rc_log.cp" 2>&1 || { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot send $2 to the Docker engine"; }
     rc_rmt_sent=$((rc_rmt_sent + $(du -sk "$2" | cut -f 1)))
   else
-    LC_ALL=C comm -13 "$rc_tmp/list.was" "$rc_tmp/list.now" | rc_rmt_names - > "$rc_tmp/list.send"
-    if [ -s "$rc_tmp/list.send" ]; then
+    LC_ALL=C comm -13 "$rc_tmp/list.was.$rc_step" "$rc_tmp/list.now.$rc_step" | rc_rmt_names - > "$rc_tmp/list.send.$rc_step"
+    if [ -s "$rc_tmp/list.send.$rc_step" ]; then
       rc_rmt_helper "$1"
-      (cd "$2" && tar --no-recursion -cf - -T "$rc_tmp/list.send") > "$rc_tmp/send.tar" || rc_fail "cannot pack what changed in $2"
-      docker cp - "$rc_hc:/.rockerc-v" < "$rc_tmp/send.tar" > "$rc_log.cp" 2>&1 || { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot send $2 to the Docker engine"; }
-      rc_rmt_sent=$((rc_rmt_sent + $(du -k "$rc_tmp/send.tar" | cut -f 1)))
-      rm -f "$rc_tmp/send.tar"
+      (cd "$2" && tar --no-recursion -cf - -T "$rc_tmp/list.send.$rc_step") > "$rc_tmp/send.tar.$rc_step" || rc_fail "cannot pack what changed in $2"
+      docker cp - "$rc_hc:/.rockerc-v" < "$rc_tmp/send.tar.$rc_step" > "$rc_log.cp" 2>&1 || { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot send $2 to the Docker engine"; }
+      rc_rmt_sent=$((rc_rmt_sent + $(du -k "$rc_tmp/send.tar.$rc_step" | cut -f 1)))
+      rm -f "$rc_tmp/send.tar.$rc_step"
     fi
   fi
   if [ -n "$rc_hc" ]; then rc_rmt_helper_done; rc_hc=; fi
   rc_shown=$2
   case $2 in "$rc_context") rc_shown=. ;; "$rc_context"/*) rc_shown=./${2#"$rc_context"/} ;; esac
   rc_say "  sent $((rc_rmt_sent - rc_k0)) kB of $rc_shown to the Docker engine"
-  case $1 in rockerc-run-*) ;; *) rc_rmt_save_manifest "$1" "$rc_tmp/list.now" ;; esac
+  case $1 in rockerc-run-*) ;; *) rc_rmt_save_manifest "$1" "$rc_tmp/list.now.$rc_step" ;; esac
 }
 
 # rc_rmt_names LIST: the names in a list of rc_rmt_list, sorted (the first 8 words are the rest).
@@ -198,9 +198,9 @@ rc_rmt_bring() {
   while read -r rc_v rc_mode rc_s; do
     [ "$rc_mode" = ,rw ] || continue
     rc_rmt_helper "$rc_v"
-    rm -rf "$rc_tmp/back"
-    mkdir "$rc_tmp/back"
-    docker cp "$rc_hc:/.rockerc-v/." - 2> "$rc_log.cp" | tar -xpf - -C "$rc_tmp/back" 2>> "$rc_log.cp" ||
+    rm -rf "$rc_tmp/back.$rc_step"
+    mkdir "$rc_tmp/back.$rc_step"
+    docker cp "$rc_hc:/.rockerc-v/." - 2> "$rc_log.cp" | tar -xpf - -C "$rc_tmp/back.$rc_step" 2>> "$rc_log.cp" ||
       { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot bring $rc_s back from the Docker engine"; }
     rc_rmt_helper_done
     rc_hc=
@@ -208,15 +208,15 @@ rc_rmt_bring() {
     rc_x=
     case $rc_context/.git in "$rc_s"/*) rc_x="./${rc_context#"$rc_s"}/.git" ;; esac
     rc_x=$(printf '%s' "$rc_x" | sed 's|//*|/|g; s|^\./*|./|')
-    rc_rmt_apply "$rc_tmp/back" "$rc_s" "$rc_x"
-    rm -rf "$rc_tmp/back"
+    rc_rmt_apply "$rc_tmp/back.$rc_step" "$rc_s" "$rc_x"
+    rm -rf "$rc_tmp/back.$rc_step"
     case $rc_v in
       rockerc-run-*) ;;
       *)
-        rc_rmt_list "$rc_s" > "$rc_tmp/list.now"
+        rc_rmt_list "$rc_s" > "$rc_tmp/list.now.$rc_step"
         rc_gen=$(docker volume inspect --format '{{if .Labels}}{{index .Labels "rockerc.mirror"}}{{end}}' -- "$rc_v" 2>/dev/null) || rc_gen=
         # A changed .git in the volume is not what the folder has: send it whole next time.
-        if [ -n "$rc_gen" ] && [ "$rc_rmt_git_changed" = 0 ]; then rc_rmt_save_manifest "$rc_v" "$rc_tmp/list.now"; fi
+        if [ -n "$rc_gen" ] && [ "$rc_rmt_git_changed" = 0 ]; then rc_rmt_save_manifest "$rc_v" "$rc_tmp/list.now.$rc_step"; fi
         ;;
     esac
   done <<ROCKERC_DIRS
@@ -253,9 +253,9 @@ rc_rmt_apply() {
       fi
       rm -rf "$t/$p"
       cp -Pp "$p" "$t/$p" || exit 1
-    done' sh "$2" "$3" {} + > "$rc_tmp/apply.out") || rc_fail "cannot apply what the step changed to $2"
+    done' sh "$2" "$3" {} + > "$rc_tmp/apply.out.$rc_step") || rc_fail "cannot apply what the step changed to $2"
   # Entries under .git in the volume that differ from the folder's: the next send is whole.
-  if [ -n "$3" ] && [ -s "$rc_tmp/apply.out" ]; then
+  if [ -n "$3" ] && [ -s "$rc_tmp/apply.out.$rc_step" ]; then
     if [ "$(cd "$1" && find "$3" -newer "$rc_tmp/t0" 2>/dev/null | sed -n 1p)" != "" ]; then rc_rmt_git_changed=1; fi
   fi
 }
@@ -273,7 +273,7 @@ rc_rmt_run_volume() {
   done <<ROCKERC_FILES
 $rc_rmt_files
 ROCKERC_FILES
-  printf '%s\n' "$rc_rv" >> "$rc_tmp/run-volumes"
+  printf '%s\n' "$rc_rv" >> "$rc_tmp/run-volumes.$rc_step"
   docker volume create -- "$rc_rv" >/dev/null || rc_fail "cannot create the volume $rc_rv"
   rc_rmt_helper "$rc_rv"
   (cd "$rc_tmp/run.$rc_step" && tar -cf - .) | docker cp - "$rc_hc:/.rockerc-v" > "$rc_log.cp" 2>&1 ||
@@ -289,13 +289,31 @@ ROCKERC_FILES
 # After a RUN: its container and its volumes (the RUN's files, directories from outside the
 # context) go at once.
 rc_rmt_run_done() {
-  [ -s "$rc_tmp/run-volumes" ] || return 0
+  [ -s "$rc_tmp/run-volumes.$rc_step" ] || return 0
   docker rm -f -v "$1" >/dev/null 2>&1 && printf '%s\n' "$1" >> "$rc_tmp/removed"
   rc_rmt_drop_volumes
 }
 
+# The volumes of this step (a stage that runs beside it has its own list).
 rc_rmt_drop_volumes() {
-  [ -s "$rc_tmp/run-volumes" ] || return 0
-  while IFS= read -r rc_v; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done < "$rc_tmp/run-volumes"
-  : > "$rc_tmp/run-volumes"
+  [ -s "$rc_tmp/run-volumes.$rc_step" ] || return 0
+  while IFS= read -r rc_v; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done < "$rc_tmp/run-volumes.$rc_step"
+  : > "$rc_tmp/run-volumes.$rc_step"
+}
+
+# The cleanup's: every step's, once every container is gone.
+rc_rmt_drop_all_volumes() {
+  for rc_f in "$rc_tmp"/run-volumes.*; do
+    [ -s "$rc_f" ] || continue
+    while IFS= read -r rc_v; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done < "$rc_f"
+    rm -f "$rc_f"
+  done
+}
+
+# rc_rmt_reap RUN: the volumes a dead build of this id left on a remote engine (its MOUNTed files
+# and secrets), once its containers are gone.
+rc_rmt_reap() {
+  docker volume ls -q --filter "name=^rockerc-run-$1-" 2>/dev/null | while IFS= read -r rc_v; do
+    case $rc_v in "rockerc-run-$1-"*) docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || : ;; esac
+  done
 }

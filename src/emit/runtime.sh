@@ -510,7 +510,7 @@ rc_cleanup() {
     fi
   fi
   # A remote engine's volumes of this run (MOUNTed files, secrets): only once their containers are gone.
-  if [ -n "${rc_tmp:-}" ] && [ -s "$rc_tmp/run-volumes" ]; then rc_rmt_drop_volumes; fi
+  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rc_rmt_drop_all_volumes; fi
   # An interrupted --cache-to: its unfinished archives (DIR still has its old manifest and what
   # that names); an interrupted --cache-from: the volumes it had not finished filling.
   if [ -n "${rc_stage_dir:-}" ]; then rm -rf "$rc_stage_dir"; fi
@@ -871,6 +871,7 @@ rc_reap() {
     [ "$rc_sweep" = 2 ] || sleep 1
   done
   for rc_v in $rc_dead_restoring; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done
+  rc_rmt_reap "$rc_dead_run"
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
