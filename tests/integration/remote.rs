@@ -4,9 +4,7 @@
 //! The remote daemon is ROCKERC_REMOTE_HOST when set, else the one `tests/remote-engine.sh start`
 //! starts (as root); without either, the tests skip loudly (fail with ROCKERC_E2E=require).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
