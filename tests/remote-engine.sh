@@ -25,10 +25,21 @@ from=${ROCKERC_REMOTE_IMAGES_FROM:-${DOCKER_HOST:-unix:///var/run/docker.sock}}
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
 parent=$(dirname -- "$(dirname -- "$here")")
 
+# ours PIDFILE WORD: whether the process PIDFILE names is still the one this script started (its
+# command line names WORD). /run outlives a session's processes on these machines, and a stale
+# pidfile's number may belong to another engine's process (or a thread: `kill -0` answers for a
+# thread id too), which must never be killed or taken for our daemon's containerd.
+ours() {
+  [ -s "$1" ] || return 1
+  p=$(tr -cd '0-9' < "$1")
+  [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] && [ "$(sed -n 's/^Tgid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null)" = "$p" ] &&
+    tr '\0' ' ' < "/proc/$p/cmdline" | grep -qF -e "$2"
+}
+
 case ${1:-start} in
   stop)
-    if [ -s "$dir/docker.pid" ]; then
-      pid=$(cat "$dir/docker.pid")
+    if ours "$dir/docker.pid" "$dir/docker.sock"; then
+      pid=$(tr -cd '0-9' < "$dir/docker.pid")
       kill "$pid" 2>/dev/null || :
       i=0
       while kill -0 "$pid" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
@@ -54,6 +65,9 @@ if DOCKER_HOST=$sock docker info >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$dir"
+# What a daemon of an earlier boot or session left: pidfiles that name someone else's process now.
+ours "$dir/docker.pid" "$dir/docker.sock" || rm -f "$dir/docker.pid"
+ours "$dir/exec/containerd/containerd.pid" "$dir/exec/containerd" || rm -f "$dir/exec/containerd/containerd.pid"
 if ! ip link show "$br" >/dev/null 2>&1; then
   ip link add "$br" type bridge
   ip addr add "$net" dev "$br"
