@@ -17,9 +17,13 @@
 #   and, at the latest, by the cleanup.
 # -----------------------------------------------------------------------------------------------
 
-# rc_rmt_remote: whether the engine cannot see the client's files. Asked once per engine and
-# client: the answer is kept under the engine's id (docker info), this machine's boot and mount
-# namespace; ROCKERC_ENGINE_SEES_HOST=0/1 overrides it.
+# rc_rmt_remote: whether the engine cannot see the client's files. Asked once per build; a "no"
+# (the engine is remote) is remembered for this engine and client (the engine's id, name and
+# data root from `docker info`, this machine's boot and mount namespace), a "yes" never: engines
+# can share an id (Docker 20.10 derives it from /etc/docker/key.json, the same for every daemon
+# of a machine, or of a cloned VM image), and a wrong "yes" would bind a folder of the server's
+# own of the same name, where a wrong "no" only costs time. ROCKERC_ENGINE_SEES_HOST=0/1
+# overrides it.
 rc_rmt_remote() {
   if [ -z "${rc_rmt_mode:-}" ] && [ -s "$rc_tmp/engine-mode" ]; then rc_rmt_mode=$(cat "$rc_tmp/engine-mode"); fi
   if [ -z "${rc_rmt_mode:-}" ]; then
@@ -29,20 +33,23 @@ rc_rmt_remote() {
       *) rc_rmt_probe ;;
     esac
     printf '%s\n' "$rc_rmt_mode" > "$rc_tmp/engine-mode"
+    if [ "$rc_rmt_mode" = remote ]; then
+      rc_say "the Docker engine cannot see this machine's files: MOUNTed host paths are sent to it (and brought back)"
+    fi
   fi
   [ "$rc_rmt_mode" = remote ]
 }
 
 rc_rmt_probe() {
-  rc_rmt_engine=$(docker info --format '{{.ID}}' 2>/dev/null) || rc_rmt_engine=
+  rc_rmt_engine=$(docker info --format '{{.ID}} {{.Name}} {{.DockerRootDir}}' 2>/dev/null) || rc_rmt_engine=
   rc_b=
   if [ -r /proc/sys/kernel/random/boot_id ]; then IFS= read -r rc_b < /proc/sys/kernel/random/boot_id || rc_b=; fi
   rc_b="$rc_b $(readlink /proc/self/ns/mnt 2>/dev/null || uname -n 2>/dev/null)"
   rc_rmt_key=$(rc_hash "$rc_rmt_engine $rc_b")
   rc_rmt_known="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/rockerc/engines/$rc_rmt_key"
-  if [ -n "$rc_rmt_engine" ] && [ -s "$rc_rmt_known" ]; then
-    rc_rmt_mode=$(cat "$rc_rmt_known")
-    case $rc_rmt_mode in local|remote) return 0 ;; esac
+  if [ -n "$rc_rmt_engine" ] && [ "$(cat "$rc_rmt_known" 2>/dev/null)" = remote ]; then
+    rc_rmt_mode=remote
+    return 0
   fi
   # A file only this run knows, bound into a container that never runs and read back through it.
   mkdir "$rc_tmp/probe.$rc_step"
@@ -58,10 +65,9 @@ rc_rmt_probe() {
     docker rm -f -v "$rc_pc" >/dev/null 2>&1 && printf '%s\n' "$rc_pc" >> "$rc_tmp/removed"
   fi
   rm -rf "$rc_tmp/probe.$rc_step"
-  if [ "$rc_rmt_mode" = remote ]; then
-    rc_say "the Docker engine cannot see this machine's files: MOUNTed host paths are sent to it (and brought back)"
-  fi
-  if [ -n "$rc_rmt_engine" ] && mkdir -p "${rc_rmt_known%/*}" 2>/dev/null; then
+  if [ "$rc_rmt_mode" = local ]; then
+    rm -f "$rc_rmt_known"
+  elif [ -n "$rc_rmt_engine" ] && mkdir -p "${rc_rmt_known%/*}" 2>/dev/null; then
     if printf '%s\n' "$rc_rmt_mode" > "$rc_rmt_known.$$" 2>/dev/null; then mv "$rc_rmt_known.$$" "$rc_rmt_known" 2>/dev/null || rm -f "$rc_rmt_known.$$"; fi
   fi
 }
@@ -90,12 +96,21 @@ $2
   fi
 }
 
-# rc_rmt_helper VOLUME: a container (never run) with VOLUME at /.rockerc-v, in rc_hc.
+# rc_rmt_helper VOLUME [ARG...]: a container with VOLUME at /.rockerc-v, in rc_hc. Without ARGs
+# it never runs; with them it runs `/bin/sh ARG...` of the step's image as root, with no network
+# (the lister below).
 rc_rmt_helper() {
   rc_ncontainers=$((rc_ncontainers + 1))
   rc_hc="rockerc-$rc_run_id-$rc_step-v$rc_ncontainers"
   printf '%s\n' "$rc_hc" >> "$rc_tmp/containers"
-  docker create --name "$rc_hc" --mount "type=volume,src=$1,dst=/.rockerc-v,volume-nocopy" "$rc_img" /rockerc-volume-never-runs > "$rc_tmp/helper.err.$rc_step" 2>&1 ||
+  rc_hv=$1
+  shift
+  if [ $# = 0 ]; then
+    set -- "$rc_img" /rockerc-volume-never-runs
+  else
+    set -- --user 0 --network none --entrypoint /bin/sh -e LC_ALL=C -e TZ=UTC0 "$rc_img" "$@"
+  fi
+  docker create --name "$rc_hc" --mount "type=volume,src=$rc_hv,dst=/.rockerc-v,volume-nocopy" "$@" > "$rc_tmp/helper.err.$rc_step" 2>&1 ||
     { sed -n '1,3s/^/  /p' "$rc_tmp/helper.err.$rc_step" >&2; rc_fail "cannot create a container to carry files to the Docker engine"; }
 }
 
@@ -145,6 +160,8 @@ rc_rmt_send_dir() {
   esac
   rm -f "$rc_mf"
   if [ "$rc_full" = 1 ]; then
+    # What the refilled volume holds on the engine is listed by the next bring (rc_rmt_bring).
+    rm -f "$rc_mf.engine"
     docker volume rm -f -- "$1" >/dev/null 2>&1 || :
     rc_gen=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
     docker volume create --label "rockerc.mirror=$rc_gen" -- "$1" >/dev/null || rc_fail "cannot create the volume $1"
@@ -160,6 +177,16 @@ rc_rmt_send_dir() {
       docker cp - "$rc_hc:/.rockerc-v" < "$rc_tmp/send.tar.$rc_step" > "$rc_log.cp" 2>&1 || { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot send $2 to the Docker engine"; }
       rc_rmt_sent=$((rc_rmt_sent + $(du -k "$rc_tmp/send.tar.$rc_step" | cut -f 1)))
       rm -f "$rc_tmp/send.tar.$rc_step"
+      # What was sent has new ctimes on the engine: in the engine's listing those names say
+      # "unknown", so the next bring takes them for changed (and brings them back once) or gone,
+      # rather than trust a stale line.
+      if [ -s "$rc_mf.engine" ]; then
+        if { sed -n 1p "$rc_mf.engine"; sed 1d "$rc_mf.engine" | rc_rmt_unknown "$rc_tmp/list.send.$rc_step"; } > "$rc_mf.engine.$$"; then
+          mv "$rc_mf.engine.$$" "$rc_mf.engine" 2>/dev/null || rm -f "$rc_mf.engine.$$"
+        else
+          rm -f "$rc_mf.engine" "$rc_mf.engine.$$"
+        fi
+      fi
     fi
   fi
   if [ -n "$rc_hc" ]; then rc_rmt_helper_done; rc_hc=; fi
@@ -174,60 +201,217 @@ rc_rmt_names() {
   sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* //' "$1" | LC_ALL=C sort -u
 }
 
+# rc_rmt_unknown NAMES: the listing on stdin with a line of unknown attributes (`-` for each) for
+# each name in NAMES (a name a line), in place of the line it had, if any.
+rc_rmt_unknown() {
+  awk 'FILENAME == ARGV[1] { if ($0 != "") mark[$0] = 1; next }
+    { n = $0; sub(/^[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* /, "", n); if (!(n in mark)) print }
+    END { for (n in mark) print "- - - - - - - - " n }' "$1" - | LC_ALL=C sort
+}
+
 rc_rmt_save_manifest() {
   rc_rmt_manifest "$1"
   mkdir -p "${rc_mf%/*}" 2>/dev/null || return 0
   if { printf '%s\n' "$rc_gen"; cat "$2"; } > "$rc_mf.$$" 2>/dev/null; then mv "$rc_mf.$$" "$rc_mf" 2>/dev/null || rm -f "$rc_mf.$$"; fi
 }
 
-# Before a step that may write its MOUNTs: the manifests say nothing until what it wrote is back.
+# Before a step that may write its MOUNTs: the manifests say nothing until what it wrote is back;
+# the engine's listing of each volume is what the bring compares the volume with afterwards.
 rc_rmt_writing() {
   while read -r rc_v rc_mode rc_s; do
     [ -n "$rc_v" ] || continue
     rc_rmt_manifest "$rc_v"
-    rm -f "$rc_mf"
+    rm -f "$rc_mf" "$rc_tmp/base.$rc_step.$rc_v"
+    if [ -s "$rc_mf.engine" ]; then mv "$rc_mf.engine" "$rc_tmp/base.$rc_step.$rc_v" 2>/dev/null || rm -f "$rc_mf.engine"; fi
   done <<ROCKERC_DIRS
 $(printf '%s' "$rc_rmt_dirs")
 ROCKERC_DIRS
 }
 
-# After a step that may write its MOUNTs: each writable directory's volume comes back, and what
-# the step changed is applied to the folder.
+# After a step that may write its MOUNTs: what the step changed in each writable directory's
+# volume comes back, and is applied to the folder.
 rc_rmt_bring() {
   [ -n "$rc_rmt_dirs" ] || return 0
   while read -r rc_v rc_mode rc_s; do
     [ "$rc_mode" = ,rw ] || continue
-    rc_rmt_helper "$rc_v"
-    rm -rf "$rc_tmp/back.$rc_step"
-    mkdir "$rc_tmp/back.$rc_step"
-    docker cp "$rc_hc:/.rockerc-v/." - 2> "$rc_log.cp" | tar -xpf - -C "$rc_tmp/back.$rc_step" 2>> "$rc_log.cp" ||
-      { cat "$rc_log.cp" >> "$rc_log"; rc_fail "cannot bring $rc_s back from the Docker engine"; }
-    rc_rmt_helper_done
-    rc_hc=
-    # The context's .git stays as it is (a bind keeps it read-only).
-    rc_x=
-    case $rc_context/.git in "$rc_s"/*) rc_x="./${rc_context#"$rc_s"}/.git" ;; esac
-    rc_x=$(printf '%s' "$rc_x" | sed 's|//*|/|g; s|^\./*|./|')
-    rc_rmt_apply "$rc_tmp/back.$rc_step" "$rc_s" "$rc_x"
-    rm -rf "$rc_tmp/back.$rc_step"
-    case $rc_v in
-      rockerc-run-*) ;;
-      *)
-        rc_rmt_list "$rc_s" > "$rc_tmp/list.now.$rc_step"
-        rc_gen=$(docker volume inspect --format '{{if .Labels}}{{index .Labels "rockerc.mirror"}}{{end}}' -- "$rc_v" 2>/dev/null) || rc_gen=
-        # A changed .git in the volume is not what the folder has: send it whole next time.
-        if [ -n "$rc_gen" ] && [ "$rc_rmt_git_changed" = 0 ]; then rc_rmt_save_manifest "$rc_v" "$rc_tmp/list.now.$rc_step"; fi
-        ;;
-    esac
+    rc_rmt_bring_dir "$rc_v" "$rc_s"
   done <<ROCKERC_DIRS
 $(printf '%s' "$rc_rmt_dirs")
 ROCKERC_DIRS
+}
+
+# The lister, run on the engine in the step's image (as root, no network) with the volume at
+# /.rockerc-v: lists it as rc_rmt_list lists a folder (into /.rockerc-out/listing). With `diff`,
+# it compares that with /.rockerc-base, the listing of the volume as the script last left it:
+# what is new or differs (a write changes an entry's ctime, which nothing in a container can set
+# back) is copied under /.rockerc-out/data and named in /.rockerc-out/changed, what is gone is
+# named in /.rockerc-out/gone. 97: the image lacks a tool; 96: a name has a line break. Either
+# way the script then copies the whole volume back, as it does for a volume it has no listing of.
+rc_rmt_lister() {
+  cat <<'ROCKERC_LISTER'
+nl='
+'
+for c in find stat sort awk cp mkdir sed; do command -v "$c" >/dev/null 2>&1 || exit 97; done
+mkdir -p /.rockerc-out/data && cd /.rockerc-v || exit 97
+[ -z "$(find . -name "*$nl*" | sed -n 1p)" ] || exit 96
+find . ! -name . -exec stat -c '%f %s %y %z %n' {} + | sort > /.rockerc-out/listing || exit 97
+[ "$1" = diff ] || exit 0
+awk -v changed=/.rockerc-out/changed -v gone=/.rockerc-out/gone '
+  BEGIN { printf "" > changed; printf "" > gone }
+  { n = $0; sub(/^[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* /, "", n) }
+  FILENAME == ARGV[1] { was[n] = $0; next }
+  { if (!(n in was) || was[n] != $0) print n > changed; seen[n] = 1 }
+  END { for (n in was) if (!(n in seen)) print n > gone }' /.rockerc-base /.rockerc-out/listing || exit 97
+while IFS= read -r n; do
+  if [ -d "$n" ] && [ ! -L "$n" ]; then
+    mkdir -p "/.rockerc-out/data/$n" || exit 97
+  else
+    mkdir -p "/.rockerc-out/data/${n%/*}" && cp -a "$n" "/.rockerc-out/data/$n" || exit 97
+  fi
+done < /.rockerc-out/changed
+ROCKERC_LISTER
+}
+
+# rc_rmt_bring_dir VOLUME FOLDER
+rc_rmt_bring_dir() {
+  rc_back="$rc_tmp/back.$rc_step"
+  rm -rf "$rc_back"
+  mkdir -p "$rc_back/in" "$rc_back/out"
+  rc_how=none rc_gen=''
+  case $1 in
+    rockerc-run-*) ;;
+    *)
+      rc_how=list
+      rc_gen=$(docker volume inspect --format '{{if .Labels}}{{index .Labels "rockerc.mirror"}}{{end}}' -- "$1" 2>/dev/null) || rc_gen=
+      rc_base="$rc_tmp/base.$rc_step.$1"
+      if [ -n "$rc_gen" ] && [ -f "$rc_base" ] && [ "$(sed -n 1p "$rc_base")" = "$rc_gen" ]; then
+        sed 1d "$rc_base" > "$rc_back/in/.rockerc-base"
+        rc_how='diff'
+      fi
+      rm -f "$rc_base"
+      rc_rmt_lister > "$rc_back/in/.rockerc-lister"
+      ;;
+  esac
+  rc_listed=1
+  if [ "$rc_how" = none ]; then
+    rc_rmt_helper "$1"
+  else
+    rc_rmt_helper "$1" /.rockerc-lister "$rc_how"
+    if (cd "$rc_back/in" && tar -cf - .) | docker cp - "$rc_hc:/" > "$rc_log.cp" 2>&1 &&
+      docker start -a "$rc_hc" >> "$rc_log.cp" 2>&1; then
+      rc_listed=0
+    fi
+  fi
+  # The context's .git stays as it is (a bind keeps it read-only).
+  rc_x=
+  case $rc_context/.git in "$2"/*) rc_x="./${rc_context#"$2"}/.git" ;; esac
+  rc_x=$(printf '%s' "$rc_x" | sed 's|//*|/|g; s|^\./*|./|')
+  rc_rmt_git_changed=0
+  # Each archive is kept whole before it is unpacked: its size is what crossed the network.
+  rc_got=0
+  if [ "$rc_listed" = 0 ] && [ "$rc_how" = diff ]; then
+    rc_rmt_fetch "$rc_hc:/.rockerc-out/." "$rc_back/out" "$2"
+    rc_rmt_apply_changes "$rc_back/out" "$2" "$rc_x"
+  else
+    mkdir "$rc_back/out/data"
+    rc_rmt_fetch "$rc_hc:/.rockerc-v/." "$rc_back/out/data" "$2"
+    if [ "$rc_listed" = 0 ]; then
+      rc_rmt_fetch "$rc_hc:/.rockerc-out/listing" "$rc_back/out" "$2"
+    fi
+    rc_rmt_apply "$rc_back/out/data" "$2" "$rc_x"
+  fi
+  rc_rmt_helper_done
+  rc_hc=
+  rc_k=$(((rc_got + 1023) / 1024))
+  rc_rmt_got=$((rc_rmt_got + rc_k))
+  rc_shown=$2
+  case $2 in "$rc_context") rc_shown=. ;; "$rc_context"/*) rc_shown=./${2#"$rc_context"/} ;; esac
+  rc_say "  brought back $rc_k kB of $rc_shown from the Docker engine"
+  if [ "$rc_how" != none ]; then
+    rc_rmt_list "$2" > "$rc_tmp/list.now.$rc_step"
+    # A changed .git in the volume is not what the folder has: send it whole next time.
+    if [ -n "$rc_gen" ] && [ "$rc_rmt_git_changed" = 0 ]; then
+      rc_rmt_save_manifest "$1" "$rc_tmp/list.now.$rc_step"
+      # What the volume holds now, as the engine lists it: the next bring's baseline.
+      if [ "$rc_listed" = 0 ] && [ -f "$rc_back/out/listing" ] &&
+        { printf '%s\n' "$rc_gen"; cat "$rc_back/out/listing"; } > "$rc_mf.engine.$$" 2>/dev/null; then
+        mv "$rc_mf.engine.$$" "$rc_mf.engine" 2>/dev/null || rm -f "$rc_mf.engine.$$"
+      fi
+    fi
+  fi
+  rm -rf "$rc_back"
+}
+
+# rc_rmt_fetch CONTAINER:PATH DIR FOLDER: `docker cp` out of the helper into DIR; adds the
+# archive's size to rc_got.
+rc_rmt_fetch() {
+  if ! docker cp "$1" - > "$rc_back/fetch.tar" 2>> "$rc_log.cp" || ! tar -xpf "$rc_back/fetch.tar" -C "$2" 2>> "$rc_log.cp"; then
+    cat "$rc_log.cp" >> "$rc_log"
+    rc_fail "cannot bring $3 back from the Docker engine"
+  fi
+  rc_got=$((rc_got + $(wc -c < "$rc_back/fetch.tar")))
+  rm -f "$rc_back/fetch.tar"
+}
+
+# What rc_rmt_apply does for an entry NAME of FROM, for each NAME argument, in TO (sh -c, with
+# TO and EXCLUDE first): makes it what it is in FROM, unless it is the same already (its times
+# stay); prints `git` for a name under EXCLUDE, which it leaves alone. A name that would reach
+# out of TO (a `..`, a folder that is a link on this machine) stops it: the names come from the
+# engine, and a bind never let a step write outside its folder.
+# shellcheck disable=SC2016 # run by sh -c, which expands it
+rc_rmt_put_sh='
+  t=$1 x=$2; shift 2
+  tp=$(cd "$t" && pwd -P) || exit 1
+  for p; do
+    case /$p/ in */../*) echo "rockerc: the engine named $p" >&2; exit 1 ;; esac
+    case $p in "$x"|"$x"/*) if [ -n "$x" ]; then echo git; continue; fi ;; esac
+    case $p in
+      ./*/*)
+        pp=$(cd "$t/${p%/*}" 2>/dev/null && pwd -P) || exit 1
+        case $pp/ in "$tp"/*) ;; *) echo "rockerc: $p is not in $t" >&2; exit 1 ;; esac
+        ;;
+    esac
+    if [ -d "$p" ] && [ ! -L "$p" ]; then
+      if [ -L "$t/$p" ] || { [ -e "$t/$p" ] && [ ! -d "$t/$p" ]; }; then rm -f "$t/$p"; fi
+      if [ ! -d "$t/$p" ]; then mkdir "$t/$p" || exit 1; fi
+      if [ "$(stat -c %a "$p")" != "$(stat -c %a "$t/$p")" ]; then chmod "00$(stat -c %a "$p")" "$t/$p"; fi
+      continue
+    fi
+    if [ -L "$p" ]; then
+      if [ -L "$t/$p" ] && [ "$(readlink "$p")" = "$(readlink "$t/$p")" ]; then continue; fi
+    elif [ -f "$t/$p" ] && [ ! -L "$t/$p" ] && cmp -s "$p" "$t/$p" && [ "$(stat -c %a "$p")" = "$(stat -c %a "$t/$p")" ]; then
+      continue
+    fi
+    rm -rf "$t/$p"
+    cp -Pp "$p" "$t/$p" || exit 1
+  done'
+
+# rc_rmt_apply_changes OUT TO EXCLUDE: applies what the lister found (OUT/gone, OUT/changed,
+# OUT/data) to TO, leaving EXCLUDE (./PATH, or '') as it is.
+rc_rmt_apply_changes() {
+  if [ ! -f "$1/gone" ] || [ ! -f "$1/changed" ]; then rc_fail "cannot apply what the step changed to $2 (the engine's list is missing)"; fi
+  while IFS= read -r rc_p; do
+    # Only ./NAME: an empty line (no name gone) is not the folder itself.
+    case $rc_p in ./?*) ;; *) continue ;; esac
+    case /$rc_p/ in */../*) rc_fail "the Docker engine named $rc_p among what the step deleted in $2" ;; esac
+    case $rc_p in "$3"|"$3"/*) if [ -n "$3" ]; then rc_rmt_git_changed=1; continue; fi ;; esac
+    [ -e "$2/$rc_p" ] || [ -L "$2/$rc_p" ] || continue
+    # Its folder here, as it is on disk: a link out of the folder is not followed.
+    rc_pp=$(cd "$2/${rc_p%/*}" 2>/dev/null && pwd -P) || continue
+    case $rc_pp/ in "$(cd "$2" && pwd -P)"/*) ;; *) continue ;; esac
+    rm -rf "${2:?}/$rc_p" || rc_fail "cannot apply what the step changed to $2"
+  done <<ROCKERC_GONE
+$(LC_ALL=C sort -r "$1/gone")
+ROCKERC_GONE
+  [ -s "$1/changed" ] || return 0
+  (cd "$1/data" && tr '\n' '\0' < "$1/changed" | xargs -0 sh -c "$rc_rmt_put_sh" sh "$2" "$3") > "$rc_tmp/apply.out.$rc_step" ||
+    rc_fail "cannot apply what the step changed to $2"
+  if [ -s "$rc_tmp/apply.out.$rc_step" ]; then rc_rmt_git_changed=1; fi
 }
 
 # rc_rmt_apply FROM TO EXCLUDE: makes TO what FROM is (what is the same is not touched: its times
 # stay), leaving EXCLUDE (./PATH, or '') in TO as it is.
 rc_rmt_apply() {
-  rc_rmt_git_changed=0
   # Gone: in TO, not in FROM.
   (cd "$2" && find . -depth ! -name . -exec sh -c '
     f=$1 x=$2; shift 2
@@ -236,24 +420,8 @@ rc_rmt_apply() {
       if [ ! -e "$f/$p" ] && [ ! -L "$f/$p" ]; then rm -rf "$p"; fi
     done' sh "$1" "$3" {} +) || rc_fail "cannot apply what the step changed to $2"
   # New or changed: in FROM, and not the same in TO.
-  (cd "$1" && find . ! -name . -exec sh -c '
-    t=$1 x=$2; shift 2
-    for p; do
-      case $p in "$x"|"$x"/*) if [ -n "$x" ]; then echo git; continue; fi ;; esac
-      if [ -d "$p" ] && [ ! -L "$p" ]; then
-        if [ -L "$t/$p" ] || { [ -e "$t/$p" ] && [ ! -d "$t/$p" ]; }; then rm -f "$t/$p"; fi
-        if [ ! -d "$t/$p" ]; then mkdir "$t/$p" || exit 1; fi
-        if [ "$(stat -c %a "$p")" != "$(stat -c %a "$t/$p")" ]; then chmod "00$(stat -c %a "$p")" "$t/$p"; fi
-        continue
-      fi
-      if [ -L "$p" ]; then
-        if [ -L "$t/$p" ] && [ "$(readlink "$p")" = "$(readlink "$t/$p")" ]; then continue; fi
-      elif [ -f "$t/$p" ] && [ ! -L "$t/$p" ] && cmp -s "$p" "$t/$p" && [ "$(stat -c %a "$p")" = "$(stat -c %a "$t/$p")" ]; then
-        continue
-      fi
-      rm -rf "$t/$p"
-      cp -Pp "$p" "$t/$p" || exit 1
-    done' sh "$2" "$3" {} + > "$rc_tmp/apply.out.$rc_step") || rc_fail "cannot apply what the step changed to $2"
+  (cd "$1" && find . ! -name . -exec sh -c "$rc_rmt_put_sh" sh "$2" "$3" {} + > "$rc_tmp/apply.out.$rc_step") ||
+    rc_fail "cannot apply what the step changed to $2"
   # Entries under .git in the volume that differ from the folder's: the next send is whole.
   if [ -n "$3" ] && [ -s "$rc_tmp/apply.out.$rc_step" ]; then
     if [ "$(cd "$1" && find "$3" -newer "$rc_tmp/t0" 2>/dev/null | sed -n 1p)" != "" ]; then rc_rmt_git_changed=1; fi

@@ -599,7 +599,7 @@ rc_setup() {
   # a build id is anyone's choice (a branch name), and a checksum like cksum's CRC can be matched
   # in milliseconds, which would give a pull request the volumes of main's build.
   rc_id_hash=$(rc_hash "$rc_build_id")
-  rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr='' rc_rmt_sent=0 rc_rmt_git_changed=0
+  rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr='' rc_rmt_sent=0 rc_rmt_got=0 rc_rmt_git_changed=0
   rc_jobs=
   rc_removers=
   rc_cached=''

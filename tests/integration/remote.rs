@@ -237,13 +237,33 @@ fn sent_kb(out: &Output) -> u64 {
     String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().strip_prefix("sent ")?.split(' ').next()?.parse::<u64>().ok()).sum()
 }
 
-/// A MOUNTed folder on a remote engine, reached three ways (`rockerc build -H`, DOCKER_HOST,
+/// kB the script says it brought back from the engine (its `brought back N kB` lines).
+fn got_kb(out: &Output) -> u64 {
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().strip_prefix("brought back ")?.split(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+fn show(out: &Output) -> String {
+    format!("--- stdout ---\n{}\n--- stderr ---\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// How a build reaches the remote engine.
+#[derive(Clone, Copy)]
+enum Via {
+    /// `rockerc build -H ADDRESS` (compiles and runs the script).
+    BuildFlag,
+    /// `DOCKER_HOST=ADDRESS sh build.sh`.
+    DockerHost,
+    /// `DOCKER_CONTEXT=NAME sh build.sh`, NAME a docker context whose host is ADDRESS.
+    Context,
+}
+
+/// A MOUNTed folder on a remote engine, reached one way (`rockerc build -H`, DOCKER_HOST,
 /// DOCKER_CONTEXT): what the RUN deleted, changed and added is on the client afterwards, and
-/// what it left alone is untouched (same ctime); a second build sends only what changed; a
+/// what it left alone is untouched (same ctime); a second build sends only what changed on the
+/// client and brings back only what the RUN changed (not the 300 kB file it left alone); a
 /// MOUNTed key leaves nothing on the engine: no volume, no byte in the image.
-#[test]
-fn a_mounted_folder_round_trips_through_a_remote_engine() {
-    let Some(remote) = remote_or_skip("a_mounted_folder_round_trips_through_a_remote_engine") else { return };
+fn round_trip(via: Via, what: &str) {
+    let Some(remote) = remote_or_skip(what) else { return };
     let (_kd, key) = key();
     let secret = std::fs::read(&key).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -263,20 +283,43 @@ fn a_mounted_folder_round_trips_through_a_remote_engine() {
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
+    let ctx = unique("rockerc-remote-ctx");
+    if let Via::Context = via {
+        run_ok(Command::new("docker").args(["context", "create", &ctx, "--docker", &format!("host={remote}")]));
+    }
+    let id = unique("remote-roundtrip");
+    let script = run_ok(rockerc().current_dir(dir.path()).args(["--id", &id, "Rockerfile"])).stdout;
+    std::fs::write(dir.path().join("build.sh"), script).unwrap();
+    let build = || {
+        let mut cmd = match via {
+            Via::BuildFlag => {
+                let mut c = rockerc();
+                c.current_dir(dir.path()).args(["build", "-H", &remote, "--id", &id, "--no-cache", "--allow-mount"]).arg(key.parent().unwrap()).arg(".");
+                c
+            }
+            _ => {
+                let mut c = Command::new("sh");
+                c.arg(dir.path().join("build.sh")).args(["--no-cache", "--allow-mount"]).arg(key.parent().unwrap());
+                c
+            }
+        };
+        cmd.env("SSH_KEY_FILE", &key).env("XDG_CACHE_HOME", cache.path()).env_remove("DOCKER_CONTEXT").env_remove("DOCKER_HOST");
+        match via {
+            Via::DockerHost => {
+                cmd.env("DOCKER_HOST", &remote);
+            }
+            Via::Context => {
+                cmd.env("DOCKER_CONTEXT", &ctx);
+            }
+            Via::BuildFlag => {}
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        out
+    };
     let kept_ctime = ctime(&data.join("kept"));
-    // 1: rockerc build -H.
-    let out = rockerc()
-        .current_dir(dir.path())
-        .args(["build", "-H", &remote, "--no-cache", "--allow-mount"])
-        .arg(key.parent().unwrap())
-        .arg(".")
-        .env("SSH_KEY_FILE", &key)
-        .env("XDG_CACHE_HOME", cache.path())
-        .env_remove("DOCKER_CONTEXT")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot see this machine's files"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = build();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot see this machine's files"), "{}", show(&out));
     assert!(!data.join("gone").exists(), "the RUN deleted it");
     assert_eq!(std::fs::read_to_string(data.join("changed")).unwrap(), "new\n");
     assert_eq!(std::fs::read_to_string(data.join("sub/keylen")).unwrap().trim(), secret.len().to_string());
@@ -286,39 +329,225 @@ fn a_mounted_folder_round_trips_through_a_remote_engine() {
     // The key: not in the image, no volume of the run left on the engine.
     let save = docker_on(Some(&remote)).args(["save", &tag]).output().unwrap().stdout;
     assert!(!save.windows(secret.len()).any(|w| w == secret.as_slice()), "the key's bytes are in the image");
-    let vols = String::from_utf8(run_ok(docker_on(Some(&remote)).args(["volume", "ls", "-q"])).stdout).unwrap();
-    assert!(!vols.lines().any(|v| v.starts_with("rockerc-run-")), "{vols}");
+    assert_no_copy_on_the_engine(&secret);
 
-    // 2: the script with DOCKER_HOST (the same build id as `rockerc build`): the folder as the
-    // last build left it, plus the file put back since, which alone is sent.
-    let script = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout;
-    std::fs::write(dir.path().join("build.sh"), script).unwrap();
+    // Again, after the client put back the file the RUN deletes and edited another: those two
+    // alone are sent, and only what the RUN wrote comes back (the 300 kB it never touched stays).
     std::fs::write(data.join("gone"), "delete me\n").unwrap();
-    let run = |env: &[(&str, &str)]| {
-        let mut sh = Command::new("sh");
-        sh.arg(dir.path().join("build.sh")).args(["--no-cache", "--allow-mount"]).arg(key.parent().unwrap());
-        sh.env("SSH_KEY_FILE", &key).env("XDG_CACHE_HOME", cache.path()).env_remove("DOCKER_CONTEXT").env_remove("DOCKER_HOST");
-        for (k, v) in env {
-            sh.env(k, v);
-        }
-        let out = sh.output().unwrap();
-        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        out
-    };
-    let out = run(&[("DOCKER_HOST", &remote)]);
-    assert!(!data.join("gone").exists());
-    assert!(sent_kb(&out) < 100, "{} kB", sent_kb(&out));
-    // 3: through a docker context; only the file written since is sent.
     std::fs::write(data.join("changed"), "edited on the client\n").unwrap();
-    std::fs::write(data.join("gone"), "delete me\n").unwrap();
-    let ctx = unique("rockerc-remote-ctx");
-    run_ok(Command::new("docker").args(["context", "create", &ctx, "--docker", &format!("host={remote}")]));
-    let out = run(&[("DOCKER_CONTEXT", &ctx)]);
-    run_ok(Command::new("docker").args(["context", "rm", "-f", &ctx]));
-    assert!(sent_kb(&out) < 100, "an unchanged 300 kB folder is not sent again: {} kB\n{}", sent_kb(&out), String::from_utf8_lossy(&out.stdout));
+    let out = build();
+    assert!(!data.join("gone").exists(), "deleted again by the RUN:\n{}", show(&out));
     assert_eq!(std::fs::read_to_string(data.join("changed")).unwrap(), "new\n");
     assert_eq!(ctime(&data.join("kept")), kept_ctime, "an unchanged file is not rewritten");
+    assert!(sent_kb(&out) < 100, "only what changed on the client is sent: {} kB\n{}", sent_kb(&out), show(&out));
+    assert!(got_kb(&out) < 100, "only what the RUN changed comes back: {} kB\n{}", got_kb(&out), show(&out));
+    if let Via::Context = via {
+        run_ok(Command::new("docker").args(["context", "rm", "-f", &ctx]));
+    }
     let _ = docker_on(Some(&remote)).args(["rmi", &tag]).output();
+}
+
+/// No file of a RUN's volume on the stand-in engine holds SECRET (read from its data-root: other
+/// tests' builds run beside this one, each with keys of its own).
+fn assert_no_copy_on_the_engine(secret: &[u8]) {
+    if std::env::var("ROCKERC_REMOTE_HOST").is_ok() {
+        return;
+    }
+    fn walk(p: &Path, secret: &[u8]) {
+        let Ok(md) = std::fs::symlink_metadata(p) else { return };
+        if md.is_dir() {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(&e.path(), secret);
+            }
+        } else if md.is_file() {
+            let bytes = std::fs::read(p).unwrap_or_default();
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret), "the key is on the engine: {}", p.display());
+        }
+    }
+    let root = std::env::var("ROCKERC_REMOTE_ROOT").unwrap_or_else(|_| "/var/lib/rockerc-remote".into());
+    for e in std::fs::read_dir(Path::new(&root).join("volumes")).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with("rockerc-run-") {
+            walk(&e.path(), secret);
+        }
+    }
+}
+
+#[test]
+fn a_mounted_folder_round_trips_through_rockerc_build_h() {
+    round_trip(Via::BuildFlag, "a_mounted_folder_round_trips_through_rockerc_build_h");
+}
+
+#[test]
+fn a_mounted_folder_round_trips_through_docker_host() {
+    round_trip(Via::DockerHost, "a_mounted_folder_round_trips_through_docker_host");
+}
+
+#[test]
+fn a_mounted_folder_round_trips_through_a_docker_context() {
+    round_trip(Via::Context, "a_mounted_folder_round_trips_through_a_docker_context");
+}
+
+/// What the RUN writes in a large MOUNTed folder comes back, and only that: 2 MB the RUN leaves
+/// alone are not read back after the first build, and a RUN that deletes, replaces a file by a
+/// folder, a folder by a link and changes a mode leaves the client folder as a bind would have
+/// (compared with the same build on the local engine).
+#[test]
+fn only_what_a_run_changed_comes_back() {
+    let Some(remote) = remote_or_skip("only_what_a_run_changed_comes_back") else { return };
+    let rockerfile = format!(
+        "FROM {BUSYBOX}\nMOUNT ./data:/data\n\
+         RUN cd /data && rm -rf old && rm -rf file2dir && mkdir file2dir && echo in > file2dir/x && rm -rf dir2link && ln -s ../elsewhere dir2link && \
+         chmod 700 keep-dir && echo $RANDOM$RANDOM > stamp && mkdir -p n/e/w && echo deep > n/e/w/f && touch -d '2001-01-01 00:00' touched\n"
+    );
+    let make = |dir: &Path| {
+        let data = dir.join("data");
+        for d in ["old/sub", "dir2link", "keep-dir", "big"] {
+            std::fs::create_dir_all(data.join(d)).unwrap();
+        }
+        std::fs::write(data.join("old/sub/f"), "x").unwrap();
+        std::fs::write(data.join("file2dir"), "a file").unwrap();
+        std::fs::write(data.join("dir2link/f"), "y").unwrap();
+        std::fs::write(data.join("touched"), "t").unwrap();
+        for i in 0..8 {
+            std::fs::write(data.join(format!("big/{i}")), vec![b'0' + i as u8; 256 * 1024]).unwrap();
+        }
+        std::fs::write(dir.join("Rockerfile"), &rockerfile).unwrap();
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let id = unique("remote-changes");
+    let build = |dir: &Path, host: Option<&str>| {
+        let script = run_ok(rockerc().current_dir(dir).args(["--id", &id, "Rockerfile"])).stdout;
+        std::fs::write(dir.join("build.sh"), script).unwrap();
+        let mut sh = Command::new("sh");
+        sh.arg(dir.join("build.sh")).arg("--no-cache").env("XDG_CACHE_HOME", cache.path()).env_remove("DOCKER_CONTEXT");
+        if let Some(h) = host {
+            sh.env("DOCKER_HOST", h);
+        }
+        let out = sh.output().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        out
+    };
+    let local = tempfile::tempdir().unwrap();
+    make(local.path());
+    // One stamp folder for both engines: on this machine they share Docker's engine id, and the
+    // answer for one is never taken for the other.
+    let near = build(local.path(), None);
+    assert!(!String::from_utf8_lossy(&near.stdout).contains("cannot see"), "{}", show(&near));
+    let far = tempfile::tempdir().unwrap();
+    make(far.path());
+    let first = build(far.path(), Some(&remote));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("cannot see this machine's files"), "{}", show(&first));
+    let near = build(local.path(), None);
+    assert!(!String::from_utf8_lossy(&near.stdout).contains("cannot see"), "{}", show(&near));
+    let without_stamp = |t: BTreeMap<String, String>| t.into_iter().filter(|(k, _)| !k.ends_with("stamp") && k != "build.sh").collect::<BTreeMap<_, _>>();
+    assert_eq!(without_stamp(tree(far.path())), without_stamp(tree(local.path())), "the client folder as the local engine's bind left it");
+    assert!(got_kb(&first) >= 2048, "the first bring has no listing of the volume to compare with: {} kB", got_kb(&first));
+    // The second build: the engine's listing from the first is the baseline.
+    let big_ctime = ctime(&far.path().join("data/big/0"));
+    let stamp = std::fs::read_to_string(far.path().join("data/stamp")).unwrap();
+    let again = build(far.path(), Some(&remote));
+    assert_ne!(std::fs::read_to_string(far.path().join("data/stamp")).unwrap(), stamp, "the RUN's new stamp came back");
+    assert!(got_kb(&again) < 200, "2 MB the RUN never touched are not read back: {} kB\n{}", got_kb(&again), show(&again));
+    assert_eq!(ctime(&far.path().join("data/big/0")), big_ctime);
+}
+
+/// --cache-to and --cache-from with a remote engine: the MOUNT volume lives on the engine, the
+/// cache DIR on the client; a build on a fresh engine (the volume gone) restores it from DIR and
+/// its RUN finds what the first build put there.
+#[test]
+fn cache_to_and_cache_from_carry_a_remote_engines_volume() {
+    let Some(remote) = remote_or_skip("cache_to_and_cache_from_carry_a_remote_engines_volume") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let token = unique("remote-cache");
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/input"), "from the client\n").unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!(
+            "FROM {BUSYBOX}\nLABEL token={token}\nMOUNT /cache\nMOUNT ./src:/src\n\
+             RUN echo run >> /cache/runs && if [ ! -f /cache/got ]; then cat /src/input > /cache/got; fi && cp /cache/got /got && wc -l < /cache/runs > /src/runs\n"
+        ),
+    )
+    .unwrap();
+    let id = format!("remote-cache-{token}");
+    std::fs::write(dir.path().join("build.sh"), run_ok(rockerc().current_dir(dir.path()).args(["--id", &id, "Rockerfile"])).stdout).unwrap();
+    let stamps = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let c = cdir.path().join("c");
+    let run = |args: &[&str]| {
+        let out = Command::new("sh")
+            .arg(dir.path().join("build.sh"))
+            .args(args)
+            .env("DOCKER_HOST", &remote)
+            .env_remove("DOCKER_CONTEXT")
+            .env("XDG_CACHE_HOME", stamps.path())
+            .env("ROCKERC_CACHE_KEY", "a CI secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        out
+    };
+    run(&["--no-cache", "--cache-to", c.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(dir.path().join("src/runs")).unwrap().trim(), "1");
+    assert!(std::fs::read_to_string(c.join("manifest")).unwrap().contains("\t/cache\n"), "DIR names the volume");
+    // A fresh engine: the volume gone. The client's input changes, and the restored cache wins.
+    run(&["--cache-prune"]);
+    std::fs::write(dir.path().join("src/input"), "changed since\n").unwrap();
+    let out = run(&["--no-cache", "--cache-from", c.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cache: restored MOUNT /cache"), "{}", show(&out));
+    assert_eq!(std::fs::read_to_string(dir.path().join("src/runs")).unwrap().trim(), "2", "the RUN found the first build's runs");
+    run(&["--cache-prune"]);
+    let _ = docker_on(Some(&remote)).args(["image", "prune", "-f", "--filter", &format!("label=token={token}")]).output();
+}
+
+/// `ADD <url>` on a remote engine: the engine downloads it (the stand-in shares this machine's
+/// network), the script asks the URL whether it changed: an unchanged URL is a no-op, a changed
+/// one rebuilds with the new content.
+#[test]
+fn add_url_is_checked_with_a_remote_engine() {
+    let Some(remote) = remote_or_skip("add_url_is_checked_with_a_remote_engine") else { return };
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("f.txt"), "one\n").unwrap();
+    let mut server = std::process::Command::new("python3")
+        .arg(repo_root().join("tests/fixtures/http/server.py"))
+        .arg(www.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    let port = {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        line.trim().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let image = format!("rockerc-remote/{}:latest", unique("addurl"));
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nADD http://127.0.0.1:{port}/f.txt /f.txt\nRUN cat /f.txt\nTAG {image}\n")).unwrap();
+    std::fs::write(dir.path().join("build.sh"), run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
+    let stamps = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = Command::new("sh")
+            .arg(dir.path().join("build.sh"))
+            .env("DOCKER_HOST", &remote)
+            .env_remove("DOCKER_CONTEXT")
+            .env("XDG_CACHE_HOME", stamps.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let served = || file_text(&image_files_on(Some(&remote), &image), "/f.txt");
+    assert!(!run().starts_with("up to date"));
+    assert_eq!(served(), "one\n");
+    assert!(run().starts_with("up to date"), "nothing changed");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(www.path().join("f.txt"), "two\n").unwrap();
+    assert!(!run().starts_with("up to date"), "the URL serves new content");
+    assert_eq!(served(), "two\n");
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = docker_on(Some(&remote)).args(["rmi", &image]).output();
 }
 
 /// ATTACH on a remote engine: the shell sees the MOUNTed context, and what it writes there is on
@@ -349,4 +578,113 @@ fn attach_on_a_remote_engine_sees_and_writes_the_mounted_context() {
     assert!(text.contains("inside-attach"), "{text}");
     assert!(text.contains("context-file.txt"), "the second ATTACH sees the MOUNTed context:\n{text}");
     assert_eq!(std::fs::read_to_string(ex.path().join("written")).unwrap(), "from-attach\n", "{text}");
+}
+
+/// Golden examples the BuildKit backend builds (as in `differential`; `attach` and
+/// `context-writeback` write to the host from a RUN, which BuildKit cannot).
+const BUILDKIT: [&str; 11] = [
+    "export-import",
+    "from-tagged",
+    "import-to-host",
+    "include",
+    "npm-cache-ssh",
+    "parallel-builders",
+    "tag-push",
+    "template-agent",
+    "template-jinja",
+    "template-service",
+    "trailing-slash",
+];
+
+/// A golden example compiled with `--emit buildkit` and built by the BuildKit client `bk` on the
+/// engine at HOST (None: the local one), its TAG names moved under a prefix of this test's own:
+/// the images under it (files and config) and the build context afterwards.
+fn buildkit_outcome(name: &str, host: Option<&str>, bk: &str, key: &Path, id: &str) -> (Outcome, Output) {
+    let ex = Example::new(name);
+    let prefix = format!("{}/", unique("rockerc-rbk"));
+    let rockerfile = std::fs::read_to_string(ex.path().join("Rockerfile")).unwrap();
+    std::fs::write(ex.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix)).unwrap();
+    let mut args: Vec<&str> = vec!["--emit", "buildkit", "--id", id];
+    if ex.path().join("vars.yml").is_file() {
+        args.extend(["--vars", "vars.yml"]);
+    }
+    let mut compile = rockerc();
+    compile.current_dir(ex.path()).args(&args).arg("Rockerfile");
+    if let Ok(env) = std::fs::read_to_string(ex.path().join("env")) {
+        for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
+            compile.env(k, v);
+        }
+    }
+    std::fs::write(ex.path().join("build.sh"), run_ok(&mut compile).stdout).unwrap();
+    let mut sh = Command::new("sh");
+    sh.arg(ex.path().join("build.sh"))
+        .env("SSH_KEY_FILE", key)
+        .env("ROCKERC_ALLOW_MOUNT", key.parent().unwrap())
+        .env("ROCKERC_DOCKER", bk)
+        .env_remove("DOCKER_CONTEXT")
+        .current_dir("/");
+    if let Some(h) = host {
+        sh.env("DOCKER_HOST", h);
+    }
+    let out = sh.output().unwrap();
+    let listed = String::from_utf8(run_ok(docker_on(host).args(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).unwrap();
+    let mut images = BTreeMap::new();
+    for image in listed.lines().filter(|i| i.contains(&prefix)) {
+        let mut files = image_files_on(host, image);
+        if name == "parallel-builders" {
+            // Its files hold the times its RUNs ran (`date +%s`): what they are, not what they say.
+            for (p, e) in files.iter_mut() {
+                if p.starts_with("/srv/") {
+                    e.content = None;
+                }
+            }
+        }
+        images.insert(image.replace(&prefix, "rockerc-golden/"), (files, config_of(host, image)));
+        let _ = docker_on(host).args(["rmi", image]).output();
+    }
+    let mut context = tree(ex.path());
+    context.remove("build.sh");
+    context.remove("Rockerfile");
+    (Outcome { status: out.status.code(), images, context }, out)
+}
+
+/// The BuildKit backend on the stand-in remote engine: every golden example it builds gives the
+/// same exit status, images and files on the client (an IMPORT into a host MOUNT comes back
+/// through `--output type=local`) as on the local engine. BuildKit carries the context, the
+/// MOUNTed key (a secret) and the local output through its own session, so the engine needs to
+/// see none of the client's folders.
+#[test]
+fn the_buildkit_backend_builds_the_same_on_a_remote_engine() {
+    let Some(remote) = remote_or_skip("the_buildkit_backend_builds_the_same_on_a_remote_engine") else { return };
+    let Some(bk) = buildkit_docker_or_skip("the_buildkit_backend_builds_the_same_on_a_remote_engine") else { return };
+    let (_kd, key) = key();
+    let only = std::env::var("ROCKERC_REMOTE_ONLY").ok();
+    let (mut same, mut total, mut report) = (0, 0, String::new());
+    for name in BUILDKIT {
+        if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == name)) {
+            continue;
+        }
+        total += 1;
+        let id = unique(&format!("remote-bk-{name}"));
+        let (local, lout) = buildkit_outcome(name, None, &bk, &key, &id);
+        let (far, rout) = buildkit_outcome(name, Some(&remote), &bk, &key, &id);
+        if local == far && local.status == Some(0) && !local.images.is_empty() {
+            same += 1;
+        } else {
+            report.push_str(&format!(
+                "\n=== {name}: local status {:?} ({} images), remote status {:?} ({} images)\n--- remote ---\n{}\n--- local ---\n{}\n",
+                local.status,
+                local.images.len(),
+                far.status,
+                far.images.len(),
+                show(&rout),
+                show(&lout)
+            ));
+            if local.context != far.context {
+                report.push_str(&format!("context differs:\n local {:?}\n remote {:?}\n", local.context, far.context));
+            }
+        }
+    }
+    eprintln!("remote BuildKit parity: {same} of {total} golden examples give the same result");
+    assert_eq!(same, total, "{report}");
 }
