@@ -133,8 +133,8 @@ rc_rmt_manifest() {
 # is the one the manifest describes) and the files of a RUN into the RUN's volume.
 rc_rmt_send() {
   [ -n "$rc_rmt_dirs" ] || return 0
-  while read -r rc_v rc_mode rc_s; do
-    rc_rmt_send_dir "$rc_v" "$rc_s"
+  while read -r rc_v rc_rmt_rw rc_rmt_src; do
+    rc_rmt_send_dir "$rc_v" "$rc_rmt_src"
   done <<ROCKERC_DIRS
 $(printf '%s' "$rc_rmt_dirs")
 ROCKERC_DIRS
@@ -151,10 +151,12 @@ rc_rmt_send_dir() {
       [ -z "$(cd "$2" && find . -name '*
 *' | sed -n 1p)" ]; then
       sed 1d "$rc_mf" > "$rc_tmp/list.was.$rc_step"
-      # Gone since: a volume cannot lose a file through `docker cp`, so it is filled again.
+      # Gone since: deleted in the volume by a container of the step's image (`docker cp` cannot
+      # delete); where that cannot run, the volume is filled again.
       rc_rmt_names "$rc_tmp/list.was.$rc_step" > "$rc_tmp/names.was.$rc_step"
       rc_rmt_names "$rc_tmp/list.now.$rc_step" > "$rc_tmp/names.now.$rc_step"
-      if [ -z "$(LC_ALL=C comm -23 "$rc_tmp/names.was.$rc_step" "$rc_tmp/names.now.$rc_step" | sed -n 1p)" ]; then rc_full=0; fi
+      LC_ALL=C comm -23 "$rc_tmp/names.was.$rc_step" "$rc_tmp/names.now.$rc_step" > "$rc_tmp/gone.$rc_step"
+      if [ ! -s "$rc_tmp/gone.$rc_step" ] || rc_rmt_delete "$1" "$rc_tmp/gone.$rc_step"; then rc_full=0; fi
     fi
     ;;
   esac
@@ -180,13 +182,7 @@ rc_rmt_send_dir() {
       # What was sent has new ctimes on the engine: in the engine's listing those names say
       # "unknown", so the next bring takes them for changed (and brings them back once) or gone,
       # rather than trust a stale line.
-      if [ -s "$rc_mf.engine" ]; then
-        if { sed -n 1p "$rc_mf.engine"; sed 1d "$rc_mf.engine" | rc_rmt_unknown "$rc_tmp/list.send.$rc_step"; } > "$rc_mf.engine.$$"; then
-          mv "$rc_mf.engine.$$" "$rc_mf.engine" 2>/dev/null || rm -f "$rc_mf.engine.$$"
-        else
-          rm -f "$rc_mf.engine" "$rc_mf.engine.$$"
-        fi
-      fi
+      rc_rmt_mark_unknown "$rc_tmp/list.send.$rc_step"
     fi
   fi
   if [ -n "$rc_hc" ]; then rc_rmt_helper_done; rc_hc=; fi
@@ -196,9 +192,46 @@ rc_rmt_send_dir() {
   case $1 in rockerc-run-*) ;; *) rc_rmt_save_manifest "$1" "$rc_tmp/list.now.$rc_step" ;; esac
 }
 
+# rc_rmt_delete VOLUME NAMES: deletes NAMES (./NAME a line, from the client's own listing) in the
+# mirror volume, in a container of the step's image; in the engine's listing they say "unknown".
+# Fails when that cannot run (no /bin/sh or rm in the image).
+rc_rmt_delete() {
+  rm -rf "$rc_tmp/del.$rc_step"
+  mkdir "$rc_tmp/del.$rc_step"
+  cp "$2" "$rc_tmp/del.$rc_step/.rockerc-gone"
+  cat > "$rc_tmp/del.$rc_step/.rockerc-rm" <<'ROCKERC_RM'
+command -v rm >/dev/null 2>&1 || exit 97
+while IFS= read -r n; do
+  case /$n/ in */../*) exit 97 ;; esac
+  case $n in ./?*) rm -rf "/.rockerc-v/$n" || exit 97 ;; esac
+done < /.rockerc-gone
+ROCKERC_RM
+  rc_rmt_helper "$1" /.rockerc-rm
+  rc_del=1
+  if (cd "$rc_tmp/del.$rc_step" && tar -cf - .) | docker cp - "$rc_hc:/" > "$rc_log.cp" 2>&1 &&
+    docker start -a "$rc_hc" >> "$rc_log.cp" 2>&1; then
+    rc_del=0
+  fi
+  rc_rmt_helper_done
+  rc_hc=
+  rm -rf "$rc_tmp/del.$rc_step"
+  if [ "$rc_del" = 0 ]; then rc_rmt_mark_unknown "$2"; fi
+  return "$rc_del"
+}
+
 # rc_rmt_names LIST: the names in a list of rc_rmt_list, sorted (the first 8 words are the rest).
 rc_rmt_names() {
   sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* //' "$1" | LC_ALL=C sort -u
+}
+
+# rc_rmt_mark_unknown NAMES: the engine's listing of the volume (rc_mf.engine), with NAMES unknown.
+rc_rmt_mark_unknown() {
+  [ -s "$rc_mf.engine" ] || return 0
+  if { sed -n 1p "$rc_mf.engine"; sed 1d "$rc_mf.engine" | rc_rmt_unknown "$1"; } > "$rc_mf.engine.$$"; then
+    mv "$rc_mf.engine.$$" "$rc_mf.engine" 2>/dev/null || rm -f "$rc_mf.engine.$$"
+  else
+    rm -f "$rc_mf.engine" "$rc_mf.engine.$$"
+  fi
 }
 
 # rc_rmt_unknown NAMES: the listing on stdin with a line of unknown attributes (`-` for each) for
@@ -218,7 +251,7 @@ rc_rmt_save_manifest() {
 # Before a step that may write its MOUNTs: the manifests say nothing until what it wrote is back;
 # the engine's listing of each volume is what the bring compares the volume with afterwards.
 rc_rmt_writing() {
-  while read -r rc_v rc_mode rc_s; do
+  while read -r rc_v rc_rmt_rw rc_rmt_src; do
     [ -n "$rc_v" ] || continue
     rc_rmt_manifest "$rc_v"
     rm -f "$rc_mf" "$rc_tmp/base.$rc_step.$rc_v"
@@ -232,9 +265,9 @@ ROCKERC_DIRS
 # volume comes back, and is applied to the folder.
 rc_rmt_bring() {
   [ -n "$rc_rmt_dirs" ] || return 0
-  while read -r rc_v rc_mode rc_s; do
-    [ "$rc_mode" = ,rw ] || continue
-    rc_rmt_bring_dir "$rc_v" "$rc_s"
+  while read -r rc_v rc_rmt_rw rc_rmt_src; do
+    [ "$rc_rmt_rw" = ,rw ] || continue
+    rc_rmt_bring_dir "$rc_v" "$rc_rmt_src"
   done <<ROCKERC_DIRS
 $(printf '%s' "$rc_rmt_dirs")
 ROCKERC_DIRS
@@ -283,12 +316,12 @@ rc_rmt_bring_dir() {
     *)
       rc_how=list
       rc_gen=$(docker volume inspect --format '{{if .Labels}}{{index .Labels "rockerc.mirror"}}{{end}}' -- "$1" 2>/dev/null) || rc_gen=
-      rc_base="$rc_tmp/base.$rc_step.$1"
-      if [ -n "$rc_gen" ] && [ -f "$rc_base" ] && [ "$(sed -n 1p "$rc_base")" = "$rc_gen" ]; then
-        sed 1d "$rc_base" > "$rc_back/in/.rockerc-base"
+      rc_rmt_base="$rc_tmp/base.$rc_step.$1"
+      if [ -n "$rc_gen" ] && [ -f "$rc_rmt_base" ] && [ "$(sed -n 1p "$rc_rmt_base")" = "$rc_gen" ]; then
+        sed 1d "$rc_rmt_base" > "$rc_back/in/.rockerc-base"
         rc_how='diff'
       fi
-      rm -f "$rc_base"
+      rm -f "$rc_rmt_base"
       rc_rmt_lister > "$rc_back/in/.rockerc-lister"
       ;;
   esac

@@ -682,3 +682,18 @@ impl Test {
         run
     }
 }
+
+/// `sh SCRIPT --attach` on a terminal (script(1) provides one), set up by `configure` (its
+/// environment), with INPUT typed into it: what it printed, and its status.
+pub fn attach_session(script: &Path, input: &[u8], configure: impl FnOnce(&mut Command)) -> Output {
+    let cmd = format!("sh {} --attach", script.display());
+    let mut term = Command::new("script");
+    term.args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    configure(&mut term);
+    term.spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(input)?;
+            child.wait_with_output()
+        })
+        .unwrap()
+}

@@ -103,24 +103,42 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// A golden example built on the engine at HOST (None: the local one) in a fresh copy, as a user
-/// runs it: compiled in its folder, the script run from elsewhere with an ssh key outside the
-/// context allowed.
-fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str) -> (Outcome, Output) {
-    let ex = Example::new(name);
-    let mut args: Vec<&str> = vec!["--id", id];
-    if ex.path().join("vars.yml").is_file() {
-        args.extend(["--vars", "vars.yml"]);
-    }
+/// Compiles the example in its folder into build.sh, with ARGS, its vars.yml and its `env` file.
+fn compile_example(ex: &Example, args: &[&str]) {
     let mut compile = rockerc();
-    compile.current_dir(ex.path()).args(&args).arg("Rockerfile");
+    compile.current_dir(ex.path()).args(args);
+    if ex.path().join("vars.yml").is_file() {
+        compile.args(["--vars", "vars.yml"]);
+    }
+    compile.arg("Rockerfile");
     if let Ok(env) = std::fs::read_to_string(ex.path().join("env")) {
         for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
             compile.env(k, v);
         }
     }
-    let script = run_ok(&mut compile).stdout;
-    std::fs::write(ex.path().join("build.sh"), script).unwrap();
+    std::fs::write(ex.path().join("build.sh"), run_ok(&mut compile).stdout).unwrap();
+}
+
+/// Every file of IMAGE on HOST; parallel-builders' files hold the times its RUNs ran
+/// (`date +%s`): there, what they are, not what they say.
+fn files_of(name: &str, host: Option<&str>, image: &str) -> BTreeMap<String, Entry> {
+    let mut files = image_files_on(host, image);
+    if name == "parallel-builders" {
+        for (p, e) in files.iter_mut() {
+            if p.starts_with("/srv/") {
+                e.content = None;
+            }
+        }
+    }
+    files
+}
+
+/// A golden example built on the engine at HOST (None: the local one) in a fresh copy, as a user
+/// runs it: compiled in its folder, the script run from elsewhere with an ssh key outside the
+/// context allowed.
+fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str) -> (Outcome, Output) {
+    let ex = Example::new(name);
+    compile_example(&ex, &["--id", id]);
     let cache = tempfile::tempdir().unwrap();
     let mut sh = Command::new("sh");
     sh.arg(ex.path().join("build.sh")).arg("--allow-mount").arg(key.parent().unwrap());
@@ -130,41 +148,23 @@ fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str) -> (Outcome, Ou
     }
     let out = sh.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let images = tagged(&stdout)
-        .into_iter()
-        .map(|i| {
-            let mut files = image_files_on(host, &i);
-            if name == "parallel-builders" {
-                // Its files hold the times its RUNs ran (`date +%s`): what they are, not what they say.
-                for (p, e) in files.iter_mut() {
-                    if p.starts_with("/srv/") {
-                        e.content = None;
-                    }
-                }
-            }
-            (i.clone(), (files, config_of(host, &i)))
-        })
-        .collect();
+    let images = tagged(&stdout).into_iter().map(|i| (i.clone(), (files_of(name, host, &i), config_of(host, &i)))).collect();
     let mut context = tree(ex.path());
     context.remove("build.sh");
     (Outcome { status: out.status.code(), images, context }, out)
 }
 
-const GOLDEN: [&str; 13] = [
-    "attach",
-    "context-writeback",
-    "export-import",
-    "from-tagged",
-    "import-to-host",
-    "include",
-    "npm-cache-ssh",
-    "parallel-builders",
-    "tag-push",
-    "template-agent",
-    "template-jinja",
-    "template-service",
-    "trailing-slash",
-];
+/// Every golden example.
+fn golden() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Rockerfile").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
 fn key() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +182,8 @@ fn every_golden_example_builds_the_same_on_a_remote_engine() {
     let mut same = 0;
     let mut report = String::new();
     let mut total = 0;
-    for name in GOLDEN {
+    for name in golden() {
+        let name = name.as_str();
         if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == name)) {
             continue;
         }
@@ -397,7 +398,7 @@ fn only_what_a_run_changed_comes_back() {
     let rockerfile = format!(
         "FROM {BUSYBOX}\nMOUNT ./data:/data\n\
          RUN cd /data && rm -rf old && rm -rf file2dir && mkdir file2dir && echo in > file2dir/x && rm -rf dir2link && ln -s ../elsewhere dir2link && \
-         chmod 700 keep-dir && echo $RANDOM$RANDOM > stamp && mkdir -p n/e/w && echo deep > n/e/w/f && touch -d '2001-01-01 00:00' touched\n"
+         chmod 700 keep-dir && echo $RANDOM$RANDOM > stamp && mkdir -p n/e/w && echo deep > n/e/w/f && touch -d '2001-01-01 00:00' touched && ls big > biglist\n"
     );
     let make = |dir: &Path| {
         let data = dir.join("data");
@@ -445,7 +446,12 @@ fn only_what_a_run_changed_comes_back() {
     // The second build: the engine's listing from the first is the baseline.
     let big_ctime = ctime(&far.path().join("data/big/0"));
     let stamp = std::fs::read_to_string(far.path().join("data/stamp")).unwrap();
+    // A file deleted on the client is deleted in the volume too (not sent again whole).
+    std::fs::remove_file(far.path().join("data/big/7")).unwrap();
     let again = build(far.path(), Some(&remote));
+    assert!(sent_kb(&again) < 100, "a deletion sends nothing: {} kB\n{}", sent_kb(&again), show(&again));
+    assert_eq!(std::fs::read_to_string(far.path().join("data/biglist")).unwrap(), "0\n1\n2\n3\n4\n5\n6\n", "the RUN saw the deletion");
+    assert!(!far.path().join("data/big/7").exists());
     assert_ne!(std::fs::read_to_string(far.path().join("data/stamp")).unwrap(), stamp, "the RUN's new stamp came back");
     assert!(got_kb(&again) < 200, "2 MB the RUN never touched are not read back: {} kB\n{}", got_kb(&again), show(&again));
     assert_eq!(ctime(&far.path().join("data/big/0")), big_ctime);
@@ -558,43 +564,15 @@ fn attach_on_a_remote_engine_sees_and_writes_the_mounted_context() {
     let ex = Example::new("attach");
     ex.compile(&["--id", &unique("remote-attach")]);
     let cache = tempfile::tempdir().unwrap();
-    let cmd = format!("sh {} --attach", ex.path().join("build.sh").display());
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("DOCKER_HOST", &remote)
-        .env_remove("DOCKER_CONTEXT")
-        .env("XDG_CACHE_HOME", cache.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(b"echo inside-attach; echo from-attach > /workspace/written; exit\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
+    let out = attach_session(&ex.path().join("build.sh"), b"echo inside-attach; echo from-attach > /workspace/written; exit\n", |c| {
+        c.env("DOCKER_HOST", &remote).env_remove("DOCKER_CONTEXT").env("XDG_CACHE_HOME", cache.path());
+    });
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("inside-attach"), "{text}");
     assert!(text.contains("context-file.txt"), "the second ATTACH sees the MOUNTed context:\n{text}");
     assert_eq!(std::fs::read_to_string(ex.path().join("written")).unwrap(), "from-attach\n", "{text}");
 }
-
-/// Golden examples the BuildKit backend builds (as in `differential`; `attach` and
-/// `context-writeback` write to the host from a RUN, which BuildKit cannot).
-const BUILDKIT: [&str; 11] = [
-    "export-import",
-    "from-tagged",
-    "import-to-host",
-    "include",
-    "npm-cache-ssh",
-    "parallel-builders",
-    "tag-push",
-    "template-agent",
-    "template-jinja",
-    "template-service",
-    "trailing-slash",
-];
 
 /// A golden example compiled with `--emit buildkit` and built by the BuildKit client `bk` on the
 /// engine at HOST (None: the local one), its TAG names moved under a prefix of this test's own:
@@ -604,18 +582,7 @@ fn buildkit_outcome(name: &str, host: Option<&str>, bk: &str, key: &Path, id: &s
     let prefix = format!("{}/", unique("rockerc-rbk"));
     let rockerfile = std::fs::read_to_string(ex.path().join("Rockerfile")).unwrap();
     std::fs::write(ex.path().join("Rockerfile"), rockerfile.replace("rockerc-golden/", &prefix)).unwrap();
-    let mut args: Vec<&str> = vec!["--emit", "buildkit", "--id", id];
-    if ex.path().join("vars.yml").is_file() {
-        args.extend(["--vars", "vars.yml"]);
-    }
-    let mut compile = rockerc();
-    compile.current_dir(ex.path()).args(&args).arg("Rockerfile");
-    if let Ok(env) = std::fs::read_to_string(ex.path().join("env")) {
-        for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
-            compile.env(k, v);
-        }
-    }
-    std::fs::write(ex.path().join("build.sh"), run_ok(&mut compile).stdout).unwrap();
+    compile_example(&ex, &["--emit", "buildkit", "--id", id]);
     let mut sh = Command::new("sh");
     sh.arg(ex.path().join("build.sh"))
         .env("SSH_KEY_FILE", key)
@@ -630,16 +597,7 @@ fn buildkit_outcome(name: &str, host: Option<&str>, bk: &str, key: &Path, id: &s
     let listed = String::from_utf8(run_ok(docker_on(host).args(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).unwrap();
     let mut images = BTreeMap::new();
     for image in listed.lines().filter(|i| i.contains(&prefix)) {
-        let mut files = image_files_on(host, image);
-        if name == "parallel-builders" {
-            // Its files hold the times its RUNs ran (`date +%s`): what they are, not what they say.
-            for (p, e) in files.iter_mut() {
-                if p.starts_with("/srv/") {
-                    e.content = None;
-                }
-            }
-        }
-        images.insert(image.replace(&prefix, "rockerc-golden/"), (files, config_of(host, image)));
+        images.insert(image.replace(&prefix, "rockerc-golden/"), (files_of(name, host, image), config_of(host, image)));
         let _ = docker_on(host).args(["rmi", image]).output();
     }
     let mut context = tree(ex.path());
@@ -660,7 +618,9 @@ fn the_buildkit_backend_builds_the_same_on_a_remote_engine() {
     let (_kd, key) = key();
     let only = std::env::var("ROCKERC_REMOTE_ONLY").ok();
     let (mut same, mut total, mut report) = (0, 0, String::new());
-    for name in BUILDKIT {
+    // The golden examples the BuildKit backend builds (`attach` and `context-writeback` write to
+    // the host from a RUN, which BuildKit cannot).
+    for &name in crate::differential::BOTH {
         if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == name)) {
             continue;
         }
