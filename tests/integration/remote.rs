@@ -136,13 +136,19 @@ fn files_of(name: &str, host: Option<&str>, image: &str) -> BTreeMap<String, Ent
 /// A golden example built on the engine at HOST (None: the local one) in a fresh copy, as a user
 /// runs it: compiled in its folder, the script run from elsewhere with an ssh key outside the
 /// context allowed.
-fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str) -> (Outcome, Output) {
+/// With `bk` (a docker client with BuildKit), the script runs with that client's folder first on
+/// PATH and `--builder buildkit` (issue 16), else with the `docker` on PATH as it is (auto).
+fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str, bk: Option<&str>) -> (Outcome, Output) {
     let ex = Example::new(name);
     compile_example(&ex, &["--id", id]);
     let cache = tempfile::tempdir().unwrap();
     let mut sh = Command::new("sh");
     sh.arg(ex.path().join("build.sh")).arg("--allow-mount").arg(key.parent().unwrap());
     sh.env("SSH_KEY_FILE", key).env("XDG_CACHE_HOME", cache.path()).current_dir("/");
+    if let Some(bk) = bk {
+        let dir = Path::new(bk).parent().unwrap().display().to_string();
+        sh.arg("--builder").arg("buildkit").env("PATH", format!("{dir}:{}", std::env::var("PATH").unwrap_or_default()));
+    }
     if let Some(h) = host {
         sh.env("DOCKER_HOST", h).env_remove("DOCKER_CONTEXT");
     }
@@ -176,7 +182,24 @@ fn key() -> (tempfile::TempDir, PathBuf) {
 /// Every golden example gives the same result on the stand-in remote daemon as on the local one.
 #[test]
 fn every_golden_example_builds_the_same_on_a_remote_engine() {
-    let Some(remote) = remote_or_skip("every_golden_example_builds_the_same_on_a_remote_engine") else { return };
+    parity("every_golden_example_builds_the_same_on_a_remote_engine", false);
+}
+
+/// The same with the sh backend's steps built by BuildKit (issue 16's `--builder buildkit`) on
+/// both engines.
+#[test]
+fn every_golden_example_builds_the_same_on_a_remote_engine_under_buildkit() {
+    parity("every_golden_example_builds_the_same_on_a_remote_engine_under_buildkit", true);
+}
+
+fn parity(test: &str, buildkit: bool) {
+    let Some(remote) = remote_or_skip(test) else { return };
+    let bk = if buildkit {
+        let Some(bk) = buildkit_docker_or_skip(test) else { return };
+        Some(bk)
+    } else {
+        None
+    };
     let (_kd, key) = key();
     let only = std::env::var("ROCKERC_REMOTE_ONLY").ok();
     let mut same = 0;
@@ -189,8 +212,8 @@ fn every_golden_example_builds_the_same_on_a_remote_engine() {
         }
         total += 1;
         let id = unique(&format!("remote-{name}"));
-        let (local, lout) = outcome(name, None, &key, &id);
-        let (far, rout) = outcome(name, Some(&remote), &key, &id);
+        let (local, lout) = outcome(name, None, &key, &id, bk.as_deref());
+        let (far, rout) = outcome(name, Some(&remote), &key, &id, bk.as_deref());
         if local == far && local.status == Some(0) {
             same += 1;
         } else {
