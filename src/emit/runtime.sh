@@ -509,6 +509,8 @@ rc_cleanup() {
       done < "$rc_tmp/containers"
     fi
   fi
+  # A remote engine's volumes of this run (MOUNTed files, secrets): only once their containers are gone.
+  if [ -n "${rc_tmp:-}" ] && [ -d "$rc_tmp" ]; then rc_rmt_drop_all_volumes; fi
   # An interrupted --cache-to: its unfinished archives (DIR still has its old manifest and what
   # that names); an interrupted --cache-from: the volumes it had not finished filling.
   if [ -n "${rc_stage_dir:-}" ]; then rm -rf "$rc_stage_dir"; fi
@@ -597,7 +599,7 @@ rc_setup() {
   # a build id is anyone's choice (a branch name), and a checksum like cksum's CRC can be matched
   # in milliseconds, which would give a pull request the volumes of main's build.
   rc_id_hash=$(rc_hash "$rc_build_id")
-  rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr=
+  rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr='' rc_rmt_sent=0 rc_rmt_got=0 rc_rmt_git_changed=0
   rc_jobs=
   rc_removers=
   rc_cached=''
@@ -869,6 +871,7 @@ rc_reap() {
     [ "$rc_sweep" = 2 ] || sleep 1
   done
   for rc_v in $rc_dead_restoring; do docker volume rm -f -- "$rc_v" >/dev/null 2>&1 || :; done
+  rc_rmt_reap "$rc_dead_run"
 }
 
 # A container name for this run, recorded before the container exists: an interrupt between
@@ -1100,7 +1103,7 @@ rc_build() {
 # rc_mounts reads them up to `--` and sets rc_mount_opts (quoted `docker run` options),
 # rc_links (file MOUNTs the RUN wrapper links in) and rc_shift (how many arguments it read).
 rc_mounts() {
-  rc_mount_opts='' rc_links='' rc_shift=0 rc_nfile=0
+  rc_mount_opts='' rc_links='' rc_shift=0 rc_nfile=0 rc_rmt_dirs='' rc_rmt_files=
   while [ "$1" != -- ]; do
     case $1 in
       v)
@@ -1113,6 +1116,13 @@ rc_mounts() {
         rc_ro=
         case ",$4," in *,ro,*) rc_ro=,readonly ;; esac
         rc_host_path "$1" "$2" "$5" "${rc_ro:+read-only}"
+        if rc_rmt_remote; then
+          # An engine that cannot see this machine's files: remote.sh carries them.
+          rc_rmt_mount "$1" "$3" "$rc_ro"
+          shift 5
+          rc_shift=$((rc_shift + 5))
+          continue
+        fi
         rc_src_csv=$(rc_csv "$rc_src")
         if [ -d "$rc_src" ] || [ "${rc_real_binds:-0}" = 1 ]; then
           rc_guard=
@@ -1295,6 +1305,7 @@ rc_run() {
   [ "$rc_run_status" = 0 ] || rc_fail "the command exited with status $rc_run_status"
   rc_real_binds=0
   rc_commit
+  rc_rmt_run_done "$rc_rmt_ctr"
   rc_cache_entry
 }
 
@@ -1317,7 +1328,9 @@ rc_run_once() {
   rc_n=$#
   rc_new_container
   rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$rc_mount_opts"
-  rc_wrap=
+  rc_wrap='' rc_rmt_ctr=$rc_ctr
+  rc_rmt_send
+  rc_rmt_writing
   if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ]; then
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
     mkdir -p "$rc_tmp/run.$rc_step"
@@ -1328,9 +1341,13 @@ rc_run_once() {
     for rc_name in $rc_run_secrets; do
       eval "printf '%s' \"\${$rc_name}\"" > "$rc_tmp/run.$rc_step/secret.$rc_name"
     done
-    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/run.$rc_step")\",dst=/dev/.rockerc,readonly")"
-    rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
-    rc_wrap=/dev/.rockerc-run
+    if [ "${rc_rmt_mode:-}" = remote ]; then
+      rc_rmt_run_volume
+    else
+      rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/run.$rc_step")\",dst=/dev/.rockerc,readonly")"
+      rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=bind,\"src=$(rc_csv "$rc_tmp/wrapper")\",dst=/dev/.rockerc-run,readonly")"
+      rc_wrap=/dev/.rockerc-run
+    fi
   fi
   # The command is the container's CMD, exactly: `docker commit` records it as the history's
   # "created by" (`/bin/sh -c npm install`, as a Dockerfile RUN has it).
@@ -1344,6 +1361,8 @@ rc_run_once() {
   done
   rc_run_status=0
   rc_logged docker "$@" || rc_run_status=$?
+  # What the command wrote into MOUNTed folders on a remote engine, as a bind leaves it.
+  case $rc_run_status in 121|122|125) ;; *) rc_rmt_bring ;; esac
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }
 
@@ -1456,6 +1475,7 @@ rc_export() {
   rc_mounts "$@"
   shift "$rc_shift"
   shift
+  rc_rmt_send
   rc_new_container
   eval "rc_docker create --name \"\$rc_ctr\" $rc_mount_opts \"\$rc_img\" /rockerc-export-never-runs"
   rc_i=0
@@ -1919,6 +1939,8 @@ $rc_src
     esac
   done
   shift
+  rc_rmt_send
+  rc_rmt_writing
   rc_new_container
   eval "rc_docker create --name \"\$rc_ctr\" $rc_mount_opts \"\$rc_img\" /rockerc-import-never-runs"
   rc_pctr=$rc_ctr
@@ -1939,6 +1961,7 @@ $rc_src
   rc_import_pack "$rc_tmp/import.$rc_step.tar"
   docker cp - "$rc_ctr:/" < "$rc_tmp/import.$rc_step.tar" > "$rc_log" 2>&1 || rc_fail "docker cp exited with an error"
   rm -f "$rc_tmp/import.$rc_step.tar"
+  rc_rmt_bring
   rc_rm_container_later
 }
 
@@ -2059,7 +2082,11 @@ rc_attach() {
     shift
     rc_n=$((rc_n - 1))
   done
+  rc_rmt_send
+  rc_rmt_writing
   docker "$@" || rc_warn "the ATTACH shell exited with status $?"
+  rc_rmt_bring
+  rc_rmt_drop_volumes
 }
 
 rc_report() {

@@ -14,6 +14,8 @@ const RUNTIME: &str = include_str!("runtime.sh");
 pub(crate) const HOST_PATHS: &str = include_str!("host_paths.sh");
 /// MOUNT caches a CI job can keep and prune (--cache-to, --cache-from, --cache-ls, --cache-prune).
 const CACHE: &str = include_str!("cache.sh");
+/// Host paths carried to an engine that cannot see them (a remote daemon).
+const REMOTE: &str = include_str!("remote.sh");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -148,7 +150,7 @@ pub const RUNTIME_FILE: &str = "rockerc-runtime.sh";
 pub fn runtime() -> String {
     let version = env!("CARGO_PKG_VERSION");
     format!(
-        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\n{READ_WHOLE}\n{{\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}\n{CACHE}}}\n"
+        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\n{READ_WHOLE}\n{{\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}\n{CACHE}\n{REMOTE}}}\n"
     )
 }
 

@@ -204,8 +204,22 @@ pub struct Entry {
 /// Every file of an image (`docker create` + `docker export`), keyed by absolute path. Contents
 /// are kept for regular files up to 64 kB.
 pub fn image_files(image: &str) -> BTreeMap<String, Entry> {
-    let ctr = docker_str(&["create", image, "/nonexistent"]);
-    let mut child = Command::new("docker").args(["export", &ctr]).stdout(Stdio::piped()).spawn().unwrap();
+    image_files_on(None, image)
+}
+
+/// `docker` aimed at HOST (a DOCKER_HOST value), or at the one in the environment.
+pub fn docker_on(host: Option<&str>) -> Command {
+    let mut cmd = Command::new("docker");
+    if let Some(h) = host {
+        cmd.env("DOCKER_HOST", h).env_remove("DOCKER_CONTEXT");
+    }
+    cmd
+}
+
+/// [`image_files`] of an image on the engine at HOST.
+pub fn image_files_on(host: Option<&str>, image: &str) -> BTreeMap<String, Entry> {
+    let ctr = String::from_utf8(run_ok(docker_on(host).args(["create", image, "/nonexistent"])).stdout).unwrap().trim().to_string();
+    let mut child = docker_on(host).args(["export", &ctr]).stdout(Stdio::piped()).spawn().unwrap();
     let mut archive = tar::Archive::new(child.stdout.take().unwrap());
     let mut files = BTreeMap::new();
     for entry in archive.entries().unwrap() {
@@ -241,7 +255,7 @@ pub fn image_files(image: &str) -> BTreeMap<String, Entry> {
         );
     }
     child.wait().unwrap();
-    docker(&["rm", "-v", &ctr]);
+    run_ok(docker_on(host).args(["rm", "-v", &ctr]));
     files
 }
 
@@ -667,4 +681,19 @@ impl Test {
         }
         run
     }
+}
+
+/// `sh SCRIPT --attach` on a terminal (script(1) provides one), set up by `configure` (its
+/// environment), with INPUT typed into it: what it printed, and its status.
+pub fn attach_session(script: &Path, input: &[u8], configure: impl FnOnce(&mut Command)) -> Output {
+    let cmd = format!("sh {} --attach", script.display());
+    let mut term = Command::new("script");
+    term.args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    configure(&mut term);
+    term.spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(input)?;
+            child.wait_with_output()
+        })
+        .unwrap()
 }

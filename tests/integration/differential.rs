@@ -30,7 +30,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Golden examples both backends build.
-const BOTH: &[&str] = &[
+pub(crate) const BOTH: &[&str] = &[
     "export-import",
     "from-tagged",
     "import-to-host",

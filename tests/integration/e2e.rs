@@ -131,19 +131,8 @@ fn attach_is_skipped_without_the_flag_and_interactive_with_it() {
     let before = image_id("rockerc-golden/attach:latest");
 
     // With --attach and a terminal (script(1) provides one), the shell runs with the MOUNTs.
-    let cmd = format!("sh {} --attach", ex.path().join("build.sh").display());
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            // The first ATTACH runs the image's CMD (sh): answer it, then let the second run.
-            child.stdin.take().unwrap().write_all(b"echo inside-attach; cat /prepared; exit\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
+    // The first ATTACH runs the image's CMD (sh): answer it, then let the second run.
+    let out = attach_session(&ex.path().join("build.sh"), b"echo inside-attach; cat /prepared; exit\n", |_| {});
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("inside-attach"), "{text}");

@@ -35,6 +35,7 @@ mod hostile;
 mod newcomer;
 mod parity;
 mod progress;
+mod remote;
 mod rocker_suite;
 mod runtime;
 mod secrets;
