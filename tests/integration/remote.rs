@@ -211,6 +211,9 @@ fn parity(test: &str, buildkit: bool) {
             continue;
         }
         total += 1;
+        // The example's tags are shared with every other test that builds it, on either engine
+        // (this test runs twice at once, legacy and BuildKit): a build alone, as differential's.
+        let _alone = golden_lock(name).exclusive();
         let id = unique(&format!("remote-{name}"));
         let (local, lout) = outcome(name, None, &key, &id, bk.as_deref());
         let (far, rout) = outcome(name, Some(&remote), &key, &id, bk.as_deref());
