@@ -125,6 +125,12 @@ impl Example {
         Example::with(name, golden_lock(name).exclusive())
     }
 
+    /// The example for a caller that already holds `golden_lock(name)` (taking it again here
+    /// would wait for itself).
+    pub fn held(name: &str) -> Example {
+        Example::with(name, Hold::ByCaller)
+    }
+
     fn with(name: &str, hold: Hold) -> Example {
         let dir = tempfile::Builder::new().prefix(&format!("rockerc-{name}-")).tempdir().unwrap();
         copy_dir(&repo_root().join("golden").join(name), dir.path());
@@ -298,6 +304,7 @@ pub struct GoldenLock {
 pub enum Hold {
     Shared(&'static GoldenLock),
     Exclusive(&'static GoldenLock),
+    ByCaller,
 }
 
 pub fn golden_lock(name: &str) -> &'static GoldenLock {
@@ -330,11 +337,13 @@ impl Drop for Hold {
     fn drop(&mut self) {
         let lock = match self {
             Hold::Shared(l) | Hold::Exclusive(l) => *l,
+            Hold::ByCaller => return,
         };
         let mut state = lock.state.lock().unwrap_or_else(|e| e.into_inner());
         match self {
             Hold::Shared(_) => state.0 -= 1,
             Hold::Exclusive(_) => state.1 = false,
+            Hold::ByCaller => {}
         }
         lock.freed.notify_all();
     }

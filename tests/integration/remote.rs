@@ -138,8 +138,9 @@ fn files_of(name: &str, host: Option<&str>, image: &str) -> BTreeMap<String, Ent
 /// context allowed.
 /// With `bk` (a docker client with BuildKit), the script runs with that client's folder first on
 /// PATH and `--builder buildkit` (issue 16), else with the `docker` on PATH as it is (auto).
+/// The caller holds the example's golden lock.
 fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str, bk: Option<&str>) -> (Outcome, Output) {
-    let ex = Example::new(name);
+    let ex = Example::held(name);
     compile_example(&ex, &["--id", id]);
     let cache = tempfile::tempdir().unwrap();
     let mut sh = Command::new("sh");
