@@ -18,6 +18,15 @@
 #   or a Rockerfile, or a folder holding one (a golden example): the images it names; or `all`.
 #   Without WHAT no image is built: the tests build the ones each of them needs.
 #
+#   sh tests/setup.sh podman [IMAGE...]: podman for the tests that run the generated script with
+#   podman as `docker` (tests/integration/podman.rs): installs Debian's podman (never
+#   podman-docker, which would replace the system's `docker`), lowers its default ulimits in
+#   /etc/containers/containers.conf (these machines forbid raising RLIMIT_NPROC, which podman's
+#   defaults do), lets it push to the test registry on 127.0.0.1:5000 over plain HTTP
+#   (/etc/containers/registries.conf.d/), and copies the base images IMAGE... (busybox, builder,
+#   node) from the Docker engine into podman's storage when podman lacks them. Only tests use
+#   these settings: a generated script never writes any.
+#
 #   sh tests/setup.sh golden/export-import     # what the README's hello example needs
 #
 # It never stops a process it did not start: a registry on port 5000 that asks for logins is
@@ -219,6 +228,55 @@ images_for() {
       ;;
   esac
 }
+
+# The `podman` step (see the top).
+podman_setup() {
+  if ! command -v podman >/dev/null 2>&1; then
+    say "installing podman"
+    apt_get update
+    # podman alone: podman-docker (which would replace the `docker` other tests use) is not asked for.
+    apt_get install -y podman
+  fi
+  conf=/etc/containers/containers.conf
+  if ! grep -q '^[[:space:]]*default_ulimits' "$conf" 2>/dev/null; then
+    say "lowering podman's default ulimits in $conf (this machine forbids raising RLIMIT_NPROC)"
+    line='default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]'
+    as_root mkdir -p /etc/containers
+    if grep -q '^[[:space:]]*\[containers\]' "$conf" 2>/dev/null; then
+      # shellcheck disable=SC2016 # the inner sh expands its arguments
+      as_root sh -c 'sed "/^[[:space:]]*\[containers\]/a $2" "$1" > "$1.new" && mv "$1.new" "$1"' sh "$conf" "$line"
+    else
+      # shellcheck disable=SC2016 # the inner sh expands its arguments
+      as_root sh -c 'printf "\n[containers]\n%s\n" "$2" >> "$1"' sh "$conf" "$line"
+    fi
+  fi
+  reg=/etc/containers/registries.conf.d/rockerc-tests.conf
+  if [ ! -f "$reg" ]; then
+    as_root mkdir -p /etc/containers/registries.conf.d
+    # shellcheck disable=SC2016 # the inner sh expands its argument
+    as_root sh -c 'printf "[[registry]]\nlocation = \"127.0.0.1:5000\"\ninsecure = true\n" > "$1"' sh "$reg"
+  fi
+  podman info >/dev/null 2>&1 || { podman info >&2 || :; say "podman does not work"; exit 1; }
+  for image in "$@"; do
+    podman image exists "rockerc-test/$image:latest" 2>/dev/null && continue
+    have_image "rockerc-test/$image:latest" || "${image}_image"
+    say "copying rockerc-test/$image from the Docker engine into podman"
+    docker save "rockerc-test/$image:latest" | podman load -q >/dev/null
+  done
+}
+
+if [ "${1:-}" = podman ]; then
+  shift
+  for image in "$@"; do
+    case $image in
+      busybox|builder|node) ;;
+      *) say "podman: $image is not a base image name (busybox, builder, node)"; exit 2 ;;
+    esac
+  done
+  podman_setup "$@"
+  say "ready"
+  exit 0
+fi
 
 services=1
 if [ "${1:-}" = images ]; then

@@ -64,7 +64,12 @@ rc_cache_container() {
   rc_k=0 rc_nv=$#
   while [ "$rc_k" -lt "$rc_nv" ]; do
     rc_k=$((rc_k + 1))
-    set -- "$@" --mount "type=volume,src=$1,dst=/v/$rc_k,volume-nocopy"
+    # (podman's --mount has no volume-nocopy; the image is empty: there is nothing to copy.)
+    if [ "$rc_podman" = 1 ]; then
+      set -- "$@" --mount "type=volume,src=$1,dst=/v/$rc_k"
+    else
+      set -- "$@" --mount "type=volume,src=$1,dst=/v/$rc_k,volume-nocopy"
+    fi
     shift
   done
   rc_new_container
@@ -398,6 +403,20 @@ rc_cache_record_use() {
   (cd "$rc_tmp/uses" && tar -cf - rockerc_*) | docker cp - "$rc_lock_name:/uses" > /dev/null 2>&1 || :
 }
 
+# Every volume's name and size, a line each. podman's `system df -v` takes no --format: its
+# table's volume section, whose last column is the size.
+rc_volume_sizes() {
+  if [ "$rc_podman" = 0 ]; then
+    docker system df -v --format '{{range .Volumes}}{{.Name}} {{.Size}}{{println}}{{end}}'
+    return
+  fi
+  docker system df -v > "$rc_tmp/df" || return 1
+  awk '/^Local Volumes space usage:/ { v = 1; next }
+    v && /^VOLUME NAME/ { next }
+    v && NF == 0 { if (seen) v = 0; next }
+    v { print $1, $NF; seen = 1 }' "$rc_tmp/df"
+}
+
 # --cache-ls and --cache-prune [--older-than DAYS]: this build id's volumes (rockerc cache, with
 # no --id: every rockerc volume on the engine), their MOUNT paths, sizes and last use.
 rc_cache_command() {
@@ -415,7 +434,7 @@ rc_cache_command() {
   # The engine runs one disk-usage query at a time and refuses a second ("a disk usage operation
   # is already running"): another build's size report or `cache ls` may hold it, so ask again.
   rc_try=0
-  until docker system df -v --format '{{range .Volumes}}{{.Name}} {{.Size}}{{println}}{{end}}' > "$rc_tmp/sizes" 2>/dev/null; do
+  until rc_volume_sizes > "$rc_tmp/sizes" 2>/dev/null; do
     rc_try=$((rc_try + 1))
     if [ "$rc_try" -ge 10 ]; then : > "$rc_tmp/sizes"; break; fi
     sleep 1

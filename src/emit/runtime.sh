@@ -237,6 +237,10 @@ rc_json_step() {
     rc_jc=
   elif grep -q -e '^ ---> Using cache' "$rc_log" && ! grep -q -e '^ ---> Running in ' "$rc_log"; then
     rc_jc=true
+  elif [ "$rc_podman" = 1 ] && grep -q -e '^--> Using cache ' "$rc_log" &&
+    [ "$(grep -c -e '^--> Using cache ' "$rc_log")" -ge "$(grep -c -e '^STEP [0-9]*/[0-9]*: [^F]' "$rc_log")" ]; then
+    # podman's build: every step after FROM said so.
+    rc_jc=true
   fi
   rc_size='' rc_psize=0
   if [ -n "$rc_img" ]; then
@@ -327,17 +331,19 @@ rc_docker() {
 # has a `# Rockerfile:N` comment above each instruction.
 # BuildKit's names the step it stopped at as ` > [3/4] RUN make:` (`[build 3/4]` in a named
 # stage), counting only FROM and the instructions that change files (RUN, COPY, ADD, WORKDIR).
+# podman's build says "STEP 3/4: RUN make", and counts from the FROM (not the ARG before it).
 rc_failed_line() {
-  rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p' "$rc_log" | tail -n 1)
+  rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p; s/^STEP \([0-9]*\)\/[0-9]*: .*/\1/p' "$rc_log" | tail -n 1)
   rc_only=''
   if [ -z "$rc_k" ]; then
     rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\2/p' "$rc_log" | tail -n 1)
     rc_only=buildkit
   fi
   [ -n "$rc_k" ] || return 0
-  awk -v k="$rc_k" -v only="$rc_only" '
+  awk -v k="$rc_k" -v only="$rc_only" -v podman="${rc_podman:-0}" '
     /^# Rockerfile:/ { where = substr($0, 3); next }
     /^#/ || /^[ \t]*$/ { next }
+    podman == 1 && !from && !cont { if (toupper($1) != "FROM") { cont = /\\$/; next } }
     !cont {
       w = toupper($1)
       if (w == "FROM") from = 1
@@ -445,6 +451,7 @@ rc_mask() {
 rc_check_docker() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
+  rc_engine
   # One call resolves every FROM image and shows that the daemon answers (each docker call
   # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
   # shellcheck disable=SC2086 # image names: one word each
@@ -460,6 +467,21 @@ rc_check_docker() {
   if ! docker version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
     sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
     rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
+  fi
+}
+
+# Sets rc_podman: 1 when the `docker` on PATH is podman (podman-docker's `docker`, or any
+# `docker` that runs podman), which differs from Docker where the runtime reads or writes image
+# config (see docs/engines.md): its `image inspect` has no Shell or OnBuild, its commit
+# writes OCI images unless told otherwise and records its own environment (TERM, container),
+# its ids have no `sha256:`. One client-only call (no daemon, about 20 ms), made once a build.
+rc_engine() {
+  rc_podman=0
+  case $(docker --version 2>/dev/null) in [Pp]odman*) rc_podman=1 ;; esac
+  if [ "$rc_podman" = 1 ]; then
+    # podman's build writes OCI images unless told otherwise, and OCI has no SHELL or ONBUILD.
+    BUILDAH_FORMAT=docker
+    export BUILDAH_FORMAT
   fi
 }
 
@@ -748,7 +770,7 @@ rc_lock() {
       return 0
     fi
     rc_lock_id=
-    if grep -q -i 'no such image' "$rc_tmp/lock.err"; then
+    if grep -q -i 'no such image\|image not known' "$rc_tmp/lock.err"; then
       # The image the lock containers are made of: nothing but a label, never run.
       printf 'FROM scratch\nLABEL rockerc.lock-image=1\n' > "$rc_tmp/lock.Dockerfile"
       DOCKER_BUILDKIT=0 docker build -q --tag rockerc-lock:1 --file "$rc_tmp/lock.Dockerfile" "$rc_tmp/empty" > "$rc_tmp/lock.err" 2>&1 ||
@@ -1108,7 +1130,14 @@ rc_mounts() {
     case $1 in
       v)
         rc_volume_name "$2"
-        rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
+        if [ "$rc_podman" = 1 ]; then
+          # podman's --mount has no volume-nocopy (it would fill the volume from the image): its
+          # -v has nocopy, and takes no ':' in the path.
+          case $2 in *:*) rc_fail "MOUNT $2: podman cannot mount a volume at a path with ':' without filling it from the image (its -v takes no ':', its --mount has no nocopy); Docker can" ;; esac
+          rc_mount_opts="$rc_mount_opts$(rc_q -v)$(rc_q "$rc_vol:$2:nocopy")"
+        else
+          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
+        fi
         shift 2
         rc_shift=$((rc_shift + 2))
         ;;
@@ -1328,14 +1357,19 @@ rc_run_once() {
   rc_n=$#
   rc_new_container
   rc_opts="$(rc_q run)$(rc_q --name)$(rc_q "$rc_ctr")$rc_mount_opts"
-  rc_wrap='' rc_rmt_ctr=$rc_ctr
+  rc_wrap='' rc_rmt_ctr=$rc_ctr rc_penv_path=''
+  if [ "$rc_podman" = 1 ]; then
+    rc_podman_env
+    rc_opts="$rc_opts$rc_penv_opts"
+  fi
   rc_rmt_send
   rc_rmt_writing
-  if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ]; then
+  if [ -n "$rc_links" ] || [ -n "$rc_env" ] || [ -n "$rc_run_secrets" ] || [ -n "$rc_penv_path" ]; then
     [ -f "$rc_tmp/wrapper" ] || rc_write_wrapper
     mkdir -p "$rc_tmp/run.$rc_step"
     printf '%s' "$rc_links" > "$rc_tmp/run.$rc_step/links"
     rc_arg_env > "$rc_tmp/run.$rc_step/env"
+    if [ -n "$rc_penv_path" ]; then printf 'PATH=%s\n' "$rc_penv_path" >> "$rc_tmp/run.$rc_step/env"; fi
     # Secrets travel as files under /dev (a tmpfs Docker never commits); the container's USER
     # must read them, and $rc_tmp (mode 700) keeps other users of this machine out.
     for rc_name in $rc_run_secrets; do
@@ -1366,6 +1400,27 @@ rc_run_once() {
   if [ "$rc_run_status" != 0 ]; then rc_rm_container; fi
 }
 
+# podman adds TERM and container=podman to a container's environment, and PATH where the
+# image sets none, and its commit records them in the image (Docker adds PATH to the process
+# only, the others not at all). Sets rc_penv_opts, options that leave out those the image's
+# own ENV does not set, and rc_penv_path, PATH for the wrapper to export (a RUN has one, as
+# under Docker) when the image sets none.
+rc_podman_env() {
+  rc_penv=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$rc_img") || rc_penv=
+  rc_penv_opts='' rc_penv_path=''
+  for rc_pv in TERM container PATH; do
+    case "
+$rc_penv" in
+      *"
+$rc_pv="*) ;;
+      *)
+        rc_penv_opts="$rc_penv_opts$(rc_q --unsetenv)$(rc_q "$rc_pv")"
+        if [ "$rc_pv" = PATH ]; then rc_penv_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; fi
+        ;;
+    esac
+  done
+}
+
 # Sets rc_sign_key, what cache entries are signed with: ROCKERC_CACHE_KEY (a CI configuration
 # may share one between its jobs), or a random key of this user's, made once (mode 600). With
 # neither, nothing is cached.
@@ -1392,6 +1447,10 @@ rc_sign() {
 # one-line build. A parent with neither CMD nor ENTRYPOINT needs that build too: only
 # `ENTRYPOINT []` in a build clears Cmd.
 rc_commit() {
+  if [ "$rc_podman" = 1 ]; then
+    rc_commit_podman
+    return 0
+  fi
   rc_cfg=$(docker image inspect --format '{{json .Config.Cmd}}
 {{json .Config.Entrypoint}}
 {{json .Config.Shell}}
@@ -1432,6 +1491,45 @@ ROCKERC_ONBUILD
   fi
 }
 
+# The same with podman. Its commit (in Docker's format, which keeps Shell and OnBuild, and
+# without its progress on stderr) also writes `Entrypoint: []` and `WorkingDir: /` where the
+# image had none, and its run leaves the empty file it mounted /run/.containerenv on (Docker
+# keeps such files in a layer it never commits). So the file is removed from the container's
+# own layer first (never from the image's: the layer holds only what the container made), and
+# a short build follows the commit: any instruction makes podman's build write the config as
+# its builds do, and that build clears the ENTRYPOINT the run set (`ENTRYPOINT []` also clears
+# Cmd, which CMD then puts back).
+rc_commit_podman() {
+  rc_cfg=$(docker image inspect --format '{{json .Config.Cmd}}
+{{json .Config.Entrypoint}}' "$rc_img") || rc_fail "cannot inspect $rc_img"
+  rc_cmd_json=$(printf '%s\n' "$rc_cfg" | sed -n 1p)
+  rc_ep_json=$(printf '%s\n' "$rc_cfg" | sed -n 2p)
+  rc_upper=$(docker container inspect --format '{{.GraphDriver.Data.UpperDir}}' -- "$rc_ctr" 2>/dev/null) || rc_upper=
+  case $rc_upper in
+    /*)
+      if [ -f "$rc_upper/run/.containerenv" ] && [ ! -L "$rc_upper/run/.containerenv" ] && [ ! -s "$rc_upper/run/.containerenv" ]; then
+        rm -f "$rc_upper/run/.containerenv"
+      fi
+      ;;
+  esac
+  set -- --format docker --quiet
+  if [ "$rc_cmd_json" != null ]; then set -- "$@" --change "CMD $rc_cmd_json"; fi
+  if [ "$rc_ep_json" != null ]; then set -- "$@" --change "ENTRYPOINT $rc_ep_json"; fi
+  rc_img=$(docker commit "$@" "$rc_ctr") || rc_fail "docker commit failed"
+  rc_rm_container_later
+  rc_fix=
+  if [ "$rc_ep_json" = null ]; then
+    # (podman records `--entrypoint ''` as [""]: the run always set one.)
+    rc_fix="ENTRYPOINT []
+"
+    if [ "$rc_cmd_json" != null ]; then rc_fix="${rc_fix}CMD $rc_cmd_json
+"; fi
+  fi
+  # shellcheck disable=SC2016 # a Dockerfile: Docker expands ${ROCKERC_FROM}
+  printf 'ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n%sARG ROCKERC_FROM\n' "$rc_fix" > "$rc_tmp/fix.Dockerfile"
+  rc_build "$rc_tmp/fix.Dockerfile" "$rc_tmp/empty" "$rc_img"
+}
+
 # A stage whose first step is not a build still owes its base image's ONBUILD triggers (Docker
 # runs them at FROM): a build of a FROM-only Dockerfile runs them, when there are any.
 rc_onbuild_triggers() {
@@ -1446,6 +1544,77 @@ rc_onbuild_triggers() {
   fi
 }
 
+# rc_onbuild_of IMAGE: IMAGE's ONBUILD triggers, one a line.
+rc_onbuild_of() {
+  if [ "$rc_podman" = 0 ]; then
+    docker image inspect --format '{{range .Config.OnBuild}}{{println .}}{{end}}' -- "$1"
+    return
+  fi
+  # podman's inspect does not show them. An image has triggers only where an ONBUILD made them,
+  # and a Dockerfile's ONBUILD writes a history line: without one (nearly every image), none.
+  # With one (they may have fired since), the config is read from the image's archive, which
+  # costs a `docker save` of the image.
+  rc_hist=$(docker image inspect --format '{{.Id}}{{range .History}} {{.CreatedBy}}{{end}}' -- "$1") || return 1
+  case $rc_hist in
+    *[Oo][Nn][Bb][Uu][Ii][Ll][Dd]*) ;;
+    *) return 0 ;;
+  esac
+  rc_cfg_name="${rc_hist%% *}.json"
+  rm -f "$rc_tmp/config.json"
+  docker save -- "$1" 2>/dev/null | tar -xOf - "${rc_cfg_name#sha256:}" > "$rc_tmp/config.json" 2>/dev/null || :
+  [ -s "$rc_tmp/config.json" ] || return 1
+  # The strings of config.OnBuild, unescaped (JSON as Go writes it: \", \\ and \uXXXX).
+  awk '{ text = text $0 "\n" }
+    function str(   s, d, h) {
+      s = ""
+      while (i <= n) {
+        d = substr(text, i, 1)
+        if (d == "\"") { i++; return s }
+        if (d == "\\") {
+          d = substr(text, i + 1, 1)
+          if (d == "u") {
+            h = substr(text, i + 2, 4)
+            s = s (h in hex ? hex[h] : "\\u" h)
+            i += 6
+            continue
+          }
+          s = s (d == "n" ? "\n" : d == "t" ? "\t" : d == "r" ? "\r" : d)
+          i += 2
+          continue
+        }
+        s = s d
+        i++
+      }
+      return s
+    }
+    END {
+      for (k = 32; k < 127; k++) hex[sprintf("%04x", k)] = sprintf("%c", k)
+      n = length(text)
+      i = index(text, "\"config\":{")
+      if (!i) exit 1
+      i += 10
+      depth = 1
+      while (i <= n && depth > 0) {
+        c = substr(text, i, 1)
+        if (c == "\"") {
+          i++
+          key = str()
+          if (depth == 1 && key == "OnBuild" && substr(text, i, 2) == ":[") {
+            i += 2
+            while (i <= n && substr(text, i, 1) != "]") {
+              if (substr(text, i, 1) == "\"") { i++; print str() } else i++
+            }
+            exit 0
+          }
+          continue
+        }
+        if (c == "{" || c == "[") depth++
+        else if (c == "}" || c == "]") depth--
+        i++
+      }
+    }' "$rc_tmp/config.json"
+}
+
 # rc_onbuild_reads_context IMAGE: sets rc_triggers to IMAGE's ONBUILD triggers, and says whether
 # one of them is a COPY or ADD: it reads the build context as `docker build` sends it, all of it
 # (the `*:onbuild` images' `ONBUILD COPY . /app`), so the build that fires them gets all of it,
@@ -1453,7 +1622,7 @@ rc_onbuild_triggers() {
 rc_onbuild_reads_context() {
   rc_triggers=
   [ -n "$1" ] || return 1
-  rc_triggers=$(docker image inspect --format '{{range .Config.OnBuild}}{{println .}}{{end}}' -- "$1") || rc_fail "cannot inspect $1"
+  rc_triggers=$(rc_onbuild_of "$1") || rc_fail "cannot inspect $1"
   case "
 $rc_triggers" in
     *"
@@ -2146,15 +2315,17 @@ rc_size_table() {
       while (n >= 1000 && i < 5) { n /= 1000; i++ }
       return sprintf(i == 1 ? "%s%d %s" : "%s%.1f %s", s, n, u[i])
     }
-    BEGIN { while ((getline l < sizes) > 0) { split(l, f, " "); size[f[1]] = f[2] } }
+    # An id with or without its `sha256:` (podman leaves it out of inspect, not of --iidfile).
+    function id(s) { sub(/^sha256:/, "", s); return s }
+    BEGIN { while ((getline l < sizes) > 0) { split(l, f, " "); size[id(f[1])] = f[2] } }
     { if (!header++) printf "\n%-6s %12s  %s\n", "STEP", "ADDED", "WHERE"
-      printf "%-6s %12s  %s\n", $1, human(size[$3] - size[$2]), $4 }
+      printf "%-6s %12s  %s\n", $1, human(size[id($3)] - size[id($2)]), $4 }
     END {
       n = 0
       while ((getline l < tags) > 0) {
         split(l, f, " ")
         if (!n++) printf "\n%-56s %10s\n", "IMAGE", "SIZE"
-        printf "%-56s %10s\n", f[3], substr(human(size[f[2]]), 2)
+        printf "%-56s %10s\n", f[3], substr(human(size[id(f[2])]), 2)
       }
     }' "$rc_tmp/steps"
 }
