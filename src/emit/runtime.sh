@@ -97,7 +97,7 @@ rc_usage_error() {
 
 rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
-  rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''
+  rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid='' rc_podman=0
   rc_jobs_max=
   rc_builder_arg=''
   rc_allow_given=''
@@ -1132,8 +1132,7 @@ rc_mounts() {
         rc_volume_name "$2"
         if [ "$rc_podman" = 1 ]; then
           # podman's --mount has no volume-nocopy (it would fill the volume from the image): its
-          # -v has nocopy, and takes no ':' in the path.
-          case $2 in *:*) rc_fail "MOUNT $2: podman cannot mount a volume at a path with ':' without filling it from the image (its -v takes no ':', its --mount has no nocopy); Docker can" ;; esac
+          # -v has nocopy. (A MOUNT path never holds a ':', which -v could not take.)
           rc_mount_opts="$rc_mount_opts$(rc_q -v)$(rc_q "$rc_vol:$2:nocopy")"
         else
           rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
@@ -1314,8 +1313,8 @@ rc_run() {
   rc_cache_key
   if [ "$rc_no_cache" = 0 ] && [ -n "$rc_sign_key" ] &&
     rc_hit=$(docker image inspect --format '{{.Parent}} {{if .Config.Labels}}{{index .Config.Labels "rockerc.cache"}}{{end}}' -- "$rc_cache" 2>/dev/null) &&
-    [ -n "${rc_hit%% *}" ] && [ "${rc_hit#* }" = "$rc_cache_label $(rc_sign "${rc_hit%% *}")" ]; then
-    rc_img=${rc_hit%% *}
+    [ -n "${rc_hit%% *}" ] && rc_hit_parent && [ "${rc_hit#* }" = "$rc_cache_label $(rc_sign "$rc_hit_img")" ]; then
+    rc_img=$rc_hit_img
     rc_cached="cached, "
     printf '%s\n' "$rc_cache" >> "$rc_tmp/cache-tags"
     return 0
@@ -1336,6 +1335,13 @@ rc_run() {
   rc_commit
   rc_rmt_run_done "$rc_rmt_ctr"
   rc_cache_entry
+}
+
+# Sets rc_hit_img, the image a cache entry is the child of, as the entry's signature has it: a
+# build's --iidfile's id, which podman's inspect shows without its `sha256:`.
+rc_hit_parent() {
+  rc_hit_img=${rc_hit%% *}
+  case $rc_podman$rc_hit_img in 1sha256:*) ;; 1*) rc_hit_img=sha256:$rc_hit_img ;; esac
 }
 
 # Records the result of a MOUNTed RUN as a cache entry: a child of it that holds the key
@@ -1505,13 +1511,14 @@ rc_commit_podman() {
   rc_cmd_json=$(printf '%s\n' "$rc_cfg" | sed -n 1p)
   rc_ep_json=$(printf '%s\n' "$rc_cfg" | sed -n 2p)
   rc_upper=$(docker container inspect --format '{{.GraphDriver.Data.UpperDir}}' -- "$rc_ctr" 2>/dev/null) || rc_upper=
-  case $rc_upper in
-    /*)
-      if [ -f "$rc_upper/run/.containerenv" ] && [ ! -L "$rc_upper/run/.containerenv" ] && [ ! -s "$rc_upper/run/.containerenv" ]; then
-        rm -f "$rc_upper/run/.containerenv"
-      fi
-      ;;
-  esac
+  if [ -d "$rc_upper/run" ] && [ ! -L "$rc_upper/run" ] && [ -n "${rc_upper%%[!/]*}" ]; then
+    if [ -f "$rc_upper/run/.containerenv" ] && [ ! -L "$rc_upper/run/.containerenv" ] && [ ! -s "$rc_upper/run/.containerenv" ]; then
+      rm -f "$rc_upper/run/.containerenv"
+    fi
+  elif [ ! -d "$rc_upper" ]; then
+    # A remote podman (podman --remote, a podman machine): its storage is not on this machine.
+    rc_warn "step $rc_step: podman's container layer is not on this machine (a remote podman?): the empty /run/.containerenv its run made stays in the image"
+  fi
   set -- --format docker --quiet
   if [ "$rc_cmd_json" != null ]; then set -- "$@" --change "CMD $rc_cmd_json"; fi
   if [ "$rc_ep_json" != null ]; then set -- "$@" --change "ENTRYPOINT $rc_ep_json"; fi
@@ -1622,7 +1629,12 @@ rc_onbuild_of() {
 rc_onbuild_reads_context() {
   rc_triggers=
   [ -n "$1" ] || return 1
-  rc_triggers=$(rc_onbuild_of "$1") || rc_fail "cannot inspect $1"
+  if ! rc_triggers=$(rc_onbuild_of "$1"); then
+    if [ "$rc_podman" = 1 ]; then
+      rc_fail "cannot read the ONBUILD triggers of $1: podman's \`image inspect\` does not show them, and they could not be read from \`docker save\` of it either; build FROM an image without ONBUILD, or with Docker"
+    fi
+    rc_fail "cannot inspect $1"
+  fi
   case "
 $rc_triggers" in
     *"
@@ -2127,11 +2139,46 @@ $rc_src
     rc_probe "$rc_abs"
     case $rc_pk in link | file) rc_host_remove "$rc_abs" ;; esac
   fi
+  rc_into=/
+  if [ "$rc_podman" = 1 ]; then rc_import_into_bind; fi
   rc_import_pack "$rc_tmp/import.$rc_step.tar"
-  docker cp - "$rc_ctr:/" < "$rc_tmp/import.$rc_step.tar" > "$rc_log" 2>&1 || rc_fail "docker cp exited with an error"
+  docker cp - "$rc_ctr:$rc_into" < "$rc_tmp/import.$rc_step.tar" > "$rc_log" 2>&1 || rc_fail "docker cp exited with an error"
   rm -f "$rc_tmp/import.$rc_step.tar"
   rc_rmt_bring
   rc_rm_container_later
+}
+
+# podman's cp writes through a bind mount only when it copies into the mount's own path (into
+# `/` it writes the container's layer, which nobody sees): the tar is made relative to the
+# MOUNT's destination that holds the IMPORT's (rc_binds), and copied there (sets rc_into).
+rc_import_into_bind() {
+  rc_bd=''
+  while IFS= read -r rc_hd && IFS= read -r rc_hs; do
+    [ -n "$rc_hd" ] || continue
+    rc_norm "$rc_hd"
+    case ${rc_tdir:-$rc_abs}/ in
+      "$rc_n"/*) if [ "${#rc_n}" -gt "${#rc_bd}" ]; then rc_bd=$rc_n; fi ;;
+    esac
+  done <<ROCKERC_BINDS
+$rc_binds
+ROCKERC_BINDS
+  case $rc_bd in '' | /) return 0 ;; esac
+  if [ -z "$rc_tdir" ]; then
+    [ "$rc_abs" != "$rc_bd" ] || return 0
+    rc_members=$(rc_q "./${rc_abs#"$rc_bd"/}")
+  elif [ -n "$rc_attr" ]; then
+    if [ "${rc_tdir%/}" = "$rc_bd" ]; then rc_members=$(rc_q .); else rc_members=$(rc_q "./${rc_tdir#"$rc_bd"/}"); fi
+  else
+    rc_members=
+    rc_rel=
+    if [ "${rc_tdir%/}" != "$rc_bd" ]; then rc_rel="${rc_tdir#"$rc_bd"/}"; rc_rel="${rc_rel%/}/"; fi
+    for rc_item in "$rc_st"/* "$rc_st"/.[!.]* "$rc_st"/..?*; do
+      [ -e "$rc_item" ] || [ -L "$rc_item" ] || continue
+      rc_members="$rc_members$(rc_q "./$rc_rel${rc_item##*/}")"
+    done
+  fi
+  rc_stage="$rc_stage$rc_bd"
+  rc_into=$rc_bd/
 }
 
 # rc_host_remove PATH: removes the entry at PATH (in the container of rc_import_mount) from the

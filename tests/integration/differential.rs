@@ -85,12 +85,13 @@ fn same_config_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 }
 
 /// The parts of the image config compared.
-const CONFIG_KEYS: &[&str] = &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
+pub(crate) const CONFIG_KEYS: &[&str] =
+    &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
 
 /// Differences expected in the golden examples' images: (example, path, what differs, why),
 /// narrow on purpose, one path of one example each. Only clocks differ: every other file of every
 /// golden example both backends build is identical.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
+pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
     ("parallel-builders", "/srv/from-left/left.start", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-left/left.end", "contents", "the builder writes the time it ran"),
     ("parallel-builders", "/srv/from-right/right.start", "contents", "the builder writes the time it ran"),
@@ -181,8 +182,8 @@ fn buildkit_or_skip(test: &str) -> Option<String> {
 
 /// One entry of an image's file tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct FileInfo {
-    kind: char,
+pub(crate) struct FileInfo {
+    pub(crate) kind: char,
     mode: u32,
     uid: u64,
     gid: u64,
@@ -224,7 +225,7 @@ fn digest(reader: &mut impl Read) -> String {
 }
 
 /// Every file of an image (`docker create` + `docker export`), with contents hashed.
-fn image_tree(image: &str) -> BTreeMap<String, FileInfo> {
+pub(crate) fn image_tree(image: &str) -> BTreeMap<String, FileInfo> {
     let ctr = docker_str(&["create", image, "/nonexistent"]);
     let mut child = Command::new("docker").args(["export", &ctr]).stdout(Stdio::piped()).spawn().unwrap();
     let mut archive = tar::Archive::new(child.stdout.take().unwrap());
@@ -259,7 +260,7 @@ fn image_tree(image: &str) -> BTreeMap<String, FileInfo> {
 }
 
 /// Every file under a host directory (paths relative to it).
-fn host_tree(root: &Path) -> BTreeMap<String, FileInfo> {
+pub(crate) fn host_tree(root: &Path) -> BTreeMap<String, FileInfo> {
     use std::os::unix::fs::MetadataExt;
     let mut files = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -299,30 +300,43 @@ fn host_tree(root: &Path) -> BTreeMap<String, FileInfo> {
 /// Differences between two file trees, known ones left out.
 fn tree_differences(example: &str, what: &str, sh: &BTreeMap<String, FileInfo>, bk: &BTreeMap<String, FileInfo>) -> Vec<String> {
     let known = |path: &str| KNOWN_DIFFERENCES.iter().any(|(e, p, ..)| *e == example && *p == path);
+    tree_differences_of(&known, what, ("sh backend's", "BuildKit backend's", "sh vs BuildKit"), sh, bk)
+}
+
+/// Differences between two file trees `a` and `b`, those `known` says are known left out;
+/// `names` are how the messages name a's and b's builds, and the pair.
+pub(crate) fn tree_differences_of(
+    known: &dyn Fn(&str) -> bool,
+    what: &str,
+    names: (&str, &str, &str),
+    a_tree: &BTreeMap<String, FileInfo>,
+    b_tree: &BTreeMap<String, FileInfo>,
+) -> Vec<String> {
+    let (a_name, b_name, pair) = names;
     let mut out = Vec::new();
-    for (path, a) in sh {
+    for (path, a) in a_tree {
         if known(path) {
             continue;
         }
-        match bk.get(path) {
-            None => out.push(format!("{what}: {path} only in the sh backend's ({:?})", a.kind)),
+        match b_tree.get(path) {
+            None => out.push(format!("{what}: {path} only in the {a_name} ({:?})", a.kind)),
             Some(b) => {
                 for d in a.diff(b) {
-                    out.push(format!("{what}: {path}: {d} (sh vs BuildKit)"));
+                    out.push(format!("{what}: {path}: {d} ({pair})"));
                 }
             }
         }
     }
-    for (path, b) in bk {
-        if !sh.contains_key(path) && !known(path) {
-            out.push(format!("{what}: {path} only in the BuildKit backend's ({:?})", b.kind));
+    for (path, b) in b_tree {
+        if !a_tree.contains_key(path) && !known(path) {
+            out.push(format!("{what}: {path} only in the {b_name} ({:?})", b.kind));
         }
     }
     out
 }
 
 /// The example's `env` file (`NAME=VALUE` lines): the whole environment its templates see.
-fn example_env(dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn example_env(dir: &Path) -> Vec<(String, String)> {
     std::fs::read_to_string(dir.join("env"))
         .map(|t| t.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
         .unwrap_or_default()
@@ -388,7 +402,7 @@ fn compare(name: &str) {
 
 /// A golden example's files (no snapshots) in `dir`.
 /// (Not through `Example`: the comparison holds the example's lock alone already.)
-fn copy_golden(name: &str, dir: &Path) {
+pub(crate) fn copy_golden(name: &str, dir: &Path) {
     copy_dir(&repo_root().join("golden").join(name), dir);
     need_images_for(&std::fs::read_to_string(dir.join("Rockerfile")).unwrap());
 }
@@ -575,7 +589,7 @@ differential! {
 /// a later part, a read-only MOUNT of the context, a relative EXPORT, files of another owner,
 /// a file the export store renamed, a MOUNTed RUN that reads an ARG on a continued line, and
 /// COPY --from a stage number in a stage that has already built an image of its own.
-const FEATURES: &str = r#"FROM rockerc-test/busybox AS base
+pub(crate) const FEATURES: &str = r#"FROM rockerc-test/busybox AS base
 ARG GREETING=hello
 ONBUILD RUN echo fired > /fired
 RUN mkdir -p /data/sub && echo "$GREETING" > /data/greeting && echo deep > /data/sub/deep && chown -R 1000:1000 /data && chmod 750 /data /data/sub

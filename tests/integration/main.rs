@@ -34,6 +34,7 @@ mod grammar;
 mod hostile;
 mod newcomer;
 mod parity;
+mod podman;
 mod progress;
 mod remote;
 mod rocker_suite;
