@@ -272,7 +272,12 @@ rc_cache_save() {
       rc_n=$((rc_n + 1))
       docker cp "$rc_ctr:/v/$rc_n/." - > "$rc_stage_dir/volume.tar" 2> "$rc_tmp/cache.err" ||
         { sed -n '1,3s/^/  /p' "$rc_tmp/cache.err" >&2; rc_warn "--cache-to $rc_to: cannot read MOUNT $rc_path; the cache was not saved"; return 0; }
-      rc_content=$(tail -c +513 "$rc_stage_dir/volume.tar" | sha256sum | cut -c 1-64)
+      # Docker's archive starts with the volume's own `./`, whose header holds its time (which
+      # every write in it changes): the content is what follows. podman's starts with the first
+      # file, whose header (name, mode, time) is content too.
+      rc_skip=1
+      if [ "$(head -c 100 "$rc_stage_dir/volume.tar" | tr -d '\000')" = ./ ]; then rc_skip=513; fi
+      rc_content=$(tail -c "+$rc_skip" "$rc_stage_dir/volume.tar" | sha256sum | cut -c 1-64)
       # The same content as DIR has: DIR's entry stays, its archive untouched.
       rc_old=$(awk -F '\t' -v c="$rc_content" -v p="$rc_path" '$1 == "volume" && $5 == c && $6 == p { print; exit }' "$rc_tmp/manifest.body")
       if [ -n "$rc_old" ] && [ -f "$rc_to/$(printf '%s\n' "$rc_old" | cut -f 4)" ]; then
@@ -335,12 +340,20 @@ rc_cache_save_images() {
   fi
   sort -u "$rc_tmp/cache-tags" > "$rc_tmp/cache-tags.sorted"
   : > "$rc_tmp/cache-bases"
+  # (podman's history shows ids without `sha256:`: given it, so that both read alike.)
   for rc_b in $rc_externals; do
-    docker history -q --no-trunc -- "$rc_b" 2>/dev/null | sed 1d >> "$rc_tmp/cache-bases" || :
+    docker history -q --no-trunc -- "$rc_b" 2>/dev/null | sed -e 1d -e 's/^[0-9a-f]\{64\}$/sha256:&/' >> "$rc_tmp/cache-bases" || :
   done
   : > "$rc_tmp/cache-chain"
   while IFS= read -r rc_name; do
-    docker history -q --no-trunc -- "$rc_name" >> "$rc_tmp/cache-chain" 2>/dev/null || return 0
+    docker history -q --no-trunc -- "$rc_name" > "$rc_tmp/cache-chain.one" 2>/dev/null || return 0
+    sed 's/^[0-9a-f]\{64\}$/sha256:&/' "$rc_tmp/cache-chain.one" >> "$rc_tmp/cache-chain"
+    if [ "$rc_podman" = 1 ]; then
+      # podman's history names no image below the top, and its load keeps no parent: an
+      # entry's parent (the image its signature names) is found again where the archive holds
+      # it (podman finds an image's parent from the layers and history of those it has).
+      docker image inspect --format '{{.Parent}}' -- "$rc_name" 2>/dev/null | sed -n 's/^[0-9a-f]\{64\}$/sha256:&/p' >> "$rc_tmp/cache-chain" || :
+    fi
   done < "$rc_tmp/cache-tags.sorted"
   grep '^sha256:' "$rc_tmp/cache-chain" | sort -u > "$rc_tmp/cache-ids.all"
   if [ -s "$rc_tmp/cache-bases" ]; then
@@ -355,8 +368,11 @@ rc_cache_save_images() {
     printf '%s\n' "$rc_old" >> "$rc_stage_dir/manifest"
     rc_kept=$((rc_kept + 1))
   else
-    # shellcheck disable=SC2046 # image ids and names: one word each
-    docker save -o "$rc_stage_dir/images.tar" $(cat "$rc_tmp/cache-ids" "$rc_tmp/cache-tags.sorted") 2> "$rc_tmp/cache.err" ||
+    # (podman's save takes names after the first as more tags of it, unless told -m.)
+    rc_multi=
+    if [ "$rc_podman" = 1 ]; then rc_multi=-m; fi
+    # shellcheck disable=SC2046,SC2086 # image ids and names: one word each; rc_multi: none or one
+    docker save $rc_multi -o "$rc_stage_dir/images.tar" $(cat "$rc_tmp/cache-ids" "$rc_tmp/cache-tags.sorted") 2> "$rc_tmp/cache.err" ||
       { sed -n '1,3s/^/  /p' "$rc_tmp/cache.err" >&2; rc_warn "--cache-to: the MOUNTed RUNs' cached images could not be saved"; return 0; }
     rc_strip_base_layers "$rc_stage_dir/images.tar" ||
       { rc_warn "--cache-to: the MOUNTed RUNs' cached images could not be saved (cannot repack $rc_stage_dir/images.tar)"; return 0; }
@@ -373,6 +389,9 @@ rc_cache_save_images() {
 # have the layer, and the engine that loads it has the FROM images (rc_cache_restore_images pulls
 # them first). Without them the archive is as large as the builder image.
 rc_strip_base_layers() {
+  # podman's load reads every layer the archive names, even one it has (it cannot load the
+  # archive without them): its archives keep the FROM images' layers.
+  [ "$rc_podman" = 0 ] || return 0
   # shellcheck disable=SC2086 # image names: one word each
   docker image inspect --format '{{range .RootFS.Layers}}{{println .}}{{end}}' -- $rc_externals 2>/dev/null |
     sed -n 's/^sha256://p' | sort -u > "$rc_tmp/base-layers" || :

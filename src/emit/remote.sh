@@ -41,7 +41,13 @@ rc_rmt_remote() {
 }
 
 rc_rmt_probe() {
-  rc_rmt_engine=$(docker info --format '{{.ID}} {{.Name}} {{.DockerRootDir}}' 2>/dev/null) || rc_rmt_engine=
+  if [ "$rc_podman" = 1 ]; then
+    # (podman's info has no ID, Name or DockerRootDir: a remote podman's service is known by its
+    # host's name and its storage.)
+    rc_rmt_engine=$(docker info --format 'podman {{.Host.Hostname}} {{.Store.GraphRoot}} {{.Store.RunRoot}}' 2>/dev/null) || rc_rmt_engine=
+  else
+    rc_rmt_engine=$(docker info --format '{{.ID}} {{.Name}} {{.DockerRootDir}}' 2>/dev/null) || rc_rmt_engine=
+  fi
   rc_b=
   if [ -r /proc/sys/kernel/random/boot_id ]; then IFS= read -r rc_b < /proc/sys/kernel/random/boot_id || rc_b=; fi
   rc_b="$rc_b $(readlink /proc/self/ns/mnt 2>/dev/null || uname -n 2>/dev/null)"
@@ -81,7 +87,8 @@ rc_rmt_mount() {
     else
       rc_v="rockerc-run-$rc_run_id-$rc_step-$(rc_hash "$rc_src" | cut -c 1-16)"
     fi
-    rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,src=$rc_v,\"dst=$(rc_csv "$2")\",volume-nocopy$3")"
+    rc_volume_opts "$rc_v" "$2" "$3"
+    rc_mount_opts="$rc_mount_opts$rc_vopts"
     rc_rmt_dirs="$rc_rmt_dirs$rc_v ${3:-,rw} $rc_src
 "
   elif [ "${rc_real_binds:-0}" = 1 ]; then
@@ -110,7 +117,9 @@ rc_rmt_helper() {
   else
     set -- --user 0 --network none --entrypoint /bin/sh -e LC_ALL=C -e TZ=UTC0 "$rc_img" "$@"
   fi
-  docker create --name "$rc_hc" --mount "type=volume,src=$rc_hv,dst=/.rockerc-v,volume-nocopy" "$@" > "$rc_tmp/helper.err.$rc_step" 2>&1 ||
+  rc_volume_opts "$rc_hv" /.rockerc-v ''
+  eval "set -- $rc_vopts \"\$@\""
+  docker create --name "$rc_hc" "$@" > "$rc_tmp/helper.err.$rc_step" 2>&1 ||
     { sed -n '1,3s/^/  /p' "$rc_tmp/helper.err.$rc_step" >&2; rc_fail "cannot create a container to carry files to the Docker engine"; }
 }
 
@@ -483,7 +492,8 @@ ROCKERC_FILES
   rc_hc=
   # Plaintext secrets and keys stay on the client no longer than the engine needs them.
   rm -f "$rc_tmp/run.$rc_step"/secret.* "$rc_tmp/run.$rc_step"/f[0-9]*
-  rc_opts="$rc_opts$(rc_q --mount)$(rc_q "type=volume,src=$rc_rv,dst=/dev/.rockerc,volume-nocopy,readonly")"
+  rc_volume_opts "$rc_rv" /dev/.rockerc ,readonly
+  rc_opts="$rc_opts$rc_vopts"
   rc_wrap=/dev/.rockerc/run
 }
 

@@ -464,6 +464,15 @@ rc_check_docker() {
     done < "$rc_tmp/base-ids"
     return 0
   fi
+  if [ "$rc_podman" = 1 ]; then
+    # podman has no Server in its version (no daemon, unless it is a remote podman's service,
+    # which its plain `version` asks).
+    if ! docker version >/dev/null 2>"$rc_tmp/docker-version"; then
+      sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
+      rc_die "podman (the docker on PATH) does not answer; see podman info"
+    fi
+    return 0
+  fi
   if ! docker version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
     sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
     rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
@@ -475,13 +484,23 @@ rc_check_docker() {
 # config (see docs/engines.md): its `image inspect` has no Shell or OnBuild, its commit
 # writes OCI images unless told otherwise and records its own environment (TERM, container),
 # its ids have no `sha256:`. One client-only call (no daemon, about 20 ms), made once a build.
+# Docker's says "Docker version 20.10.24+dfsg1, build 297e128"; podman's names the program as
+# it was started: "podman version 4.3.1" through podman-docker's script, but "docker version
+# 4.3.1" through a link named docker, so a `docker` that is not Docker is asked its `version`
+# too (podman's says "Client: Podman Engine"). Sets rc_podman_v to podman's version.
 rc_engine() {
-  rc_podman=0
-  case $(docker --version 2>/dev/null) in [Pp]odman*) rc_podman=1 ;; esac
+  rc_podman=0 rc_podman_v=''
+  rc_dv=$(docker --version 2>/dev/null) || rc_dv=''
+  case $rc_dv in
+    "Docker version "*) ;;
+    [Pp]odman*) rc_podman=1 ;;
+    *) case $(docker version 2>/dev/null) in *"Podman Engine"*) rc_podman=1 ;; esac ;;
+  esac
   if [ "$rc_podman" = 1 ]; then
     # podman's build writes OCI images unless told otherwise, and OCI has no SHELL or ONBUILD.
     BUILDAH_FORMAT=docker
     export BUILDAH_FORMAT
+    rc_podman_v=${rc_dv##* }
   fi
 }
 
@@ -655,8 +674,12 @@ rc_pick_builder() {
   fi
   if [ -z "$rc_want" ]; then rc_want=auto rc_why=auto; fi
   rc_buildkit=0
+  # podman's `build` is its own (buildah's), whatever DOCKER_BUILDKIT says: the script's
+  # non-BuildKit path, under the name the user sees.
+  rc_legacy=legacy
+  if [ "$rc_podman" = 1 ]; then rc_legacy="podman's own"; fi
   if [ "$rc_want" = legacy ]; then
-    rc_say "builder: legacy ($rc_why)"
+    rc_say "builder: $rc_legacy ($rc_why)"
   else
     rc_can_buildkit
     if [ "$rc_can" = 1 ]; then
@@ -665,7 +688,7 @@ rc_pick_builder() {
     elif [ "$rc_want" = buildkit ]; then
       rc_die "$rc_why: BuildKit is not available here: $rc_can_why; pass --builder legacy (or auto)"
     else
-      rc_say "builder: legacy ($rc_why: $rc_can_why)"
+      rc_say "builder: $rc_legacy ($rc_why: $rc_can_why)"
     fi
   fi
   DOCKER_BUILDKIT=$rc_buildkit
@@ -675,6 +698,11 @@ rc_pick_builder() {
 # Sets rc_can (1 when `DOCKER_BUILDKIT=1 docker build` builds with BuildKit here) and rc_can_why.
 rc_can_buildkit() {
   rc_can=0
+  if [ "$rc_podman" = 1 ]; then
+    # (Its `version` has no Server to ask about.)
+    rc_can_why="the docker on PATH is podman $rc_podman_v, which builds with buildah and has no BuildKit"
+    return 0
+  fi
   rc_v=$(docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}' 2>/dev/null) || rc_v=
   # shellcheck disable=SC2086 # the words of the answer
   set -- $rc_v ''
@@ -1119,6 +1147,18 @@ rc_build() {
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
 }
 
+# rc_volume_opts VOLUME DEST RO: sets rc_vopts, the quoted `docker run` options that mount VOLUME
+# at DEST (read-only when RO is `,readonly`) without filling it from the image. podman's --mount
+# has no volume-nocopy (it would fill the volume from the image): its -v has nocopy. (A MOUNT
+# path never holds a ':', which -v could not take; volume names are rockerc's own.)
+rc_volume_opts() {
+  if [ "$rc_podman" = 1 ]; then
+    rc_vopts="$(rc_q -v)$(rc_q "$1:$2:nocopy${3:+,ro}")"
+  else
+    rc_vopts="$(rc_q --mount)$(rc_q "type=volume,\"src=$(rc_csv "$1")\",\"dst=$(rc_csv "$2")\",volume-nocopy$3")"
+  fi
+}
+
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
 # DEST), `c SRC DEST OPTIONS WHERE` (a path in the build context, written relative to it) or
 # `b SRC DEST OPTIONS WHERE` (any other host path); WHERE is the MOUNT's Rockerfile line.
@@ -1130,13 +1170,8 @@ rc_mounts() {
     case $1 in
       v)
         rc_volume_name "$2"
-        if [ "$rc_podman" = 1 ]; then
-          # podman's --mount has no volume-nocopy (it would fill the volume from the image): its
-          # -v has nocopy. (A MOUNT path never holds a ':', which -v could not take.)
-          rc_mount_opts="$rc_mount_opts$(rc_q -v)$(rc_q "$rc_vol:$2:nocopy")"
-        else
-          rc_mount_opts="$rc_mount_opts$(rc_q --mount)$(rc_q "type=volume,\"src=$rc_vol\",\"dst=$(rc_csv "$2")\",volume-nocopy")"
-        fi
+        rc_volume_opts "$rc_vol" "$2" ''
+        rc_mount_opts="$rc_mount_opts$rc_vopts"
         shift 2
         rc_shift=$((rc_shift + 2))
         ;;
@@ -2327,6 +2362,8 @@ rc_report() {
 # fingerprint has just checked (the stamp lists it first).
 rc_noop() {
   rc_final_id=${rc_print%% *}
+  # podman's inspect shows ids without `sha256:`; a build reports them with it (its --iidfile).
+  case $rc_final_id in '' | sha256:*) ;; *) rc_final_id=sha256:$rc_final_id ;; esac
   case $rc_mode in
     quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
     json) rc_json event result image "$rc_final_id" up_to_date# true seconds# 0 ;;

@@ -189,6 +189,13 @@ fn run_build(dir: &Path, shim: Option<&Path>, extra: &[&str], cache: Option<&Pat
 }
 
 fn script(dir: &Path, shim: Option<&Path>, extra: &[&str], cache: Option<&Path>) -> std::process::Output {
+    script_env(dir, shim, extra, cache, &[])
+}
+
+/// `script` with more environment variables. With podman, the caller's DOCKER_BUILDKIT is left
+/// out (podman has no BuildKit: DOCKER_BUILDKIT=1 fails the build, as a test below shows) unless
+/// `env` sets it.
+fn script_env(dir: &Path, shim: Option<&Path>, extra: &[&str], cache: Option<&Path>, env: &[(&str, &str)]) -> std::process::Output {
     let own_cache = tempfile::tempdir().unwrap();
     let key_dir = tempfile::tempdir().unwrap();
     let key = key_dir.path().join("id_rsa");
@@ -201,8 +208,9 @@ fn script(dir: &Path, shim: Option<&Path>, extra: &[&str], cache: Option<&Path>)
         .env("ROCKERC_ALLOW_MOUNT", key_dir.path())
         .current_dir("/");
     if let Some(shim) = shim {
-        cmd.env("PATH", path_with(shim)).env_remove("DOCKER_HOST");
+        cmd.env("PATH", path_with(shim)).env_remove("DOCKER_HOST").env_remove("DOCKER_BUILDKIT");
     }
+    cmd.envs(env.iter().copied());
     cmd.output().unwrap()
 }
 
@@ -481,4 +489,152 @@ fn podman_pushes_to_the_registry() {
     let manifest = String::from_utf8_lossy(&manifest.stdout);
     let config = podman_str(&["image", "inspect", "--format", "{{.Id}}", &name]);
     assert!(manifest.contains(&format!("sha256:{config}")), "the registry serves the image podman built ({config}):\n{manifest}\n{log}");
+}
+
+/// A directory whose `docker` is a link to podman (`ln -s /usr/bin/podman docker`, as many set it
+/// up): podman then calls itself docker (`docker --version` says "docker version 4.3.1"), and
+/// the script must still know it is podman.
+fn podman_link() -> tempfile::TempDir {
+    let podman = String::from_utf8(run_ok(Command::new("sh").args(["-c", "command -v podman"])).stdout).unwrap();
+    let dir = tempfile::Builder::new().prefix("rockerc-podman-link-").tempdir().unwrap();
+    std::os::unix::fs::symlink(podman.trim(), dir.path().join("docker")).unwrap();
+    dir
+}
+
+fn text_of(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The builder pick (issue 16) with podman as `docker`: podman has no BuildKit, so `auto` (and
+/// DOCKER_BUILDKIT=0, --builder legacy) builds with podman's own builder and says so; asked for
+/// BuildKit (--builder buildkit, DOCKER_BUILDKIT=1) the script says why it cannot and builds
+/// nothing. Through a link named docker too. The no-op run reports the same final id as the
+/// build (`sha256:`, which podman's inspect leaves out).
+#[test]
+fn podman_builds_with_its_own_builder_and_refuses_buildkit_clearly() {
+    let test = "podman_builds_with_its_own_builder_and_refuses_buildkit_clearly";
+    let Some(_shim) = podman_or_skip(test, BUSYBOX) else { return };
+    let link = podman_link();
+    let tag = format!("{}:latest", unique("rockerc-podman/builder-"));
+    let _cleanup = Cleanup { marker: tag.trim_end_matches(":latest").to_string(), volume_prefix: volume_prefix(&tag) };
+    let (dir, _) = small_project(&tag);
+    let cache = tempfile::tempdir().unwrap();
+    let first = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    for (extra, env) in [(&["--builder", "buildkit"][..], &[][..]), (&[][..], &[("DOCKER_BUILDKIT", "1")][..])] {
+        let out = script_env(dir.path(), Some(link.path()), extra, Some(cache.path()), env);
+        let all = text_of(&out);
+        assert!(!out.status.success(), "{all}");
+        let why = if extra.is_empty() { "DOCKER_BUILDKIT=1" } else { "--builder buildkit" };
+        assert!(
+            all.contains(&format!("rockerc: error: {why}: BuildKit is not available here: the docker on PATH is podman 4."))
+                && all.contains("has no BuildKit; pass --builder legacy"),
+            "{all}"
+        );
+        assert!(!all.contains("[1/") && !all.contains("template:") && !all.contains("can't evaluate"), "nothing is built, and no template error:\n{all}");
+    }
+    let out = script_env(dir.path(), Some(link.path()), &[], Some(cache.path()), &[]);
+    assert!(out.status.success(), "{}", text_of(&out));
+    assert!(first(&out).starts_with("builder: podman's own (auto: the docker on PATH is podman 4."), "{}", text_of(&out));
+    let id = podman_str(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+    assert!(text_of(&out).contains(&format!("Successfully built sha256:{id}\n")), "{}", text_of(&out));
+    let out = script_env(dir.path(), Some(link.path()), &["--no-cache"], Some(cache.path()), &[("DOCKER_BUILDKIT", "0")]);
+    assert!(out.status.success(), "{}", text_of(&out));
+    assert_eq!(first(&out), "builder: podman's own (DOCKER_BUILDKIT=0)", "{}", text_of(&out));
+    let id = podman_str(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+    // Nothing changed: the no-op run names the same image, the way a build does.
+    let out = script_env(dir.path(), Some(link.path()), &[], Some(cache.path()), &[]);
+    let all = text_of(&out);
+    assert!(all.contains("up to date:") && all.contains(&format!("Successfully built sha256:{id}\n")), "{all}");
+}
+
+/// The remote-engine probe (issue 17) with podman: a local podman sees this machine's files, so
+/// a MOUNTed context folder is bound and what the RUN wrote is there at once; told it cannot
+/// (ROCKERC_ENGINE_SEES_HOST=0, as for a remote podman service), the script carries the folder
+/// through a volume (podman's `-v ...:nocopy`: its --mount has no volume-nocopy) and brings
+/// back what the RUN changed: the same files either way.
+#[test]
+fn podman_mount_of_the_context_writes_back_bound_or_carried() {
+    let test = "podman_mount_of_the_context_writes_back_bound_or_carried";
+    let Some(shim) = podman_or_skip(test, BUSYBOX) else { return };
+    let tag = format!("{}:latest", unique("rockerc-podman/probe-"));
+    let _cleanup = Cleanup { marker: tag.trim_end_matches(":latest").to_string(), volume_prefix: volume_prefix(&tag) };
+    let dir = tempfile::Builder::new().prefix("rockerc-podman-probe-").tempdir().unwrap();
+    std::fs::write(dir.path().join("gone.txt"), "deleted by the RUN\n").unwrap();
+    std::fs::write(dir.path().join("kept.txt"), "kept\n").unwrap();
+    std::fs::write(
+        dir.path().join("Rockerfile"),
+        format!("FROM {BUSYBOX}\nMOUNT .:/ctx\nRUN cat /ctx/kept.txt > /ctx/made.txt && rm /ctx/gone.txt && cp /ctx/kept.txt /in-image.txt\nTAG {tag}\n"),
+    )
+    .unwrap();
+    let out = Test::at(dir.path()).args(["--id", &tag, "Rockerfile"]).status(0).run();
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    for sees in ["auto", "0"] {
+        std::fs::write(dir.path().join("gone.txt"), "deleted by the RUN\n").unwrap();
+        let _ = std::fs::remove_file(dir.path().join("made.txt"));
+        let env: &[(&str, &str)] = if sees == "auto" { &[] } else { &[("ROCKERC_ENGINE_SEES_HOST", "0")] };
+        let out = script_env(dir.path(), Some(shim.path()), &["--no-cache"], Some(cache.path()), env);
+        let all = text_of(&out);
+        assert!(out.status.success(), "{sees}: {all}");
+        assert_eq!(all.contains("cannot see this machine's files"), sees == "0", "{sees}: the probe finds a local podman local:\n{all}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("made.txt")).unwrap_or_default(), "kept\n", "{sees}: the RUN's new file is on the host:\n{all}");
+        assert!(!dir.path().join("gone.txt").exists(), "{sees}: the RUN's delete is on the host:\n{all}");
+        assert!(!all.contains("invalid mount option"), "{all}");
+    }
+    // The carried folder's volume (a mirror, kept for the next build) goes with the cleanup.
+    let mirror = volume_prefix(&tag).replacen("rockerc_", "rockerc-mirror-", 1).replace('_', "-");
+    let volumes = podman_str(&["volume", "ls", "-q"]);
+    for v in volumes.lines().filter(|v| v.starts_with(&mirror)) {
+        let _ = Command::new("podman").args(["volume", "rm", v]).output();
+    }
+}
+
+/// --cache-to / --cache-from (tests/integration/cache.rs's CI cache) with podman: the MOUNT
+/// volume and the MOUNTed RUN's cache entry survive an engine that lost both. podman's save
+/// needs -m for more than one image, its history names no image below the top (the entry's
+/// parent is saved by name), and its load cannot do without the FROM image's layers (kept).
+#[test]
+fn podman_cache_to_then_cache_from_restores_the_volume_and_the_mounted_run() {
+    let test = "podman_cache_to_then_cache_from_restores_the_volume_and_the_mounted_run";
+    let Some(shim) = podman_or_skip(test, BUSYBOX) else { return };
+    let tag = format!("{}:latest", unique("rockerc-podman/ci-cache-"));
+    let _cleanup = Cleanup { marker: tag.trim_end_matches(":latest").to_string(), volume_prefix: volume_prefix(&tag) };
+    let dir = tempfile::Builder::new().prefix("rockerc-podman-ci-cache-").tempdir().unwrap();
+    let marker = unique("run-");
+    std::fs::write(dir.path().join("Rockerfile"), format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN echo {marker} >> /cache/log && cp /cache/log /seen\nTAG {tag}\n"))
+        .unwrap();
+    let out = Test::at(dir.path()).args(["--id", &tag, "Rockerfile"]).status(0).run();
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let ci = tempfile::tempdir().unwrap();
+    let ci_dir = ci.path().join("rockerc");
+    let key = [("ROCKERC_CACHE_KEY", "a CI secret of the podman test")];
+    let out = script_env(dir.path(), Some(shim.path()), &["--cache-to", ci_dir.to_str().unwrap()], Some(cache.path()), &key);
+    let log = text_of(&out);
+    assert!(out.status.success() && log.contains("cache: saved to"), "{log}");
+    let manifest = std::fs::read_to_string(ci_dir.join("manifest")).unwrap();
+    let entry = manifest.lines().find_map(|l| l.strip_prefix("image\t")).unwrap_or_else(|| panic!("no cache entry saved:\n{manifest}\n{log}")).to_string();
+    let result = podman_str(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+    // A fresh engine: the entry, the image it names, the result and the volume gone.
+    let parent = podman_str(&["image", "inspect", "--format", "{{.Parent}}", &entry]);
+    for image in [entry.as_str(), tag.as_str(), parent.as_str(), result.as_str()] {
+        let _ = Command::new("podman").args(["rmi", "-f", image]).output();
+    }
+    let volumes = podman_str(&["volume", "ls", "-q"]);
+    for v in volumes.lines().filter(|v| v.starts_with(&volume_prefix(&tag))) {
+        run_ok(Command::new("podman").args(["volume", "rm", v]));
+    }
+    let out = script_env(dir.path(), Some(shim.path()), &["--cache-from", ci_dir.to_str().unwrap()], Some(cache.path()), &key);
+    let log = text_of(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("cache: restored MOUNT /cache from") && log.contains("cache: loaded 1 MOUNTed-RUN cache image(s)"), "{log}");
+    assert!(log.contains("(cached, "), "the MOUNTed RUN is a cache hit after --cache-from:\n{log}");
+    // The volume came back as the first build left it: one line, which the next RUN extends.
+    let out = script_env(dir.path(), Some(shim.path()), &["--no-cache"], Some(cache.path()), &key);
+    assert!(out.status.success(), "{}", text_of(&out));
+    let ctr = podman_str(&["create", &tag, "/x"]);
+    let seen = Command::new("podman").args(["cp", &format!("{ctr}:/seen"), "-"]).output().unwrap();
+    let _ = Command::new("podman").args(["rm", &ctr]).output();
+    let seen = String::from_utf8_lossy(&seen.stdout);
+    assert_eq!(seen.matches(&marker).count(), 2, "the restored volume held the first run's line:\n{seen}");
 }
