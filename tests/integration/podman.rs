@@ -49,6 +49,15 @@ const PODMAN_KNOWN: &[(&str, &str, &str)] = &[(
      build) adds the default PATH, as Docker's own builds do (see docs/engines.md)",
 )];
 
+/// Two values of a config key are the same, where an empty list or map and none are one: Docker's
+/// BuildKit writes none (null) where the legacy builder, `docker commit` and podman write `[]` or
+/// `{}` (Entrypoint, Volumes, OnBuild, Labels); both mean none to every engine. Any other
+/// difference counts.
+fn same_config_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let empty = |v: &serde_json::Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty()) || v.as_array().is_some_and(|a| a.is_empty());
+    a == b || (empty(a) && empty(b))
+}
+
 /// Whether a file difference is podman's own: an empty `/run` in an image whose base has none,
 /// which podman's build leaves behind every RUN (the mount point of /run/.containerenv; buildah
 /// issues #3525 and #6233), in Dockerfile RUNs as in the script's MOUNTed ones.
@@ -255,7 +264,7 @@ fn compare_engines(test: &str, name: &str, n: usize, make: &dyn Fn(&Path), args:
         differences.extend(tree_differences_of(&known, tag, ("Docker build's", "podman build's", "Docker vs podman"), &d, &p));
         let (a, b) = (config_of(docker_image), config_of(&loaded));
         for key in CONFIG_KEYS {
-            if a[key] != b[key] {
+            if !same_config_value(&a[key], &b[key]) {
                 differences.push(format!("{tag}: config {key}: {} vs {} (Docker vs podman)", a[key], b[key]));
             }
         }
@@ -637,4 +646,24 @@ fn podman_cache_to_then_cache_from_restores_the_volume_and_the_mounted_run() {
     let _ = Command::new("podman").args(["rm", &ctr]).output();
     let seen = String::from_utf8_lossy(&seen.stdout);
     assert_eq!(seen.matches(&marker).count(), 2, "the restored volume held the first run's line:\n{seen}");
+}
+
+/// A failed step names its Rockerfile line with podman too: podman's build says `STEP 5/6:` and
+/// counts from the FROM (not the ARG before it), where Docker's legacy builder says `Step 6/7 :`
+/// and BuildKit ` > [4/5]`.
+#[test]
+fn podman_names_the_rockerfile_line_of_a_failed_step() {
+    let test = "podman_names_the_rockerfile_line_of_a_failed_step";
+    let Some(shim) = podman_or_skip(test, BUSYBOX) else { return };
+    let tag = format!("{}:latest", unique("rockerc-podman/fails-"));
+    let _cleanup = Cleanup { marker: tag.trim_end_matches(":latest").to_string(), volume_prefix: volume_prefix(&tag) };
+    let dir = tempfile::Builder::new().prefix("rockerc-podman-fails-").tempdir().unwrap();
+    let rockerfile = format!("ARG X=1\nFROM {BUSYBOX}\nRUN echo a > /a\nENV A=1\nWORKDIR /w\nRUN echo one && \\\n  false\nRUN echo never\nTAG {tag}\n");
+    std::fs::write(dir.path().join("Rockerfile"), rockerfile).unwrap();
+    let out = Test::at(dir.path()).args(["--id", &tag, "Rockerfile"]).status(0).run();
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let out = script(dir.path(), Some(shim.path()), &["--no-cache"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("rockerc: docker build exited with an error at Rockerfile:6-7\n"), "{err}");
 }
