@@ -3016,7 +3016,7 @@ rc_monitor_tick() {
 # progress bar's carriage returns, colours); secrets masked. BuildKit's plain progress (`#7 1.234
 # make: ...`) loses its vertex number and time, and its own bookkeeping (`#7 DONE 0.4s`, `#7
 # CACHED`, the step's heading, the context's transfer, the export) is no output: what is left reads as the legacy
-# builder's log does.
+# builder's log does, without the legacy builder's own lines.
 rc_last_line() {
   [ -s "$1" ] || return 0
   if [ -n "$rc_secrets" ]; then rc_mask < "$1"; else tail -c 4096 "$1"; fi | awk '
@@ -3031,6 +3031,9 @@ rc_last_line() {
       if (l ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", l)
       else if (l ~ /^#[0-9]+ /) sub(/^#[0-9]+ /, "", l)
       sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
+      # Lines of the legacy builder itself (Step N/M, ---> Running in, its deprecation notice)
+      # are no output of the RUN either.
+      if (l ~ /^(---> |Step [0-9]+\/[0-9]+ : |Removing intermediate container |Sending build context |Successfully (built|tagged) |DEPRECATED: The legacy builder|BuildKit is currently disabled|Install the buildx component|https:\/\/docs\.docker\.com\/go\/buildx|environment-variable\.)/) next
       if (l != "") last = l
     }
     END { printf "%s", last }' 2>/dev/null
