@@ -258,10 +258,10 @@ impl ShEmitter<'_, '_> {
             .iter()
             .flat_map(|s| &s.steps)
             .flat_map(|st| match &st.kind {
-                StepKind::Run(r) => r.mounts.as_slice(),
-                StepKind::Export(x) => x.mounts.as_slice(),
-                StepKind::ImportToMount(m) => m.mounts.as_slice(),
-                StepKind::Attach(a) => a.mounts.as_slice(),
+                StepKind::Run(r) => &r.mounts[..],
+                StepKind::Export(x) => &x.mounts[..],
+                StepKind::ImportToMount(m) => &m.mounts[..],
+                StepKind::Attach(a) => &a.mounts[..],
                 _ => &[],
             })
             .filter_map(|m| match m {
@@ -477,9 +477,9 @@ impl ShEmitter<'_, '_> {
         for stage in &plan.stages {
             for step in &stage.steps {
                 let mounts = match &step.kind {
-                    StepKind::Run(r) => &r.mounts,
-                    StepKind::Export(x) => &x.mounts,
-                    StepKind::ImportToMount(m) => &m.mounts,
+                    StepKind::Run(r) => &r.mounts[..],
+                    StepKind::Export(x) => &x.mounts[..],
+                    StepKind::ImportToMount(m) => &m.mounts[..],
                     _ => continue,
                 };
                 for m in mounts {
@@ -593,7 +593,7 @@ impl ShEmitter<'_, '_> {
             StepKind::Run(r) => {
                 need_vars(&mut body, &r.mounts, &where_);
                 let mut env = String::with_capacity(r.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-                for (k, v) in &r.env {
+                for (k, v) in r.env.iter() {
                     env.push_str(k);
                     env.push('=');
                     env.push_str(v);

@@ -4,6 +4,15 @@
 
 use super::Lines;
 use crate::analyze::{in_context_path, Mount};
+use std::sync::Arc;
+
+/// The MOUNTs in effect at a step: one list per stretch of a stage between two MOUNTs, shared by
+/// every step in it (a stage of a hundred MOUNTed RUNs holds its list once, not a hundred times).
+pub type Mounts = Arc<[Mount]>;
+
+/// `NAME=VALUE` per ARG in scope with a value: shared by the MOUNTed RUNs in a row that see the
+/// same values.
+pub type RunEnv = Arc<[(String, String)]>;
 
 #[derive(Clone, Debug)]
 pub struct BuildPlan {
@@ -210,9 +219,9 @@ pub struct ImportSource {
 #[derive(Clone, Debug)]
 pub struct RunStep {
     pub argv: Vec<String>,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     /// `NAME=VALUE` per ARG in scope with a value.
-    pub env: Vec<(String, String)>,
+    pub env: RunEnv,
     /// Compile-time part of the cache key.
     pub key: String,
     /// `--secret` names the command reads (`${NAME}`); the script passes their values from its
@@ -226,7 +235,7 @@ pub struct ExportStep {
     /// The stage's WORKDIR, if known at compile time (relative sources are relative to it).
     pub workdir: Option<String>,
     pub needs_workdir: bool,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     /// (path as written, contents?) per source.
     pub sources: Vec<(String, bool)>,
 }
@@ -236,12 +245,12 @@ pub struct ImportToMountStep {
     pub context: ImportContext,
     /// The destination as written (a directory when it ends with `/` or there are several sources).
     pub dest: String,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
 }
 
 #[derive(Clone, Debug)]
 pub struct AttachStep {
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     pub argv: Vec<String>,
 }
 

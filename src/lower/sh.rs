@@ -196,7 +196,8 @@ impl<'a> Lowerer<'a> {
             maintainer: None,
             cmd_text: None,
             onbuild: Vec::new(),
-            mounts: Vec::new(),
+            mounts: Mounts::from([]),
+            env: None,
         };
         // The ENV/ARG values Docker would expand with, kept up to date item by item.
         let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
@@ -215,6 +216,8 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.flush(&mut cx);
+        // The plan holds every stage's steps until it is printed: no spare capacity.
+        cx.steps.shrink_to_fit();
         self.states.insert(ImageKey::Stage(stage.index), state);
         PlanStage {
             index: stage.index,
@@ -254,6 +257,12 @@ impl<'a> Lowerer<'a> {
                         env.push((k.clone(), v.clone()));
                     }
                 }
+                // The RUNs in a row mostly see the same values: they share one list.
+                let env = match &cx.env {
+                    Some(last) if last[..] == env[..] => last.clone(),
+                    _ => RunEnv::from(env),
+                };
+                cx.env = Some(env.clone());
                 cx.advanced = true;
                 let number = self.next_step();
                 cx.steps.push(Step {
@@ -264,11 +273,13 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Mount(ms) => {
+                let mut mounts = cx.mounts.to_vec();
                 for m in ms {
                     // A later MOUNT of the same destination replaces the earlier one.
-                    cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
-                    cx.mounts.push(m.clone());
+                    mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
+                    mounts.push(m.clone());
                 }
+                cx.mounts = mounts.into();
             }
             Op::Export(t) => {
                 self.flush(cx);
@@ -605,7 +616,9 @@ struct StageLowering<'a> {
     maintainer: Option<String>,
     cmd_text: Option<String>,
     onbuild: Vec<String>,
-    mounts: Vec<Mount>,
+    mounts: Mounts,
+    /// The last MOUNTed RUN's environment, for the next one to share when it is the same.
+    env: Option<RunEnv>,
 }
 
 fn describe_base(base: &Base, program: &Program) -> String {
