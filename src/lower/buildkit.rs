@@ -404,9 +404,8 @@ impl<'a> Planner<'a> {
 
     /// The first part's FROM line, and what is known of the image it starts from.
     fn first_from(&mut self, stage: &Stage) -> (String, State) {
-        let flags: Vec<&str> = stage.from.text.split_whitespace().skip(1).take_while(|w| w.starts_with("--")).collect();
         let mut from = String::from("FROM");
-        for f in flags {
+        for f in &stage.from.flags {
             from.push(' ');
             from.push_str(f);
         }
@@ -719,7 +718,7 @@ impl<'a> Planner<'a> {
             self.used_env_secrets.insert(name);
         }
         let kw = item.keyword.as_str().len().min(item.text.len());
-        let command = command_start(&item.text, kw);
+        let command = item.args_at.max(kw);
         let text = format!("{} {}{}{command_prefix}{}", &item.text[..kw], flags.join(" "), &item.text[kw..command], &item.text[command..]);
         self.push(w, item, text, How::Mounted, notes);
     }
@@ -1054,20 +1053,6 @@ pub fn summarize(item: &Item) -> String {
 /// The BuildKit secret id of `--secret NAME`.
 pub fn env_secret_id(name: &str) -> String {
     format!("env.{name}")
-}
-
-/// Where the command of RUN `text` starts: after the keyword (`kw` bytes) and the RUN's own flags.
-fn command_start(text: &str, kw: usize) -> usize {
-    let mut at = kw;
-    loop {
-        let rest = &text[at..];
-        let word = rest.len() - rest.trim_start().len();
-        if !rest[word..].starts_with("--") {
-            return at + word;
-        }
-        let flag_end = rest[word..].find(char::is_whitespace).map_or(rest.len(), |i| word + i);
-        at += flag_end;
-    }
 }
 
 #[cfg(test)]
