@@ -135,8 +135,9 @@ pub enum Base {
 pub struct Item {
     pub keyword: Keyword,
     /// The instruction's source text, from its keyword to the end of its last line, heredoc
-    /// bodies included: what a generated Dockerfile repeats.
-    pub text: String,
+    /// bodies included: what a generated Dockerfile repeats (shared with every Dockerfile that
+    /// does).
+    pub text: std::sync::Arc<str>,
     /// Where the arguments start in `text`, after the keyword and the flags (the parser's
     /// `rest`): a lowering that rewrites the flags splices there instead of reading the text again.
     pub args_at: usize,
@@ -147,7 +148,7 @@ pub struct Item {
 /// The item of an instruction whose source text is `text`.
 fn item_of(inst: &Instruction, text: String, op: Op) -> Item {
     let args_at = inst.rest.span.start.saturating_sub(inst.span.start).min(text.len());
-    Item { keyword: inst.kind, text, args_at, span: inst.span, op }
+    Item { keyword: inst.kind, text: text.into(), args_at, span: inst.span, op }
 }
 
 #[derive(Clone, Debug)]
@@ -656,25 +657,7 @@ impl<'a> Analyzer<'a> {
     /// Where `$name` or `${name...}` first appears in the text at `span`; `span` when it does not.
     fn variable_span(&self, span: Span, name: &str) -> Span {
         let Some(text) = self.text.get(span.start..span.end) else { return span };
-        let is_name = |c: char| c.is_alphanumeric() || c == '_';
-        for (at, _) in text.match_indices('$') {
-            let rest = &text[at + 1..];
-            let (braced, rest) = match rest.strip_prefix('{') {
-                Some(r) => (true, r),
-                None => (false, rest),
-            };
-            let Some(after) = rest.strip_prefix(name) else { continue };
-            if after.starts_with(is_name) {
-                continue;
-            }
-            let mut end = at + 1 + usize::from(braced) + name.len();
-            if braced {
-                // Through the closing brace of `${name}` or `${name:-default}`.
-                end = text[end..].find('}').map_or(end, |close| end + close + 1);
-            }
-            return Span::new(span.start + at, span.start + end);
-        }
-        span
+        expand::references(text).find(|r| r.name == name).map_or(span, |r| Span::new(span.start + r.at, span.start + r.end))
     }
 
     /// Docker expands the arguments of ENV, LABEL, ARG, WORKDIR, USER, COPY, ... when the stage

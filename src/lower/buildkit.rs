@@ -223,7 +223,7 @@ pub fn plan(
         global_args: program
             .global_args
             .iter()
-            .map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.clone(), how: How::Plain, why: Vec::new() })
+            .map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.to_string(), how: How::Plain, why: Vec::new() })
             .collect(),
         stages: p.stages,
         targets: p.targets,
@@ -502,7 +502,7 @@ impl<'a> Planner<'a> {
     fn item(&mut self, w: &mut Walk<'a>, i: usize, item: &'a Item, last: bool) {
         match &item.op {
             Op::Docker(op) => self.docker(w, item, op),
-            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.clone(), How::Plain, Vec::new()),
+            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.to_string(), How::Plain, Vec::new()),
             Op::Run(_) => self.mounted_run(w, item),
             Op::Mount(ms) => {
                 for m in ms {
@@ -585,13 +585,13 @@ impl<'a> Planner<'a> {
             Keyword::Shell => w.state.shell = op.shell.clone(),
             Keyword::Onbuild => {
                 // Held back: see the module documentation.
-                w.onbuild.push(item.text.clone());
+                w.onbuild.push(item.text.to_string());
                 return;
             }
             Keyword::Arg => w.args.extend(op.arg_words.iter().cloned()),
             _ => {}
         }
-        let mut text = item.text.clone();
+        let mut text = item.text.to_string();
         if let Some((flag, base)) = &op.copy_from {
             let name = match base {
                 Base::Stage(s) => Some(self.named(&self.stage_images[s].clone())),
@@ -610,7 +610,7 @@ impl<'a> Planner<'a> {
         self.push(w, item, text, How::Plain, Vec::new());
         match item.keyword {
             Keyword::Cmd => {
-                w.cmd_text = Some(item.text.clone());
+                w.cmd_text = Some(item.text.to_string());
                 w.cmd_in_part = true;
             }
             Keyword::Entrypoint if w.cmd_text.is_some() && !w.cmd_in_part => {

@@ -4,6 +4,7 @@
 
 use super::Lines;
 use crate::analyze::{in_context_path, Mount};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// The MOUNTs in effect at a step: one list per stretch of a stage between two MOUNTs, shared by
@@ -150,7 +151,9 @@ impl StepKind {
 
 #[derive(Clone, Debug)]
 pub struct BuildStep {
-    pub dockerfile: String,
+    /// The generated Dockerfile after its `# escape=` directive (the plan's `escape`, which the
+    /// printer writes first, before rockerc's header), line by line.
+    pub dockerfile: Vec<DockerfileLine>,
     /// `FROM ${ROCKERC_FROM}`: the build starts from the current image (otherwise the
     /// Dockerfile's FROM names its base itself).
     pub from_current: bool,
@@ -160,6 +163,48 @@ pub struct BuildStep {
     /// The result is only the image exposed at a TAG (ONBUILD triggers added); the stage goes on
     /// from the image before it.
     pub exposes_only: bool,
+}
+
+impl BuildStep {
+    /// The Dockerfile's lines as text, every one ending in a newline (what follows the directive
+    /// and the header); `source` is the Rockerfile's name as the citations show it.
+    pub fn body_into(&self, source: &str, out: &mut String) {
+        for line in &self.dockerfile {
+            match line {
+                DockerfileLine::Text(text) => out.push_str(text),
+                DockerfileLine::Instruction { lines, text } => {
+                    let _ = write!(out, "# {source}:{lines}\n{text}");
+                }
+                DockerfileLine::Included { cite, text } => {
+                    let _ = write!(out, "# {cite}\n{text}");
+                }
+            }
+            out.push('\n');
+        }
+    }
+
+    /// The whole Dockerfile without rockerc's header: the `# escape=` directive when `escape`
+    /// is given, then the lines.
+    pub fn text(&self, source: &str, escape: Option<char>) -> String {
+        let mut out = escape.map(|c| format!("# escape={c}\n")).unwrap_or_default();
+        self.body_into(source, &mut out);
+        out
+    }
+}
+
+/// A line of a generated Dockerfile (several, for an instruction continued over lines). Text of
+/// the Rockerfile is shared with the program, not copied into every Dockerfile that repeats it.
+#[derive(Clone, Debug)]
+pub enum DockerfileLine {
+    /// Written as is: rockerc's own instructions and comments (`ARG ROCKERC_FROM`), and
+    /// instructions repeated without a citation (the global ARGs, a CMD again after an
+    /// ENTRYPOINT, the held-back ONBUILD triggers).
+    Text(Arc<str>),
+    /// An instruction of the Rockerfile under the comment that says where it is written:
+    /// `# Rockerfile:5`.
+    Instruction { lines: Lines, text: Arc<str> },
+    /// An instruction an INCLUDE brought in, under its citation (`base.inc:2 via Rockerfile:5`).
+    Included { cite: Box<str>, text: Arc<str> },
 }
 
 #[derive(Clone, Debug)]
