@@ -169,21 +169,21 @@ pub struct DockerOp {
     /// COPY/ADD that read the build context.
     pub uses_context: bool,
     /// The context paths a COPY/ADD reads, as written (globs kept); empty for other instructions.
-    pub context_sources: Vec<String>,
+    pub context_sources: Box<[String]>,
     /// The http(s) URLs an ADD downloads, as written: the no-op check asks each whether it changed.
-    pub url_sources: Vec<String>,
+    pub url_sources: Box<[String]>,
     /// COPY --from=...
-    pub copy_from: Option<(Spanned<String>, Base)>,
+    pub copy_from: Option<Box<(Spanned<String>, Base)>>,
     /// WORKDIR's argument as written.
     pub workdir: Option<String>,
     /// SHELL's vector.
     pub shell: Option<Vec<String>>,
     /// ARG names declared (one instruction may declare several).
-    pub arg_names: Vec<String>,
+    pub arg_names: Box<[String]>,
     /// ARG words as written (`NAME` or `NAME=default`), for re-declaring in later steps.
-    pub arg_words: Vec<String>,
+    pub arg_words: Box<[String]>,
     /// ENV's pairs as written: key, and value with its quotes and variables.
-    pub env: Vec<(String, String)>,
+    pub env: Box<[(String, String)]>,
     /// ONBUILD's trigger, checked as an instruction of its own.
     pub trigger: Option<Box<Item>>,
 }
@@ -873,7 +873,7 @@ impl<'a> Analyzer<'a> {
                     return None;
                 }
                 Args::Words(words) if !words.is_empty() => {
-                    let arg_words: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+                    let arg_words: Box<[String]> = words.iter().map(|w| w.value.clone()).collect();
                     let arg_names = arg_words.iter().map(|w| w.split('=').next().unwrap_or_default().to_string()).collect();
                     Op::Docker(DockerOp { arg_names, arg_words, ..DockerOp::default() })
                 }
@@ -1331,7 +1331,7 @@ impl<'a> Analyzer<'a> {
                         );
                     }
                 }
-                op.copy_from = Some((from, base));
+                op.copy_from = Some(Box::new((from, base)));
             }
         }
         let sources = &args[..args.len().saturating_sub(1)];

@@ -592,7 +592,7 @@ impl<'a> Planner<'a> {
             _ => {}
         }
         let mut text = item.text.to_string();
-        if let Some((flag, base)) = &op.copy_from {
+        if let Some((flag, base)) = op.copy_from.as_deref() {
             let name = match base {
                 Base::Stage(s) => Some(self.named(&self.stage_images[s].clone())),
                 Base::Tagged { stage, item, .. } => Some(self.named(&self.tag_images[&(*stage, *item)].clone())),

@@ -73,7 +73,10 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .iter()
         .flat_map(|s| &s.items)
         .filter_map(|item| match &item.op {
-            Op::Docker(DockerOp { copy_from: Some((_, Base::External(name))), .. }) => Some(name.clone()),
+            Op::Docker(DockerOp { copy_from: Some(from), .. }) => match &from.1 {
+                Base::External(name) => Some(name.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .collect();
@@ -112,8 +115,8 @@ fn needed_saves(program: &Program) -> Vec<ImageKey> {
     for stage in &program.stages {
         note(&stage.from.base);
         for item in &stage.items {
-            if let Op::Docker(DockerOp { copy_from: Some((_, base)), .. }) = &item.op {
-                note(base);
+            if let Op::Docker(DockerOp { copy_from: Some(from), .. }) = &item.op {
+                note(&from.1);
             }
         }
     }
@@ -364,7 +367,7 @@ impl<'a> Lowerer<'a> {
         }
         let mut text = item.text.clone();
         let mut stage_arg = None;
-        if let Some((flag, base)) = &op.copy_from {
+        if let Some((flag, base)) = op.copy_from.as_deref() {
             if let Some(key) = ImageKey::of(base) {
                 let alias = format!("rockerc-{}", key.to_string().replace('.', "-"));
                 // `--from=0` or `--from=app:v1` would mean something else in the generated
