@@ -305,3 +305,18 @@ pub struct LowerOptions {
     /// `--secret` names.
     pub secrets: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large Rockerfile's memory is mostly these, one per instruction and one per step
+    /// (BENCHMARKS.md, the 1000-stage file): a field that grows them grows every compile's peak.
+    #[test]
+    fn items_and_steps_stay_small() {
+        let (item, step) = (std::mem::size_of::<crate::analyze::Item>(), std::mem::size_of::<Step>());
+        eprintln!("Item {item} bytes, Step {step} bytes, DockerfileLine {} bytes", std::mem::size_of::<DockerfileLine>());
+        assert!(item <= 200, "analyze::Item is {item} bytes");
+        assert!(step <= 176, "lower::Step is {step} bytes");
+    }
+}

@@ -276,7 +276,7 @@ impl<'a> Lowerer<'a> {
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: lines,
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key, secrets }),
                 });
@@ -298,7 +298,7 @@ impl<'a> Lowerer<'a> {
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: lines,
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
                 });
@@ -316,7 +316,7 @@ impl<'a> Lowerer<'a> {
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: lines,
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::ImportToMount(ImportToMountStep { context: imp, dest, mounts: cx.mounts.clone() }),
                 });
@@ -328,14 +328,14 @@ impl<'a> Lowerer<'a> {
                 if !cx.onbuild.is_empty() {
                     self.expose_onbuild(cx, true);
                 }
-                cx.steps.push(Step { number: 0, lines: lines, summary: summarize(item), kind: StepKind::Tag { name: name.to_string(), push } });
+                cx.steps.push(Step { number: 0, lines, summary: summarize(item), kind: StepKind::Tag { name: name.to_string(), push } });
                 let key = ImageKey::Tag { stage: cx.stage.index, item: i };
                 if self.saves_needed.contains(&key) {
-                    cx.steps.push(Step { number: 0, lines: lines, summary: String::new(), kind: StepKind::Save(key) });
+                    cx.steps.push(Step { number: 0, lines, summary: String::new(), kind: StepKind::Save(key) });
                 }
                 if !cx.onbuild.is_empty() {
                     // The exposed image carried the triggers; the stage continues without them.
-                    cx.steps.push(Step { number: 0, lines: lines, summary: String::new(), kind: StepKind::Restore });
+                    cx.steps.push(Step { number: 0, lines, summary: String::new(), kind: StepKind::Restore });
                 }
                 self.states.insert(key, state.clone());
             }
@@ -343,7 +343,7 @@ impl<'a> Lowerer<'a> {
                 self.flush(cx);
                 let argv = cmd.as_ref().map(|c| c.argv(&state.shell)).unwrap_or_default();
                 let number = self.next_step();
-                cx.steps.push(Step { number, lines: lines, summary: summarize(item), kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }) });
+                cx.steps.push(Step { number, lines, summary: summarize(item), kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }) });
             }
         }
     }
