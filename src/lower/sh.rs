@@ -13,7 +13,7 @@
 //! where an image leaves the stage.
 
 use super::plan::*;
-use super::{build_arg_name, one_line_name, Lines};
+use super::{build_arg_name, one_line_name, summarize, Lines};
 use crate::analyze::expand::Lexer;
 use crate::analyze::{
     arg_env, mount_holding, normalize, refers_to, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, StageState,
@@ -711,18 +711,6 @@ fn run_key(argv: &[String], mounts: &[Mount], env: &[(String, String)]) -> Strin
 
 fn one_line_of(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
-}
-
-/// The instruction on one line (continuations joined, blanks collapsed), cut at 60 characters.
-fn summarize(item: &Item) -> String {
-    let joined: String =
-        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
-    let first = joined.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut s: String = first.chars().take(60).collect();
-    if first.chars().count() > 60 {
-        s.push_str(" ...");
-    }
-    s
 }
 
 fn summarize_keywords(kws: &[&str]) -> String {
