@@ -160,7 +160,7 @@ pub fn build(program: &Program) -> Result<StageGraph, Diagnostics> {
         for (i, item) in stage.items.iter().enumerate() {
             match &item.op {
                 Op::Docker(op) => {
-                    if let Some((_, Base::Stage(s) | Base::Tagged { stage: s, .. })) = &op.copy_from {
+                    if let Some((_, Base::Stage(s) | Base::Tagged { stage: s, .. })) = op.copy_from.as_deref() {
                         add(&mut graph, *s, me, EdgeKind::CopyFrom, item.span);
                     }
                     if op.uses_context {

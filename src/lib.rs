@@ -174,10 +174,9 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
         template_vars: Some(set_vars),
         template_values: set_values,
     };
-    let program = analyze::analyze_with(&parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
-    // The program owns what it needs of the syntax tree: the tree goes before the lowering
-    // builds the plan, which would otherwise hold memory beside it.
-    drop(parsed.ast);
+    // The program owns what it needs of the syntax tree: the analysis consumes the tree as it
+    // builds the program, so the two are never both whole in memory.
+    let program = analyze::analyze_owned(parsed.ast, text, &analyze_options).map_err(|d| fail(d, &map))?;
     warnings.extend(program.warnings.iter().cloned());
     let graph = graph::build(&program).map_err(|d| fail(d, &map))?;
     // After the graph, so that a Rockerfile with errors of both kinds reports the graph's first.

@@ -120,6 +120,23 @@ impl LineTable {
     }
 }
 
+/// A stretch of 1-based lines of a file, as generated output cites them (`5`, `5-8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lines {
+    pub first: usize,
+    pub last: usize,
+}
+
+impl fmt::Display for Lines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
 /// Why `bytes` look like a binary file rather than text (an executable, an archive, NUL bytes),
 /// or `None`. Text in some other encoding than UTF-8 is not binary: that is a different mistake,
 /// with a different fix.
@@ -186,6 +203,14 @@ impl SourceFile {
         self.lines.line_col(offset, &self.text)
     }
 
+    /// The 1-based lines a span of this file covers (an empty span: its line), from the line
+    /// table alone: no column is counted.
+    pub fn lines_of(&self, span: Span) -> Lines {
+        let first = self.lines.line_index(span.start) + 1;
+        let last = self.lines.line_index(span.end.saturating_sub(1).max(span.start)) + 1;
+        Lines { first, last: last.max(first) }
+    }
+
     /// The text of a 1-based line, without its terminator.
     pub fn line_text(&self, line: usize) -> &str {
         &self.text[self.lines.line_range(line - 1, &self.text)]
@@ -250,6 +275,11 @@ impl SourceMap {
     pub fn with_includes(segments: Vec<Segment>, mut includes: Vec<Inclusion>) -> SourceMap {
         includes.sort_by_key(|i| i.start);
         SourceMap { includes, ..SourceMap::from_segments(segments) }
+    }
+
+    /// Whether a rendered span starts in text an INCLUDE spliced in.
+    pub fn is_included(&self, span: Span) -> bool {
+        self.inclusion_at(span.start).is_some()
     }
 
     pub fn includes(&self) -> &[Inclusion] {
@@ -330,9 +360,8 @@ impl SourceMap {
         for (i, (file, at)) in chain.iter().enumerate() {
             let is_root = i + 1 == chain.len();
             let shown = if is_root { name.to_string() } else { file.name.clone() };
-            let first = file.line_col(at.start).0;
-            let last = file.line_col(at.end.saturating_sub(1).max(at.start)).0.max(first);
-            parts.push(if first == last || i > 0 { format!("{shown}:{first}") } else { format!("{shown}:{first}-{last}") });
+            let lines = file.lines_of(*at);
+            parts.push(if i > 0 { format!("{shown}:{}", lines.first) } else { format!("{shown}:{lines}") });
         }
         parts.join(" via ")
     }

@@ -189,7 +189,7 @@ fn check_instruction(text: &str, i: &Instruction) {
     check_spanned(text, &i.keyword, "keyword");
     assert!(i.span.start <= i.keyword.span.start, "keyword {:?} starts before its instruction {:?}", i.keyword.span, i.span);
     for flag in &i.flags {
-        check_spanned(text, flag, "flag");
+        check_spanned(text, &flag.word, "flag");
     }
     check_spanned(text, &i.rest, "rest");
     for h in &i.heredocs {

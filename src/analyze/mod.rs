@@ -112,6 +112,8 @@ pub struct From {
     pub base: Base,
     /// The FROM instruction as written, flags included (`FROM --platform=linux/amd64 x AS y`).
     pub text: String,
+    /// Its flags as written (`--platform=linux/amd64`), from the parser's flags.
+    pub flags: Vec<String>,
     pub span: Span,
 }
 
@@ -133,10 +135,20 @@ pub enum Base {
 pub struct Item {
     pub keyword: Keyword,
     /// The instruction's source text, from its keyword to the end of its last line, heredoc
-    /// bodies included: what a generated Dockerfile repeats.
-    pub text: String,
+    /// bodies included: what a generated Dockerfile repeats (shared with every Dockerfile that
+    /// does).
+    pub text: std::sync::Arc<str>,
+    /// Where the arguments start in `text`, after the keyword and the flags (the parser's
+    /// `rest`): a lowering that rewrites the flags splices there instead of reading the text again.
+    pub args_at: usize,
     pub span: Span,
     pub op: Op,
+}
+
+/// The item of an instruction whose source text is `text`.
+fn item_of(inst: &Instruction, text: String, op: Op) -> Item {
+    let args_at = inst.rest.span.start.saturating_sub(inst.span.start).min(text.len());
+    Item { keyword: inst.kind, text: text.into(), args_at, span: inst.span, op }
 }
 
 #[derive(Clone, Debug)]
@@ -157,21 +169,21 @@ pub struct DockerOp {
     /// COPY/ADD that read the build context.
     pub uses_context: bool,
     /// The context paths a COPY/ADD reads, as written (globs kept); empty for other instructions.
-    pub context_sources: Vec<String>,
+    pub context_sources: Box<[String]>,
     /// The http(s) URLs an ADD downloads, as written: the no-op check asks each whether it changed.
-    pub url_sources: Vec<String>,
+    pub url_sources: Box<[String]>,
     /// COPY --from=...
-    pub copy_from: Option<(Spanned<String>, Base)>,
+    pub copy_from: Option<Box<(Spanned<String>, Base)>>,
     /// WORKDIR's argument as written.
     pub workdir: Option<String>,
     /// SHELL's vector.
     pub shell: Option<Vec<String>>,
     /// ARG names declared (one instruction may declare several).
-    pub arg_names: Vec<String>,
+    pub arg_names: Box<[String]>,
     /// ARG words as written (`NAME` or `NAME=default`), for re-declaring in later steps.
-    pub arg_words: Vec<String>,
+    pub arg_words: Box<[String]>,
     /// ENV's pairs as written: key, and value with its quotes and variables.
-    pub env: Vec<(String, String)>,
+    pub env: Box<[(String, String)]>,
     /// ONBUILD's trigger, checked as an instruction of its own.
     pub trigger: Option<Box<Item>>,
 }
@@ -206,9 +218,51 @@ pub fn analyze(ast: &Ast, text: &str) -> Result<Program, Diagnostics> {
 
 /// Checks the AST and splits it into stages.
 pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program, Diagnostics> {
+    analyze_instructions(&ast.directives, ast.escape, first_from(&ast.instructions), ast.instructions.iter(), text, options)
+}
+
+/// [`analyze_with`] for a caller done with the tree: each instruction is dropped once its item is
+/// made, and the tree's vector gives its memory back as it empties, so the tree and the program
+/// are never both whole in memory (on a file of 100,000 instructions, tens of megabytes).
+pub fn analyze_owned(ast: Ast, text: &str, options: &Options) -> Result<Program, Diagnostics> {
+    let Ast { directives, escape, mut instructions } = ast;
+    let from = first_from(&instructions);
+    instructions.reverse();
+    analyze_instructions(&directives, escape, from, Consume(instructions), text, options)
+}
+
+/// The first FROM's keyword, which an error about what comes before it points at too.
+fn first_from(instructions: &[Instruction]) -> Option<Span> {
+    instructions.iter().find(|i| i.kind == Keyword::From).map(|i| i.keyword.span)
+}
+
+/// A vector's elements, handed out first to last (the vector holds them last first), the spare
+/// capacity given back each time half of it is spare.
+struct Consume<T>(Vec<T>);
+
+impl<T> Iterator for Consume<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        let next = self.0.pop();
+        if self.0.capacity() > 64 && self.0.len() < self.0.capacity() / 2 {
+            self.0.shrink_to_fit();
+        }
+        next
+    }
+}
+
+fn analyze_instructions<I: std::borrow::Borrow<Instruction>>(
+    directives: &[crate::syntax::Directive],
+    escape: char,
+    first_from: Option<Span>,
+    instructions: impl Iterator<Item = I>,
+    text: &str,
+    options: &Options,
+) -> Result<Program, Diagnostics> {
     let mut cx = Analyzer {
         text,
-        escape: ast.escape,
+        escape,
         build_args: &options.build_args,
         context_dir: options.context_dir.as_deref(),
         allow_mounts: &options.allow_mounts,
@@ -224,14 +278,14 @@ pub fn analyze_with(ast: &Ast, text: &str, options: &Options) -> Result<Program,
         scope: None,
         out_of_scope: BTreeSet::new(),
     };
-    cx.run(ast);
+    cx.run(directives, first_from, instructions);
     // The items' vectors grew by doubling; what the lowering reads beside the plan it builds
     // need not keep the spare half.
     for stage in &mut cx.stages {
         stage.items.shrink_to_fit();
     }
     if cx.errors.is_empty() {
-        Ok(Program { escape: ast.escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings, build_args: options.build_args.clone() })
+        Ok(Program { escape, global_args: cx.global_args, stages: cx.stages, warnings: cx.warnings, build_args: options.build_args.clone() })
     } else {
         cx.errors.extend(cx.warnings);
         Err(Diagnostics(cx.errors))
@@ -280,8 +334,13 @@ fn rocker_v0_help(rest: &str) -> String {
 }
 
 impl<'a> Analyzer<'a> {
-    fn run(&mut self, ast: &Ast) {
-        for d in &ast.directives {
+    fn run<I: std::borrow::Borrow<Instruction>>(
+        &mut self,
+        directives: &[crate::syntax::Directive],
+        first_from: Option<Span>,
+        instructions: impl Iterator<Item = I>,
+    ) {
+        for d in directives {
             let what = match d.name.value.as_str() {
                 "syntax" => "chooses a BuildKit frontend",
                 "check" => "configures BuildKit's build checks",
@@ -296,9 +355,11 @@ impl<'a> Analyzer<'a> {
                 .help("rockerc rejects BuildKit-only syntax for this backend, so the file builds the same without it"),
             );
         }
-        let first_from = ast.instructions.iter().find(|i| i.kind == Keyword::From);
         let mut before_from_reported = false;
-        for inst in &ast.instructions {
+        let mut last = Span::default();
+        for inst in instructions {
+            let inst = inst.borrow();
+            last = inst.span;
             if inst.kind == Keyword::From {
                 self.start_stage(inst);
                 continue;
@@ -328,7 +389,7 @@ impl<'a> Analyzer<'a> {
                     self.errors.push(match first_from {
                         Some(from) => Diagnostic::error(Code::BeforeFrom, format!("{keyword} before the first FROM"))
                             .at(inst.keyword.span, "only ARG may come before the first FROM")
-                            .also(from.keyword.span, "the first FROM")
+                            .also(from, "the first FROM")
                             .help(format!("move the {keyword} below a FROM: instructions run in the image a FROM starts")),
                         None => Diagnostic::error(Code::NoFrom, "the Rockerfile has no FROM instruction")
                             .at(inst.keyword.span, format!("{keyword} needs an image, and no FROM starts one"))
@@ -338,7 +399,7 @@ impl<'a> Analyzer<'a> {
             }
         }
         if self.stages.is_empty() && self.errors.is_empty() {
-            let at = ast.instructions.last().map(|i| i.span).unwrap_or_default();
+            let at = last;
             self.errors
                 .push(Diagnostic::error(Code::NoFrom, "the Rockerfile has no FROM instruction").at(at, "").help("a Rockerfile starts with `FROM <image>`"));
         }
@@ -363,8 +424,8 @@ impl<'a> Analyzer<'a> {
                 d = match words.as_slice() {
                     [] => d.help("name the base image: `FROM alpine:3.19`, or `FROM scratch` for an empty one"),
                     // `FROM --platform linux/arm64 alpine`: the flag's value was taken for the image.
-                    [value, image] if inst.flags.last().is_some_and(|f| !f.value.contains('=')) => {
-                        let flag = &inst.flags.last().unwrap().value;
+                    [value, image] if inst.flags.last().is_some_and(|f| f.value().is_none()) => {
+                        let flag = inst.flags.last().unwrap().as_str();
                         d.help(format!("a flag's value follows `=`: write `FROM {flag}={} {}`", value.value, image.value))
                     }
                     [image, name] => d.help(format!("to name the stage, write `FROM {} AS {}`", image.value, name.value)),
@@ -380,7 +441,15 @@ impl<'a> Analyzer<'a> {
                 self.scope = None;
                 self.stages.push(Stage {
                     index,
-                    from: From { expanded: image.value.clone(), image, alias: None, base, text: self.source(inst.span), span: inst.span },
+                    from: From {
+                        expanded: image.value.clone(),
+                        image,
+                        alias: None,
+                        base,
+                        text: self.source(inst.span),
+                        flags: self.flag_texts(inst),
+                        span: inst.span,
+                    },
                     items: Vec::new(),
                     span: inst.span,
                 });
@@ -436,7 +505,7 @@ impl<'a> Analyzer<'a> {
         }
         self.stages.push(Stage {
             index,
-            from: From { image, expanded, alias, base, text: self.source(inst.span), span: inst.span },
+            from: From { image, expanded, alias, base, text: self.source(inst.span), flags: self.flag_texts(inst), span: inst.span },
             items: Vec::new(),
             span: inst.span,
         });
@@ -588,25 +657,7 @@ impl<'a> Analyzer<'a> {
     /// Where `$name` or `${name...}` first appears in the text at `span`; `span` when it does not.
     fn variable_span(&self, span: Span, name: &str) -> Span {
         let Some(text) = self.text.get(span.start..span.end) else { return span };
-        let is_name = |c: char| c.is_alphanumeric() || c == '_';
-        for (at, _) in text.match_indices('$') {
-            let rest = &text[at + 1..];
-            let (braced, rest) = match rest.strip_prefix('{') {
-                Some(r) => (true, r),
-                None => (false, rest),
-            };
-            let Some(after) = rest.strip_prefix(name) else { continue };
-            if after.starts_with(is_name) {
-                continue;
-            }
-            let mut end = at + 1 + usize::from(braced) + name.len();
-            if braced {
-                // Through the closing brace of `${name}` or `${name:-default}`.
-                end = text[end..].find('}').map_or(end, |close| end + close + 1);
-            }
-            return Span::new(span.start + at, span.start + end);
-        }
-        span
+        expand::references(text).find(|r| r.name == name).map_or(span, |r| Span::new(span.start + r.at, span.start + r.end))
     }
 
     /// Docker expands the arguments of ENV, LABEL, ARG, WORKDIR, USER, COPY, ... when the stage
@@ -727,7 +778,12 @@ impl<'a> Analyzer<'a> {
 
     fn item(&mut self, inst: &Instruction) -> Option<Item> {
         let op = self.op(inst)?;
-        Some(Item { keyword: inst.kind, text: self.source(inst.span), span: inst.span, op })
+        Some(item_of(inst, self.source(inst.span), op))
+    }
+
+    /// An instruction's flags as written in the source.
+    fn flag_texts(&self, inst: &Instruction) -> Vec<String> {
+        inst.flags.iter().map(|f| self.source(f.span())).collect()
     }
 
     fn op(&mut self, inst: &Instruction) -> Option<Op> {
@@ -817,7 +873,7 @@ impl<'a> Analyzer<'a> {
                     return None;
                 }
                 Args::Words(words) if !words.is_empty() => {
-                    let arg_words: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+                    let arg_words: Box<[String]> = words.iter().map(|w| w.value.clone()).collect();
                     let arg_names = arg_words.iter().map(|w| w.split('=').next().unwrap_or_default().to_string()).collect();
                     Op::Docker(DockerOp { arg_names, arg_words, ..DockerOp::default() })
                 }
@@ -919,7 +975,7 @@ impl<'a> Analyzer<'a> {
                 }
                 // Validate the trigger as an instruction of its own.
                 let op = self.op(trigger)?;
-                let trigger = Item { keyword: trigger.kind, text: self.source(trigger.span), span: trigger.span, op };
+                let trigger = item_of(trigger, self.source(trigger.span), op);
                 Op::Docker(DockerOp { trigger: Some(Box::new(trigger)), ..DockerOp::default() })
             }
             Keyword::Healthcheck => {
@@ -1119,7 +1175,7 @@ impl<'a> Analyzer<'a> {
             _ => {}
         }
         for flag in &inst.flags {
-            let (name, value) = flag.value.trim_start_matches('-').split_once('=').unwrap_or((flag.value.trim_start_matches('-'), ""));
+            let (name, value) = (flag.name(), flag.value().unwrap_or_default());
             let ok = match name {
                 // Go's `strconv.ParseInt(value, 10, 32)`: a 32-bit number.
                 "retries" => value.parse::<i32>().is_ok_and(|n| n >= 0),
@@ -1128,7 +1184,7 @@ impl<'a> Analyzer<'a> {
             };
             if !ok {
                 self.errors.push(Diagnostic::error(Code::BadFlagValue, format!("invalid value for --{name}: `{value}`")).at(
-                    flag.span,
+                    flag.span(),
                     if name == "retries" {
                         "expected a number from 0 to 2147483647"
                     } else {
@@ -1153,7 +1209,7 @@ impl<'a> Analyzer<'a> {
         }
         for flag in &inst.flags {
             self.errors
-                .push(Diagnostic::error(Code::UnknownFlag, format!("unknown flag for REQUIRE: `{}`", flag.value)).at(flag.span, "REQUIRE takes no flags"));
+                .push(Diagnostic::error(Code::UnknownFlag, format!("unknown flag for REQUIRE: `{}`", flag.as_str())).at(flag.span(), "REQUIRE takes no flags"));
         }
         for name in names {
             let bare = name.value.strip_prefix('.').unwrap_or(&name.value);
@@ -1259,8 +1315,8 @@ impl<'a> Analyzer<'a> {
         }
         let mut op = DockerOp::default();
         for flag in &inst.flags {
-            if let Some(from) = flag.value.strip_prefix("--from=") {
-                let from = Spanned::new(from.to_string(), flag.span);
+            if let (true, Some(from)) = (flag.name() == "from", flag.value()) {
+                let from = Spanned::new(from.to_string(), flag.span());
                 if from.value.contains('$') {
                     self.variable_in_copy_from(&from);
                     return None;
@@ -1275,7 +1331,7 @@ impl<'a> Analyzer<'a> {
                         );
                     }
                 }
-                op.copy_from = Some((from, base));
+                op.copy_from = Some(Box::new((from, base)));
             }
         }
         let sources = &args[..args.len().saturating_sub(1)];
@@ -1336,10 +1392,10 @@ impl<'a> Analyzer<'a> {
         // ignores them, so they build; rockerc says they do nothing.
         if inst.kind == Keyword::Stopsignal || matches!(&inst.args, Args::Healthcheck { kind, .. } if kind.value.eq_ignore_ascii_case("NONE")) {
             let what = if inst.kind == Keyword::Stopsignal { "STOPSIGNAL" } else { "HEALTHCHECK NONE" };
-            for flag in inst.flags.iter().filter(|f| f.value != "--") {
+            for flag in &inst.flags {
                 self.warnings.push(
-                    Diagnostic::warning(Code::IgnoredFlag, format!("Docker ignores flags on {what}: `{}` does nothing", flag.value))
-                        .at(flag.span, format!("{what} reads no flags"))
+                    Diagnostic::warning(Code::IgnoredFlag, format!("Docker ignores flags on {what}: `{}` does nothing", flag.as_str()))
+                        .at(flag.span(), format!("{what} reads no flags"))
                         .help("remove the flag"),
                 );
             }
@@ -1362,17 +1418,13 @@ impl<'a> Analyzer<'a> {
         let repeatable: &[&str] = &["mount", "exclude", "device"];
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for flag in &inst.flags {
-            // A bare `--` ends the flags.
-            if flag.value == "--" {
-                break;
-            }
-            let name = flag.value.trim_start_matches('-').split('=').next().unwrap_or_default();
+            let name = flag.name();
             if allowed.contains(&name) {
                 // BuildKit's flag parser: a string flag needs `=value`, and none may repeat.
-                if !flag.value.contains('=') && inst.kind != Keyword::Healthcheck {
+                if flag.value().is_none() && inst.kind != Keyword::Healthcheck {
                     self.errors.push(
                         Diagnostic::error(Code::BadFlagValue, format!("missing a value on flag --{name}"))
-                            .at(flag.span, format!("--{name} takes a value"))
+                            .at(flag.span(), format!("--{name} takes a value"))
                             .help(match name {
                                 "from" => "write `--from=<stage or image>`".to_string(),
                                 "chown" => "write `--chown=<user>:<group>`".to_string(),
@@ -1383,17 +1435,17 @@ impl<'a> Analyzer<'a> {
                 } else if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name).filter(|_| !repeatable.contains(&name)) {
                     self.errors.push(
                         Diagnostic::error(Code::DuplicateFlag, format!("duplicate flag specified: --{name}"))
-                            .at(flag.span, "given again here")
+                            .at(flag.span(), "given again here")
                             .also(first, "first given here")
                             .help(format!("{} takes --{name} once: keep the one you mean", inst.kind.as_str())),
                     );
                 }
-                seen.push((name, flag.span));
+                seen.push((name, flag.span()));
                 continue;
             }
             let d = if buildkit_only.contains(&name) {
                 let mut d = Diagnostic::error(Code::NeedsBuildkit, format!("{} --{name} needs BuildKit", inst.kind.as_str()))
-                    .at(flag.span, "the sh backend builds with Docker's legacy builder, which does not support this flag");
+                    .at(flag.span(), "the sh backend builds with Docker's legacy builder, which does not support this flag");
                 d = d.help(if inst.kind == Keyword::Run && name == "mount" {
                     "use Rocker's MOUNT instruction, which the sh backend lowers to `docker run` with mounts"
                 } else {
@@ -1401,7 +1453,7 @@ impl<'a> Analyzer<'a> {
                 });
                 d
             } else {
-                let mut d = Diagnostic::error(Code::UnknownFlag, format!("unknown flag for {}: `{}`", inst.kind.as_str(), flag.value));
+                let mut d = Diagnostic::error(Code::UnknownFlag, format!("unknown flag for {}: `{}`", inst.kind.as_str(), flag.as_str()));
                 let mut label = if allowed.is_empty() {
                     format!("{} takes no flags", inst.kind.as_str())
                 } else {
@@ -1410,7 +1462,7 @@ impl<'a> Analyzer<'a> {
                 if let Some(s) = suggest(name, allowed.iter().copied()) {
                     label = format!("did you mean `--{s}`?");
                 }
-                d = d.at(flag.span, label);
+                d = d.at(flag.span(), label);
                 d
             };
             self.errors.push(d);
@@ -1491,7 +1543,7 @@ fn expanded_words(inst: &Instruction) -> Vec<&Spanned<String>> {
         }
         (Keyword::Copy | Keyword::Add, _) => {
             words = inst.arg_strings();
-            words.extend(inst.flags.iter().filter(|f| f.value.starts_with("--chown=") || f.value.starts_with("--chmod=")));
+            words.extend(inst.flags.iter().filter(|f| matches!(f.name(), "chown" | "chmod") && f.value().is_some()).map(|f| &f.word));
         }
         _ => {}
     }

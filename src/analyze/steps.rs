@@ -78,19 +78,9 @@ pub fn mount_holding(workdir: Option<&str>, mounts: &[Mount], dest: &str) -> Opt
 /// Whether `text` refers to the variable `name` (`$NAME`, `${NAME}`, `${NAME:-...}`): where a
 /// declared secret is used.
 pub fn refers_to(text: &str, name: &str) -> bool {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        let after = &rest[i + 1..];
-        let candidate = after.strip_prefix('{').unwrap_or(after);
-        if let Some(tail) = candidate.strip_prefix(name) {
-            if !tail.starts_with(is_name) {
-                return true;
-            }
-        }
-        rest = after;
-    }
-    false
+    // A shell reads ASCII names only: `$TOKENé` is `$TOKEN` to it, where Docker reads `TOKENé`.
+    let shell_reads = |r: &str| r.strip_prefix(name).is_some_and(|tail| !tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+    super::expand::references(text).any(|r| shell_reads(r.name))
 }
 
 /// Every step of `program` checked for what it needs when it runs; `secrets` are the template

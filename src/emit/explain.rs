@@ -110,7 +110,7 @@ fn explain_sh_stage(out: &mut String, plan: &BuildPlan, file: &SourceFile, stage
                 w!(out);
                 explain_build(out, b, exports);
                 w!(out);
-                fenced(out, "dockerfile", &b.dockerfile);
+                fenced(out, "dockerfile", &b.text(&plan.source_name, plan.escape));
             }
             StepKind::Run(r) => {
                 w!(out);

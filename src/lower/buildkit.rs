@@ -223,7 +223,7 @@ pub fn plan(
         global_args: program
             .global_args
             .iter()
-            .map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.clone(), how: How::Plain, why: Vec::new() })
+            .map(|a| DLine { lines: Some(lines_of(file, map, a.span)), note: Vec::new(), text: a.text.to_string(), how: How::Plain, why: Vec::new() })
             .collect(),
         stages: p.stages,
         targets: p.targets,
@@ -404,9 +404,8 @@ impl<'a> Planner<'a> {
 
     /// The first part's FROM line, and what is known of the image it starts from.
     fn first_from(&mut self, stage: &Stage) -> (String, State) {
-        let flags: Vec<&str> = stage.from.text.split_whitespace().skip(1).take_while(|w| w.starts_with("--")).collect();
         let mut from = String::from("FROM");
-        for f in flags {
+        for f in &stage.from.flags {
             from.push(' ');
             from.push_str(f);
         }
@@ -503,7 +502,7 @@ impl<'a> Planner<'a> {
     fn item(&mut self, w: &mut Walk<'a>, i: usize, item: &'a Item, last: bool) {
         match &item.op {
             Op::Docker(op) => self.docker(w, item, op),
-            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.clone(), How::Plain, Vec::new()),
+            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.to_string(), How::Plain, Vec::new()),
             Op::Run(_) => self.mounted_run(w, item),
             Op::Mount(ms) => {
                 for m in ms {
@@ -586,14 +585,14 @@ impl<'a> Planner<'a> {
             Keyword::Shell => w.state.shell = op.shell.clone(),
             Keyword::Onbuild => {
                 // Held back: see the module documentation.
-                w.onbuild.push(item.text.clone());
+                w.onbuild.push(item.text.to_string());
                 return;
             }
             Keyword::Arg => w.args.extend(op.arg_words.iter().cloned()),
             _ => {}
         }
-        let mut text = item.text.clone();
-        if let Some((flag, base)) = &op.copy_from {
+        let mut text = item.text.to_string();
+        if let Some((flag, base)) = op.copy_from.as_deref() {
             let name = match base {
                 Base::Stage(s) => Some(self.named(&self.stage_images[s].clone())),
                 Base::Tagged { stage, item, .. } => Some(self.named(&self.tag_images[&(*stage, *item)].clone())),
@@ -611,7 +610,7 @@ impl<'a> Planner<'a> {
         self.push(w, item, text, How::Plain, Vec::new());
         match item.keyword {
             Keyword::Cmd => {
-                w.cmd_text = Some(item.text.clone());
+                w.cmd_text = Some(item.text.to_string());
                 w.cmd_in_part = true;
             }
             Keyword::Entrypoint if w.cmd_text.is_some() && !w.cmd_in_part => {
@@ -719,7 +718,7 @@ impl<'a> Planner<'a> {
             self.used_env_secrets.insert(name);
         }
         let kw = item.keyword.as_str().len().min(item.text.len());
-        let command = command_start(&item.text, kw);
+        let command = item.args_at.max(kw);
         let text = format!("{} {}{}{command_prefix}{}", &item.text[..kw], flags.join(" "), &item.text[kw..command], &item.text[command..]);
         self.push(w, item, text, How::Mounted, notes);
     }
@@ -1054,20 +1053,6 @@ pub fn summarize(item: &Item) -> String {
 /// The BuildKit secret id of `--secret NAME`.
 pub fn env_secret_id(name: &str) -> String {
     format!("env.{name}")
-}
-
-/// Where the command of RUN `text` starts: after the keyword (`kw` bytes) and the RUN's own flags.
-fn command_start(text: &str, kw: usize) -> usize {
-    let mut at = kw;
-    loop {
-        let rest = &text[at..];
-        let word = rest.len() - rest.trim_start().len();
-        if !rest[word..].starts_with("--") {
-            return at + word;
-        }
-        let flag_end = rest[word..].find(char::is_whitespace).map_or(rest.len(), |i| word + i);
-        at += flag_end;
-    }
 }
 
 #[cfg(test)]

@@ -26,28 +26,12 @@ pub use sh::lower;
 use crate::analyze::{Op, Program};
 use crate::source::{SourceFile, SourceMap, Span};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lines {
-    pub first: usize,
-    pub last: usize,
-}
+pub use crate::source::Lines;
 
-impl std::fmt::Display for Lines {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.first == self.last {
-            write!(f, "{}", self.first)
-        } else {
-            write!(f, "{}-{}", self.first, self.last)
-        }
-    }
-}
-
-/// 1-based Rockerfile lines of a span of the rendered text.
+/// 1-based Rockerfile lines of a span of the rendered text: the one way every lowering gets a
+/// line number (through the source map, then the file's line table).
 pub fn lines_of(file: &SourceFile, map: &SourceMap, span: Span) -> Lines {
-    let span = map.span_to_original(span);
-    let first = file.line_col(span.start).0;
-    let last = file.line_col(span.end.saturating_sub(1).max(span.start)).0;
-    Lines { first, last: last.max(first) }
+    file.lines_of(map.span_to_original(span))
 }
 
 /// A file name fit for a one-line comment: control characters are escaped (`\n`).

@@ -151,7 +151,7 @@ pub fn picture(program: &Program, graph: &StageGraph, file: &SourceFile, map: &S
                 .enumerate()
                 .map(|(i, item)| {
                     let kind = match &item.op {
-                        Op::Docker(DockerOp { copy_from: Some((_, base)), .. }) => RowKind::CopyFrom(image(base)),
+                        Op::Docker(DockerOp { copy_from: Some(from), .. }) => RowKind::CopyFrom(image(&from.1)),
                         Op::Docker(_) | Op::Run(_) => RowKind::Plain(item.keyword.as_str()),
                         Op::Mount(ms) => RowKind::Mount(
                             ms.iter()

@@ -4,6 +4,16 @@
 
 use super::Lines;
 use crate::analyze::{in_context_path, Mount};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// The MOUNTs in effect at a step: one list per stretch of a stage between two MOUNTs, shared by
+/// every step in it (a stage of a hundred MOUNTed RUNs holds its list once, not a hundred times).
+pub type Mounts = Arc<[Mount]>;
+
+/// `NAME=VALUE` per ARG in scope with a value: shared by the MOUNTed RUNs in a row that see the
+/// same values.
+pub type RunEnv = Arc<[(String, String)]>;
 
 #[derive(Clone, Debug)]
 pub struct BuildPlan {
@@ -141,7 +151,9 @@ impl StepKind {
 
 #[derive(Clone, Debug)]
 pub struct BuildStep {
-    pub dockerfile: String,
+    /// The generated Dockerfile after its `# escape=` directive (the plan's `escape`, which the
+    /// printer writes first, before rockerc's header), line by line.
+    pub dockerfile: Vec<DockerfileLine>,
     /// `FROM ${ROCKERC_FROM}`: the build starts from the current image (otherwise the
     /// Dockerfile's FROM names its base itself).
     pub from_current: bool,
@@ -151,6 +163,48 @@ pub struct BuildStep {
     /// The result is only the image exposed at a TAG (ONBUILD triggers added); the stage goes on
     /// from the image before it.
     pub exposes_only: bool,
+}
+
+impl BuildStep {
+    /// The Dockerfile's lines as text, every one ending in a newline (what follows the directive
+    /// and the header); `source` is the Rockerfile's name as the citations show it.
+    pub fn body_into(&self, source: &str, out: &mut String) {
+        for line in &self.dockerfile {
+            match line {
+                DockerfileLine::Text(text) => out.push_str(text),
+                DockerfileLine::Instruction { lines, text } => {
+                    let _ = write!(out, "# {source}:{lines}\n{text}");
+                }
+                DockerfileLine::Included { cite, text } => {
+                    let _ = write!(out, "# {cite}\n{text}");
+                }
+            }
+            out.push('\n');
+        }
+    }
+
+    /// The whole Dockerfile without rockerc's header: the `# escape=` directive when `escape`
+    /// is given, then the lines.
+    pub fn text(&self, source: &str, escape: Option<char>) -> String {
+        let mut out = escape.map(|c| format!("# escape={c}\n")).unwrap_or_default();
+        self.body_into(source, &mut out);
+        out
+    }
+}
+
+/// A line of a generated Dockerfile (several, for an instruction continued over lines). Text of
+/// the Rockerfile is shared with the program, not copied into every Dockerfile that repeats it.
+#[derive(Clone, Debug)]
+pub enum DockerfileLine {
+    /// Written as is: rockerc's own instructions and comments (`ARG ROCKERC_FROM`), and
+    /// instructions repeated without a citation (the global ARGs, a CMD again after an
+    /// ENTRYPOINT, the held-back ONBUILD triggers).
+    Text(Arc<str>),
+    /// An instruction of the Rockerfile under the comment that says where it is written:
+    /// `# Rockerfile:5`.
+    Instruction { lines: Lines, text: Arc<str> },
+    /// An instruction an INCLUDE brought in, under its citation (`base.inc:2 via Rockerfile:5`).
+    Included { cite: Box<str>, text: Arc<str> },
 }
 
 #[derive(Clone, Debug)]
@@ -210,9 +264,9 @@ pub struct ImportSource {
 #[derive(Clone, Debug)]
 pub struct RunStep {
     pub argv: Vec<String>,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     /// `NAME=VALUE` per ARG in scope with a value.
-    pub env: Vec<(String, String)>,
+    pub env: RunEnv,
     /// Compile-time part of the cache key.
     pub key: String,
     /// `--secret` names the command reads (`${NAME}`); the script passes their values from its
@@ -226,7 +280,7 @@ pub struct ExportStep {
     /// The stage's WORKDIR, if known at compile time (relative sources are relative to it).
     pub workdir: Option<String>,
     pub needs_workdir: bool,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     /// (path as written, contents?) per source.
     pub sources: Vec<(String, bool)>,
 }
@@ -236,12 +290,12 @@ pub struct ImportToMountStep {
     pub context: ImportContext,
     /// The destination as written (a directory when it ends with `/` or there are several sources).
     pub dest: String,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
 }
 
 #[derive(Clone, Debug)]
 pub struct AttachStep {
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     pub argv: Vec<String>,
 }
 
@@ -250,4 +304,19 @@ pub struct LowerOptions {
     pub build_args: Vec<(String, String)>,
     /// `--secret` names.
     pub secrets: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large Rockerfile's memory is mostly these, one per instruction and one per step
+    /// (BENCHMARKS.md, the 1000-stage file): a field that grows them grows every compile's peak.
+    #[test]
+    fn items_and_steps_stay_small() {
+        let (item, step) = (std::mem::size_of::<crate::analyze::Item>(), std::mem::size_of::<Step>());
+        eprintln!("Item {item} bytes, Step {step} bytes, DockerfileLine {} bytes", std::mem::size_of::<DockerfileLine>());
+        assert!(item <= 200, "analyze::Item is {item} bytes");
+        assert!(step <= 176, "lower::Step is {step} bytes");
+    }
 }

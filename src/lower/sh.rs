@@ -13,7 +13,7 @@
 //! where an image leaves the stage.
 
 use super::plan::*;
-use super::{build_arg_name, one_line_name, Lines};
+use super::{build_arg_name, one_line_name, summarize, Lines};
 use crate::analyze::expand::Lexer;
 use crate::analyze::{
     arg_env, mount_holding, normalize, refers_to, scope_after_from, Base, Builder, DockerOp, Globals, Item, Mount, Op, Program, Scope, Stage, StageState,
@@ -24,6 +24,7 @@ use crate::source::{SourceFile, SourceMap, Span};
 use crate::syntax::Keyword;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `file` is the Rockerfile as the user wrote it and `map` takes spans of the rendered text back
 /// to it: every line number in the output is a line of the file the user wrote.
@@ -48,6 +49,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         states: BTreeMap::new(),
         export_ids: BTreeMap::new(),
         saves_needed: needed_saves(program),
+        arg_from: "ARG ROCKERC_FROM".into(),
     };
     for (id, e) in graph.exports.iter().enumerate() {
         lw.export_ids.insert((e.stage, e.item), id);
@@ -71,7 +73,10 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         .iter()
         .flat_map(|s| &s.items)
         .filter_map(|item| match &item.op {
-            Op::Docker(DockerOp { copy_from: Some((_, Base::External(name))), .. }) => Some(name.clone()),
+            Op::Docker(DockerOp { copy_from: Some(from), .. }) => match &from.1 {
+                Base::External(name) => Some(name.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .collect();
@@ -110,8 +115,8 @@ fn needed_saves(program: &Program) -> Vec<ImageKey> {
     for stage in &program.stages {
         note(&stage.from.base);
         for item in &stage.items {
-            if let Op::Docker(DockerOp { copy_from: Some((_, base)), .. }) = &item.op {
-                note(base);
+            if let Op::Docker(DockerOp { copy_from: Some(from), .. }) = &item.op {
+                note(&from.1);
             }
         }
     }
@@ -134,6 +139,8 @@ struct Lowerer<'a> {
     states: BTreeMap<ImageKey, StageState>,
     export_ids: BTreeMap<(usize, usize), usize>,
     saves_needed: Vec<ImageKey>,
+    /// `ARG ROCKERC_FROM`, which most Dockerfiles declare.
+    arg_from: Arc<str>,
 }
 
 /// Instructions that change only the image's config, never a file or the working directory.
@@ -142,7 +149,7 @@ const METADATA_ONLY: &[&str] = &["LABEL", "ENV", "CMD", "ENTRYPOINT", "EXPOSE", 
 /// Instructions gathered for the next generated Dockerfile.
 #[derive(Default)]
 struct Pending {
-    body: Vec<String>,
+    body: Vec<DockerfileLine>,
     first: Option<usize>,
     last: usize,
     keywords: Vec<&'static str>,
@@ -154,8 +161,8 @@ struct Pending {
     /// Where in `body` the last HEALTHCHECK is: a later one replaces it (see `docker`).
     healthcheck_at: Option<usize>,
     /// ARGs and MAINTAINER declared before this Dockerfile began: a new build must repeat them.
-    args_at_start: Vec<String>,
-    maintainer_at_start: Option<String>,
+    args_at_start: Option<Arc<str>>,
+    maintainer_at_start: Option<Arc<str>>,
 }
 
 impl Pending {
@@ -166,10 +173,7 @@ impl Pending {
 
 impl<'a> Lowerer<'a> {
     fn lines_of(&self, span: Span) -> Lines {
-        let span = self.map.span_to_original(span);
-        let first = self.file.line_col(span.start).0;
-        let last = self.file.line_col(span.end.saturating_sub(1).max(span.start)).0;
-        Lines { first, last: last.max(first) }
+        super::lines_of(self.file, self.map, span)
     }
 
     fn next_step(&mut self) -> usize {
@@ -196,7 +200,11 @@ impl<'a> Lowerer<'a> {
             maintainer: None,
             cmd_text: None,
             onbuild: Vec::new(),
-            mounts: Vec::new(),
+            from_text: stage.from.text.as_str().into(),
+            from_current: None,
+            args_text: None,
+            mounts: Mounts::from([]),
+            env: None,
         };
         // The ENV/ARG values Docker would expand with, kept up to date item by item.
         let mut scope = scope_after_from(&stage.from.base, &self.program.stages[..stage.index], &self.globals);
@@ -208,13 +216,15 @@ impl<'a> Lowerer<'a> {
         if !cx.onbuild.is_empty() {
             if !cx.pending.is_empty() {
                 let onbuild = std::mem::take(&mut cx.onbuild);
-                cx.pending.body.extend(onbuild);
+                cx.pending.body.extend(onbuild.into_iter().map(DockerfileLine::Text));
             } else {
                 self.flush(&mut cx);
                 self.expose_onbuild(&mut cx, false);
             }
         }
         self.flush(&mut cx);
+        // The plan holds every stage's steps until it is printed: no spare capacity.
+        cx.steps.shrink_to_fit();
         self.states.insert(ImageKey::Stage(stage.index), state);
         PlanStage {
             index: stage.index,
@@ -229,12 +239,14 @@ impl<'a> Lowerer<'a> {
     }
 
     fn item(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, i: usize, item: &'a Item) {
+        // The item's lines, worked out once for every step and Dockerfile line it becomes.
+        let lines = self.lines_of(item.span);
         // Only a RUN reads a secret (`check_steps`).
         let secrets = self.secrets_in(item);
         match &item.op {
-            Op::Docker(op) => self.docker(cx, state, scope, item, op),
+            Op::Docker(op) => self.docker(cx, state, scope, item, lines, op),
             Op::Run(_) if cx.mounts.is_empty() && secrets.is_empty() => {
-                self.add_line(cx, item, item.text.clone(), None);
+                self.add_line(cx, item, lines, item.text.clone(), None);
             }
             Op::Run(run) => {
                 self.flush(cx);
@@ -254,21 +266,29 @@ impl<'a> Lowerer<'a> {
                         env.push((k.clone(), v.clone()));
                     }
                 }
+                // The RUNs in a row mostly see the same values: they share one list.
+                let env = match &cx.env {
+                    Some(last) if last[..] == env[..] => last.clone(),
+                    _ => RunEnv::from(env),
+                };
+                cx.env = Some(env.clone());
                 cx.advanced = true;
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: self.lines_of(item.span),
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::Run(RunStep { argv, mounts: cx.mounts.clone(), env, key, secrets }),
                 });
             }
             Op::Mount(ms) => {
+                let mut mounts = cx.mounts.to_vec();
                 for m in ms {
                     // A later MOUNT of the same destination replaces the earlier one.
-                    cx.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
-                    cx.mounts.push(m.clone());
+                    mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
+                    mounts.push(m.clone());
                 }
+                cx.mounts = mounts.into();
             }
             Op::Export(t) => {
                 self.flush(cx);
@@ -278,7 +298,7 @@ impl<'a> Lowerer<'a> {
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: self.lines_of(item.span),
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::Export(ExportStep { export, workdir: state.workdir.clone(), needs_workdir, mounts: cx.mounts.clone(), sources }),
                 });
@@ -296,31 +316,26 @@ impl<'a> Lowerer<'a> {
                 let number = self.next_step();
                 cx.steps.push(Step {
                     number,
-                    lines: self.lines_of(item.span),
+                    lines,
                     summary: summarize(item),
                     kind: StepKind::ImportToMount(ImportToMountStep { context: imp, dest, mounts: cx.mounts.clone() }),
                 });
             }
-            Op::Import(t) => self.import(cx, state, i, item, t),
+            Op::Import(t) => self.import(cx, state, i, item, lines, t),
             Op::Tag(name) | Op::Push(name) => {
                 self.flush(cx);
                 let push = matches!(item.op, Op::Push(_));
                 if !cx.onbuild.is_empty() {
                     self.expose_onbuild(cx, true);
                 }
-                cx.steps.push(Step {
-                    number: 0,
-                    lines: self.lines_of(item.span),
-                    summary: summarize(item),
-                    kind: StepKind::Tag { name: name.to_string(), push },
-                });
+                cx.steps.push(Step { number: 0, lines, summary: summarize(item), kind: StepKind::Tag { name: name.to_string(), push } });
                 let key = ImageKey::Tag { stage: cx.stage.index, item: i };
                 if self.saves_needed.contains(&key) {
-                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Save(key) });
+                    cx.steps.push(Step { number: 0, lines, summary: String::new(), kind: StepKind::Save(key) });
                 }
                 if !cx.onbuild.is_empty() {
                     // The exposed image carried the triggers; the stage continues without them.
-                    cx.steps.push(Step { number: 0, lines: self.lines_of(item.span), summary: String::new(), kind: StepKind::Restore });
+                    cx.steps.push(Step { number: 0, lines, summary: String::new(), kind: StepKind::Restore });
                 }
                 self.states.insert(key, state.clone());
             }
@@ -328,17 +343,12 @@ impl<'a> Lowerer<'a> {
                 self.flush(cx);
                 let argv = cmd.as_ref().map(|c| c.argv(&state.shell)).unwrap_or_default();
                 let number = self.next_step();
-                cx.steps.push(Step {
-                    number,
-                    lines: self.lines_of(item.span),
-                    summary: summarize(item),
-                    kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }),
-                });
+                cx.steps.push(Step { number, lines, summary: summarize(item), kind: StepKind::Attach(AttachStep { mounts: cx.mounts.clone(), argv }) });
             }
         }
     }
 
-    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, op: &DockerOp) {
+    fn docker(&mut self, cx: &mut StageLowering<'a>, state: &mut StageState, scope: &Scope, item: &'a Item, lines: Lines, op: &DockerOp) {
         state.apply(item.keyword, op, scope);
         match item.keyword {
             Keyword::Onbuild => {
@@ -357,7 +367,7 @@ impl<'a> Lowerer<'a> {
         }
         let mut text = item.text.clone();
         let mut stage_arg = None;
-        if let Some((flag, base)) = &op.copy_from {
+        if let Some((flag, base)) = op.copy_from.as_deref() {
             if let Some(key) = ImageKey::of(base) {
                 let alias = format!("rockerc-{}", key.to_string().replace('.', "-"));
                 // `--from=0` or `--from=app:v1` would mean something else in the generated
@@ -365,7 +375,7 @@ impl<'a> Lowerer<'a> {
                 let start = flag.span.start - item.span.start;
                 let end = flag.span.end - item.span.start;
                 if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
-                    text = format!("{}--from={}{}", &text[..start], alias, &text[end..]);
+                    text = format!("{}--from={}{}", &text[..start], alias, &text[end..]).into();
                 }
                 stage_arg = Some((alias, key));
             }
@@ -379,27 +389,32 @@ impl<'a> Lowerer<'a> {
         }
         if item.keyword == Keyword::Arg && op.arg_words.len() > 1 {
             // The legacy builder takes one name per ARG.
-            text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n");
+            text = op.arg_words.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n").into();
         }
         if item.keyword == Keyword::Healthcheck {
             // The legacy builder merges a HEALTHCHECK with the one before it: `HEALTHCHECK NONE`
             // after `HEALTHCHECK --interval=5m CMD ...` kept the 5m (BuildKit and Rocker did not).
             // Only the last one of a Dockerfile counts: the earlier ones stay, commented out.
             if let Some(at) = cx.pending.healthcheck_at {
-                let old = std::mem::take(&mut cx.pending.body[at]);
-                let (cite, earlier) = old.split_once('\n').unwrap_or((old.as_str(), ""));
-                let earlier: Vec<String> = earlier.lines().map(|l| format!("#   {l}")).collect();
-                cx.pending.body[at] = format!("{cite} (replaced by the HEALTHCHECK below)\n{}", earlier.join("\n"));
+                let (cite, text) = match &cx.pending.body[at] {
+                    DockerfileLine::Instruction { lines, text } => (format!("{}:{lines}", self.source_name), text),
+                    DockerfileLine::Included { cite, text } => (cite.to_string(), text),
+                    DockerfileLine::Text(text) => (String::new(), text),
+                };
+                let earlier: Vec<String> = text.lines().map(|l| format!("#   {l}")).collect();
+                let replaced = format!("# {cite} (replaced by the HEALTHCHECK below)\n{}", earlier.join("\n"));
+                cx.pending.body[at] = DockerfileLine::Text(replaced.into());
             }
             cx.pending.healthcheck_at = Some(cx.pending.body.len());
         }
-        self.add_line(cx, item, text, context);
+        self.add_line(cx, item, lines, text, context);
         if item.keyword == Keyword::Arg {
             // After add_line: a Dockerfile that starts with this ARG must not declare it twice.
             cx.args.extend(op.arg_words.iter().cloned());
+            cx.args_text = None;
         }
         if let Some(cmd) = extra {
-            cx.pending.body.push(cmd);
+            cx.pending.body.push(DockerfileLine::Text(cmd));
             cx.pending.has_cmd = true;
         }
         if item.keyword == Keyword::Cmd {
@@ -412,7 +427,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn import(&mut self, cx: &mut StageLowering<'a>, state: &StageState, i: usize, item: &'a Item, t: &Transfer) {
+    fn import(&mut self, cx: &mut StageLowering<'a>, state: &StageState, i: usize, item: &'a Item, lines: Lines, t: &Transfer) {
         // What rsync -a leaves depends on what is at the destination (a directory, a link to
         // one, a file, a directory with entries): the script looks in the image before it packs
         // the tar, so each IMPORT starts a build of its own, on the image with everything before
@@ -426,13 +441,13 @@ impl<'a> Lowerer<'a> {
         }
         let mut imp = ImportContext { replay: Vec::new(), sources: Vec::new(), tars: Vec::new() };
         self.add_import_sources(cx, i, t, &mut imp);
-        let line = self.lines_of(item.span).first;
+        let line = lines.first;
         imp.tars.push(ImportTar { first: 0, count: t.sources.len(), dest: t.dest_str().to_string(), workdir: state.workdir.clone(), line });
         // The IMPORT as written, then the ADD that does it: the script lays the files out under
         // the absolute paths rsync wrote, in a tar that ADD extracts at the root with every mode
         // bit and link as it is.
         let text = format!("#   {}\nADD [\"0.tar\", \"/\"]", one_line_of(&item.text));
-        self.add_line(cx, item, text, Some(Context::Import(imp)));
+        self.add_line(cx, item, lines, text.into(), Some(Context::Import(imp)));
     }
 
     /// The declared secrets an instruction refers to (`$NAME`, `${NAME}`, `${NAME:-...}`).
@@ -471,7 +486,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, text: String, context: Option<Context>) {
+    fn add_line(&mut self, cx: &mut StageLowering<'a>, item: &Item, lines: Lines, text: Arc<str>, context: Option<Context>) {
         if let Some(ctx) = context {
             cx.pending.context = Some(match (cx.pending.context.take(), ctx) {
                 (Some(Context::Paths(mut a)), Context::Paths(b)) => {
@@ -482,9 +497,11 @@ impl<'a> Lowerer<'a> {
                 (_, ctx) => ctx,
             });
         }
-        let lines = self.lines_of(item.span);
         if cx.pending.first.is_none() {
-            cx.pending.args_at_start = cx.args.clone();
+            if cx.args_text.is_none() && !cx.args.is_empty() {
+                cx.args_text = Some(cx.args.iter().map(|w| format!("ARG {w}")).collect::<Vec<_>>().join("\n").into());
+            }
+            cx.pending.args_at_start = cx.args_text.clone();
             cx.pending.maintainer_at_start = cx.maintainer.clone();
         }
         cx.pending.first.get_or_insert(lines.first);
@@ -492,7 +509,16 @@ impl<'a> Lowerer<'a> {
         cx.pending.keywords.push(item.keyword.as_str());
         cx.pending.summaries.push(summarize(item));
         // `# Rockerfile:5`, or for a line an INCLUDE brought in `# base.inc:2 via Rockerfile:5`.
-        cx.pending.body.push(format!("# {}\n{text}", self.map.cite(item.span, self.file, self.source_name, lines)));
+        cx.pending.body.push(self.instruction_line(item.span, lines, text));
+    }
+
+    /// An instruction of the Rockerfile as a Dockerfile line, under its citation.
+    fn instruction_line(&self, span: Span, lines: Lines, text: Arc<str>) -> DockerfileLine {
+        if self.map.is_included(span) {
+            DockerfileLine::Included { cite: self.map.cite(span, self.file, self.source_name, lines).into(), text }
+        } else {
+            DockerfileLine::Instruction { lines, text }
+        }
     }
 
     /// Turns the pending instructions into a build step.
@@ -503,10 +529,7 @@ impl<'a> Lowerer<'a> {
         let pending = std::mem::take(&mut cx.pending);
         let from_current = cx.advanced || !matches!(cx.stage.from.base, Base::External(_) | Base::Scratch);
         let mut df = self.dockerfile_head(cx, from_current, &pending);
-        for line in &pending.body {
-            df.push_str(line);
-            df.push('\n');
-        }
+        df.extend(pending.body);
         let mut lines = Lines { first: pending.first.unwrap_or(0), last: pending.last };
         if !from_current {
             // This Dockerfile repeats the stage's FROM line.
@@ -529,60 +552,56 @@ impl<'a> Lowerer<'a> {
         cx.advanced = true;
     }
 
-    /// The Dockerfile's directives, header comment, FROM lines and re-declarations.
-    fn dockerfile_head(&self, cx: &StageLowering, from_current: bool, pending: &Pending) -> String {
-        let mut df = String::new();
-        if self.program.escape != '\\' {
-            df.push_str(&format!("# escape={}\n", self.program.escape));
-        }
-        for g in &self.program.global_args {
-            df.push_str(&g.text);
-            df.push('\n');
-        }
+    /// The Dockerfile's first lines: the global ARGs, the FROM lines and the re-declarations
+    /// (the `# escape=` directive is the plan's, and the printer's).
+    fn dockerfile_head(&self, cx: &mut StageLowering, from_current: bool, pending: &Pending) -> Vec<DockerfileLine> {
+        let own = |text: String| DockerfileLine::Text(text.into());
+        let mut df: Vec<DockerfileLine> = self.program.global_args.iter().map(|g| DockerfileLine::Text(g.text.clone())).collect();
+        df.reserve(4 + 2 * pending.stage_args.len());
         // The script passes image ids as build args; only an ARG before the first FROM is seen
         // by every FROM line, so all of them are declared here.
         for (alias, _) in &pending.stage_args {
-            df.push_str(&format!("ARG {}\n", build_arg_name(alias)));
+            df.push(own(format!("ARG {}", build_arg_name(alias))));
         }
         if from_current {
-            df.push_str("ARG ROCKERC_FROM\n");
+            df.push(DockerfileLine::Text(self.arg_from.clone()));
         }
         for (alias, _) in &pending.stage_args {
-            df.push_str(&format!("FROM ${{{}}} AS {alias}\n", build_arg_name(alias)));
+            df.push(own(format!("FROM ${{{}}} AS {alias}", build_arg_name(alias))));
         }
         if from_current {
-            let what = if cx.advanced {
-                format!("the image {} has built so far", cx.stage.label())
-            } else {
-                format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
-            };
-            df.push_str(&format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}\n"));
+            // Every Dockerfile of the stage after its first build says the same: one text.
+            if !matches!(&cx.from_current, Some((advanced, _)) if *advanced == cx.advanced) {
+                let what = if cx.advanced {
+                    format!("the image {} has built so far", cx.stage.label())
+                } else {
+                    format!("{} ({})", cx.stage.from.image.value, describe_base(&cx.stage.from.base, self.program))
+                };
+                cx.from_current = Some((cx.advanced, format!("# FROM {what}\nFROM ${{ROCKERC_FROM}}").into()));
+            }
+            if let Some((_, from)) = &cx.from_current {
+                df.push(DockerfileLine::Text(from.clone()));
+            }
         } else {
             let from_lines = self.lines_of(cx.stage.from.span);
-            df.push_str(&format!("# {}\n{}\n", self.map.cite(cx.stage.from.span, self.file, self.source_name, from_lines), cx.stage.from.text));
+            df.push(self.instruction_line(cx.stage.from.span, from_lines, cx.from_text.clone()));
         }
-        for word in &pending.args_at_start {
-            df.push_str(&format!("ARG {word}\n"));
+        if let Some(args) = &pending.args_at_start {
+            df.push(DockerfileLine::Text(args.clone()));
         }
         if let Some(m) = &pending.maintainer_at_start {
-            df.push_str(m);
-            df.push('\n');
+            df.push(DockerfileLine::Text(m.clone()));
         }
         df
     }
 
     /// An image for TAG (or the stage's end) that carries the held-back ONBUILD triggers.
     fn expose_onbuild(&mut self, cx: &mut StageLowering, only: bool) {
-        let mut df = String::new();
-        if self.program.escape != '\\' {
-            df.push_str(&format!("# escape={}\n", self.program.escape));
-        }
-        df.push_str("# The image so far, with the stage's ONBUILD triggers (held back from the images the stage builds on).\n");
-        df.push_str("ARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}\n");
-        for o in &cx.onbuild {
-            df.push_str(o);
-            df.push('\n');
-        }
+        let mut df = vec![DockerfileLine::Text(
+            "# The image so far, with the stage's ONBUILD triggers (held back from the images the stage builds on).\nARG ROCKERC_FROM\nFROM ${ROCKERC_FROM}"
+                .into(),
+        )];
+        df.extend(cx.onbuild.iter().cloned().map(DockerfileLine::Text));
         let number = self.next_step();
         cx.steps.push(Step {
             number,
@@ -602,10 +621,19 @@ struct StageLowering<'a> {
     advanced: bool,
     /// ARG words declared in the stage so far.
     args: Vec<String>,
-    maintainer: Option<String>,
-    cmd_text: Option<String>,
-    onbuild: Vec<String>,
-    mounts: Vec<Mount>,
+    maintainer: Option<Arc<str>>,
+    cmd_text: Option<Arc<str>>,
+    onbuild: Vec<Arc<str>>,
+    /// The stage's FROM line, for the Dockerfiles that repeat it.
+    from_text: Arc<str>,
+    /// `# FROM ...` and `FROM ${ROCKERC_FROM}` as the Dockerfiles that continue the stage start,
+    /// and whether it was made after the stage had built (which changes the comment).
+    from_current: Option<(bool, Arc<str>)>,
+    /// The ARGs declared so far as a Dockerfile declares them again (`None` after a new one).
+    args_text: Option<Arc<str>>,
+    mounts: Mounts,
+    /// The last MOUNTed RUN's environment, for the next one to share when it is the same.
+    env: Option<RunEnv>,
 }
 
 fn describe_base(base: &Base, program: &Program) -> String {
@@ -685,18 +713,6 @@ fn one_line_of(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
 }
 
-/// The instruction on one line (continuations joined, blanks collapsed), cut at 60 characters.
-fn summarize(item: &Item) -> String {
-    let joined: String =
-        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
-    let first = joined.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut s: String = first.chars().take(60).collect();
-    if first.chars().count() > 60 {
-        s.push_str(" ...");
-    }
-    s
-}
-
 fn summarize_keywords(kws: &[&str]) -> String {
     let mut uniq: Vec<&str> = Vec::new();
     for k in kws {
@@ -729,6 +745,11 @@ mod tests {
         assert!(refers_to("echo ${TOKEN:-none}", "TOKEN"));
         assert!(!refers_to("echo $TOKENS $XTOKEN ${TOKEN_2}", "TOKEN"));
         assert!(!refers_to("echo TOKEN", "TOKEN"));
+        assert!(refers_to("echo ${X:-$TOKEN}", "TOKEN"));
+        // `$$` is the shell's process id (Docker's special parameter `$`): TOKEN after it is text.
+        assert!(!refers_to("echo $$TOKEN", "TOKEN"));
+        // A shell reads ASCII names: `$TOKENé` reads TOKEN.
+        assert!(refers_to("echo $TOKENé", "TOKEN"));
     }
 
     #[test]

@@ -138,9 +138,9 @@ pub struct Instruction {
     /// The keyword as written (`run`, `RUN`, `PUSh`).
     pub keyword: Spanned<String>,
     pub kind: Keyword,
-    /// Leading `--flag` words, BuildKit-style: the whole word with quotes removed and escapes
-    /// resolved (`--from=build`, `--chown=1:1`). A bare `--` ends the flags and is not kept.
-    pub flags: Vec<Spanned<String>>,
+    /// Leading `--flag` words, BuildKit-style, each split into its name and value once here
+    /// (`--from=build`, `--chown=1:1`). A bare `--` ends the flags and is not kept.
+    pub flags: Vec<Flag>,
     pub args: Args,
     /// The logical line after the keyword and the flags, trimmed, continuation lines joined as
     /// Docker joins them. Shell-form commands run exactly this text; ONBUILD keeps it.
@@ -150,6 +150,47 @@ pub struct Instruction {
     /// From the first character of the keyword to the end of the last physical line consumed
     /// (comment and blank lines inside a continuation, and heredoc bodies, included).
     pub span: Span,
+}
+
+/// One leading `--flag` word of an instruction, as BuildKit's flag parser reads it: the word
+/// after its two dashes is the name, up to the first `=`; what follows that `=` is the value.
+/// Every later stage asks a flag its name and value here instead of splitting the word again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flag {
+    /// The whole word with quotes removed and escapes resolved (`--from=build`): what a dump
+    /// and a message show, and where it is written.
+    pub word: Spanned<String>,
+    /// Where `=` is in the word, if anywhere.
+    eq: Option<usize>,
+}
+
+impl Flag {
+    /// `word` starts with `--` (the parser takes nothing else for a flag).
+    pub fn new(word: Spanned<String>) -> Flag {
+        let eq = word.value.find('=');
+        Flag { word, eq }
+    }
+
+    /// The name: after the two leading dashes, up to the first `=` (`from`; `-from` for
+    /// `---from`, which no instruction accepts, as in BuildKit).
+    pub fn name(&self) -> &str {
+        let end = self.eq.unwrap_or(self.word.value.len());
+        self.word.value.get(2..end).unwrap_or_default()
+    }
+
+    /// The text after the first `=`; `None` for a flag written without one (`--link`).
+    pub fn value(&self) -> Option<&str> {
+        self.eq.map(|eq| &self.word.value[eq + 1..])
+    }
+
+    /// The word as parsed.
+    pub fn as_str(&self) -> &str {
+        &self.word.value
+    }
+
+    pub fn span(&self) -> Span {
+        self.word.span
+    }
 }
 
 /// Argument nodes, by the form the instruction takes (BuildKit's dispatch table).

@@ -40,7 +40,7 @@ fn instruction_into(out: &mut String, instruction: &Instruction) {
             if i > 0 {
                 out.push(' ');
             }
-            golang::quote_into(out, &flag.value);
+            golang::quote_into(out, flag.as_str());
         }
         out.push(']');
     }

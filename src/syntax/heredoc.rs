@@ -310,29 +310,11 @@ impl<'s> Lex<'s> {
         Ok(format!("${{{name}{modifier}{word}}}"))
     }
 
-    /// A variable name: a run of digits, one special parameter, or letters, digits and `_`.
+    /// A variable name: see [`variable_name_len`].
     fn name(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(c) = self.peek() {
-            if name.is_empty() && golang::is_digit(c) {
-                while let Some(d) = self.peek().filter(|&d| golang::is_digit(d)) {
-                    self.next();
-                    name.push(d);
-                }
-                return name;
-            }
-            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
-                self.next();
-                name.push(c);
-                return name;
-            }
-            if !golang::is_letter(c) && !golang::is_digit(c) && c != '_' {
-                break;
-            }
-            self.next();
-            name.push(c);
-        }
-        name
+        let len = variable_name_len(&self.src[self.pos..]);
+        self.pos += len;
+        self.src[self.pos - len..self.pos].to_string()
     }
 
     /// `<<` takes the blanks after it into its word (`<<  EOF`), as BuildKit does since
@@ -349,6 +331,20 @@ impl<'s> Lex<'s> {
             out.push(c);
         }
         out
+    }
+}
+
+/// The length in bytes of the variable name at the start of `text` (after its `$` or `${`), by
+/// BuildKit's shell lexer: a run of digits, or one special parameter (`@ * # ? - $ ! 0`), or Go
+/// letters, digits and `_`; 0 when no name starts there (the `$` is then literal). The one rule
+/// every reader of `$NAME` in rockerc goes by: this lexer, `analyze::expand`'s, and
+/// `analyze::expand::references`.
+pub fn variable_name_len(text: &str) -> usize {
+    let mut chars = text.char_indices();
+    match chars.next() {
+        Some((_, c)) if golang::is_digit(c) => text.find(|c: char| !golang::is_digit(c)).unwrap_or(text.len()),
+        Some((_, c @ ('@' | '*' | '#' | '?' | '-' | '$' | '!' | '0'))) => c.len_utf8(),
+        _ => text.find(|c: char| !(golang::is_letter(c) || golang::is_digit(c) || c == '_')).unwrap_or(text.len()),
     }
 }
 

@@ -186,7 +186,7 @@ fn splice_all(rendered: Rendered, includes: &[Instruction], chain: &mut Vec<Link
 fn include_path(inst: &Instruction) -> Result<(String, Span), Diagnostic> {
     let usage = "write `INCLUDE path/to/fragment`, relative to the file that includes it";
     if let Some(flag) = inst.flags.first() {
-        return Err(Diagnostic::error(Code::IncludeUsage, format!("INCLUDE takes no flags, found `{}`", flag.value)).at(flag.span, "").help(usage));
+        return Err(Diagnostic::error(Code::IncludeUsage, format!("INCLUDE takes no flags, found `{}`", flag.as_str())).at(flag.span(), "").help(usage));
     }
     match &inst.args {
         Args::String(s) if s.value.split_whitespace().count() == 1 => Ok((s.value.clone(), s.span)),

@@ -117,7 +117,7 @@ impl Cx<'_> {
             "keyword": self.str(&i.keyword),
             "kind": if i.kind == Keyword::Unknown { Value::Null } else { i.kind.as_str().into() },
             "rocker": i.kind.is_rocker(),
-            "flags": self.strs(&i.flags),
+            "flags": i.flags.iter().map(|f| self.str(&f.word)).collect::<Vec<_>>(),
             "rest": self.str(&i.rest),
             "args": self.args(&i.args),
             "heredocs": i.heredocs.iter().map(|h| self.heredoc(h)).collect::<Vec<_>>(),

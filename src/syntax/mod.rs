@@ -20,6 +20,7 @@ mod lexer;
 mod parser;
 
 pub use ast::*;
+pub use heredoc::variable_name_len;
 pub use parser::{MAX_INSTRUCTIONS, MAX_STAGES};
 
 use crate::diagnostic::Diagnostic;

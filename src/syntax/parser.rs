@@ -5,7 +5,7 @@
 //! dispatch table, plus Rocker's instructions). Every node is a slice of the logical line, so
 //! its span comes from the line's map back to the file.
 
-use super::ast::{Args, Ast, Heredoc, Instruction, Keyword, Pair};
+use super::ast::{Args, Ast, Flag, Heredoc, Instruction, Keyword, Pair};
 use super::json_array::{self, JsonArray};
 use super::lexer::{Lexer, LogicalLine};
 use super::{heredoc, Parsed};
@@ -143,7 +143,7 @@ impl Cx<'_, '_> {
     /// BuildKit's `extractBuilderFlags`: leading words that start with `--`, with quotes removed
     /// and `\` escapes resolved (always `\`, whatever the escape directive says). A bare `--`
     /// ends the flags. Returns the flags and the text after them.
-    fn flags<'i>(&self, mut input: &'i str) -> (Vec<Spanned<String>>, &'i str) {
+    fn flags<'i>(&self, mut input: &'i str) -> (Vec<Flag>, &'i str) {
         let mut flags = Vec::new();
         loop {
             let word = input.trim_start_matches(golang::is_space);
@@ -155,7 +155,7 @@ impl Cx<'_, '_> {
             if value == "--" {
                 return (flags, rest);
             }
-            flags.push(Spanned::new(value, self.line.span_of(raw)));
+            flags.push(Flag::new(Spanned::new(value, self.line.span_of(raw))));
         }
     }
 
@@ -381,7 +381,9 @@ mod tests {
         let i = &ast.instructions[0];
         assert_eq!((i.keyword.value.as_str(), i.kind), ("copy", Keyword::Copy));
         assert_eq!(i.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>(), ["--from=build", "--chown=1:1"]);
-        assert_eq!(i.flags[1].span, Span::new(18, 31));
+        assert_eq!(i.flags[1].span(), Span::new(18, 31));
+        assert_eq!((i.flags[0].name(), i.flags[0].value()), ("from", Some("build")));
+        assert_eq!((i.flags[1].name(), i.flags[1].value()), ("chown", Some("1:1")));
         assert_eq!((i.rest.as_str(), i.rest.span), ("a b", Span::new(35, 38)));
         assert_eq!(i.span, Span::new(0, 38));
     }

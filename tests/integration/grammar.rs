@@ -657,10 +657,10 @@ fn roles(text: &str) -> Result<BTreeMap<usize, Role>, String> {
         let line_end = text[kw.start..].find('\n').map_or(text.len(), |n| kw.start + n);
         for flag in &i.flags {
             // Only flags on the keyword's line: the grammar finds flags in the keyword's match.
-            let raw = &text[flag.span.start..flag.span.end];
-            if flag.span.end <= line_end && raw.starts_with("--") {
+            let raw = &text[flag.span().start..flag.span().end];
+            if flag.span().end <= line_end && raw.starts_with("--") {
                 let name = raw.find('=').unwrap_or(raw.len());
-                out.push((flag.span.start, flag.span.start + name, Role::Flag));
+                out.push((flag.span().start, flag.span().start + name, Role::Flag));
             }
         }
         let json = match &i.args {

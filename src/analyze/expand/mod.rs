@@ -33,10 +33,9 @@ mod pattern;
 #[cfg(test)]
 mod tests;
 
-/// Go's `unicode.IsLetter` and `unicode.IsDigit`, which BuildKit reads variable names with (Rust's
-/// `is_alphabetic` and `is_numeric` are wider: combining marks, letter numbers, `²`).
-use crate::golang as unicode;
-
+/// Variable names are read by Go's `unicode.IsLetter` and `unicode.IsDigit`, as BuildKit reads
+/// them (Rust's `is_alphabetic` and `is_numeric` are wider: combining marks, letter numbers, `²`).
+use crate::syntax::variable_name_len;
 use pattern::PatternError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -69,6 +68,54 @@ impl Env for [(&str, &str)] {
     fn get(&self, name: &str) -> Option<&str> {
         self.iter().rev().find(|(key, _)| *key == name).map(|&(_, value)| value)
     }
+}
+
+/// One `$NAME` or `${NAME...}` in a text: the name, and the bytes from the `$` through the name
+/// (through the matching `}` when braced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reference<'t> {
+    pub name: &'t str,
+    pub at: usize,
+    pub end: usize,
+}
+
+/// Every variable reference in `text`, in order, by the names Docker reads (see the module docs):
+/// quotes and escapes are not looked at, so a `$NAME` that the shell or Docker would take
+/// literally (`'$NAME'`, `\$NAME`) is reported too. This is for questions whose safe answer is
+/// "it may be read": which secrets a RUN reads, where a message should point.
+pub fn references(text: &str) -> impl Iterator<Item = Reference<'_>> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(off) = text[from..].find('$') {
+            let at = from + off;
+            let braced = text[at + 1..].starts_with('{');
+            let start = at + 1 + usize::from(braced);
+            let len = variable_name_len(&text[start..]);
+            from = start + len;
+            if len == 0 {
+                from = at + 1;
+                continue;
+            }
+            let mut end = start + len;
+            if braced {
+                // Through the `}` that closes this `${`, past any nested in a modifier's word.
+                let mut depth = 1;
+                for (i, c) in text[end..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    if depth == 0 {
+                        end += i + 1;
+                        break;
+                    }
+                }
+            }
+            return Some(Reference { name: &text[start..start + len], at, end });
+        }
+        None
+    })
 }
 
 /// Expands words the way Docker does for one Dockerfile. `Lexer::default()` is Docker's default
@@ -404,27 +451,9 @@ impl<'w, 'e, E: Env + ?Sized> Expander<'w, 'e, E> {
 
     /// A variable name, possibly empty: see the module docs.
     fn name(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(c) = self.peek() {
-            if name.is_empty() && unicode::is_digit(c) {
-                while let Some(digit) = self.peek().filter(|&c| unicode::is_digit(c)) {
-                    self.bump();
-                    name.push(digit);
-                }
-                break;
-            }
-            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
-                self.bump();
-                name.push(c);
-                break;
-            }
-            if !(unicode::is_letter(c) || unicode::is_digit(c) || c == '_') {
-                break;
-            }
-            self.bump();
-            name.push(c);
-        }
-        name
+        let len = variable_name_len(&self.text[self.at..]);
+        self.at += len;
+        self.text[self.at - len..self.at].to_owned()
     }
 
     fn lookup(&mut self, name: &str) -> Option<&'e str> {

@@ -2,6 +2,7 @@
 //! the expected values are theirs; the rest follow BuildKit's lexer and were checked against it.
 
 use super::*;
+use crate::golang as unicode;
 
 /// Enough for [`MAX_DEPTH`] levels in a debug build (about 8 KiB a level), well under a test thread's 2 MiB.
 const STACK: usize = 1024 * 1024;
@@ -492,4 +493,13 @@ fn long_inputs_take_linear_time() {
     assert_eq!(expand_in(env, "${V%%a*}").unwrap(), "");
     assert_eq!(expand_in(env, "${V##*a}").unwrap(), "b");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn references_go_by_the_lexers_names() {
+    let found: Vec<(&str, &str)> =
+        references("a $X ${Y:-${Z}}b $$W $1x ${} $ $é_1 \\$V").map(|r| (r.name, &"a $X ${Y:-${Z}}b $$W $1x ${} $ $é_1 \\$V"[r.at..r.end])).collect();
+    // A reference inside another's modifier is one of its own (Docker expands the word); `$$` is
+    // the special parameter `$`, so `W` after it is text.
+    assert_eq!(found, [("X", "$X"), ("Y", "${Y:-${Z}}"), ("Z", "${Z}"), ("$", "$$"), ("1", "$1"), ("é_1", "$é_1"), ("V", "$V")]);
 }
