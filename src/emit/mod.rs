@@ -65,6 +65,11 @@ pub struct Sources {
 /// The shell that checks [`Sources`] when a script starts; the same in both backends' runtimes.
 pub const SOURCES_RUNTIME: &str = include_str!("sources.sh");
 
+/// The runtime both backends' scripts share, in the order they carry it: the prelude (messages,
+/// quoting, the secrets' mask), which host paths a MOUNT may touch, and the check of [`Sources`].
+/// Each backend's own runtime follows it.
+pub(crate) const SHARED_RUNTIME: [&str; 3] = [include_str!("prelude.sh"), include_str!("host_paths.sh"), SOURCES_RUNTIME];
+
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
 #[derive(Clone, Debug)]
 pub struct Emitted {
