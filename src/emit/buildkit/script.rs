@@ -3,9 +3,8 @@
 //! the builds need.
 
 use crate::emit::sh::{host_path, host_path_vars};
-use crate::emit::{heredoc_delimiter, sh_quote, sources_code, Layout, Sources, SHARED_RUNTIME};
+use crate::emit::{heredoc_delimiter, sc2016, sh_quote, sources_code, Layout, Sources, Word, SHARED_RUNTIME};
 use crate::lower::{in_context_path, Mount, MultiStage, TargetKind};
-use crate::shell::mark_literal_dollars;
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
@@ -45,15 +44,13 @@ pub fn render(
     w!(out, "set -eu");
     w!(out);
     let allowed: String = allow_mounts.iter().map(|a| format!("{a}\n")).collect();
-    let settings = format!(
-        "rc_rockerfile={}\nrc_context={}\nrc_allow_compiled={}\nrc_secrets={}\n{}",
-        sh_quote(name),
-        sh_quote(context),
-        sh_quote(&allowed),
-        sh_quote(&ms.env_secrets.join(" ")),
-        sources_code(sources, layout)
-    );
-    out.push_str(&mark_literal_dollars(&settings));
+    for (setting, value) in
+        [("rc_rockerfile", name.as_str()), ("rc_context", context), ("rc_allow_compiled", &allowed), ("rc_secrets", &ms.env_secrets.join(" "))]
+    {
+        let value = sh_quote(value);
+        cmd!(out, [value], "{setting}={value}");
+    }
+    out.push_str(&sources_code(sources, layout));
     out.push_str(crate::emit::sh::HERE);
     w!(out);
     w!(out, "rc_dockerfile() {{");
@@ -75,86 +72,92 @@ pub fn render(
     w!(main, "rc_main() {{");
     w!(main, "  rc_start \"$@\"");
     for (k, v) in build_args {
-        w!(main, "  rc_opt --build-arg {}", sh_quote(&format!("{k}={v}")));
+        let arg = sh_quote(&format!("{k}={v}"));
+        cmd!(main, [arg], "  rc_opt --build-arg {arg}");
     }
     for secret in &ms.env_secrets {
         w!(main, "  # --secret {secret}: read from the environment when this script runs, passed to the RUNs that use it");
-        w!(main, "  rc_env_secret {} {}", sh_quote(secret), sh_quote(&crate::lower::buildkit::env_secret_id(secret)));
+        let (name, id) = (sh_quote(secret), sh_quote(&crate::lower::buildkit::env_secret_id(secret)));
+        cmd!(main, [name, id], "  rc_env_secret {name} {id}");
     }
     for s in &ms.secrets {
         let where_ = format!("{name}:{}", s.lines);
         w!(main, "  # {where_}  MOUNT {}: a host file outside the context, passed as secret `{}`", one_line(&s.src), s.id);
+        let at = sh_quote(&where_);
         for var in host_path_vars(&s.src) {
-            w!(main, "  rc_need_var {var} {}", sh_quote(&where_));
+            cmd!(main, [at], "  rc_need_var {var} {at}");
         }
-        w!(main, "  rc_secret {} {} {}", sh_quote(&s.id), host_path(&s.src), sh_quote(&where_));
+        let (id, src) = (sh_quote(&s.id), host_path(&s.src));
+        cmd!(main, [id, src, at], "  rc_secret {id} {src} {at}");
     }
     for (src, place) in &ms.context_binds {
-        w!(main, "  rc_bind_source {} {}", host_path(src), sh_quote(place));
+        let (src, place) = (host_path(src), sh_quote(place));
+        cmd!(main, [src, place], "  rc_bind_source {src} {place}");
     }
     for t in &ms.targets {
         let where_ = format!("{name}:{}", t.lines);
         let what = one_line(&t.what);
         w!(main);
         w!(main, "  # {where_}  {what}");
+        let (stage, at, what) = (sh_quote(&t.stage), sh_quote(&where_), sh_quote(&what));
         match &t.kind {
-            TargetKind::Build => {
-                w!(main, "  rc_target {} {} {}", sh_quote(&t.stage), sh_quote(&where_), sh_quote(&what));
-            }
+            TargetKind::Build => cmd!(main, [stage, at, what], "  rc_target {stage} {at} {what}"),
             TargetKind::Tag { name: tag, push } => {
                 match &t.image {
-                    Some(image) => w!(main, "  rc_image {} {}", sh_quote(image), sh_quote(&where_)),
-                    None => w!(main, "  rc_target {} {} {}", sh_quote(&t.stage), sh_quote(&where_), sh_quote(&what)),
+                    Some(image) => {
+                        let image = sh_quote(image);
+                        cmd!(main, [image, at], "  rc_image {image} {at}")
+                    }
+                    None => cmd!(main, [stage, at, what], "  rc_target {stage} {at} {what}"),
                 }
-                w!(main, "  rc_tag {} {} {}", sh_quote(tag), u8::from(*push), sh_quote(&where_));
+                let tag = sh_quote(tag);
+                cmd!(main, [tag, at], "  rc_tag {tag} {} {at}", u8::from(*push));
             }
             TargetKind::Attach { mounts, argv } => {
                 for var in mounts.iter().flat_map(|m| match m {
                     Mount::Bind { src, .. } => host_path_vars(&src.value),
                     Mount::Volume { .. } => Vec::new(),
                 }) {
-                    w!(main, "  rc_need_var {var} {}", sh_quote(&where_));
+                    cmd!(main, [at], "  rc_need_var {var} {at}");
                 }
                 w!(main, "  rc_mount_opts=''");
                 for m in mounts {
                     match m {
                         Mount::Volume { dest } => {
-                            w!(main, "  rc_mount volume {} {}", sh_quote(&crate::lower::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value))
+                            let (volume, dest) = (sh_quote(&crate::lower::volume_name(&ms.build_id, &dest.value)), sh_quote(&dest.value));
+                            cmd!(main, [volume, dest], "  rc_mount volume {volume} {dest}")
                         }
                         Mount::Bind { src, dest, .. } => {
                             let kind = if in_context_path(&src.value) { "c" } else { "b" };
-                            w!(
-                                main,
-                                "  rc_mount bind {} {} {} {kind} {}",
-                                host_path(&src.value),
-                                sh_quote(&dest.value),
-                                u8::from(m.read_only()),
-                                sh_quote(&where_)
-                            )
+                            let (src, dest) = (host_path(&src.value), sh_quote(&dest.value));
+                            cmd!(main, [src, dest, at], "  rc_mount bind {src} {dest} {} {kind} {at}", u8::from(m.read_only()))
                         }
                     }
                 }
                 let kind = if t.image.is_some() { "image" } else { "stage" };
-                let mut line = format!("  rc_attach {kind} {} {} {}", sh_quote(&t.stage), sh_quote(&where_), sh_quote(&what));
-                for a in argv {
+                let argv: Vec<Word> = argv.iter().map(|a| sh_quote(a)).collect();
+                main.push_str(&sc2016("  ", [&stage, &at, &what].into_iter().chain(&argv)));
+                let mut line = format!("  rc_attach {kind} {stage} {at} {what}");
+                for a in &argv {
                     line.push(' ');
-                    line.push_str(&sh_quote(a));
+                    line.push_str(a.as_str());
                 }
                 w!(main, "{line}");
             }
             TargetKind::Output { host } => {
                 for var in host_path_vars(host) {
-                    w!(main, "  rc_need_var {var} {}", sh_quote(&where_));
+                    cmd!(main, [at], "  rc_need_var {var} {at}");
                 }
                 let kind = if in_context_path(host) { "c" } else { "b" };
-                w!(main, "  rc_output {} {kind} {} {} {}", sh_quote(&t.stage), host_path(host), sh_quote(&where_), sh_quote(&what));
+                let host = host_path(host);
+                cmd!(main, [stage, host, at, what], "  rc_output {stage} {kind} {host} {at} {what}");
             }
         }
     }
     w!(main);
     w!(main, "  rc_apply_tags");
     w!(main, "}}");
-    out.push_str(&mark_literal_dollars(&main));
+    out.push_str(&main);
     w!(out);
     w!(out, "# ---- The runtime of rockerc {} (BuildKit backend): the same for every Rockerfile ----", env!("CARGO_PKG_VERSION"));
     w!(out);
