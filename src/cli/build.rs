@@ -498,7 +498,7 @@ fn rockerfile_elsewhere(args: &BuildArgs) -> Option<Diagnostic> {
 
 /// The command line as --cmd prints it, with the password of --auth masked.
 fn command_line(args: impl Iterator<Item = String>) -> String {
-    let mut words = Vec::new();
+    let mut words: Vec<String> = Vec::new();
     let mut mask_next = false;
     for a in args {
         let name = a.trim_start_matches('-').split('=').next().unwrap_or_default().to_string();
@@ -511,7 +511,7 @@ fn command_line(args: impl Iterator<Item = String>) -> String {
             a
         };
         mask_next = auth && !word.contains('=');
-        words.push(crate::emit::sh_quote(&word));
+        words.push(crate::emit::sh_quote(&word).into());
     }
     words.join(" ")
 }

@@ -36,19 +36,15 @@ pub fn run(command: &CacheCommand) -> i32 {
         eprintln!("rockerc: error: no `sh` on PATH");
         return 1;
     };
-    // One block like every script rockerc writes (emit::sh::READ_WHOLE says why).
-    let mut script = String::from(
-        "{\nset -eu\nrc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile='' rc_reads_context=0\n\
-         rc_urls='' rc_mode=plain rc_progress=plain rc_json=0 rc_attach=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''\n",
-    );
-    script.push_str(&format!(
-        "rc_build_id={} rc_cache_all={} rc_cache_cmd={what} rc_older_than={}\n",
+    // One block like every script rockerc writes (emit::sh::READ_WHOLE says why): the runtime,
+    // and its command for a cache without a plan (rc_cache_alone).
+    let script = format!(
+        "{{\nset -eu\n{}\nrc_cache_alone {} {} {what} {}\n}}\n",
+        runtime(),
         sh_quote(args.id.as_deref().unwrap_or("")),
         u8::from(args.id.is_none()),
-        older_than.map(|d| d.to_string()).unwrap_or_default()
-    ));
-    script.push_str(&runtime());
-    script.push_str("\nrc_cache_command\n}\n");
+        sh_quote(&older_than.map(|d| d.to_string()).unwrap_or_default())
+    );
     let file = match tempfile::Builder::new().prefix("rockerc-cache-").suffix(".sh").tempfile() {
         Ok(f) => f,
         Err(e) => {

@@ -583,7 +583,7 @@ fn sources(
         }
     }
     let mut words: Vec<String> = Vec::new();
-    let mut word = |w: &str| words.push(crate::emit::sh_quote(w));
+    let mut word = |w: &str| words.push(crate::emit::sh_quote(w).into());
     if backend == Backend::Buildkit {
         word("--emit");
         word("buildkit");

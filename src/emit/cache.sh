@@ -436,6 +436,16 @@ rc_volume_sizes() {
     v { print $1, $NF; seen = 1 }' "$rc_tmp/df"
 }
 
+# rc_cache_alone ID ALL ls|prune DAYS: `rockerc cache ls|prune`, which runs the runtime without a
+# plan: the settings a plan and its arguments would give, then rc_cache_command for the build id
+# ID (with ALL=1, every build id's volumes) and --older-than DAYS ('' for none).
+rc_cache_alone() {
+  rc_volumes='' rc_externals='' rc_pull=0 rc_quiet=0 rc_verbose=0 rc_jobs_max=1 rc_secrets='' rc_rockerfile='' rc_reads_context=0
+  rc_urls='' rc_mode=plain rc_progress=plain rc_json=0 rc_attach=0 rc_clr='' rc_clr_err='' rc_monitor_pid='' rc_podman=0
+  rc_build_id=$1 rc_cache_all=$2 rc_cache_cmd=$3 rc_older_than=$4
+  rc_cache_command
+}
+
 # --cache-ls and --cache-prune [--older-than DAYS]: this build id's volumes (rockerc cache, with
 # no --id: every rockerc volume on the engine), their MOUNT paths, sizes and last use.
 rc_cache_command() {

@@ -255,7 +255,7 @@ fn mount_flags(mounts: &[Mount]) -> String {
 }
 
 fn shell_words(argv: &[String]) -> String {
-    argv.iter().map(|a| crate::emit::sh_quote(a)).collect::<Vec<_>>().join(" ")
+    argv.iter().map(|a| String::from(crate::emit::sh_quote(a))).collect::<Vec<_>>().join(" ")
 }
 
 fn capitalize(s: &str) -> String {

@@ -1,12 +1,23 @@
 //! Build plan -> text: the POSIX sh driver script and its Dockerfiles; the BuildKit backend's
 //! multi-stage Dockerfile and script; the stage graph as Graphviz; the explained lowering.
 
+/// Writes one command of generated shell, as `writeln!` would, with the line that tells
+/// shellcheck its literal `$` is meant right above it (at its indent) when one of the listed
+/// words holds one (`crate::shell::sc2016`): `cmd!(out, [tag], "  rc_tag {} {tag} {}", n, push)`.
+macro_rules! cmd {
+    ($dst:expr, [$($word:expr),+], $($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let _ = writeln!($dst, "{}{line}", crate::shell::sc2016(indent, [$(&$word),+]));
+    }};
+}
+
 pub mod buildkit;
 mod dot;
 mod explain;
 mod sh;
 
-pub use crate::shell::{heredoc_delimiter, sh_quote, sh_quote_always};
+pub use crate::shell::{heredoc_delimiter, sc2016, sh_quote, sh_quote_always, Word};
 pub use dot::dot;
 pub use explain::{explain_buildkit, explain_sh};
 pub use sh::{host_mount_line, runtime, runtime_hash, sh, Layout, ShScript, RUNTIME_FILE};
@@ -20,14 +31,17 @@ pub fn sources_code(sources: Option<&Sources>, layout: Layout) -> String {
         "# What this script was compiled from (paths relative to the build context), with each file's\n\
          # `cksum` then: run in another context, or after an edit, it stops and says how to compile again.\n",
     );
-    let rockerfile = sources.and_then(|s| s.files.first()).map(|(path, _)| path.as_str()).unwrap_or_default();
-    let _ = writeln!(out, "rc_compiled_from={}", sh_quote(rockerfile));
-    let _ = writeln!(out, "rc_compile_args={}", sh_quote(sources.map(|s| s.args.as_str()).unwrap_or_default()));
+    let rockerfile = sh_quote(sources.and_then(|s| s.files.first()).map(|(path, _)| path.as_str()).unwrap_or_default());
+    cmd!(out, [rockerfile], "rc_compiled_from={rockerfile}");
+    let args = sh_quote(sources.map(|s| s.args.as_str()).unwrap_or_default());
+    cmd!(out, [args], "rc_compile_args={args}");
     let _ = writeln!(out, "rc_compiled_to_dir={}", u8::from(layout == Layout::Directory));
     out.push_str("rc_sources() {\n");
     match sources {
         Some(s) if !s.files.is_empty() => {
-            let checks: Vec<String> = s.files.iter().map(|(path, sum)| format!("rc_source {} {}", sh_quote(path), sh_quote(sum))).collect();
+            let words: Vec<(Word, Word)> = s.files.iter().map(|(path, sum)| (sh_quote(path), sh_quote(sum))).collect();
+            let checks: Vec<String> = words.iter().map(|(path, sum)| format!("rc_source {path} {sum}")).collect();
+            out.push_str(&sc2016("  ", words.iter().flat_map(|(path, sum)| [path, sum])));
             let _ = writeln!(out, "  {}", checks.join(" &&\n    "));
         }
         _ => out.push_str("  : # the Rockerfile came from a pipe: nothing to compare\n"),
@@ -64,6 +78,11 @@ pub struct Sources {
 
 /// The shell that checks [`Sources`] when a script starts; the same in both backends' runtimes.
 pub const SOURCES_RUNTIME: &str = include_str!("sources.sh");
+
+/// The runtime both backends' scripts share, in the order they carry it: the prelude (messages,
+/// quoting, the secrets' mask), which host paths a MOUNT may touch, and the check of [`Sources`].
+/// Each backend's own runtime follows it.
+pub(crate) const SHARED_RUNTIME: [&str; 3] = [include_str!("prelude.sh"), include_str!("host_paths.sh"), SOURCES_RUNTIME];
 
 /// What a backend writes: the script, and the files that go beside it (`-o DIR`).
 #[derive(Clone, Debug)]

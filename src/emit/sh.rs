@@ -1,17 +1,17 @@
 //! The sh backend: a POSIX script of stage functions that call the runtime in `runtime.sh`.
 
-use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Script, Sources, SOURCES_RUNTIME};
+use super::{heredoc_delimiter, sc2016, sh_quote, sh_quote_always, sources_code, Emitted, Script, Sources, Word, SHARED_RUNTIME};
 
 use crate::lower::{
     build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, HostMount, ImageKey, ImportContext, Mount, PlanStage, Start, Step, StepKind,
 };
-use crate::shell::mark_literal_dollars;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 const RUNTIME: &str = include_str!("runtime.sh");
-/// Which host paths a MOUNT may touch: shared with the BuildKit backend's script.
-pub(crate) const HOST_PATHS: &str = include_str!("host_paths.sh");
+/// Where the script is (the runtime and the step files are beside it): the plan's first code, in
+/// both backends' scripts.
+pub(crate) const HERE: &str = include_str!("here.sh");
 /// MOUNT caches a CI job can keep and prune (--cache-to, --cache-from, --cache-ls, --cache-prune).
 const CACHE: &str = include_str!("cache.sh");
 /// Host paths carried to an engine that cannot see them (a remote daemon).
@@ -87,7 +87,7 @@ impl ShScript {
         // What the script was compiled from is not part of the plan: a new comment in the Rockerfile
         // makes the script check another checksum, not build again.
         let settings = |text: String| match hash {
-            Some(hash) => text.replacen(PLAN_HASH, hash, 1).replacen(SOURCES, &mark_literal_dollars(&sources_code(self.sources.as_ref(), self.layout)), 1),
+            Some(hash) => text.replacen(PLAN_HASH, hash, 1).replacen(SOURCES, &sources_code(self.sources.as_ref(), self.layout), 1),
             None => text,
         };
         e.script(&self.context, self.build_id.as_deref(), settings);
@@ -149,8 +149,9 @@ pub const RUNTIME_FILE: &str = "rockerc-runtime.sh";
 /// text for every Rockerfile (inside the script, or the file [`RUNTIME_FILE`] beside it).
 pub fn runtime() -> String {
     let version = env!("CARGO_PKG_VERSION");
+    let shared: String = SHARED_RUNTIME.iter().map(|part| format!("{part}\n")).collect();
     format!(
-        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\n{READ_WHOLE}\n{{\nrc_runtime={version}\n\n{RUNTIME}\n{HOST_PATHS}\n{SOURCES_RUNTIME}\n{CACHE}\n{REMOTE}}}\n"
+        "# shellcheck shell=sh\n# The runtime of rockerc {version}: the same for every Rockerfile; the plan (build.sh) calls it.\n{READ_WHOLE}\n{{\nrc_runtime={version}\n\n{shared}{RUNTIME}\n{CACHE}\n{REMOTE}}}\n"
     )
 }
 
@@ -233,9 +234,9 @@ impl ShEmitter<'_, '_> {
         w!(self.out, "set -eu");
         w!(self.out);
         let mut s = String::new();
-        w!(s, "rc_rockerfile={}", sh_quote(name));
-        w!(s, "rc_context={}", sh_quote(context));
-        w!(s, "rc_default_id={}", sh_quote(build_id.unwrap_or("")));
+        setting(&mut s, "rc_rockerfile", name);
+        setting(&mut s, "rc_context", context);
+        setting(&mut s, "rc_default_id", build_id.unwrap_or(""));
         w!(s, "rc_steps={}", plan.step_count);
         // The image a build ends with, reported as its result: the last stage's.
         w!(s, "rc_final={}", ImageKey::Stage(plan.stages.len().saturating_sub(1)));
@@ -251,7 +252,7 @@ impl ShEmitter<'_, '_> {
             .collect();
         secrets.sort_unstable();
         secrets.dedup();
-        w!(s, "rc_secrets={}", sh_quote(&secrets.join(" ")));
+        setting(&mut s, "rc_secrets", &secrets.join(" "));
         // The MOUNT volumes' paths, one a line: what --cache-to saves and --cache-from restores.
         let mut volumes: Vec<&str> = plan
             .stages
@@ -272,10 +273,10 @@ impl ShEmitter<'_, '_> {
         volumes.sort_unstable();
         volumes.dedup();
         let volumes: String = volumes.iter().map(|v| format!("{v}\n")).collect();
-        w!(s, "rc_volumes={}", sh_quote(&volumes));
+        setting(&mut s, "rc_volumes", &volumes);
         w!(s, "rc_plan_hash={PLAN_HASH}");
         let allowed: String = self.allow_mounts.iter().map(|a| format!("{a}\n")).collect();
-        w!(s, "rc_allow_compiled={}", sh_quote(&allowed));
+        setting(&mut s, "rc_allow_compiled", &allowed);
         s.push_str(SOURCES);
         // What the no-op check looks at for changes: the whole context, or only the paths the
         // build's COPY/ADD read.
@@ -315,8 +316,9 @@ impl ShEmitter<'_, '_> {
             w!(s, "  find . \"$@\"");
         } else {
             // `./` first: a path that starts with `-` must not be taken for an option.
-            let paths: String = inputs.iter().map(|p| format!(" {}", sh_quote(&format!("./{p}")))).collect();
-            w!(s, "  find{paths} \"$@\"");
+            let paths: Vec<Word> = inputs.iter().map(|p| sh_quote(&format!("./{p}"))).collect();
+            s.push_str(&sc2016("  ", &paths));
+            w!(s, "  find{} \"$@\"", paths.iter().map(|p| format!(" {p}")).collect::<String>());
         }
         w!(s, "}}");
         // The directories above the inputs: if one becomes a link, Docker reads elsewhere.
@@ -336,71 +338,38 @@ impl ShEmitter<'_, '_> {
         if dirs.is_empty() {
             w!(s, "  return 1");
         } else {
-            w!(s, "  {}", dirs.iter().map(|d| format!("[ -L \"$1\"/{} ]", sh_quote_always(d))).collect::<Vec<_>>().join(" || "));
+            let dirs: Vec<Word> = dirs.iter().map(|d| sh_quote_always(d)).collect();
+            s.push_str(&sc2016("  ", &dirs));
+            w!(s, "  {}", dirs.iter().map(|d| format!("[ -L \"$1\"/{d} ]")).collect::<Vec<_>>().join(" || "));
         }
         w!(s, "}}");
-        // The script's own directory, physically, without a subshell or `dirname` (each process
-        // is a measurable part of a no-op run).
-        w!(s, "case $0 in */*) rc_here=${{0%/*}} ;; *) rc_here=. ;; esac");
-        w!(s, "rc_cwd=$PWD");
-        w!(s, "CDPATH='' cd -P -- \"${{rc_here:-/}}\" || {{ printf 'rockerc: cannot enter %s\\n' \"$rc_here\" >&2; exit 1; }}");
-        w!(s, "rc_here=$PWD");
-        w!(s, "cd -- \"$rc_cwd\" || exit 1");
+        s.push_str(HERE);
         w!(s);
-        w!(s, "rc_help() {{");
-        w!(
-            s,
-            "  printf 'Builds the images of %s (a script generated by rockerc %s).\\n\\nUsage: sh {} [options]\\n' \"$rc_rockerfile\" \"$rc_runtime\"",
-            self.script_name()
-        );
-        w!(s, "}}");
-        w!(s);
-        self.out.push_str(&settings(mark_literal_dollars(&s)));
+        self.out.push_str(&settings(s));
         let mut inputs = String::new();
         self.fast_path_inputs(&mut inputs);
-        self.out.push_str(&mark_literal_dollars(&inputs));
-        // A stage function at a time (each ends between commands, so marking it alone marks it
-        // as marking them all together would).
+        self.out.push_str(&inputs);
+        // A stage function at a time.
         let mut text = String::new();
         for stage in &plan.stages {
             text.clear();
             self.stage(&mut text, stage);
-            self.out.push_str(&mark_literal_dollars(&text));
+            self.out.push_str(&text);
         }
+        // The plan's own part of rc_main: the stages, in the order the stage graph allows (and,
+        // with `-o DIR`, the step files they read); what every build does before and after them
+        // is the runtime's (rc_start, rc_connect, rc_finish).
         w!(self.out, "rc_main() {{");
-        w!(self.out, "  rc_parse_args \"$@\"");
-        w!(self.out, "  rc_resolve_context");
-        w!(self.out, "  if [ -n \"$rc_cache_cmd\" ]; then rc_cache_command; fi");
-        w!(self.out, "  if [ \"$rc_sources_seen\" = 0 ]; then rc_check_sources; fi");
-        w!(self.out, "  if rc_up_to_date; then");
-        w!(
-            self.out,
-            "    rc_noop \"up to date: nothing {} reads has changed since the last build (--no-cache rebuilds)\"",
-            self.plan.source_name.replace(['"', '$', '`', '\\'], "?")
-        );
-        w!(self.out, "  fi");
-        w!(self.out, "  rc_check_sources");
-        w!(self.out, "  rc_setup");
+        w!(self.out, "  rc_start \"$@\"");
         if self.layout == Layout::Directory && !self.files.is_empty() {
             // The step files and Dockerfiles are read from a private copy made before any step
             // runs: a RUN that can write beside this script (a writable MOUNT of the context)
             // cannot change what a later step sources or builds.
-            let names: String = self.files.iter().map(|(f, _)| format!(" {}", sh_quote(f))).collect();
-            w!(self.out, "  rc_copy_plan{names}");
+            let names: Vec<Word> = self.files.iter().map(|(f, _)| sh_quote(f)).collect();
+            self.out.push_str(&sc2016("  ", &names));
+            w!(self.out, "  rc_copy_plan{}", names.iter().map(|f| format!(" {f}")).collect::<String>());
         }
-        w!(self.out, "  rc_check_docker");
-        w!(self.out, "  rc_pick_builder");
-        w!(self.out, "  rc_lock");
-        w!(self.out, "  rc_cache_record_use");
-        w!(self.out, "  if [ -n \"$rc_cache_from\" ]; then rc_cache_restore \"$rc_cache_from\"; fi");
-        if !plan.externals.is_empty() {
-            w!(self.out, "  if [ \"$rc_pull\" = 1 ]; then");
-            for ext in &plan.externals {
-                w!(self.out, "    rc_base {} FROM", sh_quote(ext));
-            }
-            w!(self.out, "    rc_pull=0");
-            w!(self.out, "  fi");
-        }
+        w!(self.out, "  rc_connect");
         // Stages that do not need each other build at the same time (the stage graph's levels).
         // An ATTACH needs the terminal, so a stage with one builds alone.
         for level in &plan.levels {
@@ -413,10 +382,7 @@ impl ShEmitter<'_, '_> {
                 w!(self.out, "  rc_level{}", background.iter().map(|s| format!(" {}", s + 1)).collect::<String>());
             }
         }
-        w!(self.out, "  rc_apply_tags");
-        w!(self.out, "  rc_write_stamp");
-        w!(self.out, "  if [ -n \"$rc_cache_to\" ]; then rc_cache_save \"$rc_cache_to\"; fi");
-        w!(self.out, "  rc_report");
+        w!(self.out, "  rc_finish");
         w!(self.out, "}}");
         w!(self.out);
         let runtime = runtime();
@@ -469,10 +435,10 @@ impl ShEmitter<'_, '_> {
         }
         images.dedup();
         // Image names never hold blanks (analyze validates them): a plain word list.
-        w!(out, "rc_fast_images={}", sh_quote(&images.join(" ")));
-        w!(out, "rc_externals={}", sh_quote(&plan.externals.join(" ")));
+        setting(out, "rc_fast_images", &images.join(" "));
+        setting(out, "rc_externals", &plan.externals.join(" "));
         // ADD's URLs, one a line (a URL holds no blank: Docker splits ADD's arguments at them).
-        w!(out, "rc_urls={}", sh_quote(&plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>()));
+        setting(out, "rc_urls", &plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>());
         let mut vars: Vec<String> = Vec::new();
         for stage in &plan.stages {
             for step in &stage.steps {
@@ -502,11 +468,12 @@ impl ShEmitter<'_, '_> {
 
     /// A mount spec as the runtime reads it (see rc_mounts in runtime.sh): `v DEST`, or
     /// `c SRC DEST OPTIONS WHERE` (a host path in the context) / `b SRC DEST OPTIONS WHERE`.
-    fn mount_words(&self, out: &mut String, m: &Mount) {
+    fn mount_words(&self, m: &Mount) -> Word {
         match m {
             Mount::Volume { dest } => {
-                out.push_str("v ");
-                out.push_str(&sh_quote(&dest.value));
+                let mut words = Word::code("v ");
+                words.push(&sh_quote(&dest.value));
+                words
             }
             Mount::Bind { src, dest, options } => {
                 let kind = if in_context_path(&src.value) { 'c' } else { 'b' };
@@ -516,20 +483,30 @@ impl ShEmitter<'_, '_> {
                 let found = mounts.get(at).filter(|h| h.src_at == src.span.start).or_else(|| mounts.iter().find(|h| h.src_at == src.span.start));
                 let lines = found.map(|h| h.lines.to_string()).unwrap_or_default();
                 let where_ = format!("{}:{lines}", self.plan.source_name);
-                let _ = write!(out, "{kind} {} {} {} {}", host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_));
+                let mut words = Word::code(format!("{kind} "));
+                for (i, word) in [host_path(&src.value), sh_quote(&dest.value), sh_quote(&options.join(",")), sh_quote(&where_)].iter().enumerate() {
+                    if i > 0 {
+                        words.push(&Word::code(" "));
+                    }
+                    words.push(word);
+                }
+                words
             }
         }
     }
 
-    /// `  HEAD MOUNTSPEC... -- WORD...`: a mount per line when there are any.
-    fn command_lines(&self, out: &mut String, head: &str, mounts: &[Mount], words: &[String]) {
+    /// `  HEAD MOUNTSPEC... -- WORD...`: a mount per line when there are any; the line that tells
+    /// shellcheck a literal `$` is meant goes above the command's first line.
+    fn command_lines(&self, out: &mut String, head: &Word, mounts: &[Mount], words: &[Word]) {
+        let mounts: Vec<Word> = mounts.iter().map(|m| self.mount_words(m)).collect();
+        out.push_str(&sc2016("  ", std::iter::once(head).chain(&mounts).chain(words)));
         out.push_str("  ");
-        out.push_str(head);
+        out.push_str(head.as_str());
         if !mounts.is_empty() {
             out.push_str(" \\\n");
-            for m in mounts {
+            for m in &mounts {
                 out.push_str("    ");
-                self.mount_words(out, m);
+                out.push_str(m.as_str());
                 out.push_str(" \\\n");
             }
             out.push_str("   ");
@@ -537,7 +514,7 @@ impl ShEmitter<'_, '_> {
         out.push_str(" --");
         for word in words {
             out.push(' ');
-            out.push_str(word);
+            out.push_str(word.as_str());
         }
         out.push('\n');
     }
@@ -559,7 +536,8 @@ impl ShEmitter<'_, '_> {
         // The base's id even when the first Dockerfile names it itself: the size report needs it.
         match &stage.start {
             Start::External(image) => {
-                w!(out, "  rc_base {} {}", sh_quote(image), sh_quote(&format!("{name}:{}", stage.lines.first)));
+                let (image, at) = (sh_quote(image), sh_quote(&format!("{name}:{}", stage.lines.first)));
+                cmd!(out, [image, at], "  rc_base {image} {at}");
             }
             Start::Saved(key) => w!(out, "  rc_load {key}"),
             Start::Scratch => w!(out, "  rc_img=''"),
@@ -583,7 +561,8 @@ impl ShEmitter<'_, '_> {
         if step.kind.is_counted() {
             w!(out);
             w!(out, "  # {where_}  {}", one_line(&step.summary));
-            w!(out, "  rc_step {} {} {}", step.number, sh_quote(&where_), sh_quote(one_line(&step.summary)));
+            let (at, what) = (sh_quote(&where_), sh_quote(one_line(&step.summary)));
+            cmd!(out, [at, what], "  rc_step {} {at} {what}", step.number);
         }
         // A step that is not a Dockerfile: its code, inline or (`-o DIR`) in a file of its own
         // that the stage function sources, as it names a Dockerfile for a build.
@@ -599,7 +578,10 @@ impl ShEmitter<'_, '_> {
                     env.push_str(v);
                     env.push('\n');
                 }
-                let head = format!("rc_run {} {} {}", r.key, sh_quote(&env), sh_quote(&r.secrets.join(" ")));
+                let mut head = Word::code(format!("rc_run {} ", r.key));
+                head.push(&sh_quote(&env));
+                head.push(&Word::code(" "));
+                head.push(&sh_quote(&r.secrets.join(" ")));
                 self.command_lines(&mut body, &head, &r.mounts, &r.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
                 let what = "A RUN while MOUNTs are active: `docker run` of the image so far with them, then `docker\n\
                             commit` with the config a Dockerfile RUN leaves (rc_run).";
@@ -607,23 +589,25 @@ impl ShEmitter<'_, '_> {
             }
             StepKind::Export(x) => {
                 let wd = match (&x.workdir, x.needs_workdir) {
-                    (_, false) => "/".to_string(),
+                    (_, false) => Word::code("/"),
                     (Some(w), true) => sh_quote(w),
                     (None, true) => {
                         w!(body, "  rc_workdir");
-                        "\"$rc_wd\"".to_string()
+                        Word::code("\"$rc_wd\"")
                     }
                 };
                 need_vars(&mut body, &x.mounts, &where_);
-                let sources: Vec<String> = x.sources.iter().map(|(src, contents)| format!("{} {}", sh_quote(src), u8::from(*contents))).collect();
-                self.command_lines(&mut body, &format!("rc_export {} {wd}", x.export), &x.mounts, &sources);
+                let sources: Vec<Word> = x.sources.iter().map(|(src, contents)| source_words(src, *contents)).collect();
+                let mut head = Word::code(format!("rc_export {} ", x.export));
+                head.push(&wd);
+                self.command_lines(&mut body, &head, &x.mounts, &sources);
                 let what = "EXPORT: `docker cp` out of a container of the image so far (it has the stage's MOUNTs)\n\
                             into this build's export store, which the IMPORTs read (rc_export).";
                 ("export", what, &x.mounts)
             }
             StepKind::Attach(a) => {
                 need_vars(&mut body, &a.mounts, &where_);
-                self.command_lines(&mut body, "rc_attach", &a.mounts, &a.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
+                self.command_lines(&mut body, &Word::code("rc_attach"), &a.mounts, &a.argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>());
                 let what = "ATTACH: with --attach, an interactive container of the image so far, with the stage's\n\
                             MOUNTs; without it, a note that it was skipped (rc_attach).";
                 ("attach", what, &a.mounts)
@@ -631,15 +615,19 @@ impl ShEmitter<'_, '_> {
             StepKind::ImportToMount(m) => {
                 need_vars(&mut body, &m.mounts, &where_);
                 self.import_store(&mut body, step, &m.context);
-                let items: Vec<String> = m.context.sources.iter().map(|src| format!("{} {}", sh_quote(&src.path), u8::from(src.contents))).collect();
-                self.command_lines(&mut body, &format!("rc_import_mount \"$rc_store\" {} {}", sh_quote(&m.dest), step.lines.first), &m.mounts, &items);
+                let items: Vec<Word> = m.context.sources.iter().map(|src| source_words(&src.path, src.contents)).collect();
+                let mut head = Word::code("rc_import_mount \"$rc_store\" ");
+                head.push(&sh_quote(&m.dest));
+                head.push(&Word::code(format!(" {}", step.lines.first)));
+                self.command_lines(&mut body, &head, &m.mounts, &items);
                 let what = "IMPORT into a MOUNTed folder: what the EXPORTs it reads left, laid out as rsync -a leaves it\n\
                             there, copied in through a container that has the stage's MOUNTs (rc_import_mount).";
                 ("import", what, &m.mounts)
             }
             StepKind::Tag { name: tag, push } => {
                 w!(out, "  # {where_}  {}", one_line(&step.summary));
-                w!(out, "  rc_tag {} {} {}", step.lines.first, sh_quote(tag), u8::from(*push));
+                let tag = sh_quote(tag);
+                cmd!(out, [tag], "  rc_tag {} {tag} {}", step.lines.first, u8::from(*push));
                 return;
             }
             StepKind::Save(key) => return w!(out, "  rc_save {key}"),
@@ -665,9 +653,10 @@ impl ShEmitter<'_, '_> {
                     w!(text, "{}", line.strip_prefix("  ").unwrap_or(line));
                 }
                 w!(text, "}}");
-                self.files.push((file.clone(), mark_literal_dollars(&text)));
+                self.files.push((file.clone(), text));
                 w!(out, "  # shellcheck source={file}");
-                w!(out, "  . \"$rc_plan/\"{}", sh_quote(&file));
+                let file = sh_quote(&file);
+                cmd!(out, [file], "  . \"$rc_plan/\"{file}");
             }
         }
         w!(out, "  rc_done");
@@ -679,16 +668,21 @@ impl ShEmitter<'_, '_> {
             Context::Empty => "\"$rc_tmp/empty\"".to_string(),
             Context::User => "\"$rc_context\"".to_string(),
             Context::Paths(paths) => {
-                w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {}", sh_quote(p))).collect::<String>());
+                let paths: Vec<Word> = paths.iter().map(|p| sh_quote(p)).collect();
+                out.push_str(&sc2016("  ", &paths));
+                w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {p}")).collect::<String>());
                 "\"$rc_ctx\"".to_string()
             }
             Context::Import(imp) => {
                 self.import_store(out, step, imp);
                 for (k, t) in imp.tars.iter().enumerate() {
-                    let wd = t.workdir.as_deref().map(sh_quote).unwrap_or_else(|| "''".into());
-                    let mut line = format!("  rc_import_tar \"$rc_store\" \"$rc_ctx/{k}.tar\" {} {wd} {} --", sh_quote(&t.dest), t.line);
-                    for s in &imp.sources[t.first..t.first + t.count] {
-                        let _ = write!(line, " {} {}", sh_quote(&s.path), u8::from(s.contents));
+                    let wd = t.workdir.as_deref().map(sh_quote).unwrap_or_else(|| Word::code("''"));
+                    let dest = sh_quote(&t.dest);
+                    let sources: Vec<Word> = imp.sources[t.first..t.first + t.count].iter().map(|s| source_words(&s.path, s.contents)).collect();
+                    out.push_str(&sc2016("  ", [&wd, &dest].into_iter().chain(&sources)));
+                    let mut line = format!("  rc_import_tar \"$rc_store\" \"$rc_ctx/{k}.tar\" {dest} {wd} {} --", t.line);
+                    for s in &sources {
+                        let _ = write!(line, " {s}");
                     }
                     w!(out, "{line}");
                 }
@@ -700,12 +694,18 @@ impl ShEmitter<'_, '_> {
         }
         let from = if b.from_current { "\"$rc_img\"" } else { "''" };
         let mut line = format!("  rc_build {df_path} {ctx} {from}");
+        let mut words = vec![df_path];
         for (alias, key) in &b.stage_args {
-            let _ = write!(line, " --build-arg \"{}=$(rc_saved {})\"", build_arg_name(alias), sh_quote(&key.to_string()));
+            let key = sh_quote(&key.to_string());
+            let _ = write!(line, " --build-arg \"{}=$(rc_saved {key})\"", build_arg_name(alias));
+            words.push(key);
         }
         for (k, v) in &self.plan.build_args {
-            let _ = write!(line, " --build-arg {}", sh_quote(&format!("{k}={v}")));
+            let arg = sh_quote(&format!("{k}={v}"));
+            let _ = write!(line, " --build-arg {arg}");
+            words.push(arg);
         }
+        out.push_str(&sc2016("  ", &words));
         w!(out, "{line}");
         w!(out, "  rc_done");
     }
@@ -715,7 +715,8 @@ impl ShEmitter<'_, '_> {
         w!(out, "  rc_store=\"$rc_tmp/store.{}\" rc_ctx=\"$rc_tmp/ctx.{}\"", step.number, step.number);
         w!(out, "  mkdir \"$rc_store\" \"$rc_ctx\"");
         for r in &imp.replay {
-            w!(out, "  rc_place \"$rc_store\" {} {} {}", r.export, sh_quote(&r.dest), r.nsrc);
+            let dest = sh_quote(&r.dest);
+            cmd!(out, [dest], "  rc_place \"$rc_store\" {} {dest} {}", r.export, r.nsrc);
         }
     }
 
@@ -731,17 +732,19 @@ impl ShEmitter<'_, '_> {
     }
 
     /// Makes the Dockerfile available and returns the shell word for its path.
-    fn dockerfile(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) -> String {
+    fn dockerfile(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) -> Word {
         match self.layout {
             Layout::Directory => {
                 let (directive, header, body) = self.dockerfile_pieces(stage, step, b);
                 let file = format!("{}.Dockerfile", self.step_file_stem(stage, step));
                 self.files.push((file.clone(), format!("{directive}{header}{body}")));
-                format!("\"$rc_plan/\"{}", sh_quote(&file))
+                let mut path = Word::code("\"$rc_plan/\"");
+                path.push(&sh_quote(&file));
+                path
             }
             Layout::Single => {
                 w!(out, "  rc_dockerfile_{} > \"$rc_tmp/Dockerfile.{}\"", step.number, step.number);
-                format!("\"$rc_tmp/Dockerfile.{}\"", step.number)
+                Word::code(format!("\"$rc_tmp/Dockerfile.{}\"", step.number))
             }
         }
     }
@@ -774,11 +777,25 @@ impl ShEmitter<'_, '_> {
     }
 }
 
+/// `NAME=VALUE`, a setting of the plan.
+fn setting(out: &mut String, name: &str, value: &str) {
+    let value = sh_quote(value);
+    cmd!(out, [value], "{name}={value}");
+}
+
+/// `PATH 0|1`: an EXPORT's or IMPORT's source, and whether it names a directory's contents.
+fn source_words(path: &str, contents: bool) -> Word {
+    let mut words = sh_quote(path);
+    words.push(&Word::code(format!(" {}", u8::from(contents))));
+    words
+}
+
 fn need_vars(out: &mut String, mounts: &[Mount], where_: &str) {
     for m in mounts {
         if let Mount::Bind { src, .. } = m {
             for var in host_path_vars(&src.value) {
-                w!(out, "  rc_need_var {var} {}", sh_quote(where_));
+                let at = sh_quote(where_);
+                cmd!(out, [at], "  rc_need_var {var} {at}");
             }
         }
     }
@@ -787,15 +804,15 @@ fn need_vars(out: &mut String, mounts: &[Mount], where_: &str) {
 /// A MOUNT source as a shell word that the script expands when it runs: `~` is `$HOME`, `$VAR`
 /// and `${VAR}` are the environment's, a relative path is relative to the context. Nothing else
 /// in it is special.
-pub fn host_path(src: &str) -> String {
-    let mut word = String::new();
+pub fn host_path(src: &str) -> Word {
+    let mut word = Word::code("");
     let mut rest = src;
     if rest == "~" || rest.starts_with("~/") {
-        word.push_str("\"$HOME\"");
+        word.push(&Word::code("\"$HOME\""));
         rest = &rest[1..];
     } else if !rest.starts_with('/') && !rest.starts_with('$') {
-        word.push_str("\"$rc_context\"");
-        rest_prefix(&mut word, "/");
+        word.push(&Word::code("\"$rc_context\""));
+        word.push(&sh_quote_always("/"));
     }
     let mut literal = String::new();
     let bytes = rest.as_bytes();
@@ -805,10 +822,10 @@ pub fn host_path(src: &str) -> String {
             let (name, len) = var_ref(&rest[i..]);
             if let Some(name) = name {
                 if !literal.is_empty() {
-                    word.push_str(&sh_quote_always(&literal));
+                    word.push(&sh_quote_always(&literal));
                     literal.clear();
                 }
-                let _ = write!(word, "\"${{{name}}}\"");
+                word.push(&Word::code(format!("\"${{{name}}}\"")));
                 i += len;
                 continue;
             }
@@ -818,16 +835,12 @@ pub fn host_path(src: &str) -> String {
         i += c.len_utf8();
     }
     if !literal.is_empty() {
-        word.push_str(&sh_quote_always(&literal));
+        word.push(&sh_quote_always(&literal));
     }
-    if word.is_empty() {
-        word.push_str("''");
+    if word.as_str().is_empty() {
+        word.push(&Word::code("''"));
     }
     word
-}
-
-fn rest_prefix(word: &mut String, s: &str) {
-    word.push_str(&sh_quote_always(s));
 }
 
 /// `$NAME` or `${NAME}` at the start of `s`: the name and the length of the reference.

@@ -727,6 +727,29 @@ fn buildkit_scripts_are_shellcheck_clean() {
     }
 }
 
+/// A command whose quoted word holds a `$` and spans lines (an exec-form ATTACH with a newline
+/// in its command) says to shellcheck that the `$` is meant above its first line, never inside
+/// the word. The BuildKit script once marked line by line: a later line of the word that, read
+/// on its own, had a `$` between quotes (`echo '$y'`) got the directive above it, inside the word,
+/// where it became part of the command ATTACH runs.
+#[test]
+fn a_literal_dollar_in_a_word_of_several_lines_is_marked_above_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), "FROM rockerc-test/busybox\nATTACH [\"sh\", \"-c\", \"echo x\\necho '$y'\"]\n").unwrap();
+    let directive = "# shellcheck disable=SC2016 # literal text from the Rockerfile, not expanded here\n";
+    for backend in ["buildkit", "sh"] {
+        let script = Test::at(dir.path()).args(["--emit", backend, "Rockerfile"]).status(0).run().stdout();
+        let word = " sh -c 'echo x\necho '\\''$y'\\'\n";
+        let at = script.find(word).unwrap_or_else(|| panic!("{backend}: the word is written whole:\n{script}"));
+        let command_start = script[..at].rfind('\n').unwrap() + 1;
+        assert!(script[..command_start].ends_with(&format!("  {directive}")), "{backend}: the directive is right above the command:\n{script}");
+        for (i, _) in script.match_indices(directive) {
+            let next = &script[i + directive.len()..];
+            assert!(next.starts_with("  rc_"), "{backend}: a directive above something else than a command:\n{}", &script[i..]);
+        }
+    }
+}
+
 #[test]
 fn attach_opens_the_image_at_that_point_with_the_stages_mounts() {
     let Some(bk_docker) = buildkit_or_skip("attach_opens_the_image_at_that_point_with_the_stages_mounts") else { return };
