@@ -106,6 +106,18 @@ pub fn need_images_for(rockerfile: &str) {
     }
 }
 
+/// The names of the golden examples (each folder of golden/ that holds a Rockerfile), sorted.
+pub fn golden_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Rockerfile").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// A golden example copied into a fresh directory (its build context).
 pub struct Example {
     pub dir: tempfile::TempDir,

@@ -108,14 +108,7 @@ pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
 fn every_golden_example_is_compared_or_excluded_with_a_reason() {
     let mut listed: Vec<&str> = BOTH.iter().copied().chain(SH_ONLY.iter().map(|(n, ..)| *n)).collect();
     listed.sort_unstable();
-    let mut golden: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("Rockerfile").is_file())
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    golden.sort();
-    assert_eq!(listed, golden, "every golden example is in BOTH or in SH_ONLY");
+    assert_eq!(listed, golden_names(), "every golden example is in BOTH or in SH_ONLY");
 }
 
 #[test]

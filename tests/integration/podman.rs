@@ -327,14 +327,7 @@ golden_on_podman! {
 
 #[test]
 fn every_golden_example_is_built_on_podman() {
-    let mut golden: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("Rockerfile").is_file())
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    golden.sort();
-    assert_eq!(GOLDEN, golden, "every golden example is in GOLDEN (and has its test)");
+    assert_eq!(GOLDEN, golden_names(), "every golden example is in GOLDEN (and has its test)");
 }
 
 /// What the golden examples leave out (ONBUILD held back and fired, SHELL-less config, files of

@@ -161,18 +161,6 @@ fn outcome(name: &str, host: Option<&str>, key: &Path, id: &str, bk: Option<&str
     (Outcome { status: out.status.code(), images, context }, out)
 }
 
-/// Every golden example.
-fn golden() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("golden"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("Rockerfile").is_file())
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn key() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id_ed25519");
@@ -206,7 +194,7 @@ fn parity(test: &str, buildkit: bool) {
     let mut same = 0;
     let mut report = String::new();
     let mut total = 0;
-    for name in golden() {
+    for name in golden_names() {
         let name = name.as_str();
         if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == name)) {
             continue;
