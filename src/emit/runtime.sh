@@ -14,6 +14,8 @@ Options:
   --builder auto|buildkit|legacy
                   which of Docker's builders builds the steps (default: auto, BuildKit where
                   the docker client and engine have it; DOCKER_BUILDKIT=1 or 0 picks too)
+  --no-fuse       under BuildKit, build step by step even where the whole Rockerfile can be
+                  one multi-stage build (the images are the same either way)
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
   --allow-mount PATH
@@ -99,7 +101,7 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid=''
   rc_jobs_max=
-  rc_builder_arg=''
+  rc_builder_arg='' rc_fuse=1
   rc_allow_given=''
   rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
   rc_context_recorded=$rc_context rc_context_given=0
@@ -111,6 +113,7 @@ rc_parse_args() {
       --pull) rc_pull=1 ;;
       --builder) [ $# -ge 2 ] || rc_usage_error "--builder needs auto, buildkit or legacy"; rc_builder_arg=$2; shift ;;
       --builder=*) rc_builder_arg=${1#--builder=} ;;
+      --no-fuse) rc_fuse=0 ;;
       --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
       --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
@@ -329,23 +332,45 @@ rc_docker() {
 # stage), counting only FROM and the instructions that change files (RUN, COPY, ADD, WORKDIR).
 rc_failed_line() {
   rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p' "$rc_log" | tail -n 1)
-  rc_only=''
+  rc_only='' rc_sname=''
   if [ -z "$rc_k" ]; then
-    rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\2/p' "$rc_log" | tail -n 1)
+    rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\1\2/p' "$rc_log" | tail -n 1)
+    case $rc_k in *' '*) rc_sname=${rc_k%% *} rc_k=${rc_k##* } ;; esac
     rc_only=buildkit
   fi
   [ -n "$rc_k" ] || return 0
-  awk -v k="$rc_k" -v only="$rc_only" '
-    /^# Rockerfile:/ { where = substr($0, 3); next }
-    /^#/ || /^[ \t]*$/ { next }
+  # BuildKit counts in the stage it names (`[build 3/4]`; an unnamed one is `stage-N`, from 0):
+  # the count starts at that stage's FROM (a multi-stage Dockerfile: rc_fused).
+  # Each instruction follows a `# Rockerfile:N` comment (`# part.inc:2 via Rockerfile:N` for one an
+  # INCLUDE brought in; the fused Dockerfile says that in the note above it).
+  awk -v k="$rc_k" -v only="$rc_only" -v stage="$rc_sname" -v name="$rc_rockerfile" '
+    /^#/ {
+      if (index($0, "# " name ":") == 1) where = substr($0, 3)
+      else if ((i = index($0, " via " name ":")) > 0) where = substr($0, i + 5)
+      next
+    }
+    /^[ \t]*$/ { next }
     !cont {
       w = toupper($1)
-      if (w == "FROM") from = 1
-      if (only == "" || (from && (w == "FROM" || w == "RUN" || w == "COPY" || w == "ADD" || w == "WORKDIR"))) {
-        if (++n == k) { print where; exit }
+      m++
+      kw[m] = w
+      at[m] = where
+      if (w == "FROM" && stage != "") {
+        if (toupper($(NF - 1)) == "AS" && $NF == stage && !named) named = m
+        if ("stage-" nfrom == stage && !nth) nth = m
+        nfrom++
       }
     }
-    { cont = /\\$/ }' "$rc_df"
+    { cont = /\\$/ }
+    END {
+      i = named ? named : (nth ? nth : 1)
+      for (; i <= m; i++) {
+        if (kw[i] == "FROM") from = 1
+        if (only == "" || (from && (kw[i] == "FROM" || kw[i] == "RUN" || kw[i] == "COPY" || kw[i] == "ADD" || kw[i] == "WORKDIR"))) {
+          if (++n == k) { print at[i]; exit }
+        }
+      }
+    }' "$rc_df"
 }
 
 rc_fail() {
@@ -445,14 +470,29 @@ rc_mask() {
 rc_check_docker() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
+  # With `pick` (a build, which picks its builder next), the builder's question
+  # (rc_can_buildkit's `docker version`) is asked at the same time as this one: each docker call
+  # costs tens of milliseconds.
+  rc_version_pid=
+  case ${1:-}:${rc_builder_arg:-}:${DOCKER_BUILDKIT:-} in
+    :* | pick:legacy:* | pick::0 | pick::f | pick::F | pick::false | pick::FALSE | pick::False) ;;
+    *)
+      rc_docker_version > "$rc_tmp/version" 2>/dev/null &
+      rc_version_pid=$!
+      rc_jobs="$rc_jobs $rc_version_pid"
+      ;;
+  esac
   # One call resolves every FROM image and shows that the daemon answers (each docker call
   # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
+  # The same call says which have ONBUILD triggers (rc_fuse_ok).
   # shellcheck disable=SC2086 # image names: one word each
   if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
-    docker image inspect --format '{{.Id}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
     set -- $rc_externals
-    while IFS= read -r rc_id; do
+    : > "$rc_tmp/bases-onbuild"
+    while read -r rc_id rc_ob; do
       printf '%s %s\n' "$1" "$rc_id" >> "$rc_tmp/bases"
+      if [ -n "$rc_ob" ]; then printf '%s\n' "$1" >> "$rc_tmp/bases-onbuild"; fi
       shift
     done < "$rc_tmp/base-ids"
     return 0
@@ -653,7 +693,15 @@ rc_pick_builder() {
 # Sets rc_can (1 when `DOCKER_BUILDKIT=1 docker build` builds with BuildKit here) and rc_can_why.
 rc_can_buildkit() {
   rc_can=0
-  rc_v=$(docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}' 2>/dev/null) || rc_v=
+  rc_v=
+  if [ -n "${rc_version_pid:-}" ]; then
+    # Asked by rc_check_docker, at the same time as the FROM images.
+    if wait "$rc_version_pid"; then rc_v=$(cat "$rc_tmp/version"); fi
+    rc_jobs=${rc_jobs% "$rc_version_pid"}
+    rc_version_pid=
+  else
+    rc_v=$(rc_docker_version 2>/dev/null) || rc_v=
+  fi
   # shellcheck disable=SC2086 # the words of the answer
   set -- $rc_v ''
   rc_cv=${1:-} rc_sv=${2:-} rc_os=${3:-} rc_comp=${4:-}
@@ -673,6 +721,10 @@ rc_can_buildkit() {
     rc_can_why="$rc_can_why, buildx"
   fi
   rc_can=1
+}
+
+rc_docker_version() {
+  docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}'
 }
 
 # rc_version_at_least VERSION MAJOR MINOR: 20.10.24+dfsg1 is at least 18 9.
@@ -1095,6 +1147,45 @@ rc_build() {
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
+}
+
+# Whether rc_fused builds this run (a plan that can be one BuildKit build has it): under
+# BuildKit, without --no-fuse (nor --cache-to/--cache-from, which the steps handle), and when no
+# FROM image has ONBUILD triggers (the steps fire those, and send the whole context to a trigger
+# that reads it; see rc_build). rc_check_docker's
+# inspect said which have them; after --pull it made none, and one call asks.
+rc_fuse_ok() {
+  [ "$rc_buildkit" = 1 ] && [ "$rc_fuse" = 1 ] && [ -z "$rc_cache_to$rc_cache_from" ] || return 1
+  [ -n "$rc_externals" ] || return 0
+  if [ -f "$rc_tmp/bases-onbuild" ]; then
+    [ ! -s "$rc_tmp/bases-onbuild" ]
+    return
+  fi
+  # shellcheck disable=SC2086 # image names: one word each
+  rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
+  case $rc_ob in *onbuild*) return 1 ;; esac
+}
+
+# rc_fused_build DOCKERFILE CONTEXT TARGET [LINE NAME]... -- [docker build options...]: the plan
+# as one build (rc_fused): TARGET of the multi-stage DOCKERFILE, under BuildKit, tagged with each
+# NAME (its TAG's LINE) by the build itself. A build tags only when all of it succeeded, which is
+# when rc_apply_tags would: nothing is left for it to do. Sets rc_img.
+rc_fused_build() {
+  rc_fdf=$1 rc_fctx=$2
+  set -- "$@" --target "$3"
+  shift 3
+  : > "$rc_tmp/tags.fused"
+  while [ "$1" != -- ]; do
+    printf '0 @ %s\n' "$2" >> "$rc_tmp/tags.fused"
+    set -- "$@" --tag "$2"
+    shift 2
+  done
+  shift
+  # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
+  rc_img=''
+  rc_build "$rc_fdf" "$rc_fctx" '' "$@"
+  sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" > "$rc_tmp/tags"
+  rc_tags_applied=1
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and
@@ -1996,6 +2087,7 @@ rc_tag() {
 # docker refuses, before one tag has moved), then the tags; if docker still refuses one, those
 # already moved go back. A name always follows `--`: docker never reads one as an option.
 rc_apply_tags() {
+  [ "${rc_tags_applied:-0}" = 0 ] || return 0
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
   [ -s "$rc_tmp/tags" ] || return 0
   sort -n "$rc_tmp/tags" > "$rc_tmp/tags.sorted"
