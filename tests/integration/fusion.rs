@@ -1,0 +1,342 @@
+//! Fusion (issue 16): under BuildKit, the sh backend's script builds a Rockerfile whose steps can
+//! be one multi-stage build (no MOUNT, ATTACH, ONBUILD, PUSH or secret; one image to make) with
+//! ONE `docker build` of the BuildKit lowering's Dockerfile, each IMPORT a `COPY --from` the image
+//! at its EXPORT. These tests build the same Rockerfile fused, step by step under BuildKit
+//! (`--no-fuse`) and under the legacy builder, and compare the images file by file and config by
+//! config; and check that a failing fused step still names its Rockerfile line, that the no-op
+//! fast path, `--no-cache` and the size report work, and that what cannot be fused is not.
+
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Every kind of step a fused build covers: global and stage ARGs, ENV and WORKDIR an EXPORT's
+/// relative path needs, COPY from a context subset (a file and a directory), EXPORTs of a file and
+/// a directory (made by mkdir: mode 0755, see FUSION_KNOWN), IMPORTs into an existing directory, under a new name and into
+/// a folder that does not exist, COPY --from another stage, the config instructions.
+fn rockerfile(tag: &str) -> String {
+    format!(
+        "ARG GREETING=hello\n\
+         FROM {BUSYBOX} AS build\n\
+         ARG GREETING\n\
+         ENV APP=/app\n\
+         WORKDIR /src\n\
+         COPY input.txt ./\n\
+         COPY sub/ ./sub/\n\
+         RUN mkdir -p /out/tree/deep && echo \"$GREETING $APP\" > /out/msg && cp input.txt /out/tree/ && echo deep > /out/tree/deep/x \\\n\
+         \x20 && chmod 640 /out/msg && cat sub/* > rel.txt\n\
+         EXPORT /out/msg\n\
+         EXPORT /out/tree\n\
+         EXPORT rel.txt\n\
+         \n\
+         FROM {BUSYBOX}\n\
+         LABEL fused=yes\n\
+         RUN mkdir -p /opt && echo existing > /opt/keep\n\
+         IMPORT msg /opt/\n\
+         IMPORT tree /opt/\n\
+         IMPORT rel.txt /new/dir/\n\
+         COPY --from=build /src/input.txt /copied\n\
+         USER 1000\n\
+         ENTRYPOINT [\"/bin/cat\"]\n\
+         CMD [\"/opt/msg\"]\n\
+         EXPOSE 8080\n\
+         TAG {tag}\n"
+    )
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+    tags: Vec<String>,
+}
+
+impl Project {
+    fn new(name: &str, text: &str, tags: Vec<String>) -> Project {
+        let dir = tempfile::Builder::new().prefix(&format!("rockerc-fusion-{name}-")).tempdir().unwrap();
+        need_images_for(text);
+        std::fs::write(dir.path().join("Rockerfile"), text).unwrap();
+        std::fs::write(dir.path().join("input.txt"), "input\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a"), "a\n").unwrap();
+        std::fs::write(dir.path().join("unused.bin"), vec![7u8; 100_000]).unwrap();
+        let out = run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile"));
+        std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+        Project { dir, tags }
+    }
+
+    /// `sh build.sh ARGS` with the BuildKit client's directory first on PATH and a cache
+    /// directory of its own (no stamp from another run).
+    fn run(&self, bk: &str, args: &[&str]) -> Output {
+        let cache = tempfile::tempdir().unwrap();
+        self.run_with_cache(bk, cache.path(), args)
+    }
+
+    fn run_with_cache(&self, bk: &str, cache: &Path, args: &[&str]) -> Output {
+        Command::new("sh")
+            .arg(self.dir.path().join("build.sh"))
+            .args(args)
+            .env("PATH", path_with(bk))
+            .env_remove("DOCKER_BUILDKIT")
+            .env("XDG_CACHE_HOME", cache)
+            .current_dir("/")
+            .output()
+            .unwrap()
+    }
+
+    fn script(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("build.sh")).unwrap()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        for t in &self.tags {
+            let _ = Command::new("docker").args(["rmi", t]).output();
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn path_with(docker: &str) -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    match Path::new(docker).parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => format!("{}:{path}", dir.display()),
+        None => path,
+    }
+}
+
+const CONFIG_KEYS: &[&str] = &["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes", "Shell", "OnBuild", "StopSignal"];
+
+/// The differences between two images: every file (kind, mode, owner, size, contents, link
+/// target; not times) and the config keys above.
+fn differences(a: &str, b: &str) -> Vec<String> {
+    let (fa, fb) = (image_files(a), image_files(b));
+    let mut out = Vec::new();
+    let paths: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    for p in paths {
+        match (fa.get(p), fb.get(p)) {
+            (Some(x), Some(y)) if x != y => out.push(format!("{p}: {x:?} vs {y:?}")),
+            (Some(_), None) => out.push(format!("{p}: only in the first")),
+            (None, Some(_)) => out.push(format!("{p}: only in the second")),
+            _ => {}
+        }
+    }
+    let (ca, cb) = (image_config(a), image_config(b));
+    for key in CONFIG_KEYS {
+        if ca[key] != cb[key] {
+            out.push(format!("config {key}: {} vs {}", ca[key], cb[key]));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rockerfile_without_mounts_compiles_to_one_fused_build_and_one_with_mounts_does_not() {
+    let tag = "rockerc-e2e/fusion-compile:1";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Rockerfile"), rockerfile(tag)).unwrap();
+    let script = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
+    assert!(script.contains("\nrc_fused() {\n"), "{script}");
+    // The fused Dockerfile says where each block came from, and each IMPORT is a COPY --from.
+    let df: String = script.lines().skip_while(|l| *l != "rc_dockerfile_fused() {").take_while(|l| *l != "ROCKERC_DOCKERFILE").collect::<Vec<_>>().join("\n");
+    assert!(df.contains("# Rockerfile:2\nFROM rockerc-test/busybox:latest AS build"), "{df}");
+    assert!(df.contains("# Rockerfile:17\nCOPY --from=build --chown=0:0 /out/msg /opt/msg"), "{df}");
+    // Compiling again gives the same bytes.
+    let again = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
+    assert_eq!(script, again);
+    // Not fused: a MOUNT (the script runs the RUN itself), two images to make, an ONBUILD.
+    for (why, text) in [
+        ("MOUNT", format!("FROM {BUSYBOX}\nMOUNT /cache\nRUN touch /cache/x\nTAG {tag}\n")),
+        ("two images", format!("FROM {BUSYBOX}\nRUN echo a > /a\nTAG {tag}\nRUN echo b > /b\nTAG {tag}-2\n")),
+        ("ONBUILD", format!("FROM {BUSYBOX}\nONBUILD RUN echo x\nRUN echo a > /a\nTAG {tag}\n")),
+        ("PUSH", format!("FROM {BUSYBOX}\nRUN echo a > /a\nPUSH 127.0.0.1:5000/{tag}\n")),
+        // One IMPORT of two sources would be two COPYs, two layers where the steps make one.
+        (
+            "an IMPORT of two sources",
+            format!("FROM {BUSYBOX} AS a\nRUN echo x > /x && echo y > /y\nEXPORT /x /y /d/\nFROM {BUSYBOX}\nIMPORT d/x d/y /srv/\nTAG {tag}\n"),
+        ),
+        // Whether /out/x is a file or a directory decides what COPY does here: an assumption.
+        (
+            "an IMPORT the Dockerfile checks",
+            format!("FROM {BUSYBOX} AS a\nRUN mkdir /out && echo x > /out/x\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /etc/x\nTAG {tag}\n"),
+        ),
+    ] {
+        std::fs::write(dir.path().join("Rockerfile"), text).unwrap();
+        let script = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
+        assert!(!script.contains("\nrc_fused() {\n"), "{why}: fused:\n{script}");
+    }
+}
+
+#[test]
+fn fused_builds_give_the_same_images_as_step_by_step_builds() {
+    let test = "fused_builds_give_the_same_images_as_step_by_step_builds";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let base = format!("rockerc-e2e/{}", unique("fusion-same-"));
+    let tags: Vec<String> = ["fused", "steps", "legacy"].iter().map(|k| format!("{base}-{k}:1")).collect();
+    let mut images = BTreeMap::new();
+    for (k, args) in [("fused", vec!["--no-cache"]), ("steps", vec!["--no-cache", "--no-fuse"]), ("legacy", vec!["--no-cache", "--builder", "legacy"])] {
+        let tag = format!("{base}-{k}:1");
+        let p = Project::new(k, &rockerfile(&tag), vec![]);
+        let out = p.run(&bk, &args);
+        let log = text(&out);
+        assert!(out.status.success(), "{k}:\n{log}");
+        assert_eq!(log.contains("in one BuildKit build"), k == "fused", "{k}:\n{log}");
+        images.insert(k, (image_id(&tag), tag, p));
+    }
+    let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags };
+    let fused = &images["fused"].1;
+    // What the Rockerfile says, so that the comparison compares something.
+    let files = image_files(fused);
+    assert_eq!(file_text(&files, "/opt/msg"), "hello /app\n");
+    assert_eq!(files["/opt/msg"].mode, 0o640);
+    assert_eq!(file_text(&files, "/opt/keep"), "existing\n");
+    assert_eq!(file_text(&files, "/opt/tree/deep/x"), "deep\n");
+    assert_eq!(file_text(&files, "/new/dir/rel.txt"), "a\n");
+    assert_eq!(file_text(&files, "/copied"), "input\n");
+    for other in ["steps", "legacy"] {
+        let diff = differences(fused, &images[other].1);
+        assert!(diff.is_empty(), "fused and {other} differ:\n  {}", diff.join("\n  "));
+    }
+}
+
+#[test]
+fn a_fused_build_reports_tags_and_keeps_the_no_op_and_no_cache() {
+    let test = "a_fused_build_reports_tags_and_keeps_the_no_op_and_no_cache";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let tag = format!("rockerc-e2e/{}:1", unique("fusion-noop-"));
+    let p = Project::new("noop", &rockerfile(&tag), vec![tag.clone()]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = p.run_with_cache(&bk, cache.path(), &[]);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.starts_with("builder: BuildKit"), "{log}");
+    assert!(log.contains("[1/1] Rockerfile:2-25 stages 1-2 in one BuildKit build ("), "one progress line for the one build:\n{log}");
+    assert!(log.contains("ADDED") && log.contains(&tag), "the size report:\n{log}");
+    assert!(!log.contains("rockerc-run:"), "no per-run tag:\n{log}");
+    let id = image_id(&tag);
+    // Nothing changed: the fast path.
+    let again = p.run_with_cache(&bk, cache.path(), &[]);
+    assert!(text(&again).starts_with("up to date"), "{}", text(&again));
+    // An input changed: built again (the changed file is in the image).
+    std::fs::write(p.dir.path().join("input.txt"), "changed\n").unwrap();
+    let changed = p.run_with_cache(&bk, cache.path(), &[]);
+    assert!(changed.status.success() && text(&changed).contains("in one BuildKit build"), "{}", text(&changed));
+    assert_eq!(file_text(&image_files(&tag), "/copied"), "changed\n");
+    assert_ne!(image_id(&tag), id);
+    // --no-cache runs every RUN again: a new image.
+    let id = image_id(&tag);
+    let fresh = p.run_with_cache(&bk, cache.path(), &["--no-cache"]);
+    assert!(fresh.status.success(), "{}", text(&fresh));
+    assert_ne!(image_id(&tag), id, "--no-cache ran the RUNs again");
+    assert!(p.script().contains("--no-fuse"));
+}
+
+#[test]
+fn a_failing_fused_step_names_its_rockerfile_line() {
+    let test = "a_failing_fused_step_names_its_rockerfile_line";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let tag = format!("rockerc-e2e/{}:1", unique("fusion-fails-"));
+    // In the second stage, after metadata instructions BuildKit does not count as steps; then in
+    // the first stage, whose numbering is its own.
+    let second = format!(
+        "FROM {BUSYBOX} AS a\nRUN echo a > /a\nEXPORT /a\n\nFROM {BUSYBOX}\nENV A=1\nIMPORT a /\nLABEL x=y\nRUN echo one && \\\n  false\nRUN echo never\nTAG {tag}\n"
+    );
+    let first = format!("FROM {BUSYBOX} AS a\nWORKDIR /w\nENV B=2\nRUN exit 3\nEXPORT /a\n\nFROM {BUSYBOX}\nIMPORT a /\nTAG {tag}\n");
+    for (text_, line) in [(second, "Rockerfile:9"), (first, "Rockerfile:4")] {
+        let p = Project::new("fails", &text_, vec![]);
+        assert!(p.script().contains("\nrc_fused() {\n"), "{}", p.script());
+        for args in [vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]] {
+            let out = p.run(&bk, &args);
+            assert!(!out.status.success(), "{args:?}: {}", text(&out));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(&format!("rockerc: docker build exited with an error at {line}")), "{args:?}:\n{err}");
+            let tagged = Command::new("docker").args(["image", "inspect", &tag]).output().unwrap();
+            assert!(!tagged.status.success(), "a failed build tags nothing");
+        }
+    }
+}
+
+/// What a fused build makes differently, each with why: BuildKit's `COPY --from` follows a
+/// symbolic link it is given as its source, and creates the directory it copies into with mode
+/// 0755, where the steps' IMPORT (rsync's rules, a tar extracted by ADD) keeps the link and the
+/// directory's own mode. Whether an EXPORTed path is either is known only when the build runs;
+/// checking it costs a container in the exporting image before the COPY, which on this machine
+/// costs as much as everything else fusion saves (BENCHMARKS.md). `--no-fuse` keeps both.
+const FUSION_KNOWN: &[(&str, &str)] = &[
+    ("/opt/dir: mode 700 vs 755", "an IMPORTed directory itself: COPY --from creates it 0755"),
+    ("/opt/link: kind l vs f", "an IMPORTed symbolic link: COPY --from copies what it points to"),
+];
+
+#[test]
+fn a_fused_build_differs_only_where_copy_from_cannot_say_rsync() {
+    let test = "a_fused_build_differs_only_where_copy_from_cannot_say_rsync";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let base = format!("rockerc-e2e/{}", unique("fusion-known-"));
+    let text = |tag: &str| {
+        format!(
+            "FROM {BUSYBOX} AS a\nRUN mkdir -p /out/dir && chmod 700 /out/dir && echo x > /out/dir/x && echo m > /out/msg && ln -s msg /out/link\n\
+             EXPORT /out/dir\nEXPORT /out/link\nEXPORT /out/msg\n\nFROM {BUSYBOX}\nIMPORT dir /opt/\nIMPORT link /opt/\nIMPORT msg /opt/\nTAG {tag}\n"
+        )
+    };
+    let tags: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{k}:1")).collect();
+    let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags: tags.clone() };
+    for (tag, args) in tags.iter().zip([vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]]) {
+        let p = Project::new("known", &text(tag), vec![]);
+        let out = p.run(&bk, &args);
+        assert!(out.status.success(), "{}", self::text(&out));
+        assert_eq!(self::text(&out).contains("in one BuildKit build"), args.len() == 1, "{}", self::text(&out));
+    }
+    let found: Vec<String> = differences(&tags[1], &tags[0])
+        .into_iter()
+        .map(|d| {
+            // `/opt/dir: Entry { kind: 'd', mode: 448, ...} vs Entry {...}`: name the field.
+            let (path, _) = d.split_once(": ").unwrap();
+            let (a, b) = (image_files(&tags[1]).remove(path), image_files(&tags[0]).remove(path));
+            match (a, b) {
+                (Some(a), Some(b)) if a.kind != b.kind => format!("{path}: kind {} vs {}", a.kind, b.kind),
+                (Some(a), Some(b)) if a.mode != b.mode => format!("{path}: mode {:o} vs {:o}", a.mode, b.mode),
+                _ => d,
+            }
+        })
+        .collect();
+    let known: Vec<&str> = FUSION_KNOWN.iter().map(|(d, _)| *d).collect();
+    assert_eq!(found, known, "step by step (first) and fused (second) differ exactly as FUSION_KNOWN says");
+}
+
+#[test]
+fn a_failing_step_of_an_included_fragment_in_a_file_not_named_rockerfile_names_its_line() {
+    let test = "a_failing_step_of_an_included_fragment_in_a_file_not_named_rockerfile_names_its_line";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("FROM {BUSYBOX}\nLABEL a=b\nINCLUDE part.inc\nRUN echo never\n");
+    need_images_for(&text);
+    std::fs::write(dir.path().join("part.inc"), "RUN echo inc && false\n").unwrap();
+    std::fs::write(dir.path().join("app.rocker"), text).unwrap();
+    let out = run_ok(rockerc().current_dir(dir.path()).arg("app.rocker"));
+    std::fs::write(dir.path().join("build.sh"), out.stdout).unwrap();
+    let p = Project { dir, tags: Vec::new() };
+    assert!(p.script().contains("\nrc_fused() {\n"));
+    for args in [vec!["--no-cache"], vec!["--no-cache", "--no-fuse"], vec!["--no-cache", "--builder", "legacy"]] {
+        let out = p.run(&bk, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("rockerc: docker build exited with an error at app.rocker:3\n"), "{args:?}:\n{err}");
+    }
+}
