@@ -320,6 +320,11 @@ rc_plain_output() {
 # the end of the log are shown.
 rc_docker() {
   rc_logged docker "$@" && return 0
+  # A fused build whose check says it would not give the steps' image: rc_fused_build goes on.
+  if [ "$1" = build ] && [ "${rc_fuse_soft:-0}" = 1 ] && rc_fuse_check_failed; then
+    rc_fuse_fell=1
+    return 0
+  fi
   rc_at=
   if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
   rc_fail "docker $1 exited with an error${rc_at:+ at $rc_at}"
@@ -356,6 +361,9 @@ rc_failed_line() {
       kw[m] = w
       at[m] = where
       if (w == "FROM" && stage != "") {
+        # BuildKit does not count a FROM of another stage of the Dockerfile (a part: rc_fused).
+        if ($2 in defined) instage[m] = 1
+        if (toupper($(NF - 1)) == "AS") defined[$NF] = 1
         if (toupper($(NF - 1)) == "AS" && $NF == stage && !named) named = m
         if ("stage-" nfrom == stage && !nth) nth = m
         nfrom++
@@ -366,6 +374,7 @@ rc_failed_line() {
       i = named ? named : (nth ? nth : 1)
       for (; i <= m; i++) {
         if (kw[i] == "FROM") from = 1
+        if (kw[i] == "FROM" && instage[i]) continue
         if (only == "" || (from && (kw[i] == "FROM" || kw[i] == "RUN" || kw[i] == "COPY" || kw[i] == "ADD" || kw[i] == "WORKDIR"))) {
           if (++n == k) { print at[i]; exit }
         }
@@ -1146,6 +1155,7 @@ rc_build() {
   rc_subset_dir=
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
+  [ "${rc_fuse_fell:-0}" = 0 ] || return 0
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
 }
 
@@ -1183,9 +1193,33 @@ rc_fused_build() {
   shift
   # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
   rc_img=''
+  rc_fuse_soft=1 rc_fuse_fell=0
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
+  rc_fuse_soft=0
+  [ "$rc_fuse_fell" = 0 ] || return 0
   sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" > "$rc_tmp/tags"
   rc_tags_applied=1
+}
+
+# Whether a failed fused build failed in one of its checks (lower::buildkit::plan_fused): a
+# check's `rockerc-fuse-check: WHY` line, or a check stage that could not run at all (no
+# /bin/sh, stat or find in the image at the EXPORT). Sets rc_fuse_why.
+rc_fuse_check_failed() {
+  rc_fuse_why=$(sed -n 's/^\(#[0-9]* [0-9.]* \)\{0,1\}rockerc-fuse-check: //p' "$rc_log" | head -n 1)
+  [ -z "$rc_fuse_why" ] || return 0
+  grep -q '^ > \[[^] ]*-fusecheck-[0-9][0-9-]* [0-9]*/[0-9]*\]' "$rc_log" || return 1
+  rc_fuse_why="a check could not run in the image at an EXPORT"
+}
+
+# After a fused build's check failed (rc_fused): says so on one line, and the script builds
+# step by step; the step numbers are the steps' again.
+rc_unfuse() {
+  case $rc_mode in
+    plain|tty) : > "$rc_tmp/live/$rc_step" ;;
+  esac
+  rc_say "[$rc_step/$rc_steps] one BuildKit build would not give the same image ($rc_fuse_why): building step by step"
+  rc_steps=$1 rc_img='' rc_fuse_fell=0
+  rm -f "$rc_tmp/tags.fused"
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and

@@ -3,7 +3,8 @@
 use super::{heredoc_delimiter, sh_quote, sh_quote_always, sources_code, Emitted, Script, Sources, SOURCES_RUNTIME};
 
 use crate::lower::{
-    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, Fusion, HostMount, ImageKey, ImportContext, Mount, PlanStage, Start, Step, StepKind,
+    build_arg_name, in_context_path, normalize, BuildPlan, BuildStep, Context, Fusion, HostMount, ImageKey, ImportContext, Mount, PlanStage, Start, Step,
+    StepKind,
 };
 use crate::shell::mark_literal_dollars;
 use sha2::{Digest, Sha256};
@@ -409,9 +410,9 @@ impl ShEmitter<'_, '_> {
             // no MOUNT, so no volume or host directory for the lock to guard, and its one build
             // applies every TAG at once.
             self.out.push_str(&pull);
-            w!(self.out, "  if rc_fuse_ok; then");
-            w!(self.out, "    rc_fused");
-            w!(self.out, "  else");
+            w!(self.out, "  rc_fused_ok=0");
+            w!(self.out, "  if rc_fuse_ok; then rc_fused; fi");
+            w!(self.out, "  if [ \"$rc_fused_ok\" = 0 ]; then");
             "    "
         } else {
             "  "
@@ -743,7 +744,7 @@ impl ShEmitter<'_, '_> {
         let what = if n == 1 { "stage 1 in one BuildKit build".to_string() } else { format!("stages 1-{n} in one BuildKit build") };
         w!(out, "# ---- {where_}, under BuildKit: every step above in one build ----");
         w!(out, "rc_fused() {{");
-        w!(out, "  rc_steps=1");
+        w!(out, "  rc_steps_planned=$rc_steps rc_steps=1");
         let df = match self.layout {
             Layout::Directory => {
                 let file = "fused.Dockerfile".to_string();
@@ -781,8 +782,14 @@ impl ShEmitter<'_, '_> {
             let _ = write!(line, " --build-arg {}", sh_quote(&format!("{k}={v}")));
         }
         w!(out, "{line}");
+        // A check in the build said it would not give the steps' image.
+        w!(out, "  if [ \"$rc_fuse_fell\" = 1 ]; then");
+        w!(out, "    rc_unfuse \"$rc_steps_planned\"");
+        w!(out, "    return 0");
+        w!(out, "  fi");
         w!(out, "  rc_done");
         w!(out, "  rc_save {}", ImageKey::Stage(fusion.stage));
+        w!(out, "  rc_fused_ok=1");
         w!(out, "}}");
         w!(out);
     }

@@ -50,7 +50,7 @@ pub fn fuse(program: &Program, plan: &BuildPlan, ms: Option<MultiStage>, secrets
     {
         return None;
     }
-    if ms.stages.iter().any(|s| !matches!(s.role, Role::Part { .. })) {
+    if ms.unfusable.is_some() || ms.stages.iter().any(|s| !matches!(s.role, Role::Part { .. } | Role::FuseCheck | Role::Rename)) {
         return None;
     }
     // One layer per IMPORT, as the steps' ADD of its tar makes: an IMPORT of several sources
