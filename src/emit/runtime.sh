@@ -1119,11 +1119,18 @@ rc_build() {
   fi
   rm -f "$rc_tmp/iid.$rc_step"
   if [ "$rc_buildkit" = 1 ]; then
-    # Image ids passed as build args become per-run tags (rc_ref). The result gets none here:
-    # untagged, it stays as the legacy builder leaves its result, where a tag removed by the
-    # cleanup would take it along; so the final image, whose id the script prints last
-    # (`Successfully built`, -q, --json), is still there after the build. A later build that
-    # starts from it tags it then (one `docker tag`).
+    # Image ids passed as build args become per-run tags (rc_ref). The result gets one as it is
+    # made (`--tag`, no docker call of its own): between two steps nothing else holds it, and a
+    # `docker image prune` or `rmi` beside the build would take it. The cleanup removes the tag,
+    # and with it an image only the tag held (BuildKit's cache makes it again, with the same
+    # id). Not the build that may make the final image (rc_final_step, or the fused build):
+    # untagged, it stays as the legacy builder leaves its result, and the id the script prints
+    # last (`Successfully built`, -q, --json) is still there after the build.
+    rc_result_tag=
+    if [ "${rc_fuse_soft:-0}" = 0 ] && [ "$rc_step" != "${rc_final_step:-0}" ]; then
+      rc_run_tag
+      rc_result_tag=$rc_tagname
+    fi
     rc_n=$#
     while [ "$rc_n" -gt 0 ]; do
       rc_a=$1
@@ -1138,6 +1145,7 @@ rc_build() {
     done
     if [ -n "$rc_from" ]; then rc_ref "$rc_from"; rc_from=$rc_ref; fi
     set -- "$@" --progress=plain
+    if [ -n "$rc_result_tag" ]; then set -- "$@" --tag "$rc_result_tag"; fi
   fi
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
@@ -1157,6 +1165,7 @@ rc_build() {
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   [ "${rc_fuse_fell:-0}" = 0 ] || return 0
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
+  if [ "$rc_buildkit" = 1 ] && [ -n "$rc_result_tag" ]; then printf '%s %s\n' "$rc_img" "$rc_result_tag" >> "$rc_tmp/runtags"; fi
 }
 
 # Whether rc_fused builds this run (a plan that can be one BuildKit build has it): under
@@ -1166,6 +1175,9 @@ rc_build() {
 # inspect said which have them; after --pull it made none, and one call asks.
 rc_fuse_ok() {
   [ "$rc_buildkit" = 1 ] && [ "$rc_fuse" = 1 ] && [ -z "$rc_cache_to$rc_cache_from" ] || return 1
+  # A check of this plan's fused build failed before (rc_unfuse): the steps, without trying again.
+  rc_stamp_file
+  [ ! -f "$rc_stamp.unfused" ] || return 1
   [ -n "$rc_externals" ] || return 0
   if [ -f "$rc_tmp/bases-onbuild" ]; then
     [ ! -s "$rc_tmp/bases-onbuild" ]
@@ -1212,14 +1224,18 @@ rc_fuse_check_failed() {
 }
 
 # After a fused build's check failed (rc_fused): says so on one line, and the script builds
-# step by step; the step numbers are the steps' again.
+# step by step; the step numbers are the steps' again. Remembered beside the no-op stamp: this
+# plan (the same script) builds step by step from now on, without the failed build's cost.
 rc_unfuse() {
   case $rc_mode in
     plain|tty) : > "$rc_tmp/live/$rc_step" ;;
   esac
   rc_say "[$rc_step/$rc_steps] one BuildKit build would not give the same image ($rc_fuse_why): building step by step"
-  rc_steps=$1 rc_img='' rc_fuse_fell=0
-  rm -f "$rc_tmp/tags.fused"
+  rc_stamp_file
+  { mkdir -p "${rc_stamp%/*}" && printf '%s\n' "$rc_fuse_why" > "$rc_stamp.unfused"; } 2>/dev/null || :
+  rc_steps=$1 rc_img='' rc_fuse_fell=0 rc_subset_dir=
+  # The steps number from 1 again: nothing of the fused step may be in their way.
+  rm -rf "$rc_tmp/tags.fused" "$rc_tmp/sub.$rc_step" "$rc_tmp/iid.$rc_step"
 }
 
 # Mount specs, as the generated code passes them: `v DEST` (a volume named from the build id and

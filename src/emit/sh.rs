@@ -240,6 +240,9 @@ impl ShEmitter<'_, '_> {
         w!(s, "rc_steps={}", plan.step_count);
         // The image a build ends with, reported as its result: the last stage's.
         w!(s, "rc_final={}", ImageKey::Stage(plan.stages.len().saturating_sub(1)));
+        // The build whose result may be the final image gets no per-run tag (see rc_build).
+        let final_step = plan.stages.last().and_then(|st| st.steps.iter().rev().find(|x| matches!(x.kind, StepKind::Build(_)))).map_or(0, |x| x.number);
+        w!(s, "rc_final_step={final_step}");
         let mut secrets: Vec<&str> = plan
             .stages
             .iter()

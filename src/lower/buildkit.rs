@@ -176,8 +176,8 @@ pub fn plan(
 /// the directory it copies into 755, or leaves an existing one as it was; the steps' tar gives
 /// it the EXPORTed mode), hard links (COPY keeps them, the steps' tar does not), special files
 /// (COPY leaves them out), a destination that is something else than what arrives or passes
-/// through a symbolic link. Those checks cost a container; a build whose check fails is built
-/// again step by step.
+/// to a symbolic link (links on the way there are followed, by both). Those checks cost a
+/// container; a build whose check fails is built again step by step.
 pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     plan_with(program, graph, file, map, "", env_secrets, true)
 }
@@ -1101,15 +1101,23 @@ const FUSE_DEST: &str = "/.rockerc-dest";
 const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 R=/.rockerc-dest
 no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
-nolink() {
-  a=$R r=${1#/}
+dest() {
+  p='' r=${1#/} n=0
   while [ -n "$r" ]; do
     c=${r%%/*}
     case $r in */*) r=${r#*/} ;; *) r= ;; esac
-    [ -n "$c" ] || continue
-    a=$a/$c
-    [ ! -L "$a" ] || no "$1 passes through a symbolic link in the importing image"
+    case $c in '' | .) continue ;; ..) p=${p%/*}; continue ;; esac
+    if [ -n "$r" ] && [ -L "$R$p/$c" ]; then
+      n=$((n + 1))
+      [ "$n" -le 40 ] || no "$1: too many levels of symbolic links in the importing image"
+      t=$(readlink "$R$p/$c") || no "cannot read the link $p/$c"
+      case $t in /*) p='' ;; esac
+      r=$t/$r
+    else
+      p=$p/$c
+    fi
   done
+  d=$p
 }
 one() {
   s=$1 d=$2
@@ -1117,14 +1125,13 @@ one() {
   [ -e "$s" ] || no "$s is missing"
   case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac
   if [ -d "$s" ]; then
-    d=${d%/}
+    dest "$d"
     m=$(stat -c %a "$s") || no "cannot stat $s"
     [ "$m" = 755 ] || no "the directory $s has mode $m (COPY --from gives its copy 755)"
     x=$(find "$s" '(' ! -type d ! -type f ! -type l ')' -o '(' -type f -links +1 ')') || no "cannot list $s"
     [ -z "$x" ] || no "$s holds a hard link or a special file"
-    nolink "$d"
-    [ -e "$R$d" ] || return 0
-    [ -d "$R$d" ] && [ "$(stat -c '%a %u %g' "$R$d")" = '755 0 0' ] || no "$d is not a directory of mode 755 owned by root in the importing image"
+    [ -e "$R$d" ] || [ -L "$R$d" ] || return 0
+    [ -d "$R$d" ] && [ ! -L "$R$d" ] && [ "$(stat -c '%a %u %g' "$R$d")" = '755 0 0' ] || no "$d is not a directory of mode 755 owned by root in the importing image"
     find "$s" -mindepth 1 | {
       while IFS= read -r e; do
         t=$R$d${e#"$s"}
@@ -1138,9 +1145,8 @@ one() {
     } || exit 1
   else
     [ -f "$s" ] || no "$s is not a regular file"
-    if [ "$4" = y ] && [ -d "$R${d%/}" ] && [ ! -L "$R${d%/}" ]; then d=${d%/}/$5; fi
-    d=${d%/}
-    nolink "$d"
+    dest "$d"
+    if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
     if [ -e "$R$d" ] || [ -L "$R$d" ]; then
       [ -f "$R$d" ] && [ ! -L "$R$d" ] || no "$d in the importing image is not a file"
     fi

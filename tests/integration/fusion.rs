@@ -297,11 +297,12 @@ const COPY_FROM_DIFFERS: &[(&str, &str, &str, &str)] = &[
     ),
     ("empty directory where a file goes", "mkdir /out && echo f > /out/dir", "RUN mkdir -p /opt/dir\nIMPORT dir /opt/", "is not a file"),
     ("a directory taken for a file", "mkdir -p /out/dir/d && echo x > /out/dir/d/x", "IMPORT dir /srv/dir", "is a directory"),
+    // A link on the way is followed by both; a link where the directory goes is not.
     (
-        "destination through a link",
-        "mkdir /out && echo f > /out/dir",
-        "RUN mkdir /real && ln -s /real /opt\nIMPORT dir /opt/",
-        "symbolic link in the importing image",
+        "a link where the directory goes",
+        "mkdir -p /out/dir && echo x > /out/dir/x",
+        "RUN mkdir -p /real /srv/opt && ln -s /real /srv/opt/dir && ln -s /srv/opt /opt\nIMPORT dir /opt/",
+        "is not a directory of mode 755",
     ),
 ];
 
@@ -370,4 +371,37 @@ fn a_failing_step_of_an_included_fragment_in_a_file_not_named_rockerfile_names_i
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains("rockerc: docker build exited with an error at app.rocker:3\n"), "{args:?}:\n{err}");
     }
+}
+
+/// Item 2 of issue 16: under BuildKit, every step's result is tagged (per run) as it is made, so
+/// that a `docker image prune` between two steps cannot take an image a later step starts from
+/// or EXPORTs from. A `docker` wrapper prunes this test's dangling images (by a label of its own,
+/// nothing of other tests) before every `docker build` and `docker create` the script runs.
+#[test]
+fn a_prune_between_steps_takes_no_image_a_later_step_needs() {
+    let test = "a_prune_between_steps_takes_no_image_a_later_step_needs";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let label = unique("prune-");
+    let tag = format!("rockerc-e2e/{label}:1");
+    let rf = format!(
+        "FROM {BUSYBOX}\nLABEL rockerc.test={label}\nRUN echo one > /1\nEXPORT /1\n\nFROM {BUSYBOX}\nLABEL rockerc.test={label}\nIMPORT 1 /\nRUN echo two > /2\nRUN cat /1 /2 > /3\nTAG {tag}\n"
+    );
+    let p = Project::new("prune", &rf, vec![tag.clone()]);
+    let wrap = tempfile::tempdir().unwrap();
+    let real = if bk.contains('/') { bk.clone() } else { "docker".to_string() };
+    std::fs::write(
+        wrap.path().join("docker"),
+        format!("#!/bin/sh\ncase $1 in build|create) {real} image prune -f --filter label=rockerc.test={label} >/dev/null 2>&1 ;; esac\nexec {real} \"$@\"\n"),
+    )
+    .unwrap();
+    run_ok(Command::new("chmod").arg("+x").arg(wrap.path().join("docker")));
+    let out = p.run(&wrap.path().join("docker").display().to_string(), &["--no-cache", "--no-fuse"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(file_text(&image_files(&tag), "/3"), "one\ntwo\n");
+    // The per-run tags are gone after the build.
+    let left = docker_str(&["images", "--filter", &format!("label=rockerc.test={label}"), "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!left.contains("rockerc-run"), "{left}");
 }
