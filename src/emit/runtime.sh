@@ -1189,17 +1189,16 @@ rc_fuse_ok() {
 }
 
 # rc_fused_build DOCKERFILE CONTEXT TARGET [LINE NAME]... -- [docker build options...]: the plan
-# as one build (rc_fused): TARGET of the multi-stage DOCKERFILE, under BuildKit, tagged with each
-# NAME (its TAG's LINE) by the build itself. A build tags only when all of it succeeded, which is
-# when rc_apply_tags would: nothing is left for it to do. Sets rc_img.
+# as one build (rc_fused): TARGET of the multi-stage DOCKERFILE, under BuildKit; each NAME (its
+# TAG's LINE) recorded for rc_apply_tags, as the steps' TAGs are (all or nothing, a name docker
+# refuses named with its line, --json's tag events). Sets rc_img.
 rc_fused_build() {
   rc_fdf=$1 rc_fctx=$2
   set -- "$@" --target "$3"
   shift 3
   : > "$rc_tmp/tags.fused"
   while [ "$1" != -- ]; do
-    printf '0 @ %s\n' "$2" >> "$rc_tmp/tags.fused"
-    set -- "$@" --tag "$2"
+    printf '%s 0 @ %s\n' "$1" "$2" >> "$rc_tmp/tags.fused"
     shift 2
   done
   shift
@@ -1209,8 +1208,7 @@ rc_fused_build() {
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
   rc_fuse_soft=0
   [ "$rc_fuse_fell" = 0 ] || return 0
-  sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" > "$rc_tmp/tags"
-  rc_tags_applied=1
+  sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" >> "$rc_tmp/tags"
 }
 
 # Whether a failed fused build failed in one of its checks (lower::buildkit::plan_fused): a
@@ -2137,7 +2135,6 @@ rc_tag() {
 # docker refuses, before one tag has moved), then the tags; if docker still refuses one, those
 # already moved go back. A name always follows `--`: docker never reads one as an option.
 rc_apply_tags() {
-  [ "${rc_tags_applied:-0}" = 0 ] || return 0
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
   [ -s "$rc_tmp/tags" ] || return 0
   sort -n "$rc_tmp/tags" > "$rc_tmp/tags.sorted"

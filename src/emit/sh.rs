@@ -410,8 +410,8 @@ impl ShEmitter<'_, '_> {
         }
         let indent = if plan.fusion.is_some() {
             // Under BuildKit, the whole plan as one build where it gives the same images. It has
-            // no MOUNT, so no volume or host directory for the lock to guard, and its one build
-            // applies every TAG at once.
+            // no MOUNT, so no volume or host directory for the lock to guard; rc_apply_tags applies
+            // its TAGs, as the steps'.
             self.out.push_str(&pull);
             w!(self.out, "  rc_fused_ok=0");
             w!(self.out, "  if rc_fuse_ok; then rc_fused; fi");
