@@ -48,6 +48,8 @@ pub struct MultiStage {
     pub build_id: String,
     /// For each IMPORT (stage, item): the EXPORTs its COPYs read from.
     pub import_exports: BTreeMap<(usize, usize), Vec<usize>>,
+    /// Planned for the sh script's fused build ([`plan_fused`]): why it cannot be, if so.
+    pub unfusable: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +71,10 @@ pub enum Role {
     Part { stage: usize, first: bool, last: bool },
     /// Checks the kind of an EXPORTed path before a COPY relies on it.
     Check,
+    /// In the sh script's fused build: checks that a COPY --from gives what the steps' IMPORT
+    /// (rsync's result, as a tar ADDed) gives, and fails the build with a line the script reads
+    /// (`rockerc-fuse-check: ...`) when it does not; the script then builds step by step.
+    FuseCheck,
     /// Gives an EXPORTed file the name the export store gave it.
     Rename,
     /// Holds what an IMPORT writes into a host directory, for `--output`.
@@ -160,6 +166,31 @@ pub fn plan(
     build_id: &str,
     env_secrets: &[String],
 ) -> Result<MultiStage, Diagnostics> {
+    plan_with(program, graph, file, map, build_id, env_secrets, false)
+}
+
+/// The plan the sh script builds in one BuildKit build (`lower::fuse`): each IMPORT's COPYs read
+/// through a [`Role::FuseCheck`] stage, which looks at the EXPORTed paths and at the image just
+/// before the IMPORT (a part ends there) and fails where COPY --from would not give what the
+/// steps give: a symbolic link (COPY follows it), a directory whose mode is not 755 (COPY gives
+/// the directory it copies into 755, or leaves an existing one as it was; the steps' tar gives
+/// it the EXPORTed mode), hard links (COPY keeps them, the steps' tar does not), special files
+/// (COPY leaves them out), a destination that is something else than what arrives or passes
+/// to a symbolic link (links on the way there are followed, by both). Those checks cost a
+/// container; a build whose check fails is built again step by step.
+pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
+    plan_with(program, graph, file, map, "", env_secrets, true)
+}
+
+fn plan_with(
+    program: &Program,
+    graph: &StageGraph,
+    file: &SourceFile,
+    map: &SourceMap,
+    build_id: &str,
+    env_secrets: &[String],
+    fused: bool,
+) -> Result<MultiStage, Diagnostics> {
     let imports: Vec<ImportInfo> = program
         .stages
         .iter()
@@ -202,6 +233,8 @@ pub fn plan(
         checks: BTreeMap::new(),
         import_exports: BTreeMap::new(),
         errors: Vec::new(),
+        fused,
+        unfusable: None,
     };
     p.host_read_after_write(graph);
     for stage in &program.stages {
@@ -232,6 +265,7 @@ pub fn plan(
         context_binds: p.context_binds,
         build_id: build_id.to_string(),
         import_exports: p.import_exports,
+        unfusable: p.unfusable,
     })
 }
 
@@ -296,6 +330,9 @@ struct Planner<'a> {
     checks: BTreeMap<(String, String, Kind), String>,
     import_exports: BTreeMap<(usize, usize), Vec<usize>>,
     errors: Vec<Diagnostic>,
+    /// Planning for the fused build: every IMPORT checked (see [`plan_fused`]).
+    fused: bool,
+    unfusable: Option<String>,
 }
 
 /// A Rockerfile stage being cut into parts.
@@ -867,6 +904,17 @@ impl<'a> Planner<'a> {
         }
         let Some(copies) = self.store_copies(w, i, t, dest, is_dir_dest(dest)) else { return };
         let stem = w.base.clone();
+        if self.fused {
+            // The image just before the IMPORT, for the check of what its COPYs write over.
+            let why = format!("{} ({}) is checked against the image before it", summarize(item), self.place(item.span));
+            let before = self.point(w, item.span, false, why);
+            let into = if is_dir_dest(dest) { None } else { Some(dest) };
+            let (body, mut helpers) = self.fused_copy_lines(item, &copies, &stem, &before, w.state.workdir.as_deref(), into);
+            w.helpers.append(&mut helpers);
+            w.body.extend(body);
+            w.has_body = true;
+            return;
+        }
         let (body, mut helpers) = self.copy_lines(item, &copies, &stem);
         w.helpers.append(&mut helpers);
         for line in body {
@@ -940,6 +988,170 @@ impl<'a> Planner<'a> {
         (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
     }
 }
+
+impl Planner<'_> {
+    /// The COPY lines of one IMPORT in the fused build: each reads through a check stage (see
+    /// [`plan_fused`]) of the image at its EXPORT, which sees the image `before` the IMPORT too.
+    /// `into`: the IMPORT's destination when a file COPYed there goes into it if it is a directory.
+    fn fused_copy_lines(
+        &mut self,
+        item: &Item,
+        copies: &[StoreCopy],
+        stem: &str,
+        before: &str,
+        workdir: Option<&str>,
+        into: Option<&str>,
+    ) -> (Vec<DLine>, Vec<DStage>) {
+        let mut helpers = Vec::new();
+        let mut text = Vec::new();
+        let line = self.lines(item.span).first;
+        for c in copies {
+            let export = self.export_points.get(&c.export).cloned().unwrap_or_default();
+            self.referenced.insert(export.clone());
+            // What COPY reads must be exactly the EXPORTed path: the check's RUN leaves its mount
+            // point (and, on some engines, /etc/hosts and the like) in the check stage.
+            if c.src == "/"
+                || ["/etc", "/dev", "/proc", "/sys", FUSE_DEST].iter().any(|p| *p == c.src || p.starts_with(&format!("{}/", c.src.trim_end_matches('/'))))
+            {
+                self.unfusable.get_or_insert_with(|| format!("IMPORT of {} (the check stage would add to it)", c.src));
+            }
+            let dest = if c.dest.starts_with('/') {
+                Some(c.dest.clone())
+            } else {
+                workdir.map(|wd| {
+                    let trail = if c.dest.ends_with('/') || c.dest == "." { "/" } else { "" };
+                    format!("{}{trail}", normalize(&format!("{wd}/{}", c.dest)).trim_end_matches('/'))
+                })
+            };
+            let Some(dest) = dest else {
+                self.unfusable.get_or_insert_with(|| format!("IMPORT to {} (a WORKDIR only the image knows)", c.dest));
+                continue;
+            };
+            let name_in_dest = c.rename.clone().unwrap_or_else(|| c.src.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string());
+            let kind = match c.check {
+                Some(Kind::Dir) => "d",
+                Some(Kind::File) => "f",
+                None => "-",
+            };
+            let name = self.names.fresh(&format!("{stem}-fusecheck-{line}"));
+            let into = if into == Some(c.dest.as_str()) || dest.ends_with('/') { "y" } else { "n" };
+            let script = format!("{FUSE_CHECK}one {} {} {kind} {into} {}\n", sh_quote(&c.src), sh_quote(&dest), sh_quote(&name_in_dest));
+            helpers.push(DStage {
+                name: name.clone(),
+                from: format!("FROM {export}"),
+                from_lines: None,
+                role: Role::FuseCheck,
+                about: vec![format!(
+                    "{} ({}): does COPY --from give {} what the steps' IMPORT gives? If not, build.sh builds step by step",
+                    summarize(item),
+                    self.place(item.span),
+                    c.src
+                )],
+                body: vec![
+                    DLine { lines: None, note: Vec::new(), text: "USER 0:0".into(), how: How::Check, why: Vec::new() },
+                    DLine {
+                        lines: None,
+                        note: Vec::new(),
+                        text: format!("RUN --mount=type=bind,from={before},target={FUSE_DEST} [\"/bin/sh\", \"-c\", {}]", json_string(&script)),
+                        how: How::Check,
+                        why: Vec::new(),
+                    },
+                ],
+            });
+            let mut from = name;
+            let mut src = c.src.clone();
+            if let Some(store_name) = &c.rename {
+                let rename = self.names.fresh(&format!("{stem}-store-{line}"));
+                let target = format!("/{store_name}");
+                helpers.push(DStage {
+                    name: rename.clone(),
+                    from: "FROM scratch".into(),
+                    from_lines: None,
+                    role: Role::Rename,
+                    about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
+                    body: vec![DLine {
+                        lines: None,
+                        note: Vec::new(),
+                        text: copy_instruction(&from, &src, &target, false, self.program.escape),
+                        how: How::Import,
+                        why: Vec::new(),
+                    }],
+                });
+                from = rename;
+                src = target;
+            }
+            text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
+        }
+        let mut note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
+        note.extend(self.origin(item.span));
+        let why = copies.iter().map(|c| c.why.clone()).collect();
+        (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
+    }
+}
+
+/// Where a fused build's check sees the image before the IMPORT.
+const FUSE_DEST: &str = "/.rockerc-dest";
+
+/// The fused build's check (see [`plan_fused`]), as `sh -c` runs it in the image at the EXPORT
+/// (root, the image before the IMPORT at /.rockerc-dest): `one SRC DEST KIND INTO NAME` for each
+/// COPY, KIND `d`/`f` where the lowering assumed one (`-` otherwise), INTO `y` when a file goes
+/// into DEST if that is a directory (as NAME). It fails, saying why on a `rockerc-fuse-check:` line, wherever COPY --from and
+/// the steps' IMPORT would differ, and never writes anything.
+const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+R=/.rockerc-dest
+no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
+dest() {
+  p='' r=${1#/} n=0
+  while [ -n "$r" ]; do
+    c=${r%%/*}
+    case $r in */*) r=${r#*/} ;; *) r= ;; esac
+    case $c in '' | .) continue ;; ..) p=${p%/*}; continue ;; esac
+    if [ -n "$r" ] && [ -L "$R$p/$c" ]; then
+      n=$((n + 1))
+      [ "$n" -le 40 ] || no "$1: too many levels of symbolic links in the importing image"
+      t=$(readlink "$R$p/$c") || no "cannot read the link $p/$c"
+      case $t in /*) p='' ;; esac
+      r=$t/$r
+    else
+      p=$p/$c
+    fi
+  done
+  d=$p
+}
+one() {
+  s=$1 d=$2
+  [ ! -L "$s" ] || no "$s is a symbolic link (COPY --from copies what it points to)"
+  [ -e "$s" ] || no "$s is missing"
+  case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac
+  if [ -d "$s" ]; then
+    dest "$d"
+    m=$(stat -c %a "$s") || no "cannot stat $s"
+    [ "$m" = 755 ] || no "the directory $s has mode $m (COPY --from gives its copy 755)"
+    x=$(find "$s" '(' ! -type d ! -type f ! -type l ')' -o '(' -type f -links +1 ')') || no "cannot list $s"
+    [ -z "$x" ] || no "$s holds a hard link or a special file"
+    [ -e "$R$d" ] || [ -L "$R$d" ] || return 0
+    [ -d "$R$d" ] && [ ! -L "$R$d" ] && [ "$(stat -c '%a %u %g' "$R$d")" = '755 0 0' ] || no "$d is not a directory of mode 755 owned by root in the importing image"
+    find "$s" -mindepth 1 | {
+      while IFS= read -r e; do
+        t=$R$d${e#"$s"}
+        [ -e "$t" ] || [ -L "$t" ] || continue
+        if [ -d "$e" ] && [ ! -L "$e" ]; then
+          [ -d "$t" ] && [ ! -L "$t" ] && [ "$(stat -c '%a %u %g' "$t")" = "$(stat -c %a "$e") 0 0" ] || no "${t#"$R"} in the importing image is not what the IMPORT makes of it"
+        else
+          [ -f "$e" ] && [ -f "$t" ] && [ ! -L "$t" ] || no "${t#"$R"} in the importing image is not what the IMPORT makes of it"
+        fi
+      done
+    } || exit 1
+  else
+    [ -f "$s" ] || no "$s is not a regular file"
+    dest "$d"
+    if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
+    if [ -e "$R$d" ] || [ -L "$R$d" ]; then
+      [ -f "$R$d" ] && [ ! -L "$R$d" ] || no "$d in the importing image is not a file"
+    fi
+  fi
+}
+"#;
 
 /// A stage that fails the build unless `path` in `from` is of `kind`: the COPY that follows
 /// relies on it, and the Rockerfile does not say it.
