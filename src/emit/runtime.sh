@@ -309,6 +309,23 @@ rc_logged() {
     rm -f "$rc_fifo"
     return "$rc_logged_status"
   fi
+  if [ "${rc_vertices:-0}" = 1 ] && [ "$rc_verbose" = 0 ]; then
+    case $rc_mode in
+      plain|tty)
+        # A fused build (rc_fused_build): a line per Rockerfile instruction as BuildKit finishes
+        # its step, read from the output as it comes.
+        rc_fifo="$rc_tmp/stream.$rc_step"
+        rm -f "$rc_fifo"
+        mkfifo "$rc_fifo"
+        tee -a "$rc_log" < "$rc_fifo" | rc_vertex_lines &
+        rc_tee=$!
+        rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
+        wait "$rc_tee" 2>/dev/null || :
+        rm -f "$rc_fifo"
+        return "$rc_logged_status"
+        ;;
+    esac
+  fi
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
     if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" | rc_plain_output >&2; else rc_mask < "$rc_log" | rc_plain_output; fi
@@ -1226,11 +1243,42 @@ rc_fused_build() {
   shift
   # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
   rc_img=''
-  rc_fuse_soft=1 rc_fuse_fell=0
+  rc_fuse_soft=1 rc_fuse_fell=0 rc_vertices=1
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
-  rc_fuse_soft=0
+  rc_fuse_soft=0 rc_vertices=0
   [ "$rc_fuse_fell" = 0 ] || return 0
   sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" >> "$rc_tmp/tags"
+}
+
+# rc_vertex STAGE N WHERE WHAT: BuildKit's step N of the fused build's STAGE (`[STAGE N/M]`)
+# does the Rockerfile instruction WHAT at WHERE (rc_vertex_lines shows it).
+rc_vertex() {
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$rc_tmp/vertices"
+}
+
+# The fused build's output on stdin (BuildKit's plain progress: `#5 [build 3/4] RUN make`, then
+# `#5 DONE 1.2s` or `#5 CACHED`): a progress line for each step rc_vertex named, when it is done,
+# as `[1/1] Rockerfile:8 RUN make (1.2s)`; a step BuildKit took from its cache says so.
+rc_vertex_lines() {
+  awk -F '\t' -v head="[$rc_step/$rc_steps]" -v clr="$rc_clr" '
+    FNR == NR { what[$1 SUBSEP $2] = $3 " " $4; next }
+    /^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] / {
+      v = substr($0, 2, index($0, " ") - 2)
+      b = substr($0, index($0, "[") + 1)
+      b = substr(b, 1, index(b, "]") - 1)
+      k = b; sub(/\/.*/, "", k); sub(/.* /, "", k)
+      st = ""; if (index(b, " ") > 0) { st = b; sub(/ [^ ]*$/, "", st) }
+      if ((st SUBSEP k) in what && !(v in vx)) vx[v] = what[st SUBSEP k]
+      next
+    }
+    /^#[0-9]+ (DONE [0-9.]+s|CACHED)$/ {
+      split($0, f, " ")
+      v = substr(f[1], 2)
+      if (!(v in vx) || (v in shown)) next
+      shown[v] = 1
+      printf "%s%s %s (%s)\n", clr, head, vx[v], (f[2] == "CACHED" ? "cached" : f[3])
+      fflush()
+    }' "$rc_tmp/vertices" -
 }
 
 # Whether a failed fused build failed in one of its checks (lower::buildkit::plan_fused): a

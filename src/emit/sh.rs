@@ -777,6 +777,12 @@ impl ShEmitter<'_, '_> {
             }
             _ => "\"$rc_tmp/empty\"".to_string(),
         };
+        // BuildKit's steps and the Rockerfile instructions they do: the progress lines.
+        w!(out, "  : > \"$rc_tmp/vertices\"");
+        for v in &fusion.vertices {
+            let (stage, at, what) = (sh_quote(&v.stage), sh_quote(&format!("{name}:{}", v.lines)), sh_quote(&v.what));
+            cmd!(out, [stage, at, what], "  rc_vertex {stage} {} {at} {what}", v.number);
+        }
         words.push(sh_quote(&fusion.target));
         let mut line = format!("  rc_fused_build {df} {ctx} {}", words[0]);
         for (at, tag) in &fusion.tags {

@@ -63,6 +63,9 @@ pub struct DStage {
     /// Comment lines above the stage: what it is and why it exists.
     pub about: Vec<String>,
     pub body: Vec<DLine>,
+    /// What the sh script's fused build shows when this stage's work is done, where it is not
+    /// the stage's own lines: a check of the image at an EXPORT shows that EXPORT.
+    pub shows: Option<(Lines, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +222,7 @@ fn plan_with(
         used_exports,
         export_ids,
         export_points: BTreeMap::new(),
+        export_items: BTreeMap::new(),
         stage_images: BTreeMap::new(),
         tag_images: BTreeMap::new(),
         referenced: BTreeSet::new(),
@@ -309,6 +313,8 @@ struct Planner<'a> {
     store: store::Store,
     /// Export id -> the Dockerfile stage holding the image at that EXPORT.
     export_points: BTreeMap<usize, String>,
+    /// Export id -> the EXPORT's lines and its summary (what a fused build's check shows).
+    export_items: BTreeMap<usize, (Lines, String)>,
     /// Rockerfile stage -> its final Dockerfile stage.
     stage_images: BTreeMap<usize, String>,
     /// (stage, item) of a TAG/PUSH -> the Dockerfile stage with that image.
@@ -474,6 +480,7 @@ impl<'a> Planner<'a> {
             role: Role::Part { stage: w.stage.index, first: w.first, last },
             about,
             body: std::mem::take(&mut w.body),
+            shows: None,
         };
         self.stages.append(&mut w.helpers);
         self.stages.push(part);
@@ -574,6 +581,7 @@ impl<'a> Planner<'a> {
                         role: Role::Tagged,
                         about: vec![format!("The image {} at {}, with the stage's ONBUILD triggers", summarize(item), self.place(item.span))],
                         body,
+                        shows: None,
                     });
                     name
                 };
@@ -830,6 +838,7 @@ impl<'a> Planner<'a> {
         if self.used_exports.contains(&id) {
             let point = self.point(w, item.span, last, format!("{} ({}): IMPORTs copy from this image", summarize(item), self.place(item.span)));
             self.export_points.insert(id, point);
+            self.export_items.insert(id, (self.lines(item.span), summarize(item)));
         } else {
             // A comment only: the part goes on as if the EXPORT were not there.
             w.body.push(DLine {
@@ -877,6 +886,7 @@ impl<'a> Planner<'a> {
                             "this stage holds what it writes, and build.sh exports it there (docker build --output type=local)".into(),
                         ],
                         body,
+                        shows: None,
                     });
                     self.targets.push(Target {
                         stage: name,
@@ -976,6 +986,7 @@ impl<'a> Planner<'a> {
                         how: How::Import,
                         why: Vec::new(),
                     }],
+                    shows: None,
                 });
                 from = name;
                 src = target;
@@ -1057,6 +1068,7 @@ impl Planner<'_> {
                         why: Vec::new(),
                     },
                 ],
+                shows: self.export_items.get(&c.export).cloned(),
             });
             let mut from = name;
             let mut src = c.src.clone();
@@ -1076,6 +1088,7 @@ impl Planner<'_> {
                         how: How::Import,
                         why: Vec::new(),
                     }],
+                    shows: None,
                 });
                 from = rename;
                 src = target;
@@ -1178,6 +1191,7 @@ fn check_stage(name: &str, from: &str, path: &str, kind: Kind, what: &str, place
             how: How::Check,
             why: Vec::new(),
         }],
+        shows: None,
     }
 }
 
@@ -1252,8 +1266,13 @@ fn describe_stage(stage: &Stage) -> String {
 
 /// The instruction on one line (continuations joined), cut at 60 characters.
 pub fn summarize(item: &Item) -> String {
+    summarize_text(&item.text)
+}
+
+/// An instruction's text on one line, 60 characters at most.
+pub fn summarize_text(text: &str) -> String {
     let joined: String =
-        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
+        text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
     let words = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = words.chars().take(60).collect();
     if words.chars().count() > 60 {

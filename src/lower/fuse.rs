@@ -17,10 +17,12 @@
 //! step by step, as under the legacy builder. The script fuses only under BuildKit; a base image
 //! with ONBUILD triggers (seen when it runs) also sends it the step-by-step way.
 
-use super::buildkit::{How, MultiStage, Role, TargetKind};
+use super::buildkit::{summarize, summarize_text, How, MultiStage, Role, TargetKind};
 use super::plan::{BuildPlan, Context, StepKind};
-use super::Lines;
+use super::{lines_of, Lines};
 use crate::analyze::{Op, Program};
+use crate::source::{SourceFile, SourceMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One BuildKit build for the whole Rockerfile.
 #[derive(Clone, Debug)]
@@ -36,11 +38,80 @@ pub struct Fusion {
     pub context: Context,
     /// The Rockerfile lines the build covers (all its stages).
     pub lines: Lines,
+    /// What the script shows as BuildKit finishes each step of the build (its progress: one
+    /// build, but a line per Rockerfile instruction that does work, as the steps show).
+    pub vertices: Vec<Vertex>,
+}
+
+/// A step of the fused build as BuildKit names it (`[build 3/4]`), and the Rockerfile
+/// instruction it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vertex {
+    /// The Dockerfile stage (BuildKit's name for its steps).
+    pub stage: String,
+    /// BuildKit's count in that stage, from 1.
+    pub number: usize,
+    pub lines: Lines,
+    pub what: String,
+}
+
+/// Each Rockerfile instruction's summary by its lines (`None` where several share the lines:
+/// an INCLUDE's).
+pub fn summaries(program: &Program, file: &SourceFile, map: &SourceMap) -> BTreeMap<(usize, usize), Option<String>> {
+    let mut out: BTreeMap<(usize, usize), Option<String>> = BTreeMap::new();
+    for item in program.stages.iter().flat_map(|s| &s.items) {
+        let l = lines_of(file, map, item.span);
+        out.entry((l.first, l.last)).and_modify(|e| *e = None).or_insert_with(|| Some(summarize(item)));
+    }
+    out
+}
+
+/// BuildKit's steps of `ms`, counted as BuildKit counts them in each stage: the FROM of an image
+/// (not of another stage, nor scratch), and each RUN, COPY, ADD and WORKDIR.
+fn vertices(ms: &MultiStage, summaries: &BTreeMap<(usize, usize), Option<String>>) -> Vec<Vertex> {
+    let mut out = Vec::new();
+    let mut stages: BTreeSet<&str> = BTreeSet::new();
+    for s in &ms.stages {
+        let mut n = 0;
+        let base = s.from.split_whitespace().skip(1).find(|w| !w.starts_with("--")).unwrap_or("");
+        if !stages.contains(base) && !base.eq_ignore_ascii_case("scratch") {
+            n += 1;
+            if let Some(lines) = s.from_lines {
+                out.push(Vertex { stage: s.name.clone(), number: n, lines, what: s.from.clone() });
+            }
+        }
+        for l in &s.body {
+            let word = l.text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            if !matches!(word.as_str(), "RUN" | "COPY" | "ADD" | "WORKDIR") {
+                continue;
+            }
+            n += 1;
+            let shown = match (&s.shows, l.lines) {
+                (Some((lines, what)), _) => Some((*lines, what.clone())),
+                (None, Some(lines)) => {
+                    let what = summaries.get(&(lines.first, lines.last)).cloned().flatten();
+                    Some((lines, what.unwrap_or_else(|| summarize_text(&l.text))))
+                }
+                (None, None) => None,
+            };
+            if let Some((lines, what)) = shown {
+                out.push(Vertex { stage: s.name.clone(), number: n, lines, what });
+            }
+        }
+        stages.insert(&s.name);
+    }
+    out
 }
 
 /// The fused build of `plan`, when its steps can be one build (see the module documentation);
 /// `ms` is the BuildKit lowering of the same program, if it succeeded.
-pub fn fuse(program: &Program, plan: &BuildPlan, ms: Option<MultiStage>, secrets: &[String]) -> Option<Fusion> {
+pub fn fuse(
+    program: &Program,
+    plan: &BuildPlan,
+    ms: Option<MultiStage>,
+    secrets: &[String],
+    summaries: &BTreeMap<(usize, usize), Option<String>>,
+) -> Option<Fusion> {
     let ms = ms?;
     if !secrets.is_empty() || !ms.secrets.is_empty() || !ms.env_secrets.is_empty() || !ms.context_binds.is_empty() {
         return None;
@@ -100,5 +171,6 @@ pub fn fuse(program: &Program, plan: &BuildPlan, ms: Option<MultiStage>, secrets
         }
     }
     let lines = Lines { first: plan.stages.first()?.lines.first, last: plan.stages.iter().map(|s| s.lines.last).max()? };
-    Some(Fusion { dockerfile: ms, target, stage, tags, context: context.unwrap_or(Context::Empty), lines })
+    let vertices = vertices(&ms, summaries);
+    Some(Fusion { dockerfile: ms, target, stage, tags, context: context.unwrap_or(Context::Empty), lines, vertices })
 }

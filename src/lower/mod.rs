@@ -14,7 +14,7 @@
 
 pub mod buildkit;
 mod cksum;
-mod fuse;
+pub mod fuse;
 mod picture;
 mod plan;
 mod sh;
@@ -22,7 +22,7 @@ pub mod store;
 
 pub use buildkit::{summarize, DLine, DStage, How, MultiStage, Role, Secret, Target, TargetKind};
 pub use cksum::{cksum, volume_name};
-pub use fuse::{fuse, Fusion};
+pub use fuse::{fuse, Fusion, Vertex};
 pub use picture::{picture, Image, MountSource, Order, Picture, PictureStage, Row, RowKind};
 pub use plan::*;
 pub use sh::lower;

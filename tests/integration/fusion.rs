@@ -228,6 +228,18 @@ fn a_fused_build_reports_tags_and_keeps_the_no_op_and_no_cache() {
     assert!(out.status.success(), "{log}");
     assert!(log.starts_with("builder: BuildKit"), "{log}");
     assert!(log.contains("[1/1] Rockerfile:2-25 stages 1-2 in one BuildKit build ("), "one progress line for the one build:\n{log}");
+    // And a line for each Rockerfile instruction that does work, as BuildKit finishes it, named as
+    // in the Rockerfile: the EXPORT (its check) and IMPORT, not the COPY --from they became.
+    for line in [
+        "[1/1] Rockerfile:5 WORKDIR /src (",
+        "[1/1] Rockerfile:8-9 RUN mkdir -p /out/tree/deep && echo \"$GREETING $APP\" > /out/ ... (",
+        "[1/1] Rockerfile:10 EXPORT /out/msg (",
+        "[1/1] Rockerfile:18 IMPORT tree /opt/ (",
+        "[1/1] Rockerfile:20 COPY --from=build /src/input.txt /copied (",
+    ] {
+        assert!(log.contains(line), "{line}:\n{log}");
+    }
+    assert!(!log.contains("fusecheck") && !log.contains("COPY --from=stage"), "BuildKit's names stay inside:\n{log}");
     assert!(log.contains("ADDED") && log.contains(&tag), "the size report:\n{log}");
     assert!(!log.contains("rockerc-run:"), "no per-run tag:\n{log}");
     let id = image_id(&tag);
@@ -238,6 +250,7 @@ fn a_fused_build_reports_tags_and_keeps_the_no_op_and_no_cache() {
     std::fs::write(p.dir.path().join("input.txt"), "changed\n").unwrap();
     let changed = p.run_with_cache(&bk, cache.path(), &[]);
     assert!(changed.status.success() && text(&changed).contains("in one BuildKit build"), "{}", text(&changed));
+    assert!(text(&changed).contains("[1/1] Rockerfile:5 WORKDIR /src (cached)"), "a step BuildKit took from its cache:\n{}", text(&changed));
     assert_eq!(file_text(&image_files(&tag), "/copied"), "changed\n");
     assert_ne!(image_id(&tag), id);
     // --no-cache runs every RUN again: a new image.
