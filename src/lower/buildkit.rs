@@ -179,8 +179,10 @@ pub fn plan(
 /// the directory it copies into 755, or leaves an existing one as it was; the steps' tar gives
 /// it the EXPORTed mode), hard links (COPY keeps them, the steps' tar does not), special files
 /// (COPY leaves them out), a destination that is something else than what arrives or passes
-/// to a symbolic link (links on the way there are followed, by both). Those checks cost a
-/// container; a build whose check fails is built again step by step.
+/// to a symbolic link (links on the way there are followed, by both), a file with capabilities
+/// (COPY keeps its `security.capability`, the steps drop it as Rocker's rsync did; seen with the
+/// image's `getcap`, else GNU tar's xattrs; an image with neither, busybox's, is taken to have
+/// none). Those checks cost a container; a build whose check fails is built again step by step.
 pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     plan_with(program, graph, file, map, "", env_secrets, true)
 }
@@ -1131,10 +1133,20 @@ dest() {
   done
   d=$p
 }
+caps() {
+  c="$1 holds a file with capabilities (COPY --from keeps them; the steps' IMPORT, like Rocker's rsync -a, drops them)"
+  if command -v getcap >/dev/null 2>&1; then
+    x=$(getcap -r "$1" 2>/dev/null) || x=
+    [ -z "$x" ] || no "$c"
+  elif tar --version 2>/dev/null | grep -q 'GNU tar'; then
+    ! tar --xattrs --xattrs-include=security.capability -cf - -- "$1" 2>/dev/null | grep -q -a SCHILY.xattr.security.capability || no "$c"
+  fi
+}
 one() {
   s=$1 d=$2
   [ ! -L "$s" ] || no "$s is a symbolic link (COPY --from copies what it points to)"
   [ -e "$s" ] || no "$s is missing"
+  caps "$s"
   case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac
   if [ -d "$s" ]; then
     dest "$d"

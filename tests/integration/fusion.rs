@@ -418,3 +418,53 @@ fn a_prune_between_steps_takes_no_image_a_later_step_needs() {
     let left = docker_str(&["images", "--filter", &format!("label=rockerc.test={label}"), "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(!left.contains("rockerc-run"), "{left}");
 }
+
+/// Sets a file capability (cap_net_raw, effective) on argv[1], as `setcap cap_net_raw+ep` would:
+/// the builder image has a compiler but no setcap.
+const SETCAP_C: &str = r#"#include <stdint.h>
+#include <stdio.h>
+#include <sys/xattr.h>
+int main(int argc, char **argv) {
+  uint32_t cap[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  if (argc != 2 || setxattr(argv[1], "security.capability", cap, sizeof cap, 0)) { perror("setxattr"); return 1; }
+  return 0;
+}
+"#;
+
+#[test]
+fn a_file_with_capabilities_is_imported_without_them_as_rocker_did() {
+    let test = "a_file_with_capabilities_is_imported_without_them_as_rocker_did";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let base = format!("rockerc-e2e/{}", unique("fusion-caps-"));
+    let tags: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{k}:1")).collect();
+    let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags: tags.clone() };
+    for (tag, args) in tags.iter().zip([vec![], vec!["--no-fuse"]]) {
+        let text = format!(
+            "FROM {BUILDER} AS build\nCOPY setcap.c /src/\n\
+             RUN gcc -static -o /src/setcap /src/setcap.c && mkdir /out && cp /bin/true /out/ping && /src/setcap /out/ping\n\
+             EXPORT /out/ping\n\nFROM {BUSYBOX}\nIMPORT ping /bin/\nTAG {tag}\n"
+        );
+        let p = Project::new("caps", &text, vec![]);
+        std::fs::write(p.dir.path().join("setcap.c"), SETCAP_C).unwrap();
+        assert!(p.script().contains("\nrc_fused() {\n"), "fused");
+        let out = p.run(&bk, &args);
+        let log = self::text(&out);
+        assert!(out.status.success(), "{log}");
+        if args.is_empty() {
+            // COPY --from would keep the capability; Rocker's rsync -a dropped it, and so do the steps.
+            assert!(log.contains("/out/ping holds a file with capabilities"), "no fallback:\n{log}");
+            assert!(log.contains("building step by step\n[1/"), "{log}");
+        }
+        let c = docker_str(&["create", tag]);
+        let tar = docker(&["export", &c]).stdout;
+        docker(&["rm", &c]);
+        let needle = b"SCHILY.xattr.security.capability";
+        assert!(!tar.windows(needle.len()).any(|w| w == needle), "{tag}: /bin/ping kept its capability");
+        assert!(image_files(tag).contains_key("/bin/ping"));
+    }
+    let diff = differences(&tags[0], &tags[1]);
+    assert!(diff.is_empty(), "fused and step by step differ:\n  {}", diff.join("\n  "));
+}
