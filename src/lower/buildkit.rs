@@ -1048,7 +1048,13 @@ impl Planner<'_> {
             };
             let name = self.names.fresh(&format!("{stem}-fusecheck-{line}"));
             let into = if into == Some(c.dest.as_str()) || dest.ends_with('/') { "y" } else { "n" };
-            let script = format!("{FUSE_CHECK}one {} {} {kind} {into} {}\n", sh_quote(&c.src), sh_quote(&dest), sh_quote(&name_in_dest));
+            let script = format!(
+                "{FUSE_CHECK}one {} {} {kind} {into} {} {}\n",
+                sh_quote(&c.src),
+                sh_quote(&dest),
+                sh_quote(&name_in_dest),
+                sh_quote(c.root.trim_end_matches('/'))
+            );
             helpers.push(DStage {
                 name: name.clone(),
                 from: format!("FROM {export}"),
@@ -1116,7 +1122,7 @@ const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 R=/.rockerc-dest
 no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
 dest() {
-  p='' r=${1#/} n=0
+  p='' r=${1#/} n=0 l=0
   while [ -n "$r" ]; do
     c=${r%%/*}
     case $r in */*) r=${r#*/} ;; *) r= ;; esac
@@ -1126,8 +1132,17 @@ dest() {
       [ "$n" -le 40 ] || no "$1: too many levels of symbolic links in the importing image"
       t=$(readlink "$R$p/$c") || no "cannot read the link $p/$c"
       case $t in /*) p='' ;; esac
-      r=$t/$r
+      r=$t/$r l=1
     else
+      # On the way: COPY makes a missing directory, through a link too; the steps fail where a
+      # link leads nowhere (rsync -a's mkdir) or a file is in the way.
+      if [ -n "$r" ]; then
+        if [ -e "$R$p/$c" ]; then
+          [ -d "$R$p/$c" ] || no "$p/$c is not a directory in the importing image"
+        elif [ "$l" = 1 ]; then
+          no "$p/$c, where a symbolic link leads, is not in the importing image"
+        fi
+      fi
       p=$p/$c
     fi
   done
@@ -1143,8 +1158,18 @@ caps() {
   fi
 }
 one() {
-  s=$1 d=$2
+  s=$1 d=$2 q=$6
   [ ! -L "$s" ] || no "$s is a symbolic link (COPY --from copies what it points to)"
+  # Below what the EXPORT named, the store has links as links: the steps' IMPORT never reads
+  # through one (it refuses one that leads out of the store), COPY --from does.
+  case $s in "$q" | "$q"/*) r=${s#"$q"} ;; *) r= ;; esac
+  while :; do
+    [ ! -L "$q" ] || no "$q is a symbolic link (the EXPORT stores it as one; COPY --from reads through it)"
+    r=${r#/}
+    [ -n "$r" ] || break
+    q=$q/${r%%/*}
+    case $r in */*) r=${r#*/} ;; *) r= ;; esac
+  done
   [ -e "$s" ] || no "$s is missing"
   caps "$s"
   case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac

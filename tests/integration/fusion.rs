@@ -175,7 +175,7 @@ fn a_rockerfile_without_mounts_compiles_to_one_fused_build_and_one_with_mounts_d
     )
     .unwrap();
     let script = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
-    assert!(script.contains("\nrc_fused() {\n") && script.contains("one /out/x /etc/x f y x\\n"), "{script}");
+    assert!(script.contains("\nrc_fused() {\n") && script.contains("one /out/x /etc/x f y x /out/x\\n"), "{script}");
 }
 
 #[test]
