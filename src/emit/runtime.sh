@@ -340,7 +340,8 @@ rc_logged() {
 # legacy builder (and as `rocker build` showed it), line for line; BuildKit's own lines stay.
 rc_plain_output() {
   if [ "${rc_buildkit:-0}" = 1 ]; then
-    awk '{ if ($0 ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, ""); print; fflush() }'
+    # shellcheck disable=SC2016 # an awk program
+    rc_awk_lines '{ if ($0 ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, ""); print; fflush() }'
   else
     cat
   fi
@@ -1244,6 +1245,8 @@ rc_fused_build() {
   # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
   rc_img=''
   rc_fuse_soft=1 rc_fuse_fell=0 rc_vertices=1
+  # Its steps' live lines (rc_vertex_lines) stand for it.
+  if [ -d "$rc_tmp/live" ]; then : > "$rc_tmp/live/$rc_step"; fi
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
   rc_fuse_soft=0 rc_vertices=0
   [ "$rc_fuse_fell" = 0 ] || return 0
@@ -1256,29 +1259,68 @@ rc_vertex() {
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$rc_tmp/vertices"
 }
 
-# The fused build's output on stdin (BuildKit's plain progress: `#5 [build 3/4] RUN make`, then
-# `#5 DONE 1.2s` or `#5 CACHED`): a progress line for each step rc_vertex named, when it is done,
-# as `[1/1] Rockerfile:8 RUN make (1.2s)`; a step BuildKit took from its cache says so.
+# The fused build's output on stdin (BuildKit's plain progress: `#5 [build 3/4] RUN make`, its
+# output as `#5 1.234 text`, then `#5 DONE 1.2s` or `#5 CACHED`): each step rc_vertex named is
+# shown as a step of the script is, `[1/1] Rockerfile:8 RUN make`: a start line (plain), a live
+# line with its last output line (the monitor: a file in live/ and the step's own log), and the
+# finished line with BuildKit's time, or `(cached)`.
 rc_vertex_lines() {
-  awk -F '\t' -v head="[$rc_step/$rc_steps]" -v clr="$rc_clr" '
-    FNR == NR { what[$1 SUBSEP $2] = $3 " " $4; next }
+  rc_vlive=''
+  if [ -d "$rc_tmp/live" ]; then rc_vlive="$rc_tmp/live"; fi
+  # shellcheck disable=SC2016 # an awk program
+  rc_awk_lines -v head="[$rc_step/$rc_steps]" -v clr="$rc_clr" -v mode="$rc_mode" -v live="$rc_vlive" \
+    -v logs="$rc_tmp/vlog.$rc_step." -v step="$rc_step" -v table="$rc_tmp/vertices" '
+    function now() { srand(); return srand() }
+    function unlive(v) {
+      if (live == "" || !(v in lf)) return
+      printf "" > lf[v]
+      close(lf[v])
+    }
+    BEGIN {
+      while ((getline t < table) > 0) {
+        split(t, f, "\t")
+        where[f[1] SUBSEP f[2]] = f[3]
+        what[f[1] SUBSEP f[2]] = f[4]
+      }
+      close(table)
+    }
     /^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] / {
       v = substr($0, 2, index($0, " ") - 2)
       b = substr($0, index($0, "[") + 1)
       b = substr(b, 1, index(b, "]") - 1)
       k = b; sub(/\/.*/, "", k); sub(/.* /, "", k)
       st = ""; if (index(b, " ") > 0) { st = b; sub(/ [^ ]*$/, "", st) }
-      if ((st SUBSEP k) in what && !(v in vx)) vx[v] = what[st SUBSEP k]
+      if (!((st SUBSEP k) in what) || (v in vw)) next
+      vw[v] = what[st SUBSEP k]; vat[v] = where[st SUBSEP k]
+      if (mode == "plain") { printf "%s%s %s %s ...\n", clr, head, vat[v], vw[v]; fflush() }
+      if (live != "") {
+        lf[v] = live "/" step "v" v
+        printf "" > (logs v); close(logs v)
+        printf "%s\t%s %s\t%s\t%s\n", now(), head, vat[v], vw[v], logs v > lf[v]
+        close(lf[v])
+      }
       next
     }
-    /^#[0-9]+ (DONE [0-9.]+s|CACHED)$/ {
+    /^#[0-9]+ [0-9]+\.[0-9]+ / {
       split($0, f, " ")
       v = substr(f[1], 2)
-      if (!(v in vx) || (v in shown)) next
+      if (!(v in lf) || (v in shown)) next
+      line = $0; sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", line)
+      print line >> (logs v)
+      close(logs v)
+      next
+    }
+    /^#[0-9]+ (DONE [0-9.]+s|CACHED|ERROR.*)$/ {
+      split($0, f, " ")
+      v = substr(f[1], 2)
+      if (!(v in vw) || (v in shown)) next
       shown[v] = 1
-      printf "%s%s %s (%s)\n", clr, head, vx[v], (f[2] == "CACHED" ? "cached" : f[3])
+      unlive(v)
+      if (f[2] == "ERROR") next
+      printf "%s%s %s %s (%s)\n", clr, head, vat[v], vw[v], (f[2] == "CACHED" ? "cached" : f[3])
       fflush()
-    }' "$rc_tmp/vertices" -
+    }
+    END { for (v in lf) unlive(v) }'
 }
 
 # Whether a failed fused build failed in one of its checks (lower::buildkit::plan_fused): a
