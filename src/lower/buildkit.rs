@@ -1196,8 +1196,9 @@ one() {
     [ -f "$s" ] || no "$s is not a regular file"
     dest "$d"
     if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
-    if [ -e "$R$d" ] || [ -L "$R$d" ]; then
-      [ -f "$R$d" ] && [ ! -L "$R$d" ] || no "$d in the importing image is not a file"
+    [ ! -L "$R$d" ] || no "$d in the importing image is a symbolic link (COPY --from writes through it; the steps replace it, as rsync -a does)"
+    if [ -e "$R$d" ]; then
+      [ -f "$R$d" ] || no "$d in the importing image is not a file"
     fi
   fi
 }

@@ -309,6 +309,13 @@ const COPY_FROM_DIFFERS: &[(&str, &str, &str, &str)] = &[
         "not what the IMPORT makes of it",
     ),
     ("empty directory where a file goes", "mkdir /out && echo f > /out/dir", "RUN mkdir -p /opt/dir\nIMPORT dir /opt/", "is not a file"),
+    // busybox's /bin/crc32 (an applet: a link to /bin/busybox) under an IMPORTed crc32 (workload (b)).
+    (
+        "a file onto a link",
+        "mkdir /out && echo f > /out/dir",
+        "RUN mkdir -p /opt && echo t > /opt/t && ln -s t /opt/dir\nIMPORT dir /opt/",
+        "COPY --from writes through it",
+    ),
     ("a directory taken for a file", "mkdir -p /out/dir/d && echo x > /out/dir/d/x", "IMPORT dir /srv/dir", "is a directory"),
     // A link on the way is followed by both; a link where the directory goes is not.
     (
