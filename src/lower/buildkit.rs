@@ -973,32 +973,45 @@ impl<'a> Planner<'a> {
                 };
             }
             if let Some(store_name) = &c.rename {
-                let name = self.names.fresh(&format!("{stem}-store-{line}"));
-                let target = format!("/{store_name}");
-                helpers.push(DStage {
-                    name: name.clone(),
-                    from: "FROM scratch".into(),
-                    from_lines: None,
-                    role: Role::Rename,
-                    about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
-                    body: vec![DLine {
-                        lines: None,
-                        note: Vec::new(),
-                        text: copy_instruction(&from, &src, &target, false, self.program.escape),
-                        how: How::Import,
-                        why: Vec::new(),
-                    }],
-                    shows: None,
-                });
-                from = name;
+                let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
+                from = stage.name.clone();
                 src = target;
+                helpers.push(stage);
             }
             text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
         }
+        (vec![self.import_line(item, copies, text)], helpers)
+    }
+
+    /// A scratch stage that holds `src` of `from` under the name the export store gave it, for
+    /// `COPY` into an existing directory to name it as rsync did; and that name's path in it.
+    fn rename_stage(&mut self, item: &Item, stem: &str, from: &str, src: &str, store_name: &str) -> (DStage, String) {
+        let name = self.names.fresh(stem);
+        let target = format!("/{store_name}");
+        let stage = DStage {
+            name,
+            from: "FROM scratch".into(),
+            from_lines: None,
+            role: Role::Rename,
+            about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
+            body: vec![DLine {
+                lines: None,
+                note: Vec::new(),
+                text: copy_instruction(from, src, &target, false, self.program.escape),
+                how: How::Import,
+                why: Vec::new(),
+            }],
+            shows: None,
+        };
+        (stage, target)
+    }
+
+    /// An IMPORT's line of the Dockerfile: its COPYs (`text`), each with why it has its form.
+    fn import_line(&self, item: &Item, copies: &[StoreCopy], text: Vec<String>) -> DLine {
         let mut note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
         note.extend(self.origin(item.span));
         let why = copies.iter().map(|c| c.why.clone()).collect();
-        (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
+        DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }
     }
 }
 
@@ -1081,32 +1094,14 @@ impl Planner<'_> {
             let mut from = name;
             let mut src = c.src.clone();
             if let Some(store_name) = &c.rename {
-                let rename = self.names.fresh(&format!("{stem}-store-{line}"));
-                let target = format!("/{store_name}");
-                helpers.push(DStage {
-                    name: rename.clone(),
-                    from: "FROM scratch".into(),
-                    from_lines: None,
-                    role: Role::Rename,
-                    about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
-                    body: vec![DLine {
-                        lines: None,
-                        note: Vec::new(),
-                        text: copy_instruction(&from, &src, &target, false, self.program.escape),
-                        how: How::Import,
-                        why: Vec::new(),
-                    }],
-                    shows: None,
-                });
-                from = rename;
+                let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
+                from = stage.name.clone();
                 src = target;
+                helpers.push(stage);
             }
             text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
         }
-        let mut note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
-        note.extend(self.origin(item.span));
-        let why = copies.iter().map(|c| c.why.clone()).collect();
-        (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
+        (vec![self.import_line(item, copies, text)], helpers)
     }
 }
 
