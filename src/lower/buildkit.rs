@@ -179,10 +179,13 @@ pub fn plan(
 /// the directory it copies into 755, or leaves an existing one as it was; the steps' tar gives
 /// it the EXPORTed mode), hard links (COPY keeps them, the steps' tar does not), special files
 /// (COPY leaves them out), a destination that is something else than what arrives or passes
-/// to a symbolic link (links on the way there are followed, by both), a file with capabilities
-/// (COPY keeps its `security.capability`, the steps drop it as Rocker's rsync did; seen with the
-/// image's `getcap`, else GNU tar's xattrs; an image with neither, busybox's, is taken to have
-/// none). Those checks cost a container; a build whose check fails is built again step by step.
+/// to a symbolic link (links on the way there are followed, by both), a file with extended
+/// attributes (COPY keeps them all, `security.capability` and `user.*` alike; the steps drop
+/// them as Rocker's rsync -a did): seen with GNU tar's xattrs, else only capabilities with the
+/// image's `getcap`; an image with neither (busybox's, Alpine's) cannot show them, and an
+/// executable file EXPORTed from it falls back (a capability there makes it another program;
+/// an attribute on a non-executable file there goes unseen). Those checks cost a container; a
+/// build whose check fails is built again step by step.
 pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     plan_with(program, graph, file, map, "", env_secrets, true)
 }
@@ -1144,12 +1147,16 @@ dest() {
   d=$p
 }
 caps() {
-  c="$1 holds a file with capabilities (COPY --from keeps them; the steps' IMPORT, like Rocker's rsync -a, drops them)"
-  if command -v getcap >/dev/null 2>&1; then
+  c="$1 holds a file with extended attributes, capabilities or others: COPY --from keeps them, the steps' IMPORT drops them as Rocker's rsync -a did"
+  if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+    # (Not an SELinux host's labels: every file has one, and the engine gives its own.)
+    ! tar --xattrs --xattrs-include='*' --xattrs-exclude=security.selinux -cf - -- "$1" 2>/dev/null | grep -q -a 'SCHILY\.xattr\.' || no "$c"
+  elif command -v getcap >/dev/null 2>&1; then
     x=$(getcap -r "$1" 2>/dev/null) || x=
     [ -z "$x" ] || no "$c"
-  elif tar --version 2>/dev/null | grep -q 'GNU tar'; then
-    ! tar --xattrs --xattrs-include=security.capability -cf - -- "$1" 2>/dev/null | grep -q -a SCHILY.xattr.security.capability || no "$c"
+  else
+    x=$(find "$1" -type f -perm /111) || no "cannot list $1"
+    [ -z "$x" ] || no "$1 holds an executable file, and the image at the EXPORT has neither GNU tar nor getcap to show whether it has capabilities: COPY --from keeps them, the steps' IMPORT drops them"
   fi
 }
 one() {
