@@ -34,6 +34,8 @@ fn plain_progress_has_start_lines_and_heartbeats() {
     if !engine_or_skip("plain_progress_has_start_lines_and_heartbeats") {
         return;
     }
+    // The timing tests one at a time: each watches seconds of a build go by.
+    let _g = engine_lock(module_path!());
     let tag = format!("rockerc-e2e/{}:latest", unique("plain"));
     let dir = compiled(&slow_rockerfile(&tag));
     let cache = tempfile::tempdir().unwrap();
@@ -85,6 +87,7 @@ fn a_fused_build_shows_each_instruction_as_a_step() {
     if !engine_or_skip(test) {
         return;
     }
+    let _g = engine_lock(module_path!());
     let tag = format!("rockerc-e2e/{}:latest", unique("fusedprogress"));
     let dir = compiled(&slow_rockerfile(&tag));
     let path = format!("{}:{}", std::path::Path::new(&bk).parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
@@ -144,6 +147,8 @@ fn tty_progress_draws_live_lines() {
     if !engine_or_skip("tty_progress_draws_live_lines") {
         return;
     }
+    // The timing tests one at a time: each watches seconds of a build go by.
+    let _g = engine_lock(module_path!());
     if Command::new("script").arg("--version").output().is_err() {
         panic!("`script` (util-linux) is needed for the terminal test");
     }
