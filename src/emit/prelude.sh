@@ -44,6 +44,17 @@ rc_q() {
 }
 
 # Seconds since the epoch, with a fraction where date(1) has %N.
+# rc_awk_lines ARGS...: awk over a stream that must be read a line at a time, as it comes (a
+# build's output): Debian's mawk fills its whole buffer from a pipe first unless told otherwise,
+# which held every line back until the build ended.
+rc_awk_lines() {
+  if [ -z "${rc_mawk:-}" ]; then
+    rc_mawk=0
+    case $(awk -W version 2>/dev/null) in mawk*) rc_mawk=1 ;; esac
+  fi
+  if [ "$rc_mawk" = 1 ]; then awk -W interactive "$@"; else awk "$@"; fi
+}
+
 rc_now() {
   rc_t=$(date +%s.%N 2>/dev/null) || rc_t=
   case $rc_t in

@@ -14,6 +14,8 @@ Options:
   --builder auto|buildkit|legacy
                   which of Docker's builders builds the steps (default: auto, BuildKit where
                   the docker client and engine have it; DOCKER_BUILDKIT=1 or 0 picks too)
+  --no-fuse       under BuildKit, build step by step even where the whole Rockerfile can be
+                  one multi-stage build (the images are the same either way)
   --context DIR   the build context (default: the one recorded at compile time)
   --id ID         the build id that names MOUNT volumes (default: context path + Rockerfile)
   --allow-mount PATH
@@ -82,7 +84,7 @@ rc_parse_args() {
   rc_push=0 rc_attach=0 rc_no_cache=0 rc_pull=0 rc_quiet=0 rc_verbose=0 rc_build_id=$rc_default_id
   rc_progress=auto rc_json=0 rc_clr='' rc_clr_err='' rc_monitor_pid='' rc_podman=0
   rc_jobs_max=
-  rc_builder_arg=''
+  rc_builder_arg='' rc_fuse=1
   rc_allow_given=''
   rc_cache_to='' rc_cache_from='' rc_cache_cmd='' rc_older_than=''
   rc_context_recorded=$rc_context rc_context_given=0
@@ -94,6 +96,7 @@ rc_parse_args() {
       --pull) rc_pull=1 ;;
       --builder) [ $# -ge 2 ] || rc_usage_error "--builder needs auto, buildkit or legacy"; rc_builder_arg=$2; shift ;;
       --builder=*) rc_builder_arg=${1#--builder=} ;;
+      --no-fuse) rc_fuse=0 ;;
       --context) [ $# -ge 2 ] || rc_usage_error "--context needs a directory"; rc_context=$2 rc_context_given=1; shift ;;
       --context=*) rc_context=${1#--context=} rc_context_given=1 ;;
       --id) [ $# -ge 2 ] || rc_usage_error "--id needs a value"; rc_build_id=$2; shift ;;
@@ -170,14 +173,27 @@ rc_start() {
   rc_setup
 }
 
-# rc_connect: the engine and the builder, the build lock, the MOUNT volumes from --cache-from,
-# and with --pull the FROM images (once: a stage's rc_base then takes the id it found).
+# rc_connect: the engine and the builder; under BuildKit, a plan's fused build (rc_fused, when
+# the plan has one: rc_fused_ok=1 when it built everything); otherwise the build lock, the MOUNT
+# volumes from --cache-from. With --pull the FROM images, once (a stage's rc_base then takes the
+# id it found).
 rc_connect() {
-  rc_check_docker
+  rc_check_docker pick
   rc_pick_builder
+  rc_fused_ok=0
+  if [ "$rc_fusable" = 1 ] && rc_fuse_ok; then
+    # A fused plan has no MOUNT: no volume or host directory for the lock to guard.
+    rc_pull_bases
+    rc_fused
+    [ "$rc_fused_ok" = 0 ] || return 0
+  fi
   rc_lock
   rc_cache_record_use
   if [ -n "$rc_cache_from" ]; then rc_cache_restore "$rc_cache_from"; fi
+  rc_pull_bases
+}
+
+rc_pull_bases() {
   if [ "$rc_pull" = 1 ] && [ -n "$rc_externals" ]; then
     # shellcheck disable=SC2086 # image names: one word each
     for rc_b in $rc_externals; do rc_base "$rc_b" FROM; done
@@ -293,6 +309,23 @@ rc_logged() {
     rm -f "$rc_fifo"
     return "$rc_logged_status"
   fi
+  if [ "${rc_vertices:-0}" = 1 ] && [ "$rc_verbose" = 0 ]; then
+    case $rc_mode in
+      plain|tty)
+        # A fused build (rc_fused_build): a line per Rockerfile instruction as BuildKit finishes
+        # its step, read from the output as it comes.
+        rc_fifo="$rc_tmp/stream.$rc_step"
+        rm -f "$rc_fifo"
+        mkfifo "$rc_fifo"
+        tee -a "$rc_log" < "$rc_fifo" | rc_vertex_lines &
+        rc_tee=$!
+        rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
+        wait "$rc_tee" 2>/dev/null || :
+        rm -f "$rc_fifo"
+        return "$rc_logged_status"
+        ;;
+    esac
+  fi
   rc_wait "$@" < /dev/null >> "$rc_log" 2>&1 || rc_logged_status=$?
   if [ "$rc_verbose" = 1 ]; then
     if [ "$rc_json" = 1 ]; then rc_mask < "$rc_log" | rc_plain_output >&2; else rc_mask < "$rc_log" | rc_plain_output; fi
@@ -307,7 +340,8 @@ rc_logged() {
 # legacy builder (and as `rocker build` showed it), line for line; BuildKit's own lines stay.
 rc_plain_output() {
   if [ "${rc_buildkit:-0}" = 1 ]; then
-    awk '{ if ($0 ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, ""); print; fflush() }'
+    # shellcheck disable=SC2016 # an awk program
+    rc_awk_lines '{ if ($0 ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, ""); print; fflush() }'
   else
     cat
   fi
@@ -352,6 +386,11 @@ rc_command_output() {
 # the end of the log are shown.
 rc_docker() {
   rc_logged docker "$@" && return 0
+  # A fused build whose check says it would not give the steps' image: rc_fused_build goes on.
+  if [ "$1" = build ] && [ "${rc_fuse_soft:-0}" = 1 ] && rc_fuse_check_failed; then
+    rc_fuse_fell=1
+    return 0
+  fi
   rc_at=
   if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
   rc_fail "docker $1 exited with an error${rc_at:+ at $rc_at}"
@@ -365,24 +404,52 @@ rc_docker() {
 # podman's build says "STEP 3/4: RUN make", and counts from the FROM (not the ARG before it).
 rc_failed_line() {
   rc_k=$(sed -n 's/^Step \([0-9]*\)\/[0-9]* : .*/\1/p; s/^STEP \([0-9]*\)\/[0-9]*: .*/\1/p' "$rc_log" | tail -n 1)
-  rc_only=''
+  rc_only='' rc_sname=''
   if [ -z "$rc_k" ]; then
-    rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\2/p' "$rc_log" | tail -n 1)
+    rc_k=$(sed -n 's/^ > \[\([^]]* \)\{0,1\}\([0-9][0-9]*\)\/[0-9][0-9]*\] .*/\1\2/p' "$rc_log" | tail -n 1)
+    case $rc_k in *' '*) rc_sname=${rc_k%% *} rc_k=${rc_k##* } ;; esac
     rc_only=buildkit
   fi
   [ -n "$rc_k" ] || return 0
-  awk -v k="$rc_k" -v only="$rc_only" -v podman="${rc_podman:-0}" '
-    /^# Rockerfile:/ { where = substr($0, 3); next }
-    /^#/ || /^[ \t]*$/ { next }
-    podman == 1 && !from && !cont { if (toupper($1) != "FROM") { cont = /\\$/; next } }
+  # BuildKit counts in the stage it names (`[build 3/4]`; an unnamed one is `stage-N`, from 0):
+  # the count starts at that stage's FROM (a multi-stage Dockerfile: rc_fused).
+  # Each instruction follows a `# Rockerfile:N` comment (`# part.inc:2 via Rockerfile:N` for one an
+  # INCLUDE brought in; the fused Dockerfile says that in the note above it).
+  awk -v k="$rc_k" -v only="$rc_only" -v stage="$rc_sname" -v name="$rc_rockerfile" -v podman="${rc_podman:-0}" '
+    /^#/ {
+      if (index($0, "# " name ":") == 1) where = substr($0, 3)
+      else if ((i = index($0, " via " name ":")) > 0) where = substr($0, i + 5)
+      next
+    }
+    /^[ \t]*$/ { next }
+    # podman counts from the first FROM (not an ARG before it).
+    podman == 1 && !pfrom && !cont { if (toupper($1) != "FROM") { cont = /\\$/; next } }
     !cont {
       w = toupper($1)
-      if (w == "FROM") from = 1
-      if (only == "" || (from && (w == "FROM" || w == "RUN" || w == "COPY" || w == "ADD" || w == "WORKDIR"))) {
-        if (++n == k) { print where; exit }
+      if (w == "FROM") pfrom = 1
+      m++
+      kw[m] = w
+      at[m] = where
+      if (w == "FROM" && stage != "") {
+        # BuildKit does not count a FROM of another stage of the Dockerfile (a part: rc_fused).
+        if ($2 in defined) instage[m] = 1
+        if (toupper($(NF - 1)) == "AS") defined[$NF] = 1
+        if (toupper($(NF - 1)) == "AS" && $NF == stage && !named) named = m
+        if ("stage-" nfrom == stage && !nth) nth = m
+        nfrom++
       }
     }
-    { cont = /\\$/ }' "$rc_df"
+    { cont = /\\$/ }
+    END {
+      i = named ? named : (nth ? nth : 1)
+      for (; i <= m; i++) {
+        if (kw[i] == "FROM") from = 1
+        if (kw[i] == "FROM" && instage[i]) continue
+        if (only == "" || (from && (kw[i] == "FROM" || kw[i] == "RUN" || kw[i] == "COPY" || kw[i] == "ADD" || kw[i] == "WORKDIR"))) {
+          if (++n == k) { print at[i]; exit }
+        }
+      }
+    }' "$rc_df"
 }
 
 rc_fail() {
@@ -407,14 +474,31 @@ rc_check_docker() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
   rc_engine
+  # With `pick` (a build, which picks its builder next), the builder's question
+  # (rc_can_buildkit's `docker version`) is asked at the same time as this one: each docker call
+  # costs tens of milliseconds.
+  rc_version_pid=
+  # (podman: rc_can_buildkit asks nothing.)
+  [ "$rc_podman" = 0 ] || set --
+  case ${1:-}:${rc_builder_arg:-}:${DOCKER_BUILDKIT:-} in
+    :* | pick:legacy:* | pick::0 | pick::f | pick::F | pick::false | pick::FALSE | pick::False) ;;
+    *)
+      rc_docker_version > "$rc_tmp/version" 2>/dev/null &
+      rc_version_pid=$!
+      rc_jobs="$rc_jobs $rc_version_pid"
+      ;;
+  esac
   # One call resolves every FROM image and shows that the daemon answers (each docker call
   # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
+  # The same call says which have ONBUILD triggers (rc_fuse_ok).
   # shellcheck disable=SC2086 # image names: one word each
   if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
-    docker image inspect --format '{{.Id}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
     set -- $rc_externals
-    while IFS= read -r rc_id; do
+    : > "$rc_tmp/bases-onbuild"
+    while read -r rc_id rc_ob; do
       printf '%s %s\n' "$1" "$rc_id" >> "$rc_tmp/bases"
+      if [ -n "$rc_ob" ]; then printf '%s\n' "$1" >> "$rc_tmp/bases-onbuild"; fi
       shift
     done < "$rc_tmp/base-ids"
     return 0
@@ -658,7 +742,15 @@ rc_can_buildkit() {
     rc_can_why="the docker on PATH is podman $rc_podman_v, which builds with buildah and has no BuildKit"
     return 0
   fi
-  rc_v=$(docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}' 2>/dev/null) || rc_v=
+  rc_v=
+  if [ -n "${rc_version_pid:-}" ]; then
+    # Asked by rc_check_docker, at the same time as the FROM images.
+    if wait "$rc_version_pid"; then rc_v=$(cat "$rc_tmp/version"); fi
+    rc_jobs=${rc_jobs% "$rc_version_pid"}
+    rc_version_pid=
+  else
+    rc_v=$(rc_docker_version 2>/dev/null) || rc_v=
+  fi
   # shellcheck disable=SC2086 # the words of the answer
   set -- $rc_v ''
   rc_cv=${1:-} rc_sv=${2:-} rc_os=${3:-} rc_comp=${4:-}
@@ -678,6 +770,10 @@ rc_can_buildkit() {
     rc_can_why="$rc_can_why, buildx"
   fi
   rc_can=1
+}
+
+rc_docker_version() {
+  docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.Os}} {{range .Server.Components}}{{.Name}},{{end}}'
 }
 
 # rc_version_at_least VERSION MAJOR MINOR: 20.10.24+dfsg1 is at least 18 9.
@@ -1063,11 +1159,18 @@ rc_build() {
   fi
   rm -f "$rc_tmp/iid.$rc_step"
   if [ "$rc_buildkit" = 1 ]; then
-    # Image ids passed as build args become per-run tags (rc_ref). The result gets none here:
-    # untagged, it stays as the legacy builder leaves its result, where a tag removed by the
-    # cleanup would take it along; so the final image, whose id the script prints last
-    # (`Successfully built`, -q, --json), is still there after the build. A later build that
-    # starts from it tags it then (one `docker tag`).
+    # Image ids passed as build args become per-run tags (rc_ref). The result gets one as it is
+    # made (`--tag`, no docker call of its own): between two steps nothing else holds it, and a
+    # `docker image prune` or `rmi` beside the build would take it. The cleanup removes the tag,
+    # and with it an image only the tag held (BuildKit's cache makes it again, with the same
+    # id). Not the build that may make the final image (rc_final_step, or the fused build):
+    # untagged, it stays as the legacy builder leaves its result, and the id the script prints
+    # last (`Successfully built`, -q, --json) is still there after the build.
+    rc_result_tag=
+    if [ "${rc_fuse_soft:-0}" = 0 ] && [ "$rc_step" != "${rc_final_step:-0}" ]; then
+      rc_run_tag
+      rc_result_tag=$rc_tagname
+    fi
     rc_n=$#
     while [ "$rc_n" -gt 0 ]; do
       rc_a=$1
@@ -1082,6 +1185,7 @@ rc_build() {
     done
     if [ -n "$rc_from" ]; then rc_ref "$rc_from"; rc_from=$rc_ref; fi
     set -- "$@" --progress=plain
+    if [ -n "$rc_result_tag" ]; then set -- "$@" --tag "$rc_result_tag"; fi
   fi
   if [ -n "$rc_from" ]; then set -- "$@" --build-arg "ROCKERC_FROM=$rc_from"; fi
   if [ "$rc_no_cache" = 1 ]; then set -- "$@" --no-cache; fi
@@ -1099,7 +1203,149 @@ rc_build() {
   rc_subset_dir=
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
+  [ "${rc_fuse_fell:-0}" = 0 ] || return 0
   rc_img=$(cat "$rc_tmp/iid.$rc_step")
+  if [ "$rc_buildkit" = 1 ] && [ -n "$rc_result_tag" ]; then printf '%s %s\n' "$rc_img" "$rc_result_tag" >> "$rc_tmp/runtags"; fi
+}
+
+# Whether rc_fused builds this run (a plan that can be one BuildKit build has it): under
+# BuildKit, without --no-fuse (nor --cache-to/--cache-from, which the steps handle), and when no
+# FROM image has ONBUILD triggers (the steps fire those, and send the whole context to a trigger
+# that reads it; see rc_build). rc_check_docker's
+# inspect said which have them; after --pull it made none, and one call asks.
+rc_fuse_ok() {
+  [ "$rc_buildkit" = 1 ] && [ "$rc_fuse" = 1 ] && [ -z "$rc_cache_to$rc_cache_from" ] || return 1
+  # A check of this plan's fused build failed before (rc_unfuse): the steps, without trying again.
+  rc_stamp_file
+  [ ! -f "$rc_stamp.unfused" ] || return 1
+  [ -n "$rc_externals" ] || return 0
+  if [ -f "$rc_tmp/bases-onbuild" ]; then
+    [ ! -s "$rc_tmp/bases-onbuild" ]
+    return
+  fi
+  # shellcheck disable=SC2086 # image names: one word each
+  rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
+  case $rc_ob in *onbuild*) return 1 ;; esac
+}
+
+# rc_fused_build DOCKERFILE CONTEXT TARGET [LINE NAME]... -- [docker build options...]: the plan
+# as one build (rc_fused): TARGET of the multi-stage DOCKERFILE, under BuildKit; each NAME (its
+# TAG's LINE) recorded for rc_apply_tags, as the steps' TAGs are (all or nothing, a name docker
+# refuses named with its line, --json's tag events). Sets rc_img.
+rc_fused_build() {
+  rc_fdf=$1 rc_fctx=$2
+  set -- "$@" --target "$3"
+  shift 3
+  : > "$rc_tmp/tags.fused"
+  while [ "$1" != -- ]; do
+    printf '%s 0 @ %s\n' "$1" "$2" >> "$rc_tmp/tags.fused"
+    shift 2
+  done
+  shift
+  # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
+  rc_img=''
+  rc_fuse_soft=1 rc_fuse_fell=0 rc_vertices=1
+  # Its steps' live lines (rc_vertex_lines) stand for it.
+  if [ -d "$rc_tmp/live" ]; then : > "$rc_tmp/live/$rc_step"; fi
+  rc_build "$rc_fdf" "$rc_fctx" '' "$@"
+  rc_fuse_soft=0 rc_vertices=0
+  [ "$rc_fuse_fell" = 0 ] || return 0
+  sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" >> "$rc_tmp/tags"
+}
+
+# rc_vertex STAGE N WHERE WHAT: BuildKit's step N of the fused build's STAGE (`[STAGE N/M]`)
+# does the Rockerfile instruction WHAT at WHERE (rc_vertex_lines shows it).
+rc_vertex() {
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$rc_tmp/vertices"
+}
+
+# The fused build's output on stdin (BuildKit's plain progress: `#5 [build 3/4] RUN make`, its
+# output as `#5 1.234 text`, then `#5 DONE 1.2s` or `#5 CACHED`): each step rc_vertex named is
+# shown as a step of the script is, `[1/1] Rockerfile:8 RUN make`: a start line (plain), a live
+# line with its last output line (the monitor: a file in live/ and the step's own log), and the
+# finished line with BuildKit's time, or `(cached)`.
+rc_vertex_lines() {
+  rc_vlive=''
+  if [ -d "$rc_tmp/live" ]; then rc_vlive="$rc_tmp/live"; fi
+  # shellcheck disable=SC2016 # an awk program
+  rc_awk_lines -v head="[$rc_step/$rc_steps]" -v clr="$rc_clr" -v mode="$rc_mode" -v live="$rc_vlive" \
+    -v logs="$rc_tmp/vlog.$rc_step." -v step="$rc_step" -v table="$rc_tmp/vertices" '
+    function now() { srand(); return srand() }
+    function unlive(v) {
+      if (live == "" || !(v in lf)) return
+      printf "" > lf[v]
+      close(lf[v])
+    }
+    BEGIN {
+      while ((getline t < table) > 0) {
+        split(t, f, "\t")
+        where[f[1] SUBSEP f[2]] = f[3]
+        what[f[1] SUBSEP f[2]] = f[4]
+      }
+      close(table)
+    }
+    /^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] / {
+      v = substr($0, 2, index($0, " ") - 2)
+      b = substr($0, index($0, "[") + 1)
+      b = substr(b, 1, index(b, "]") - 1)
+      k = b; sub(/\/.*/, "", k); sub(/.* /, "", k)
+      st = ""; if (index(b, " ") > 0) { st = b; sub(/ [^ ]*$/, "", st) }
+      if (!((st SUBSEP k) in what) || (v in vw)) next
+      vw[v] = what[st SUBSEP k]; vat[v] = where[st SUBSEP k]
+      if (mode == "plain") { printf "%s%s %s %s ...\n", clr, head, vat[v], vw[v]; fflush() }
+      if (live != "") {
+        lf[v] = live "/" step "v" v
+        printf "" > (logs v); close(logs v)
+        printf "%s\t%s %s\t%s\t%s\n", now(), head, vat[v], vw[v], logs v > lf[v]
+        close(lf[v])
+      }
+      next
+    }
+    /^#[0-9]+ [0-9]+\.[0-9]+ / {
+      split($0, f, " ")
+      v = substr(f[1], 2)
+      if (!(v in lf) || (v in shown)) next
+      line = $0; sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", line)
+      print line >> (logs v)
+      close(logs v)
+      next
+    }
+    /^#[0-9]+ (DONE [0-9.]+s|CACHED|ERROR.*)$/ {
+      split($0, f, " ")
+      v = substr(f[1], 2)
+      if (!(v in vw) || (v in shown)) next
+      shown[v] = 1
+      unlive(v)
+      if (f[2] == "ERROR") next
+      printf "%s%s %s %s (%s)\n", clr, head, vat[v], vw[v], (f[2] == "CACHED" ? "cached" : f[3])
+      fflush()
+    }
+    END { for (v in lf) unlive(v) }'
+}
+
+# Whether a failed fused build failed in one of its checks (lower::buildkit::plan_fused): a
+# check's `rockerc-fuse-check: WHY` line, or a check stage that could not run at all (no
+# /bin/sh, stat or find in the image at the EXPORT). Sets rc_fuse_why.
+rc_fuse_check_failed() {
+  rc_fuse_why=$(sed -n 's/^\(#[0-9]* [0-9.]* \)\{0,1\}rockerc-fuse-check: //p' "$rc_log" | head -n 1)
+  [ -z "$rc_fuse_why" ] || return 0
+  grep -q '^ > \[[^] ]*-fusecheck-[0-9][0-9-]* [0-9]*/[0-9]*\]' "$rc_log" || return 1
+  rc_fuse_why="a check could not run in the image at an EXPORT"
+}
+
+# After a fused build's check failed (rc_fused): says so on one line, and the script builds
+# step by step; the step numbers are the steps' again. Remembered beside the no-op stamp: this
+# plan (the same script) builds step by step from now on, without the failed build's cost.
+rc_unfuse() {
+  case $rc_mode in
+    plain|tty) : > "$rc_tmp/live/$rc_step" ;;
+  esac
+  rc_say "[$rc_step/$rc_steps] one BuildKit build would not give the same image ($rc_fuse_why): building step by step"
+  rc_stamp_file
+  { mkdir -p "${rc_stamp%/*}" && printf '%s\n' "$rc_fuse_why" > "$rc_stamp.unfused"; } 2>/dev/null || :
+  rc_steps=$1 rc_img='' rc_fuse_fell=0 rc_subset_dir=
+  # The steps number from 1 again: nothing of the fused step may be in their way.
+  rm -rf "$rc_tmp/tags.fused" "$rc_tmp/sub.$rc_step" "$rc_tmp/iid.$rc_step"
 }
 
 # rc_volume_opts VOLUME DEST RO: sets rc_vopts, the quoted `docker run` options that mount VOLUME

@@ -48,6 +48,8 @@ pub struct MultiStage {
     pub build_id: String,
     /// For each IMPORT (stage, item): the EXPORTs its COPYs read from.
     pub import_exports: BTreeMap<(usize, usize), Vec<usize>>,
+    /// Planned for the sh script's fused build ([`plan_fused`]): why it cannot be, if so.
+    pub unfusable: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +63,9 @@ pub struct DStage {
     /// Comment lines above the stage: what it is and why it exists.
     pub about: Vec<String>,
     pub body: Vec<DLine>,
+    /// What the sh script's fused build shows when this stage's work is done, where it is not
+    /// the stage's own lines: a check of the image at an EXPORT shows that EXPORT.
+    pub shows: Option<(Lines, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +74,10 @@ pub enum Role {
     Part { stage: usize, first: bool, last: bool },
     /// Checks the kind of an EXPORTed path before a COPY relies on it.
     Check,
+    /// In the sh script's fused build: checks that a COPY --from gives what the steps' IMPORT
+    /// (rsync's result, as a tar ADDed) gives, and fails the build with a line the script reads
+    /// (`rockerc-fuse-check: ...`) when it does not; the script then builds step by step.
+    FuseCheck,
     /// Gives an EXPORTed file the name the export store gave it.
     Rename,
     /// Holds what an IMPORT writes into a host directory, for `--output`.
@@ -160,6 +169,36 @@ pub fn plan(
     build_id: &str,
     env_secrets: &[String],
 ) -> Result<MultiStage, Diagnostics> {
+    plan_with(program, graph, file, map, build_id, env_secrets, false)
+}
+
+/// The plan the sh script builds in one BuildKit build (`lower::fuse`): each IMPORT's COPYs read
+/// through a [`Role::FuseCheck`] stage, which looks at the EXPORTed paths and at the image just
+/// before the IMPORT (a part ends there) and fails where COPY --from would not give what the
+/// steps give: a symbolic link (COPY follows it), a directory whose mode is not 755 (COPY gives
+/// the directory it copies into 755, or leaves an existing one as it was; the steps' tar gives
+/// it the EXPORTed mode), hard links (COPY keeps them, the steps' tar does not), special files
+/// (COPY leaves them out), a destination that is something else than what arrives or passes
+/// to a symbolic link (links on the way there are followed, by both), a file with extended
+/// attributes (COPY keeps them all, `security.capability` and `user.*` alike; the steps drop
+/// them as Rocker's rsync -a did): seen with GNU tar's xattrs, else only capabilities with the
+/// image's `getcap`; an image with neither (busybox's, Alpine's) cannot show them, and an
+/// executable file EXPORTed from it falls back (a capability there makes it another program;
+/// an attribute on a non-executable file there goes unseen). Those checks cost a container; a
+/// build whose check fails is built again step by step.
+pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
+    plan_with(program, graph, file, map, "", env_secrets, true)
+}
+
+fn plan_with(
+    program: &Program,
+    graph: &StageGraph,
+    file: &SourceFile,
+    map: &SourceMap,
+    build_id: &str,
+    env_secrets: &[String],
+    fused: bool,
+) -> Result<MultiStage, Diagnostics> {
     let imports: Vec<ImportInfo> = program
         .stages
         .iter()
@@ -188,6 +227,7 @@ pub fn plan(
         used_exports,
         export_ids,
         export_points: BTreeMap::new(),
+        export_items: BTreeMap::new(),
         stage_images: BTreeMap::new(),
         tag_images: BTreeMap::new(),
         referenced: BTreeSet::new(),
@@ -202,6 +242,8 @@ pub fn plan(
         checks: BTreeMap::new(),
         import_exports: BTreeMap::new(),
         errors: Vec::new(),
+        fused,
+        unfusable: None,
     };
     p.host_read_after_write(graph);
     for stage in &program.stages {
@@ -232,6 +274,7 @@ pub fn plan(
         context_binds: p.context_binds,
         build_id: build_id.to_string(),
         import_exports: p.import_exports,
+        unfusable: p.unfusable,
     })
 }
 
@@ -275,6 +318,8 @@ struct Planner<'a> {
     store: store::Store,
     /// Export id -> the Dockerfile stage holding the image at that EXPORT.
     export_points: BTreeMap<usize, String>,
+    /// Export id -> the EXPORT's lines and its summary (what a fused build's check shows).
+    export_items: BTreeMap<usize, (Lines, String)>,
     /// Rockerfile stage -> its final Dockerfile stage.
     stage_images: BTreeMap<usize, String>,
     /// (stage, item) of a TAG/PUSH -> the Dockerfile stage with that image.
@@ -296,6 +341,9 @@ struct Planner<'a> {
     checks: BTreeMap<(String, String, Kind), String>,
     import_exports: BTreeMap<(usize, usize), Vec<usize>>,
     errors: Vec<Diagnostic>,
+    /// Planning for the fused build: every IMPORT checked (see [`plan_fused`]).
+    fused: bool,
+    unfusable: Option<String>,
 }
 
 /// A Rockerfile stage being cut into parts.
@@ -437,6 +485,7 @@ impl<'a> Planner<'a> {
             role: Role::Part { stage: w.stage.index, first: w.first, last },
             about,
             body: std::mem::take(&mut w.body),
+            shows: None,
         };
         self.stages.append(&mut w.helpers);
         self.stages.push(part);
@@ -537,6 +586,7 @@ impl<'a> Planner<'a> {
                         role: Role::Tagged,
                         about: vec![format!("The image {} at {}, with the stage's ONBUILD triggers", summarize(item), self.place(item.span))],
                         body,
+                        shows: None,
                     });
                     name
                 };
@@ -793,6 +843,7 @@ impl<'a> Planner<'a> {
         if self.used_exports.contains(&id) {
             let point = self.point(w, item.span, last, format!("{} ({}): IMPORTs copy from this image", summarize(item), self.place(item.span)));
             self.export_points.insert(id, point);
+            self.export_items.insert(id, (self.lines(item.span), summarize(item)));
         } else {
             // A comment only: the part goes on as if the EXPORT were not there.
             w.body.push(DLine {
@@ -840,6 +891,7 @@ impl<'a> Planner<'a> {
                             "this stage holds what it writes, and build.sh exports it there (docker build --output type=local)".into(),
                         ],
                         body,
+                        shows: None,
                     });
                     self.targets.push(Target {
                         stage: name,
@@ -867,6 +919,17 @@ impl<'a> Planner<'a> {
         }
         let Some(copies) = self.store_copies(w, i, t, dest, is_dir_dest(dest)) else { return };
         let stem = w.base.clone();
+        if self.fused {
+            // The image just before the IMPORT, for the check of what its COPYs write over.
+            let why = format!("{} ({}) is checked against the image before it", summarize(item), self.place(item.span));
+            let before = self.point(w, item.span, false, why);
+            let into = if is_dir_dest(dest) { None } else { Some(dest) };
+            let (body, mut helpers) = self.fused_copy_lines(item, &copies, &stem, &before, w.state.workdir.as_deref(), into);
+            w.helpers.append(&mut helpers);
+            w.body.extend(body);
+            w.has_body = true;
+            return;
+        }
         let (body, mut helpers) = self.copy_lines(item, &copies, &stem);
         w.helpers.append(&mut helpers);
         for line in body {
@@ -913,33 +976,235 @@ impl<'a> Planner<'a> {
                 };
             }
             if let Some(store_name) = &c.rename {
-                let name = self.names.fresh(&format!("{stem}-store-{line}"));
-                let target = format!("/{store_name}");
-                helpers.push(DStage {
-                    name: name.clone(),
-                    from: "FROM scratch".into(),
-                    from_lines: None,
-                    role: Role::Rename,
-                    about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
-                    body: vec![DLine {
-                        lines: None,
-                        note: Vec::new(),
-                        text: copy_instruction(&from, &src, &target, false, self.program.escape),
-                        how: How::Import,
-                        why: Vec::new(),
-                    }],
-                });
-                from = name;
+                let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
+                from = stage.name.clone();
                 src = target;
+                helpers.push(stage);
             }
             text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
         }
+        (vec![self.import_line(item, copies, text)], helpers)
+    }
+
+    /// A scratch stage that holds `src` of `from` under the name the export store gave it, for
+    /// `COPY` into an existing directory to name it as rsync did; and that name's path in it.
+    fn rename_stage(&mut self, item: &Item, stem: &str, from: &str, src: &str, store_name: &str) -> (DStage, String) {
+        let name = self.names.fresh(stem);
+        let target = format!("/{store_name}");
+        let stage = DStage {
+            name,
+            from: "FROM scratch".into(),
+            from_lines: None,
+            role: Role::Rename,
+            about: vec![format!("`{src}` as the export store named it (`{store_name}`), for {}", summarize(item))],
+            body: vec![DLine {
+                lines: None,
+                note: Vec::new(),
+                text: copy_instruction(from, src, &target, false, self.program.escape),
+                how: How::Import,
+                why: Vec::new(),
+            }],
+            shows: None,
+        };
+        (stage, target)
+    }
+
+    /// An IMPORT's line of the Dockerfile: its COPYs (`text`), each with why it has its form.
+    fn import_line(&self, item: &Item, copies: &[StoreCopy], text: Vec<String>) -> DLine {
         let mut note = vec![format!("{} ({}): COPY --from the image at each EXPORT, laid out as rsync would", summarize(item), self.place(item.span))];
         note.extend(self.origin(item.span));
         let why = copies.iter().map(|c| c.why.clone()).collect();
-        (vec![DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }], helpers)
+        DLine { lines: Some(self.lines(item.span)), note, text: text.join("\n"), how: How::Import, why }
     }
 }
+
+impl Planner<'_> {
+    /// The COPY lines of one IMPORT in the fused build: each reads through a check stage (see
+    /// [`plan_fused`]) of the image at its EXPORT, which sees the image `before` the IMPORT too.
+    /// `into`: the IMPORT's destination when a file COPYed there goes into it if it is a directory.
+    fn fused_copy_lines(
+        &mut self,
+        item: &Item,
+        copies: &[StoreCopy],
+        stem: &str,
+        before: &str,
+        workdir: Option<&str>,
+        into: Option<&str>,
+    ) -> (Vec<DLine>, Vec<DStage>) {
+        let mut helpers = Vec::new();
+        let mut text = Vec::new();
+        let line = self.lines(item.span).first;
+        for c in copies {
+            let export = self.export_points.get(&c.export).cloned().unwrap_or_default();
+            self.referenced.insert(export.clone());
+            // What COPY reads must be exactly the EXPORTed path: the check's RUN leaves its mount
+            // point (and, on some engines, /etc/hosts and the like) in the check stage.
+            if c.src == "/"
+                || ["/etc", "/dev", "/proc", "/sys", FUSE_DEST].iter().any(|p| *p == c.src || p.starts_with(&format!("{}/", c.src.trim_end_matches('/'))))
+            {
+                self.unfusable.get_or_insert_with(|| format!("IMPORT of {} (the check stage would add to it)", c.src));
+            }
+            let dest = if c.dest.starts_with('/') {
+                Some(c.dest.clone())
+            } else {
+                workdir.map(|wd| {
+                    let trail = if c.dest.ends_with('/') || c.dest == "." { "/" } else { "" };
+                    format!("{}{trail}", normalize(&format!("{wd}/{}", c.dest)).trim_end_matches('/'))
+                })
+            };
+            let Some(dest) = dest else {
+                self.unfusable.get_or_insert_with(|| format!("IMPORT to {} (a WORKDIR only the image knows)", c.dest));
+                continue;
+            };
+            let name_in_dest = c.rename.clone().unwrap_or_else(|| c.src.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string());
+            let kind = match c.check {
+                Some(Kind::Dir) => "d",
+                Some(Kind::File) => "f",
+                None => "-",
+            };
+            let name = self.names.fresh(&format!("{stem}-fusecheck-{line}"));
+            let into = if into == Some(c.dest.as_str()) || dest.ends_with('/') { "y" } else { "n" };
+            let script = format!(
+                "{FUSE_CHECK}one {} {} {kind} {into} {} {}\n",
+                sh_quote(&c.src),
+                sh_quote(&dest),
+                sh_quote(&name_in_dest),
+                sh_quote(c.root.trim_end_matches('/'))
+            );
+            helpers.push(DStage {
+                name: name.clone(),
+                from: format!("FROM {export}"),
+                from_lines: None,
+                role: Role::FuseCheck,
+                about: vec![format!(
+                    "{} ({}): does COPY --from give {} what the steps' IMPORT gives? If not, build.sh builds step by step",
+                    summarize(item),
+                    self.place(item.span),
+                    c.src
+                )],
+                body: vec![
+                    DLine { lines: None, note: Vec::new(), text: "USER 0:0".into(), how: How::Check, why: Vec::new() },
+                    DLine {
+                        lines: None,
+                        note: Vec::new(),
+                        text: format!("RUN --mount=type=bind,from={before},target={FUSE_DEST} [\"/bin/sh\", \"-c\", {}]", json_string(&script)),
+                        how: How::Check,
+                        why: Vec::new(),
+                    },
+                ],
+                shows: self.export_items.get(&c.export).cloned(),
+            });
+            let mut from = name;
+            let mut src = c.src.clone();
+            if let Some(store_name) = &c.rename {
+                let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
+                from = stage.name.clone();
+                src = target;
+                helpers.push(stage);
+            }
+            text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
+        }
+        (vec![self.import_line(item, copies, text)], helpers)
+    }
+}
+
+/// Where a fused build's check sees the image before the IMPORT.
+const FUSE_DEST: &str = "/.rockerc-dest";
+
+/// The fused build's check (see [`plan_fused`]), as `sh -c` runs it in the image at the EXPORT
+/// (root, the image before the IMPORT at /.rockerc-dest): `one SRC DEST KIND INTO NAME` for each
+/// COPY, KIND `d`/`f` where the lowering assumed one (`-` otherwise), INTO `y` when a file goes
+/// into DEST if that is a directory (as NAME). It fails, saying why on a `rockerc-fuse-check:` line, wherever COPY --from and
+/// the steps' IMPORT would differ, and never writes anything.
+const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+R=/.rockerc-dest
+no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
+dest() {
+  p='' r=${1#/} n=0 l=0
+  while [ -n "$r" ]; do
+    c=${r%%/*}
+    case $r in */*) r=${r#*/} ;; *) r= ;; esac
+    case $c in '' | .) continue ;; ..) p=${p%/*}; continue ;; esac
+    if [ -n "$r" ] && [ -L "$R$p/$c" ]; then
+      n=$((n + 1))
+      [ "$n" -le 40 ] || no "$1: too many levels of symbolic links in the importing image"
+      t=$(readlink "$R$p/$c") || no "cannot read the link $p/$c"
+      case $t in /*) p='' ;; esac
+      r=$t/$r l=1
+    else
+      # On the way: COPY makes a missing directory, through a link too; the steps fail where a
+      # link leads nowhere (rsync -a's mkdir) or a file is in the way.
+      if [ -n "$r" ]; then
+        if [ -e "$R$p/$c" ]; then
+          [ -d "$R$p/$c" ] || no "$p/$c is not a directory in the importing image"
+        elif [ "$l" = 1 ]; then
+          no "$p/$c, where a symbolic link leads, is not in the importing image"
+        fi
+      fi
+      p=$p/$c
+    fi
+  done
+  d=$p
+}
+caps() {
+  c="$1 holds a file with extended attributes, capabilities or others: COPY --from keeps them, the steps' IMPORT drops them as Rocker's rsync -a did"
+  if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+    # (Not an SELinux host's labels: every file has one, and the engine gives its own.)
+    ! tar --xattrs --xattrs-include='*' --xattrs-exclude=security.selinux -cf - -- "$1" 2>/dev/null | grep -q -a 'SCHILY\.xattr\.' || no "$c"
+  elif command -v getcap >/dev/null 2>&1; then
+    x=$(getcap -r "$1" 2>/dev/null) || x=
+    [ -z "$x" ] || no "$c"
+  else
+    x=$(find "$1" -type f -perm /111) || no "cannot list $1"
+    [ -z "$x" ] || no "$1 holds an executable file, and the image at the EXPORT has neither GNU tar nor getcap to show whether it has capabilities: COPY --from keeps them, the steps' IMPORT drops them"
+  fi
+}
+one() {
+  s=$1 d=$2 q=$6
+  [ ! -L "$s" ] || no "$s is a symbolic link (COPY --from copies what it points to)"
+  # Below what the EXPORT named, the store has links as links: the steps' IMPORT never reads
+  # through one (it refuses one that leads out of the store), COPY --from does.
+  case $s in "$q" | "$q"/*) r=${s#"$q"} ;; *) r= ;; esac
+  while :; do
+    [ ! -L "$q" ] || no "$q is a symbolic link (the EXPORT stores it as one; COPY --from reads through it)"
+    r=${r#/}
+    [ -n "$r" ] || break
+    q=$q/${r%%/*}
+    case $r in */*) r=${r#*/} ;; *) r= ;; esac
+  done
+  [ -e "$s" ] || no "$s is missing"
+  caps "$s"
+  case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac
+  if [ -d "$s" ]; then
+    dest "$d"
+    m=$(stat -c %a "$s") || no "cannot stat $s"
+    [ "$m" = 755 ] || no "the directory $s has mode $m (COPY --from gives its copy 755)"
+    x=$(find "$s" '(' ! -type d ! -type f ! -type l ')' -o '(' -type f -links +1 ')') || no "cannot list $s"
+    [ -z "$x" ] || no "$s holds a hard link or a special file"
+    [ -e "$R$d" ] || [ -L "$R$d" ] || return 0
+    [ -d "$R$d" ] && [ ! -L "$R$d" ] && [ "$(stat -c '%a %u %g' "$R$d")" = '755 0 0' ] || no "$d is not a directory of mode 755 owned by root in the importing image"
+    find "$s" -mindepth 1 | {
+      while IFS= read -r e; do
+        t=$R$d${e#"$s"}
+        [ -e "$t" ] || [ -L "$t" ] || continue
+        if [ -d "$e" ] && [ ! -L "$e" ]; then
+          [ -d "$t" ] && [ ! -L "$t" ] && [ "$(stat -c '%a %u %g' "$t")" = "$(stat -c %a "$e") 0 0" ] || no "${t#"$R"} in the importing image is not what the IMPORT makes of it"
+        else
+          [ -f "$e" ] && [ -f "$t" ] && [ ! -L "$t" ] || no "${t#"$R"} in the importing image is not what the IMPORT makes of it"
+        fi
+      done
+    } || exit 1
+  else
+    [ -f "$s" ] || no "$s is not a regular file"
+    dest "$d"
+    if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
+    [ ! -L "$R$d" ] || no "$d in the importing image is a symbolic link (COPY --from writes through it; the steps replace it, as rsync -a does)"
+    if [ -e "$R$d" ]; then
+      [ -f "$R$d" ] || no "$d in the importing image is not a file"
+    fi
+  fi
+}
+"#;
 
 /// A stage that fails the build unless `path` in `from` is of `kind`: the COPY that follows
 /// relies on it, and the Rockerfile does not say it.
@@ -966,6 +1231,7 @@ fn check_stage(name: &str, from: &str, path: &str, kind: Kind, what: &str, place
             how: How::Check,
             why: Vec::new(),
         }],
+        shows: None,
     }
 }
 
@@ -1040,8 +1306,13 @@ fn describe_stage(stage: &Stage) -> String {
 
 /// The instruction on one line (continuations joined), cut at 60 characters.
 pub fn summarize(item: &Item) -> String {
+    summarize_text(&item.text)
+}
+
+/// An instruction's text on one line, 60 characters at most.
+pub fn summarize_text(text: &str) -> String {
     let joined: String =
-        item.text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
+        text.lines().map(|l| l.trim().trim_end_matches(['\\', '`']).trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(" ");
     let words = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = words.chars().take(60).collect();
     if words.chars().count() > 60 {

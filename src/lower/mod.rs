@@ -6,12 +6,15 @@
 //!   targets its script builds;
 //! - [`store`]: Rocker's export store modelled at compile time, which the BuildKit lowering
 //!   turns IMPORTs into `COPY --from` with and the stage graph picture draws its IMPORT edges from;
+//! - [`fuse`]: when the sh backend's steps can be one BuildKit build of the BuildKit lowering's
+//!   Dockerfile (the script does that under BuildKit);
 //! - [`picture`]: the stage graph as `--emit dot` draws it.
 //!
 //! Every line number a lowering writes is a line of the Rockerfile the user wrote ([`lines_of`]).
 
 pub mod buildkit;
 mod cksum;
+pub mod fuse;
 mod picture;
 mod plan;
 mod sh;
@@ -19,6 +22,7 @@ pub mod store;
 
 pub use buildkit::{summarize, DLine, DStage, How, MultiStage, Role, Secret, Target, TargetKind};
 pub use cksum::{cksum, volume_name};
+pub use fuse::{fuse, Fusion, Vertex};
 pub use picture::{picture, Image, MountSource, Order, Picture, PictureStage, Row, RowKind};
 pub use plan::*;
 pub use sh::lower;

@@ -36,6 +36,9 @@ pub struct BuildPlan {
     pub host_mounts: Vec<HostMount>,
     /// The http(s) URLs the ADDs download, sorted: the no-op check asks each whether it changed.
     pub urls: Vec<String>,
+    /// The whole build as one BuildKit build, where that gives the same images (set by
+    /// [`super::fuse`]); the script uses it under BuildKit.
+    pub fusion: Option<super::Fusion>,
 }
 
 /// A MOUNT of a host path (not a volume), as written.

@@ -105,6 +105,7 @@ pub fn lower(program: &Program, graph: &StageGraph, file: &SourceFile, map: &Sou
         step_count: lw.steps,
         host_mounts: super::host_mounts(program, file, map),
         urls,
+        fusion: None,
     }
 }
 
@@ -665,7 +666,7 @@ fn context_of(sources: &[String]) -> Context {
 
 /// Deduplicated, ancestors before what is inside them (the script skips a path whose ancestor is
 /// already in the context).
-fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
+pub(super) fn sorted_paths(mut paths: Vec<String>) -> Vec<String> {
     paths.sort_by(|a, b| a.matches('/').count().cmp(&b.matches('/').count()).then_with(|| a.cmp(b)));
     paths.dedup();
     paths

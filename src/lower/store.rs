@@ -64,6 +64,9 @@ pub struct StoreCopy {
     pub export: usize,
     /// Absolute path in that image.
     pub src: String,
+    /// The path the EXPORT named, `src` or a directory above it: what is below it the store has
+    /// as the EXPORT copied it (a symbolic link as a link).
+    pub root: String,
     /// The destination, as `COPY` takes it.
     pub dest: String,
     /// The kind rockerc assumed for `src`, which the build must check first.
@@ -402,6 +405,7 @@ fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) ->
             .map(|p| StoreCopy {
                 export: p.export,
                 src: p.src.clone(),
+                root: p.src.clone(),
                 dest: entry_dest(&p.at[path.len()..]),
                 check: p.assumed.filter(|(_, strong)| !strong).map(|(k, _)| k),
                 rename: None,
@@ -417,8 +421,15 @@ fn resolve_source(store: &Store, source: &str, dest: &str, dest_is_dir: bool) ->
     }
     let rest = &path[b.at.len()..];
     let src = join(&b.src, rest);
-    let copy =
-        |dest: String, check: Option<Kind>, rename: Option<String>, why: String| StoreCopy { export: b.export, src: src.clone(), dest, check, rename, why };
+    let copy = |dest: String, check: Option<Kind>, rename: Option<String>, why: String| StoreCopy {
+        export: b.export,
+        src: src.clone(),
+        root: b.src.clone(),
+        dest,
+        check,
+        rename,
+        why,
+    };
     // The entry's kind, when the placement tells it: (kind, whether the sh backend fails otherwise).
     let known: Option<(Kind, bool)> = if !rest.is_empty() {
         None

@@ -28,6 +28,7 @@ mod e2e_templates;
 mod emit_ast;
 mod expansion;
 mod explain;
+mod fusion;
 mod fuzz_regressions;
 mod golden;
 mod grammar;

@@ -144,7 +144,13 @@ impl Drop for Cleanup {
 /// Tags under `prefix` on an engine, keyed by what follows it (podman's names may start with
 /// `localhost/`).
 fn tags_under(engine: &str, prefix: &str) -> BTreeMap<String, String> {
-    let out = run_ok(Command::new(engine).args(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout;
+    // podman's `images` fails ("image not known") when another test removes an image while it
+    // lists them (its storage has no daemon to order the two): asked again.
+    let args = ["images", "--format", "{{.Repository}}:{{.Tag}}"];
+    let out = match (0..4).map(|_| Command::new(engine).args(args).output().unwrap()).find(|o| o.status.success()) {
+        Some(o) => o.stdout,
+        None => run_ok(Command::new(engine).args(args)).stdout,
+    };
     String::from_utf8(out)
         .unwrap()
         .lines()

@@ -34,6 +34,8 @@ fn plain_progress_has_start_lines_and_heartbeats() {
     if !engine_or_skip("plain_progress_has_start_lines_and_heartbeats") {
         return;
     }
+    // The timing tests one at a time: each watches seconds of a build go by.
+    let _g = engine_lock(module_path!());
     let tag = format!("rockerc-e2e/{}:latest", unique("plain"));
     let dir = compiled(&slow_rockerfile(&tag));
     let cache = tempfile::tempdir().unwrap();
@@ -41,6 +43,8 @@ fn plain_progress_has_start_lines_and_heartbeats() {
     let out = Command::new("sh")
         .arg(dir.path().join("build.sh"))
         .arg("--no-cache")
+        // Step by step (under BuildKit the file would be one build: the next test).
+        .arg("--no-fuse")
         .env("XDG_CACHE_HOME", cache.path())
         .env("ROCKERC_HEARTBEAT", "2")
         .output()
@@ -72,6 +76,69 @@ fn plain_progress_has_start_lines_and_heartbeats() {
     docker(&["rmi", &tag]);
 }
 
+/// Under BuildKit the same file is one build (fusion): each RUN and COPY of it has its start
+/// line, heartbeats with its last output line and its finished line, as a step has, named by its
+/// Rockerfile line (BuildKit's plain output streams one running step at a time: the other RUN
+/// shows when it is done). On a terminal, a live line with the output, then the finished lines.
+#[test]
+fn a_fused_build_shows_each_instruction_as_a_step() {
+    let test = "a_fused_build_shows_each_instruction_as_a_step";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let _g = engine_lock(module_path!());
+    let tag = format!("rockerc-e2e/{}:latest", unique("fusedprogress"));
+    let dir = compiled(&slow_rockerfile(&tag));
+    let path = format!("{}:{}", std::path::Path::new(&bk).parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(dir.path().join("build.sh"))
+        .arg("--no-cache")
+        .env("PATH", &path)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("ROCKERC_HEARTBEAT", "2")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(log.contains("[1/1] Rockerfile:1-8 stages 1-3 in one BuildKit build ("), "fused:\n{log}");
+    let mut beating = 0;
+    for (line, who) in [("[1/1] Rockerfile:2 RUN", "tick-a"), ("[1/1] Rockerfile:4 RUN", "tick-b")] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.starts_with(line)).collect();
+        assert!(lines.first().is_some_and(|l| l.ends_with(" ...")), "a start line first: {lines:?}\n{log}");
+        assert!(lines.last().is_some_and(|l| l.ends_with("s)")), "the finished line last: {lines:?}\n{log}");
+        let beats: Vec<&&str> = lines.iter().filter(|l| l.contains(": running for ")).collect();
+        assert!(beats.iter().all(|b| b.contains(&format!(": {who} ")) || b.ends_with('s')), "its own output: {beats:?}");
+        beating += usize::from(!beats.is_empty());
+    }
+    assert!(beating >= 1, "heartbeats with the running RUN's output:\n{log}");
+    for line in ["[1/1] Rockerfile:6 COPY --from=a /bin/sh /a (", "[1/1] Rockerfile:7 COPY --from=b /bin/sh /b ("] {
+        assert!(log.contains(line), "{line}\n{log}");
+    }
+    let other: Vec<&str> = log.lines().filter(|l| l.starts_with('[') && !l.starts_with("[1/1] Rockerfile:")).collect();
+    assert!(other.is_empty(), "{other:?}");
+    // On a terminal.
+    let typescript = dir.path().join("typescript");
+    let out = Command::new("script")
+        .args(["-qfec", &format!("sh {}/build.sh --no-cache", dir.path().display())])
+        .arg(&typescript)
+        .env("PATH", &path)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("TERM", "xterm")
+        .env("COLUMNS", "100")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let raw = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    let live: Vec<&str> = raw.lines().filter(|l| l.contains("\x1b[2m[1/1] Rockerfile:") && l.contains(" | tick-")).collect();
+    assert!(!live.is_empty(), "a live line with the RUN's output:\n{raw:?}");
+    assert!(raw.contains("\x1b[J[1/1] Rockerfile:2 RUN for i in 1 2 3 4 5; do echo tick-a $i; sleep 1; done ("), "{raw:?}");
+    assert!(!raw.contains("done ...\r"), "no plain start lines on a terminal");
+    docker(&["rmi", &tag]);
+}
+
 /// On a terminal: a live line per running step (both stages at once), with the elapsed time and
 /// the last output line, redrawn in place and replaced by the finished line. NO_COLOR takes the
 /// colour away, not the live lines.
@@ -80,6 +147,8 @@ fn tty_progress_draws_live_lines() {
     if !engine_or_skip("tty_progress_draws_live_lines") {
         return;
     }
+    // The timing tests one at a time: each watches seconds of a build go by.
+    let _g = engine_lock(module_path!());
     if Command::new("script").arg("--version").output().is_err() {
         panic!("`script` (util-linux) is needed for the terminal test");
     }
@@ -89,7 +158,7 @@ fn tty_progress_draws_live_lines() {
         let cache = tempfile::tempdir().unwrap();
         let typescript = dir.path().join("typescript");
         let mut cmd = Command::new("script");
-        cmd.args(["-qfec", &format!("sh {}/build.sh --no-cache", dir.path().display())])
+        cmd.args(["-qfec", &format!("sh {}/build.sh --no-cache --no-fuse", dir.path().display())])
             .arg(&typescript)
             .env("XDG_CACHE_HOME", cache.path())
             .env("TERM", "xterm")

@@ -16,6 +16,15 @@ pub fn render(ms: &MultiStage) -> String {
     out.push_str("# One multi-stage Dockerfile for Docker's built-in BuildKit (DOCKER_BUILDKIT=1, Docker 20.10 or later;\n");
     out.push_str("# no `# syntax=` frontend image is needed). build.sh builds its targets and does what a Dockerfile\n");
     out.push_str("# cannot say: TAG and PUSH of the images along the way, ATTACH, IMPORT into a host directory.\n");
+    out.push_str(&body(ms));
+    out
+}
+
+/// The global ARGs and the stages, each after a blank line: the Dockerfile without its directive
+/// and header (the sh backend's fused build writes its own).
+pub fn body(ms: &MultiStage) -> String {
+    let name = &ms.source_name;
+    let mut out = String::new();
     for line in &ms.global_args {
         out.push('\n');
         render_line(&mut out, name, line);

@@ -33,6 +33,11 @@ pub fn dockerfile_text(ms: &MultiStage) -> String {
     dockerfile::render(ms)
 }
 
+/// The Dockerfile without its parser directive and header comment: its global ARGs and stages.
+pub fn dockerfile_body(ms: &MultiStage) -> String {
+    dockerfile::body(ms)
+}
+
 /// One Dockerfile stage's text.
 pub fn stage_text(ms: &MultiStage, stage: &DStage) -> String {
     dockerfile::stage_text(ms, stage)
