@@ -196,9 +196,11 @@ pub fn compile_to(file: &SourceFile, options: &Options, backend: emit::Backend, 
             let mut plan = sh_plan();
             // Under BuildKit the script builds the BuildKit lowering's Dockerfile in one build
             // where that gives the same images (no MOUNT uses the build id it names caches from).
-            let ms = lower::buildkit::plan_fused(&program, &graph, file, &map, &options.template.secrets).ok();
-            let summaries = lower::fuse::summaries(&program, file, &map);
-            plan.fusion = lower::fuse(&program, &plan, ms, &options.template.secrets, &summaries);
+            if lower::fuse::may_fuse(&program, &options.template.secrets) {
+                let ms = lower::buildkit::plan_fused(&program, &graph, file, &map, &options.template.secrets).ok();
+                let summaries = lower::fuse::summaries(&program, file, &map);
+                plan.fusion = lower::fuse(&program, &plan, ms, &options.template.secrets, &summaries);
+            }
             emit::sh(plan, options.layout, &options.context, options.build_id.as_deref(), &options.allow_mounts, sources.as_ref())
         }
         emit::Backend::Dot => text(emit::dot(&lower::picture(&program, &graph, file, &map))),

@@ -105,6 +105,17 @@ fn vertices(ms: &MultiStage, summaries: &BTreeMap<(usize, usize), Option<String>
 
 /// The fused build of `plan`, when its steps can be one build (see the module documentation);
 /// `ms` is the BuildKit lowering of the same program, if it succeeded.
+/// Whether the program may be one build at all, before the BuildKit lowering is asked (it costs
+/// as much as the plan: a Rockerfile with a MOUNT, of which there are many, never pays for it).
+pub fn may_fuse(program: &Program, secrets: &[String]) -> bool {
+    secrets.is_empty()
+        && !program
+            .stages
+            .iter()
+            .flat_map(|s| &s.items)
+            .any(|item| matches!(item.op, Op::Mount(_) | Op::Attach(_) | Op::Push(_)) || item.keyword == crate::syntax::Keyword::Onbuild)
+}
+
 pub fn fuse(
     program: &Program,
     plan: &BuildPlan,
@@ -112,13 +123,11 @@ pub fn fuse(
     secrets: &[String],
     summaries: &BTreeMap<(usize, usize), Option<String>>,
 ) -> Option<Fusion> {
-    let ms = ms?;
-    if !secrets.is_empty() || !ms.secrets.is_empty() || !ms.env_secrets.is_empty() || !ms.context_binds.is_empty() {
+    if !may_fuse(program, secrets) {
         return None;
     }
-    if program.stages.iter().flat_map(|s| &s.items).any(|item| matches!(item.op, Op::Mount(_) | Op::Attach(_) | Op::Push(_)))
-        || program.stages.iter().flat_map(|s| &s.items).any(|item| item.keyword == crate::syntax::Keyword::Onbuild)
-    {
+    let ms = ms?;
+    if !ms.secrets.is_empty() || !ms.env_secrets.is_empty() || !ms.context_binds.is_empty() {
         return None;
     }
     if ms.unfusable.is_some() || ms.stages.iter().any(|s| !matches!(s.role, Role::Part { .. } | Role::FuseCheck | Role::Rename)) {
