@@ -69,7 +69,12 @@ again=$(sh build.sh)
 [ "${again#up to date}" != "$again" ] || fail "a second sh build.sh is not up to date: $again"
 printf '\n' >> hello.c
 rebuilt=$(sh build.sh)
-case $rebuilt in *'[1/3] Rockerfile:5-8 WORKDIR, COPY, RUN'*) ;; *) fail "an edit of hello.c did not rebuild: $rebuilt" ;; esac
+# Step by step (the legacy builder), or the one BuildKit build again (BuildKit's own cache may
+# hold the edited file from an earlier run of this tour).
+case $rebuilt in
+  *'[1/3] Rockerfile:5-8 WORKDIR, COPY, RUN'* | *'[1/1] Rockerfile:5-14 stages 1-2 in one BuildKit build ('[0-9]*) ;;
+  *) fail "an edit of hello.c did not rebuild: $rebuilt" ;;
+esac
 for made in out/build.sh stages.svg bk/Dockerfile; do
   [ -s "$made" ] || fail "the tour did not write $made"
 done
