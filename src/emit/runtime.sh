@@ -288,41 +288,17 @@ rc_wait() {
 rc_logged() {
   rc_logged_status=0
   if [ "$rc_verbose" = 1 ] && [ -z "$rc_secrets" ]; then
-    # Streamed as it runs, and kept in the step's log as well (through a FIFO, so that the
-    # command's status is its own, not tee's, and rc_wait still knows its pid): a failure names
-    # its Rockerfile line from the log (rc_failed_line), as without --verbose.
-    rc_fifo="$rc_tmp/stream.$rc_step"
-    rm -f "$rc_fifo"
-    mkfifo "$rc_fifo"
-    if [ "$rc_json" = 1 ] && [ "${rc_buildkit:-0}" = 1 ]; then
-      tee -a "$rc_log" < "$rc_fifo" | rc_plain_output >&2 &
-    elif [ "$rc_json" = 1 ]; then
-      tee -a "$rc_log" < "$rc_fifo" >&2 &
-    elif [ "${rc_buildkit:-0}" = 1 ]; then
-      tee -a "$rc_log" < "$rc_fifo" | rc_plain_output &
-    else
-      tee -a "$rc_log" < "$rc_fifo" &
-    fi
-    rc_tee=$!
-    rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
-    wait "$rc_tee" 2>/dev/null || :
-    rm -f "$rc_fifo"
-    return "$rc_logged_status"
+    # Streamed as it runs (to stderr under --json, whose stdout is JSON lines only).
+    if [ "$rc_json" = 1 ]; then rc_logged_through rc_plain_output_err "$@"; else rc_logged_through rc_plain_output "$@"; fi
+    return
   fi
   if [ "${rc_vertices:-0}" = 1 ] && [ "$rc_verbose" = 0 ]; then
     case $rc_mode in
       plain|tty)
         # A fused build (rc_fused_build): a line per Rockerfile instruction as BuildKit finishes
         # its step, read from the output as it comes.
-        rc_fifo="$rc_tmp/stream.$rc_step"
-        rm -f "$rc_fifo"
-        mkfifo "$rc_fifo"
-        tee -a "$rc_log" < "$rc_fifo" | rc_vertex_lines &
-        rc_tee=$!
-        rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
-        wait "$rc_tee" 2>/dev/null || :
-        rm -f "$rc_fifo"
-        return "$rc_logged_status"
+        rc_logged_through rc_vertex_lines "$@"
+        return
         ;;
     esac
   fi
@@ -333,6 +309,27 @@ rc_logged() {
     if [ "$rc_logged_status" = 0 ]; then : > "$rc_log"; fi
   fi
   return "$rc_logged_status"
+}
+
+# rc_logged_through FILTER COMMAND...: runs COMMAND as rc_logged does, its output kept in the
+# step's log and passed to FILTER as it comes (through a FIFO, so that the command's status is its
+# own, not tee's, and rc_wait still knows its pid): a failure names its Rockerfile line from the
+# log (rc_failed_line) as when nothing streams.
+rc_logged_through() {
+  rc_fifo="$rc_tmp/stream.$rc_step"
+  rm -f "$rc_fifo"
+  mkfifo "$rc_fifo"
+  tee -a "$rc_log" < "$rc_fifo" | "$1" &
+  rc_tee=$!
+  shift
+  rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
+  wait "$rc_tee" 2>/dev/null || :
+  rm -f "$rc_fifo"
+  return "$rc_logged_status"
+}
+
+rc_plain_output_err() {
+  rc_plain_output >&2
 }
 
 # Copies a step's output as it comes, a line at a time. Under BuildKit, a RUN's output lines

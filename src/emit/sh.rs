@@ -687,14 +687,6 @@ impl ShEmitter<'_, '_> {
     fn build(&mut self, out: &mut String, stage: &PlanStage, step: &Step, b: &BuildStep) {
         let df_path = self.dockerfile(out, stage, step, b);
         let ctx = match &b.context {
-            Context::Empty => "\"$rc_tmp/empty\"".to_string(),
-            Context::User => "\"$rc_context\"".to_string(),
-            Context::Paths(paths) => {
-                let paths: Vec<Word> = paths.iter().map(|p| sh_quote(p)).collect();
-                out.push_str(&sc2016("  ", &paths));
-                w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {p}")).collect::<String>());
-                "\"$rc_ctx\"".to_string()
-            }
             Context::Import(imp) => {
                 self.import_store(out, step, imp);
                 for (k, t) in imp.tars.iter().enumerate() {
@@ -710,6 +702,7 @@ impl ShEmitter<'_, '_> {
                 }
                 "\"$rc_ctx\"".to_string()
             }
+            other => context_word(out, other),
         };
         if b.exposes_only {
             w!(out, "  rc_exposed_from=$rc_img");
@@ -722,14 +715,20 @@ impl ShEmitter<'_, '_> {
             let _ = write!(line, " --build-arg \"{}=$(rc_saved {key})\"", build_arg_name(alias));
             words.push(key);
         }
+        self.build_args(&mut line, &mut words);
+        out.push_str(&sc2016("  ", &words));
+        w!(out, "{line}");
+        w!(out, "  rc_done");
+    }
+
+    /// The user's build args (`--build-arg`), for every `docker build` of the plan: onto `line`,
+    /// their words into `words` (for shellcheck's directive).
+    fn build_args(&self, line: &mut String, words: &mut Vec<Word>) {
         for (k, v) in &self.plan.build_args {
             let arg = sh_quote(&format!("{k}={v}"));
             let _ = write!(line, " --build-arg {arg}");
             words.push(arg);
         }
-        out.push_str(&sc2016("  ", &words));
-        w!(out, "{line}");
-        w!(out, "  rc_done");
     }
 
     /// `rc_fused`: the whole plan as one BuildKit build of the BuildKit lowering's multi-stage
@@ -767,16 +766,7 @@ impl ShEmitter<'_, '_> {
         let (at, what) = (sh_quote(&where_), sh_quote(&what));
         cmd!(out, [at, what], "  rc_step 1 {at} {what}");
         let mut words: Vec<Word> = Vec::new();
-        let ctx = match &fusion.context {
-            Context::User => "\"$rc_context\"".to_string(),
-            Context::Paths(paths) => {
-                let paths: Vec<Word> = paths.iter().map(|p| sh_quote(p)).collect();
-                out.push_str(&sc2016("  ", &paths));
-                w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {p}")).collect::<String>());
-                "\"$rc_ctx\"".to_string()
-            }
-            _ => "\"$rc_tmp/empty\"".to_string(),
-        };
+        let ctx = context_word(out, &fusion.context);
         // BuildKit's steps and the Rockerfile instructions they do: the progress lines.
         w!(out, "  : > \"$rc_tmp/vertices\"");
         for v in &fusion.vertices {
@@ -791,11 +781,7 @@ impl ShEmitter<'_, '_> {
             words.push(tag);
         }
         line.push_str(" --");
-        for (k, v) in &self.plan.build_args {
-            let arg = sh_quote(&format!("{k}={v}"));
-            let _ = write!(line, " --build-arg {arg}");
-            words.push(arg);
-        }
+        self.build_args(&mut line, &mut words);
         out.push_str(&sc2016("  ", &words));
         w!(out, "{line}");
         // A check in the build said it would not give the steps' image.
@@ -896,6 +882,22 @@ impl ShEmitter<'_, '_> {
             w!(self.out, "}}");
             w!(self.out);
         }
+    }
+}
+
+/// The build context a `docker build` reads, as a shell word: none, the user's, or the subset of
+/// it the build reads (`rc_subset` makes it). An IMPORT's context is its step's own
+/// (`ShEmitter::build` makes it); the fused build's never is one.
+fn context_word(out: &mut String, context: &Context) -> String {
+    match context {
+        Context::User => "\"$rc_context\"".to_string(),
+        Context::Paths(paths) => {
+            let paths: Vec<Word> = paths.iter().map(|p| sh_quote(p)).collect();
+            out.push_str(&sc2016("  ", &paths));
+            w!(out, "  rc_subset{}", paths.iter().map(|p| format!(" {p}")).collect::<String>());
+            "\"$rc_ctx\"".to_string()
+        }
+        Context::Empty | Context::Import(_) => "\"$rc_tmp/empty\"".to_string(),
     }
 }
 
