@@ -13,10 +13,23 @@ clone=$PWD
 say() { printf 'tour: %s\n' "$*"; }
 fail() { printf 'tour: FAILED: %s\n' "$*" >&2; exit 1; }
 
-[ ! -e /tmp/tour ] || fail "/tmp/tour exists (an earlier tour?): the README copies the example there; remove it first"
 work=$(mktemp -d)
-# The tour's folder goes too: it did not exist before.
-trap 'rm -rf "$work" /tmp/tour' EXIT
+# The README copies the example to /tmp/tour, and `cp -r` into a folder that exists would put it
+# one level down: a /tmp/tour already there (a tour cut short, someone's own) is moved aside for
+# the tour and put back after it, never deleted; the tour's own folder goes.
+aside=
+if [ -e /tmp/tour ] || [ -L /tmp/tour ]; then
+  aside=$(mktemp -d /tmp/tour.aside.XXXXXX)
+  mv /tmp/tour "$aside/tour"
+  say "/tmp/tour was there: moved aside to $aside/tour for the tour, put back after it"
+fi
+restore() {
+  rm -rf "$work" /tmp/tour
+  if [ -n "$aside" ]; then mv "$aside/tour" /tmp/tour && rmdir "$aside"; fi
+}
+trap restore EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The README's first block: set up, compile the hello example, build it, run it.
 quick=$(awk '/^```sh$/ { n++; next } n == 1 && /^```$/ { exit } n == 1 && /^sh tests\/setup.sh .*docker run/ { print }' README.md)
