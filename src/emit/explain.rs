@@ -363,6 +363,7 @@ pub fn explain_buildkit(ms: &MultiStage, file: &SourceFile) -> String {
                 How::Repeated => format!("`{}`: said again, because a new Dockerfile stage starts here (ARG is per stage, and Docker clears CMD at an ENTRYPOINT unless the same stage set it).", first_line(&line.text)),
                 How::Onbuild => format!("`{}`: held back to here, where the image leaves the stage.", first_line(&line.text)),
                 How::Unused => format!("{at}: an EXPORT no IMPORT reads; nothing to do."),
+                How::Hosted => format!("{at}, **RUN, then checks**: in build.sh's one BuildKit build, the RUN's command runs as written, then the checks of the IMPORTs from the EXPORT after it run in the same container; they write nothing."),
             };
             notes.push(text);
         }

@@ -354,8 +354,39 @@ rc_plain_output() {
 # legacy builder's log does.
 rc_command_output() {
   awk -v last="${1:-}" '
+    # A JSON string'"'"'s text (serde_json'"'"'s escapes).
+    function unjson(s,   out, c, i, n) {
+      out = ""; n = length(s)
+      for (i = 1; i <= n; i++) {
+        c = substr(s, i, 1)
+        if (c == "\\" && i < n) {
+          c = substr(s, ++i, 1)
+          if (c == "n") c = "\n"; else if (c == "t") c = "\t"; else if (c == "r") c = "\r"
+          else if (c == "b") c = "\b"; else if (c == "f") c = "\f"
+          else if (c == "u") { c = sprintf("%c", index("0123456789abcdef", tolower(substr(s, i + 3, 1))) * 16 + index("0123456789abcdef", tolower(substr(s, i + 4, 1))) - 17); i += 4 }
+        }
+        out = out c
+      }
+      return out
+    }
     {
       l = $0
+      # A RUN that runs the fused build'"'"'s checks after its command (lower::buildkit, How::Hosted):
+      # BuildKit shows its whole argv, the checks included; the user wrote the command, which is
+      # what it shows of any other RUN: `RUN COMMAND` and `[/bin/sh -c COMMAND]`.
+      if (last == "" && hosted) {
+        if (l !~ /^ rockerc-check /) next
+        hosted = 0
+        l = hp substr(l, 16)
+      } else if (last == "" && l ~ /executor failed running \[\/bin\/sh -c unset SHLVL$/) {
+        hp = l; sub(/unset SHLVL$/, "", hp); hosted = 1
+        next
+      } else if (last == "" && (i = index(l, "RUN --mount=type=bind,from=")) > 0 && (j = index(l, "\", \"rockerc-check\", \"")) > 0) {
+        c = substr(l, j + 21)
+        e = ""; if (c ~ /"\]:$/) e = ":"
+        sub(/"\]:?$/, "", c)
+        l = substr(l, 1, i + 3) unjson(c) e
+      }
       if (last != "") {
         sub(/\r+$/, "", l)
         n = split(l, parts, "\r"); l = parts[n]
@@ -367,7 +398,7 @@ rc_command_output() {
       if (l ~ /^ *(BuildKit is currently disabled|Install the buildx component|https:\/\/docs\.docker\.com\/go\/buildx\/|environment-variable\.)/) next
       if (l ~ /^#[0-9]+ (DONE [0-9.]+s|CACHED|sha256:|\[internal\]|transferring |exporting |writing image |naming to |resolve |extracting )/) next
       if (l ~ /^#[0-9]+ \[[^]]*[0-9]+\/[0-9]+\] /) next
-      if (last == "") { print; next }
+      if (last == "") { print l; next }
       if (l ~ /^#[0-9]+ [0-9]+\.[0-9]+ /) sub(/^#[0-9]+ [0-9]+\.[0-9]+ /, "", l)
       else if (l ~ /^#[0-9]+ /) sub(/^#[0-9]+ /, "", l)
       sub(/^[ \t]+/, "", l); sub(/[ \t]+$/, "", l)
@@ -474,7 +505,7 @@ rc_check_docker() {
   # With `pick` (a build, which picks its builder next), the builder's question
   # (rc_can_buildkit's `docker version`) is asked at the same time as this one: each docker call
   # costs tens of milliseconds.
-  rc_version_pid=
+  rc_version_pid='' rc_base_flags=''
   # (podman: rc_can_buildkit asks nothing.)
   [ "$rc_podman" = 0 ] || set --
   case ${1:-}:${rc_builder_arg:-}:${DOCKER_BUILDKIT:-} in
@@ -487,15 +518,15 @@ rc_check_docker() {
   esac
   # One call resolves every FROM image and shows that the daemon answers (each docker call
   # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
-  # The same call says which have ONBUILD triggers (rc_fuse_ok).
+  # The same call says which have ONBUILD triggers or set a SHELL (rc_base_flags, for rc_fuse_ok).
   # shellcheck disable=SC2086 # image names: one word each
   if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
-    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
     set -- $rc_externals
-    : > "$rc_tmp/bases-onbuild"
+    rc_base_flags=' '
     while read -r rc_id rc_ob; do
       printf '%s %s\n' "$1" "$rc_id" >> "$rc_tmp/bases"
-      if [ -n "$rc_ob" ]; then printf '%s\n' "$1" >> "$rc_tmp/bases-onbuild"; fi
+      rc_base_flags="$rc_base_flags$rc_ob "
       shift
     done < "$rc_tmp/base-ids"
     return 0
@@ -1206,23 +1237,25 @@ rc_build() {
 }
 
 # Whether rc_fused builds this run (a plan that can be one BuildKit build has it): under
-# BuildKit, without --no-fuse (nor --cache-to/--cache-from, which the steps handle), and when no
+# BuildKit, without --no-fuse (nor --cache-to/--cache-from, which the steps handle), when no
 # FROM image has ONBUILD triggers (the steps fire those, and send the whole context to a trigger
-# that reads it; see rc_build). rc_check_docker's
-# inspect said which have them; after --pull it made none, and one call asks.
+# that reads it; see rc_build), and, where a RUN of the plan runs checks after its command
+# (rc_hosted=1: it runs that command with /bin/sh -c), when no FROM image sets a SHELL.
+# rc_check_docker's inspect said which have them; after --pull it made none, and one call asks.
 rc_fuse_ok() {
   [ "$rc_buildkit" = 1 ] && [ "$rc_fuse" = 1 ] && [ -z "$rc_cache_to$rc_cache_from" ] || return 1
   # A check of this plan's fused build failed before (rc_unfuse): the steps, without trying again.
   rc_stamp_file
   [ ! -f "$rc_stamp.unfused" ] || return 1
   [ -n "$rc_externals" ] || return 0
-  if [ -f "$rc_tmp/bases-onbuild" ]; then
-    [ ! -s "$rc_tmp/bases-onbuild" ]
-    return
+  if [ -n "$rc_base_flags" ]; then
+    rc_ob=$rc_base_flags
+  else
+    # shellcheck disable=SC2086 # image names: one word each
+    rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
   fi
-  # shellcheck disable=SC2086 # image names: one word each
-  rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
   case $rc_ob in *onbuild*) return 1 ;; esac
+  case $rc_hosted:$rc_ob in 1:*shell*) return 1 ;; esac
 }
 
 # rc_fused_build DOCKERFILE CONTEXT TARGET [LINE NAME]... -- [docker build options...]: the plan
@@ -1276,8 +1309,17 @@ rc_vertex_lines() {
     BEGIN {
       while ((getline t < table) > 0) {
         split(t, f, "\t")
-        where[f[1] SUBSEP f[2]] = f[3]
-        what[f[1] SUBSEP f[2]] = f[4]
+        k = f[1] SUBSEP f[2]
+        if (k in what) {
+          # A second instruction the same step does (an EXPORT whose check its RUN runs):
+          # shown as done when the step is.
+          nx[k]++
+          xwhere[k, nx[k]] = f[3]
+          xwhat[k, nx[k]] = f[4]
+          continue
+        }
+        where[k] = f[3]
+        what[k] = f[4]
       }
       close(table)
     }
@@ -1288,7 +1330,7 @@ rc_vertex_lines() {
       k = b; sub(/\/.*/, "", k); sub(/.* /, "", k)
       st = ""; if (index(b, " ") > 0) { st = b; sub(/ [^ ]*$/, "", st) }
       if (!((st SUBSEP k) in what) || (v in vw)) next
-      vw[v] = what[st SUBSEP k]; vat[v] = where[st SUBSEP k]
+      vw[v] = what[st SUBSEP k]; vat[v] = where[st SUBSEP k]; vk[v] = st SUBSEP k
       if (mode == "plain") { printf "%s%s %s %s ...\n", clr, head, vat[v], vw[v]; fflush() }
       if (live != "") {
         lf[v] = live "/" step "v" v
@@ -1313,8 +1355,10 @@ rc_vertex_lines() {
       if (!(v in vw) || (v in shown)) next
       shown[v] = 1
       unlive(v)
-      if (f[2] == "ERROR") next
+      if (f[2] ~ /^ERROR/) next
       printf "%s%s %s %s (%s)\n", clr, head, vat[v], vw[v], (f[2] == "CACHED" ? "cached" : f[3])
+      for (i = 1; i <= nx[vk[v]]; i++)
+        printf "%s%s %s %s (%s)\n", clr, head, xwhere[vk[v], i], xwhat[vk[v], i], (f[2] == "CACHED" ? "cached" : "done")
       fflush()
     }
     END { for (v in lf) unlive(v) }'

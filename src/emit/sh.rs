@@ -459,6 +459,10 @@ impl ShEmitter<'_, '_> {
         setting(out, "rc_externals", &plan.externals.join(" "));
         // 1: the plan has rc_fused, its one BuildKit build (rc_connect tries it first).
         setting(out, "rc_fusable", if plan.fusion.is_some() { "1" } else { "0" });
+        // 1: a RUN of rc_fused's build runs checks after its command, which it runs with
+        // /bin/sh -c: not where a FROM image sets another SHELL (rc_fuse_ok).
+        let hosted = plan.fusion.as_ref().is_some_and(|f| f.dockerfile.stages.iter().flat_map(|s| &s.body).any(|l| l.how == crate::lower::How::Hosted));
+        setting(out, "rc_hosted", if hosted { "1" } else { "0" });
         // ADD's URLs, one a line (a URL holds no blank: Docker splits ADD's arguments at them).
         setting(out, "rc_urls", &plan.urls.iter().map(|u| format!("{u}\n")).collect::<String>());
         let mut vars: Vec<String> = Vec::new();

@@ -24,6 +24,7 @@ use crate::shell::sh_quote;
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::syntax::Keyword;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 /// The Rockerfile as one multi-stage Dockerfile plus what the script does around it.
 #[derive(Clone, Debug)]
@@ -50,6 +51,9 @@ pub struct MultiStage {
     pub import_exports: BTreeMap<(usize, usize), Vec<usize>>,
     /// Planned for the sh script's fused build ([`plan_fused`]): why it cannot be, if so.
     pub unfusable: Option<String>,
+    /// In the fused build: (stage, body line) of each [`How::Hosted`] RUN, and the EXPORT whose
+    /// check it runs (lines, summary), which the script shows as done when the RUN is.
+    pub hosted_shows: Vec<(String, usize, Lines, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +121,9 @@ pub enum How {
     Check,
     /// An EXPORT no IMPORT reads: nothing to do.
     Unused,
+    /// In the sh script's fused build: a RUN whose container also runs the checks of the IMPORTs
+    /// that read the EXPORT after it (see [`plan_fused`]).
+    Hosted,
 }
 
 #[derive(Clone, Debug)]
@@ -184,8 +191,22 @@ pub fn plan(
 /// them as Rocker's rsync -a did): seen with GNU tar's xattrs, else only capabilities with the
 /// image's `getcap`; an image with neither (busybox's, Alpine's) cannot show them, and an
 /// executable file EXPORTed from it falls back (a capability there makes it another program;
-/// an attribute on a non-executable file there goes unseen). Those checks cost a container; a
-/// build whose check fails is built again step by step.
+/// an attribute on a non-executable file there goes unseen). A build whose check fails is built
+/// again step by step.
+///
+/// A check costs a container, and under Docker 20.10 each RUN's container costs some 200 ms of
+/// network setup before it starts: on the path from the builder's last RUN to the COPY, that was
+/// most of a small build's time. Where it can, the check runs in the container of the RUN that
+/// made the EXPORTed files, after the RUN's own command ([`How::Hosted`]): the RUN's shell-form
+/// command runs first, as `/bin/sh -c COMMAND` as before (a child of the check's shell, so its
+/// `$$` is not 1), then the check, which writes nothing; the image before the IMPORT is mounted
+/// under /dev, a tmpfs no layer keeps. Only where that changes nothing else: the RUN is the last
+/// change of the files before the EXPORT, in shell form under the default SHELL and no USER (the
+/// script does not fuse when a FROM image sets SHELL; the check fails unless it runs as root),
+/// its stage is not one the final image is built FROM (its history would show the check), and
+/// the image before the IMPORT is a FROM image with metadata, WORKDIRs and nothing of another
+/// stage, so that the RUN neither waits for a stage's work nor runs again when one changes (a
+/// mount's contents key the RUN's cache). Elsewhere a check stage of its own does it.
 pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     plan_with(program, graph, file, map, "", env_secrets, true)
 }
@@ -244,6 +265,10 @@ fn plan_with(
         errors: Vec::new(),
         fused,
         unfusable: None,
+        final_chain: final_chain(program),
+        run_hosts: BTreeMap::new(),
+        hosted: BTreeMap::new(),
+        hosted_shows: Vec::new(),
     };
     p.host_read_after_write(graph);
     for stage in &program.stages {
@@ -275,6 +300,7 @@ fn plan_with(
         build_id: build_id.to_string(),
         import_exports: p.import_exports,
         unfusable: p.unfusable,
+        hosted_shows: p.hosted_shows,
     })
 }
 
@@ -303,6 +329,8 @@ struct State {
     /// Absolute WORKDIR, when known (relative EXPORT sources need it: COPY --from reads from `/`).
     workdir: Option<String>,
     shell: Option<Vec<String>>,
+    /// A USER other than root was set (by the Rockerfile: a FROM image's is seen by the script).
+    user: bool,
 }
 
 struct Planner<'a> {
@@ -344,6 +372,23 @@ struct Planner<'a> {
     /// Planning for the fused build: every IMPORT checked (see [`plan_fused`]).
     fused: bool,
     unfusable: Option<String>,
+    /// Rockerfile stages the final image is built FROM (itself included): a RUN there cannot
+    /// host a check (the image's history would show it).
+    final_chain: BTreeSet<usize>,
+    /// Dockerfile stage (a part that ended) -> a RUN in it that may host checks.
+    run_hosts: BTreeMap<String, RunHost>,
+    /// Dockerfile stage -> the checks its hosting RUN runs: (image mounted, `one ...` call).
+    hosted: BTreeMap<String, Vec<(String, String)>>,
+    hosted_shows: Vec<(String, usize, Lines, String)>,
+}
+
+/// A RUN that may run the checks of a fused build's IMPORTs (see [`plan_fused`]).
+#[derive(Clone, Debug)]
+struct RunHost {
+    /// Its line in the part's body.
+    line: usize,
+    /// Its shell-form command, as `/bin/sh -c` gets it.
+    command: String,
 }
 
 /// A Rockerfile stage being cut into parts.
@@ -369,6 +414,8 @@ struct Walk<'a> {
     mounts: Vec<Mount>,
     /// MOUNTs already explained in a comment (once per stage is enough).
     explained: BTreeSet<String>,
+    /// The RUN of the current part that made the files as they are now, if it may host checks.
+    run_host: Option<RunHost>,
 }
 
 impl<'a> Planner<'a> {
@@ -421,6 +468,7 @@ impl<'a> Planner<'a> {
             onbuild: Vec::new(),
             mounts: Vec::new(),
             explained: BTreeSet::new(),
+            run_host: None,
         };
         for (i, item) in stage.items.iter().enumerate() {
             let last = !stage.items[i + 1..].iter().any(changes_image);
@@ -459,7 +507,7 @@ impl<'a> Planner<'a> {
         }
         let (image, state) = match &stage.from.base {
             Base::External(_) => (stage.from.image.value.clone(), State::default()),
-            Base::Scratch => ("scratch".to_string(), State { workdir: Some("/".into()), shell: None }),
+            Base::Scratch => ("scratch".to_string(), State { workdir: Some("/".into()), shell: None, user: false }),
             Base::Stage(s) => {
                 let name = self.named(&self.stage_images[s].clone());
                 let state = self.states.get(&name).cloned().unwrap_or_default();
@@ -489,6 +537,9 @@ impl<'a> Planner<'a> {
         };
         self.stages.append(&mut w.helpers);
         self.stages.push(part);
+        if let Some(host) = w.run_host.take() {
+            self.run_hosts.insert(name.clone(), host);
+        }
         self.states.insert(name.clone(), w.state.clone());
         w.first = false;
         w.has_body = false;
@@ -549,10 +600,26 @@ impl<'a> Planner<'a> {
     }
 
     fn item(&mut self, w: &mut Walk<'a>, i: usize, item: &'a Item, last: bool) {
+        // What changes the files ends the last RUN's claim to have made them.
+        let keeps_files = match &item.op {
+            Op::Docker(_) => !matches!(item.keyword, Keyword::Copy | Keyword::Add | Keyword::Workdir | Keyword::Volume),
+            Op::Export(_) | Op::Tag(_) | Op::Push(_) | Op::Attach(_) => true,
+            Op::Run(_) | Op::Import(_) | Op::Mount(_) => false,
+        };
+        if !keeps_files {
+            w.run_host = None;
+        }
+        if item.keyword == Keyword::User {
+            let who = item.text.get(item.args_at..).unwrap_or("").trim();
+            w.state.user = !matches!(who, "root" | "0" | "root:root" | "0:0");
+        }
+        if let Op::Run(run) = &item.op {
+            self.item_run(w, item, run);
+            return;
+        }
         match &item.op {
             Op::Docker(op) => self.docker(w, item, op),
-            Op::Run(_) if w.mounts.is_empty() && self.env_secrets_of(item).is_empty() => self.push(w, item, item.text.to_string(), How::Plain, Vec::new()),
-            Op::Run(_) => self.mounted_run(w, item),
+            Op::Run(_) => unreachable!("item_run"),
             Op::Mount(ms) => {
                 for m in ms {
                     w.mounts.retain(|old| normalize(&old.dest().value) != normalize(&m.dest().value));
@@ -618,6 +685,65 @@ impl<'a> Planner<'a> {
                 });
             }
         }
+    }
+
+    fn item_run(&mut self, w: &mut Walk, item: &Item, run: &crate::analyze::Run) {
+        if !w.mounts.is_empty() || !self.env_secrets_of(item).is_empty() {
+            self.mounted_run(w, item);
+            return;
+        }
+        self.push(w, item, item.text.to_string(), How::Plain, Vec::new());
+        if let Command::Shell(command) = &run.command {
+            if self.fused && w.state.shell.is_none() && !w.state.user && !self.final_chain.contains(&w.stage.index) {
+                w.run_host = Some(RunHost { line: w.body.len() - 1, command: command.clone() });
+            }
+        }
+    }
+
+    /// Where the check of a COPY from `export` may run in the RUN that made its files (see
+    /// [`plan_fused`]), with the image `before` the IMPORT mounted: the mount point, if so.
+    fn host_check(&mut self, export: &str, before: &str, call: &str, shows: Option<(Lines, String)>) -> Option<String> {
+        let host = self.run_hosts.get(export)?.clone();
+        // The image before the IMPORT: nothing but FROM images, metadata and WORKDIRs.
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![before.to_string()];
+        while let Some(name) = todo.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if name == export {
+                return None;
+            }
+            let Some(stage) = self.stages.iter().find(|s| s.name == name) else { continue };
+            if stage.body.iter().any(|l| matches!(first_word(&l.text).as_str(), "RUN" | "COPY" | "ADD")) {
+                return None;
+            }
+            todo.extend(stage.from.split_whitespace().skip(1).find(|w| !w.starts_with("--")).map(str::to_string));
+        }
+        let checks = self.hosted.entry(export.to_string()).or_default();
+        let target = format!("{HOSTED_DEST}-{}", checks.len() + 1);
+        checks.push((before.to_string(), format!("R={target}\n{call}")));
+        let mut mounts = String::new();
+        let mut script = format!("{HOSTED_WRAP}{FUSE_CHECK}{HOSTED_ROOT}");
+        for (i, (image, call)) in checks.iter().enumerate() {
+            let _ = write!(mounts, "--mount=type=bind,from={image},target={HOSTED_DEST}-{} ", i + 1);
+            script.push_str(call);
+        }
+        let n = checks.len();
+        self.referenced.insert(before.to_string());
+        let stage = self.stages.iter_mut().find(|s| s.name == export)?;
+        let line = &mut stage.body[host.line];
+        line.text = format!("RUN {mounts}[\"/bin/sh\", \"-c\", {}, \"rockerc-check\", {}]", json_string(&script), json_string(&host.command));
+        line.how = How::Hosted;
+        let what = if n == 1 { "the check" } else { "the checks" };
+        line.note.retain(|l| !l.starts_with("Then, in the same container,"));
+        line.note.insert(0, format!("Then, in the same container, {what} of the IMPORTs from the EXPORT after it (see the COPYs), which write nothing: if COPY --from would not give what the steps' IMPORT gives, this RUN fails and build.sh builds step by step"));
+        if let Some((lines, what)) = shows {
+            if !self.hosted_shows.iter().any(|(s, l, at, _)| s == export && *l == host.line && *at == lines) {
+                self.hosted_shows.push((export.to_string(), host.line, lines, what));
+            }
+        }
+        Some(target)
     }
 
     fn docker(&mut self, w: &mut Walk, item: &Item, op: &DockerOp) {
@@ -1062,39 +1188,18 @@ impl Planner<'_> {
                 Some(Kind::File) => "f",
                 None => "-",
             };
-            let name = self.names.fresh(&format!("{stem}-fusecheck-{line}"));
             let into = if into == Some(c.dest.as_str()) || dest.ends_with('/') { "y" } else { "n" };
-            let script = format!(
-                "{FUSE_CHECK}one {} {} {kind} {into} {} {}\n",
-                sh_quote(&c.src),
-                sh_quote(&dest),
-                sh_quote(&name_in_dest),
-                sh_quote(c.root.trim_end_matches('/'))
-            );
-            helpers.push(DStage {
-                name: name.clone(),
-                from: format!("FROM {export}"),
-                from_lines: None,
-                role: Role::FuseCheck,
-                about: vec![format!(
-                    "{} ({}): does COPY --from give {} what the steps' IMPORT gives? If not, build.sh builds step by step",
-                    summarize(item),
-                    self.place(item.span),
-                    c.src
-                )],
-                body: vec![
-                    DLine { lines: None, note: Vec::new(), text: "USER 0:0".into(), how: How::Check, why: Vec::new() },
-                    DLine {
-                        lines: None,
-                        note: Vec::new(),
-                        text: format!("RUN --mount=type=bind,from={before},target={FUSE_DEST} [\"/bin/sh\", \"-c\", {}]", json_string(&script)),
-                        how: How::Check,
-                        why: Vec::new(),
-                    },
-                ],
-                shows: self.export_items.get(&c.export).cloned(),
-            });
-            let mut from = name;
+            let call =
+                format!("one {} {} {kind} {into} {} {}\n", sh_quote(&c.src), sh_quote(&dest), sh_quote(&name_in_dest), sh_quote(c.root.trim_end_matches('/')));
+            let shows = self.export_items.get(&c.export).cloned();
+            let mut from = if self.host_check(&export, before, &call, shows).is_some() {
+                export
+            } else {
+                let stage = self.check_stage_fused(item, c, stem, &export, before, &call);
+                let name = stage.name.clone();
+                helpers.push(stage);
+                name
+            };
             let mut src = c.src.clone();
             if let Some(store_name) = &c.rename {
                 let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
@@ -1106,18 +1211,60 @@ impl Planner<'_> {
         }
         (vec![self.import_line(item, copies, text)], helpers)
     }
+
+    /// A stage of its own for the check of a COPY (see [`plan_fused`]): its name, for the COPY.
+    fn check_stage_fused(&mut self, item: &Item, c: &StoreCopy, stem: &str, export: &str, before: &str, call: &str) -> DStage {
+        let line = self.lines(item.span).first;
+        let name = self.names.fresh(&format!("{stem}-fusecheck-{line}"));
+        let script = format!("{FUSE_CHECK}R={FUSE_DEST}\n{call}");
+        DStage {
+            name,
+            from: format!("FROM {export}"),
+            from_lines: None,
+            role: Role::FuseCheck,
+            about: vec![format!(
+                "{} ({}): does COPY --from give {} what the steps' IMPORT gives? If not, build.sh builds step by step",
+                summarize(item),
+                self.place(item.span),
+                c.src
+            )],
+            body: vec![
+                DLine { lines: None, note: Vec::new(), text: "USER 0:0".into(), how: How::Check, why: Vec::new() },
+                DLine {
+                    lines: None,
+                    note: Vec::new(),
+                    text: format!("RUN --mount=type=bind,from={before},target={FUSE_DEST} [\"/bin/sh\", \"-c\", {}]", json_string(&script)),
+                    how: How::Check,
+                    why: Vec::new(),
+                },
+            ],
+            shows: self.export_items.get(&c.export).cloned(),
+        }
+    }
 }
 
-/// Where a fused build's check sees the image before the IMPORT.
+/// Where a fused build's check stage sees the image before the IMPORT.
 const FUSE_DEST: &str = "/.rockerc-dest";
 
+/// Where a hosting RUN's check sees the image before the IMPORT (`-1`, `-2`... one per check):
+/// under /dev, a tmpfs, so that not even the mount point stays in the RUN's layer.
+const HOSTED_DEST: &str = "/dev/.rockerc-dest";
+
+/// A hosting RUN's command first (see [`plan_fused`]): `$1` as `/bin/sh -c` would run it alone.
+/// This shell's own SHLVL (BusyBox's and bash's shells count themselves in it) must not reach
+/// it: it sees the environment the RUN would give it.
+const HOSTED_WRAP: &str = "unset SHLVL\n/bin/sh -c \"$1\" || exit\n";
+
+/// Only root sees every file the check looks at (a FROM image's USER is not known when compiling).
+const HOSTED_ROOT: &str =
+    "[ \"$(id -u 2>/dev/null)\" = 0 ] || no \"the RUN before the EXPORT runs as a user other than root, who may not see every file the IMPORT copies\"\n";
+
 /// The fused build's check (see [`plan_fused`]), as `sh -c` runs it in the image at the EXPORT
-/// (root, the image before the IMPORT at /.rockerc-dest): `one SRC DEST KIND INTO NAME` for each
+/// (root, the image before the IMPORT at `$R`): `R=DIR` then `one SRC DEST KIND INTO NAME` for each
 /// COPY, KIND `d`/`f` where the lowering assumed one (`-` otherwise), INTO `y` when a file goes
 /// into DEST if that is a directory (as NAME). It fails, saying why on a `rockerc-fuse-check:` line, wherever COPY --from and
 /// the steps' IMPORT would differ, and never writes anything.
 const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-R=/.rockerc-dest
 no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
 dest() {
   p='' r=${1#/} n=0 l=0
@@ -1257,6 +1404,28 @@ pub fn copy_instruction(from: &str, src: &str, dest: &str, chown: bool, escape: 
         };
         format!("COPY --from={from}{chown} [{}, {}]", esc(src), esc(dest))
     }
+}
+
+/// The first word of a Dockerfile line, in capitals.
+fn first_word(text: &str) -> String {
+    text.split_whitespace().next().unwrap_or("").to_ascii_uppercase()
+}
+
+/// The Rockerfile stages the last one (the fused build's image) is built FROM, itself included.
+fn final_chain(program: &Program) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let mut at = program.stages.last().map(|s| s.index);
+    while let Some(i) = at {
+        if !out.insert(i) {
+            break;
+        }
+        at = program.stages.iter().find(|s| s.index == i).and_then(|s| match &s.from.base {
+            Base::Stage(s) => Some(*s),
+            Base::Tagged { stage, .. } => Some(*stage),
+            _ => None,
+        });
+    }
+    out
 }
 
 /// Whether an item changes the image (so a point before it is not the stage's end).

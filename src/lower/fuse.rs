@@ -80,7 +80,7 @@ fn vertices(ms: &MultiStage, summaries: &BTreeMap<(usize, usize), Option<String>
                 out.push(Vertex { stage: s.name.clone(), number: n, lines, what: s.from.clone() });
             }
         }
-        for l in &s.body {
+        for (li, l) in s.body.iter().enumerate() {
             let word = l.text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             if !matches!(word.as_str(), "RUN" | "COPY" | "ADD" | "WORKDIR") {
                 continue;
@@ -96,6 +96,12 @@ fn vertices(ms: &MultiStage, summaries: &BTreeMap<(usize, usize), Option<String>
             };
             if let Some((lines, what)) = shown {
                 out.push(Vertex { stage: s.name.clone(), number: n, lines, what });
+            }
+            // A RUN that runs an EXPORT's check shows that EXPORT too, after itself.
+            for (stage, line, lines, what) in &ms.hosted_shows {
+                if *stage == s.name && *line == li {
+                    out.push(Vertex { stage: s.name.clone(), number: n, lines: *lines, what: what.clone() });
+                }
             }
         }
         stages.insert(&s.name);

@@ -487,3 +487,125 @@ fn a_file_with_capabilities_is_imported_without_them_as_rocker_did() {
         assert!(diff.is_empty(), "{kind}: fused and step by step differ:\n  {}", diff.join("\n  "));
     }
 }
+
+/// The check of an IMPORT runs in the container of the RUN that made the EXPORTed files, after
+/// its command (no container of its own: under Docker 20.10 one costs ~200 ms of network setup
+/// on the build's critical path), where that changes nothing else; elsewhere in a stage of its own.
+#[test]
+fn a_check_runs_in_the_run_that_made_the_exported_files_where_nothing_else_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.txt"), "input\n").unwrap();
+    // The script, with its fused Dockerfile's text last.
+    let compile = |text: &str| {
+        std::fs::write(dir.path().join("Rockerfile"), text).unwrap();
+        let script = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
+        let df: String =
+            script.lines().skip_while(|l| *l != "rc_dockerfile_fused() {").take_while(|l| *l != "ROCKERC_DOCKERFILE").collect::<Vec<_>>().join("\n");
+        format!("{script}\n---- the fused Dockerfile ----\n{df}")
+    };
+    let dockerfile = |script: &str| script.split("\n---- the fused Dockerfile ----\n").nth(1).unwrap_or("").to_string();
+    let run = "RUN mkdir /out && echo x > /out/x";
+    let hosted = compile(&format!(
+        "FROM {BUSYBOX} AS a\n{run}\nENV DONE=1\nEXPORT /out/x\n\nFROM {BUSYBOX}\nLABEL l=1\nWORKDIR /srv\nIMPORT x /srv/\nTAG rockerc-e2e/hosted:1\n"
+    ));
+    assert!(hosted.contains("\nrc_fused() {\n") && hosted.contains("\nrc_hosted=1\n"), "{hosted}");
+    assert!(!dockerfile(&hosted).contains("-fusecheck-"), "no check stage:\n{hosted}");
+    assert!(
+        hosted.contains(
+            "# Rockerfile:2\nRUN --mount=type=bind,from=stage-2-at-9,target=/dev/.rockerc-dest-1 [\"/bin/sh\", \"-c\", \"unset SHLVL\\n/bin/sh -c \\\"$1\\\" || exit\\nPATH="
+        ),
+        "the RUN's command first, then the check:\n{hosted}"
+    );
+    assert!(
+        hosted.contains("R=/dev/.rockerc-dest-1\\none /out/x /srv/x - n x /out/x\\n\", \"rockerc-check\", \"mkdir /out && echo x > /out/x\"]\n"),
+        "{hosted}"
+    );
+    assert!(hosted.contains("\nCOPY --from=a --chown=0:0 /out/x /srv/x\n"), "the COPY reads the RUN's image:\n{hosted}");
+    // The EXPORT shows as done when its RUN is.
+    assert!(hosted.contains("  rc_vertex a 2 Rockerfile:2 'RUN mkdir /out && echo x > /out/x'\n  rc_vertex a 2 Rockerfile:4 'EXPORT /out/x'\n"), "{hosted}");
+    for (why, text) in [
+        // The RUN would wait for the importing stage's work, and run again when it changes.
+        ("a RUN before the IMPORT", format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nRUN true\nIMPORT x /srv/\nTAG t:1\n")),
+        ("a COPY before the IMPORT", format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nCOPY input.txt /etc/\nIMPORT x /srv/\nTAG t:1\n")),
+        // The check must see every file: root only.
+        ("a USER", format!("FROM {BUSYBOX} AS a\nUSER 1000\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n")),
+        // Only a shell-form command under /bin/sh -c runs as it would alone.
+        (
+            "exec form",
+            format!(
+                "FROM {BUSYBOX} AS a\nRUN [\"/bin/sh\", \"-c\", \"mkdir /out && echo x > /out/x\"]\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n"
+            ),
+        ),
+        ("a SHELL", format!("FROM {BUSYBOX} AS a\nSHELL [\"/bin/sh\", \"-c\"]\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n")),
+        // The RUN did not make the files as they are at the EXPORT.
+        ("a COPY after the RUN", format!("FROM {BUSYBOX} AS a\n{run}\nCOPY input.txt /out/\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n")),
+        ("a WORKDIR after the RUN", format!("FROM {BUSYBOX} AS a\n{run}\nWORKDIR /out/w\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n")),
+        // The final image's history would show the check.
+        (
+            "the final image built FROM the stage",
+            format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX} AS b\nIMPORT x /srv/\nFROM a\nCOPY --from=b /srv/x /y\nTAG t:1\n"),
+        ),
+    ] {
+        let script = compile(&text);
+        assert!(script.contains("\nrc_fused() {\n"), "{why}: not fused at all:\n{script}");
+        assert!(dockerfile(&script).contains("-fusecheck-") && !script.contains("rockerc-dest-1"), "{why}: hosted:\n{script}");
+        assert!(script.contains("\nrc_hosted=0\n"), "{why}:\n{script}");
+    }
+}
+
+/// A RUN that runs a check after its command gives the image the steps give: its command sees
+/// the environment and shell it would see alone (BusyBox's sh counts itself in SHLVL); a FROM
+/// image that sets a SHELL (which the RUN's command would run under) is built step by step; one
+/// whose USER is not root falls back (the check could not see every file).
+#[test]
+fn a_run_that_runs_a_check_gives_the_steps_image() {
+    let test = "a_run_that_runs_a_check_gives_the_steps_image";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let base = format!("rockerc-e2e/{}", unique("fusion-hosted-"));
+    let shell_base = format!("{base}-shellbase:1");
+    let user_base = format!("{base}-userbase:1");
+    for (image, extra) in [(&shell_base, "SHELL [\"/bin/sh\", \"-c\"]"), (&user_base, "USER 1000")] {
+        let ctx = tempfile::tempdir().unwrap();
+        std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {BUSYBOX}\n{extra}\n")).unwrap();
+        let out = Command::new("docker").args(["build", "-q", "-t", image]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let cases = [
+        ("hosted", BUSYBOX.to_string(), "mkdir -p /out/d && env | sort > /out/d/env && echo \"$0 $- $#\" > /out/d/shell && echo x > /out/d/x", "/out/d", None),
+        ("shell", shell_base.clone(), "mkdir -p /out/d && echo x > /out/d/x", "/out/d", None),
+        ("user", user_base.clone(), "mkdir -p /tmp/out/d && echo x > /tmp/out/d/x", "/tmp/out/d", Some("runs as a user other than root")),
+    ];
+    let mut tags = vec![shell_base.clone(), user_base.clone()];
+    for (case, from, run, export, why) in cases {
+        let text_ = |tag: &str| format!("FROM {from} AS a\nRUN {run}\nEXPORT {export}\n\nFROM {BUSYBOX}\nIMPORT d /srv/\nTAG {tag}\n");
+        let pair: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{case}-{k}:1")).collect();
+        tags.extend(pair.iter().cloned());
+        for (tag, args) in pair.iter().zip([vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]]) {
+            let p = Project::new(case, &text_(tag), vec![]);
+            assert!(p.script().contains("rockerc-dest-1"), "{case}: the RUN does not run the check:\n{}", p.script());
+            let out = p.run(&bk, &args);
+            let log = text(&out);
+            assert!(out.status.success(), "{case}:\n{log}");
+            if args.len() == 1 {
+                match (case, why) {
+                    ("shell", _) => assert!(!log.contains("in one BuildKit build"), "{case}: fused:\n{log}"),
+                    (_, Some(why)) => {
+                        assert!(log.contains("one BuildKit build would not give the same image (") && log.contains(why), "{case}: no fallback:\n{log}")
+                    }
+                    (_, None) => assert!(log.contains("in one BuildKit build (") && !log.contains("would not give"), "{case}:\n{log}"),
+                }
+            }
+        }
+        let diff = differences(&pair[0], &pair[1]);
+        assert!(diff.is_empty(), "{case}: fused and step by step differ:\n  {}", diff.join("\n  "));
+        if case == "hosted" {
+            let files = image_files(&pair[0]);
+            assert!(file_text(&files, "/srv/d/env").contains("PATH="), "{:?}", file_text(&files, "/srv/d/env"));
+            assert_eq!(file_text(&files, "/srv/d/shell"), "/bin/sh c 0\n");
+        }
+    }
+    let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags };
+}
