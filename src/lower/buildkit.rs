@@ -203,10 +203,14 @@ pub fn plan(
 /// under /dev, a tmpfs no layer keeps. Only where that changes nothing else: the RUN is the last
 /// change of the files before the EXPORT, in shell form under the default SHELL and no USER (the
 /// script does not fuse when a FROM image sets SHELL; the check fails unless it runs as root),
-/// its stage is not one the final image is built FROM (its history would show the check), and
-/// the image before the IMPORT is a FROM image with metadata, WORKDIRs and nothing of another
-/// stage, so that the RUN neither waits for a stage's work nor runs again when one changes (a
-/// mount's contents key the RUN's cache). Elsewhere a check stage of its own does it.
+/// its stage is not one the final image is built FROM (its history would show the check). The
+/// check does not see the image just before the IMPORT but the one its part of the stage
+/// started FROM (an image, or a stage of FROM images, metadata and WORKDIRs): a mount's contents
+/// key the RUN's cache, and the RUN must neither wait for another stage's work nor run again
+/// when a file the importing stage COPYs changes. Where the part's COPY, ADD and WORKDIR wrote
+/// (known when compiling: absolute, no variable, no COPY below another's) the check finds
+/// apart from where the IMPORT writes, reached through no link (`apart`). Elsewhere a check
+/// stage of its own does it, against the image just before the IMPORT.
 pub fn plan_fused(program: &Program, graph: &StageGraph, file: &SourceFile, map: &SourceMap, env_secrets: &[String]) -> Result<MultiStage, Diagnostics> {
     plan_with(program, graph, file, map, "", env_secrets, true)
 }
@@ -382,6 +386,14 @@ struct Planner<'a> {
     hosted_shows: Vec<(String, usize, Lines, String)>,
 }
 
+/// The image just before an IMPORT of the fused build: its Dockerfile stage, and the FROM line
+/// of its last part and what that part wrote (`Walk::writes`), which a hosted check looks at.
+struct Before<'a> {
+    name: &'a str,
+    from: &'a str,
+    writes: Option<&'a [(String, bool)]>,
+}
+
 /// A RUN that may run the checks of a fused build's IMPORTs (see [`plan_fused`]).
 #[derive(Clone, Debug)]
 struct RunHost {
@@ -416,6 +428,10 @@ struct Walk<'a> {
     explained: BTreeSet<String>,
     /// The RUN of the current part that made the files as they are now, if it may host checks.
     run_host: Option<RunHost>,
+    /// Where the current part's instructions wrote (absolute; `true` for a COPY or ADD, which may
+    /// leave symbolic links there, `false` for a WORKDIR's directories), while that is all they
+    /// did and is known: a hosted check sees the part's FROM image and that list.
+    writes: Option<Vec<(String, bool)>>,
 }
 
 impl<'a> Planner<'a> {
@@ -469,6 +485,7 @@ impl<'a> Planner<'a> {
             mounts: Vec::new(),
             explained: BTreeSet::new(),
             run_host: None,
+            writes: Some(Vec::new()),
         };
         for (i, item) in stage.items.iter().enumerate() {
             let last = !stage.items[i + 1..].iter().any(changes_image);
@@ -540,6 +557,7 @@ impl<'a> Planner<'a> {
         if let Some(host) = w.run_host.take() {
             self.run_hosts.insert(name.clone(), host);
         }
+        w.writes = Some(Vec::new());
         self.states.insert(name.clone(), w.state.clone());
         w.first = false;
         w.has_body = false;
@@ -614,8 +632,18 @@ impl<'a> Planner<'a> {
             w.state.user = !matches!(who, "root" | "0" | "root:root" | "0:0");
         }
         if let Op::Run(run) = &item.op {
+            w.writes = None;
             self.item_run(w, item, run);
             return;
+        }
+        if let Op::Import(t) = &item.op {
+            self.import(w, i, item, t);
+            // The part goes on after a COPY --from another stage.
+            w.writes = None;
+            return;
+        }
+        if let Op::Docker(op) = &item.op {
+            self.note_write(w, item, op);
         }
         match &item.op {
             Op::Docker(op) => self.docker(w, item, op),
@@ -627,7 +655,7 @@ impl<'a> Planner<'a> {
                 }
             }
             Op::Export(t) => self.export(w, i, item, t, last),
-            Op::Import(t) => self.import(w, i, item, t),
+            Op::Import(_) => unreachable!("above"),
             Op::Tag(name) | Op::Push(name) => {
                 let push = matches!(item.op, Op::Push(_));
                 if let Some(image) = self.base_image(w) {
@@ -687,6 +715,40 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Records where a COPY, ADD or WORKDIR of the current part writes (see `Walk::writes`).
+    fn note_write(&self, w: &mut Walk, item: &Item, op: &DockerOp) {
+        let (path, links) = match item.keyword {
+            Keyword::Copy | Keyword::Add if op.copy_from.is_none() => (op.copy_dest.as_deref().map(str::to_string), true),
+            Keyword::Workdir => {
+                // Where it points after this instruction (as `docker` resolves it).
+                let dir = op.workdir.clone().unwrap_or_default();
+                let abs = if dir.contains('$') {
+                    None
+                } else if dir.starts_with('/') {
+                    Some(normalize(&dir))
+                } else {
+                    w.state.workdir.as_ref().map(|wd| normalize(&format!("{wd}/{dir}")))
+                };
+                (abs, false)
+            }
+            Keyword::Copy | Keyword::Add | Keyword::Volume => (None, true),
+            _ => return,
+        };
+        let abs = path.filter(|p| !p.contains('$') && !p.is_empty()).and_then(|p| {
+            if p.starts_with('/') {
+                Some(normalize(&p))
+            } else {
+                w.state.workdir.as_ref().map(|wd| normalize(&format!("{wd}/{p}")))
+            }
+        });
+        let Some(writes) = &mut w.writes else { return };
+        match abs {
+            // Below where an earlier COPY or ADD wrote, a link it left could lead anywhere.
+            Some(abs) if !writes.iter().any(|(p, l)| *l && within(&abs, p)) => writes.push((abs, links)),
+            _ => w.writes = None,
+        }
+    }
+
     fn item_run(&mut self, w: &mut Walk, item: &Item, run: &crate::analyze::Run) {
         if !w.mounts.is_empty() || !self.env_secrets_of(item).is_empty() {
             self.mounted_run(w, item);
@@ -701,12 +763,22 @@ impl<'a> Planner<'a> {
     }
 
     /// Where the check of a COPY from `export` may run in the RUN that made its files (see
-    /// [`plan_fused`]), with the image `before` the IMPORT mounted: the mount point, if so.
-    fn host_check(&mut self, export: &str, before: &str, call: &str, shows: Option<(Lines, String)>) -> Option<String> {
+    /// [`plan_fused`]): the mount point, if so. `view` is the FROM line of the part the IMPORT
+    /// is in, which the check sees, and `writes` what the part wrote before the IMPORT
+    /// (`Walk::writes`), which the check finds apart from what the IMPORT writes over.
+    fn host_check(&mut self, export: &str, view: &str, writes: Option<&[(String, bool)]>, call: &str, shows: Option<(Lines, String)>) -> Option<String> {
         let host = self.run_hosts.get(export)?.clone();
-        // The image before the IMPORT: nothing but FROM images, metadata and WORKDIRs.
+        let writes = writes?;
+        let mut words = view.split_whitespace().skip(1);
+        let image = words.next()?.to_string();
+        if words.next().is_some() || image.starts_with("--") || image.contains('$') {
+            return None;
+        }
+        let source = if image.eq_ignore_ascii_case("scratch") { "type=tmpfs".to_string() } else { format!("type=bind,from={image}") };
+        // A stage it sees: nothing but FROM images, metadata and WORKDIRs (an image of its own
+        // is not looked into: another stage's work is not waited for, nor does it run again).
         let mut seen = BTreeSet::new();
-        let mut todo = vec![before.to_string()];
+        let mut todo = if self.stages.iter().any(|s| s.name == image) { vec![image.clone()] } else { Vec::new() };
         while let Some(name) = todo.pop() {
             if !seen.insert(name.clone()) {
                 continue;
@@ -720,17 +792,24 @@ impl<'a> Planner<'a> {
             }
             todo.extend(stage.from.split_whitespace().skip(1).find(|w| !w.starts_with("--")).map(str::to_string));
         }
+        let mut apart = String::new();
+        for (path, links) in writes {
+            let _ = write!(apart, " {}", sh_quote(&format!("{}{path}", u8::from(*links))));
+        }
         let checks = self.hosted.entry(export.to_string()).or_default();
         let target = format!("{HOSTED_DEST}-{}", checks.len() + 1);
-        checks.push((before.to_string(), format!("R={target}\n{call}")));
+        let apart = if apart.is_empty() { String::new() } else { format!("apart{apart}\n") };
+        checks.push((source, format!("R={target}\n{call}{apart}")));
         let mut mounts = String::new();
         let mut script = format!("{HOSTED_WRAP}{FUSE_CHECK}{HOSTED_ROOT}");
-        for (i, (image, call)) in checks.iter().enumerate() {
-            let _ = write!(mounts, "--mount=type=bind,from={image},target={HOSTED_DEST}-{} ", i + 1);
+        for (i, (source, call)) in checks.iter().enumerate() {
+            let _ = write!(mounts, "--mount={source},target={HOSTED_DEST}-{} ", i + 1);
             script.push_str(call);
         }
         let n = checks.len();
-        self.referenced.insert(before.to_string());
+        if self.stages.iter().any(|s| s.name == image) {
+            self.referenced.insert(image);
+        }
         let stage = self.stages.iter_mut().find(|s| s.name == export)?;
         let line = &mut stage.body[host.line];
         line.text = format!("RUN {mounts}[\"/bin/sh\", \"-c\", {}, \"rockerc-check\", {}]", json_string(&script), json_string(&host.command));
@@ -1048,7 +1127,9 @@ impl<'a> Planner<'a> {
         if self.fused {
             // The image just before the IMPORT, for the check of what its COPYs write over.
             let why = format!("{} ({}) is checked against the image before it", summarize(item), self.place(item.span));
-            let before = self.point(w, item.span, false, why);
+            let (from, writes) = (w.from.clone(), w.writes.clone());
+            let name = self.point(w, item.span, false, why);
+            let before = Before { name: &name, from: &from, writes: writes.as_deref() };
             let into = if is_dir_dest(dest) { None } else { Some(dest) };
             let (body, mut helpers) = self.fused_copy_lines(item, &copies, &stem, &before, w.state.workdir.as_deref(), into);
             w.helpers.append(&mut helpers);
@@ -1153,7 +1234,7 @@ impl Planner<'_> {
         item: &Item,
         copies: &[StoreCopy],
         stem: &str,
-        before: &str,
+        before: &Before,
         workdir: Option<&str>,
         into: Option<&str>,
     ) -> (Vec<DLine>, Vec<DStage>) {
@@ -1192,10 +1273,10 @@ impl Planner<'_> {
             let call =
                 format!("one {} {} {kind} {into} {} {}\n", sh_quote(&c.src), sh_quote(&dest), sh_quote(&name_in_dest), sh_quote(c.root.trim_end_matches('/')));
             let shows = self.export_items.get(&c.export).cloned();
-            let mut from = if self.host_check(&export, before, &call, shows).is_some() {
+            let mut from = if self.host_check(&export, before.from, before.writes, &call, shows).is_some() {
                 export
             } else {
-                let stage = self.check_stage_fused(item, c, stem, &export, before, &call);
+                let stage = self.check_stage_fused(item, c, stem, &export, before.name, &call);
                 let name = stage.name.clone();
                 helpers.push(stage);
                 name
@@ -1267,11 +1348,13 @@ const HOSTED_ROOT: &str =
 const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
 dest() {
-  p='' r=${1#/} n=0 l=0
+  p='' r=${1#/} n=0 l=0 V=''
   while [ -n "$r" ]; do
     c=${r%%/*}
     case $r in */*) r=${r#*/} ;; *) r= ;; esac
     case $c in '' | .) continue ;; ..) p=${p%/*}; continue ;; esac
+    V="$V$p/$c
+"
     if [ -n "$r" ] && [ -L "$R$p/$c" ]; then
       n=$((n + 1))
       [ "$n" -le 40 ] || no "$1: too many levels of symbolic links in the importing image"
@@ -1324,6 +1407,7 @@ one() {
   case $3 in d) [ -d "$s" ] || no "$s is not a directory" ;; f) [ ! -d "$s" ] || no "$s is a directory" ;; esac
   if [ -d "$s" ]; then
     dest "$d"
+    G=$d
     m=$(stat -c %a "$s") || no "cannot stat $s"
     [ "$m" = 755 ] || no "the directory $s has mode $m (COPY --from gives its copy 755)"
     x=$(find "$s" '(' ! -type d ! -type f ! -type l ')' -o '(' -type f -links +1 ')') || no "cannot list $s"
@@ -1345,11 +1429,35 @@ one() {
     [ -f "$s" ] || no "$s is not a regular file"
     dest "$d"
     if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
+    G=$d
     [ ! -L "$R$d" ] || no "$d in the importing image is a symbolic link (COPY --from writes through it; the steps replace it, as rsync -a does)"
     if [ -e "$R$d" ]; then
       [ -f "$R$d" ] || no "$d in the importing image is not a file"
     fi
   fi
+}
+apart() {
+  # $R is the image the instructions before the IMPORT started from; each KPATH is where one of
+  # them wrote, K 1 for a COPY or ADD (anything below PATH, links too), 0 for a WORKDIR (its
+  # directories, as COPY makes missing ones). The last `one` looked at $R as the IMPORT's image:
+  # it is, where they reached PATH through no symbolic link and wrote apart from what the IMPORT
+  # writes over (G) and, a COPY or ADD, from every path on the IMPORT's way there (V).
+  for w do
+    k=${w%%/*} w=/${w#*/}
+    q='' r=${w#/}
+    while [ -n "$r" ]; do
+      q=$q/${r%%/*}
+      case $r in */*) r=${r#*/} ;; *) r= ;; esac
+      [ ! -L "$R$q" ] || no "$q, on the way to $w (written before the IMPORT), is a symbolic link"
+    done
+    case $w/ in "$G"/*) no "$w, written before the IMPORT, is where the IMPORT writes" ;; esac
+    [ "$k" = 1 ] || continue
+    printf '%s%s\n' "$V" "$G" | {
+      while IFS= read -r v; do
+        case $v/ in "$w"/*) exit 1 ;; esac
+      done
+    } || no "$w, written before the IMPORT, holds where the IMPORT writes"
+  done
 }
 "#;
 
@@ -1404,6 +1512,11 @@ pub fn copy_instruction(from: &str, src: &str, dest: &str, chown: bool, escape: 
         };
         format!("COPY --from={from}{chown} [{}, {}]", esc(src), esc(dest))
     }
+}
+
+/// Whether `path` is `dir` or below it (both absolute and normalized).
+fn within(path: &str, dir: &str) -> bool {
+    dir == "/" || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The first word of a Dockerfile line, in capitals.

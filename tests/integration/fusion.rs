@@ -512,21 +512,40 @@ fn a_check_runs_in_the_run_that_made_the_exported_files_where_nothing_else_chang
     assert!(!dockerfile(&hosted).contains("-fusecheck-"), "no check stage:\n{hosted}");
     assert!(
         hosted.contains(
-            "# Rockerfile:2\nRUN --mount=type=bind,from=stage-2-at-9,target=/dev/.rockerc-dest-1 [\"/bin/sh\", \"-c\", \"unset SHLVL\\n/bin/sh -c \\\"$1\\\" || exit\\nPATH="
+            "# Rockerfile:2\nRUN --mount=type=bind,from=rockerc-test/busybox:latest,target=/dev/.rockerc-dest-1 [\"/bin/sh\", \"-c\", \"unset SHLVL\\n/bin/sh -c \\\"$1\\\" || exit\\nPATH="
         ),
         "the RUN's command first, then the check:\n{hosted}"
     );
     assert!(
-        hosted.contains("R=/dev/.rockerc-dest-1\\none /out/x /srv/x - n x /out/x\\n\", \"rockerc-check\", \"mkdir /out && echo x > /out/x\"]\n"),
+        hosted.contains("R=/dev/.rockerc-dest-1\\none /out/x /srv/x - n x /out/x\\napart 0/srv\\n\", \"rockerc-check\", \"mkdir /out && echo x > /out/x\"]\n"),
         "{hosted}"
     );
     assert!(hosted.contains("\nCOPY --from=a --chown=0:0 /out/x /srv/x\n"), "the COPY reads the RUN's image:\n{hosted}");
+    // What the importing stage copies from the context before the IMPORT is not mounted (the RUN
+    // would run again when it changes): the check sees the stage's FROM image, and where those
+    // instructions wrote, which it finds apart from where the IMPORT writes.
+    let copied = compile(&format!(
+        "FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nCOPY input.txt /etc/\nWORKDIR /srv/w\nADD input.txt x.txt\nIMPORT x /srv/\nTAG t:1\n"
+    ));
+    assert!(!dockerfile(&copied).contains("-fusecheck-"), "{copied}");
+    assert!(copied.contains("RUN --mount=type=bind,from=rockerc-test/busybox:latest,target=/dev/.rockerc-dest-1 [\"/bin/sh\""), "{copied}");
+    assert!(copied.contains("\\none /out/x /srv/x - n x /out/x\\napart 1/etc 0/srv/w 1/srv/w/x.txt\\n\""), "{copied}");
     // The EXPORT shows as done when its RUN is.
     assert!(hosted.contains("  rc_vertex a 2 Rockerfile:2 'RUN mkdir /out && echo x > /out/x'\n  rc_vertex a 2 Rockerfile:4 'EXPORT /out/x'\n"), "{hosted}");
     for (why, text) in [
         // The RUN would wait for the importing stage's work, and run again when it changes.
         ("a RUN before the IMPORT", format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nRUN true\nIMPORT x /srv/\nTAG t:1\n")),
-        ("a COPY before the IMPORT", format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nCOPY input.txt /etc/\nIMPORT x /srv/\nTAG t:1\n")),
+        (
+            "a COPY --from before the IMPORT",
+            format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nCOPY --from=a /out/x /etc/\nIMPORT x /srv/\nTAG t:1\n"),
+        ),
+        // Below where a COPY wrote, a link it left could lead anywhere; a variable only the
+        // build knows.
+        (
+            "a COPY below another",
+            format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nCOPY input.txt /etc/\nCOPY input.txt /etc/sub/\nIMPORT x /srv/\nTAG t:1\n"),
+        ),
+        ("a variable", format!("FROM {BUSYBOX} AS a\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nENV D=/etc\nCOPY input.txt $D/\nIMPORT x /srv/\nTAG t:1\n")),
         // The check must see every file: root only.
         ("a USER", format!("FROM {BUSYBOX} AS a\nUSER 1000\n{run}\nEXPORT /out/x\nFROM {BUSYBOX}\nIMPORT x /srv/\nTAG t:1\n")),
         // Only a shell-form command under /bin/sh -c runs as it would alone.
@@ -573,18 +592,31 @@ fn a_run_that_runs_a_check_gives_the_steps_image() {
         let out = Command::new("docker").args(["build", "-q", "-t", image]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
         assert!(out.status.success(), "{}", text(&out));
     }
+    let plain = "mkdir -p /out/d && echo x > /out/d/x";
     let cases = [
-        ("hosted", BUSYBOX.to_string(), "mkdir -p /out/d && env | sort > /out/d/env && echo \"$0 $- $#\" > /out/d/shell && echo x > /out/d/x", "/out/d", None),
-        ("shell", shell_base.clone(), "mkdir -p /out/d && echo x > /out/d/x", "/out/d", None),
-        ("user", user_base.clone(), "mkdir -p /tmp/out/d && echo x > /tmp/out/d/x", "/tmp/out/d", Some("runs as a user other than root")),
+        (
+            "hosted",
+            BUSYBOX.to_string(),
+            "mkdir -p /out/d && env | sort > /out/d/env && echo \"$0 $- $#\" > /out/d/shell && echo x > /out/d/x",
+            "/out/d",
+            "",
+            None,
+        ),
+        ("shell", shell_base.clone(), plain, "/out/d", "", None),
+        ("user", user_base.clone(), "mkdir -p /tmp/out/d && echo x > /tmp/out/d/x", "/tmp/out/d", "", Some("runs as a user other than root")),
+        // Written before the IMPORT: the check sees busybox, and where they wrote.
+        ("apart", BUSYBOX.to_string(), plain, "/out/d", "COPY input.txt /etc/\nWORKDIR /srv/w\nCOPY sub/ ./\n", None),
+        ("inside", BUSYBOX.to_string(), plain, "/out/d", "COPY input.txt /srv/d/x\n", Some("is where the IMPORT writes")),
+        ("around", BUSYBOX.to_string(), plain, "/out/d", "COPY sub/ /srv/\n", Some("holds where the IMPORT writes")),
+        ("workdir inside", BUSYBOX.to_string(), plain, "/out/d", "WORKDIR /srv/d/y\nWORKDIR /\n", Some("is where the IMPORT writes")),
     ];
     let mut tags = vec![shell_base.clone(), user_base.clone()];
-    for (case, from, run, export, why) in cases {
-        let text_ = |tag: &str| format!("FROM {from} AS a\nRUN {run}\nEXPORT {export}\n\nFROM {BUSYBOX}\nIMPORT d /srv/\nTAG {tag}\n");
-        let pair: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{case}-{k}:1")).collect();
+    for (case, from, run, export, before, why) in cases {
+        let text_ = |tag: &str| format!("FROM {from} AS a\nRUN {run}\nEXPORT {export}\n\nFROM {BUSYBOX}\n{before}IMPORT d /srv/\nTAG {tag}\n");
+        let pair: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{}-{k}:1", case.replace(' ', "-"))).collect();
         tags.extend(pair.iter().cloned());
         for (tag, args) in pair.iter().zip([vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]]) {
-            let p = Project::new(case, &text_(tag), vec![]);
+            let p = Project::new(&case.replace(' ', "-"), &text_(tag), vec![]);
             assert!(p.script().contains("rockerc-dest-1"), "{case}: the RUN does not run the check:\n{}", p.script());
             let out = p.run(&bk, &args);
             let log = text(&out);
