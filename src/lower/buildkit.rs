@@ -1270,8 +1270,26 @@ impl Planner<'_> {
                 None => "-",
             };
             let into = if into == Some(c.dest.as_str()) || dest.ends_with('/') { "y" } else { "n" };
-            let call =
-                format!("one {} {} {kind} {into} {} {}\n", sh_quote(&c.src), sh_quote(&dest), sh_quote(&name_in_dest), sh_quote(c.root.trim_end_matches('/')));
+            // Where the entry's name is the destination's last component, it goes into its
+            // directory from a scratch stage that holds it under that name (`COPY --from=wrap /
+            // DIR/`): COPY then replaces a symbolic link there, as rsync -a does, where COPY to
+            // the path itself writes through it (busybox's /bin/crc32, an applet link, under an
+            // IMPORTed crc32 overwrote /bin/busybox). A directory arrives as the COPY to its
+            // path gives it, where the check allows it (checked on Docker 20.10).
+            let wrap_dir = match c.dest.rsplit_once('/') {
+                _ if into == "y" => None,
+                Some((dir, last)) if last == name_in_dest => Some(format!("{dir}/")),
+                None if c.dest == name_in_dest => Some("./".to_string()),
+                _ => None,
+            };
+            let replaces = if wrap_dir.is_some() { "w" } else { "-" };
+            let call = format!(
+                "one {} {} {kind} {into} {} {} {replaces}\n",
+                sh_quote(&c.src),
+                sh_quote(&dest),
+                sh_quote(&name_in_dest),
+                sh_quote(c.root.trim_end_matches('/'))
+            );
             let shows = self.export_items.get(&c.export).cloned();
             let mut from = if self.host_check(&export, before.from, before.writes, &call, shows).is_some() {
                 export
@@ -1282,6 +1300,16 @@ impl Planner<'_> {
                 name
             };
             let mut src = c.src.clone();
+            if let Some(dir) = wrap_dir {
+                let (mut stage, _) = self.rename_stage(item, &format!("{stem}-import-{line}"), &from, &src, &name_in_dest);
+                stage.about = vec![format!(
+                    "`{src}` under the name it gets (`{name_in_dest}`), for {}: COPYed from here into its directory, it replaces a symbolic link there as the steps do",
+                    summarize(item)
+                )];
+                text.push(copy_instruction(&stage.name, "/", &dir, true, self.program.escape));
+                helpers.push(stage);
+                continue;
+            }
             if let Some(store_name) = &c.rename {
                 let (stage, target) = self.rename_stage(item, &format!("{stem}-store-{line}"), &from, &src, store_name);
                 from = stage.name.clone();
@@ -1341,9 +1369,10 @@ const HOSTED_ROOT: &str =
     "[ \"$(id -u 2>/dev/null)\" = 0 ] || no \"the RUN before the EXPORT runs as a user other than root, who may not see every file the IMPORT copies\"\n";
 
 /// The fused build's check (see [`plan_fused`]), as `sh -c` runs it in the image at the EXPORT
-/// (root, the image before the IMPORT at `$R`): `R=DIR` then `one SRC DEST KIND INTO NAME` for each
-/// COPY, KIND `d`/`f` where the lowering assumed one (`-` otherwise), INTO `y` when a file goes
-/// into DEST if that is a directory (as NAME). It fails, saying why on a `rockerc-fuse-check:` line, wherever COPY --from and
+/// (root, the image before the IMPORT at `$R`): `R=DIR` then `one SRC DEST KIND INTO NAME ROOT
+/// REPLACES` for each COPY, KIND `d`/`f` where the lowering assumed one (`-` otherwise), INTO `y`
+/// when a file goes into DEST if that is a directory (as NAME), ROOT what the EXPORT named,
+/// REPLACES `w` where the COPY replaces a link at DEST (`-` otherwise). It fails, saying why on a `rockerc-fuse-check:` line, wherever COPY --from and
 /// the steps' IMPORT would differ, and never writes anything.
 const FUSE_CHECK: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 no() { echo "rockerc-fuse-check: $1" >&2; exit 1; }
@@ -1430,9 +1459,12 @@ one() {
     dest "$d"
     if [ "$4" = y ] && [ -d "$R$d" ] && [ ! -L "$R$d" ]; then d=$d/$5; fi
     G=$d
-    [ ! -L "$R$d" ] || no "$d in the importing image is a symbolic link (COPY --from writes through it; the steps replace it, as rsync -a does)"
-    if [ -e "$R$d" ]; then
-      [ -f "$R$d" ] || no "$d in the importing image is not a file"
+    # (With $7 = w, the COPY replaces a link there, as the steps do.)
+    if [ "$7" != w ] || [ ! -L "$R$d" ]; then
+      [ ! -L "$R$d" ] || no "$d in the importing image is a symbolic link (COPY --from writes through it; the steps replace it, as rsync -a does)"
+      if [ -e "$R$d" ]; then
+        [ -f "$R$d" ] || no "$d in the importing image is not a file"
+      fi
     fi
   fi
 }

@@ -313,9 +313,9 @@ const COPY_FROM_DIFFERS: &[(&str, &str, &str, &str)] = &[
     ("empty directory where a file goes", "mkdir /out && echo f > /out/dir", "RUN mkdir -p /opt/dir\nIMPORT dir /opt/", "is not a file"),
     // busybox's /bin/crc32 (an applet: a link to /bin/busybox) under an IMPORTed crc32 (workload (b)).
     (
-        "a file onto a link",
+        "a file onto a link, named otherwise",
         "mkdir /out && echo f > /out/dir",
-        "RUN mkdir -p /opt && echo t > /opt/t && ln -s t /opt/dir\nIMPORT dir /opt/",
+        "RUN mkdir -p /opt && echo t > /opt/t && ln -s t /opt/file\nIMPORT dir /opt/file",
         "COPY --from writes through it",
     ),
     ("a directory taken for a file", "mkdir -p /out/dir/d && echo x > /out/dir/d/x", "IMPORT dir /srv/dir", "is a directory"),
@@ -640,4 +640,58 @@ fn a_run_that_runs_a_check_gives_the_steps_image() {
         }
     }
     let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags };
+}
+
+/// A file IMPORTed into a directory where a symbolic link has its name: the steps replace the
+/// link (rsync -a's rule, and Docker's tar); so does the fused build, whose COPY puts the file
+/// into the directory from a scratch stage that holds it under that name (a COPY to the path
+/// itself writes through the link: workload (b)'s crc32 overwrote /bin/busybox through
+/// busybox's /bin/crc32 applet link). A link to a file, to a directory, one that leads nowhere,
+/// an applet's; the first IMPORT's check runs in the RUN, the others' in stages of their own.
+#[test]
+fn a_file_imported_onto_a_link_replaces_it_in_one_build() {
+    let test = "a_file_imported_onto_a_link_replaces_it_in_one_build";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let base = format!("rockerc-e2e/{}", unique("fusion-links-"));
+    let link_base = format!("{base}-base:1");
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {BUSYBOX}\nRUN mkdir -p /srv/real && echo t > /srv/t && ln -s t /srv/tofile && ln -s real /srv/todir && ln -s nowhere /srv/dangling\n"),
+    )
+    .unwrap();
+    let out = Command::new("docker").args(["build", "-q", "-t", &link_base]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let text_ = |tag: &str| {
+        format!(
+            "FROM {BUSYBOX} AS a\nRUN mkdir /out && for f in tofile todir dangling crc32; do echo $f > /out/$f; done\n\
+             EXPORT /out/tofile\nEXPORT /out/todir\nEXPORT /out/dangling\nEXPORT /out/crc32\n\n\
+             FROM {link_base}\nIMPORT tofile /srv/\nIMPORT todir /srv/\nIMPORT dangling /srv/\nIMPORT crc32 /bin/\nTAG {tag}\n"
+        )
+    };
+    let pair: Vec<String> = ["fused", "steps"].iter().map(|k| format!("{base}-{k}:1")).collect();
+    let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags: vec![link_base.clone(), pair[0].clone(), pair[1].clone()] };
+    for (tag, args) in pair.iter().zip([vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]]) {
+        let p = Project::new("links", &text_(tag), vec![]);
+        assert!(p.script().contains("rockerc-dest-1") && p.script().contains("-fusecheck-"), "{}", p.script());
+        let out = p.run(&bk, &args);
+        let log = text(&out);
+        assert!(out.status.success(), "{log}");
+        if args.len() == 1 {
+            assert!(log.contains("in one BuildKit build (") && !log.contains("would not give"), "{log}");
+        }
+    }
+    let diff = differences(&pair[0], &pair[1]);
+    assert!(diff.is_empty(), "fused and step by step differ:\n  {}", diff.join("\n  "));
+    let files = image_files(&pair[0]);
+    for name in ["tofile", "todir", "dangling"] {
+        assert_eq!(files[&format!("/srv/{name}")].kind, 'f', "{name}");
+        assert_eq!(file_text(&files, &format!("/srv/{name}")), format!("{name}\n"));
+    }
+    assert_eq!(file_text(&files, "/srv/t"), "t\n");
+    assert_eq!(file_text(&files, "/bin/crc32"), "crc32\n");
+    assert_eq!(files["/bin/busybox"].size, image_files(BUSYBOX)["/bin/busybox"].size, "busybox is intact");
 }
