@@ -273,6 +273,8 @@ fn plan_with(
         run_hosts: BTreeMap::new(),
         hosted: BTreeMap::new(),
         hosted_shows: Vec::new(),
+        import_wrote: None,
+        views: BTreeMap::new(),
     };
     p.host_read_after_write(graph);
     for stage in &program.stages {
@@ -384,6 +386,24 @@ struct Planner<'a> {
     /// Dockerfile stage -> the checks its hosting RUN runs: (image mounted, `one ...` call).
     hosted: BTreeMap<String, Vec<(String, String)>>,
     hosted_shows: Vec<(String, usize, Lines, String)>,
+    /// Where the fused plan's last IMPORT writes (absolute), for `Walk::writes`.
+    import_wrote: Option<Vec<(String, Wrote)>>,
+    /// Dockerfile stage (a part that ended) -> the FROM line of the first part of its chain whose
+    /// image a hosted check may look at, and where the parts since wrote (`Walk::writes`).
+    views: BTreeMap<String, (String, Vec<(String, Wrote)>)>,
+}
+
+/// How an instruction before an IMPORT wrote at its path (see `Walk::writes`); the number is
+/// the check's (`apart`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wrote {
+    /// A WORKDIR: the directories on the way, as COPY makes missing ones.
+    Dirs = 0,
+    /// A COPY or ADD: anything below the path, links too, written through a link at the path.
+    Below = 1,
+    /// An IMPORT's COPY from a scratch stage into a directory: anything below the path, links
+    /// too, replacing a link at the path.
+    Replacing = 2,
 }
 
 /// The image just before an IMPORT of the fused build: its Dockerfile stage, and the FROM line
@@ -391,7 +411,7 @@ struct Planner<'a> {
 struct Before<'a> {
     name: &'a str,
     from: &'a str,
-    writes: Option<&'a [(String, bool)]>,
+    writes: Option<&'a [(String, Wrote)]>,
 }
 
 /// A RUN that may run the checks of a fused build's IMPORTs (see [`plan_fused`]).
@@ -431,7 +451,7 @@ struct Walk<'a> {
     /// Where the current part's instructions wrote (absolute; `true` for a COPY or ADD, which may
     /// leave symbolic links there, `false` for a WORKDIR's directories), while that is all they
     /// did and is known: a hosted check sees the part's FROM image and that list.
-    writes: Option<Vec<(String, bool)>>,
+    writes: Option<Vec<(String, Wrote)>>,
 }
 
 impl<'a> Planner<'a> {
@@ -543,6 +563,9 @@ impl<'a> Planner<'a> {
 
     /// Ends the current part under `name` and starts the next one FROM it.
     fn end_part(&mut self, w: &mut Walk, name: String, last: bool, about: Vec<String>) {
+        if let Some(view) = self.view_of(&w.from, w.writes.as_deref()) {
+            self.views.insert(name.clone(), view);
+        }
         let part = DStage {
             name: name.clone(),
             from: std::mem::take(&mut w.from),
@@ -638,8 +661,9 @@ impl<'a> Planner<'a> {
         }
         if let Op::Import(t) = &item.op {
             self.import(w, i, item, t);
-            // The part goes on after a COPY --from another stage.
-            w.writes = None;
+            // The part goes on after the IMPORT's COPYs (a part ended before them): where they
+            // wrote, as a COPY's, when the fused plan knows it.
+            w.writes = self.import_wrote.take();
             return;
         }
         if let Op::Docker(op) = &item.op {
@@ -715,10 +739,29 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The image a hosted check may look at for a part FROM `from` that wrote `writes`, and where
+    /// the parts since it wrote: back through the parts of a chain whose writes are known.
+    fn view_of(&self, from: &str, writes: Option<&[(String, Wrote)]>) -> Option<(String, Vec<(String, Wrote)>)> {
+        let writes = writes?;
+        let image = from.split_whitespace().nth(1).unwrap_or("");
+        let (view, mut all) = match self.views.get(image) {
+            Some((view, earlier)) if from.split_whitespace().count() == 2 => (view.clone(), earlier.clone()),
+            _ => (from.to_string(), Vec::new()),
+        };
+        for (path, how) in writes {
+            // Below where an earlier COPY or ADD wrote, a link it left could lead anywhere.
+            if all.iter().any(|(p, h)| *h != Wrote::Dirs && within(path, p)) {
+                return None;
+            }
+            all.push((path.clone(), *how));
+        }
+        Some((view, all))
+    }
+
     /// Records where a COPY, ADD or WORKDIR of the current part writes (see `Walk::writes`).
     fn note_write(&self, w: &mut Walk, item: &Item, op: &DockerOp) {
         let (path, links) = match item.keyword {
-            Keyword::Copy | Keyword::Add if op.copy_from.is_none() => (op.copy_dest.as_deref().map(str::to_string), true),
+            Keyword::Copy | Keyword::Add if op.copy_from.is_none() => (op.copy_dest.as_deref().map(str::to_string), Wrote::Below),
             Keyword::Workdir => {
                 // Where it points after this instruction (as `docker` resolves it).
                 let dir = op.workdir.clone().unwrap_or_default();
@@ -729,9 +772,9 @@ impl<'a> Planner<'a> {
                 } else {
                     w.state.workdir.as_ref().map(|wd| normalize(&format!("{wd}/{dir}")))
                 };
-                (abs, false)
+                (abs, Wrote::Dirs)
             }
-            Keyword::Copy | Keyword::Add | Keyword::Volume => (None, true),
+            Keyword::Copy | Keyword::Add | Keyword::Volume => (None, Wrote::Below),
             _ => return,
         };
         let abs = path.filter(|p| !p.contains('$') && !p.is_empty()).and_then(|p| {
@@ -744,7 +787,7 @@ impl<'a> Planner<'a> {
         let Some(writes) = &mut w.writes else { return };
         match abs {
             // Below where an earlier COPY or ADD wrote, a link it left could lead anywhere.
-            Some(abs) if !writes.iter().any(|(p, l)| *l && within(&abs, p)) => writes.push((abs, links)),
+            Some(abs) if !writes.iter().any(|(p, h)| *h != Wrote::Dirs && within(&abs, p)) => writes.push((abs, links)),
             _ => w.writes = None,
         }
     }
@@ -766,7 +809,7 @@ impl<'a> Planner<'a> {
     /// [`plan_fused`]): the mount point, if so. `view` is the FROM line of the part the IMPORT
     /// is in, which the check sees, and `writes` what the part wrote before the IMPORT
     /// (`Walk::writes`), which the check finds apart from what the IMPORT writes over.
-    fn host_check(&mut self, export: &str, view: &str, writes: Option<&[(String, bool)]>, call: &str, shows: Option<(Lines, String)>) -> Option<String> {
+    fn host_check(&mut self, export: &str, view: &str, writes: Option<&[(String, Wrote)]>, call: &str, shows: Option<(Lines, String)>) -> Option<String> {
         let host = self.run_hosts.get(export)?.clone();
         let writes = writes?;
         let mut words = view.split_whitespace().skip(1);
@@ -793,8 +836,8 @@ impl<'a> Planner<'a> {
             todo.extend(stage.from.split_whitespace().skip(1).find(|w| !w.starts_with("--")).map(str::to_string));
         }
         let mut apart = String::new();
-        for (path, links) in writes {
-            let _ = write!(apart, " {}", sh_quote(&format!("{}{path}", u8::from(*links))));
+        for (path, how) in writes {
+            let _ = write!(apart, " {}", sh_quote(&format!("{}{path}", *how as u8)));
         }
         let checks = self.hosted.entry(export.to_string()).or_default();
         let target = format!("{HOSTED_DEST}-{}", checks.len() + 1);
@@ -1127,9 +1170,9 @@ impl<'a> Planner<'a> {
         if self.fused {
             // The image just before the IMPORT, for the check of what its COPYs write over.
             let why = format!("{} ({}) is checked against the image before it", summarize(item), self.place(item.span));
-            let (from, writes) = (w.from.clone(), w.writes.clone());
+            let view = self.view_of(&w.from, w.writes.as_deref());
             let name = self.point(w, item.span, false, why);
-            let before = Before { name: &name, from: &from, writes: writes.as_deref() };
+            let before = Before { name: &name, from: view.as_ref().map(|v| v.0.as_str()).unwrap_or(""), writes: view.as_ref().map(|v| &v.1[..]) };
             let into = if is_dir_dest(dest) { None } else { Some(dest) };
             let (body, mut helpers) = self.fused_copy_lines(item, &copies, &stem, &before, w.state.workdir.as_deref(), into);
             w.helpers.append(&mut helpers);
@@ -1241,6 +1284,7 @@ impl Planner<'_> {
         let mut helpers = Vec::new();
         let mut text = Vec::new();
         let line = self.lines(item.span).first;
+        let mut wrote = Vec::new();
         for c in copies {
             let export = self.export_points.get(&c.export).cloned().unwrap_or_default();
             self.referenced.insert(export.clone());
@@ -1263,6 +1307,7 @@ impl Planner<'_> {
                 self.unfusable.get_or_insert_with(|| format!("IMPORT to {} (a WORKDIR only the image knows)", c.dest));
                 continue;
             };
+            let region = normalize(&dest);
             let name_in_dest = c.rename.clone().unwrap_or_else(|| c.src.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string());
             let kind = match c.check {
                 Some(Kind::Dir) => "d",
@@ -1283,6 +1328,7 @@ impl Planner<'_> {
                 _ => None,
             };
             let replaces = if wrap_dir.is_some() { "w" } else { "-" };
+            wrote.push((region, if wrap_dir.is_some() { Wrote::Replacing } else { Wrote::Below }));
             let call = format!(
                 "one {} {} {kind} {into} {} {} {replaces}\n",
                 sh_quote(&c.src),
@@ -1318,6 +1364,7 @@ impl Planner<'_> {
             }
             text.push(copy_instruction(&from, &src, &c.dest, true, self.program.escape));
         }
+        self.import_wrote = Some(wrote);
         (vec![self.import_line(item, copies, text)], helpers)
     }
 
@@ -1470,8 +1517,9 @@ one() {
 }
 apart() {
   # $R is the image the instructions before the IMPORT started from; each KPATH is where one of
-  # them wrote, K 1 for a COPY or ADD (anything below PATH, links too), 0 for a WORKDIR (its
-  # directories, as COPY makes missing ones). The last `one` looked at $R as the IMPORT's image:
+  # them wrote, K 1 for a COPY or ADD (anything below PATH, links too), 2 for an earlier
+  # IMPORT's (the same, replacing a link at PATH), 0 for a WORKDIR (its directories, as COPY
+  # makes missing ones). The last `one` looked at $R as the IMPORT's image:
   # it is, where they reached PATH through no symbolic link and wrote apart from what the IMPORT
   # writes over (G) and, a COPY or ADD, from every path on the IMPORT's way there (V).
   for w do
@@ -1480,10 +1528,11 @@ apart() {
     while [ -n "$r" ]; do
       q=$q/${r%%/*}
       case $r in */*) r=${r#*/} ;; *) r= ;; esac
-      [ ! -L "$R$q" ] || no "$q, on the way to $w (written before the IMPORT), is a symbolic link"
+      # (An IMPORT's COPY, K 2, replaces a link at PATH itself.)
+      [ ! -L "$R$q" ] || { [ "$k" = 2 ] && [ -z "$r" ]; } || no "$q, on the way to $w (written before the IMPORT), is a symbolic link"
     done
     case $w/ in "$G"/*) no "$w, written before the IMPORT, is where the IMPORT writes" ;; esac
-    [ "$k" = 1 ] || continue
+    [ "$k" != 0 ] || continue
     printf '%s%s\n' "$V" "$G" | {
       while IFS= read -r v; do
         case $v/ in "$w"/*) exit 1 ;; esac

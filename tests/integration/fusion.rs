@@ -143,7 +143,10 @@ fn a_rockerfile_without_mounts_compiles_to_one_fused_build_and_one_with_mounts_d
     // The fused Dockerfile says where each block came from, and each IMPORT is a COPY --from.
     let df: String = script.lines().skip_while(|l| *l != "rc_dockerfile_fused() {").take_while(|l| *l != "ROCKERC_DOCKERFILE").collect::<Vec<_>>().join("\n");
     assert!(df.contains("# Rockerfile:2\nFROM rockerc-test/busybox:latest AS build"), "{df}");
-    assert!(df.contains("# Rockerfile:17\nCOPY --from=stage-2-fusecheck-17 --chown=0:0 /out/msg /opt/msg"), "{df}");
+    // A file into a directory: from a scratch stage that holds it under its name (see
+    // a_file_imported_onto_a_link_replaces_it_in_one_build).
+    assert!(df.contains("# Rockerfile:17\nCOPY --from=stage-2-import-17 --chown=0:0 / /opt/"), "{df}");
+    assert!(df.contains("FROM scratch AS stage-2-import-17\nCOPY --from=stage-2-fusecheck-17 /out/msg /msg\n"), "{df}");
     // Each IMPORT is checked in a stage of the image at its EXPORT, against the image before it.
     assert!(df.contains("FROM build AS stage-2-fusecheck-17\nUSER 0:0\nRUN --mount=type=bind,from=stage-2-at-17,target=/.rockerc-dest [\"/bin/sh\""), "{df}");
     // Compiling again gives the same bytes.
@@ -175,7 +178,7 @@ fn a_rockerfile_without_mounts_compiles_to_one_fused_build_and_one_with_mounts_d
     )
     .unwrap();
     let script = String::from_utf8(run_ok(rockerc().current_dir(dir.path()).arg("Rockerfile")).stdout).unwrap();
-    assert!(script.contains("\nrc_fused() {\n") && script.contains("one /out/x /etc/x f y x /out/x\\n"), "{script}");
+    assert!(script.contains("\nrc_fused() {\n") && script.contains("one /out/x /etc/x f y x /out/x -\\n"), "{script}");
 }
 
 #[test]
@@ -517,10 +520,15 @@ fn a_check_runs_in_the_run_that_made_the_exported_files_where_nothing_else_chang
         "the RUN's command first, then the check:\n{hosted}"
     );
     assert!(
-        hosted.contains("R=/dev/.rockerc-dest-1\\none /out/x /srv/x - n x /out/x\\napart 0/srv\\n\", \"rockerc-check\", \"mkdir /out && echo x > /out/x\"]\n"),
+        hosted
+            .contains("R=/dev/.rockerc-dest-1\\none /out/x /srv/x - n x /out/x w\\napart 0/srv\\n\", \"rockerc-check\", \"mkdir /out && echo x > /out/x\"]\n"),
         "{hosted}"
     );
-    assert!(hosted.contains("\nCOPY --from=a --chown=0:0 /out/x /srv/x\n"), "the COPY reads the RUN's image:\n{hosted}");
+    assert!(
+        hosted.contains("\nFROM scratch AS stage-2-import-9\nCOPY --from=a /out/x /x\n")
+            && hosted.contains("\nCOPY --from=stage-2-import-9 --chown=0:0 / /srv/\n"),
+        "the COPY reads the RUN's image:\n{hosted}"
+    );
     // What the importing stage copies from the context before the IMPORT is not mounted (the RUN
     // would run again when it changes): the check sees the stage's FROM image, and where those
     // instructions wrote, which it finds apart from where the IMPORT writes.
@@ -529,7 +537,7 @@ fn a_check_runs_in_the_run_that_made_the_exported_files_where_nothing_else_chang
     ));
     assert!(!dockerfile(&copied).contains("-fusecheck-"), "{copied}");
     assert!(copied.contains("RUN --mount=type=bind,from=rockerc-test/busybox:latest,target=/dev/.rockerc-dest-1 [\"/bin/sh\""), "{copied}");
-    assert!(copied.contains("\\none /out/x /srv/x - n x /out/x\\napart 1/etc 0/srv/w 1/srv/w/x.txt\\n\""), "{copied}");
+    assert!(copied.contains("\\none /out/x /srv/x - n x /out/x w\\napart 1/etc 0/srv/w 1/srv/w/x.txt\\n\""), "{copied}");
     // The EXPORT shows as done when its RUN is.
     assert!(hosted.contains("  rc_vertex a 2 Rockerfile:2 'RUN mkdir /out && echo x > /out/x'\n  rc_vertex a 2 Rockerfile:4 'EXPORT /out/x'\n"), "{hosted}");
     for (why, text) in [
@@ -647,7 +655,8 @@ fn a_run_that_runs_a_check_gives_the_steps_image() {
 /// into the directory from a scratch stage that holds it under that name (a COPY to the path
 /// itself writes through the link: workload (b)'s crc32 overwrote /bin/busybox through
 /// busybox's /bin/crc32 applet link). A link to a file, to a directory, one that leads nowhere,
-/// an applet's; the first IMPORT's check runs in the RUN, the others' in stages of their own.
+/// an applet's; the four checks run in the one RUN, each IMPORT's with the importing stage's
+/// FROM image and where the IMPORTs before it wrote.
 #[test]
 fn a_file_imported_onto_a_link_replaces_it_in_one_build() {
     let test = "a_file_imported_onto_a_link_replaces_it_in_one_build";
@@ -676,7 +685,11 @@ fn a_file_imported_onto_a_link_replaces_it_in_one_build() {
     let _cleanup = Project { dir: tempfile::tempdir().unwrap(), tags: vec![link_base.clone(), pair[0].clone(), pair[1].clone()] };
     for (tag, args) in pair.iter().zip([vec!["--no-cache"], vec!["--no-cache", "--no-fuse"]]) {
         let p = Project::new("links", &text_(tag), vec![]);
-        assert!(p.script().contains("rockerc-dest-1") && p.script().contains("-fusecheck-"), "{}", p.script());
+        assert!(
+            p.script().contains("target=/dev/.rockerc-dest-4 ") && p.script().contains("apart 2/srv/tofile 2/srv/todir 2/srv/dangling\\n"),
+            "{}",
+            p.script()
+        );
         let out = p.run(&bk, &args);
         let log = text(&out);
         assert!(out.status.success(), "{log}");
