@@ -326,7 +326,7 @@ rc_logged_through() {
   shift
   rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
   wait "$rc_tee" 2>/dev/null || :
-  rm -f "$rc_fifo"
+  # (The FIFO stays until the cleanup: the next one of this step removes it first.)
   return "$rc_logged_status"
 }
 
@@ -389,6 +389,11 @@ rc_docker() {
   if [ "$1" = build ] && [ "${rc_fuse_soft:-0}" = 1 ] && rc_fuse_check_failed; then
     rc_fuse_fell=1
     return 0
+  fi
+  # A name the fused build's --tag was given that docker refuses (it says so before building):
+  # what rc_apply_tags says of it.
+  if [ "$1" = build ] && [ -n "${rc_fused_tag:-}" ] && grep -q -e 'for "-t, --tag" flag' "$rc_log"; then
+    rc_die "TAG at $rc_rockerfile:$rc_fline: docker refuses the name $rc_fused_tag (invalid reference format); no tag was applied"
   fi
   rc_at=
   if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
@@ -733,7 +738,7 @@ rc_id_hash_set() {
 # rc_unjob PID: PID is no longer one of the jobs the cleanup stops.
 rc_unjob() {
   rc_uj=
-  for rc_p in $rc_jobs; do
+  for rc_p in ${rc_jobs:-}; do
     if [ "$rc_p" != "$1" ]; then rc_uj="$rc_uj $rc_p"; fi
   done
   rc_jobs=$rc_uj
@@ -1278,11 +1283,21 @@ rc_fused_build() {
   set -- "$@" --target "$3"
   shift 3
   : > "$rc_tmp/tags.fused"
+  rc_fnames=0 rc_fname='' rc_fline=''
   while [ "$1" != -- ]; do
     printf '%s 0 @ %s\n' "$1" "$2" >> "$rc_tmp/tags.fused"
+    rc_fnames=$((rc_fnames + 1)) rc_fline=$1 rc_fname=$2
     shift 2
   done
   shift
+  # A lone name is given by the build itself (`--tag=`: no `docker tag` after it, a docker call
+  # less), still all or nothing: BuildKit names the image only once the whole build has
+  # succeeded, and one name cannot be half applied. (Several names could be; and docker tag
+  # refuses a digest, which a build's --tag is not asked to take.) rc_apply_tags reports it.
+  rc_fused_tag=''
+  if [ "$rc_fnames" = 1 ]; then
+    case $rc_fname in *@*) ;; *) rc_fused_tag=$rc_fname; set -- "$@" "--tag=$rc_fname" ;; esac
+  fi
   # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
   rc_img=''
   rc_fuse_soft=1 rc_fuse_fell=0 rc_vertices=1
@@ -1290,7 +1305,12 @@ rc_fused_build() {
   if [ -d "$rc_tmp/live" ]; then : > "$rc_tmp/live/$rc_step"; fi
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
   rc_fuse_soft=0 rc_vertices=0
-  [ "$rc_fuse_fell" = 0 ] || return 0
+  if [ "$rc_fuse_fell" = 1 ]; then
+    rc_fused_tag=''
+    return 0
+  fi
+  if [ -n "$rc_fused_tag" ]; then rc_tagged_by_build="$rc_img $rc_fused_tag"; fi
+  rc_fused_tag=''
   # Each name's line with the image built in place of its `@`.
   while read -r rc_line rc_p rc_at rc_name; do
     printf '%s %s %s %s\n' "$rc_line" "$rc_p" "$rc_img" "$rc_name"
@@ -2513,7 +2533,10 @@ rc_apply_tags() {
   if [ "$rc_before" = 1 ]; then rc_tags_before; fi
   : > "$rc_tmp/tags.done"
   while read -r rc_line rc_p rc_id rc_name; do
-    if ! docker tag -- "$rc_id" "$rc_name" > "$rc_log" 2>&1; then
+    if [ "$rc_id $rc_name" = "${rc_tagged_by_build:-}" ]; then
+      # The fused build gave it (rc_fused_build).
+      :
+    elif ! docker tag -- "$rc_id" "$rc_name" > "$rc_log" 2>&1; then
       if [ "$rc_before" = 0 ] && grep -q -i 'invalid reference format\|not a valid' "$rc_log"; then
         rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
       fi
@@ -2888,8 +2911,6 @@ rc_read_stamp_urls() {
 }
 
 rc_write_stamp() {
-  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again.
-  rc_sources || return 0
   rc_stamp_file
   # The subsets are copies: nothing in them is an input. (Only a checksum of the inputs, taken
   # where find(1) has no -cnewer, could meet them: a TMPDIR inside the context.)
@@ -2911,11 +2932,25 @@ rc_write_stamp() {
   fi
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
-  # fingerprint's images, in order.
+  # fingerprint's images, in order. In the background: the Rockerfile's checksum meanwhile.
   # shellcheck disable=SC2086 # image ids and names: one word each
   set -- $rc_built $rc_fast_images
   # shellcheck disable=SC2086 # image ids: one word each
-  if docker image inspect --format '{{.Id}} {{.Size}}' -- "$@" $rc_report_words > "$rc_tmp/sizes" 2>/dev/null; then
+  docker image inspect --format '{{.Id}} {{.Size}}' -- "$@" $rc_report_words > "$rc_tmp/sizes" 2>/dev/null &
+  rc_sizes_pid=$!
+  rc_jobs="${rc_jobs:-} $rc_sizes_pid"
+  rc_sizes_ok=1
+  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again
+  # (and, as before any image was asked about, no size table).
+  if ! rc_sources; then
+    wait "$rc_sizes_pid" || :
+    rc_unjob "$rc_sizes_pid"
+    : > "$rc_tmp/ids"
+    return 0
+  fi
+  wait "$rc_sizes_pid" || rc_sizes_ok=0
+  rc_unjob "$rc_sizes_pid"
+  if [ "$rc_sizes_ok" = 1 ]; then
     rc_ids=
     while [ $# -gt 0 ] && IFS= read -r rc_line; do
       rc_ids="$rc_ids ${rc_line%% *}"
