@@ -2541,8 +2541,10 @@ rc_apply_tags() {
         rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
       fi
       sed -n '1,3s/^/  /p' "$rc_log" >&2
+      # (rc_untag reads names into rc_name.)
+      rc_refused=$rc_name
       rc_untag
-      rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_name; every tag is where it was"
+      rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_refused; every tag is where it was"
     fi
     printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
     if [ "$rc_json" = 1 ]; then rc_json event tag name "$rc_name" image "$rc_id" line# "$rc_line"; fi
