@@ -21,6 +21,7 @@
 
 # rc_volume_name DEST: sets rc_vol, the volume `MOUNT DEST` uses under this build id.
 rc_volume_name() {
+  rc_id_hash_set
   rc_vol="rockerc_${rc_id_hash}_$(rc_hash "$1")"
 }
 
@@ -78,6 +79,7 @@ rc_cache_container() {
 
 # The volumes of this build id that exist on the engine, one name a line, in $rc_tmp/volumes.
 rc_existing_volumes() {
+  rc_id_hash_set
   docker volume ls -q --filter "name=rockerc_${rc_id_hash}_" > "$rc_tmp/volumes.all" 2>/dev/null ||
     rc_die "cannot list the engine's volumes"
   grep "^rockerc_${rc_id_hash}_[0-9a-f]*\$" "$rc_tmp/volumes.all" > "$rc_tmp/volumes" || :
@@ -450,6 +452,7 @@ rc_cache_alone() {
 # no --id: every rockerc volume on the engine), their MOUNT paths, sizes and last use.
 rc_cache_command() {
   rc_setup
+  rc_id_hash_set
   rc_check_docker
   rc_lock_image
   if [ "${rc_cache_all:-0}" = 1 ]; then rc_prefix=rockerc_; else rc_prefix="rockerc_${rc_id_hash}_"; fi

@@ -48,11 +48,15 @@ rc_q() {
 # build's output): Debian's mawk fills its whole buffer from a pipe first unless told otherwise,
 # which held every line back until the build ended.
 rc_awk_lines() {
-  if [ -z "${rc_mawk:-}" ]; then
-    rc_mawk=0
-    case $(awk -W version 2>/dev/null) in mawk*) rc_mawk=1 ;; esac
-  fi
+  if [ -z "${rc_mawk:-}" ]; then rc_awk_which; fi
   if [ "$rc_mawk" = 1 ]; then awk -W interactive "$@"; else awk "$@"; fi
+}
+
+# Sets rc_mawk (1 for mawk). Asked once, by the main shell where it can (the subshells of a
+# pipeline that streams a build's output inherit the answer instead of asking again).
+rc_awk_which() {
+  rc_mawk=0
+  case $(awk -W version 2>/dev/null) in mawk*) rc_mawk=1 ;; esac
 }
 
 rc_now() {
@@ -63,8 +67,28 @@ rc_now() {
   esac
 }
 
+# rc_elapsed T0: the time since T0 (rc_now), in tenths of a second ("12.3s"), computed by the
+# shell in microseconds: one process (date) rather than two.
 rc_elapsed() {
-  awk -v a="$1" -v b="$(rc_now)" 'BEGIN { printf "%.1fs", b - a }'
+  rc_usecs "$(rc_now)"
+  rc_e=$rc_us
+  rc_usecs "$1"
+  rc_e=$((rc_e - rc_us)) rc_sgn=
+  if [ "$rc_e" -lt 0 ]; then rc_e=$((-rc_e)) rc_sgn=-; fi
+  rc_e=$(((rc_e + 50000) / 100000))
+  printf '%s%d.%ds' "$rc_sgn" $((rc_e / 10)) $((rc_e % 10))
+}
+
+# rc_usecs T: sets rc_us, T (rc_now's seconds, with or without a fraction) in microseconds.
+rc_usecs() {
+  rc_s=${1%%.*} rc_f=${1#*.}
+  if [ "$rc_f" = "$1" ]; then rc_f=; fi
+  case $rc_s in '' | *[!0-9]*) rc_s=0 ;; esac
+  rc_f=${rc_f}000000
+  rc_f=${rc_f%"${rc_f#??????}"}
+  case $rc_f in *[!0-9]*) rc_f=000000 ;; esac
+  # (A 1 before the digits: a leading 0 would make them octal.)
+  rc_us=$((rc_s * 1000000 + 1$rc_f - 1000000))
 }
 
 # rc_need_var NAME WHERE: a MOUNT source reads $NAME when the script runs; say so if it is unset.

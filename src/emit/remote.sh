@@ -81,6 +81,7 @@ rc_rmt_probe() {
 # rc_rmt_mount KIND DEST RO: called by rc_mounts for a host MOUNT (rc_src checked) when the engine
 # cannot see it: adds a volume mount in its place to rc_mount_opts and records what to send.
 rc_rmt_mount() {
+  rc_id_hash_set
   if [ -d "$rc_src" ]; then
     if [ "$1" = c ] || rc_in_context "$rc_src"; then
       rc_v="rockerc-mirror-$rc_id_hash-$(rc_hash "$rc_src" | cut -c 1-16)"

@@ -187,6 +187,7 @@ rc_connect() {
     rc_fused
     [ "$rc_fused_ok" = 0 ] || return 0
   fi
+  rc_id_hash_set
   rc_lock
   rc_cache_record_use
   if [ -n "$rc_cache_from" ]; then rc_cache_restore "$rc_cache_from"; fi
@@ -317,14 +318,15 @@ rc_logged() {
 # log (rc_failed_line) as when nothing streams.
 rc_logged_through() {
   rc_fifo="$rc_tmp/stream.$rc_step"
-  rm -f "$rc_fifo"
+  # (Each rm is a process: only when there is one to remove.)
+  if [ -e "$rc_fifo" ] || [ -L "$rc_fifo" ]; then rm -f "$rc_fifo"; fi
   mkfifo "$rc_fifo"
   tee -a "$rc_log" < "$rc_fifo" | "$1" &
   rc_tee=$!
   shift
   rc_wait "$@" < /dev/null > "$rc_fifo" 2>&1 || rc_logged_status=$?
   wait "$rc_tee" 2>/dev/null || :
-  rm -f "$rc_fifo"
+  # (The FIFO stays until the cleanup: the next one of this step removes it first.)
   return "$rc_logged_status"
 }
 
@@ -419,6 +421,11 @@ rc_docker() {
     rc_fuse_fell=1
     return 0
   fi
+  # A name the fused build's --tag was given that docker refuses (it says so before building):
+  # what rc_apply_tags says of it.
+  if [ "$1" = build ] && [ -n "${rc_fused_tag:-}" ] && grep -q -e 'for "-t, --tag" flag' "$rc_log"; then
+    rc_die "TAG at $rc_rockerfile:$rc_fline: docker refuses the name $rc_fused_tag (invalid reference format); no tag was applied"
+  fi
   rc_at=
   if [ "$1" = build ]; then rc_at=$(rc_failed_line); fi
   rc_fail "docker $1 exited with an error${rc_at:+ at $rc_at}"
@@ -498,30 +505,49 @@ rc_fail() {
   exit 1
 }
 
-rc_check_docker() {
+# rc_ask_engine: the questions every build asks the engine before its first step, asked at once
+# and in the background (rc_setup; rc_check_docker collects the answers): each docker call costs
+# tens of milliseconds, and so does each round of them. One `docker version` serves the builder's
+# pick (rc_can_buildkit), shows that the daemon answers, and shows that the `docker` on PATH is
+# Docker's (rc_engine); one `docker image inspect` resolves every FROM image and says which have
+# ONBUILD triggers or set a SHELL (rc_base_flags, for rc_fuse_ok).
+rc_ask_engine() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
-  rc_engine
-  # With `pick` (a build, which picks its builder next), the builder's question
-  # (rc_can_buildkit's `docker version`) is asked at the same time as this one: each docker call
-  # costs tens of milliseconds.
-  rc_version_pid='' rc_base_flags=''
-  # (podman: rc_can_buildkit asks nothing.)
-  [ "$rc_podman" = 0 ] || set --
-  case ${1:-}:${rc_builder_arg:-}:${DOCKER_BUILDKIT:-} in
-    :* | pick:legacy:* | pick::0 | pick::f | pick::F | pick::false | pick::FALSE | pick::False) ;;
-    *)
-      rc_docker_version > "$rc_tmp/version" 2>/dev/null &
-      rc_version_pid=$!
-      rc_jobs="$rc_jobs $rc_version_pid"
-      ;;
-  esac
-  # One call resolves every FROM image and shows that the daemon answers (each docker call
-  # costs tens of milliseconds); `docker version` only tells a missing image from a dead daemon.
-  # The same call says which have ONBUILD triggers or set a SHELL (rc_base_flags, for rc_fuse_ok).
-  # shellcheck disable=SC2086 # image names: one word each
-  if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ] &&
-    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null; then
+  rc_asked=1
+  rc_docker_version > "$rc_tmp/version" 2>/dev/null &
+  rc_version_pid=$!
+  rc_jobs="$rc_jobs $rc_version_pid"
+  rc_bases_pid=
+  if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ]; then
+    # shellcheck disable=SC2086 # image names: one word each
+    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null &
+    rc_bases_pid=$!
+    rc_jobs="$rc_jobs $rc_bases_pid"
+  fi
+}
+
+# rc_check_docker: the answers to rc_ask_engine's questions (asked now if they were not): sets
+# rc_podman (rc_engine), rc_version (rc_docker_version's answer, '' when it failed, for
+# rc_can_buildkit), and records the FROM images' ids; stops when the engine does not answer.
+rc_check_docker() {
+  [ "${rc_asked:-0}" = 1 ] || rc_ask_engine
+  rc_asked=2
+  rc_version=
+  if wait "$rc_version_pid"; then IFS= read -r rc_version < "$rc_tmp/version" || :; fi
+  rc_unjob "$rc_version_pid"
+  rc_bases_ok=0 rc_base_flags=''
+  if [ -n "$rc_bases_pid" ]; then
+    if wait "$rc_bases_pid"; then rc_bases_ok=1; fi
+    rc_unjob "$rc_bases_pid"
+  fi
+  # Docker's `docker version` answers the template; podman's has neither a Client nor Components
+  # to fill it with and fails (podman 4: "can't evaluate field Client"), as does a Docker whose
+  # daemon does not answer: only then is the `docker` on PATH asked what it is.
+  rc_podman=0 rc_podman_v=''
+  if [ -z "$rc_version" ]; then rc_engine; fi
+  if [ "$rc_bases_ok" = 1 ]; then
+    # shellcheck disable=SC2086 # image names: one word each
     set -- $rc_externals
     rc_base_flags=' '
     while read -r rc_id rc_ob; do
@@ -540,6 +566,9 @@ rc_check_docker() {
     fi
     return 0
   fi
+  # A FROM image missing (a stage's rc_base pulls it), or a daemon that does not answer: the
+  # daemon answered rc_docker_version, or it is asked once more, for its error.
+  [ -z "$rc_version" ] || return 0
   if ! docker version --format '{{.Server.Version}}' >/dev/null 2>"$rc_tmp/docker-version"; then
     sed -n '1,3s/^/  /p' "$rc_tmp/docker-version" >&2
     rc_die "the Docker daemon does not answer; start it (systemctl start docker, or dockerd &) or set DOCKER_HOST"
@@ -550,7 +579,8 @@ rc_check_docker() {
 # `docker` that runs podman), which differs from Docker where the runtime reads or writes image
 # config (see docs/engines.md): its `image inspect` has no Shell or OnBuild, its commit
 # writes OCI images unless told otherwise and records its own environment (TERM, container),
-# its ids have no `sha256:`. One client-only call (no daemon, about 20 ms), made once a build.
+# its ids have no `sha256:`. A client-only call (no daemon, about 20 ms), made only when
+# rc_docker_version failed (rc_check_docker).
 # Docker's says "Docker version 20.10.24+dfsg1, build 297e128"; podman's names the program as
 # it was started: "podman version 4.3.1" through podman-docker's script, but "docker version
 # 4.3.1" through a link named docker, so a `docker` that is not Docker is asked its `version`
@@ -644,7 +674,7 @@ rc_cleanup() {
 rc_bounded_wait() {
   rc_bw_secs=$1
   shift
-  rm -f "$rc_tmp/overdue"
+  if [ -e "$rc_tmp/overdue" ]; then rm -f "$rc_tmp/overdue"; fi
   (
     rc_i=0
     while [ "$rc_i" -lt "$rc_bw_secs" ]; do
@@ -693,33 +723,56 @@ rc_setup() {
   # script through the same cleanup.)
   trap 'trap "" INT TERM HUP USR1 PIPE; exit 141' PIPE
   rc_main_pid=$$
-  # Asked here, not when the arguments are read: a no-op run must not pay for the process.
-  if [ -z "$rc_jobs_max" ]; then
-    rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
-  fi
+  rc_jobs=
+  rc_removers=
+  # A build asks the engine its questions first (rc_ask_engine), in the background: what follows
+  # here (a few small processes, each a few milliseconds) runs while the engine answers.
+  rc_asked=0
+  if [ -z "${rc_cache_cmd:-}" ]; then rc_ask_engine; fi
   rc_t0=$(rc_now)
-  mkdir "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x"
+  rc_progress_mode
+  # Every directory of the build at once (each mkdir is a process): with `-o DIR` the plan's
+  # private copy (rc_copy_plan), and the live lines of a plain or tty build (rc_monitor_start).
+  set -- "$rc_tmp/empty" "$rc_tmp/img" "$rc_tmp/x" "$rc_tmp/plan"
+  if rc_monitor_wanted; then set -- "$@" "$rc_tmp/live"; fi
+  mkdir "$@"
   rc_inputs_at_start
   : > "$rc_tmp/containers"
   : > "$rc_tmp/tags"
   rc_run_id=${rc_tmp##*.}
-  # Names made from the build id (volumes, the lock, cache keys) use 128 bits of its SHA-256:
-  # a build id is anyone's choice (a branch name), and a checksum like cksum's CRC can be matched
-  # in milliseconds, which would give a pull request the volumes of main's build.
-  rc_id_hash=$(rc_hash "$rc_build_id")
+  # rc_id_hash (rc_id_hash_set) and, for rc_level, the number of CPUs: asked where they are
+  # needed, not here (a fused build needs neither, and each costs a process or two).
+  rc_id_hash=
   rc_ncontainers=0 rc_nstage=0 rc_mcount=0 rc_clear=0 rc_pctr='' rc_rmt_sent=0 rc_rmt_got=0 rc_rmt_git_changed=0
-  rc_jobs=
-  rc_removers=
   rc_cached=''
   rc_step=0 rc_step_where='' rc_step_what=setup rc_log="$rc_tmp/log.0"
   if [ -n "$rc_urls" ]; then
     rc_urls_record &
     rc_url_pid=$!
-    rc_jobs=" $rc_url_pid"
+    rc_jobs="$rc_jobs $rc_url_pid"
   fi
   rc_buildkit=0 rc_ntags=0
-  rc_progress_mode
+  # The awk that reads a build's output as it comes asks once which awk it is (rc_awk_lines),
+  # here, while the engine answers, rather than in each pipeline's subshell.
+  if [ "$rc_verbose" = 1 ] || rc_monitor_wanted; then rc_awk_which; fi
   rc_monitor_start
+}
+
+# Names made from the build id (volumes, the lock, cache keys) use 128 bits of its SHA-256:
+# a build id is anyone's choice (a branch name), and a checksum like cksum's CRC can be matched
+# in milliseconds, which would give a pull request the volumes of main's build. Set by the
+# main shell before anything that uses it (the lock, the MOUNT volumes, --cache-*).
+rc_id_hash_set() {
+  if [ -z "${rc_id_hash:-}" ]; then rc_id_hash=$(rc_hash "$rc_build_id"); fi
+}
+
+# rc_unjob PID: PID is no longer one of the jobs the cleanup stops.
+rc_unjob() {
+  rc_uj=
+  for rc_p in ${rc_jobs:-}; do
+    if [ "$rc_p" != "$1" ]; then rc_uj="$rc_uj $rc_p"; fi
+  done
+  rc_jobs=$rc_uj
 }
 
 # Picks the builder (rc_buildkit 1 or 0) and says which on the first line of output: --builder,
@@ -770,17 +823,9 @@ rc_can_buildkit() {
     rc_can_why="the docker on PATH is podman $rc_podman_v, which builds with buildah and has no BuildKit"
     return 0
   fi
-  rc_v=
-  if [ -n "${rc_version_pid:-}" ]; then
-    # Asked by rc_check_docker, at the same time as the FROM images.
-    if wait "$rc_version_pid"; then rc_v=$(cat "$rc_tmp/version"); fi
-    rc_jobs=${rc_jobs% "$rc_version_pid"}
-    rc_version_pid=
-  else
-    rc_v=$(rc_docker_version 2>/dev/null) || rc_v=
-  fi
+  # Asked by rc_ask_engine, at the same time as the FROM images (rc_check_docker).
   # shellcheck disable=SC2086 # the words of the answer
-  set -- $rc_v ''
+  set -- $rc_version ''
   rc_cv=${1:-} rc_sv=${2:-} rc_os=${3:-} rc_comp=${4:-}
   rc_can_why="docker client $rc_cv, engine $rc_sv"
   case $rc_comp in
@@ -849,7 +894,8 @@ rc_run_tag() {
 # later step runs on the host or builds.
 rc_copy_plan() {
   rc_plan="$rc_tmp/plan"
-  mkdir "$rc_plan"
+  # (rc_setup made it.)
+  [ -d "$rc_plan" ] || mkdir "$rc_plan"
   (cd "$rc_here" && cp -- "$@" "$rc_plan/") || rc_die "cannot copy the files beside $0 into $rc_plan"
 }
 
@@ -863,6 +909,7 @@ rc_copy_plan() {
 # over: removing the dead holder's container succeeds for one taker only, and that one creates
 # the lock anew (or loses it to a newcomer, and waits).
 rc_lock() {
+  rc_id_hash_set
   rc_lock_name="rockerc-lock-$rc_id_hash"
   rc_whoami
   printf '%s\n' "$rc_run_id" > "$rc_tmp/run-id"
@@ -1185,7 +1232,7 @@ rc_build() {
     rc_onbuild_reads_context "$rc_img"; then
     rc_ctx=$rc_context rc_subset_dir=
   fi
-  rm -f "$rc_tmp/iid.$rc_step"
+  if [ -e "$rc_tmp/iid.$rc_step" ] || [ -L "$rc_tmp/iid.$rc_step" ]; then rm -f "$rc_tmp/iid.$rc_step"; fi
   if [ "$rc_buildkit" = 1 ]; then
     # Image ids passed as build args become per-run tags (rc_ref). The result gets one as it is
     # made (`--tag`, no docker call of its own): between two steps nothing else holds it, and a
@@ -1232,7 +1279,9 @@ rc_build() {
   # --force-rm: the legacy builder keeps the container of a failed RUN unless told otherwise.
   rc_docker build --force-rm --iidfile "$rc_tmp/iid.$rc_step" --file "$rc_file" "$@" "$rc_ctx"
   [ "${rc_fuse_fell:-0}" = 0 ] || return 0
-  rc_img=$(cat "$rc_tmp/iid.$rc_step")
+  # The id docker wrote (no newline after it); a missing file stops the build, as `cat` did.
+  rc_img=
+  { IFS= read -r rc_img || :; } < "$rc_tmp/iid.$rc_step"
   if [ "$rc_buildkit" = 1 ] && [ -n "$rc_result_tag" ]; then printf '%s %s\n' "$rc_img" "$rc_result_tag" >> "$rc_tmp/runtags"; fi
 }
 
@@ -1267,11 +1316,21 @@ rc_fused_build() {
   set -- "$@" --target "$3"
   shift 3
   : > "$rc_tmp/tags.fused"
+  rc_fnames=0 rc_fname='' rc_fline=''
   while [ "$1" != -- ]; do
     printf '%s 0 @ %s\n' "$1" "$2" >> "$rc_tmp/tags.fused"
+    rc_fnames=$((rc_fnames + 1)) rc_fline=$1 rc_fname=$2
     shift 2
   done
   shift
+  # A lone name is given by the build itself (`--tag=`: no `docker tag` after it, a docker call
+  # less), still all or nothing: BuildKit names the image only once the whole build has
+  # succeeded, and one name cannot be half applied. (Several names could be; and docker tag
+  # refuses a digest, which a build's --tag is not asked to take.) rc_apply_tags reports it.
+  rc_fused_tag=''
+  if [ "$rc_fnames" = 1 ]; then
+    case $rc_fname in *@*) ;; *) rc_fused_tag=$rc_fname; set -- "$@" "--tag=$rc_fname" ;; esac
+  fi
   # No ONBUILD to fire here (rc_fuse_ok): the parent is for the size report only.
   rc_img=''
   rc_fuse_soft=1 rc_fuse_fell=0 rc_vertices=1
@@ -1279,8 +1338,16 @@ rc_fused_build() {
   if [ -d "$rc_tmp/live" ]; then : > "$rc_tmp/live/$rc_step"; fi
   rc_build "$rc_fdf" "$rc_fctx" '' "$@"
   rc_fuse_soft=0 rc_vertices=0
-  [ "$rc_fuse_fell" = 0 ] || return 0
-  sed "s/ @ / $rc_img /" "$rc_tmp/tags.fused" >> "$rc_tmp/tags"
+  if [ "$rc_fuse_fell" = 1 ]; then
+    rc_fused_tag=''
+    return 0
+  fi
+  if [ -n "$rc_fused_tag" ]; then rc_tagged_by_build="$rc_img $rc_fused_tag"; fi
+  rc_fused_tag=''
+  # Each name's line with the image built in place of its `@`.
+  while read -r rc_line rc_p rc_at rc_name; do
+    printf '%s %s %s %s\n' "$rc_line" "$rc_p" "$rc_img" "$rc_name"
+  done < "$rc_tmp/tags.fused" >> "$rc_tmp/tags"
 }
 
 # rc_vertex STAGE N WHERE WHAT: BuildKit's step N of the fused build's STAGE (`[STAGE N/M]`)
@@ -1459,6 +1526,7 @@ rc_hash() {
 # rc_mount_key MOUNTSPECS... -- ...: 128 bits of the SHA-256 of the resolved mount list (without the
 # Rockerfile lines, so moving a MOUNT keeps the cache).
 rc_mount_key() {
+  rc_id_hash_set
   {
     printf '%s\n' "$rc_id_hash"
     while [ "$1" != -- ]; do
@@ -2488,31 +2556,50 @@ rc_tag() {
 # Applies the tags all or nothing: first what each name is now (which also shows any name
 # docker refuses, before one tag has moved), then the tags; if docker still refuses one, those
 # already moved go back. A name always follows `--`: docker never reads one as an option.
+# What a name was is only needed to put it back when something after its tag fails (another
+# tag, a push): a lone tag and no push is `docker tag` alone, whose own refusal then moved
+# nothing; several names are asked in one call when all are there (a rebuild), else one by one.
 rc_apply_tags() {
   rc_step=tags rc_step_where='' rc_step_what="TAG/PUSH" rc_log="$rc_tmp/log.tags"
   [ -s "$rc_tmp/tags" ] || return 0
-  sort -n "$rc_tmp/tags" > "$rc_tmp/tags.sorted"
-  : > "$rc_tmp/tags.before"
+  rc_nt=0 rc_before=0 rc_names=
   while read -r rc_line rc_p rc_id rc_name; do
-    if rc_old=$(docker image inspect --format '{{.Id}}' -- "$rc_name" 2> "$rc_log"); then
-      printf '%s %s\n' "$rc_old" "$rc_name" >> "$rc_tmp/tags.before"
-    elif grep -q -i 'invalid reference format\|not a valid' "$rc_log"; then
-      rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
-    else
-      printf -- '- %s\n' "$rc_name" >> "$rc_tmp/tags.before"
-    fi
-  done < "$rc_tmp/tags.sorted"
+    rc_nt=$((rc_nt + 1)) rc_names="$rc_names $rc_name"
+    if [ "$rc_p" = 1 ] && [ "$rc_push" = 1 ]; then rc_before=1; fi
+  done < "$rc_tmp/tags"
+  # (sort is a process: one line is in order.)
+  rc_sorted="$rc_tmp/tags"
+  if [ "$rc_nt" -gt 1 ]; then
+    rc_before=1 rc_sorted="$rc_tmp/tags.sorted"
+    sort -n "$rc_tmp/tags" > "$rc_sorted"
+  fi
+  : > "$rc_tmp/tags.before"
+  if [ "$rc_before" = 1 ]; then rc_tags_before; fi
   : > "$rc_tmp/tags.done"
   while read -r rc_line rc_p rc_id rc_name; do
-    if ! docker tag -- "$rc_id" "$rc_name" > "$rc_log" 2>&1; then
+    if [ "$rc_id $rc_name" = "${rc_tagged_by_build:-}" ]; then
+      # The fused build gave it (rc_fused_build).
+      :
+    elif ! docker tag -- "$rc_id" "$rc_name" > "$rc_log" 2>&1; then
+      if [ "$rc_before" = 0 ] && grep -q -i 'invalid reference format\|not a valid' "$rc_log"; then
+        rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
+      fi
       sed -n '1,3s/^/  /p' "$rc_log" >&2
+      # (rc_untag reads names into rc_name.)
+      rc_refused=$rc_name
       rc_untag
-      rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_name; every tag is where it was"
+      rc_die "TAG at $rc_rockerfile:$rc_line: docker refused the name $rc_refused; every tag is where it was"
     fi
     printf '%s\n' "$rc_name" >> "$rc_tmp/tags.done"
     if [ "$rc_json" = 1 ]; then rc_json event tag name "$rc_name" image "$rc_id" line# "$rc_line"; fi
-  done < "$rc_tmp/tags.sorted"
-  cut -d ' ' -f 2- "$rc_tmp/tags.sorted" > "$rc_tmp/tags"
+  done < "$rc_sorted"
+  # The lines without their Rockerfile line (what `cut -d ' ' -f 2-` gave, without the process).
+  rc_rest=
+  while read -r rc_line rc_r; do
+    rc_rest="$rc_rest$rc_r
+"
+  done < "$rc_sorted"
+  printf '%s' "$rc_rest" > "$rc_tmp/tags"
   rc_pushed=
   while read -r rc_p rc_id rc_name; do
     [ "$rc_p" = 1 ] || continue
@@ -2535,6 +2622,34 @@ rc_apply_tags() {
       if [ "$rc_json" = 1 ]; then rc_json event push name "$rc_name" image "$rc_id" pushed# false; fi
     fi
   done < "$rc_tmp/tags"
+}
+
+# What each name of $rc_sorted is now, in $rc_tmp/tags.before (`ID NAME`, or `- NAME` for a new
+# one), before any tag moves; stops at a name docker refuses, naming its TAG line.
+rc_tags_before() {
+  if [ "$rc_nt" -gt 1 ]; then
+    # shellcheck disable=SC2086 # image names: one word each
+    if docker image inspect --format '{{.Id}}' -- $rc_names > "$rc_tmp/tags.ids" 2>/dev/null; then
+      rc_k=0
+      while IFS= read -r rc_old; do rc_k=$((rc_k + 1)); done < "$rc_tmp/tags.ids"
+      if [ "$rc_k" = "$rc_nt" ]; then
+        # The answers are in the order asked: the file's order, not the sorted one.
+        while IFS= read -r rc_old <&3 && read -r rc_line rc_p rc_id rc_name; do
+          printf '%s %s\n' "$rc_old" "$rc_name" >> "$rc_tmp/tags.before"
+        done 3< "$rc_tmp/tags.ids" < "$rc_tmp/tags"
+        return 0
+      fi
+    fi
+  fi
+  while read -r rc_line rc_p rc_id rc_name; do
+    if rc_old=$(docker image inspect --format '{{.Id}}' -- "$rc_name" 2> "$rc_log"); then
+      printf '%s %s\n' "$rc_old" "$rc_name" >> "$rc_tmp/tags.before"
+    elif grep -q -i 'invalid reference format\|not a valid' "$rc_log"; then
+      rc_die "TAG at $rc_rockerfile:$rc_line: docker refuses the name $rc_name (invalid reference format); no tag was applied"
+    else
+      printf -- '- %s\n' "$rc_name" >> "$rc_tmp/tags.before"
+    fi
+  done < "$rc_sorted"
 }
 
 # Puts the names tagged so far back where they were (a name that was new is removed again).
@@ -2584,7 +2699,8 @@ rc_attach() {
 
 rc_report() {
   rc_monitor_stop
-  rc_final_id=$(cat "$rc_tmp/img/$rc_final")
+  rc_final_id=
+  { IFS= read -r rc_final_id || :; } < "$rc_tmp/img/$rc_final"
   case $rc_mode in
     quiet) printf '%s\n' "$rc_final_id" 2>/dev/null ;;
     json)
@@ -2614,15 +2730,38 @@ rc_noop() {
   exit 0
 }
 
-# The images the size table shows: each step's parent and result, and every image tagged.
+# The images the size table shows: each step's parent and result, and every image tagged, once
+# each, in $rc_tmp/ids and as the words of rc_report_words (in the shell: five processes were a
+# measurable part of a build's end).
 rc_report_ids() {
   : > "$rc_tmp/ids"
+  rc_report_words=
   case $rc_mode in quiet|json) return 0 ;; esac
   [ -s "$rc_tmp/steps" ] || [ -s "$rc_tmp/tags" ] || return 0
-  {
-    cut -f 2,3 "$rc_tmp/steps" 2>/dev/null | tr '\t' '\n'
-    cut -d ' ' -f 2 "$rc_tmp/tags"
-  } | grep . | sort -u > "$rc_tmp/ids"
+  rc_seen='
+' rc_tab='	'
+  if [ -f "$rc_tmp/steps" ]; then
+    # STEP, PARENT, IMAGE, WHERE, tab-separated (PARENT may be empty: no IFS splitting).
+    while IFS= read -r rc_l; do
+      rc_l=${rc_l#*"$rc_tab"}
+      rc_report_id "${rc_l%%"$rc_tab"*}"
+      rc_l=${rc_l#*"$rc_tab"}
+      rc_report_id "${rc_l%%"$rc_tab"*}"
+    done < "$rc_tmp/steps"
+  fi
+  # `NAME PUSH IMAGE` (rc_apply_tags).
+  while read -r rc_p rc_id rc_name; do rc_report_id "$rc_id"; done < "$rc_tmp/tags"
+  printf '%s' "${rc_seen#?}" > "$rc_tmp/ids"
+}
+
+rc_report_id() {
+  [ -n "$1" ] || return 0
+  case $rc_seen in *"
+$1
+"*) return 0 ;; esac
+  rc_seen="$rc_seen$1
+"
+  rc_report_words="$rc_report_words $1"
 }
 
 # What each step added to its parent image, and the size of every image tagged (Rocker printed
@@ -2631,8 +2770,8 @@ rc_report_ids() {
 rc_size_table() {
   : >> "$rc_tmp/steps"
   if [ ! -f "$rc_tmp/sizes" ]; then
-    # shellcheck disable=SC2046 # image ids: one word each
-    docker image inspect --format '{{.Id}} {{.Size}}' $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null || :
+    # shellcheck disable=SC2086 # image ids: one word each
+    docker image inspect --format '{{.Id}} {{.Size}}' -- $rc_report_words > "$rc_tmp/sizes" 2>/dev/null || :
   fi
   awk -F '\t' -v sizes="$rc_tmp/sizes" -v tags="$rc_tmp/tags" '
     function human(n,   u, i, s) {
@@ -2661,6 +2800,11 @@ rc_size_table() {
 # interrupts `wait` at once). A failing stage has printed its error; the others are stopped by
 # the cleanup.
 rc_level() {
+  if [ $# -gt 1 ] && [ -z "$rc_jobs_max" ]; then
+    # Asked only here, by the main shell (rc_main calls rc_level): a no-op run, or a plan built
+    # in one piece, must not pay for the process.
+    rc_jobs_max=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || rc_jobs_max=2
+  fi
   if [ $# = 1 ] || [ "$rc_jobs_max" = 1 ]; then
     for rc_s in "$@"; do "rc_stage_$rc_s"; done
     return 0
@@ -2813,13 +2957,19 @@ rc_read_stamp_urls() {
 }
 
 rc_write_stamp() {
-  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again.
-  rc_sources || return 0
   rc_stamp_file
-  # The subsets are copies: nothing in them is an input.
-  rm -rf "$rc_tmp"/sub.*
-  # The final image first: the no-op path reports its id.
-  rc_built=$(cat "$rc_tmp/img/$rc_final" "$rc_tmp"/img/stage.* | tr '\n' ' ')
+  # The subsets are copies: nothing in them is an input. (Only a checksum of the inputs, taken
+  # where find(1) has no -cnewer, could meet them: a TMPDIR inside the context.)
+  if [ "$rc_stamp_method" = stat ]; then rm -rf "$rc_tmp"/sub.*; fi
+  # The final image first: the no-op path reports its id. (What `cat | tr '\n' ' '` gave: each
+  # file is one line.)
+  rc_built=
+  for rc_f in "$rc_tmp/img/$rc_final" "$rc_tmp"/img/stage.*; do
+    [ -f "$rc_f" ] || continue
+    rc_l=
+    { IFS= read -r rc_l || :; } < "$rc_f"
+    rc_built="$rc_built$rc_l "
+  done
   if [ -s "$rc_tmp/runtags" ]; then
     # Images only a per-run tag holds are gone after the cleanup: the fingerprint has those the
     # build keeps (the tagged ones, by name, are in it anyway). The final image is kept (rc_keep_final).
@@ -2828,11 +2978,25 @@ rc_write_stamp() {
   fi
   rc_report_ids
   # One docker call for the fingerprint and the report's sizes; the first $# lines are the
-  # fingerprint's images, in order.
+  # fingerprint's images, in order. In the background: the Rockerfile's checksum meanwhile.
   # shellcheck disable=SC2086 # image ids and names: one word each
   set -- $rc_built $rc_fast_images
-  # shellcheck disable=SC2046 # image ids: one word each
-  if docker image inspect --format '{{.Id}} {{.Size}}' -- "$@" $(cat "$rc_tmp/ids") > "$rc_tmp/sizes" 2>/dev/null; then
+  # shellcheck disable=SC2086 # image ids: one word each
+  docker image inspect --format '{{.Id}} {{.Size}}' -- "$@" $rc_report_words > "$rc_tmp/sizes" 2>/dev/null &
+  rc_sizes_pid=$!
+  rc_jobs="${rc_jobs:-} $rc_sizes_pid"
+  rc_sizes_ok=1
+  # A Rockerfile edited while the build ran: no stamp, so that the next run looks at it again
+  # (and, as before any image was asked about, no size table).
+  if ! rc_sources; then
+    wait "$rc_sizes_pid" || :
+    rc_unjob "$rc_sizes_pid"
+    : > "$rc_tmp/ids"
+    return 0
+  fi
+  wait "$rc_sizes_pid" || rc_sizes_ok=0
+  rc_unjob "$rc_sizes_pid"
+  if [ "$rc_sizes_ok" = 1 ]; then
     rc_ids=
     while [ $# -gt 0 ] && IFS= read -r rc_line; do
       rc_ids="$rc_ids ${rc_line%% *}"
@@ -2884,7 +3048,7 @@ rc_write_stamp() {
   # A stamp is an optimisation: when it cannot be written, the next run simply builds. Its
   # mtime is the time the build started, which the next run's -newer/-cnewer compares with: an
   # input changed after that (after a step read it, say) is newer than the stamp.
-  if mkdir -p "${rc_stamp%/*}" 2>/dev/null &&
+  if { [ -d "${rc_stamp%/*}" ] || mkdir -p "${rc_stamp%/*}" 2>/dev/null; } &&
     printf '%s\n%s\n%s\n%s\n%s\n%s' "$rc_build_id" "$rc_context" "$rc_inputs" "$rc_built" "$rc_print" "${rc_url_lines:+$rc_url_lines
 }" > "$rc_stamp.$$" 2>/dev/null; then
     if touch -r "$rc_tmp/t0" "$rc_stamp.$$" 2>/dev/null; then
@@ -3173,11 +3337,15 @@ rc_ansi_ok() {
   return 1
 }
 
-rc_monitor_start() {
-  case $rc_mode in plain|tty) ;; *) return 0 ;; esac
+# Whether the build shows live lines (plain and tty): rc_setup makes $rc_tmp/live for them.
+rc_monitor_wanted() {
+  case $rc_mode in plain|tty) ;; *) return 1 ;; esac
   # --cache-ls and --cache-prune run no steps.
-  [ -z "${rc_cache_cmd:-}" ] || return 0
-  mkdir "$rc_tmp/live"
+  [ -z "${rc_cache_cmd:-}" ]
+}
+
+rc_monitor_start() {
+  rc_monitor_wanted || return 0
   rc_monitor &
   rc_monitor_pid=$!
 }

@@ -983,6 +983,7 @@ fn a_tag_docker_refuses_moves_no_tag() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{bad}: {err}");
         assert!(err.contains("TAG at Rockerfile:5: docker refuse"), "{bad}: the error names the TAG line:\n{err}");
+        assert!(err.contains(&format!(" the name {bad}")), "{bad}: the error names the name:\n{err}");
         assert_eq!(image_id(&first), before, "{bad}: the first TAG moved although the second was refused");
         assert!(std::fs::read_dir(sentinel.path()).unwrap().next().is_none(), "{bad}: docker took the name for an option and wrote a file");
     }

@@ -708,3 +708,70 @@ fn a_file_imported_onto_a_link_replaces_it_in_one_build() {
     assert_eq!(file_text(&files, "/bin/crc32"), "crc32\n");
     assert_eq!(files["/bin/busybox"].size, image_files(BUSYBOX)["/bin/busybox"].size, "busybox is intact");
 }
+
+/// Around its one `docker build`, a fused build asks the engine one round of questions before it
+/// (the FROM images and the engine's version, at the same time: no `docker --version`, which
+/// the version's answer makes needless) and one call after it (the no-op stamp's and the size
+/// report's inspect); its lone TAG is the build's own `--tag`, so no `docker tag` either. Each
+/// docker call costs tens of milliseconds (issue 16). The tag is still all or nothing and still
+/// reported, and a name docker refuses still names its TAG line and moves nothing.
+#[test]
+fn a_fused_build_asks_the_engine_once_before_and_once_after_its_build() {
+    let test = "a_fused_build_asks_the_engine_once_before_and_once_after_its_build";
+    let Some(bk) = buildkit_docker_or_skip(test) else { return };
+    if !engine_or_skip(test) {
+        return;
+    }
+    let real = if bk.contains('/') {
+        bk.clone()
+    } else {
+        String::from_utf8(run_ok(Command::new("sh").args(["-c", "command -v docker"])).stdout).unwrap().trim().to_string()
+    };
+    let spy = tempfile::tempdir().unwrap();
+    let calls = spy.path().join("calls");
+    let docker = spy.path().join("docker");
+    std::fs::write(&docker, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{real}' \"$@\"\n", calls.display())).unwrap();
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker = docker.to_str().unwrap().to_string();
+
+    let tag = format!("rockerc-e2e/{}:1", unique("fusion-calls-"));
+    let text_ = format!("FROM {BUSYBOX} AS build\nRUN echo hi > /hi\nEXPORT /hi\n\nFROM {BUSYBOX}\nIMPORT hi /\nTAG {tag}\n");
+    let p = Project::new("calls", &text_, vec![tag.clone()]);
+    assert!(p.script().contains("\nrc_fused() {\n"), "fused");
+    for args in [vec!["--no-cache"], vec!["--no-cache", "--json"]] {
+        let _ = std::fs::remove_file(&calls);
+        let out = p.run(&docker, &args);
+        let log = text(&out);
+        assert!(out.status.success(), "{args:?}: {log}");
+        let asked = std::fs::read_to_string(&calls).unwrap();
+        let lines: Vec<&str> = asked.lines().collect();
+        let build = lines.iter().position(|l| l.starts_with("build ")).unwrap_or_else(|| panic!("{args:?}: no build:\n{asked}"));
+        let mut before = lines[..build].to_vec();
+        before.sort();
+        assert_eq!(before.len(), 2, "{args:?}: one round before the build:\n{asked}");
+        assert!(before[0].starts_with("image inspect --format") && before[1].starts_with("version --format"), "{args:?}:\n{asked}");
+        // (--json's step event asks for the sizes of the image and its parent at once.)
+        let after: Vec<&&str> =
+            lines[build + 1..].iter().filter(|l| !(args.contains(&"--json") && l.starts_with("image inspect --format {{.Size}} -- "))).collect();
+        assert_eq!(after.len(), 1, "{args:?}: one call after the build:\n{asked}");
+        assert!(after[0].starts_with("image inspect --format {{.Id}} {{.Size}} -- "), "{args:?}:\n{asked}");
+        assert!(lines[build].contains(&format!("--tag={tag}")), "{args:?}: the build gives the name:\n{asked}");
+        let id = image_id(&tag);
+        if args.contains(&"--json") {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains(&format!("{{\"event\":\"tag\",\"name\":\"{tag}\",\"image\":\"{id}\",\"line\":7}}")), "the tag event:\n{stdout}");
+            assert!(stdout.contains(&format!("{{\"event\":\"result\",\"image\":\"{id}\"")), "{stdout}");
+        } else {
+            assert!(log.contains(&format!("Successfully built {id}")) && log.contains("ADDED"), "{log}");
+        }
+    }
+    // A name docker refuses (an edited script: the compiler refuses such names) stops the build
+    // before it builds, naming the TAG line, and the name stays where it was.
+    let before = image_id(&tag);
+    std::fs::write(p.dir.path().join("build.sh"), p.script().replace(&format!(" 7 {tag} --"), " 7 x-.io/app:1 --")).unwrap();
+    let out = p.run(&bk, &["--no-cache"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("TAG at Rockerfile:7: docker refuses the name x-.io/app:1 (invalid reference format); no tag was applied"), "{err}");
+    assert_eq!(image_id(&tag), before);
+}
