@@ -510,7 +510,8 @@ rc_fail() {
 # tens of milliseconds, and so does each round of them. One `docker version` serves the builder's
 # pick (rc_can_buildkit), shows that the daemon answers, and shows that the `docker` on PATH is
 # Docker's (rc_engine); one `docker image inspect` resolves every FROM image and says which have
-# ONBUILD triggers or set a SHELL (rc_base_flags, for rc_fuse_ok).
+# ONBUILD triggers or set a SHELL (rc_base_flags, for rc_fuse_ok; `index`, as a config without
+# a Shell has no such key, which `.Config.Shell` makes an error of).
 rc_ask_engine() {
   command -v docker >/dev/null 2>&1 ||
     rc_die "docker is not on PATH; install the Docker CLI (Debian: apt-get install docker.io)"
@@ -521,7 +522,7 @@ rc_ask_engine() {
   rc_bases_pid=
   if [ -n "$rc_externals" ] && [ "$rc_pull" = 0 ]; then
     # shellcheck disable=SC2086 # image names: one word each
-    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null &
+    docker image inspect --format '{{.Id}}{{if .Config}}{{if .Config.OnBuild}} onbuild{{end}}{{if index .Config "Shell"}} shell{{end}}{{end}}' -- $rc_externals > "$rc_tmp/base-ids" 2>/dev/null &
     rc_bases_pid=$!
     rc_jobs="$rc_jobs $rc_bases_pid"
   fi
@@ -1301,7 +1302,7 @@ rc_fuse_ok() {
     rc_ob=$rc_base_flags
   else
     # shellcheck disable=SC2086 # image names: one word each
-    rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{if .Config.Shell}} shell{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
+    rc_ob=$(docker image inspect --format '{{if .Config}}{{if .Config.OnBuild}}onbuild{{end}}{{if index .Config "Shell"}} shell{{end}}{{end}}' -- $rc_externals 2>/dev/null) || return 1
   fi
   case $rc_ob in *onbuild*) return 1 ;; esac
   case $rc_hosted:$rc_ob in 1:*shell*) return 1 ;; esac
