@@ -580,6 +580,14 @@ fn a_check_runs_in_the_run_that_made_the_exported_files_where_nothing_else_chang
     }
 }
 
+/// Builds `tag`: busybox and the Dockerfile `lines` (the legacy builder: any client has it).
+fn base_image(tag: &str, lines: &str) {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {BUSYBOX}\n{lines}\n")).unwrap();
+    let out = Command::new("docker").args(["build", "-q", "-t", tag]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A RUN that runs a check after its command gives the image the steps give: its command sees
 /// the environment and shell it would see alone (BusyBox's sh counts itself in SHLVL); a FROM
 /// image that sets a SHELL (which the RUN's command would run under) is built step by step; one
@@ -594,12 +602,8 @@ fn a_run_that_runs_a_check_gives_the_steps_image() {
     let base = format!("rockerc-e2e/{}", unique("fusion-hosted-"));
     let shell_base = format!("{base}-shellbase:1");
     let user_base = format!("{base}-userbase:1");
-    for (image, extra) in [(&shell_base, "SHELL [\"/bin/sh\", \"-c\"]"), (&user_base, "USER 1000")] {
-        let ctx = tempfile::tempdir().unwrap();
-        std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {BUSYBOX}\n{extra}\n")).unwrap();
-        let out = Command::new("docker").args(["build", "-q", "-t", image]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-    }
+    base_image(&shell_base, "SHELL [\"/bin/sh\", \"-c\"]");
+    base_image(&user_base, "USER 1000");
     let plain = "mkdir -p /out/d && echo x > /out/d/x";
     let cases = [
         (
@@ -666,14 +670,7 @@ fn a_file_imported_onto_a_link_replaces_it_in_one_build() {
     }
     let base = format!("rockerc-e2e/{}", unique("fusion-links-"));
     let link_base = format!("{base}-base:1");
-    let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(
-        ctx.path().join("Dockerfile"),
-        format!("FROM {BUSYBOX}\nRUN mkdir -p /srv/real && echo t > /srv/t && ln -s t /srv/tofile && ln -s real /srv/todir && ln -s nowhere /srv/dangling\n"),
-    )
-    .unwrap();
-    let out = Command::new("docker").args(["build", "-q", "-t", &link_base]).arg(ctx.path()).env("DOCKER_BUILDKIT", "0").output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    base_image(&link_base, "RUN mkdir -p /srv/real && echo t > /srv/t && ln -s t /srv/tofile && ln -s real /srv/todir && ln -s nowhere /srv/dangling");
     let text_ = |tag: &str| {
         format!(
             "FROM {BUSYBOX} AS a\nRUN mkdir /out && for f in tofile todir dangling crc32; do echo $f > /out/$f; done\n\
