@@ -174,8 +174,6 @@ pub struct DockerOp {
     pub url_sources: Box<[String]>,
     /// COPY --from=...
     pub copy_from: Option<Box<(Spanned<String>, Base)>>,
-    /// COPY/ADD's destination as written.
-    pub copy_dest: Option<Box<str>>,
     /// WORKDIR's argument as written.
     pub workdir: Option<String>,
     /// SHELL's vector.
@@ -1336,7 +1334,6 @@ impl<'a> Analyzer<'a> {
                 op.copy_from = Some(Box::new((from, base)));
             }
         }
-        op.copy_dest = args.last().map(|d| d.value.as_str().into());
         let sources = &args[..args.len().saturating_sub(1)];
         let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@");
         op.uses_context = op.copy_from.is_none() && sources.iter().any(|s| !is_url(&s.value));

@@ -761,7 +761,7 @@ impl<'a> Planner<'a> {
     /// Records where a COPY, ADD or WORKDIR of the current part writes (see `Walk::writes`).
     fn note_write(&self, w: &mut Walk, item: &Item, op: &DockerOp) {
         let (path, links) = match item.keyword {
-            Keyword::Copy | Keyword::Add if op.copy_from.is_none() => (op.copy_dest.as_deref().map(str::to_string), Wrote::Below),
+            Keyword::Copy | Keyword::Add if op.copy_from.is_none() => (copy_dest(item), Wrote::Below),
             Keyword::Workdir => {
                 // Where it points after this instruction (as `docker` resolves it).
                 let dir = op.workdir.clone().unwrap_or_default();
@@ -1593,6 +1593,18 @@ pub fn copy_instruction(from: &str, src: &str, dest: &str, chown: bool, escape: 
         };
         format!("COPY --from={from}{chown} [{}, {}]", esc(src), esc(dest))
     }
+}
+
+/// A COPY's or ADD's destination, where it is plain: the last of its words after the flags (JSON
+/// form too); `None` for anything an escape, a quote or a variable could change.
+fn copy_dest(item: &Item) -> Option<String> {
+    let mut args = item.text.get(item.args_at..)?.trim();
+    while args.starts_with("--") {
+        args = args.split_once(char::is_whitespace)?.1.trim_start();
+    }
+    let last = if args.starts_with('[') { serde_json::from_str::<Vec<String>>(args).ok()?.pop()? } else { args.split_whitespace().last()?.to_string() };
+    let plain = !last.is_empty() && !last.contains(['\\', '`', '"', '\'', '$']) && !args.contains('\n');
+    plain.then_some(last)
 }
 
 /// Whether `path` is `dir` or below it (both absolute and normalized).
