@@ -286,6 +286,12 @@ fn a_failing_fused_step_names_its_rockerfile_line() {
             assert!(!out.status.success(), "{args:?}: {}", text(&out));
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(err.contains(&format!("rockerc: docker build exited with an error at {line}")), "{args:?}:\n{err}");
+            // What failed is shown as the Rockerfile says it, not as BuildKit ran it (the RUN
+            // at Rockerfile:4 also runs the IMPORT's check), and not as "(executor)".
+            assert!(!text(&out).contains("(executor)") && !err.contains("unset SHLVL"), "{args:?}:\n{}", text(&out));
+            if line == "Rockerfile:4" {
+                assert!(err.contains("executor failed running [/bin/sh -c exit 3]: exit code: 3"), "{args:?}:\n{err}");
+            }
             let tagged = Command::new("docker").args(["image", "inspect", &tag]).output().unwrap();
             assert!(!tagged.status.success(), "a failed build tags nothing");
         }
