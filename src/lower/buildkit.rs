@@ -1613,7 +1613,7 @@ fn within(path: &str, dir: &str) -> bool {
 }
 
 /// The first word of a Dockerfile line, in capitals.
-fn first_word(text: &str) -> String {
+pub(super) fn first_word(text: &str) -> String {
     text.split_whitespace().next().unwrap_or("").to_ascii_uppercase()
 }
 

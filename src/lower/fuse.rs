@@ -17,7 +17,7 @@
 //! step by step, as under the legacy builder. The script fuses only under BuildKit; a base image
 //! with ONBUILD triggers (seen when it runs) also sends it the step-by-step way.
 
-use super::buildkit::{summarize, summarize_text, How, MultiStage, Role, TargetKind};
+use super::buildkit::{first_word, summarize, summarize_text, How, MultiStage, Role, TargetKind};
 use super::plan::{BuildPlan, Context, StepKind};
 use super::{lines_of, Lines};
 use crate::analyze::{Op, Program};
@@ -81,7 +81,7 @@ fn vertices(ms: &MultiStage, summaries: &BTreeMap<(usize, usize), Option<String>
             }
         }
         for (li, l) in s.body.iter().enumerate() {
-            let word = l.text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let word = first_word(&l.text);
             if !matches!(word.as_str(), "RUN" | "COPY" | "ADD" | "WORKDIR") {
                 continue;
             }
